@@ -1,0 +1,192 @@
+//! The content store: large-file bytes addressed by SHA-256, stored once whatever repo or
+//! protocol brought them. Every byte is verified against its declared hash and size while it
+//! streams in; nothing becomes visible before that. This is the seam the Xet chunk store will
+//! take over: callers only see `ingest`, `read` and `size`.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use kura_model::Sha256;
+use kura_storage::{BlobKey, BlobStore, ByteStream, MetadataStore, StorageError};
+use sha2::Digest;
+
+use crate::clock::now_millis;
+use crate::error::{CoreError, Result};
+
+/// Why a verifying stream rejected its input.
+#[derive(Debug, thiserror::Error)]
+enum VerifyError {
+    #[error("the upload is larger than the declared size of {0} bytes")]
+    TooLong(u64),
+    #[error("the upload has {got} bytes but {expected} were declared")]
+    WrongSize { got: u64, expected: u64 },
+    #[error("the uploaded content does not match sha256 {0}")]
+    WrongHash(Sha256),
+}
+
+/// Hashes and counts a byte stream, failing at the end (or as soon as it runs long) unless
+/// it matches the expected digest and size.
+struct Verify {
+    inner: ByteStream,
+    hasher: sha2::Sha256,
+    seen: u64,
+    oid: Sha256,
+    size: u64,
+    finished: bool,
+}
+
+impl Stream for Verify {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.seen += chunk.len() as u64;
+                if self.seen > self.size {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(std::io::Error::other(VerifyError::TooLong(self.size)))));
+                }
+                self.hasher.update(&chunk);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(None) => {
+                self.finished = true;
+                let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+                let verdict = if self.seen != self.size {
+                    Some(VerifyError::WrongSize { got: self.seen, expected: self.size })
+                } else if Sha256(digest) != self.oid {
+                    Some(VerifyError::WrongHash(self.oid))
+                } else {
+                    None
+                };
+                Poll::Ready(verdict.map(|v| Err(std::io::Error::other(v))))
+            }
+            other => other,
+        }
+    }
+}
+
+fn verified(inner: ByteStream, oid: Sha256, size: u64) -> ByteStream {
+    Box::pin(Verify { inner, hasher: sha2::Sha256::new(), seen: 0, oid, size, finished: false })
+}
+
+/// Turns a stream failure into the right domain error: a verification verdict is the
+/// client's fault (400); anything else is the stream dying (also the client's side).
+fn stream_failure(error: std::io::Error) -> CoreError {
+    match error.get_ref().and_then(|e| e.downcast_ref::<VerifyError>()) {
+        Some(verdict) => CoreError::InvalidInput(verdict.to_string()),
+        None => CoreError::InvalidInput(format!("the upload was interrupted: {error}")),
+    }
+}
+
+fn object_key(oid: &Sha256) -> BlobKey {
+    let hex = oid.to_hex();
+    BlobKey::new(format!("lfs/objects/{}/{}/{}", &hex[..2], &hex[2..4], hex))
+}
+
+fn part_key(upload_id: &str, part: u32) -> BlobKey {
+    BlobKey::new(format!("lfs/uploads/{upload_id}/{part:05}"))
+}
+
+/// Large-object storage.
+pub struct ContentStore {
+    blobs: Arc<dyn BlobStore>,
+    meta: Arc<dyn MetadataStore>,
+}
+
+impl ContentStore {
+    pub fn new(blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetadataStore>) -> Self {
+        Self { blobs, meta }
+    }
+
+    /// Size of a stored, verified object.
+    pub async fn size(&self, oid: &Sha256) -> Result<Option<u64>> {
+        Ok(self.meta.lfs_object_size(oid).await?)
+    }
+
+    /// Streams `body` in, verifying it hashes to `oid` with `size` bytes. If the object is
+    /// already stored the bytes are still verified (proof of possession) but not written.
+    pub async fn ingest(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
+        let mut checked = verified(body, oid, size);
+        if self.size(&oid).await?.is_some() {
+            while let Some(chunk) = checked.next().await {
+                chunk.map_err(stream_failure)?;
+            }
+            return Ok(());
+        }
+        match self.blobs.put(&object_key(&oid), checked).await {
+            Ok(_) => {}
+            Err(StorageError::Stream(error)) => return Err(stream_failure(error)),
+            Err(other) => return Err(other.into()),
+        }
+        self.meta.record_lfs_object(&oid, size, now_millis()).await?;
+        Ok(())
+    }
+
+    /// Streams `len` bytes of the object from `offset`.
+    pub async fn read(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
+        match self.blobs.get(&object_key(oid), offset, Some(len)).await {
+            Err(StorageError::NotFound) => Err(CoreError::Corrupt(format!("content {oid} is indexed but missing"))),
+            other => Ok(other?),
+        }
+    }
+
+    /// Stores one part of a multipart upload; returns its ETag.
+    pub async fn put_part(&self, upload_id: &str, part: u32, max: u64, body: ByteStream) -> Result<String> {
+        let limited = Box::pin(body.scan(0u64, move |seen, chunk| {
+            let item = chunk.and_then(|c| {
+                *seen += c.len() as u64;
+                if *seen > max {
+                    Err(std::io::Error::other(VerifyError::TooLong(max)))
+                } else {
+                    Ok(c)
+                }
+            });
+            futures_util::future::ready(Some(item))
+        }));
+        match self.blobs.put(&part_key(upload_id, part), limited).await {
+            Ok(written) => Ok(format!("\"{part}-{written}\"")),
+            Err(StorageError::Stream(error)) => Err(stream_failure(error)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Assembles parts `1..=parts` in order into the object, verifying the whole, then
+    /// removes the parts (also when verification fails).
+    pub async fn complete_multipart(&self, upload_id: &str, parts: u32, oid: Sha256, size: u64) -> Result<()> {
+        let mut part_streams = Vec::new();
+        for part in 1..=parts {
+            let key = part_key(upload_id, part);
+            if self.blobs.size(&key).await?.is_none() {
+                return Err(CoreError::invalid(format!("part {part} was never uploaded")));
+            }
+            part_streams.push(key);
+        }
+        let blobs = self.blobs.clone();
+        let joined: ByteStream = Box::pin(
+            futures_util::stream::iter(part_streams.clone())
+                .then(move |key| {
+                    let blobs = blobs.clone();
+                    async move {
+                        blobs.get(&key, 0, None).await.map_err(std::io::Error::other)
+                    }
+                })
+                .map(|result| match result {
+                    Ok(stream) => stream.left_stream(),
+                    Err(error) => futures_util::stream::once(async move { Err(error) }).right_stream(),
+                })
+                .flatten(),
+        );
+        let outcome = self.ingest(oid, size, joined).await;
+        for key in &part_streams {
+            let _ = self.blobs.delete(key).await;
+        }
+        outcome
+    }
+}

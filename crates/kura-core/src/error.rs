@@ -1,0 +1,78 @@
+//! The domain's error type. `kura-http` maps each variant to a status and Hub error code in
+//! one place.
+
+use kura_model::ObjectId;
+use kura_storage::StorageError;
+
+/// What a use case can fail with, in domain terms.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// The repo does not exist, or the caller may not know that it exists.
+    #[error("Repository not found")]
+    RepoNotFound,
+    /// Gated repo whose files the caller may not read yet.
+    #[error("Access to this repository is restricted; you must be granted access to read its files")]
+    GatedRepo,
+    #[error("Invalid rev id: {revision}")]
+    RevisionNotFound { revision: String },
+    /// Missing file or folder at a resolved commit.
+    #[error("Entry not found: {path}")]
+    EntryNotFound { path: String, commit: Option<ObjectId> },
+    /// No credentials, or credentials that are not valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing already exists or a concurrent change won.
+    #[error("{message}")]
+    Conflict { message: String, url: Option<String> },
+    /// `parentCommit` did not match the branch head.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("Requested range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Storage failed; the request may be retried.
+    #[error("storage failure")]
+    Storage(#[source] StorageError),
+    /// Stored data that cannot be decoded: a broken invariant.
+    #[error("corrupt stored object: {0}")]
+    Corrupt(String),
+}
+
+impl CoreError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CoreError::InvalidInput(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        CoreError::Conflict { message: message.into(), url: None }
+    }
+}
+
+impl From<StorageError> for CoreError {
+    fn from(error: StorageError) -> Self {
+        CoreError::Storage(error)
+    }
+}
+
+impl From<kura_model::IdError> for CoreError {
+    fn from(error: kura_model::IdError) -> Self {
+        CoreError::InvalidInput(error.0)
+    }
+}
+
+impl From<kura_model::PathError> for CoreError {
+    fn from(error: kura_model::PathError) -> Self {
+        CoreError::InvalidInput(error.to_string())
+    }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

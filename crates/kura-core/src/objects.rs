@@ -1,0 +1,174 @@
+//! Git objects (blobs, trees, commits) kept in the blob store, framed exactly as git hashes
+//! them (`<kind> <size>\0<content>`, uncompressed), under keys derived from their ids.
+//! Objects are immutable, so decoded trees and blob facts are cached in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use kura_git::{Commit, LfsPointer, MAX_POINTER_SIZE, ObjectKind, Tree, hash_object, object_header, split_object};
+use kura_model::ObjectId;
+use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
+
+use crate::error::{CoreError, Result};
+
+/// Entries kept per cache before it is cleared (a crude bound on memory).
+const CACHE_LIMIT: usize = 50_000;
+
+/// What tree listings need to know about a blob without reading it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Size of the git blob (the pointer file for LFS files).
+    pub size: u64,
+    /// Set when the blob is a Git LFS pointer.
+    pub lfs: Option<LfsPointer>,
+}
+
+struct Cache<V> {
+    map: Mutex<HashMap<ObjectId, V>>,
+}
+
+impl<V: Clone> Cache<V> {
+    fn new() -> Self {
+        Self { map: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, oid: &ObjectId) -> Option<V> {
+        self.map.lock().expect("cache lock is never poisoned").get(oid).cloned()
+    }
+
+    fn put(&self, oid: ObjectId, value: V) {
+        let mut map = self.map.lock().expect("cache lock is never poisoned");
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(oid, value);
+    }
+}
+
+/// Reads and writes git objects.
+pub struct ObjectStore {
+    blobs: Arc<dyn BlobStore>,
+    trees: Cache<Arc<Tree>>,
+    infos: Cache<BlobInfo>,
+}
+
+fn key(oid: &ObjectId) -> BlobKey {
+    let hex = oid.to_hex();
+    BlobKey::new(format!("git/objects/{}/{}", &hex[..2], &hex[2..]))
+}
+
+fn header_len(kind: ObjectKind, size: u64) -> u64 {
+    object_header(kind, size).len() as u64
+}
+
+impl ObjectStore {
+    pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
+        Self { blobs, trees: Cache::new(), infos: Cache::new() }
+    }
+
+    /// Stores an object and returns its id. Idempotent.
+    pub async fn write(&self, kind: ObjectKind, content: &[u8]) -> Result<ObjectId> {
+        let oid = hash_object(kind, content);
+        let key = key(&oid);
+        if self.blobs.size(&key).await?.is_none() {
+            let mut framed = object_header(kind, content.len() as u64);
+            framed.extend_from_slice(content);
+            self.blobs.put_bytes(&key, Bytes::from(framed)).await?;
+        }
+        Ok(oid)
+    }
+
+    pub async fn write_tree(&self, tree: &Tree) -> Result<ObjectId> {
+        let oid = self.write(ObjectKind::Tree, &tree.encode()).await?;
+        self.trees.put(oid, Arc::new(tree.clone()));
+        Ok(oid)
+    }
+
+    pub async fn write_commit(&self, commit: &Commit) -> Result<ObjectId> {
+        self.write(ObjectKind::Commit, &commit.encode()).await
+    }
+
+    pub async fn exists(&self, oid: &ObjectId) -> Result<bool> {
+        Ok(self.blobs.size(&key(oid)).await?.is_some())
+    }
+
+    /// Reads a whole object, checking that it hashes to its id.
+    pub async fn read(&self, oid: &ObjectId) -> Result<(ObjectKind, Bytes)> {
+        let framed = match self.blobs.get_bytes(&key(oid)).await {
+            Err(StorageError::NotFound) => {
+                return Err(CoreError::Corrupt(format!("missing object {oid}")));
+            }
+            other => other?,
+        };
+        let (kind, content) =
+            split_object(&framed).map_err(|e| CoreError::Corrupt(format!("{oid}: {e}")))?;
+        if hash_object(kind, content) != *oid {
+            return Err(CoreError::Corrupt(format!("object {oid} does not match its id")));
+        }
+        let start = framed.len() - content.len();
+        Ok((kind, framed.slice(start..)))
+    }
+
+    async fn read_kind(&self, oid: &ObjectId, want: ObjectKind) -> Result<Bytes> {
+        let (kind, content) = self.read(oid).await?;
+        if kind != want {
+            return Err(CoreError::Corrupt(format!("{oid} is a {}, not a {}", kind.as_str(), want.as_str())));
+        }
+        Ok(content)
+    }
+
+    pub async fn tree(&self, oid: &ObjectId) -> Result<Arc<Tree>> {
+        if let Some(tree) = self.trees.get(oid) {
+            return Ok(tree);
+        }
+        let content = self.read_kind(oid, ObjectKind::Tree).await?;
+        let tree = Arc::new(Tree::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))?);
+        self.trees.put(*oid, tree.clone());
+        Ok(tree)
+    }
+
+    pub async fn commit(&self, oid: &ObjectId) -> Result<Commit> {
+        let content = self.read_kind(oid, ObjectKind::Commit).await?;
+        Commit::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))
+    }
+
+    /// Size and LFS pointer of a blob, reading at most its header or a pointer-sized object.
+    pub async fn blob_info(&self, oid: &ObjectId) -> Result<BlobInfo> {
+        if let Some(info) = self.infos.get(oid) {
+            return Ok(info);
+        }
+        let total = self
+            .blobs
+            .size(&key(oid))
+            .await?
+            .ok_or_else(|| CoreError::Corrupt(format!("missing object {oid}")))?;
+        let info = if total <= (MAX_POINTER_SIZE + 32) as u64 {
+            let content = self.read_kind(oid, ObjectKind::Blob).await?;
+            let lfs = LfsPointer::parse(&content).ok().flatten();
+            BlobInfo { size: content.len() as u64, lfs }
+        } else {
+            let size = self.blob_size_from_header(oid, total).await?;
+            BlobInfo { size, lfs: None }
+        };
+        self.infos.put(*oid, info);
+        Ok(info)
+    }
+
+    async fn blob_size_from_header(&self, oid: &ObjectId, total: u64) -> Result<u64> {
+        // "blob <n>\0": the size follows from the stored length and the header's own length.
+        for digits in 1..=20u32 {
+            let size = total.saturating_sub(u64::from(6 + digits));
+            if size.to_string().len() as u32 == digits && header_len(ObjectKind::Blob, size) + size == total {
+                return Ok(size);
+            }
+        }
+        Err(CoreError::Corrupt(format!("object {oid} has an impossible length")))
+    }
+
+    /// Streams `len` bytes of a blob's content from `offset`.
+    pub async fn blob_range(&self, oid: &ObjectId, size: u64, offset: u64, len: u64) -> Result<ByteStream> {
+        let start = header_len(ObjectKind::Blob, size) + offset;
+        Ok(self.blobs.get(&key(oid), start, Some(len)).await?)
+    }
+}

@@ -1,0 +1,12 @@
+//! Identifiers and value types shared by every kura crate: repo ids, repo paths, git object
+//! ids, content hashes, ref names and timestamps. Pure values and validation; no I/O.
+
+mod hash;
+mod path;
+mod repo;
+mod time;
+
+pub use hash::{HashParseError, ObjectId, Sha256};
+pub use path::{PathError, RepoPath};
+pub use repo::{IdError, RefName, RepoId, RepoType, Role, validate_namespace, validate_ref_name};
+pub use time::{Timestamp, format_timestamp};

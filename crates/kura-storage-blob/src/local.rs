@@ -1,0 +1,148 @@
+//! Objects as files under a root directory.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
+use tokio::fs;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+/// Read buffer for streaming objects out; large enough to amortise blocking-pool hops.
+const READ_BUFFER: usize = 1 << 20;
+
+/// A directory of immutable objects. Keys map to relative paths; temp files live in
+/// `<root>/.tmp` on the same filesystem so renames are atomic.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+fn io_error(error: std::io::Error) -> StorageError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        StorageError::NotFound
+    } else {
+        StorageError::backend(error)
+    }
+}
+
+impl LocalBlobStore {
+    /// Opens (and creates) the store at `root`, clearing temp files left by a crash.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let root = root.into();
+        let tmp = root.join(".tmp");
+        if fs::try_exists(&tmp).await.map_err(io_error)? {
+            fs::remove_dir_all(&tmp).await.map_err(io_error)?;
+        }
+        fs::create_dir_all(&tmp).await.map_err(io_error)?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        let name: u128 = rand::random();
+        self.root.join(".tmp").join(format!("{name:032x}"))
+    }
+
+    /// Moves a complete temp file into place and makes the rename durable.
+    async fn publish(&self, temp: &Path, key: &BlobKey) -> Result<(), StorageError> {
+        let target = self.path(key);
+        let parent = target
+            .parent()
+            .expect("object paths have a parent")
+            .to_owned();
+        fs::create_dir_all(&parent).await.map_err(io_error)?;
+        fs::rename(temp, &target).await.map_err(io_error)?;
+        let dir = fs::File::open(&parent).await.map_err(io_error)?;
+        dir.sync_all().await.map_err(io_error)
+    }
+
+    async fn write_temp(&self, temp: &Path, mut body: ByteStream) -> Result<u64, StorageError> {
+        let mut file = fs::File::create(temp).await.map_err(io_error)?;
+        let mut written = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(StorageError::Stream)?;
+            file.write_all(&chunk).await.map_err(io_error)?;
+            written += chunk.len() as u64;
+        }
+        file.sync_all().await.map_err(io_error)?;
+        Ok(written)
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64, StorageError> {
+        let temp = self.temp_path();
+        let result = match self.write_temp(&temp, body).await {
+            Ok(written) => self.publish(&temp, key).await.map(|()| written),
+            Err(error) => Err(error),
+        };
+        if result.is_err() {
+            let _ = fs::remove_file(&temp).await;
+        }
+        result
+    }
+
+    async fn put_bytes(&self, key: &BlobKey, data: Bytes) -> Result<(), StorageError> {
+        let body: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(data) }));
+        self.put(key, body).await.map(|_| ())
+    }
+
+    async fn get(
+        &self,
+        key: &BlobKey,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<ByteStream, StorageError> {
+        let mut file = fs::File::open(self.path(key)).await.map_err(io_error)?;
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset)).await.map_err(io_error)?;
+        }
+        let reader = file.take(len.unwrap_or(u64::MAX));
+        Ok(Box::pin(ReaderStream::with_capacity(reader, READ_BUFFER)))
+    }
+
+    async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError> {
+        fs::read(self.path(key))
+            .await
+            .map(Bytes::from)
+            .map_err(io_error)
+    }
+
+    async fn size(&self, key: &BlobKey) -> Result<Option<u64>, StorageError> {
+        match fs::metadata(self.path(key)).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StorageError::backend(error)),
+        }
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
+        match fs::remove_file(self.path(key)).await {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                Err(StorageError::backend(error))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_blob_conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).await.unwrap();
+        kura_storage::conformance::blob_store(&store).await;
+        let leftovers = std::fs::read_dir(dir.path().join(".tmp")).unwrap().count();
+        assert_eq!(leftovers, 0, "failed writes leave no temp files");
+    }
+}

@@ -1,0 +1,32 @@
+//! A small versioned migrator: migrations are compiled in, applied in order, each in its own
+//! transaction, and recorded in `schema_migrations`.
+
+/// One schema step.
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+/// Splits a migration file into statements (no statement in our files contains `;` inside
+/// a literal).
+pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').map(str::trim).filter(|s| {
+        s.lines()
+            .any(|line| !line.trim().is_empty() && !line.trim().starts_with("--"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn splits_statements() {
+        let parts: Vec<_> =
+            super::statements("-- c\nCREATE TABLE a (x);\n\nCREATE TABLE b (y);\n").collect();
+        assert_eq!(parts.len(), 2);
+    }
+}

@@ -1,0 +1,78 @@
+//! Content storage port: immutable objects under keys derived from content hashes.
+
+use std::fmt;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::StorageError;
+
+/// A stream of body bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// An object key: `/`-separated segments of `[a-z0-9._-]`, never `..`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// Builds a key; panics on characters outside the safe alphabet, since keys are only
+    /// ever derived from hashes and fixed prefixes inside kura.
+    pub fn new(key: impl Into<String>) -> Self {
+        let key = key.into();
+        let ok = !key.is_empty()
+            && key
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..")
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
+        assert!(
+            ok,
+            "blob keys are built from hashes and fixed prefixes only: {key:?}"
+        );
+        Self(key)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BlobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobKey({})", self.0)
+    }
+}
+
+/// Where object bytes live (a local directory, an S3 bucket, memory).
+///
+/// Writes are atomic: an object is visible only once `put` has consumed its whole stream
+/// without error. Readers never see a partial object.
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores the stream under `key`, returning the number of bytes written. If the stream
+    /// yields an error, nothing is stored and `StorageError::Stream` is returned.
+    async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64, StorageError>;
+
+    /// Stores a small in-memory object.
+    async fn put_bytes(&self, key: &BlobKey, data: Bytes) -> Result<(), StorageError>;
+
+    /// Streams `len` bytes starting at `offset` (or everything from `offset` when `len` is
+    /// `None`).
+    async fn get(
+        &self,
+        key: &BlobKey,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<ByteStream, StorageError>;
+
+    /// Reads a whole (small) object into memory.
+    async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError>;
+
+    /// Size of the object, or `None` when it does not exist.
+    async fn size(&self, key: &BlobKey) -> Result<Option<u64>, StorageError>;
+
+    /// Removes the object; removing a missing object is not an error.
+    async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+}

@@ -1,0 +1,20 @@
+//! Ports: the storage traits the domain talks to (`MetadataStore`, `BlobStore`), the records
+//! they exchange and their error type. Engines live in `kura-storage-sql` and
+//! `kura-storage-blob`; both run the shared conformance suites behind the `conformance`
+//! feature.
+
+mod blob;
+mod error;
+mod metadata;
+mod records;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use blob::{BlobKey, BlobStore, ByteStream};
+pub use error::StorageError;
+pub use metadata::MetadataStore;
+pub use records::{
+    Gating, NamespaceKind, NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort,
+    TokenRecord, UserRecord,
+};

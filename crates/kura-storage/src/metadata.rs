@@ -1,0 +1,77 @@
+//! Metadata port: users, organizations, tokens, repos, refs and the content index.
+
+use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
+
+use crate::StorageError;
+use crate::records::*;
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+/// Everything kura remembers besides content bytes. One implementation per database engine;
+/// all of them pass `conformance::metadata_store`.
+#[async_trait::async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    // --- users, organizations, tokens ---
+
+    /// Creates a user; `AlreadyExists` when the name is taken by a user or an org.
+    async fn create_user(&self, name: &str, is_admin: bool, now: Timestamp) -> Result<UserRecord>;
+    async fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
+    /// Creates an organization with `owner` as its admin; `AlreadyExists` when taken.
+    async fn create_org(&self, name: &str, owner: i64, now: Timestamp) -> Result<()>;
+    async fn namespace_kind(&self, name: &str) -> Result<Option<NamespaceKind>>;
+    async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()>;
+    async fn org_role(&self, org: &str, user: i64) -> Result<Option<OrgRole>>;
+    async fn user_orgs(&self, user: i64) -> Result<Vec<(String, OrgRole)>>;
+    async fn create_token(&self, token: NewToken) -> Result<TokenRecord>;
+    async fn token_by_hash(&self, secret_hash: &Sha256) -> Result<Option<TokenRecord>>;
+    async fn touch_token(&self, id: i64, now: Timestamp) -> Result<()>;
+
+    // --- repos ---
+
+    /// Creates the repo and its `refs/heads/main` in one transaction.
+    async fn create_repo(&self, repo: NewRepo) -> Result<RepoRecord>;
+    async fn repo(&self, repo_type: RepoType, repo_id: &RepoId) -> Result<Option<RepoRecord>>;
+    /// Deletes the repo, its refs, commit index and content links.
+    async fn delete_repo(&self, id: i64) -> Result<()>;
+    async fn rename_repo(&self, id: i64, new_id: &RepoId) -> Result<()>;
+    async fn set_repo_private(&self, id: i64, private: bool) -> Result<()>;
+    async fn set_repo_gating(&self, id: i64, gating: Gating) -> Result<()>;
+    async fn set_repo_tags(&self, id: i64, tags: &[String]) -> Result<()>;
+    async fn list_repos(&self, query: &RepoQuery) -> Result<Vec<RepoRecord>>;
+
+    // --- refs and commits ---
+
+    async fn refs(&self, repo: i64) -> Result<Vec<RefRecord>>;
+    async fn ref_target(&self, repo: i64, name: &RefName) -> Result<Option<ObjectId>>;
+    /// Compare-and-swap of one ref. `expected: None` creates (fails if present), `new: None`
+    /// deletes. On mismatch returns `Conflict` and changes nothing. Bumps the repo's
+    /// `last_modified`.
+    async fn update_ref(
+        &self,
+        repo: i64,
+        name: &RefName,
+        expected: Option<ObjectId>,
+        new: Option<ObjectId>,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Records commits as belonging to the repo (so they can be addressed by id).
+    async fn add_commits(&self, repo: i64, commits: &[ObjectId]) -> Result<()>;
+    async fn has_commit(&self, repo: i64, commit: &ObjectId) -> Result<bool>;
+    /// Commits of the repo whose hex id starts with `prefix` (at most `limit`).
+    async fn commits_with_prefix(
+        &self,
+        repo: i64,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<ObjectId>>;
+
+    // --- content index ---
+
+    /// Records a verified large object; idempotent.
+    async fn record_lfs_object(&self, oid: &Sha256, size: u64, now: Timestamp) -> Result<()>;
+    async fn lfs_object_size(&self, oid: &Sha256) -> Result<Option<u64>>;
+    /// Marks the object as usable by the repo (it proved possession by uploading it).
+    async fn link_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<()>;
+    async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool>;
+}

@@ -1,0 +1,149 @@
+//! Plain records exchanged with the metadata store.
+
+use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub name: String,
+    pub is_admin: bool,
+    pub created_at: Timestamp,
+}
+
+/// Whether a namespace belongs to a user or an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceKind {
+    User,
+    Org,
+}
+
+/// A member's role in an organization, as the Hub names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OrgRole {
+    Read,
+    Contributor,
+    Write,
+    Admin,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Read => "read",
+            OrgRole::Contributor => "contributor",
+            OrgRole::Write => "write",
+            OrgRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            OrgRole::Read,
+            OrgRole::Contributor,
+            OrgRole::Write,
+            OrgRole::Admin,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+    /// SHA-256 of the secret; the secret itself is never stored.
+    pub secret_hash: Sha256,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Gating mode of a repo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gating {
+    Off,
+    Auto,
+    Manual,
+}
+
+impl Gating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gating::Off => "off",
+            Gating::Auto => "auto",
+            Gating::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Gating::Off, Gating::Auto, Gating::Manual]
+            .into_iter()
+            .find(|g| g.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRepo {
+    pub repo_type: RepoType,
+    pub repo_id: RepoId,
+    pub private: bool,
+    pub created_at: Timestamp,
+    /// The commit `refs/heads/main` starts at.
+    pub initial_commit: ObjectId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRecord {
+    /// Internal id; stable across renames.
+    pub id: i64,
+    pub repo_type: RepoType,
+    pub repo_id: RepoId,
+    pub private: bool,
+    pub gating: Gating,
+    pub created_at: Timestamp,
+    pub last_modified: Timestamp,
+    /// Tags derived from the README of the default branch at its last update.
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefRecord {
+    pub name: RefName,
+    pub target: ObjectId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoSort {
+    LastModified,
+    CreatedAt,
+    Id,
+}
+
+/// Filters for listing repos. Visibility is decided by the caller through `visible_to`.
+#[derive(Debug, Clone)]
+pub struct RepoQuery {
+    pub repo_type: RepoType,
+    /// Substring of `namespace/name`, case-insensitive.
+    pub search: Option<String>,
+    pub author: Option<String>,
+    /// Every tag must be present.
+    pub tags: Vec<String>,
+    /// Include private repos of these namespaces (the caller's own and its orgs'); `None`
+    /// means every private repo (admins).
+    pub private_namespaces: Option<Vec<String>>,
+    pub sort: RepoSort,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
