@@ -1,1 +1,80 @@
-//! kura-core
+//! kura's use cases: repos, revisions, commits, trees, downloads, tokens and permissions.
+//! Orchestrates git objects and content through the storage ports; knows nothing of HTTP,
+//! SQL or filesystems.
+
+mod auth;
+mod browse;
+mod card;
+mod clock;
+mod commit;
+mod content;
+mod error;
+mod gitattributes;
+mod lfs;
+mod objects;
+mod repos;
+mod revision;
+mod signing;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use auth::{INVALID_CREDENTIALS, Identity, Principal};
+pub use browse::Entry;
+pub use card::{CardInfo, front_matter, parse_front_matter};
+pub use clock::now_millis;
+pub use commit::{CommitRequest, FileContent, Operation};
+pub use error::{CoreError, Result};
+pub use gitattributes::{is_lfs_path, lfs_patterns};
+pub use kura_storage::{ByteStream, Gating, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort};
+pub use lfs::{Action, Capability, UploadPlan};
+pub use objects::BlobInfo;
+pub use repos::RepoSettings;
+pub use revision::Resolved;
+
+use kura_model::ObjectId;
+use kura_storage::{BlobStore, MetadataStore};
+
+/// Tunables of the domain layer.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Key for signed URLs; identical on every replica.
+    pub signing_key: Vec<u8>,
+    /// LFS uploads above this size use multipart.
+    pub lfs_multipart_threshold_bytes: u64,
+    /// Size of each multipart part.
+    pub lfs_part_bytes: u64,
+}
+
+impl HubConfig {
+    pub fn with_key(signing_key: Vec<u8>) -> Self {
+        Self { signing_key, lfs_multipart_threshold_bytes: 512 << 20, lfs_part_bytes: 64 << 20 }
+    }
+}
+
+/// The hub: every use case hangs off this.
+pub struct Hub {
+    meta: Arc<dyn MetadataStore>,
+    objects: objects::ObjectStore,
+    content: content::ContentStore,
+    signer: signing::Signer,
+    config: HubConfig,
+    cards: Mutex<HashMap<ObjectId, CardInfo>>,
+}
+
+impl Hub {
+    pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
+        Self {
+            objects: objects::ObjectStore::new(blobs.clone()),
+            content: content::ContentStore::new(blobs, meta.clone()),
+            signer: signing::Signer::new(config.signing_key.clone()),
+            meta,
+            config,
+            cards: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+}

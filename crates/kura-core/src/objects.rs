@@ -89,10 +89,6 @@ impl ObjectStore {
         self.write(ObjectKind::Commit, &commit.encode()).await
     }
 
-    pub async fn exists(&self, oid: &ObjectId) -> Result<bool> {
-        Ok(self.blobs.size(&key(oid)).await?.is_some())
-    }
-
     /// Reads a whole object, checking that it hashes to its id.
     pub async fn read(&self, oid: &ObjectId) -> Result<(ObjectKind, Bytes)> {
         let framed = match self.blobs.get_bytes(&key(oid)).await {

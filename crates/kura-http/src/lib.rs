@@ -1,1 +1,37 @@
-//! kura-http
+//! The HTTP edge: the Hub API, `resolve` downloads and Git LFS over axum. Parses requests into
+//! typed values, calls `kura-core`, and shapes responses and errors the way the official
+//! clients expect.
+
+mod api;
+mod context;
+mod error;
+mod middleware;
+mod route;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use kura_core::Hub;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    /// Externally visible base URL, without a trailing slash.
+    pub public_url: String,
+}
+
+/// The complete router. Every request goes through `dispatch`, which routes on the raw path.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(axum::middleware::from_fn(middleware::request_id_and_log))
+        .with_state(state)
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    api::handle(state, request).await
+}
+

@@ -1,0 +1,215 @@
+//! Repo lifecycle: create, find, delete, move, settings, branches and tags, listing,
+//! history and card metadata.
+
+use std::collections::{BinaryHeap, HashSet};
+
+use kura_git::{Commit, EntryMode, ObjectKind, Signature, Tree, TreeEntry};
+use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
+use kura_storage::{Gating, NewRepo, RefRecord, RepoQuery, RepoRecord, StorageError};
+
+use crate::auth::Identity;
+use crate::browse::Entry;
+use crate::card::{CardInfo, card_info};
+use crate::clock::now_millis;
+use crate::error::{CoreError, Result};
+use crate::gitattributes::DEFAULT_GITATTRIBUTES;
+use crate::Hub;
+
+/// Settings a caller may change.
+#[derive(Debug, Clone, Default)]
+pub struct RepoSettings {
+    pub private: Option<bool>,
+    pub gating: Option<Gating>,
+}
+
+/// The signature kura writes for a user's commits.
+pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
+    let name = identity.principal().map_or("kura", |p| p.user.name.as_str()).to_owned();
+    Signature {
+        email: format!("{name}@users.noreply.kura"),
+        name,
+        time: time_ms.div_euclid(1000),
+        offset_minutes: 0,
+    }
+}
+
+impl Hub {
+    /// Finds a repo the caller may see; anything else looks missing.
+    pub async fn find_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId) -> Result<RepoRecord> {
+        let repo = self.meta.repo(repo_type, repo_id).await?.ok_or(CoreError::RepoNotFound)?;
+        self.authorize_read(identity, &repo).await?;
+        Ok(repo)
+    }
+
+    /// Creates a repo with an initial commit holding the default `.gitattributes`.
+    pub async fn create_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId, private: bool) -> Result<RepoRecord> {
+        self.authorize_namespace_write(identity, repo_id.namespace()).await?;
+        if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
+            let message = if self.can_see(identity, &existing).await? {
+                "You already created this repo"
+            } else {
+                "A repo with this name already exists"
+            };
+            return Err(CoreError::conflict(message));
+        }
+        let now = now_millis();
+        let blob = self.objects.write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes()).await?;
+        let tree = Tree::new(vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }]);
+        let tree_id = self.objects.write_tree(&tree).await?;
+        let signature = signature_for(identity, now);
+        let commit = Commit {
+            tree: tree_id,
+            parents: vec![],
+            author: signature.clone(),
+            committer: signature,
+            extra_headers: vec![],
+            message: "initial commit\n".into(),
+        };
+        let initial_commit = self.objects.write_commit(&commit).await?;
+        let new = NewRepo { repo_type, repo_id: repo_id.clone(), private, created_at: now, initial_commit };
+        self.meta.create_repo(new).await.map_err(|e| match e {
+            StorageError::AlreadyExists => CoreError::conflict("You already created this repo"),
+            other => other.into(),
+        })
+    }
+
+    pub async fn delete_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId) -> Result<()> {
+        let repo = self.find_repo(identity, repo_type, repo_id).await?;
+        self.authorize_write(identity, &repo).await?;
+        Ok(self.meta.delete_repo(repo.id).await?)
+    }
+
+    pub async fn move_repo(&self, identity: &Identity, repo_type: RepoType, from: &RepoId, to: &RepoId) -> Result<()> {
+        let repo = self.find_repo(identity, repo_type, from).await?;
+        self.authorize_write(identity, &repo).await?;
+        self.authorize_namespace_write(identity, to.namespace()).await?;
+        if self.meta.repo(repo_type, to).await?.is_some() {
+            return Err(CoreError::conflict(format!("A repo named {to} already exists")));
+        }
+        self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {
+            StorageError::AlreadyExists => CoreError::conflict(format!("A repo named {to} already exists")),
+            other => other.into(),
+        })
+    }
+
+    pub async fn update_settings(&self, identity: &Identity, repo: &RepoRecord, settings: RepoSettings) -> Result<()> {
+        self.authorize_write(identity, repo).await?;
+        if let Some(private) = settings.private {
+            self.meta.set_repo_private(repo.id, private).await?;
+        }
+        if let Some(gating) = settings.gating {
+            self.meta.set_repo_gating(repo.id, gating).await?;
+        }
+        Ok(())
+    }
+
+    /// Repos matching `query`, restricted to what the caller may see.
+    pub async fn list_repos(&self, identity: &Identity, mut query: RepoQuery) -> Result<Vec<RepoRecord>> {
+        query.private_namespaces = match identity.principal() {
+            Some(p) if p.user.is_admin => None,
+            Some(p) => {
+                let mut namespaces = vec![p.user.name.clone()];
+                namespaces.extend(self.user_orgs(p).await?.into_iter().map(|(org, _)| org));
+                Some(namespaces)
+            }
+            None => Some(Vec::new()),
+        };
+        Ok(self.meta.list_repos(&query).await?)
+    }
+
+    pub async fn refs(&self, repo: &RepoRecord) -> Result<Vec<RefRecord>> {
+        Ok(self.meta.refs(repo.id).await?)
+    }
+
+    /// Creates a branch at `start` (a revision; default: head of `main`).
+    pub async fn create_branch(&self, identity: &Identity, repo: &RepoRecord, branch: &str, start: Option<&str>) -> Result<()> {
+        self.authorize_write(identity, repo).await?;
+        let name = RefName::branch(branch)?;
+        let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
+        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict(format!("Reference already exists: {name}")),
+            other => other.into(),
+        })
+    }
+
+    /// Deletes a branch or tag ref.
+    pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
+        self.authorize_write(identity, repo).await?;
+        if name.as_str() == "refs/heads/main" {
+            return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
+        }
+        let current = self
+            .meta
+            .ref_target(repo.id, name)
+            .await?
+            .ok_or_else(|| CoreError::RevisionNotFound { revision: name.short().to_owned() })?;
+        self.meta.update_ref(repo.id, name, Some(current), None, now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
+            other => other.into(),
+        })
+    }
+
+    /// Creates tag `tag` at `revision`.
+    pub async fn create_tag(&self, identity: &Identity, repo: &RepoRecord, revision: &str, tag: &str) -> Result<()> {
+        self.authorize_write(identity, repo).await?;
+        let name = RefName::tag(tag)?;
+        let target = self.resolve_revision(repo, revision).await?.commit;
+        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
+            other => other.into(),
+        })
+    }
+
+    pub async fn commit(&self, oid: &ObjectId) -> Result<Commit> {
+        self.objects.commit(oid).await
+    }
+
+    /// Commits reachable from `start`, newest first, skipping `offset`; the flag says whether
+    /// more remain.
+    pub async fn history(&self, start: ObjectId, offset: usize, limit: usize) -> Result<(Vec<(ObjectId, Commit)>, bool)> {
+        let mut heap = BinaryHeap::new();
+        let mut seen = HashSet::new();
+        let first = self.objects.commit(&start).await?;
+        heap.push((first.committer.time, start));
+        seen.insert(start);
+        let mut out = Vec::new();
+        let mut index = 0;
+        while let Some((_, oid)) = heap.pop() {
+            let commit = self.objects.commit(&oid).await?;
+            for parent in &commit.parents {
+                if seen.insert(*parent) {
+                    let parent_commit = self.objects.commit(parent).await?;
+                    heap.push((parent_commit.committer.time, *parent));
+                }
+            }
+            if index >= offset {
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push((oid, commit));
+            }
+            index += 1;
+        }
+        Ok((out, false))
+    }
+
+    /// Card metadata of the README at `root`, cached per tree.
+    pub async fn card_info(&self, root: ObjectId) -> Result<CardInfo> {
+        if let Some(info) = self.cards.lock().expect("card cache lock").get(&root) {
+            return Ok(info.clone());
+        }
+        let readme = RepoPath::parse("README.md").expect("constant path is valid");
+        let info = match self.lookup(root, &readme).await? {
+            Some(Entry::File { oid, info, .. }) if info.lfs.is_none() && info.size <= 1 << 20 => {
+                card_info(&String::from_utf8_lossy(&self.read_small_blob(&oid).await?))
+            }
+            _ => CardInfo::default(),
+        };
+        let mut cache = self.cards.lock().expect("card cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(root, info.clone());
+        Ok(info)
+    }
+}

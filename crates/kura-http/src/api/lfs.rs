@@ -1,0 +1,128 @@
+//! Git LFS: the batch API and the signed transfer URLs it hands out.
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kura_core::{Action, UploadPlan};
+use kura_model::Sha256;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::route::RepoRef;
+
+const LFS_JSON: &str = "application/vnd.git-lfs+json";
+
+/// Most objects accepted in one batch request.
+const MAX_BATCH: usize = 1000;
+
+#[derive(Deserialize)]
+struct BatchObject {
+    oid: String,
+    size: u64,
+}
+
+#[derive(Deserialize)]
+struct BatchBody {
+    operation: String,
+    objects: Vec<BatchObject>,
+}
+
+fn lfs_response(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
+    response
+}
+
+fn plan_json(ctx: &Ctx, oid: &str, size: u64, plan: UploadPlan) -> Value {
+    let url = |token: &str| format!("{}/_kura/lfs/{token}", ctx.state.public_url);
+    match plan {
+        UploadPlan::Present => json!({"oid": oid, "size": size}),
+        UploadPlan::Basic { put, verify } => json!({
+            "oid": oid, "size": size, "authenticated": true,
+            "actions": {
+                "upload": {"href": url(&put), "header": {}, "expires_in": 3600},
+                "verify": {"href": url(&verify), "header": {}, "expires_in": 3600},
+            }
+        }),
+        UploadPlan::Multipart { part_size, parts, complete, verify } => {
+            let mut header = serde_json::Map::new();
+            header.insert("chunk_size".into(), json!(part_size.to_string()));
+            for (i, part) in parts.iter().enumerate() {
+                header.insert((i + 1).to_string(), json!(url(part)));
+            }
+            json!({
+                "oid": oid, "size": size, "authenticated": true,
+                "actions": {
+                    "upload": {"href": url(&complete), "header": header, "expires_in": 3600},
+                    "verify": {"href": url(&verify), "header": {}, "expires_in": 3600},
+                }
+            })
+        }
+    }
+}
+
+pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    let record = ctx.find_repo(repo).await?;
+    let body: BatchBody = ctx.json().await?;
+    if body.operation != "upload" {
+        return Ok(lfs_response(StatusCode::NOT_IMPLEMENTED, json!({"message": "LFS downloads go through /resolve on this server"})));
+    }
+    if body.objects.len() > MAX_BATCH {
+        return Ok(lfs_response(StatusCode::PAYLOAD_TOO_LARGE, json!({"message": format!("At most {MAX_BATCH} objects per batch")})));
+    }
+    let mut valid = Vec::new();
+    for object in &body.objects {
+        if let Ok(oid) = Sha256::from_hex(&object.oid) {
+            valid.push((oid, object.size));
+        }
+    }
+    let mut plans = ctx.hub().plan_uploads(&ctx.identity, &record, &valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let objects: Vec<Value> = body
+        .objects
+        .iter()
+        .map(|object| match Sha256::from_hex(&object.oid) {
+            Ok(_) => plan_json(ctx, &object.oid, object.size, plans.next().expect("one plan per valid object")),
+            Err(_) => json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id: expected a sha256 hex digest"}}),
+        })
+        .collect();
+    Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    oid: String,
+    size: u64,
+}
+
+/// Signed transfer URLs: whole-object PUT, part PUT, multipart completion, verify.
+pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
+    let capability = ctx.hub().check(token).map_err(|e| ctx.fail(e))?;
+    let ok = || lfs_response(StatusCode::OK, json!({}));
+    match (&ctx.method, &capability.action) {
+        (&Method::PUT, Action::Put) => {
+            let body = ctx.body_stream();
+            ctx.hub().receive_object(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            Ok(ok())
+        }
+        (&Method::PUT, Action::Part { .. }) => {
+            let body = ctx.body_stream();
+            let etag = ctx.hub().receive_part(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            let mut response = ok();
+            response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).map_err(|_| ApiError::bad_request("bad etag"))?);
+            Ok(response)
+        }
+        (&Method::POST, Action::Complete { .. }) => {
+            let _ = ctx.body_bytes(crate::context::JSON_LIMIT).await?;
+            ctx.hub().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
+            Ok(ok())
+        }
+        (&Method::POST, Action::Verify) => {
+            let body: VerifyBody = ctx.json().await?;
+            let oid = Sha256::from_hex(&body.oid).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            ctx.hub().verify_object(&capability, oid, body.size).await.map_err(|e| ctx.fail(e))?;
+            Ok(ok())
+        }
+        _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This URL does not allow that method")),
+    }
+}

@@ -1,0 +1,105 @@
+//! Per-request context handed to handlers: the caller's identity, query pairs and body
+//! helpers with size limits.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use kura_core::{ByteStream, Hub, Identity};
+use kura_model::RepoId;
+use kura_core::RepoRecord;
+use percent_encoding::percent_decode_str;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::route::RepoRef;
+
+/// Limit for JSON bodies and form bodies.
+pub(crate) const JSON_LIMIT: usize = 16 << 20;
+
+pub(crate) struct Ctx {
+    pub(crate) state: AppState,
+    pub(crate) method: Method,
+    pub(crate) headers: HeaderMap,
+    pub(crate) query: Vec<(String, String)>,
+    /// Behind a mutex only so `&Ctx` is `Send` (a body is not `Sync`).
+    pub(crate) body: std::sync::Mutex<Option<Body>>,
+    pub(crate) identity: Identity,
+}
+
+/// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.
+pub(crate) fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+impl Ctx {
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.state.hub
+    }
+
+    pub(crate) fn anonymous(&self) -> bool {
+        self.identity.is_anonymous()
+    }
+
+    /// Maps a domain error for this caller.
+    pub(crate) fn fail(&self, error: kura_core::CoreError) -> ApiError {
+        ApiError::from_core(error, self.anonymous())
+    }
+
+    pub(crate) fn param(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a repeated key; `expand` and `expand[]` count as one.
+    pub(crate) fn params(&self, key: &str) -> Vec<&str> {
+        let bracketed = format!("{key}[]");
+        self.query.iter().filter(|(k, _)| *k == key || *k == bracketed).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("1" | "true" | "True"))
+    }
+
+    /// Reads the whole body up to `limit` bytes.
+    pub(crate) async fn body_bytes(&mut self, limit: usize) -> ApiResult<Bytes> {
+        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
+        match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => Ok(bytes),
+            Err(_) => Err(ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, format!("Request body is larger than {limit} bytes or was interrupted"))),
+        }
+    }
+
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(&mut self) -> ApiResult<T> {
+        let bytes = self.body_bytes(JSON_LIMIT).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    }
+
+    /// The body as a stream of bytes.
+    pub(crate) fn body_stream(&mut self) -> ByteStream {
+        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
+        Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+    }
+
+    /// Validates a URL repo reference.
+    pub(crate) fn repo_id(&self, repo: &RepoRef) -> ApiResult<RepoId> {
+        RepoId::new(&repo.namespace, &repo.name).map_err(|e| ApiError::bad_request(e.0))
+    }
+
+    /// Finds a repo the caller may see.
+    pub(crate) async fn find_repo(&self, repo: &RepoRef) -> ApiResult<RepoRecord> {
+        let repo_id = self.repo_id(repo)?;
+        self.hub().find_repo(&self.identity, repo.repo_type, &repo_id).await.map_err(|e| self.fail(e))
+    }
+
+    /// Absolute URL of a repo page (`{E}/ns/name`, `{E}/datasets/ns/name`).
+    pub(crate) fn repo_url(&self, repo_type: kura_model::RepoType, repo_id: &RepoId) -> String {
+        format!("{}/{}{}", self.state.public_url, repo_type.url_prefix(), repo_id)
+    }
+}

@@ -1,0 +1,186 @@
+//! The route table: raw request paths parsed into typed endpoints. Hub URLs put slashes in
+//! repo ids, revisions and file paths, so routing works on the raw path, split on literal
+//! `/` first and percent-decoded per segment afterwards.
+
+use kura_model::RepoType;
+use percent_encoding::percent_decode_str;
+
+/// A repo as named in a URL (validated later, by the handler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepoRef {
+    pub(crate) repo_type: RepoType,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+}
+
+/// Every endpoint kura serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Health,
+    WhoAmI,
+    ValidateYaml,
+    CreateRepo,
+    DeleteRepo,
+    MoveRepo,
+    ListRepos(RepoType),
+    RepoInfo { repo: RepoRef, revision: Option<String> },
+    Tree { repo: RepoRef, revision: String, path: Option<String> },
+    PathsInfo { repo: RepoRef, revision: String },
+    Refs { repo: RepoRef },
+    Commits { repo: RepoRef, revision: String },
+    Preupload { repo: RepoRef, revision: String },
+    Commit { repo: RepoRef, revision: String },
+    Branch { repo: RepoRef, branch: String },
+    Tag { repo: RepoRef, value: String },
+    Settings { repo: RepoRef },
+    AuthCheck { repo: RepoRef, write: bool },
+    Discussions { repo: RepoRef },
+    XetToken { repo: RepoRef },
+    Resolve { repo: RepoRef, revision: String, path: String },
+    LfsBatch { repo: RepoRef },
+    LfsTransfer { token: String },
+    NotFound,
+}
+
+fn decode(segment: &str) -> String {
+    percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+/// Splits a revision off the front of `segments`: one segment normally, or three when a
+/// special ref (`refs/pr/N`, `refs/convert/x`) arrives unencoded.
+fn take_revision(segments: &[String]) -> Option<(String, &[String])> {
+    let first = segments.first()?;
+    if first == "refs" && segments.len() >= 3 && matches!(segments[1].as_str(), "pr" | "convert" | "heads" | "tags") {
+        return Some((segments[..3].join("/"), &segments[3..]));
+    }
+    Some((first.clone(), &segments[1..]))
+}
+
+fn joined(segments: &[String]) -> Option<String> {
+    (!segments.is_empty()).then(|| segments.join("/"))
+}
+
+/// Parses a raw request path.
+pub(crate) fn parse(raw_path: &str) -> Route {
+    let trimmed = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    let segments: Vec<String> = trimmed.split('/').map(decode).collect();
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match parts[..] {
+        ["health"] => Route::Health,
+        ["api", "whoami-v2"] => Route::WhoAmI,
+        ["api", "validate-yaml"] => Route::ValidateYaml,
+        ["api", "repos", "create"] => Route::CreateRepo,
+        ["api", "repos", "delete"] => Route::DeleteRepo,
+        ["api", "repos", "move"] => Route::MoveRepo,
+        ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
+        ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
+        ["api", plural, namespace, name, ..] => match RepoType::from_plural(plural) {
+            Some(repo_type) => {
+                let repo = RepoRef { repo_type, namespace: namespace.to_owned(), name: name.to_owned() };
+                parse_api(repo, &segments[4..])
+            }
+            None => Route::NotFound,
+        },
+        _ => parse_file_route(&segments),
+    }
+}
+
+fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
+    let Some(keyword) = rest.first() else { return Route::RepoInfo { repo, revision: None } };
+    let after = &rest[1..];
+    let whole = joined(after);
+    match (keyword.as_str(), whole) {
+        ("revision", Some(revision)) => Route::RepoInfo { repo, revision: Some(revision) },
+        ("tree", Some(_)) => match take_revision(after) {
+            Some((revision, path)) => Route::Tree { repo, revision, path: joined(path) },
+            None => Route::NotFound,
+        },
+        ("paths-info", Some(revision)) => Route::PathsInfo { repo, revision },
+        ("refs", None) => Route::Refs { repo },
+        ("commits", Some(revision)) => Route::Commits { repo, revision },
+        ("preupload", Some(revision)) => Route::Preupload { repo, revision },
+        ("commit", Some(revision)) => Route::Commit { repo, revision },
+        ("branch", Some(branch)) => Route::Branch { repo, branch },
+        ("tag", Some(value)) => Route::Tag { repo, value },
+        ("settings", None) => Route::Settings { repo },
+        ("auth-check", None) => Route::AuthCheck { repo, write: false },
+        ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
+        ("discussions", _) => Route::Discussions { repo },
+        ("xet-read-token" | "xet-write-token", _) => Route::XetToken { repo },
+        _ => Route::NotFound,
+    }
+}
+
+fn parse_file_route(segments: &[String]) -> Route {
+    let (repo_type, rest) = match segments.first().map(String::as_str) {
+        Some("datasets") => (RepoType::Dataset, &segments[1..]),
+        Some("spaces") => (RepoType::Space, &segments[1..]),
+        _ => (RepoType::Model, segments),
+    };
+    if rest.len() < 2 {
+        return Route::NotFound;
+    }
+    let namespace = rest[0].clone();
+    let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
+    if let Some(name) = rest[1].strip_suffix(".git") {
+        let repo = RepoRef { repo_type, namespace, name: name.to_owned() };
+        return match tail[..] {
+            ["info", "lfs", "objects", "batch"] => Route::LfsBatch { repo },
+            _ => Route::NotFound,
+        };
+    }
+    let repo = RepoRef { repo_type, namespace, name: rest[1].clone() };
+    match tail.first() {
+        Some(&"resolve") => match take_revision(&rest[3..]) {
+            Some((revision, path)) if !path.is_empty() => Route::Resolve { repo, revision, path: path.join("/") },
+            _ => Route::NotFound,
+        },
+        _ => Route::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(repo_type: RepoType, namespace: &str, name: &str) -> RepoRef {
+        RepoRef { repo_type, namespace: namespace.into(), name: name.into() }
+    }
+
+    fn check(path: &str, expected: Route) {
+        assert_eq!(parse(path), expected, "{path}");
+    }
+
+    #[test]
+    fn resolve_urls_as_the_client_builds_them() {
+        let model = repo(RepoType::Model, "u", "m");
+        check("/u/m/resolve/main/config.json", Route::Resolve { repo: model.clone(), revision: "main".into(), path: "config.json".into() });
+        check("/u/m/resolve/refs%2Fpr%2F3/a/b%20c.txt", Route::Resolve { repo: model.clone(), revision: "refs/pr/3".into(), path: "a/b c.txt".into() });
+        check("/u/m/resolve/refs/pr/3/x.bin", Route::Resolve { repo: model.clone(), revision: "refs/pr/3".into(), path: "x.bin".into() });
+        check("/datasets/u/d/resolve/feature%2Fx/data/train.csv", Route::Resolve { repo: repo(RepoType::Dataset, "u", "d"), revision: "feature/x".into(), path: "data/train.csv".into() });
+        check("/spaces/u/s/resolve/main/app.py", Route::Resolve { repo: repo(RepoType::Space, "u", "s"), revision: "main".into(), path: "app.py".into() });
+        check("/u/m/resolve/main", Route::NotFound);
+    }
+
+    #[test]
+    fn api_urls() {
+        let model = repo(RepoType::Model, "u", "m");
+        check("/api/models/u/m", Route::RepoInfo { repo: model.clone(), revision: None });
+        check("/api/models/u/m/revision/refs%2Fpr%2F1", Route::RepoInfo { repo: model.clone(), revision: Some("refs/pr/1".into()) });
+        check("/api/models/u/m/tree/main/a%2Fb%2Fc", Route::Tree { repo: model.clone(), revision: "main".into(), path: Some("a/b/c".into()) });
+        check("/api/models/u/m/tree/main/a/b", Route::Tree { repo: model.clone(), revision: "main".into(), path: Some("a/b".into()) });
+        check("/api/models/u/m/tree/main", Route::Tree { repo: model.clone(), revision: "main".into(), path: None });
+        check("/api/datasets/u/d/paths-info/abc", Route::PathsInfo { repo: repo(RepoType::Dataset, "u", "d"), revision: "abc".into() });
+        check("/api/models/u/m/commit/main", Route::Commit { repo: model.clone(), revision: "main".into() });
+        check("/api/models/u/m/branch/feature%2Fx", Route::Branch { repo: model.clone(), branch: "feature/x".into() });
+        check("/api/models/u/m/auth-check/write", Route::AuthCheck { repo: model.clone(), write: true });
+        check("/api/models", Route::ListRepos(RepoType::Model));
+        check("/api/things/u/m", Route::NotFound);
+    }
+
+    #[test]
+    fn lfs_urls() {
+        check("/u/m.git/info/lfs/objects/batch", Route::LfsBatch { repo: repo(RepoType::Model, "u", "m") });
+        check("/datasets/u/d.git/info/lfs/objects/batch", Route::LfsBatch { repo: repo(RepoType::Dataset, "u", "d") });
+    }
+}
