@@ -4,9 +4,9 @@ use kura_model::{Role, Sha256, validate_namespace};
 use kura_storage::{Gating, NamespaceKind, NewToken, OrgRole, RepoRecord, TokenRecord, UserRecord};
 use rand::Rng;
 
+use crate::Hub;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
-use crate::Hub;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -49,7 +49,9 @@ pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization head
 fn new_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rng();
-    let body: String = (0..34).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let body: String = (0..34)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     format!("hf_{body}")
 }
 
@@ -57,25 +59,43 @@ impl Hub {
     /// Creates a user (admin CLI).
     pub async fn create_user(&self, name: &str, is_admin: bool) -> Result<UserRecord> {
         validate_namespace(name)?;
-        self.meta.create_user(name, is_admin, now_millis()).await.map_err(|e| match e {
-            kura_storage::StorageError::AlreadyExists => CoreError::conflict(format!("The name '{name}' is already taken")),
-            other => other.into(),
-        })
+        self.meta
+            .create_user(name, is_admin, now_millis())
+            .await
+            .map_err(|e| match e {
+                kura_storage::StorageError::AlreadyExists => {
+                    CoreError::conflict(format!("The name '{name}' is already taken"))
+                }
+                other => other.into(),
+            })
     }
 
     /// Creates an organization owned by `owner` (admin CLI).
     pub async fn create_org(&self, name: &str, owner: &str) -> Result<()> {
         validate_namespace(name)?;
-        let owner = self.meta.user_by_name(owner).await?.ok_or_else(|| CoreError::invalid(format!("No user named '{owner}'")))?;
-        self.meta.create_org(name, owner.id, now_millis()).await.map_err(|e| match e {
-            kura_storage::StorageError::AlreadyExists => CoreError::conflict(format!("The name '{name}' is already taken")),
-            other => other.into(),
-        })
+        let owner = self
+            .meta
+            .user_by_name(owner)
+            .await?
+            .ok_or_else(|| CoreError::invalid(format!("No user named '{owner}'")))?;
+        self.meta
+            .create_org(name, owner.id, now_millis())
+            .await
+            .map_err(|e| match e {
+                kura_storage::StorageError::AlreadyExists => {
+                    CoreError::conflict(format!("The name '{name}' is already taken"))
+                }
+                other => other.into(),
+            })
     }
 
     /// Issues a token and returns its secret; only its hash is stored.
     pub async fn create_token(&self, user: &str, name: &str, role: Role) -> Result<String> {
-        let user = self.meta.user_by_name(user).await?.ok_or_else(|| CoreError::invalid(format!("No user named '{user}'")))?;
+        let user = self
+            .meta
+            .user_by_name(user)
+            .await?
+            .ok_or_else(|| CoreError::invalid(format!("No user named '{user}'")))?;
         let secret = new_secret();
         self.meta
             .create_token(NewToken {
@@ -92,7 +112,9 @@ impl Hub {
 
     /// Resolves a bearer token. No token is anonymous; an unknown or expired one is an error.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Identity> {
-        let Some(secret) = bearer else { return Ok(Identity::Anonymous) };
+        let Some(secret) = bearer else {
+            return Ok(Identity::Anonymous);
+        };
         let token = self
             .meta
             .token_by_hash(&Sha256::digest(secret.as_bytes()))
@@ -117,31 +139,42 @@ impl Hub {
     }
 
     async fn standing(&self, identity: &Identity, namespace: &str) -> Result<Standing> {
-        let Some(principal) = identity.principal() else { return Ok(Standing::None) };
+        let Some(principal) = identity.principal() else {
+            return Ok(Standing::None);
+        };
         if principal.user.is_admin || principal.user.name == namespace {
             return Ok(Standing::Write);
         }
-        Ok(match self.meta.org_role(namespace, principal.user.id).await? {
-            Some(OrgRole::Write | OrgRole::Admin) => Standing::Write,
-            Some(OrgRole::Read | OrgRole::Contributor) => Standing::Read,
-            None => Standing::None,
-        })
+        Ok(
+            match self.meta.org_role(namespace, principal.user.id).await? {
+                Some(OrgRole::Write | OrgRole::Admin) => Standing::Write,
+                Some(OrgRole::Read | OrgRole::Contributor) => Standing::Read,
+                None => Standing::None,
+            },
+        )
     }
 
     /// Whether the caller may see that the repo exists and read its metadata.
     pub async fn can_see(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
-        Ok(!repo.private || self.standing(identity, repo.repo_id.namespace()).await? >= Standing::Read)
+        Ok(!repo.private
+            || self.standing(identity, repo.repo_id.namespace()).await? >= Standing::Read)
     }
 
     /// Fails like a missing repo unless the caller may see it.
     pub async fn authorize_read(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
-        if self.can_see(identity, repo).await? { Ok(()) } else { Err(CoreError::RepoNotFound) }
+        if self.can_see(identity, repo).await? {
+            Ok(())
+        } else {
+            Err(CoreError::RepoNotFound)
+        }
     }
 
     /// Reading file contents: like `authorize_read`, plus gating.
     pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
-        if repo.gating != Gating::Off && self.standing(identity, repo.repo_id.namespace()).await? < Standing::Read {
+        if repo.gating != Gating::Off
+            && self.standing(identity, repo.repo_id.namespace()).await? < Standing::Read
+        {
             return Err(CoreError::GatedRepo);
         }
         Ok(())
@@ -150,19 +183,30 @@ impl Hub {
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.
     pub async fn authorize_write(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
-        self.authorize_namespace_write(identity, repo.repo_id.namespace()).await
+        self.authorize_namespace_write(identity, repo.repo_id.namespace())
+            .await
     }
 
     /// Whether the caller may create or change repos under `namespace`.
-    pub async fn authorize_namespace_write(&self, identity: &Identity, namespace: &str) -> Result<()> {
+    pub async fn authorize_namespace_write(
+        &self,
+        identity: &Identity,
+        namespace: &str,
+    ) -> Result<()> {
         let Some(principal) = identity.principal() else {
-            return Err(CoreError::Unauthorized("You must be authenticated to write".to_owned()));
+            return Err(CoreError::Unauthorized(
+                "You must be authenticated to write".to_owned(),
+            ));
         };
         if principal.token.role != Role::Write {
-            return Err(CoreError::Forbidden("This operation needs a token with write access".to_owned()));
+            return Err(CoreError::Forbidden(
+                "This operation needs a token with write access".to_owned(),
+            ));
         }
         if self.standing(identity, namespace).await? < Standing::Write {
-            return Err(CoreError::Forbidden(format!("You don't have the rights to write to the namespace '{namespace}'")));
+            return Err(CoreError::Forbidden(format!(
+                "You don't have the rights to write to the namespace '{namespace}'"
+            )));
         }
         Ok(())
     }

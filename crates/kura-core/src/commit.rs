@@ -9,13 +9,13 @@ use kura_git::{Commit, EntryMode, LfsPointer, ObjectKind, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoPath, Sha256};
 use kura_storage::{RepoRecord, StorageError};
 
+use crate::Hub;
 use crate::auth::Identity;
 use crate::browse::FlatTree;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::{is_lfs_path, lfs_line_for, lfs_patterns};
 use crate::repos::signature_for;
-use crate::Hub;
 
 /// Content of a file being added.
 #[derive(Debug, Clone)]
@@ -29,11 +29,22 @@ pub enum FileContent {
 /// One change in a commit, applied in order.
 #[derive(Debug, Clone)]
 pub enum Operation {
-    Put { path: RepoPath, content: FileContent },
-    Delete { path: RepoPath },
-    DeleteFolder { path: RepoPath },
+    Put {
+        path: RepoPath,
+        content: FileContent,
+    },
+    Delete {
+        path: RepoPath,
+    },
+    DeleteFolder {
+        path: RepoPath,
+    },
     /// Copies a file as it is at `revision` (default: the branch head).
-    Copy { from: RepoPath, to: RepoPath, revision: Option<String> },
+    Copy {
+        from: RepoPath,
+        to: RepoPath,
+        revision: Option<String>,
+    },
 }
 
 /// A commit request.
@@ -47,49 +58,68 @@ pub struct CommitRequest {
 }
 
 /// How many times a commit without `parentCommit` is re-applied when it loses a race.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: usize = 32;
 
 impl Hub {
     /// Applies `request` to branch `revision` and returns the new commit id.
-    pub async fn create_commit(&self, identity: &Identity, repo: &RepoRecord, revision: &str, request: CommitRequest) -> Result<ObjectId> {
+    pub async fn create_commit(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        revision: &str,
+        request: CommitRequest,
+    ) -> Result<ObjectId> {
         self.authorize_write(identity, repo).await?;
         let expected_parent = match &request.parent {
-            Some(prefix) => Some(
-                self.resolve_commit_prefix(repo, prefix)
-                    .await?
-                    .ok_or_else(|| CoreError::PreconditionFailed(format!("Parent commit {prefix} is not a commit of this repo")))?,
-            ),
+            Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(
+                || {
+                    CoreError::PreconditionFailed(format!(
+                        "Parent commit {prefix} is not a commit of this repo"
+                    ))
+                },
+            )?),
             None => None,
         };
         for _ in 0..MAX_ATTEMPTS {
             let (ref_name, head) = self.writable_ref(repo, revision).await?;
-            if let Some(parent) = expected_parent {
-                if parent != head {
-                    return Err(CoreError::PreconditionFailed(format!(
-                        "A commit has happened since. Please refresh and try again. (parent {parent} is not the head {head} of {})",
-                        ref_name.short()
-                    )));
-                }
+            if let Some(parent) = expected_parent.filter(|p| *p != head) {
+                return Err(CoreError::PreconditionFailed(format!(
+                    "A commit has happened since. Please refresh and try again. (parent {parent} is not the head {head} of {})",
+                    ref_name.short()
+                )));
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
-            match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), now_millis()).await {
+            match self
+                .meta
+                .update_ref(repo.id, &ref_name, Some(head), Some(new), now_millis())
+                .await
+            {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;
                     return Ok(new);
                 }
                 Err(StorageError::Conflict) if expected_parent.is_some() => {
-                    return Err(CoreError::PreconditionFailed("A commit has happened since. Please refresh and try again.".to_owned()));
+                    return Err(CoreError::PreconditionFailed(
+                        "A commit has happened since. Please refresh and try again.".to_owned(),
+                    ));
                 }
                 Err(StorageError::Conflict) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(CoreError::conflict("Another commit landed on this branch at the same time; please retry"))
+        Err(CoreError::conflict(
+            "Another commit landed on this branch at the same time; please retry",
+        ))
     }
 
     /// Keeps listing metadata in step with the default branch.
-    pub(crate) async fn after_branch_update(&self, repo: &RepoRecord, name: &RefName, commit: ObjectId) -> Result<()> {
+    pub(crate) async fn after_branch_update(
+        &self,
+        repo: &RepoRecord,
+        name: &RefName,
+        commit: ObjectId,
+    ) -> Result<()> {
         if name.as_str() == "refs/heads/main" {
             let info = self.card_info(self.commit_tree(&commit).await?).await?;
             self.meta.set_repo_tags(repo.id, &info.tags).await?;
@@ -97,12 +127,19 @@ impl Hub {
         Ok(())
     }
 
-    async fn build_commit(&self, identity: &Identity, repo: &RepoRecord, head: ObjectId, request: &CommitRequest) -> Result<ObjectId> {
+    async fn build_commit(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        head: ObjectId,
+        request: &CommitRequest,
+    ) -> Result<ObjectId> {
         let head_commit = self.objects.commit(&head).await?;
         let mut files = self.flatten(head_commit.tree).await?;
         let mut new_lfs_paths = Vec::new();
         for operation in &request.operations {
-            self.apply(repo, head, &mut files, operation, &mut new_lfs_paths).await?;
+            self.apply(repo, head, &mut files, operation, &mut new_lfs_paths)
+                .await?;
         }
         self.route_to_lfs(&mut files, &new_lfs_paths).await?;
         let tree = self.write_flat_tree(&files).await?;
@@ -129,7 +166,14 @@ impl Hub {
         self.objects.write_commit(&commit).await
     }
 
-    async fn apply(&self, repo: &RepoRecord, head: ObjectId, files: &mut FlatTree, operation: &Operation, new_lfs: &mut Vec<String>) -> Result<()> {
+    async fn apply(
+        &self,
+        repo: &RepoRecord,
+        head: ObjectId,
+        files: &mut FlatTree,
+        operation: &Operation,
+        new_lfs: &mut Vec<String>,
+    ) -> Result<()> {
         match operation {
             Operation::Put { path, content } => {
                 let oid = self.store_content(repo, content).await?;
@@ -150,7 +194,10 @@ impl Hub {
                 let before = files.len();
                 files.retain(|p, _| !p.starts_with(&prefix));
                 if files.len() == before {
-                    return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
+                    return Err(CoreError::EntryNotFound {
+                        path: path.to_string(),
+                        commit: Some(head),
+                    });
                 }
                 Ok(())
             }
@@ -162,9 +209,13 @@ impl Hub {
                     }
                     None => files.clone(),
                 };
-                let (mode, oid) = *source_files
-                    .get(from.as_str())
-                    .ok_or_else(|| CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) })?;
+                let (mode, oid) =
+                    *source_files
+                        .get(from.as_str())
+                        .ok_or_else(|| CoreError::EntryNotFound {
+                            path: from.to_string(),
+                            commit: Some(head),
+                        })?;
                 insert_file(files, to, mode, oid)
             }
         }
@@ -186,10 +237,18 @@ impl Hub {
                     }
                 };
                 if size.is_some_and(|s| s != stored_size) {
-                    return Err(CoreError::invalid(format!("LFS object {oid} has size {stored_size}, not {}", size.unwrap_or(0))));
+                    return Err(CoreError::invalid(format!(
+                        "LFS object {oid} has size {stored_size}, not {}",
+                        size.unwrap_or(0)
+                    )));
                 }
-                let pointer = LfsPointer { oid: *oid, size: stored_size };
-                self.objects.write(ObjectKind::Blob, &pointer.encode()).await
+                let pointer = LfsPointer {
+                    oid: *oid,
+                    size: stored_size,
+                };
+                self.objects
+                    .write(ObjectKind::Blob, &pointer.encode())
+                    .await
             }
         }
     }
@@ -201,11 +260,16 @@ impl Hub {
             return Ok(());
         }
         let mut text = match files.get(".gitattributes") {
-            Some((_, oid)) => String::from_utf8_lossy(&self.read_small_blob(oid).await?).into_owned(),
+            Some((_, oid)) => {
+                String::from_utf8_lossy(&self.read_small_blob(oid).await?).into_owned()
+            }
             None => String::new(),
         };
         let patterns = lfs_patterns(&text);
-        let missing: Vec<&String> = new_lfs.iter().filter(|p| !is_lfs_path(&patterns, p)).collect();
+        let missing: Vec<&String> = new_lfs
+            .iter()
+            .filter(|p| !is_lfs_path(&patterns, p))
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -215,7 +279,10 @@ impl Hub {
         for path in missing {
             text.push_str(&lfs_line_for(path));
         }
-        let oid = self.objects.write(ObjectKind::Blob, text.as_bytes()).await?;
+        let oid = self
+            .objects
+            .write(ObjectKind::Blob, text.as_bytes())
+            .await?;
         files.insert(".gitattributes".to_owned(), (EntryMode::File, oid));
         Ok(())
     }
@@ -226,7 +293,11 @@ impl Hub {
         dirs.insert(String::new(), Vec::new());
         for (path, (mode, oid)) in files {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            dirs.entry(dir.to_owned()).or_default().push(TreeEntry { mode: *mode, name: name.to_owned(), oid: *oid });
+            dirs.entry(dir.to_owned()).or_default().push(TreeEntry {
+                mode: *mode,
+                name: name.to_owned(),
+                oid: *oid,
+            });
             let mut parent = dir;
             while !parent.is_empty() {
                 let up = parent.rsplit_once('/').map_or("", |(p, _)| p);
@@ -235,7 +306,13 @@ impl Hub {
             }
         }
         let mut order: Vec<String> = dirs.keys().cloned().collect();
-        order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
+        order.sort_by_key(|d| {
+            std::cmp::Reverse(if d.is_empty() {
+                0
+            } else {
+                d.matches('/').count() + 1
+            })
+        });
         for dir in order {
             let entries = dirs.remove(&dir).unwrap_or_default();
             let oid = self.objects.write_tree(&Tree::new(entries)).await?;
@@ -243,22 +320,39 @@ impl Hub {
                 return Ok(oid);
             }
             let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
-            dirs.entry(parent.to_owned()).or_default().push(TreeEntry { mode: EntryMode::Tree, name: name.to_owned(), oid });
+            dirs.entry(parent.to_owned()).or_default().push(TreeEntry {
+                mode: EntryMode::Tree,
+                name: name.to_owned(),
+                oid,
+            });
         }
         unreachable!("the root directory is always processed last")
     }
 }
 
 /// Adds a file, refusing to turn a folder into a file or nest under a file.
-fn insert_file(files: &mut FlatTree, path: &RepoPath, mode: EntryMode, oid: ObjectId) -> Result<()> {
+fn insert_file(
+    files: &mut FlatTree,
+    path: &RepoPath,
+    mode: EntryMode,
+    oid: ObjectId,
+) -> Result<()> {
     let prefix = format!("{path}/");
-    if files.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix)) {
-        return Err(CoreError::invalid(format!("'{path}' is a folder and cannot be replaced by a file")));
+    if files
+        .range(prefix.clone()..)
+        .next()
+        .is_some_and(|(p, _)| p.starts_with(&prefix))
+    {
+        return Err(CoreError::invalid(format!(
+            "'{path}' is a folder and cannot be replaced by a file"
+        )));
     }
     let mut parent = path.as_str();
     while let Some((up, _)) = parent.rsplit_once('/') {
         if files.contains_key(up) {
-            return Err(CoreError::invalid(format!("'{up}' is a file and cannot contain '{path}'")));
+            return Err(CoreError::invalid(format!(
+                "'{up}' is a file and cannot contain '{path}'"
+            )));
         }
         parent = up;
     }

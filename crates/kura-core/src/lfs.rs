@@ -46,18 +46,33 @@ impl Capability {
             Action::Complete { upload, parts } => format!("complete:{upload}:{parts}"),
             Action::Verify => "verify".to_owned(),
         };
-        format!("{action}|{}|{}|{}|{}|{}", self.repo_type.as_str(), self.repo_id, self.oid, self.size, self.expires_at)
+        format!(
+            "{action}|{}|{}|{}|{}|{}",
+            self.repo_type.as_str(),
+            self.repo_id,
+            self.oid,
+            self.size,
+            self.expires_at
+        )
     }
 
     fn parse(payload: &str) -> Option<Self> {
         let fields: Vec<&str> = payload.split('|').collect();
-        let [action, repo_type, repo_id, oid, size, expires_at] = fields[..] else { return None };
+        let [action, repo_type, repo_id, oid, size, expires_at] = fields[..] else {
+            return None;
+        };
         let parts: Vec<&str> = action.split(':').collect();
         let action = match parts[..] {
             ["put"] => Action::Put,
             ["verify"] => Action::Verify,
-            ["part", upload, part] => Action::Part { upload: upload.to_owned(), part: part.parse().ok()? },
-            ["complete", upload, n] => Action::Complete { upload: upload.to_owned(), parts: n.parse().ok()? },
+            ["part", upload, part] => Action::Part {
+                upload: upload.to_owned(),
+                part: part.parse().ok()?,
+            },
+            ["complete", upload, n] => Action::Complete {
+                upload: upload.to_owned(),
+                parts: n.parse().ok()?,
+            },
             _ => return None,
         };
         Some(Self {
@@ -79,7 +94,12 @@ pub enum UploadPlan {
     /// Single PUT.
     Basic { put: String, verify: String },
     /// Parts of `part_size` bytes, then a completion POST.
-    Multipart { part_size: u64, parts: Vec<String>, complete: String, verify: String },
+    Multipart {
+        part_size: u64,
+        parts: Vec<String>,
+        complete: String,
+        verify: String,
+    },
 }
 
 fn upload_id() -> String {
@@ -90,14 +110,22 @@ impl Hub {
     /// Encodes a capability as an opaque, signed token.
     pub fn issue(&self, capability: &Capability) -> String {
         let payload = capability.payload();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), self.signer.sign(&payload))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            self.signer.sign(&payload)
+        )
     }
 
     /// Checks a token's signature and expiry.
     pub fn check(&self, token: &str) -> Result<Capability> {
         let denied = || CoreError::Forbidden("Invalid or expired upload URL".to_owned());
         let (encoded, signature) = token.split_once('.').ok_or_else(denied)?;
-        let payload = URL_SAFE_NO_PAD.decode(encoded).ok().and_then(|p| String::from_utf8(p).ok()).ok_or_else(denied)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()
+            .and_then(|p| String::from_utf8(p).ok())
+            .ok_or_else(denied)?;
         if !self.signer.verify(&payload, signature) {
             return Err(denied());
         }
@@ -109,7 +137,12 @@ impl Hub {
     }
 
     /// Plans the upload of each `(oid, size)`; URLs are tokens the HTTP layer turns into links.
-    pub async fn plan_uploads(&self, identity: &Identity, repo: &RepoRecord, objects: &[(Sha256, u64)]) -> Result<Vec<UploadPlan>> {
+    pub async fn plan_uploads(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        objects: &[(Sha256, u64)],
+    ) -> Result<Vec<UploadPlan>> {
         self.authorize_write(identity, repo).await?;
         let expires_at = now_millis() + CAPABILITY_TTL_MS;
         let mut plans = Vec::with_capacity(objects.len());
@@ -118,65 +151,123 @@ impl Hub {
                 plans.push(UploadPlan::Present);
                 continue;
             }
-            let cap = |action| self.issue(&Capability { action, repo_type: repo.repo_type, repo_id: repo.repo_id.clone(), oid, size, expires_at });
+            let cap = |action| {
+                self.issue(&Capability {
+                    action,
+                    repo_type: repo.repo_type,
+                    repo_id: repo.repo_id.clone(),
+                    oid,
+                    size,
+                    expires_at,
+                })
+            };
             let verify = cap(Action::Verify);
             let part_size = self.config.lfs_part_bytes.max(1);
             if size > self.config.lfs_multipart_threshold_bytes {
                 let upload = upload_id();
                 let count = size.div_ceil(part_size) as u32;
-                let parts = (1..=count).map(|part| cap(Action::Part { upload: upload.clone(), part })).collect();
-                let complete = cap(Action::Complete { upload, parts: count });
-                plans.push(UploadPlan::Multipart { part_size, parts, complete, verify });
+                let parts = (1..=count)
+                    .map(|part| {
+                        cap(Action::Part {
+                            upload: upload.clone(),
+                            part,
+                        })
+                    })
+                    .collect();
+                let complete = cap(Action::Complete {
+                    upload,
+                    parts: count,
+                });
+                plans.push(UploadPlan::Multipart {
+                    part_size,
+                    parts,
+                    complete,
+                    verify,
+                });
             } else {
-                plans.push(UploadPlan::Basic { put: cap(Action::Put), verify });
+                plans.push(UploadPlan::Basic {
+                    put: cap(Action::Put),
+                    verify,
+                });
             }
         }
         Ok(plans)
     }
 
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
-        self.meta.repo(capability.repo_type, &capability.repo_id).await?.ok_or(CoreError::RepoNotFound)
+        self.meta
+            .repo(capability.repo_type, &capability.repo_id)
+            .await?
+            .ok_or(CoreError::RepoNotFound)
     }
 
     /// Receives a whole object through a signed PUT.
     pub async fn receive_object(&self, capability: &Capability, body: ByteStream) -> Result<()> {
         if capability.action != Action::Put {
-            return Err(CoreError::Forbidden("This URL does not allow uploads".to_owned()));
+            return Err(CoreError::Forbidden(
+                "This URL does not allow uploads".to_owned(),
+            ));
         }
         let repo = self.capability_repo(capability).await?;
-        self.content.ingest(capability.oid, capability.size, body).await?;
+        self.content
+            .ingest(capability.oid, capability.size, body)
+            .await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
     /// Receives one part of a multipart upload; returns its ETag.
     pub async fn receive_part(&self, capability: &Capability, body: ByteStream) -> Result<String> {
         let Action::Part { upload, part } = &capability.action else {
-            return Err(CoreError::Forbidden("This URL does not allow part uploads".to_owned()));
+            return Err(CoreError::Forbidden(
+                "This URL does not allow part uploads".to_owned(),
+            ));
         };
         self.capability_repo(capability).await?;
-        self.content.put_part(upload, *part, self.config.lfs_part_bytes, body).await
+        self.content
+            .put_part(upload, *part, self.config.lfs_part_bytes, body)
+            .await
     }
 
     /// Assembles and verifies a multipart upload.
     pub async fn complete_upload(&self, capability: &Capability) -> Result<()> {
         let Action::Complete { upload, parts } = &capability.action else {
-            return Err(CoreError::Forbidden("This URL does not complete uploads".to_owned()));
+            return Err(CoreError::Forbidden(
+                "This URL does not complete uploads".to_owned(),
+            ));
         };
         let repo = self.capability_repo(capability).await?;
-        self.content.complete_multipart(upload, *parts, capability.oid, capability.size).await?;
+        self.content
+            .complete_multipart(upload, *parts, capability.oid, capability.size)
+            .await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
     /// Confirms the object is stored, with the size the client declares.
-    pub async fn verify_object(&self, capability: &Capability, oid: Sha256, size: u64) -> Result<()> {
+    pub async fn verify_object(
+        &self,
+        capability: &Capability,
+        oid: Sha256,
+        size: u64,
+    ) -> Result<()> {
         if capability.action != Action::Verify || capability.oid != oid {
-            return Err(CoreError::Forbidden("This URL does not verify that object".to_owned()));
+            return Err(CoreError::Forbidden(
+                "This URL does not verify that object".to_owned(),
+            ));
         }
         let repo = self.capability_repo(capability).await?;
         match self.content.size(&oid).await? {
-            Some(stored) if stored == size && self.meta.repo_has_lfs_object(repo.id, &oid).await? => Ok(()),
-            Some(stored) if stored != size => Err(CoreError::invalid(format!("Object {oid} has size {stored}, not {size}"))),
-            _ => Err(CoreError::EntryNotFound { path: oid.to_string(), commit: None }),
+            Some(stored)
+                if stored == size && self.meta.repo_has_lfs_object(repo.id, &oid).await? =>
+            {
+                Ok(())
+            }
+            Some(stored) if stored != size => Err(CoreError::invalid(format!(
+                "Object {oid} has size {stored}, not {size}"
+            ))),
+            _ => Err(CoreError::EntryNotFound {
+                path: oid.to_string(),
+                commit: None,
+            }),
         }
     }
 
@@ -186,7 +277,13 @@ impl Hub {
     }
 
     /// Streams part of a git blob.
-    pub async fn read_blob(&self, oid: &kura_model::ObjectId, size: u64, offset: u64, len: u64) -> Result<ByteStream> {
+    pub async fn read_blob(
+        &self,
+        oid: &kura_model::ObjectId,
+        size: u64,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream> {
         self.objects.blob_range(oid, size, offset, len).await
     }
 }
@@ -198,7 +295,10 @@ mod tests {
     #[test]
     fn capability_payload_round_trips() {
         let cap = Capability {
-            action: Action::Part { upload: "ab12".into(), part: 3 },
+            action: Action::Part {
+                upload: "ab12".into(),
+                part: 3,
+            },
             repo_type: RepoType::Dataset,
             repo_id: RepoId::parse("alice/data").unwrap(),
             oid: Sha256::digest(b"x"),

@@ -7,13 +7,13 @@ use kura_git::{Commit, EntryMode, ObjectKind, Signature, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
 use kura_storage::{Gating, NewRepo, RefRecord, RepoQuery, RepoRecord, StorageError};
 
+use crate::Hub;
 use crate::auth::Identity;
 use crate::browse::Entry;
 use crate::card::{CardInfo, card_info};
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::DEFAULT_GITATTRIBUTES;
-use crate::Hub;
 
 /// Settings a caller may change.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +24,10 @@ pub struct RepoSettings {
 
 /// The signature kura writes for a user's commits.
 pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
-    let name = identity.principal().map_or("kura", |p| p.user.name.as_str()).to_owned();
+    let name = identity
+        .principal()
+        .map_or("kura", |p| p.user.name.as_str())
+        .to_owned();
     Signature {
         email: format!("{name}@users.noreply.kura"),
         name,
@@ -35,15 +38,31 @@ pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
 
 impl Hub {
     /// Finds a repo the caller may see; anything else looks missing.
-    pub async fn find_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId) -> Result<RepoRecord> {
-        let repo = self.meta.repo(repo_type, repo_id).await?.ok_or(CoreError::RepoNotFound)?;
+    pub async fn find_repo(
+        &self,
+        identity: &Identity,
+        repo_type: RepoType,
+        repo_id: &RepoId,
+    ) -> Result<RepoRecord> {
+        let repo = self
+            .meta
+            .repo(repo_type, repo_id)
+            .await?
+            .ok_or(CoreError::RepoNotFound)?;
         self.authorize_read(identity, &repo).await?;
         Ok(repo)
     }
 
     /// Creates a repo with an initial commit holding the default `.gitattributes`.
-    pub async fn create_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId, private: bool) -> Result<RepoRecord> {
-        self.authorize_namespace_write(identity, repo_id.namespace()).await?;
+    pub async fn create_repo(
+        &self,
+        identity: &Identity,
+        repo_type: RepoType,
+        repo_id: &RepoId,
+        private: bool,
+    ) -> Result<RepoRecord> {
+        self.authorize_namespace_write(identity, repo_id.namespace())
+            .await?;
         if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
             let message = if self.can_see(identity, &existing).await? {
                 "You already created this repo"
@@ -53,8 +72,15 @@ impl Hub {
             return Err(CoreError::conflict(message));
         }
         let now = now_millis();
-        let blob = self.objects.write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes()).await?;
-        let tree = Tree::new(vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }]);
+        let blob = self
+            .objects
+            .write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes())
+            .await?;
+        let tree = Tree::new(vec![TreeEntry {
+            mode: EntryMode::File,
+            name: ".gitattributes".into(),
+            oid: blob,
+        }]);
         let tree_id = self.objects.write_tree(&tree).await?;
         let signature = signature_for(identity, now);
         let commit = Commit {
@@ -66,33 +92,63 @@ impl Hub {
             message: "initial commit\n".into(),
         };
         let initial_commit = self.objects.write_commit(&commit).await?;
-        let new = NewRepo { repo_type, repo_id: repo_id.clone(), private, created_at: now, initial_commit };
+        let new = NewRepo {
+            repo_type,
+            repo_id: repo_id.clone(),
+            private,
+            created_at: now,
+            initial_commit,
+        };
         self.meta.create_repo(new).await.map_err(|e| match e {
             StorageError::AlreadyExists => CoreError::conflict("You already created this repo"),
             other => other.into(),
         })
     }
 
-    pub async fn delete_repo(&self, identity: &Identity, repo_type: RepoType, repo_id: &RepoId) -> Result<()> {
+    pub async fn delete_repo(
+        &self,
+        identity: &Identity,
+        repo_type: RepoType,
+        repo_id: &RepoId,
+    ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, repo_id).await?;
         self.authorize_write(identity, &repo).await?;
         Ok(self.meta.delete_repo(repo.id).await?)
     }
 
-    pub async fn move_repo(&self, identity: &Identity, repo_type: RepoType, from: &RepoId, to: &RepoId) -> Result<()> {
+    pub async fn move_repo(
+        &self,
+        identity: &Identity,
+        repo_type: RepoType,
+        from: &RepoId,
+        to: &RepoId,
+    ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, from).await?;
         self.authorize_write(identity, &repo).await?;
-        self.authorize_namespace_write(identity, to.namespace()).await?;
+        self.authorize_namespace_write(identity, to.namespace())
+            .await?;
         if self.meta.repo(repo_type, to).await?.is_some() {
-            return Err(CoreError::conflict(format!("A repo named {to} already exists")));
+            return Err(CoreError::conflict(format!(
+                "A repo named {to} already exists"
+            )));
         }
-        self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {
-            StorageError::AlreadyExists => CoreError::conflict(format!("A repo named {to} already exists")),
-            other => other.into(),
-        })
+        self.meta
+            .rename_repo(repo.id, to)
+            .await
+            .map_err(|e| match e {
+                StorageError::AlreadyExists => {
+                    CoreError::conflict(format!("A repo named {to} already exists"))
+                }
+                other => other.into(),
+            })
     }
 
-    pub async fn update_settings(&self, identity: &Identity, repo: &RepoRecord, settings: RepoSettings) -> Result<()> {
+    pub async fn update_settings(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        settings: RepoSettings,
+    ) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         if let Some(private) = settings.private {
             self.meta.set_repo_private(repo.id, private).await?;
@@ -104,7 +160,11 @@ impl Hub {
     }
 
     /// Repos matching `query`, restricted to what the caller may see.
-    pub async fn list_repos(&self, identity: &Identity, mut query: RepoQuery) -> Result<Vec<RepoRecord>> {
+    pub async fn list_repos(
+        &self,
+        identity: &Identity,
+        mut query: RepoQuery,
+    ) -> Result<Vec<RepoRecord>> {
         query.private_namespaces = match identity.principal() {
             Some(p) if p.user.is_admin => None,
             Some(p) => {
@@ -122,42 +182,75 @@ impl Hub {
     }
 
     /// Creates a branch at `start` (a revision; default: head of `main`).
-    pub async fn create_branch(&self, identity: &Identity, repo: &RepoRecord, branch: &str, start: Option<&str>) -> Result<()> {
+    pub async fn create_branch(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        branch: &str,
+        start: Option<&str>,
+    ) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         let name = RefName::branch(branch)?;
-        let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
-        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
-            StorageError::Conflict => CoreError::conflict(format!("Reference already exists: {name}")),
-            other => other.into(),
-        })
+        let target = self
+            .resolve_revision(repo, start.unwrap_or("main"))
+            .await?
+            .commit;
+        self.meta
+            .update_ref(repo.id, &name, None, Some(target), now_millis())
+            .await
+            .map_err(|e| match e {
+                StorageError::Conflict => {
+                    CoreError::conflict(format!("Reference already exists: {name}"))
+                }
+                other => other.into(),
+            })
     }
 
     /// Deletes a branch or tag ref.
-    pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
+    pub async fn delete_ref(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        name: &RefName,
+    ) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         if name.as_str() == "refs/heads/main" {
-            return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
+            return Err(CoreError::Forbidden(
+                "The default branch cannot be deleted".to_owned(),
+            ));
         }
-        let current = self
-            .meta
-            .ref_target(repo.id, name)
-            .await?
-            .ok_or_else(|| CoreError::RevisionNotFound { revision: name.short().to_owned() })?;
-        self.meta.update_ref(repo.id, name, Some(current), None, now_millis()).await.map_err(|e| match e {
-            StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
-            other => other.into(),
-        })
+        let current = self.meta.ref_target(repo.id, name).await?.ok_or_else(|| {
+            CoreError::RevisionNotFound {
+                revision: name.short().to_owned(),
+            }
+        })?;
+        self.meta
+            .update_ref(repo.id, name, Some(current), None, now_millis())
+            .await
+            .map_err(|e| match e {
+                StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
+                other => other.into(),
+            })
     }
 
     /// Creates tag `tag` at `revision`.
-    pub async fn create_tag(&self, identity: &Identity, repo: &RepoRecord, revision: &str, tag: &str) -> Result<()> {
+    pub async fn create_tag(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        revision: &str,
+        tag: &str,
+    ) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         let name = RefName::tag(tag)?;
         let target = self.resolve_revision(repo, revision).await?.commit;
-        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
-            StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
-            other => other.into(),
-        })
+        self.meta
+            .update_ref(repo.id, &name, None, Some(target), now_millis())
+            .await
+            .map_err(|e| match e {
+                StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
+                other => other.into(),
+            })
     }
 
     pub async fn commit(&self, oid: &ObjectId) -> Result<Commit> {
@@ -166,7 +259,12 @@ impl Hub {
 
     /// Commits reachable from `start`, newest first, skipping `offset`; the flag says whether
     /// more remain.
-    pub async fn history(&self, start: ObjectId, offset: usize, limit: usize) -> Result<(Vec<(ObjectId, Commit)>, bool)> {
+    pub async fn history(
+        &self,
+        start: ObjectId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<(ObjectId, Commit)>, bool)> {
         let mut heap = BinaryHeap::new();
         let mut seen = HashSet::new();
         let first = self.objects.commit(&start).await?;

@@ -62,8 +62,16 @@ impl Config {
     }
 
     fn layer(file: FileConfig, overrides: &Overrides) -> Self {
-        let data_dir = overrides.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let listen = overrides.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let listen = overrides
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let public_url = overrides
             .public_url
             .clone()
@@ -76,14 +84,22 @@ impl Config {
             data_dir,
             listen,
             public_url,
-            lfs_multipart_threshold_bytes: file.lfs.multipart_threshold_bytes.unwrap_or(defaults.lfs_multipart_threshold_bytes),
-            lfs_part_bytes: file.lfs.multipart_part_bytes.unwrap_or(defaults.lfs_part_bytes).max(1 << 20),
+            lfs_multipart_threshold_bytes: file
+                .lfs
+                .multipart_threshold_bytes
+                .unwrap_or(defaults.lfs_multipart_threshold_bytes),
+            lfs_part_bytes: file
+                .lfs
+                .multipart_part_bytes
+                .unwrap_or(defaults.lfs_part_bytes)
+                .max(1 << 20),
         }
     }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
@@ -98,8 +114,14 @@ mod tests {
         assert_eq!(none.public_url, "http://127.0.0.1:8080");
         assert_eq!(none.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
 
-        let file: FileConfig = toml::from_str("listen = \"0.0.0.0:9\"\ndata_dir = \"/f\"\n[lfs]\nmultipart_part_bytes = 8388608\n").unwrap();
-        let overrides = Overrides { listen: Some("127.0.0.1:7".into()), ..Default::default() };
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9\"\ndata_dir = \"/f\"\n[lfs]\nmultipart_part_bytes = 8388608\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:7".into()),
+            ..Default::default()
+        };
         let config = Config::layer(file, &overrides);
         assert_eq!(config.listen, "127.0.0.1:7", "flag/env beats file");
         assert_eq!(config.data_dir, PathBuf::from("/f"), "file beats default");

@@ -17,10 +17,8 @@ use crate::config::Config;
 /// Reads the signing key from the data dir, creating it on first start.
 fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join("signing.key");
-    if let Ok(key) = std::fs::read(&path) {
-        if key.len() >= 32 {
-            return Ok(key);
-        }
+    if let Some(key) = std::fs::read(&path).ok().filter(|k| k.len() >= 32) {
+        return Ok(key);
     }
     let key: [u8; 32] = rand::random();
     let temp = data_dir.join("signing.key.tmp");
@@ -31,9 +29,14 @@ fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// Opens the embedded stores under the data dir and builds the hub.
 pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let meta = SqliteStore::open(&config.data_dir.join("kura.db")).await.context("opening the SQLite database")?;
-    let blobs = LocalBlobStore::open(config.data_dir.join("blobs")).await.context("opening the blob directory")?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let meta = SqliteStore::open(&config.data_dir.join("kura.db"))
+        .await
+        .context("opening the SQLite database")?;
+    let blobs = LocalBlobStore::open(config.data_dir.join("blobs"))
+        .await
+        .context("opening the blob directory")?;
     let mut hub_config = HubConfig::with_key(signing_key(&config.data_dir)?);
     hub_config.lfs_multipart_threshold_bytes = config.lfs_multipart_threshold_bytes;
     hub_config.lfs_part_bytes = config.lfs_part_bytes;
@@ -48,10 +51,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
-    let state = kura_http::AppState { hub: Arc::new(hub), public_url };
+    let state = kura_http::AppState {
+        hub: Arc::new(hub),
+        public_url,
+    };
     let app = kura_http::router(state);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
 }

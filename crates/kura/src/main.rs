@@ -8,7 +8,11 @@ use kura::config::{Config, Overrides};
 use kura_model::Role;
 
 #[derive(Parser)]
-#[command(name = "kura", version, about = "A self-hostable hub for models, datasets and spaces")]
+#[command(
+    name = "kura",
+    version,
+    about = "A self-hostable hub for models, datasets and spaces"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -94,8 +98,17 @@ enum TokenAction {
     },
 }
 
-fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> anyhow::Result<Config> {
-    Config::load(&Overrides { config: common.config.clone(), data_dir: common.data_dir.clone(), listen, public_url })
+fn load(
+    common: &Common,
+    listen: Option<String>,
+    public_url: Option<String>,
+) -> anyhow::Result<Config> {
+    Config::load(&Overrides {
+        config: common.config.clone(),
+        data_dir: common.data_dir.clone(),
+        listen,
+        public_url,
+    })
 }
 
 async fn shutdown_signal() {
@@ -116,33 +129,76 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KURA_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KURA_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { common, listen, public_url } => {
+        Command::Serve {
+            common,
+            listen,
+            public_url,
+        } => {
             let config = load(&common, listen, public_url)?;
             let hub = kura::open_hub(&config).await?;
-            let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-            println!("kura serving {} (listening on {}, data in {})", config.public_url, listener.local_addr()?, config.data_dir.display());
+            let listener = tokio::net::TcpListener::bind(&config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            println!(
+                "kura serving {} (listening on {}, data in {})",
+                config.public_url,
+                listener.local_addr()?,
+                config.data_dir.display()
+            );
             kura::serve(listener, hub, config.public_url, shutdown_signal()).await
         }
-        Command::User { action: UserAction::Create { name, admin, common } } => {
+        Command::User {
+            action:
+                UserAction::Create {
+                    name,
+                    admin,
+                    common,
+                },
+        } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_user(&name, admin).await.with_context(|| format!("creating user {name}"))?;
+            hub.create_user(&name, admin)
+                .await
+                .with_context(|| format!("creating user {name}"))?;
             eprintln!("created user {name}");
             Ok(())
         }
-        Command::Org { action: OrgAction::Create { name, owner, common } } => {
+        Command::Org {
+            action:
+                OrgAction::Create {
+                    name,
+                    owner,
+                    common,
+                },
+        } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
+            hub.create_org(&name, &owner)
+                .await
+                .with_context(|| format!("creating org {name}"))?;
             eprintln!("created organization {name} owned by {owner}");
             Ok(())
         }
-        Command::Token { action: TokenAction::Create { user, role, name, common } } => {
+        Command::Token {
+            action:
+                TokenAction::Create {
+                    user,
+                    role,
+                    name,
+                    common,
+                },
+        } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let role = Role::parse(&role).context("role must be read or write")?;
-            let token = hub.create_token(&user, &name, role).await.with_context(|| format!("creating a token for {user}"))?;
+            let token = hub
+                .create_token(&user, &name, role)
+                .await
+                .with_context(|| format!("creating a token for {user}"))?;
             println!("{token}");
             Ok(())
         }

@@ -3,7 +3,10 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use kura_core::{CardInfo, CoreError, Entry, Gating, RepoQuery, RepoRecord, RepoSort, front_matter, parse_front_matter};
+use kura_core::{
+    CardInfo, CoreError, Entry, Gating, RepoQuery, RepoRecord, RepoSort, front_matter,
+    parse_front_matter,
+};
 use kura_model::{ObjectId, RepoType, format_timestamp};
 use serde_json::{Map, Value, json};
 
@@ -34,8 +37,14 @@ fn base_info(record: &RepoRecord) -> Map<String, Value> {
     map.insert("disabled".into(), json!(false));
     map.insert("downloads".into(), json!(0));
     map.insert("likes".into(), json!(0));
-    map.insert("lastModified".into(), json!(format_timestamp(record.last_modified)));
-    map.insert("createdAt".into(), json!(format_timestamp(record.created_at)));
+    map.insert(
+        "lastModified".into(),
+        json!(format_timestamp(record.last_modified)),
+    );
+    map.insert(
+        "createdAt".into(),
+        json!(format_timestamp(record.created_at)),
+    );
     map.insert("tags".into(), json!(record.tags));
     map
 }
@@ -44,10 +53,8 @@ fn add_card(map: &mut Map<String, Value>, card: &CardInfo, repo_type: RepoType) 
     map.insert("tags".into(), json!(card.tags));
     if let Some(data) = &card.card_data {
         map.insert("cardData".into(), data.clone());
-        if repo_type == RepoType::Space {
-            if let Some(sdk) = data.get("sdk") {
-                map.insert("sdk".into(), sdk.clone());
-            }
+        if let Some(sdk) = data.get("sdk").filter(|_| repo_type == RepoType::Space) {
+            map.insert("sdk".into(), sdk.clone());
         }
     }
     if let Some(tag) = &card.pipeline_tag {
@@ -59,7 +66,11 @@ fn add_card(map: &mut Map<String, Value>, card: &CardInfo, repo_type: RepoType) 
 }
 
 async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
-    let entries = ctx.hub().list(root, None, true).await.map_err(|e| ctx.fail(e))?;
+    let entries = ctx
+        .hub()
+        .list(root, None, true)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let files = entries.iter().filter_map(|entry| match entry {
         Entry::File { path, oid, info, .. } => {
             let mut file = json!({"rfilename": path});
@@ -77,19 +88,45 @@ async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
     Ok(Value::Array(files.collect()))
 }
 
-pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Option<String>) -> ApiResult {
+pub(crate) async fn get_repo_info(
+    ctx: &mut Ctx,
+    repo: &RepoRef,
+    revision: Option<String>,
+) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().resolve_revision(&record, revision.as_deref().unwrap_or("main")).await.map_err(|e| ctx.fail(e))?;
-    let commit = ctx.hub().commit(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx
+        .hub()
+        .resolve_revision(&record, revision.as_deref().unwrap_or("main"))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let commit = ctx
+        .hub()
+        .commit(&resolved.commit)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let mut map = base_info(&record);
     map.insert("sha".into(), json!(resolved.commit.to_hex()));
-    map.insert("lastModified".into(), json!(format_timestamp(commit.committer.time * 1000)));
-    let card = ctx.hub().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
+    map.insert(
+        "lastModified".into(),
+        json!(format_timestamp(commit.committer.time * 1000)),
+    );
+    let card = ctx
+        .hub()
+        .card_info(commit.tree)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     add_card(&mut map, &card, record.repo_type);
-    map.insert("siblings".into(), siblings(ctx, commit.tree, ctx.flag("blobs")).await?);
+    map.insert(
+        "siblings".into(),
+        siblings(ctx, commit.tree, ctx.flag("blobs")).await?,
+    );
     map.insert("xetEnabled".into(), json!(false));
     map.insert("usedStorage".into(), json!(0));
-    let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
+    let expand: Vec<String> = ctx
+        .params("expand")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     if !expand.is_empty() {
         map.retain(|key, _| key == "id" || key == "_id" || expand.iter().any(|e| e == key));
     }
@@ -106,31 +143,59 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
 
 pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult {
     let limit = match ctx.param("limit") {
-        Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, 1000),
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request("Invalid limit"))?
+            .clamp(1, 1000),
         None => 1000,
     };
     let offset = cursor(ctx)?;
     let sort = sort_of(ctx);
-    let descending = !(ctx.param("direction") == Some("1") || (ctx.param("sort").is_none() && sort == RepoSort::Id));
+    let descending = !(ctx.param("direction") == Some("1")
+        || (ctx.param("sort").is_none() && sort == RepoSort::Id));
     let query = RepoQuery {
         repo_type,
-        search: ctx.params("search").first().filter(|s| !s.is_empty()).map(|s| (*s).to_owned()),
-        author: ctx.param("author").filter(|s| !s.is_empty()).map(str::to_owned),
-        tags: ctx.params("filter").into_iter().filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        search: ctx
+            .params("search")
+            .first()
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_owned()),
+        author: ctx
+            .param("author")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        tags: ctx
+            .params("filter")
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         private_namespaces: None,
         sort,
         descending,
         offset: offset as u64,
         limit: limit as u64,
     };
-    let records = ctx.hub().list_repos(&ctx.identity, query).await.map_err(|e| ctx.fail(e))?;
+    let records = ctx
+        .hub()
+        .list_repos(&ctx.identity, query)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let full = ctx.flag("full");
     let mut items = Vec::with_capacity(records.len());
     for record in &records {
         let mut map = base_info(record);
         if full {
-            let head = ctx.hub().resolve_revision(record, "main").await.map_err(|e| ctx.fail(e))?;
-            let root = ctx.hub().commit_tree(&head.commit).await.map_err(|e| ctx.fail(e))?;
+            let head = ctx
+                .hub()
+                .resolve_revision(record, "main")
+                .await
+                .map_err(|e| ctx.fail(e))?;
+            let root = ctx
+                .hub()
+                .commit_tree(&head.commit)
+                .await
+                .map_err(|e| ctx.fail(e))?;
             map.insert("sha".into(), json!(head.commit.to_hex()));
             map.insert("siblings".into(), siblings(ctx, root, false).await?);
         }
@@ -139,7 +204,11 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     let mut response = json(Value::Array(items)).into_response();
     if records.len() == limit {
         let link = next_link(ctx, &format!("/api/{}", repo_type.plural()), offset + limit);
-        response.headers_mut().insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
+        response.headers_mut().insert(
+            header::LINK,
+            link.parse()
+                .map_err(|_| ApiError::bad_request("bad link"))?,
+        );
     }
     Ok(response)
 }
@@ -169,9 +238,17 @@ pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     const PAGE: usize = 100;
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx
+        .hub()
+        .resolve_revision(&record, revision)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let offset = cursor(ctx)?;
-    let (commits, more) = ctx.hub().history(resolved.commit, offset, PAGE).await.map_err(|e| ctx.fail(e))?;
+    let (commits, more) = ctx
+        .hub()
+        .history(resolved.commit, offset, PAGE)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let items: Vec<Value> = commits
         .iter()
         .map(|(oid, commit)| {
@@ -186,18 +263,34 @@ pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) 
         .collect();
     let mut response = json(Value::Array(items)).into_response();
     if more {
-        let path = format!("/api/{}/{}/commits/{}", repo.repo_type.plural(), record.repo_id, super::encode(revision));
+        let path = format!(
+            "/api/{}/{}/commits/{}",
+            repo.repo_type.plural(),
+            record.repo_id,
+            super::encode(revision)
+        );
         let link = next_link(ctx, &path, offset + PAGE);
-        response.headers_mut().insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
+        response.headers_mut().insert(
+            header::LINK,
+            link.parse()
+                .map_err(|_| ApiError::bad_request("bad link"))?,
+        );
     }
     Ok(response)
 }
 
 pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
     let Some(principal) = ctx.identity.principal() else {
-        return Err(ApiError::from_core(CoreError::Unauthorized("You must be authenticated to call whoami".into()), true));
+        return Err(ApiError::from_core(
+            CoreError::Unauthorized("You must be authenticated to call whoami".into()),
+            true,
+        ));
     };
-    let orgs = ctx.hub().user_orgs(principal).await.map_err(|e| ctx.fail(e))?;
+    let orgs = ctx
+        .hub()
+        .user_orgs(principal)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let orgs: Vec<Value> = orgs
         .iter()
         .map(|(name, role)| json!({"type": "org", "name": name, "fullname": name, "avatarUrl": "", "roleInOrg": role.as_str()}))
@@ -224,9 +317,15 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
 pub(crate) async fn auth_check(ctx: &mut Ctx, repo: &RepoRef, write: bool) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     if write {
-        ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub()
+            .authorize_write(&ctx.identity, &record)
+            .await
+            .map_err(|e| ctx.fail(e))?;
     } else {
-        ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub()
+            .authorize_files(&ctx.identity, &record)
+            .await
+            .map_err(|e| ctx.fail(e))?;
     }
     Ok(json(json!({})))
 }
@@ -237,7 +336,11 @@ pub(crate) async fn validate_yaml(ctx: &mut Ctx) -> ApiResult {
     let content = body["content"].as_str().unwrap_or("");
     let result = front_matter(content).map(parse_front_matter);
     match result {
-        Some(Err(message)) => Ok((StatusCode::BAD_REQUEST, axum::Json(json!({"errors": [{"message": message}], "warnings": []}))).into_response()),
+        Some(Err(message)) => Ok((
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errors": [{"message": message}], "warnings": []})),
+        )
+            .into_response()),
         _ => Ok(json(json!({"errors": [], "warnings": []}))),
     }
 }

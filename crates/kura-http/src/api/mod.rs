@@ -18,15 +18,28 @@ use crate::route::{self, Route};
 
 /// Bearer token from `Authorization` (Bearer, or Basic with the token as password).
 fn bearer(request: &Request) -> Option<String> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    {
         return Some(token.trim().to_owned());
     }
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
-    text.split_once(':').map(|(_, password)| password.to_owned())
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 /// Routes a request and turns any error into the Hub's error response.
@@ -45,7 +58,14 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         Ok(identity) => identity,
         Err(error) => return ApiError::from_core(error, true).into_response(),
     };
-    let mut ctx = Ctx { state, method: parts.method, headers: parts.headers, query, body: std::sync::Mutex::new(Some(body)), identity };
+    let mut ctx = Ctx {
+        state,
+        method: parts.method,
+        headers: parts.headers,
+        query,
+        body: std::sync::Mutex::new(Some(body)),
+        identity,
+    };
     match run(&mut ctx, route).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -62,29 +82,72 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::DELETE, Route::DeleteRepo) => manage::delete_repo(ctx).await,
         (Method::POST, Route::MoveRepo) => manage::move_repo(ctx).await,
         (Method::GET, Route::ListRepos(repo_type)) => info::list_repos(ctx, repo_type).await,
-        (Method::GET, Route::RepoInfo { repo, revision }) => info::get_repo_info(ctx, &repo, revision).await,
-        (Method::GET, Route::Tree { repo, revision, path }) => entries::list_repo_tree(ctx, &repo, &revision, path).await,
-        (Method::POST, Route::PathsInfo { repo, revision }) => entries::get_paths_info(ctx, &repo, &revision).await,
+        (Method::GET, Route::RepoInfo { repo, revision }) => {
+            info::get_repo_info(ctx, &repo, revision).await
+        }
+        (
+            Method::GET,
+            Route::Tree {
+                repo,
+                revision,
+                path,
+            },
+        ) => entries::list_repo_tree(ctx, &repo, &revision, path).await,
+        (Method::POST, Route::PathsInfo { repo, revision }) => {
+            entries::get_paths_info(ctx, &repo, &revision).await
+        }
         (Method::GET, Route::Refs { repo }) => info::list_refs(ctx, &repo).await,
-        (Method::GET, Route::Commits { repo, revision }) => info::list_commits(ctx, &repo, &revision).await,
-        (Method::POST, Route::Preupload { repo, revision }) => commit::preupload(ctx, &repo, &revision).await,
-        (Method::POST, Route::Commit { repo, revision }) => commit::create_commit(ctx, &repo, &revision).await,
-        (Method::POST, Route::Branch { repo, branch }) => manage::create_branch(ctx, &repo, &branch).await,
-        (Method::DELETE, Route::Branch { repo, branch }) => manage::delete_branch(ctx, &repo, &branch).await,
+        (Method::GET, Route::Commits { repo, revision }) => {
+            info::list_commits(ctx, &repo, &revision).await
+        }
+        (Method::POST, Route::Preupload { repo, revision }) => {
+            commit::preupload(ctx, &repo, &revision).await
+        }
+        (Method::POST, Route::Commit { repo, revision }) => {
+            commit::create_commit(ctx, &repo, &revision).await
+        }
+        (Method::POST, Route::Branch { repo, branch }) => {
+            manage::create_branch(ctx, &repo, &branch).await
+        }
+        (Method::DELETE, Route::Branch { repo, branch }) => {
+            manage::delete_branch(ctx, &repo, &branch).await
+        }
         (Method::POST, Route::Tag { repo, value }) => manage::create_tag(ctx, &repo, &value).await,
-        (Method::DELETE, Route::Tag { repo, value }) => manage::delete_tag(ctx, &repo, &value).await,
+        (Method::DELETE, Route::Tag { repo, value }) => {
+            manage::delete_tag(ctx, &repo, &value).await
+        }
         (Method::PUT, Route::Settings { repo }) => manage::update_settings(ctx, &repo).await,
-        (Method::GET, Route::AuthCheck { repo, write }) => info::auth_check(ctx, &repo, write).await,
+        (Method::GET, Route::AuthCheck { repo, write }) => {
+            info::auth_check(ctx, &repo, write).await
+        }
         (_, Route::Discussions { repo }) => {
             ctx.find_repo(&repo).await?;
-            Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Discussions and pull requests are not supported by this kura server yet"))
+            Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "Discussions and pull requests are not supported by this kura server yet",
+            ))
         }
-        (Method::GET | Method::HEAD, Route::Resolve { repo, revision, path }) => resolve::resolve_file(ctx, &repo, &revision, &path).await,
+        (
+            Method::GET | Method::HEAD,
+            Route::Resolve {
+                repo,
+                revision,
+                path,
+            },
+        ) => resolve::resolve_file(ctx, &repo, &revision, &path).await,
         (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
-        (Method::PUT | Method::POST, Route::LfsTransfer { token }) => lfs::transfer(ctx, &token).await,
-        (_, Route::XetToken { .. }) => Err(ApiError::new(StatusCode::NOT_FOUND, "Xet storage is not enabled on this server; set HF_HUB_DISABLE_XET=1")),
+        (Method::PUT | Method::POST, Route::LfsTransfer { token }) => {
+            lfs::transfer(ctx, &token).await
+        }
+        (_, Route::XetToken { .. }) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Xet storage is not enabled on this server; set HF_HUB_DISABLE_XET=1",
+        )),
         (_, Route::NotFound) => Err(ApiError::not_found()),
-        _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
+        _ => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+        )),
     }
 }
 
@@ -102,7 +165,12 @@ pub(crate) fn next_link(ctx: &Ctx, path: &str, cursor: usize) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect();
     pairs.push(format!("cursor={cursor}"));
-    format!("<{}{}?{}>; rel=\"next\"", ctx.state.public_url, path, pairs.join("&"))
+    format!(
+        "<{}{}?{}>; rel=\"next\"",
+        ctx.state.public_url,
+        path,
+        pairs.join("&")
+    )
 }
 
 pub(crate) fn encode(text: &str) -> String {
@@ -113,6 +181,8 @@ pub(crate) fn encode(text: &str) -> String {
 pub(crate) fn cursor(ctx: &Ctx) -> ApiResult<usize> {
     match ctx.param("cursor") {
         None => Ok(0),
-        Some(c) => c.parse().map_err(|_| ApiError::bad_request("Invalid cursor")),
+        Some(c) => c
+            .parse()
+            .map_err(|_| ApiError::bad_request("Invalid cursor")),
     }
 }

@@ -13,11 +13,15 @@ use crate::route::RepoRef;
 
 /// Parses a single `bytes=` range against `size`; `None` means "serve everything".
 fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None);
     }
-    let Some((start, end)) = spec.split_once('-') else { return Ok(None) };
+    let Some((start, end)) = spec.split_once('-') else {
+        return Ok(None);
+    };
     let (start, end) = (start.trim(), end.trim());
     let parsed = if start.is_empty() {
         let suffix: u64 = end.parse().map_err(|_| ())?;
@@ -27,7 +31,13 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         (size.saturating_sub(suffix), size.saturating_sub(1))
     } else {
         let start: u64 = start.parse().map_err(|_| ())?;
-        let end = if end.is_empty() { size.saturating_sub(1) } else { end.parse::<u64>().map_err(|_| ())?.min(size.saturating_sub(1)) };
+        let end = if end.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            end.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1))
+        };
         (start, end)
     };
     if parsed.0 >= size || parsed.0 > parsed.1 {
@@ -42,22 +52,55 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, path: &str) -> ApiResult {
+pub(crate) async fn resolve_file(
+    ctx: &mut Ctx,
+    repo: &RepoRef,
+    revision: &str,
+    path: &str,
+) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub()
+        .authorize_files(&ctx.identity, &record)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let resolved = ctx
+        .hub()
+        .resolve_revision(&record, revision)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let commit = resolved.commit;
-    let missing = || ApiError::from_core(CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) }, false);
+    let missing = || {
+        ApiError::from_core(
+            CoreError::EntryNotFound {
+                path: path.to_owned(),
+                commit: Some(commit),
+            },
+            false,
+        )
+    };
     let repo_path = RepoPath::parse(path).map_err(|_| missing())?;
-    let root = ctx.hub().commit_tree(&commit).await.map_err(|e| ctx.fail(e))?;
-    let Some(Entry::File { oid, info, .. }) = ctx.hub().lookup(root, &repo_path).await.map_err(|e| ctx.fail(e))? else {
+    let root = ctx
+        .hub()
+        .commit_tree(&commit)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let Some(Entry::File { oid, info, .. }) = ctx
+        .hub()
+        .lookup(root, &repo_path)
+        .await
+        .map_err(|e| ctx.fail(e))?
+    else {
         return Err(missing());
     };
     let (size, etag) = match info.lfs {
         Some(lfs) => (lfs.size, lfs.oid.to_hex()),
         None => (info.size, oid.to_hex()),
     };
-    let range_header = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let range_header = ctx
+        .headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let range = match range_header.as_deref().map(|r| parse_range(r, size)) {
         Some(Err(())) => {
             let mut error = ApiError::from_core(CoreError::RangeNotSatisfiable { size }, false);
@@ -78,10 +121,22 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     insert(headers, "content-type", "application/octet-stream");
     insert(headers, "content-length", &len.to_string());
     let file_name = repo_path.file_name().replace(['"', '\\'], "_");
-    insert(headers, "content-disposition", &format!("inline; filename*=UTF-8''{}; filename=\"{}\";", super::encode(repo_path.file_name()), file_name.escape_default()));
+    insert(
+        headers,
+        "content-disposition",
+        &format!(
+            "inline; filename*=UTF-8''{}; filename=\"{}\";",
+            super::encode(repo_path.file_name()),
+            file_name.escape_default()
+        ),
+    );
     if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        insert(response.headers_mut(), "content-range", &format!("bytes {a}-{b}/{size}"));
+        insert(
+            response.headers_mut(),
+            "content-range",
+            &format!("bytes {a}-{b}/{size}"),
+        );
     }
     if ctx.method == Method::HEAD || len == 0 {
         return Ok(response);

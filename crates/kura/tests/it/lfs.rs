@@ -1,0 +1,244 @@
+//! Git LFS uploads through signed URLs, verified before they become usable.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+async fn batch(server: &TestServer, token: &str, oid: &str, size: usize) -> Value {
+    let response = server
+        .post("/alice/m.git/info/lfs/objects/batch")
+        .bearer_auth(token)
+        .header("content-type", "application/vnd.git-lfs+json")
+        .json(&json!({"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": oid, "size": size}], "hash_algo": "sha256"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn lfs_line(path: &str, oid: &str, size: usize) -> Value {
+    json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": size}})
+}
+
+#[tokio::test]
+async fn basic_upload_is_verified_then_committed_and_served() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let oid = sha256_hex(&data);
+
+    // Committing before uploading is refused.
+    let early = server
+        .commit(
+            &server.alice,
+            "alice/m",
+            "main",
+            &[lfs_line("w.data", &oid, data.len())],
+            None,
+        )
+        .await;
+    assert_eq!(early.status(), 400);
+
+    let plan = batch(&server, &server.alice, &oid, data.len()).await;
+    let href = plan["objects"][0]["actions"]["upload"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Wrong bytes (same length) are rejected and leave nothing usable.
+    let mut wrong = data.clone();
+    wrong[0] ^= 1;
+    let rejected = server.client.put(&href).body(wrong).send().await.unwrap();
+    assert_eq!(rejected.status(), 400);
+    let still_refused = server
+        .commit(
+            &server.alice,
+            "alice/m",
+            "main",
+            &[lfs_line("w.data", &oid, data.len())],
+            None,
+        )
+        .await;
+    assert_eq!(still_refused.status(), 400);
+    // Too many bytes are rejected too.
+    let mut long = data.clone();
+    long.push(0);
+    assert_eq!(
+        server
+            .client
+            .put(&href)
+            .body(long)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    // No Authorization header: the URL authorises itself.
+    assert_eq!(
+        server
+            .client
+            .put(&href)
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let verify = plan["objects"][0]["actions"]["verify"]["href"]
+        .as_str()
+        .unwrap();
+    let verified = server
+        .client
+        .post(verify)
+        .bearer_auth(&server.alice)
+        .json(&json!({"oid": oid, "size": data.len()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+    // A second batch for the same object needs no upload.
+    let again = batch(&server, &server.alice, &oid, data.len()).await;
+    assert!(again["objects"][0]["actions"].is_null());
+
+    assert_eq!(
+        server
+            .commit(
+                &server.alice,
+                "alice/m",
+                "main",
+                &[lfs_line("w.data", &oid, data.len())],
+                None
+            )
+            .await
+            .status(),
+        200
+    );
+    let head = server
+        .head("/alice/m/resolve/main/w.data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&head, "etag"), Some(format!("\"{oid}\"").as_str()));
+    assert_eq!(header(&head, "x-linked-size"), Some("200000"));
+    let body = server
+        .get("/alice/m/resolve/main/w.data")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&body), oid);
+    let ranged = server
+        .get("/alice/m/resolve/main/w.data")
+        .header("range", "bytes=-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&ranged.bytes().await.unwrap()[..], &data[data.len() - 5..]);
+
+    // The pointer is routed to LFS in .gitattributes.
+    let attributes = server
+        .get("/alice/m/resolve/main/.gitattributes")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(attributes.contains("w.data filter=lfs"), "{attributes}");
+}
+
+#[tokio::test]
+async fn multipart_upload_assembles_parts() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let data: Vec<u8> = (0..3_500_000u32).map(|i| (i % 253) as u8).collect();
+    let oid = sha256_hex(&data);
+    let plan = batch(&server, &server.alice, &oid, data.len()).await;
+    let upload = &plan["objects"][0]["actions"]["upload"];
+    let chunk: usize = upload["header"]["chunk_size"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut parts = Vec::new();
+    for (i, slice) in data.chunks(chunk).enumerate() {
+        let url = upload["header"][(i + 1).to_string()].as_str().unwrap();
+        let response = server
+            .client
+            .put(url)
+            .body(slice.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        parts.push(json!({"partNumber": i + 1, "etag": header(&response, "etag").unwrap()}));
+    }
+    assert_eq!(parts.len(), 4);
+    let complete = server
+        .client
+        .post(upload["href"].as_str().unwrap())
+        .json(&json!({"oid": oid, "parts": parts}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(complete.status(), 200);
+    assert_eq!(
+        server
+            .commit(
+                &server.alice,
+                "alice/m",
+                "main",
+                &[lfs_line("big.bin", &oid, data.len())],
+                None
+            )
+            .await
+            .status(),
+        200
+    );
+    let body = server
+        .get("/alice/m/resolve/main/big.bin")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.len(), data.len());
+    assert_eq!(sha256_hex(&body), oid);
+}
+
+#[tokio::test]
+async fn forged_signed_urls_are_refused() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let oid = sha256_hex(b"abc");
+    let plan = batch(&server, &server.alice, &oid, 3).await;
+    let href = plan["objects"][0]["actions"]["upload"]["href"]
+        .as_str()
+        .unwrap();
+    let forged = format!("{}0", &href[..href.len() - 1]);
+    let response = server.client.put(&forged).body("abc").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let garbage = server
+        .client
+        .put(format!("{}/_kura/lfs/nonsense", server.base))
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 403);
+    // Only writers get upload URLs.
+    let denied = server
+        .post("/alice/m.git/info/lfs/objects/batch")
+        .bearer_auth(&server.bob)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": 3}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+}

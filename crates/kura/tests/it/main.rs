@@ -1,0 +1,8 @@
+//! HTTP integration tests: the real router and real stores (SQLite, local directory) behind a
+//! loopback listener, driven with reqwest.
+
+mod bad_input;
+mod lfs;
+mod read;
+mod support;
+mod write;

@@ -1,0 +1,150 @@
+//! A kura server on 127.0.0.1:0 with a fresh data dir, plus request helpers.
+
+use kura::config::{Config, Overrides};
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+pub struct TestServer {
+    pub base: String,
+    pub client: Client,
+    /// Write token of `alice` (owner of org `acme`).
+    pub alice: String,
+    /// Write token of `bob`.
+    pub bob: String,
+    /// Read token of `alice`.
+    pub alice_read: String,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config::load(&Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            public_url: Some(base.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        config.lfs_multipart_threshold_bytes = 3 << 20;
+        config.lfs_part_bytes = 1 << 20;
+        let hub = kura::open_hub(&config).await.unwrap();
+        hub.create_user("alice", false).await.unwrap();
+        hub.create_user("bob", false).await.unwrap();
+        hub.create_org("acme", "alice").await.unwrap();
+        let alice = hub
+            .create_token("alice", "t", kura_model::Role::Write)
+            .await
+            .unwrap();
+        let bob = hub
+            .create_token("bob", "t", kura_model::Role::Write)
+            .await
+            .unwrap();
+        let alice_read = hub
+            .create_token("alice", "r", kura_model::Role::Read)
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(kura::serve(listener, hub, base.clone(), async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            client: Client::new(),
+            alice,
+            bob,
+            alice_read,
+            _dir: dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(format!("{}{path}", self.base))
+    }
+
+    pub fn head(&self, path: &str) -> RequestBuilder {
+        self.client.head(format!("{}{path}", self.base))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(format!("{}{path}", self.base))
+    }
+
+    /// Creates `namespace/name` as a model repo with `token`.
+    pub async fn create_repo(&self, token: &str, repo: &str, private: bool) -> Response {
+        let (namespace, name) = repo.split_once('/').unwrap();
+        self.post("/api/repos/create")
+            .bearer_auth(token)
+            .json(&json!({"name": name, "organization": namespace, "private": private}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts an NDJSON commit built from `lines` (the header is added).
+    pub async fn commit(
+        &self,
+        token: &str,
+        repo: &str,
+        revision: &str,
+        lines: &[Value],
+        parent: Option<&str>,
+    ) -> Response {
+        let mut header =
+            json!({"key": "header", "value": {"summary": "test commit", "description": ""}});
+        if let Some(parent) = parent {
+            header["value"]["parentCommit"] = json!(parent);
+        }
+        let mut body = serde_json::to_string(&header).unwrap();
+        for line in lines {
+            body.push('\n');
+            body.push_str(&serde_json::to_string(line).unwrap());
+        }
+        self.post(&format!("/api/models/{repo}/commit/{revision}"))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn head_sha(&self, token: &str, repo: &str) -> String {
+        let info: Value = self
+            .get(&format!("/api/models/{repo}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        info["sha"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A `file` commit line with base64 content.
+pub fn file_line(path: &str, content: &[u8]) -> Value {
+    use base64::Engine;
+    json!({"key": "file", "value": {"path": path, "content": base64::engine::general_purpose::STANDARD.encode(content), "encoding": "base64"}})
+}
+
+pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
