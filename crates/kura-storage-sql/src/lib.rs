@@ -1,8 +1,11 @@
-//! `MetadataStore` on SQL databases through sqlx. SQLite is the embedded default; PostgreSQL
-//! arrives with the scale-out work. Each engine has its own migration directory; shipped
-//! migrations are never edited.
+//! `MetadataStore` on SQL databases through sqlx: SQLite (the embedded default) and
+//! PostgreSQL (scale-out), chosen by URL. Queries are written once with `?` placeholders and
+//! rewritten for PostgreSQL; each engine has its own versioned migrations, never edited once
+//! shipped.
 
 mod migrate;
-mod sqlite;
+mod pool;
+mod rows;
+mod store;
 
-pub use sqlite::SqliteStore;
+pub use pool::SqlStore;

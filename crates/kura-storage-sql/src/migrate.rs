@@ -1,5 +1,5 @@
-//! A small versioned migrator: migrations are compiled in, applied in order, each in its own
-//! transaction, and recorded in `schema_migrations`.
+//! Versioned migrations, compiled in, applied in order, each in its own transaction, and
+//! recorded in `schema_migrations`.
 
 /// One schema step.
 pub(crate) struct Migration {
@@ -12,8 +12,13 @@ pub(crate) const SQLITE: &[Migration] = &[Migration {
     sql: include_str!("../migrations/sqlite/0001_init.sql"),
 }];
 
-/// Splits a migration file into statements (no statement in our files contains `;` inside
-/// a literal).
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// Splits a migration file into statements (no statement in our files contains `;` inside a
+/// literal).
 pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
     sql.split(';').map(str::trim).filter(|s| {
         s.lines()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use kura_core::{Hub, HubConfig};
 use kura_storage_blob::LocalBlobStore;
-use kura_storage_sql::SqliteStore;
+use kura_storage_sql::SqlStore;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -31,7 +31,7 @@ fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let meta = SqliteStore::open(&config.data_dir.join("kura.db"))
+    let meta = SqlStore::open_sqlite(&config.data_dir.join("kura.db"))
         .await
         .context("opening the SQLite database")?;
     let blobs = LocalBlobStore::open(config.data_dir.join("blobs"))

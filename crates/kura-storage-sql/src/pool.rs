@@ -1,0 +1,195 @@
+//! Connecting to SQLite or PostgreSQL, dialect rewriting and migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use kura_storage::StorageError;
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::migrate::{self, Migration};
+
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Metadata in SQLite or PostgreSQL.
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.pool {
+            Pool::Sqlite(_) => "SqlStore(sqlite)",
+            Pool::Postgres(_) => "SqlStore(postgres)",
+        })
+    }
+}
+
+pub(crate) fn db_error(error: sqlx::Error) -> StorageError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::AlreadyExists,
+        sqlx::Error::RowNotFound => StorageError::NotFound,
+        _ => StorageError::backend(error),
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool; the body is compiled once per engine.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::pool::Pool::Sqlite($pool) => $body,
+            $crate::pool::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl SqlStore {
+    /// Connects by URL: `sqlite://PATH` (created if missing), `sqlite::memory:` or
+    /// `postgres://...`; applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(db_error)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(db_error)?;
+            let store = Self {
+                pool: Pool::Postgres(pool),
+            };
+            store.migrate().await?;
+            Ok(store)
+        } else if url == "sqlite::memory:" {
+            let options = SqliteConnectOptions::from_str(url).map_err(db_error)?;
+            Self::sqlite(options, 1).await
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::open_sqlite(std::path::Path::new(path)).await
+        } else {
+            Err(StorageError::backend(std::io::Error::other(format!(
+                "unsupported database URL (expected sqlite:// or postgres://): {}",
+                url.split('@').next_back().unwrap_or("")
+            ))))
+        }
+    }
+
+    /// Opens (creating if needed) a SQLite file in WAL mode, so the admin CLI can write while
+    /// the server runs.
+    pub async fn open_sqlite(path: &std::path::Path) -> Result<Self, StorageError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        Self::sqlite(options, 8).await
+    }
+
+    async fn sqlite(options: SqliteConnectOptions, max: u32) -> Result<Self, StorageError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        let store = Self {
+            pool: Pool::Sqlite(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Rewrites portable SQL (`?` placeholders, SQLite function names) for the engine.
+    pub(crate) fn sql(&self, text: &str) -> AssertSqlSafe<String> {
+        AssertSqlSafe(match self.pool {
+            Pool::Sqlite(_) => text.to_owned(),
+            Pool::Postgres(_) => to_postgres(text),
+        })
+    }
+
+    fn migrations(&self) -> &'static [Migration] {
+        match self.pool {
+            Pool::Sqlite(_) => migrate::SQLITE,
+            Pool::Postgres(_) => migrate::POSTGRES,
+        }
+    }
+
+    /// Applies every migration not yet recorded. On PostgreSQL an advisory lock keeps
+    /// replicas starting together from racing.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        let migrations = self.migrations();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            if matches!(self.pool, Pool::Postgres(_)) {
+                sqlx::query("SELECT pg_advisory_xact_lock(7283401)").execute(&mut *tx).await.map_err(db_error)?;
+            }
+            sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            for migration in migrations {
+                let done = sqlx::query(self.sql("SELECT version FROM schema_migrations WHERE version = ?"))
+                    .bind(migration.version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                if done.is_some() {
+                    continue;
+                }
+                for statement in migrate::statements(migration.sql) {
+                    sqlx::query(AssertSqlSafe(statement)).execute(&mut *tx).await.map_err(db_error)?;
+                }
+                sqlx::query(self.sql("INSERT INTO schema_migrations (version) VALUES (?)"))
+                    .bind(migration.version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
+    }
+}
+
+/// `?` → `$n` (outside string literals) and SQLite function names → PostgreSQL ones.
+fn to_postgres(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut n = 0;
+    let mut in_literal = false;
+    for c in text.chars() {
+        match c {
+            '\'' => {
+                in_literal = !in_literal;
+                out.push(c);
+            }
+            '?' if !in_literal => {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("instr(", "strpos(")
+        .replace("char(10)", "chr(10)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_postgres;
+
+    #[test]
+    fn rewrites_placeholders_outside_literals() {
+        assert_eq!(
+            to_postgres("SELECT '?' WHERE a = ? AND instr(b, char(10) || ?) > 0"),
+            "SELECT '?' WHERE a = $1 AND strpos(b, chr(10) || $2) > 0"
+        );
+    }
+}
