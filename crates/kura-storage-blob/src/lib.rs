@@ -1,7 +1,9 @@
 //! `BlobStore` engines. `LocalBlobStore` keeps objects as files under a directory with
-//! crash-safe writes (temp file, fsync, rename, directory fsync). S3 comes with the scale-out
-//! work.
+//! crash-safe writes (temp file, fsync, rename, directory fsync); `S3BlobStore` keeps them in
+//! an S3-compatible bucket.
 
 mod local;
+mod s3;
 
 pub use local::LocalBlobStore;
+pub use s3::{S3BlobStore, S3Settings};
