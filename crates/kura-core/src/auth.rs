@@ -49,9 +49,7 @@ pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization head
 fn new_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rng();
-    let body: String = (0..34)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let body: String = (0..34).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("hf_{body}")
 }
 
@@ -59,15 +57,12 @@ impl Hub {
     /// Creates a user (admin CLI).
     pub async fn create_user(&self, name: &str, is_admin: bool) -> Result<UserRecord> {
         validate_namespace(name)?;
-        self.meta
-            .create_user(name, is_admin, now_millis())
-            .await
-            .map_err(|e| match e {
-                kura_storage::StorageError::AlreadyExists => {
-                    CoreError::conflict(format!("The name '{name}' is already taken"))
-                }
-                other => other.into(),
-            })
+        self.meta.create_user(name, is_admin, now_millis()).await.map_err(|e| match e {
+            kura_storage::StorageError::AlreadyExists => {
+                CoreError::conflict(format!("The name '{name}' is already taken"))
+            }
+            other => other.into(),
+        })
     }
 
     /// Creates an organization owned by `owner` (admin CLI).
@@ -78,15 +73,12 @@ impl Hub {
             .user_by_name(owner)
             .await?
             .ok_or_else(|| CoreError::invalid(format!("No user named '{owner}'")))?;
-        self.meta
-            .create_org(name, owner.id, now_millis())
-            .await
-            .map_err(|e| match e {
-                kura_storage::StorageError::AlreadyExists => {
-                    CoreError::conflict(format!("The name '{name}' is already taken"))
-                }
-                other => other.into(),
-            })
+        self.meta.create_org(name, owner.id, now_millis()).await.map_err(|e| match e {
+            kura_storage::StorageError::AlreadyExists => {
+                CoreError::conflict(format!("The name '{name}' is already taken"))
+            }
+            other => other.into(),
+        })
     }
 
     /// Issues a token and returns its secret; only its hash is stored.
@@ -145,28 +137,21 @@ impl Hub {
         if principal.user.is_admin || principal.user.name == namespace {
             return Ok(Standing::Write);
         }
-        Ok(
-            match self.meta.org_role(namespace, principal.user.id).await? {
-                Some(OrgRole::Write | OrgRole::Admin) => Standing::Write,
-                Some(OrgRole::Read | OrgRole::Contributor) => Standing::Read,
-                None => Standing::None,
-            },
-        )
+        Ok(match self.meta.org_role(namespace, principal.user.id).await? {
+            Some(OrgRole::Write | OrgRole::Admin) => Standing::Write,
+            Some(OrgRole::Read | OrgRole::Contributor) => Standing::Read,
+            None => Standing::None,
+        })
     }
 
     /// Whether the caller may see that the repo exists and read its metadata.
     pub async fn can_see(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
-        Ok(!repo.private
-            || self.standing(identity, repo.repo_id.namespace()).await? >= Standing::Read)
+        Ok(!repo.private || self.standing(identity, repo.repo_id.namespace()).await? >= Standing::Read)
     }
 
     /// Fails like a missing repo unless the caller may see it.
     pub async fn authorize_read(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
-        if self.can_see(identity, repo).await? {
-            Ok(())
-        } else {
-            Err(CoreError::RepoNotFound)
-        }
+        if self.can_see(identity, repo).await? { Ok(()) } else { Err(CoreError::RepoNotFound) }
     }
 
     /// Reading file contents: like `authorize_read`, plus gating.
@@ -183,25 +168,16 @@ impl Hub {
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.
     pub async fn authorize_write(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
-        self.authorize_namespace_write(identity, repo.repo_id.namespace())
-            .await
+        self.authorize_namespace_write(identity, repo.repo_id.namespace()).await
     }
 
     /// Whether the caller may create or change repos under `namespace`.
-    pub async fn authorize_namespace_write(
-        &self,
-        identity: &Identity,
-        namespace: &str,
-    ) -> Result<()> {
+    pub async fn authorize_namespace_write(&self, identity: &Identity, namespace: &str) -> Result<()> {
         let Some(principal) = identity.principal() else {
-            return Err(CoreError::Unauthorized(
-                "You must be authenticated to write".to_owned(),
-            ));
+            return Err(CoreError::Unauthorized("You must be authenticated to write".to_owned()));
         };
         if principal.token.role != Role::Write {
-            return Err(CoreError::Forbidden(
-                "This operation needs a token with write access".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("This operation needs a token with write access".to_owned()));
         }
         if self.standing(identity, namespace).await? < Standing::Write {
             return Err(CoreError::Forbidden(format!(

@@ -12,16 +12,8 @@ use crate::objects::BlobInfo;
 /// A file or directory at some commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    File {
-        path: String,
-        oid: ObjectId,
-        mode: EntryMode,
-        info: BlobInfo,
-    },
-    Dir {
-        path: String,
-        oid: ObjectId,
-    },
+    File { path: String, oid: ObjectId, mode: EntryMode, info: BlobInfo },
+    Dir { path: String, oid: ObjectId },
 }
 
 impl Entry {
@@ -36,11 +28,7 @@ impl Entry {
 pub type FlatTree = BTreeMap<String, (EntryMode, ObjectId)>;
 
 fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{dir}/{name}")
-    }
+    if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
 }
 
 impl Hub {
@@ -54,19 +42,9 @@ impl Hub {
         Ok(if mode.is_tree() {
             Entry::Dir { path, oid }
         } else if mode.is_blob() {
-            Entry::File {
-                path,
-                oid,
-                mode,
-                info: self.objects.blob_info(&oid).await?,
-            }
+            Entry::File { path, oid, mode, info: self.objects.blob_info(&oid).await? }
         } else {
-            Entry::File {
-                path,
-                oid,
-                mode,
-                info: BlobInfo { size: 0, lfs: None },
-            }
+            Entry::File { path, oid, mode, info: BlobInfo { size: 0, lfs: None } }
         })
     }
 
@@ -80,9 +58,7 @@ impl Hub {
                 return Ok(None);
             };
             if i + 1 == segments.len() {
-                return Ok(Some(
-                    self.entry(&dir, found.mode, &found.name, found.oid).await?,
-                ));
+                return Ok(Some(self.entry(&dir, found.mode, &found.name, found.oid).await?));
             }
             if !found.mode.is_tree() {
                 return Ok(None);
@@ -95,22 +71,14 @@ impl Hub {
 
     /// Entries under `dir` (the root when `None`): direct children, or all descendants with
     /// directories listed before their contents when `recursive`.
-    pub async fn list(
-        &self,
-        root: ObjectId,
-        dir: Option<&RepoPath>,
-        recursive: bool,
-    ) -> Result<Vec<Entry>> {
+    pub async fn list(&self, root: ObjectId, dir: Option<&RepoPath>, recursive: bool) -> Result<Vec<Entry>> {
         let (start, prefix) = match dir {
             None => (root, String::new()),
             Some(path) => match self.lookup(root, path).await? {
                 Some(Entry::Dir { oid, .. }) => (oid, path.as_str().to_owned()),
                 Some(file @ Entry::File { .. }) => return Ok(vec![file]),
                 None => {
-                    return Err(CoreError::EntryNotFound {
-                        path: path.to_string(),
-                        commit: None,
-                    });
+                    return Err(CoreError::EntryNotFound { path: path.to_string(), commit: None });
                 }
             },
         };

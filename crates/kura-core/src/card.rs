@@ -13,9 +13,7 @@ pub struct CardInfo {
 
 /// The front matter block, if the text starts with one.
 pub fn front_matter(text: &str) -> Option<&str> {
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -32,8 +30,8 @@ pub fn parse_front_matter(yaml: &str) -> Result<Value, String> {
     if yaml.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let value: Value = serde_yaml_ng::from_str(yaml)
-        .map_err(|e| format!("Invalid YAML in README front matter: {e}"))?;
+    let value: Value =
+        serde_yaml_ng::from_str(yaml).map_err(|e| format!("Invalid YAML in README front matter: {e}"))?;
     match value {
         Value::Object(_) => Ok(value),
         Value::Null => Ok(Value::Object(Default::default())),
@@ -44,10 +42,7 @@ pub fn parse_front_matter(yaml: &str) -> Result<Value, String> {
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
     }
 }
@@ -57,36 +52,17 @@ pub fn card_info(readme: &str) -> CardInfo {
     let Some(Ok(data)) = front_matter(readme).map(parse_front_matter) else {
         return CardInfo::default();
     };
-    let library_name = data
-        .get("library_name")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let pipeline_tag = data
-        .get("pipeline_tag")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let library_name = data.get("library_name").and_then(Value::as_str).map(str::to_owned);
+    let pipeline_tag = data.get("pipeline_tag").and_then(Value::as_str).map(str::to_owned);
     let mut tags = strings(data.get("tags"));
     tags.extend(library_name.iter().cloned());
     tags.extend(strings(data.get("language")));
-    tags.extend(
-        strings(data.get("license"))
-            .into_iter()
-            .map(|l| format!("license:{l}")),
-    );
-    tags.extend(
-        strings(data.get("datasets"))
-            .into_iter()
-            .map(|d| format!("dataset:{d}")),
-    );
+    tags.extend(strings(data.get("license")).into_iter().map(|l| format!("license:{l}")));
+    tags.extend(strings(data.get("datasets")).into_iter().map(|d| format!("dataset:{d}")));
     tags.extend(pipeline_tag.iter().cloned());
     let mut seen = std::collections::HashSet::new();
     tags.retain(|t| seen.insert(t.clone()));
-    CardInfo {
-        card_data: Some(data),
-        tags,
-        pipeline_tag,
-        library_name,
-    }
+    CardInfo { card_data: Some(data), tags, pipeline_tag, library_name }
 }
 
 #[cfg(test)]
@@ -99,10 +75,7 @@ mod tests {
         let info = card_info(readme);
         assert_eq!(info.library_name.as_deref(), Some("transformers"));
         assert_eq!(info.pipeline_tag.as_deref(), Some("fill-mask"));
-        assert_eq!(
-            info.tags,
-            ["text", "transformers", "license:mit", "fill-mask"]
-        );
+        assert_eq!(info.tags, ["text", "transformers", "license:mit", "fill-mask"]);
         assert_eq!(info.card_data.unwrap()["license"], "mit");
     }
 

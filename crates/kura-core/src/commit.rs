@@ -71,13 +71,9 @@ impl Hub {
     ) -> Result<ObjectId> {
         self.authorize_write(identity, repo).await?;
         let expected_parent = match &request.parent {
-            Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(
-                || {
-                    CoreError::PreconditionFailed(format!(
-                        "Parent commit {prefix} is not a commit of this repo"
-                    ))
-                },
-            )?),
+            Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(|| {
+                CoreError::PreconditionFailed(format!("Parent commit {prefix} is not a commit of this repo"))
+            })?),
             None => None,
         };
         for _ in 0..MAX_ATTEMPTS {
@@ -90,11 +86,7 @@ impl Hub {
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
-            match self
-                .meta
-                .update_ref(repo.id, &ref_name, Some(head), Some(new), now_millis())
-                .await
-            {
+            match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), now_millis()).await {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;
                     return Ok(new);
@@ -108,9 +100,7 @@ impl Hub {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(CoreError::conflict(
-            "Another commit landed on this branch at the same time; please retry",
-        ))
+        Err(CoreError::conflict("Another commit landed on this branch at the same time; please retry"))
     }
 
     /// Keeps listing metadata in step with the default branch.
@@ -138,8 +128,7 @@ impl Hub {
         let mut files = self.flatten(head_commit.tree).await?;
         let mut new_lfs_paths = Vec::new();
         for operation in &request.operations {
-            self.apply(repo, head, &mut files, operation, &mut new_lfs_paths)
-                .await?;
+            self.apply(repo, head, &mut files, operation, &mut new_lfs_paths).await?;
         }
         self.route_to_lfs(&mut files, &new_lfs_paths).await?;
         let tree = self.write_flat_tree(&files).await?;
@@ -184,20 +173,14 @@ impl Hub {
             }
             Operation::Delete { path } => match files.remove(path.as_str()) {
                 Some(_) => Ok(()),
-                None => Err(CoreError::EntryNotFound {
-                    path: path.to_string(),
-                    commit: Some(head),
-                }),
+                None => Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) }),
             },
             Operation::DeleteFolder { path } => {
                 let prefix = format!("{path}/");
                 let before = files.len();
                 files.retain(|p, _| !p.starts_with(&prefix));
                 if files.len() == before {
-                    return Err(CoreError::EntryNotFound {
-                        path: path.to_string(),
-                        commit: Some(head),
-                    });
+                    return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
                 }
                 Ok(())
             }
@@ -209,13 +192,9 @@ impl Hub {
                     }
                     None => files.clone(),
                 };
-                let (mode, oid) =
-                    *source_files
-                        .get(from.as_str())
-                        .ok_or_else(|| CoreError::EntryNotFound {
-                            path: from.to_string(),
-                            commit: Some(head),
-                        })?;
+                let (mode, oid) = *source_files
+                    .get(from.as_str())
+                    .ok_or_else(|| CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) })?;
                 insert_file(files, to, mode, oid)
             }
         }
@@ -242,13 +221,8 @@ impl Hub {
                         size.unwrap_or(0)
                     )));
                 }
-                let pointer = LfsPointer {
-                    oid: *oid,
-                    size: stored_size,
-                };
-                self.objects
-                    .write(ObjectKind::Blob, &pointer.encode())
-                    .await
+                let pointer = LfsPointer { oid: *oid, size: stored_size };
+                self.objects.write(ObjectKind::Blob, &pointer.encode()).await
             }
         }
     }
@@ -260,16 +234,11 @@ impl Hub {
             return Ok(());
         }
         let mut text = match files.get(".gitattributes") {
-            Some((_, oid)) => {
-                String::from_utf8_lossy(&self.read_small_blob(oid).await?).into_owned()
-            }
+            Some((_, oid)) => String::from_utf8_lossy(&self.read_small_blob(oid).await?).into_owned(),
             None => String::new(),
         };
         let patterns = lfs_patterns(&text);
-        let missing: Vec<&String> = new_lfs
-            .iter()
-            .filter(|p| !is_lfs_path(&patterns, p))
-            .collect();
+        let missing: Vec<&String> = new_lfs.iter().filter(|p| !is_lfs_path(&patterns, p)).collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -279,10 +248,7 @@ impl Hub {
         for path in missing {
             text.push_str(&lfs_line_for(path));
         }
-        let oid = self
-            .objects
-            .write(ObjectKind::Blob, text.as_bytes())
-            .await?;
+        let oid = self.objects.write(ObjectKind::Blob, text.as_bytes()).await?;
         files.insert(".gitattributes".to_owned(), (EntryMode::File, oid));
         Ok(())
     }
@@ -306,13 +272,7 @@ impl Hub {
             }
         }
         let mut order: Vec<String> = dirs.keys().cloned().collect();
-        order.sort_by_key(|d| {
-            std::cmp::Reverse(if d.is_empty() {
-                0
-            } else {
-                d.matches('/').count() + 1
-            })
-        });
+        order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
         for dir in order {
             let entries = dirs.remove(&dir).unwrap_or_default();
             let oid = self.objects.write_tree(&Tree::new(entries)).await?;
@@ -331,28 +291,15 @@ impl Hub {
 }
 
 /// Adds a file, refusing to turn a folder into a file or nest under a file.
-fn insert_file(
-    files: &mut FlatTree,
-    path: &RepoPath,
-    mode: EntryMode,
-    oid: ObjectId,
-) -> Result<()> {
+fn insert_file(files: &mut FlatTree, path: &RepoPath, mode: EntryMode, oid: ObjectId) -> Result<()> {
     let prefix = format!("{path}/");
-    if files
-        .range(prefix.clone()..)
-        .next()
-        .is_some_and(|(p, _)| p.starts_with(&prefix))
-    {
-        return Err(CoreError::invalid(format!(
-            "'{path}' is a folder and cannot be replaced by a file"
-        )));
+    if files.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix)) {
+        return Err(CoreError::invalid(format!("'{path}' is a folder and cannot be replaced by a file")));
     }
     let mut parent = path.as_str();
     while let Some((up, _)) = parent.rsplit_once('/') {
         if files.contains_key(up) {
-            return Err(CoreError::invalid(format!(
-                "'{up}' is a file and cannot contain '{path}'"
-            )));
+            return Err(CoreError::invalid(format!("'{up}' is a file and cannot contain '{path}'")));
         }
         parent = up;
     }

@@ -50,9 +50,7 @@ impl Stream for Verify {
                 self.seen += chunk.len() as u64;
                 if self.seen > self.size {
                     self.finished = true;
-                    return Poll::Ready(Some(Err(std::io::Error::other(VerifyError::TooLong(
-                        self.size,
-                    )))));
+                    return Poll::Ready(Some(Err(std::io::Error::other(VerifyError::TooLong(self.size)))));
                 }
                 self.hasher.update(&chunk);
                 Poll::Ready(Some(Ok(chunk)))
@@ -61,10 +59,7 @@ impl Stream for Verify {
                 self.finished = true;
                 let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
                 let verdict = if self.seen != self.size {
-                    Some(VerifyError::WrongSize {
-                        got: self.seen,
-                        expected: self.size,
-                    })
+                    Some(VerifyError::WrongSize { got: self.seen, expected: self.size })
                 } else if Sha256(digest) != self.oid {
                     Some(VerifyError::WrongHash(self.oid))
                 } else {
@@ -78,23 +73,13 @@ impl Stream for Verify {
 }
 
 fn verified(inner: ByteStream, oid: Sha256, size: u64) -> ByteStream {
-    Box::pin(Verify {
-        inner,
-        hasher: sha2::Sha256::new(),
-        seen: 0,
-        oid,
-        size,
-        finished: false,
-    })
+    Box::pin(Verify { inner, hasher: sha2::Sha256::new(), seen: 0, oid, size, finished: false })
 }
 
 /// Turns a stream failure into the right domain error: a verification verdict is the
 /// client's fault (400); anything else is the stream dying (also the client's side).
 fn stream_failure(error: std::io::Error) -> CoreError {
-    match error
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<VerifyError>())
-    {
+    match error.get_ref().and_then(|e| e.downcast_ref::<VerifyError>()) {
         Some(verdict) => CoreError::InvalidInput(verdict.to_string()),
         None => CoreError::InvalidInput(format!("the upload was interrupted: {error}")),
     }
@@ -140,38 +125,26 @@ impl ContentStore {
             Err(StorageError::Stream(error)) => return Err(stream_failure(error)),
             Err(other) => return Err(other.into()),
         }
-        self.meta
-            .record_lfs_object(&oid, size, now_millis())
-            .await?;
+        self.meta.record_lfs_object(&oid, size, now_millis()).await?;
         Ok(())
     }
 
     /// Streams `len` bytes of the object from `offset`.
     pub async fn read(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
         match self.blobs.get(&object_key(oid), offset, Some(len)).await {
-            Err(StorageError::NotFound) => Err(CoreError::Corrupt(format!(
-                "content {oid} is indexed but missing"
-            ))),
+            Err(StorageError::NotFound) => {
+                Err(CoreError::Corrupt(format!("content {oid} is indexed but missing")))
+            }
             other => Ok(other?),
         }
     }
 
     /// Stores one part of a multipart upload; returns its ETag.
-    pub async fn put_part(
-        &self,
-        upload_id: &str,
-        part: u32,
-        max: u64,
-        body: ByteStream,
-    ) -> Result<String> {
+    pub async fn put_part(&self, upload_id: &str, part: u32, max: u64, body: ByteStream) -> Result<String> {
         let limited = Box::pin(body.scan(0u64, move |seen, chunk| {
             let item = chunk.and_then(|c| {
                 *seen += c.len() as u64;
-                if *seen > max {
-                    Err(std::io::Error::other(VerifyError::TooLong(max)))
-                } else {
-                    Ok(c)
-                }
+                if *seen > max { Err(std::io::Error::other(VerifyError::TooLong(max))) } else { Ok(c) }
             });
             futures_util::future::ready(Some(item))
         }));
@@ -195,9 +168,7 @@ impl ContentStore {
         for part in 1..=parts {
             let key = part_key(upload_id, part);
             if self.blobs.size(&key).await?.is_none() {
-                return Err(CoreError::invalid(format!(
-                    "part {part} was never uploaded"
-                )));
+                return Err(CoreError::invalid(format!("part {part} was never uploaded")));
             }
             part_streams.push(key);
         }
@@ -206,18 +177,11 @@ impl ContentStore {
             futures_util::stream::iter(part_streams.clone())
                 .then(move |key| {
                     let blobs = blobs.clone();
-                    async move {
-                        blobs
-                            .get(&key, 0, None)
-                            .await
-                            .map_err(std::io::Error::other)
-                    }
+                    async move { blobs.get(&key, 0, None).await.map_err(std::io::Error::other) }
                 })
                 .map(|result| match result {
                     Ok(stream) => stream.left_stream(),
-                    Err(error) => {
-                        futures_util::stream::once(async move { Err(error) }).right_stream()
-                    }
+                    Err(error) => futures_util::stream::once(async move { Err(error) }).right_stream(),
                 })
                 .flatten(),
         );

@@ -12,18 +12,13 @@ pub enum CoreError {
     #[error("Repository not found")]
     RepoNotFound,
     /// Gated repo whose files the caller may not read yet.
-    #[error(
-        "Access to this repository is restricted; you must be granted access to read its files"
-    )]
+    #[error("Access to this repository is restricted; you must be granted access to read its files")]
     GatedRepo,
     #[error("Invalid rev id: {revision}")]
     RevisionNotFound { revision: String },
     /// Missing file or folder at a resolved commit.
     #[error("Entry not found: {path}")]
-    EntryNotFound {
-        path: String,
-        commit: Option<ObjectId>,
-    },
+    EntryNotFound { path: String, commit: Option<ObjectId> },
     /// No credentials, or credentials that are not valid.
     #[error("{0}")]
     Unauthorized(String),
@@ -32,10 +27,7 @@ pub enum CoreError {
     Forbidden(String),
     /// The thing already exists or a concurrent change won.
     #[error("{message}")]
-    Conflict {
-        message: String,
-        url: Option<String>,
-    },
+    Conflict { message: String, url: Option<String> },
     /// `parentCommit` did not match the branch head.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -61,10 +53,7 @@ impl CoreError {
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        CoreError::Conflict {
-            message: message.into(),
-            url: None,
-        }
+        CoreError::Conflict { message: message.into(), url: None }
     }
 }
 

@@ -50,9 +50,7 @@ pub fn lfs_patterns(text: &str) -> Vec<String> {
             if pattern.starts_with('#') {
                 return None;
             }
-            parts
-                .any(|attr| attr == "filter=lfs")
-                .then(|| pattern.to_owned())
+            parts.any(|attr| attr == "filter=lfs").then(|| pattern.to_owned())
         })
         .collect()
 }

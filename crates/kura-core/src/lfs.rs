@@ -65,14 +65,8 @@ impl Capability {
         let action = match parts[..] {
             ["put"] => Action::Put,
             ["verify"] => Action::Verify,
-            ["part", upload, part] => Action::Part {
-                upload: upload.to_owned(),
-                part: part.parse().ok()?,
-            },
-            ["complete", upload, n] => Action::Complete {
-                upload: upload.to_owned(),
-                parts: n.parse().ok()?,
-            },
+            ["part", upload, part] => Action::Part { upload: upload.to_owned(), part: part.parse().ok()? },
+            ["complete", upload, n] => Action::Complete { upload: upload.to_owned(), parts: n.parse().ok()? },
             _ => return None,
         };
         Some(Self {
@@ -94,12 +88,7 @@ pub enum UploadPlan {
     /// Single PUT.
     Basic { put: String, verify: String },
     /// Parts of `part_size` bytes, then a completion POST.
-    Multipart {
-        part_size: u64,
-        parts: Vec<String>,
-        complete: String,
-        verify: String,
-    },
+    Multipart { part_size: u64, parts: Vec<String>, complete: String, verify: String },
 }
 
 fn upload_id() -> String {
@@ -110,11 +99,7 @@ impl Hub {
     /// Encodes a capability as an opaque, signed token.
     pub fn issue(&self, capability: &Capability) -> String {
         let payload = capability.payload();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            self.signer.sign(&payload)
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), self.signer.sign(&payload))
     }
 
     /// Checks a token's signature and expiry.
@@ -166,108 +151,62 @@ impl Hub {
             if size > self.config.lfs_multipart_threshold_bytes {
                 let upload = upload_id();
                 let count = size.div_ceil(part_size) as u32;
-                let parts = (1..=count)
-                    .map(|part| {
-                        cap(Action::Part {
-                            upload: upload.clone(),
-                            part,
-                        })
-                    })
-                    .collect();
-                let complete = cap(Action::Complete {
-                    upload,
-                    parts: count,
-                });
-                plans.push(UploadPlan::Multipart {
-                    part_size,
-                    parts,
-                    complete,
-                    verify,
-                });
+                let parts =
+                    (1..=count).map(|part| cap(Action::Part { upload: upload.clone(), part })).collect();
+                let complete = cap(Action::Complete { upload, parts: count });
+                plans.push(UploadPlan::Multipart { part_size, parts, complete, verify });
             } else {
-                plans.push(UploadPlan::Basic {
-                    put: cap(Action::Put),
-                    verify,
-                });
+                plans.push(UploadPlan::Basic { put: cap(Action::Put), verify });
             }
         }
         Ok(plans)
     }
 
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
-        self.meta
-            .repo(capability.repo_type, &capability.repo_id)
-            .await?
-            .ok_or(CoreError::RepoNotFound)
+        self.meta.repo(capability.repo_type, &capability.repo_id).await?.ok_or(CoreError::RepoNotFound)
     }
 
     /// Receives a whole object through a signed PUT.
     pub async fn receive_object(&self, capability: &Capability, body: ByteStream) -> Result<()> {
         if capability.action != Action::Put {
-            return Err(CoreError::Forbidden(
-                "This URL does not allow uploads".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("This URL does not allow uploads".to_owned()));
         }
         let repo = self.capability_repo(capability).await?;
-        self.content
-            .ingest(capability.oid, capability.size, body)
-            .await?;
+        self.content.ingest(capability.oid, capability.size, body).await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
     /// Receives one part of a multipart upload; returns its ETag.
     pub async fn receive_part(&self, capability: &Capability, body: ByteStream) -> Result<String> {
         let Action::Part { upload, part } = &capability.action else {
-            return Err(CoreError::Forbidden(
-                "This URL does not allow part uploads".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("This URL does not allow part uploads".to_owned()));
         };
         self.capability_repo(capability).await?;
-        self.content
-            .put_part(upload, *part, self.config.lfs_part_bytes, body)
-            .await
+        self.content.put_part(upload, *part, self.config.lfs_part_bytes, body).await
     }
 
     /// Assembles and verifies a multipart upload.
     pub async fn complete_upload(&self, capability: &Capability) -> Result<()> {
         let Action::Complete { upload, parts } = &capability.action else {
-            return Err(CoreError::Forbidden(
-                "This URL does not complete uploads".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("This URL does not complete uploads".to_owned()));
         };
         let repo = self.capability_repo(capability).await?;
-        self.content
-            .complete_multipart(upload, *parts, capability.oid, capability.size)
-            .await?;
+        self.content.complete_multipart(upload, *parts, capability.oid, capability.size).await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
     /// Confirms the object is stored, with the size the client declares.
-    pub async fn verify_object(
-        &self,
-        capability: &Capability,
-        oid: Sha256,
-        size: u64,
-    ) -> Result<()> {
+    pub async fn verify_object(&self, capability: &Capability, oid: Sha256, size: u64) -> Result<()> {
         if capability.action != Action::Verify || capability.oid != oid {
-            return Err(CoreError::Forbidden(
-                "This URL does not verify that object".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("This URL does not verify that object".to_owned()));
         }
         let repo = self.capability_repo(capability).await?;
         match self.content.size(&oid).await? {
-            Some(stored)
-                if stored == size && self.meta.repo_has_lfs_object(repo.id, &oid).await? =>
-            {
-                Ok(())
+            Some(stored) if stored == size && self.meta.repo_has_lfs_object(repo.id, &oid).await? => Ok(()),
+            Some(stored) if stored != size => {
+                Err(CoreError::invalid(format!("Object {oid} has size {stored}, not {size}")))
             }
-            Some(stored) if stored != size => Err(CoreError::invalid(format!(
-                "Object {oid} has size {stored}, not {size}"
-            ))),
-            _ => Err(CoreError::EntryNotFound {
-                path: oid.to_string(),
-                commit: None,
-            }),
+            _ => Err(CoreError::EntryNotFound { path: oid.to_string(), commit: None }),
         }
     }
 
@@ -295,10 +234,7 @@ mod tests {
     #[test]
     fn capability_payload_round_trips() {
         let cap = Capability {
-            action: Action::Part {
-                upload: "ab12".into(),
-                part: 3,
-            },
+            action: Action::Part { upload: "ab12".into(), part: 3 },
             repo_type: RepoType::Dataset,
             repo_id: RepoId::parse("alice/data").unwrap(),
             oid: Sha256::digest(b"x"),

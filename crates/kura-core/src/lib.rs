@@ -48,11 +48,7 @@ pub struct HubConfig {
 
 impl HubConfig {
     pub fn with_key(signing_key: Vec<u8>) -> Self {
-        Self {
-            signing_key,
-            lfs_multipart_threshold_bytes: 512 << 20,
-            lfs_part_bytes: 64 << 20,
-        }
+        Self { signing_key, lfs_multipart_threshold_bytes: 512 << 20, lfs_part_bytes: 64 << 20 }
     }
 }
 

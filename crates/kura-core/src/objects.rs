@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use kura_git::{
-    Commit, LfsPointer, MAX_POINTER_SIZE, ObjectKind, Tree, hash_object, object_header,
-    split_object,
+    Commit, LfsPointer, MAX_POINTER_SIZE, ObjectKind, Tree, hash_object, object_header, split_object,
 };
 use kura_model::ObjectId;
 use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
@@ -33,17 +32,11 @@ struct Cache<V> {
 
 impl<V: Clone> Cache<V> {
     fn new() -> Self {
-        Self {
-            map: Mutex::new(HashMap::new()),
-        }
+        Self { map: Mutex::new(HashMap::new()) }
     }
 
     fn get(&self, oid: &ObjectId) -> Option<V> {
-        self.map
-            .lock()
-            .expect("cache lock is never poisoned")
-            .get(oid)
-            .cloned()
+        self.map.lock().expect("cache lock is never poisoned").get(oid).cloned()
     }
 
     fn put(&self, oid: ObjectId, value: V) {
@@ -73,11 +66,7 @@ fn header_len(kind: ObjectKind, size: u64) -> u64 {
 
 impl ObjectStore {
     pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
-        Self {
-            blobs,
-            trees: Cache::new(),
-            infos: Cache::new(),
-        }
+        Self { blobs, trees: Cache::new(), infos: Cache::new() }
     }
 
     /// Stores an object and returns its id. Idempotent.
@@ -110,12 +99,9 @@ impl ObjectStore {
             }
             other => other?,
         };
-        let (kind, content) =
-            split_object(&framed).map_err(|e| CoreError::Corrupt(format!("{oid}: {e}")))?;
+        let (kind, content) = split_object(&framed).map_err(|e| CoreError::Corrupt(format!("{oid}: {e}")))?;
         if hash_object(kind, content) != *oid {
-            return Err(CoreError::Corrupt(format!(
-                "object {oid} does not match its id"
-            )));
+            return Err(CoreError::Corrupt(format!("object {oid} does not match its id")));
         }
         let start = framed.len() - content.len();
         Ok((kind, framed.slice(start..)))
@@ -124,11 +110,7 @@ impl ObjectStore {
     async fn read_kind(&self, oid: &ObjectId, want: ObjectKind) -> Result<Bytes> {
         let (kind, content) = self.read(oid).await?;
         if kind != want {
-            return Err(CoreError::Corrupt(format!(
-                "{oid} is a {}, not a {}",
-                kind.as_str(),
-                want.as_str()
-            )));
+            return Err(CoreError::Corrupt(format!("{oid} is a {}, not a {}", kind.as_str(), want.as_str())));
         }
         Ok(content)
     }
@@ -161,10 +143,7 @@ impl ObjectStore {
         let info = if total <= (MAX_POINTER_SIZE + 32) as u64 {
             let content = self.read_kind(oid, ObjectKind::Blob).await?;
             let lfs = LfsPointer::parse(&content).ok().flatten();
-            BlobInfo {
-                size: content.len() as u64,
-                lfs,
-            }
+            BlobInfo { size: content.len() as u64, lfs }
         } else {
             let size = self.blob_size_from_header(oid, total).await?;
             BlobInfo { size, lfs: None }
@@ -177,25 +156,15 @@ impl ObjectStore {
         // "blob <n>\0": the size follows from the stored length and the header's own length.
         for digits in 1..=20u32 {
             let size = total.saturating_sub(u64::from(6 + digits));
-            if size.to_string().len() as u32 == digits
-                && header_len(ObjectKind::Blob, size) + size == total
-            {
+            if size.to_string().len() as u32 == digits && header_len(ObjectKind::Blob, size) + size == total {
                 return Ok(size);
             }
         }
-        Err(CoreError::Corrupt(format!(
-            "object {oid} has an impossible length"
-        )))
+        Err(CoreError::Corrupt(format!("object {oid} has an impossible length")))
     }
 
     /// Streams `len` bytes of a blob's content from `offset`.
-    pub async fn blob_range(
-        &self,
-        oid: &ObjectId,
-        size: u64,
-        offset: u64,
-        len: u64,
-    ) -> Result<ByteStream> {
+    pub async fn blob_range(&self, oid: &ObjectId, size: u64, offset: u64, len: u64) -> Result<ByteStream> {
         let start = header_len(ObjectKind::Blob, size) + offset;
         Ok(self.blobs.get(&key(oid), start, Some(len)).await?)
     }

@@ -24,10 +24,7 @@ pub struct RepoSettings {
 
 /// The signature kura writes for a user's commits.
 pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
-    let name = identity
-        .principal()
-        .map_or("kura", |p| p.user.name.as_str())
-        .to_owned();
+    let name = identity.principal().map_or("kura", |p| p.user.name.as_str()).to_owned();
     Signature {
         email: format!("{name}@users.noreply.kura"),
         name,
@@ -44,11 +41,7 @@ impl Hub {
         repo_type: RepoType,
         repo_id: &RepoId,
     ) -> Result<RepoRecord> {
-        let repo = self
-            .meta
-            .repo(repo_type, repo_id)
-            .await?
-            .ok_or(CoreError::RepoNotFound)?;
+        let repo = self.meta.repo(repo_type, repo_id).await?.ok_or(CoreError::RepoNotFound)?;
         self.authorize_read(identity, &repo).await?;
         Ok(repo)
     }
@@ -61,8 +54,7 @@ impl Hub {
         repo_id: &RepoId,
         private: bool,
     ) -> Result<RepoRecord> {
-        self.authorize_namespace_write(identity, repo_id.namespace())
-            .await?;
+        self.authorize_namespace_write(identity, repo_id.namespace()).await?;
         if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
             let message = if self.can_see(identity, &existing).await? {
                 "You already created this repo"
@@ -72,15 +64,9 @@ impl Hub {
             return Err(CoreError::conflict(message));
         }
         let now = now_millis();
-        let blob = self
-            .objects
-            .write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes())
-            .await?;
-        let tree = Tree::new(vec![TreeEntry {
-            mode: EntryMode::File,
-            name: ".gitattributes".into(),
-            oid: blob,
-        }]);
+        let blob = self.objects.write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes()).await?;
+        let tree =
+            Tree::new(vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }]);
         let tree_id = self.objects.write_tree(&tree).await?;
         let signature = signature_for(identity, now);
         let commit = Commit {
@@ -92,13 +78,7 @@ impl Hub {
             message: "initial commit\n".into(),
         };
         let initial_commit = self.objects.write_commit(&commit).await?;
-        let new = NewRepo {
-            repo_type,
-            repo_id: repo_id.clone(),
-            private,
-            created_at: now,
-            initial_commit,
-        };
+        let new = NewRepo { repo_type, repo_id: repo_id.clone(), private, created_at: now, initial_commit };
         self.meta.create_repo(new).await.map_err(|e| match e {
             StorageError::AlreadyExists => CoreError::conflict("You already created this repo"),
             other => other.into(),
@@ -125,22 +105,14 @@ impl Hub {
     ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, from).await?;
         self.authorize_write(identity, &repo).await?;
-        self.authorize_namespace_write(identity, to.namespace())
-            .await?;
+        self.authorize_namespace_write(identity, to.namespace()).await?;
         if self.meta.repo(repo_type, to).await?.is_some() {
-            return Err(CoreError::conflict(format!(
-                "A repo named {to} already exists"
-            )));
+            return Err(CoreError::conflict(format!("A repo named {to} already exists")));
         }
-        self.meta
-            .rename_repo(repo.id, to)
-            .await
-            .map_err(|e| match e {
-                StorageError::AlreadyExists => {
-                    CoreError::conflict(format!("A repo named {to} already exists"))
-                }
-                other => other.into(),
-            })
+        self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {
+            StorageError::AlreadyExists => CoreError::conflict(format!("A repo named {to} already exists")),
+            other => other.into(),
+        })
     }
 
     pub async fn update_settings(
@@ -160,11 +132,7 @@ impl Hub {
     }
 
     /// Repos matching `query`, restricted to what the caller may see.
-    pub async fn list_repos(
-        &self,
-        identity: &Identity,
-        mut query: RepoQuery,
-    ) -> Result<Vec<RepoRecord>> {
+    pub async fn list_repos(&self, identity: &Identity, mut query: RepoQuery) -> Result<Vec<RepoRecord>> {
         query.private_namespaces = match identity.principal() {
             Some(p) if p.user.is_admin => None,
             Some(p) => {
@@ -191,46 +159,28 @@ impl Hub {
     ) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         let name = RefName::branch(branch)?;
-        let target = self
-            .resolve_revision(repo, start.unwrap_or("main"))
-            .await?
-            .commit;
-        self.meta
-            .update_ref(repo.id, &name, None, Some(target), now_millis())
-            .await
-            .map_err(|e| match e {
-                StorageError::Conflict => {
-                    CoreError::conflict(format!("Reference already exists: {name}"))
-                }
-                other => other.into(),
-            })
+        let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
+        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict(format!("Reference already exists: {name}")),
+            other => other.into(),
+        })
     }
 
     /// Deletes a branch or tag ref.
-    pub async fn delete_ref(
-        &self,
-        identity: &Identity,
-        repo: &RepoRecord,
-        name: &RefName,
-    ) -> Result<()> {
+    pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         if name.as_str() == "refs/heads/main" {
-            return Err(CoreError::Forbidden(
-                "The default branch cannot be deleted".to_owned(),
-            ));
+            return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
         }
-        let current = self.meta.ref_target(repo.id, name).await?.ok_or_else(|| {
-            CoreError::RevisionNotFound {
-                revision: name.short().to_owned(),
-            }
-        })?;
-        self.meta
-            .update_ref(repo.id, name, Some(current), None, now_millis())
-            .await
-            .map_err(|e| match e {
-                StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
-                other => other.into(),
-            })
+        let current = self
+            .meta
+            .ref_target(repo.id, name)
+            .await?
+            .ok_or_else(|| CoreError::RevisionNotFound { revision: name.short().to_owned() })?;
+        self.meta.update_ref(repo.id, name, Some(current), None, now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
+            other => other.into(),
+        })
     }
 
     /// Creates tag `tag` at `revision`.
@@ -244,13 +194,10 @@ impl Hub {
         self.authorize_write(identity, repo).await?;
         let name = RefName::tag(tag)?;
         let target = self.resolve_revision(repo, revision).await?.commit;
-        self.meta
-            .update_ref(repo.id, &name, None, Some(target), now_millis())
-            .await
-            .map_err(|e| match e {
-                StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
-                other => other.into(),
-            })
+        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+            StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
+            other => other.into(),
+        })
     }
 
     pub async fn commit(&self, oid: &ObjectId) -> Result<Commit> {

@@ -16,8 +16,7 @@ impl Signer {
     }
 
     fn mac(&self, payload: &str) -> HmacSha256 {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
         mac.update(payload.as_bytes());
         mac
     }

@@ -44,12 +44,7 @@ impl Signature {
         let time = rest.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
         let zone = rest.next().unwrap_or("+0000");
         let offset_minutes = parse_zone(zone).ok_or_else(bad)?;
-        Ok(Self {
-            name,
-            email,
-            time,
-            offset_minutes,
-        })
+        Ok(Self { name, email, time, offset_minutes })
     }
 }
 
@@ -116,11 +111,9 @@ impl Commit {
     }
 
     pub fn parse(data: &[u8]) -> Result<Self, GitError> {
-        let text =
-            std::str::from_utf8(data).map_err(|_| GitError::malformed("commit", "not UTF-8"))?;
-        let (head, message) = text
-            .split_once("\n\n")
-            .ok_or_else(|| GitError::malformed("commit", "no message separator"))?;
+        let text = std::str::from_utf8(data).map_err(|_| GitError::malformed("commit", "not UTF-8"))?;
+        let (head, message) =
+            text.split_once("\n\n").ok_or_else(|| GitError::malformed("commit", "no message separator"))?;
         let mut tree = None;
         let mut parents = Vec::new();
         let mut author = None;
@@ -135,12 +128,10 @@ impl Commit {
                 last.1.push_str(continued);
                 continue;
             }
-            let (key, value) = line
-                .split_once(' ')
-                .ok_or_else(|| GitError::malformed("commit", "header without value"))?;
-            let oid = |v: &str| {
-                ObjectId::from_hex(v).map_err(|_| GitError::malformed("commit", "bad object id"))
-            };
+            let (key, value) =
+                line.split_once(' ').ok_or_else(|| GitError::malformed("commit", "header without value"))?;
+            let oid =
+                |v: &str| ObjectId::from_hex(v).map_err(|_| GitError::malformed("commit", "bad object id"));
             match key {
                 "tree" if tree.is_none() => tree = Some(oid(value)?),
                 "parent" => parents.push(oid(value)?),
@@ -186,9 +177,7 @@ mod tests {
     fn round_trips() {
         let commit = sample();
         let encoded = commit.encode();
-        assert!(
-            encoded.starts_with(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A U Thor")
-        );
+        assert!(encoded.starts_with(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A U Thor"));
         assert!(String::from_utf8_lossy(&encoded).contains("1112911993 -0700\n"));
         assert_eq!(Commit::parse(&encoded).unwrap(), commit);
         assert_eq!(commit.title(), "initial");
@@ -197,9 +186,7 @@ mod tests {
     #[test]
     fn keeps_unknown_headers_for_stable_ids() {
         let mut commit = sample();
-        commit
-            .extra_headers
-            .push(("gpgsig".into(), "line1\nline2".into()));
+        commit.extra_headers.push(("gpgsig".into(), "line1\nline2".into()));
         let parsed = Commit::parse(&commit.encode()).unwrap();
         assert_eq!(parsed.id(), commit.id());
     }

@@ -19,11 +19,7 @@ pub struct LfsPointer {
 impl LfsPointer {
     /// The canonical pointer text, as `git lfs` writes it.
     pub fn encode(&self) -> Vec<u8> {
-        format!(
-            "{VERSION_LINE}\noid sha256:{}\nsize {}\n",
-            self.oid, self.size
-        )
-        .into_bytes()
+        format!("{VERSION_LINE}\noid sha256:{}\nsize {}\n", self.oid, self.size).into_bytes()
     }
 
     /// Parses pointer text; returns `Ok(None)` when `data` is not a pointer at all.
@@ -31,21 +27,14 @@ impl LfsPointer {
         if data.len() > MAX_POINTER_SIZE || !data.starts_with(b"version https://git-lfs") {
             return Ok(None);
         }
-        let text = std::str::from_utf8(data)
-            .map_err(|_| GitError::malformed("lfs pointer", "not UTF-8"))?;
+        let text = std::str::from_utf8(data).map_err(|_| GitError::malformed("lfs pointer", "not UTF-8"))?;
         let mut oid = None;
         let mut size = None;
         for line in text.lines().skip(1) {
             if let Some(hex) = line.strip_prefix("oid sha256:") {
-                oid = Some(
-                    Sha256::from_hex(hex)
-                        .map_err(|_| GitError::malformed("lfs pointer", "bad oid"))?,
-                );
+                oid = Some(Sha256::from_hex(hex).map_err(|_| GitError::malformed("lfs pointer", "bad oid"))?);
             } else if let Some(n) = line.strip_prefix("size ") {
-                size = Some(
-                    n.parse()
-                        .map_err(|_| GitError::malformed("lfs pointer", "bad size"))?,
-                );
+                size = Some(n.parse().map_err(|_| GitError::malformed("lfs pointer", "bad size"))?);
             }
         }
         match (oid, size) {
@@ -61,16 +50,11 @@ mod tests {
 
     #[test]
     fn round_trips_and_detects_non_pointers() {
-        let pointer = LfsPointer {
-            oid: Sha256::digest(b"x"),
-            size: 1,
-        };
+        let pointer = LfsPointer { oid: Sha256::digest(b"x"), size: 1 };
         let text = pointer.encode();
         assert!(text.starts_with(b"version https://git-lfs.github.com/spec/v1\noid sha256:"));
         assert_eq!(LfsPointer::parse(&text).unwrap(), Some(pointer));
         assert_eq!(LfsPointer::parse(b"hello").unwrap(), None);
-        assert!(
-            LfsPointer::parse(b"version https://git-lfs.github.com/spec/v1\nsize 3\n").is_err()
-        );
+        assert!(LfsPointer::parse(b"version https://git-lfs.github.com/spec/v1\nsize 3\n").is_err());
     }
 }

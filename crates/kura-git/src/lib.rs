@@ -21,9 +21,6 @@ pub enum GitError {
 
 impl GitError {
     pub(crate) fn malformed(kind: &'static str, reason: impl Into<String>) -> Self {
-        GitError::Malformed {
-            kind,
-            reason: reason.into(),
-        }
+        GitError::Malformed { kind, reason: reason.into() }
     }
 }

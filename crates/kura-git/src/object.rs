@@ -84,11 +84,7 @@ impl BlobHasher {
     pub fn new(size: u64) -> Self {
         let mut hasher = Sha1::new();
         hasher.update(object_header(ObjectKind::Blob, size));
-        Self {
-            hasher,
-            expected: size,
-            seen: 0,
-        }
+        Self { hasher, expected: size, seen: 0 }
     }
 
     pub fn update(&mut self, data: &[u8]) {
@@ -114,10 +110,7 @@ mod tests {
             "ce013625030ba8dba906f756967f9e9ca394464a"
         );
         // The empty tree.
-        assert_eq!(
-            hash_object(ObjectKind::Tree, b"").to_hex(),
-            "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-        );
+        assert_eq!(hash_object(ObjectKind::Tree, b"").to_hex(), "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
     }
 
     #[test]
@@ -135,10 +128,7 @@ mod tests {
     fn split_checks_framing() {
         let mut framed = object_header(ObjectKind::Blob, 2);
         framed.extend_from_slice(b"hi");
-        assert_eq!(
-            split_object(&framed).unwrap(),
-            (ObjectKind::Blob, &b"hi"[..])
-        );
+        assert_eq!(split_object(&framed).unwrap(), (ObjectKind::Blob, &b"hi"[..]));
         assert!(split_object(b"blob 3\0hi").is_err());
         assert!(split_object(b"nope 2\0hi").is_err());
         assert!(split_object(b"blob 2hi").is_err());

@@ -43,10 +43,7 @@ impl EntryMode {
 
     /// Blob-backed entries (regular, executable, symlink).
     pub fn is_blob(self) -> bool {
-        matches!(
-            self,
-            EntryMode::File | EntryMode::Executable | EntryMode::Symlink
-        )
+        matches!(self, EntryMode::File | EntryMode::Executable | EntryMode::Symlink)
     }
 }
 
@@ -128,11 +125,7 @@ impl Tree {
                 .ok_or_else(|| GitError::malformed("tree", "truncated entry id"))?;
             let mut oid = [0u8; 20];
             oid.copy_from_slice(id_bytes);
-            entries.push(TreeEntry {
-                mode,
-                name: name.to_owned(),
-                oid: ObjectId(oid),
-            });
+            entries.push(TreeEntry { mode, name: name.to_owned(), oid: ObjectId(oid) });
             data = &rest[nul + 21..];
         }
         Ok(Self { entries })
@@ -147,21 +140,9 @@ mod tests {
     fn orders_directories_like_git() {
         let oid = hash_object(ObjectKind::Blob, b"x");
         let tree = Tree::new(vec![
-            TreeEntry {
-                mode: EntryMode::File,
-                name: "a.txt".into(),
-                oid,
-            },
-            TreeEntry {
-                mode: EntryMode::Tree,
-                name: "a".into(),
-                oid,
-            },
-            TreeEntry {
-                mode: EntryMode::File,
-                name: "a-b".into(),
-                oid,
-            },
+            TreeEntry { mode: EntryMode::File, name: "a.txt".into(), oid },
+            TreeEntry { mode: EntryMode::Tree, name: "a".into(), oid },
+            TreeEntry { mode: EntryMode::File, name: "a-b".into(), oid },
         ]);
         let names: Vec<_> = tree.entries().iter().map(|e| e.name.as_str()).collect();
         // "a-b" < "a.txt" < "a/" in byte order.
@@ -173,15 +154,8 @@ mod tests {
     fn known_tree_id() {
         // A tree holding one file "hello.txt" with content "hello\n", as `git write-tree` gives.
         let blob = hash_object(ObjectKind::Blob, b"hello\n");
-        let tree = Tree::new(vec![TreeEntry {
-            mode: EntryMode::File,
-            name: "hello.txt".into(),
-            oid: blob,
-        }]);
-        assert_eq!(
-            tree.id().to_hex(),
-            "aaa96ced2d9a1c8e72c56b253a0e2fe78393feb7"
-        );
+        let tree = Tree::new(vec![TreeEntry { mode: EntryMode::File, name: "hello.txt".into(), oid: blob }]);
+        assert_eq!(tree.id().to_hex(), "aaa96ced2d9a1c8e72c56b253a0e2fe78393feb7");
     }
 
     #[test]

@@ -33,11 +33,7 @@ pub(crate) fn query_pairs(raw: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
+            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
             (decode(k), decode(v))
         })
         .collect()
@@ -58,20 +54,13 @@ impl Ctx {
     }
 
     pub(crate) fn param(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// All values of a repeated key; `expand` and `expand[]` count as one.
     pub(crate) fn params(&self, key: &str) -> Vec<&str> {
         let bracketed = format!("{key}[]");
-        self.query
-            .iter()
-            .filter(|(k, _)| *k == key || *k == bracketed)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.query.iter().filter(|(k, _)| *k == key || *k == bracketed).map(|(_, v)| v.as_str()).collect()
     }
 
     pub(crate) fn flag(&self, key: &str) -> bool {
@@ -80,13 +69,7 @@ impl Ctx {
 
     /// Reads the whole body up to `limit` bytes.
     pub(crate) async fn body_bytes(&mut self, limit: usize) -> ApiResult<Bytes> {
-        let body = self
-            .body
-            .get_mut()
-            .map(Option::take)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
         match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => Ok(bytes),
             Err(_) => Err(ApiError::new(
@@ -98,19 +81,12 @@ impl Ctx {
 
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(&mut self) -> ApiResult<T> {
         let bytes = self.body_bytes(JSON_LIMIT).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
     }
 
     /// The body as a stream of bytes.
     pub(crate) fn body_stream(&mut self) -> ByteStream {
-        let body = self
-            .body
-            .get_mut()
-            .map(Option::take)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
         Box::pin(body.into_data_stream().map_err(std::io::Error::other))
     }
 
@@ -122,19 +98,11 @@ impl Ctx {
     /// Finds a repo the caller may see.
     pub(crate) async fn find_repo(&self, repo: &RepoRef) -> ApiResult<RepoRecord> {
         let repo_id = self.repo_id(repo)?;
-        self.hub()
-            .find_repo(&self.identity, repo.repo_type, &repo_id)
-            .await
-            .map_err(|e| self.fail(e))
+        self.hub().find_repo(&self.identity, repo.repo_type, &repo_id).await.map_err(|e| self.fail(e))
     }
 
     /// Absolute URL of a repo page (`{E}/ns/name`, `{E}/datasets/ns/name`).
     pub(crate) fn repo_url(&self, repo_type: kura_model::RepoType, repo_id: &RepoId) -> String {
-        format!(
-            "{}/{}{}",
-            self.state.public_url,
-            repo_type.url_prefix(),
-            repo_id
-        )
+        format!("{}/{}{}", self.state.public_url, repo_type.url_prefix(), repo_id)
     }
 }

@@ -21,14 +21,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: None,
-            message: message.into(),
-            headers: Vec::new(),
-            extra: None,
-            internal: None,
-        }
+        Self { status, code: None, message: message.into(), headers: Vec::new(), extra: None, internal: None }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -45,36 +38,19 @@ impl ApiError {
         let message = error.to_string();
         match error {
             CoreError::RepoNotFound => {
-                let status = if anonymous {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::NOT_FOUND
-                };
-                Self {
-                    code: Some("RepoNotFound"),
-                    ..Self::new(status, "Repository not found")
-                }
+                let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::NOT_FOUND };
+                Self { code: Some("RepoNotFound"), ..Self::new(status, "Repository not found") }
             }
             CoreError::GatedRepo => {
-                let status = if anonymous {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::FORBIDDEN
-                };
-                Self {
-                    code: Some("GatedRepo"),
-                    ..Self::new(status, message)
-                }
+                let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+                Self { code: Some("GatedRepo"), ..Self::new(status, message) }
             }
-            CoreError::RevisionNotFound { .. } => Self {
-                code: Some("RevisionNotFound"),
-                ..Self::new(StatusCode::NOT_FOUND, message)
-            },
+            CoreError::RevisionNotFound { .. } => {
+                Self { code: Some("RevisionNotFound"), ..Self::new(StatusCode::NOT_FOUND, message) }
+            }
             CoreError::EntryNotFound { commit, .. } => {
-                let mut error = Self {
-                    code: Some("EntryNotFound"),
-                    ..Self::new(StatusCode::NOT_FOUND, message)
-                };
+                let mut error =
+                    Self { code: Some("EntryNotFound"), ..Self::new(StatusCode::NOT_FOUND, message) };
                 if let Some(commit) = commit {
                     error.headers.push(("x-repo-commit", commit.to_hex()));
                 }
@@ -92,9 +68,7 @@ impl ApiError {
             CoreError::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
             CoreError::RangeNotSatisfiable { size } => {
                 let mut error = Self::new(StatusCode::RANGE_NOT_SATISFIABLE, message);
-                error
-                    .headers
-                    .push(("content-range", format!("bytes */{size}")));
+                error.headers.push(("content-range", format!("bytes */{size}")));
                 error
             }
             CoreError::NotImplemented(_) => Self::new(StatusCode::NOT_IMPLEMENTED, message),
@@ -115,17 +89,8 @@ impl ApiError {
 
 /// Header values must be visible ASCII; messages are sanitised rather than dropped.
 fn header_safe(text: &str) -> HeaderValue {
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .take(500)
-        .collect();
+    let clean: String =
+        text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).take(500).collect();
     HeaderValue::from_str(&clean).unwrap_or_else(|_| HeaderValue::from_static("error"))
 }
 

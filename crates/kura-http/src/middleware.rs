@@ -12,13 +12,7 @@ use crate::error::InternalError;
 pub(crate) async fn request_id_and_log(request: Request, next: Next) -> Response {
     let id = ["x-request-id", "x-amzn-trace-id"]
         .iter()
-        .find_map(|h| {
-            request
-                .headers()
-                .get(*h)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
+        .find_map(|h| request.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned))
         .filter(|v| v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
     let method = request.method().clone();

@@ -23,66 +23,22 @@ pub(crate) enum Route {
     DeleteRepo,
     MoveRepo,
     ListRepos(RepoType),
-    RepoInfo {
-        repo: RepoRef,
-        revision: Option<String>,
-    },
-    Tree {
-        repo: RepoRef,
-        revision: String,
-        path: Option<String>,
-    },
-    PathsInfo {
-        repo: RepoRef,
-        revision: String,
-    },
-    Refs {
-        repo: RepoRef,
-    },
-    Commits {
-        repo: RepoRef,
-        revision: String,
-    },
-    Preupload {
-        repo: RepoRef,
-        revision: String,
-    },
-    Commit {
-        repo: RepoRef,
-        revision: String,
-    },
-    Branch {
-        repo: RepoRef,
-        branch: String,
-    },
-    Tag {
-        repo: RepoRef,
-        value: String,
-    },
-    Settings {
-        repo: RepoRef,
-    },
-    AuthCheck {
-        repo: RepoRef,
-        write: bool,
-    },
-    Discussions {
-        repo: RepoRef,
-    },
-    XetToken {
-        repo: RepoRef,
-    },
-    Resolve {
-        repo: RepoRef,
-        revision: String,
-        path: String,
-    },
-    LfsBatch {
-        repo: RepoRef,
-    },
-    LfsTransfer {
-        token: String,
-    },
+    RepoInfo { repo: RepoRef, revision: Option<String> },
+    Tree { repo: RepoRef, revision: String, path: Option<String> },
+    PathsInfo { repo: RepoRef, revision: String },
+    Refs { repo: RepoRef },
+    Commits { repo: RepoRef, revision: String },
+    Preupload { repo: RepoRef, revision: String },
+    Commit { repo: RepoRef, revision: String },
+    Branch { repo: RepoRef, branch: String },
+    Tag { repo: RepoRef, value: String },
+    Settings { repo: RepoRef },
+    AuthCheck { repo: RepoRef, write: bool },
+    Discussions { repo: RepoRef },
+    XetToken { repo: RepoRef },
+    Resolve { repo: RepoRef, revision: String, path: String },
+    LfsBatch { repo: RepoRef },
+    LfsTransfer { token: String },
     NotFound,
 }
 
@@ -119,17 +75,11 @@ pub(crate) fn parse(raw_path: &str) -> Route {
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "repos", "move"] => Route::MoveRepo,
-        ["_kura", "lfs", token] => Route::LfsTransfer {
-            token: token.to_owned(),
-        },
+        ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
         ["api", plural, namespace, name, ..] => match RepoType::from_plural(plural) {
             Some(repo_type) => {
-                let repo = RepoRef {
-                    repo_type,
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                };
+                let repo = RepoRef { repo_type, namespace: namespace.to_owned(), name: name.to_owned() };
                 parse_api(repo, &segments[4..])
             }
             None => Route::NotFound,
@@ -140,24 +90,14 @@ pub(crate) fn parse(raw_path: &str) -> Route {
 
 fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
     let Some(keyword) = rest.first() else {
-        return Route::RepoInfo {
-            repo,
-            revision: None,
-        };
+        return Route::RepoInfo { repo, revision: None };
     };
     let after = &rest[1..];
     let whole = joined(after);
     match (keyword.as_str(), whole) {
-        ("revision", Some(revision)) => Route::RepoInfo {
-            repo,
-            revision: Some(revision),
-        },
+        ("revision", Some(revision)) => Route::RepoInfo { repo, revision: Some(revision) },
         ("tree", Some(_)) => match take_revision(after) {
-            Some((revision, path)) => Route::Tree {
-                repo,
-                revision,
-                path: joined(path),
-            },
+            Some((revision, path)) => Route::Tree { repo, revision, path: joined(path) },
             None => Route::NotFound,
         },
         ("paths-info", Some(revision)) => Route::PathsInfo { repo, revision },
@@ -188,28 +128,18 @@ fn parse_file_route(segments: &[String]) -> Route {
     let namespace = rest[0].clone();
     let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
     if let Some(name) = rest[1].strip_suffix(".git") {
-        let repo = RepoRef {
-            repo_type,
-            namespace,
-            name: name.to_owned(),
-        };
+        let repo = RepoRef { repo_type, namespace, name: name.to_owned() };
         return match tail[..] {
             ["info", "lfs", "objects", "batch"] => Route::LfsBatch { repo },
             _ => Route::NotFound,
         };
     }
-    let repo = RepoRef {
-        repo_type,
-        namespace,
-        name: rest[1].clone(),
-    };
+    let repo = RepoRef { repo_type, namespace, name: rest[1].clone() };
     match tail.first() {
         Some(&"resolve") => match take_revision(&rest[3..]) {
-            Some((revision, path)) if !path.is_empty() => Route::Resolve {
-                repo,
-                revision,
-                path: path.join("/"),
-            },
+            Some((revision, path)) if !path.is_empty() => {
+                Route::Resolve { repo, revision, path: path.join("/") }
+            }
             _ => Route::NotFound,
         },
         _ => Route::NotFound,
@@ -221,11 +151,7 @@ mod tests {
     use super::*;
 
     fn repo(repo_type: RepoType, namespace: &str, name: &str) -> RepoRef {
-        RepoRef {
-            repo_type,
-            namespace: namespace.into(),
-            name: name.into(),
-        }
+        RepoRef { repo_type, namespace: namespace.into(), name: name.into() }
     }
 
     fn check(path: &str, expected: Route) {
@@ -237,27 +163,15 @@ mod tests {
         let model = repo(RepoType::Model, "u", "m");
         check(
             "/u/m/resolve/main/config.json",
-            Route::Resolve {
-                repo: model.clone(),
-                revision: "main".into(),
-                path: "config.json".into(),
-            },
+            Route::Resolve { repo: model.clone(), revision: "main".into(), path: "config.json".into() },
         );
         check(
             "/u/m/resolve/refs%2Fpr%2F3/a/b%20c.txt",
-            Route::Resolve {
-                repo: model.clone(),
-                revision: "refs/pr/3".into(),
-                path: "a/b c.txt".into(),
-            },
+            Route::Resolve { repo: model.clone(), revision: "refs/pr/3".into(), path: "a/b c.txt".into() },
         );
         check(
             "/u/m/resolve/refs/pr/3/x.bin",
-            Route::Resolve {
-                repo: model.clone(),
-                revision: "refs/pr/3".into(),
-                path: "x.bin".into(),
-            },
+            Route::Resolve { repo: model.clone(), revision: "refs/pr/3".into(), path: "x.bin".into() },
         );
         check(
             "/datasets/u/d/resolve/feature%2Fx/data/train.csv",
@@ -281,89 +195,43 @@ mod tests {
     #[test]
     fn api_urls() {
         let model = repo(RepoType::Model, "u", "m");
-        check(
-            "/api/models/u/m",
-            Route::RepoInfo {
-                repo: model.clone(),
-                revision: None,
-            },
-        );
+        check("/api/models/u/m", Route::RepoInfo { repo: model.clone(), revision: None });
         check(
             "/api/models/u/m/revision/refs%2Fpr%2F1",
-            Route::RepoInfo {
-                repo: model.clone(),
-                revision: Some("refs/pr/1".into()),
-            },
+            Route::RepoInfo { repo: model.clone(), revision: Some("refs/pr/1".into()) },
         );
         check(
             "/api/models/u/m/tree/main/a%2Fb%2Fc",
-            Route::Tree {
-                repo: model.clone(),
-                revision: "main".into(),
-                path: Some("a/b/c".into()),
-            },
+            Route::Tree { repo: model.clone(), revision: "main".into(), path: Some("a/b/c".into()) },
         );
         check(
             "/api/models/u/m/tree/main/a/b",
-            Route::Tree {
-                repo: model.clone(),
-                revision: "main".into(),
-                path: Some("a/b".into()),
-            },
+            Route::Tree { repo: model.clone(), revision: "main".into(), path: Some("a/b".into()) },
         );
         check(
             "/api/models/u/m/tree/main",
-            Route::Tree {
-                repo: model.clone(),
-                revision: "main".into(),
-                path: None,
-            },
+            Route::Tree { repo: model.clone(), revision: "main".into(), path: None },
         );
         check(
             "/api/datasets/u/d/paths-info/abc",
-            Route::PathsInfo {
-                repo: repo(RepoType::Dataset, "u", "d"),
-                revision: "abc".into(),
-            },
+            Route::PathsInfo { repo: repo(RepoType::Dataset, "u", "d"), revision: "abc".into() },
         );
-        check(
-            "/api/models/u/m/commit/main",
-            Route::Commit {
-                repo: model.clone(),
-                revision: "main".into(),
-            },
-        );
+        check("/api/models/u/m/commit/main", Route::Commit { repo: model.clone(), revision: "main".into() });
         check(
             "/api/models/u/m/branch/feature%2Fx",
-            Route::Branch {
-                repo: model.clone(),
-                branch: "feature/x".into(),
-            },
+            Route::Branch { repo: model.clone(), branch: "feature/x".into() },
         );
-        check(
-            "/api/models/u/m/auth-check/write",
-            Route::AuthCheck {
-                repo: model.clone(),
-                write: true,
-            },
-        );
+        check("/api/models/u/m/auth-check/write", Route::AuthCheck { repo: model.clone(), write: true });
         check("/api/models", Route::ListRepos(RepoType::Model));
         check("/api/things/u/m", Route::NotFound);
     }
 
     #[test]
     fn lfs_urls() {
-        check(
-            "/u/m.git/info/lfs/objects/batch",
-            Route::LfsBatch {
-                repo: repo(RepoType::Model, "u", "m"),
-            },
-        );
+        check("/u/m.git/info/lfs/objects/batch", Route::LfsBatch { repo: repo(RepoType::Model, "u", "m") });
         check(
             "/datasets/u/d.git/info/lfs/objects/batch",
-            Route::LfsBatch {
-                repo: repo(RepoType::Dataset, "u", "d"),
-            },
+            Route::LfsBatch { repo: repo(RepoType::Dataset, "u", "d") },
         );
     }
 }

@@ -27,10 +27,7 @@ macro_rules! hex_hash {
 
             /// Parses exactly `2 * LEN` hex characters (either case accepted, stored as bytes).
             pub fn from_hex(text: &str) -> Result<Self, HashParseError> {
-                let error = HashParseError {
-                    kind: $kind,
-                    len: $bytes * 2,
-                };
+                let error = HashParseError { kind: $kind, len: $bytes * 2 };
                 if text.len() != $bytes * 2 {
                     return Err(error);
                 }

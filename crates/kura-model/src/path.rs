@@ -17,12 +17,7 @@ pub struct RepoPath(String);
 
 impl RepoPath {
     pub fn parse(text: &str) -> Result<Self, PathError> {
-        let bad = |reason| {
-            Err(PathError {
-                path: text.to_owned(),
-                reason,
-            })
-        };
+        let bad = |reason| Err(PathError { path: text.to_owned(), reason });
         if text.is_empty() {
             return bad("the path is empty");
         }
@@ -78,30 +73,14 @@ mod tests {
 
     #[test]
     fn accepts_normal_paths() {
-        for ok in [
-            "a",
-            "a/b.txt",
-            "sub dir/file#1.txt",
-            ".gitattributes",
-            "a/.hidden",
-        ] {
+        for ok in ["a", "a/b.txt", "sub dir/file#1.txt", ".gitattributes", "a/.hidden"] {
             assert!(RepoPath::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn rejects_traversal_and_oddities() {
-        for bad in [
-            "",
-            "/etc/passwd",
-            "a/../b",
-            "..",
-            "a//b",
-            "a/",
-            ".git/config",
-            "a\\b",
-            "a/./b",
-        ] {
+        for bad in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", ".git/config", "a\\b", "a/./b"] {
             assert!(RepoPath::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(RepoPath::parse_folder("dir/").unwrap().as_str(), "dir");

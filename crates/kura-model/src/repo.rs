@@ -92,10 +92,7 @@ fn validate_segment(kind: &str, text: &str) -> Result<(), IdError> {
     if text.is_empty() || text.len() > 96 {
         return bad("must be 1 to 96 characters long");
     }
-    if !text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
         return bad("only letters, digits, '-', '_' and '.' are allowed");
     }
     if text.contains("--") || text.contains("..") {
@@ -114,9 +111,7 @@ fn validate_segment(kind: &str, text: &str) -> Result<(), IdError> {
 pub fn validate_namespace(text: &str) -> Result<(), IdError> {
     validate_segment("namespace", text)?;
     if RESERVED_NAMESPACES.contains(&text.to_ascii_lowercase().as_str()) {
-        return Err(IdError(format!(
-            "Invalid namespace '{text}': the name is reserved"
-        )));
+        return Err(IdError(format!("Invalid namespace '{text}': the name is reserved")));
     }
     Ok(())
 }
@@ -132,19 +127,14 @@ impl RepoId {
     pub fn new(namespace: &str, name: &str) -> Result<Self, IdError> {
         validate_namespace(namespace)?;
         validate_segment("repo name", name)?;
-        Ok(Self {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        })
+        Ok(Self { namespace: namespace.to_owned(), name: name.to_owned() })
     }
 
     /// Parses `namespace/name`.
     pub fn parse(text: &str) -> Result<Self, IdError> {
         match text.split_once('/') {
             Some((namespace, name)) if !name.contains('/') => Self::new(namespace, name),
-            _ => Err(IdError(format!(
-                "Invalid repo id '{text}': expected 'namespace/name'"
-            ))),
+            _ => Err(IdError(format!("Invalid repo id '{text}': expected 'namespace/name'"))),
         }
     }
 
@@ -184,9 +174,7 @@ impl RefName {
 
     /// Accepts a stored full ref name (as read back from the database).
     pub fn from_full(full: &str) -> Result<Self, IdError> {
-        let rest = full
-            .strip_prefix("refs/")
-            .ok_or_else(|| IdError(format!("Invalid ref '{full}'")))?;
+        let rest = full.strip_prefix("refs/").ok_or_else(|| IdError(format!("Invalid ref '{full}'")))?;
         validate_ref_name(rest)?;
         Ok(Self(full.to_owned()))
     }
@@ -216,10 +204,7 @@ pub fn validate_ref_name(name: &str) -> Result<(), IdError> {
     if name.is_empty() || name.len() > 255 {
         return bad("must be 1 to 255 characters long");
     }
-    if name
-        .bytes()
-        .any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
-    {
+    if name.bytes().any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b)) {
         return bad("contains a forbidden character");
     }
     if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
@@ -295,18 +280,7 @@ mod tests {
     fn ref_names_follow_git_rules() {
         assert!(validate_ref_name("main").is_ok());
         assert!(validate_ref_name("feature/x").is_ok());
-        for bad in [
-            "",
-            "a..b",
-            "a b",
-            "/a",
-            "a/",
-            "a.lock",
-            ".a",
-            "a:b",
-            "a~1",
-            &"a".repeat(40),
-        ] {
+        for bad in ["", "a..b", "a b", "/a", "a/", "a.lock", ".a", "a:b", "a~1", &"a".repeat(40)] {
             assert!(validate_ref_name(bad).is_err(), "{bad}");
         }
     }

@@ -39,13 +39,7 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            format_timestamp(1_704_067_200_123),
-            "2024-01-01T00:00:00.123Z"
-        );
-        assert_eq!(
-            format_timestamp(951_782_400_000),
-            "2000-02-29T00:00:00.000Z"
-        );
+        assert_eq!(format_timestamp(1_704_067_200_123), "2024-01-01T00:00:00.123Z");
+        assert_eq!(format_timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }

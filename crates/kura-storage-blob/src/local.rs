@@ -52,10 +52,7 @@ impl LocalBlobStore {
     /// Moves a complete temp file into place and makes the rename durable.
     async fn publish(&self, temp: &Path, key: &BlobKey) -> Result<(), StorageError> {
         let target = self.path(key);
-        let parent = target
-            .parent()
-            .expect("object paths have a parent")
-            .to_owned();
+        let parent = target.parent().expect("object paths have a parent").to_owned();
         fs::create_dir_all(&parent).await.map_err(io_error)?;
         fs::rename(temp, &target).await.map_err(io_error)?;
         let dir = fs::File::open(&parent).await.map_err(io_error)?;
@@ -94,12 +91,7 @@ impl BlobStore for LocalBlobStore {
         self.put(key, body).await.map(|_| ())
     }
 
-    async fn get(
-        &self,
-        key: &BlobKey,
-        offset: u64,
-        len: Option<u64>,
-    ) -> Result<ByteStream, StorageError> {
+    async fn get(&self, key: &BlobKey, offset: u64, len: Option<u64>) -> Result<ByteStream, StorageError> {
         let mut file = fs::File::open(self.path(key)).await.map_err(io_error)?;
         if offset > 0 {
             file.seek(SeekFrom::Start(offset)).await.map_err(io_error)?;
@@ -109,10 +101,7 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError> {
-        fs::read(self.path(key))
-            .await
-            .map(Bytes::from)
-            .map_err(io_error)
+        fs::read(self.path(key)).await.map(Bytes::from).map_err(io_error)
     }
 
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>, StorageError> {
@@ -125,9 +114,7 @@ impl BlobStore for LocalBlobStore {
 
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         match fs::remove_file(self.path(key)).await {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                Err(StorageError::backend(error))
-            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(StorageError::backend(error)),
             _ => Ok(()),
         }
     }

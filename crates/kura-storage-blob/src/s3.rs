@@ -80,7 +80,12 @@ impl S3BlobStore {
     }
 
     /// Uploads a stream that outgrew one part as a multipart upload; aborts on any error.
-    async fn put_multipart(&self, path: &Path, first: BytesMut, mut body: ByteStream) -> Result<u64, StorageError> {
+    async fn put_multipart(
+        &self,
+        path: &Path,
+        first: BytesMut,
+        mut body: ByteStream,
+    ) -> Result<u64, StorageError> {
         let upload = self.store.put_multipart(path).await.map_err(s3_error)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut written = first.len() as u64;
@@ -170,7 +175,9 @@ mod tests {
             assert!(std::env::var("CI").is_err(), "KURA_TEST_S3_ENDPOINT must be set in CI");
             return None;
         };
-        let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set with KURA_TEST_S3_ENDPOINT"));
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set with KURA_TEST_S3_ENDPOINT"))
+        };
         Some(S3Settings {
             bucket: var("KURA_TEST_S3_BUCKET"),
             prefix: format!("conformance-{:x}", rand::random::<u64>()),
@@ -197,15 +204,21 @@ mod tests {
         let Some(settings) = test_settings() else { return };
         let store = S3BlobStore::new(&settings).unwrap();
         let data: Vec<u8> = (0..(PART_SIZE * 2 + 123)).map(|i| (i % 251) as u8).collect();
-        let chunks: Vec<std::io::Result<Bytes>> = data.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let chunks: Vec<std::io::Result<Bytes>> =
+            data.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         let key = BlobKey::new("multi/part");
-        assert_eq!(store.put(&key, Box::pin(futures_util::stream::iter(chunks))).await.unwrap(), data.len() as u64);
+        assert_eq!(
+            store.put(&key, Box::pin(futures_util::stream::iter(chunks))).await.unwrap(),
+            data.len() as u64
+        );
         assert_eq!(store.size(&key).await.unwrap(), Some(data.len() as u64));
-        let parts: Vec<Bytes> = store.get(&key, PART_SIZE as u64, Some(10)).await.unwrap().try_collect().await.unwrap();
+        let parts: Vec<Bytes> =
+            store.get(&key, PART_SIZE as u64, Some(10)).await.unwrap().try_collect().await.unwrap();
         let tail = parts.concat();
         assert_eq!(tail, &data[PART_SIZE..PART_SIZE + 10]);
 
-        let mut failing: Vec<std::io::Result<Bytes>> = data.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let mut failing: Vec<std::io::Result<Bytes>> =
+            data.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         failing.push(Err(std::io::Error::other("client went away")));
         let other = BlobKey::new("multi/failed");
         assert!(store.put(&other, Box::pin(futures_util::stream::iter(failing))).await.is_err());

@@ -7,31 +7,29 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("../migrations/sqlite/0002_server_secrets.sql") },
+];
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../migrations/postgres/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("../migrations/postgres/0002_server_secrets.sql") },
+];
 
 /// Splits a migration file into statements (no statement in our files contains `;` inside a
 /// literal).
 pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
-    sql.split(';').map(str::trim).filter(|s| {
-        s.lines()
-            .any(|line| !line.trim().is_empty() && !line.trim().starts_with("--"))
-    })
+    sql.split(';')
+        .map(str::trim)
+        .filter(|s| s.lines().any(|line| !line.trim().is_empty() && !line.trim().starts_with("--")))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn splits_statements() {
-        let parts: Vec<_> =
-            super::statements("-- c\nCREATE TABLE a (x);\n\nCREATE TABLE b (y);\n").collect();
+        let parts: Vec<_> = super::statements("-- c\nCREATE TABLE a (x);\n\nCREATE TABLE b (y);\n").collect();
         assert_eq!(parts.len(), 2);
     }
 }

@@ -62,9 +62,7 @@ impl SqlStore {
                 .connect_with(options)
                 .await
                 .map_err(db_error)?;
-            let store = Self {
-                pool: Pool::Postgres(pool),
-            };
+            let store = Self { pool: Pool::Postgres(pool) };
             store.migrate().await?;
             Ok(store)
         } else if url == "sqlite::memory:" {
@@ -101,9 +99,7 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        let store = Self {
-            pool: Pool::Sqlite(pool),
-        };
+        let store = Self { pool: Pool::Sqlite(pool) };
         store.migrate().await?;
         Ok(store)
     }
@@ -177,8 +173,7 @@ fn to_postgres(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out.replace("instr(", "strpos(")
-        .replace("char(10)", "chr(10)")
+    out.replace("instr(", "strpos(").replace("char(10)", "chr(10)")
 }
 
 #[cfg(test)]

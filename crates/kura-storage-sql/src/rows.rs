@@ -13,10 +13,7 @@ pub(crate) trait KuraRow: Row
 where
     for<'a> &'a str: ColumnIndex<Self>,
 {
-    fn field<'r, T: Decode<'r, Self::Database> + Type<Self::Database>>(
-        &'r self,
-        column: &str,
-    ) -> Result<T> {
+    fn field<'r, T: Decode<'r, Self::Database> + Type<Self::Database>>(&'r self, column: &str) -> Result<T> {
         self.try_get(column).map_err(db_error)
     }
 }
@@ -25,9 +22,7 @@ impl KuraRow for sqlx::sqlite::SqliteRow {}
 impl KuraRow for sqlx::postgres::PgRow {}
 
 fn corrupt(what: &str) -> StorageError {
-    StorageError::backend(std::io::Error::other(format!(
-        "corrupt {what} in the database"
-    )))
+    StorageError::backend(std::io::Error::other(format!("corrupt {what} in the database")))
 }
 
 pub(crate) const REPO_COLUMNS: &str =

@@ -15,6 +15,14 @@ fn size_to_i64(size: u64) -> Result<i64> {
 
 #[async_trait::async_trait]
 impl MetadataStore for SqlStore {
+    async fn server_secret(&self, name: &str, candidate: &str) -> Result<String> {
+        with_pool!(self, pool => {
+            sqlx::query(self.sql("INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"))
+                .bind(name).bind(candidate).execute(pool).await.map_err(db_error)?;
+            sqlx::query_scalar(self.sql("SELECT value FROM server_secrets WHERE name = ?")).bind(name).fetch_one(pool).await.map_err(db_error)
+        })
+    }
+
     async fn create_user(&self, name: &str, is_admin: bool, now: Timestamp) -> Result<UserRecord> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db_error)?;
@@ -56,13 +64,7 @@ impl MetadataStore for SqlStore {
         let kind: Option<String> = with_pool!(self, pool => {
             sqlx::query_scalar(self.sql("SELECT kind FROM namespaces WHERE lower(name) = lower(?)")).bind(name).fetch_optional(pool).await.map_err(db_error)?
         });
-        Ok(kind.map(|k| {
-            if k == "org" {
-                NamespaceKind::Org
-            } else {
-                NamespaceKind::User
-            }
-        }))
+        Ok(kind.map(|k| if k == "org" { NamespaceKind::Org } else { NamespaceKind::User }))
     }
 
     async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()> {
@@ -106,7 +108,8 @@ impl MetadataStore for SqlStore {
     }
 
     async fn token_by_hash(&self, secret_hash: &Sha256) -> Result<Option<TokenRecord>> {
-        let sql = self.sql("SELECT id, user_id, name, role, created_at, expires_at FROM tokens WHERE secret_hash = ?");
+        let sql = self
+            .sql("SELECT id, user_id, name, role, created_at, expires_at FROM tokens WHERE secret_hash = ?");
         with_pool!(self, pool => {
             let row = sqlx::query(sql).bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?;
             row.map(|r| rows::token(&r)).transpose()
@@ -181,11 +184,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn set_repo_tags(&self, id: i64, tags: &[String]) -> Result<()> {
-        let text = tags
-            .iter()
-            .map(|t| t.replace('\n', " "))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let text = tags.iter().map(|t| t.replace('\n', " ")).collect::<Vec<_>>().join("\n");
         with_pool!(self, pool => {
             sqlx::query(self.sql("UPDATE repos SET tags = ? WHERE id = ?")).bind(&text).bind(id).execute(pool).await.map_err(db_error)?;
         });
@@ -217,9 +216,7 @@ impl MetadataStore for SqlStore {
             RepoSort::Id => "namespace || '/' || name",
         };
         let direction = if query.descending { "DESC" } else { "ASC" };
-        sql.push_str(&format!(
-            " ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?"
-        ));
+        sql.push_str(&format!(" ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?"));
         let sql = self.sql(&sql);
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
@@ -284,11 +281,9 @@ impl MetadataStore for SqlStore {
                 new.to_hex(),
                 Some(old.to_hex()),
             ),
-            (Some(old), None) => (
-                "DELETE FROM refs WHERE repo_id = ? AND name = ? AND target = ?",
-                old.to_hex(),
-                None,
-            ),
+            (Some(old), None) => {
+                ("DELETE FROM refs WHERE repo_id = ? AND name = ? AND target = ?", old.to_hex(), None)
+            }
             (None, None) => return Ok(()),
         };
         let is_update = second.is_some();
@@ -329,12 +324,7 @@ impl MetadataStore for SqlStore {
         Ok(found.is_some())
     }
 
-    async fn commits_with_prefix(
-        &self,
-        repo: i64,
-        prefix: &str,
-        limit: u32,
-    ) -> Result<Vec<ObjectId>> {
+    async fn commits_with_prefix(&self, repo: i64, prefix: &str, limit: u32) -> Result<Vec<ObjectId>> {
         let prefix = prefix.to_ascii_lowercase();
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Vec::new());
@@ -405,10 +395,7 @@ mod tests {
     #[tokio::test]
     async fn postgres_passes_conformance() {
         let Ok(url) = std::env::var("KURA_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "KURA_TEST_POSTGRES_URL must be set in CI"
-            );
+            assert!(std::env::var("CI").is_err(), "KURA_TEST_POSTGRES_URL must be set in CI");
             eprintln!("skipping: KURA_TEST_POSTGRES_URL is not set");
             return;
         };

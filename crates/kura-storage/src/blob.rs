@@ -21,16 +21,9 @@ impl BlobKey {
     pub fn new(key: impl Into<String>) -> Self {
         let key = key.into();
         let ok = !key.is_empty()
-            && key
-                .split('/')
-                .all(|s| !s.is_empty() && s != "." && s != "..")
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
-        assert!(
-            ok,
-            "blob keys are built from hashes and fixed prefixes only: {key:?}"
-        );
+            && key.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
+        assert!(ok, "blob keys are built from hashes and fixed prefixes only: {key:?}");
         Self(key)
     }
 
@@ -60,12 +53,7 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Streams `len` bytes starting at `offset` (or everything from `offset` when `len` is
     /// `None`).
-    async fn get(
-        &self,
-        key: &BlobKey,
-        offset: u64,
-        len: Option<u64>,
-    ) -> Result<ByteStream, StorageError>;
+    async fn get(&self, key: &BlobKey, offset: u64, len: Option<u64>) -> Result<ByteStream, StorageError>;
 
     /// Reads a whole (small) object into memory.
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError>;

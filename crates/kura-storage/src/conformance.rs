@@ -21,53 +21,23 @@ async fn collect(mut stream: ByteStream) -> Vec<u8> {
 
 /// Exercises every `MetadataStore` method's contract.
 pub async fn metadata_store(store: &dyn MetadataStore) {
-    let alice = store
-        .create_user("alice", false, 1)
-        .await
-        .expect("create user");
-    assert!(matches!(
-        store.create_user("alice", false, 1).await,
-        Err(StorageError::AlreadyExists)
-    ));
-    store
-        .create_org("acme", alice.id, 2)
-        .await
-        .expect("create org");
-    assert!(matches!(
-        store.create_user("acme", false, 1).await,
-        Err(StorageError::AlreadyExists)
-    ));
-    assert!(matches!(
-        store.create_org("alice", alice.id, 1).await,
-        Err(StorageError::AlreadyExists)
-    ));
-    assert_eq!(
-        store.namespace_kind("acme").await.unwrap(),
-        Some(NamespaceKind::Org)
-    );
-    assert_eq!(
-        store.namespace_kind("alice").await.unwrap(),
-        Some(NamespaceKind::User)
-    );
+    let first = store.server_secret("signing-key", "aaa").await.expect("store secret");
+    assert_eq!(first, "aaa");
+    assert_eq!(store.server_secret("signing-key", "bbb").await.unwrap(), "aaa", "first value wins");
+    let alice = store.create_user("alice", false, 1).await.expect("create user");
+    assert!(matches!(store.create_user("alice", false, 1).await, Err(StorageError::AlreadyExists)));
+    store.create_org("acme", alice.id, 2).await.expect("create org");
+    assert!(matches!(store.create_user("acme", false, 1).await, Err(StorageError::AlreadyExists)));
+    assert!(matches!(store.create_org("alice", alice.id, 1).await, Err(StorageError::AlreadyExists)));
+    assert_eq!(store.namespace_kind("acme").await.unwrap(), Some(NamespaceKind::Org));
+    assert_eq!(store.namespace_kind("alice").await.unwrap(), Some(NamespaceKind::User));
     assert_eq!(store.namespace_kind("nobody").await.unwrap(), None);
-    assert_eq!(
-        store.org_role("acme", alice.id).await.unwrap(),
-        Some(OrgRole::Admin)
-    );
+    assert_eq!(store.org_role("acme", alice.id).await.unwrap(), Some(OrgRole::Admin));
     let bob = store.create_user("bob", false, 3).await.unwrap();
     assert_eq!(store.org_role("acme", bob.id).await.unwrap(), None);
-    store
-        .set_org_member("acme", bob.id, OrgRole::Read)
-        .await
-        .unwrap();
-    store
-        .set_org_member("acme", bob.id, OrgRole::Write)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.user_orgs(bob.id).await.unwrap(),
-        vec![("acme".to_owned(), OrgRole::Write)]
-    );
+    store.set_org_member("acme", bob.id, OrgRole::Read).await.unwrap();
+    store.set_org_member("acme", bob.id, OrgRole::Write).await.unwrap();
+    assert_eq!(store.user_orgs(bob.id).await.unwrap(), vec![("acme".to_owned(), OrgRole::Write)]);
     assert_eq!(store.user_by_id(bob.id).await.unwrap().unwrap().name, "bob");
 
     let hash = Sha256::digest(b"secret");
@@ -82,22 +52,9 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         })
         .await
         .unwrap();
-    let found = store
-        .token_by_hash(&hash)
-        .await
-        .unwrap()
-        .expect("token found");
-    assert_eq!(
-        (found.id, found.role, found.user_id),
-        (token.id, Role::Write, alice.id)
-    );
-    assert!(
-        store
-            .token_by_hash(&Sha256::digest(b"other"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let found = store.token_by_hash(&hash).await.unwrap().expect("token found");
+    assert_eq!((found.id, found.role, found.user_id), (token.id, Role::Write, alice.id));
+    assert!(store.token_by_hash(&Sha256::digest(b"other")).await.unwrap().is_none());
     store.touch_token(token.id, 9).await.unwrap();
 
     let repo_id = RepoId::parse("alice/model").unwrap();
@@ -109,102 +66,48 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         initial_commit: oid(1),
     };
     let repo = store.create_repo(new_repo.clone()).await.unwrap();
-    assert!(matches!(
-        store.create_repo(new_repo.clone()).await,
-        Err(StorageError::AlreadyExists)
-    ));
+    assert!(matches!(store.create_repo(new_repo.clone()).await, Err(StorageError::AlreadyExists)));
     let dataset = store
-        .create_repo(NewRepo {
-            repo_type: RepoType::Dataset,
-            ..new_repo.clone()
-        })
+        .create_repo(NewRepo { repo_type: RepoType::Dataset, ..new_repo.clone() })
         .await
         .expect("same id, other type");
     assert_ne!(dataset.id, repo.id);
     let main = RefName::branch("main").unwrap();
-    assert_eq!(
-        store.ref_target(repo.id, &main).await.unwrap(),
-        Some(oid(1))
-    );
+    assert_eq!(store.ref_target(repo.id, &main).await.unwrap(), Some(oid(1)));
     assert!(store.has_commit(repo.id, &oid(1)).await.unwrap());
     assert!(!store.has_commit(dataset.id, &oid(9)).await.unwrap());
 
     // Compare-and-swap.
-    store
-        .update_ref(repo.id, &main, Some(oid(1)), Some(oid(2)), 20)
-        .await
-        .unwrap();
+    store.update_ref(repo.id, &main, Some(oid(1)), Some(oid(2)), 20).await.unwrap();
     assert!(matches!(
-        store
-            .update_ref(repo.id, &main, Some(oid(1)), Some(oid(3)), 21)
-            .await,
+        store.update_ref(repo.id, &main, Some(oid(1)), Some(oid(3)), 21).await,
         Err(StorageError::Conflict)
     ));
-    assert_eq!(
-        store.ref_target(repo.id, &main).await.unwrap(),
-        Some(oid(2))
-    );
+    assert_eq!(store.ref_target(repo.id, &main).await.unwrap(), Some(oid(2)));
     let tag = RefName::tag("v1").unwrap();
-    store
-        .update_ref(repo.id, &tag, None, Some(oid(2)), 22)
-        .await
-        .unwrap();
+    store.update_ref(repo.id, &tag, None, Some(oid(2)), 22).await.unwrap();
     assert!(matches!(
-        store
-            .update_ref(repo.id, &tag, None, Some(oid(3)), 23)
-            .await,
+        store.update_ref(repo.id, &tag, None, Some(oid(3)), 23).await,
         Err(StorageError::Conflict)
     ));
     assert_eq!(store.refs(repo.id).await.unwrap().len(), 2);
-    store
-        .update_ref(repo.id, &tag, Some(oid(2)), None, 24)
-        .await
-        .unwrap();
+    store.update_ref(repo.id, &tag, Some(oid(2)), None, 24).await.unwrap();
     assert_eq!(store.ref_target(repo.id, &tag).await.unwrap(), None);
     assert!(matches!(
-        store
-            .update_ref(repo.id, &tag, Some(oid(2)), None, 25)
-            .await,
+        store.update_ref(repo.id, &tag, Some(oid(2)), None, 25).await,
         Err(StorageError::Conflict)
     ));
-    assert_eq!(
-        store
-            .repo(RepoType::Model, &repo_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_modified,
-        24
-    );
+    assert_eq!(store.repo(RepoType::Model, &repo_id).await.unwrap().unwrap().last_modified, 24);
 
-    store
-        .add_commits(repo.id, &[oid(2), oid(0xab)])
-        .await
-        .unwrap();
-    store
-        .add_commits(repo.id, &[oid(2)])
-        .await
-        .expect("idempotent");
-    assert_eq!(
-        store.commits_with_prefix(repo.id, "abab", 5).await.unwrap(),
-        vec![oid(0xab)]
-    );
+    store.add_commits(repo.id, &[oid(2), oid(0xab)]).await.unwrap();
+    store.add_commits(repo.id, &[oid(2)]).await.expect("idempotent");
+    assert_eq!(store.commits_with_prefix(repo.id, "abab", 5).await.unwrap(), vec![oid(0xab)]);
 
     // Settings, tags, listing, rename, delete.
     store.set_repo_private(repo.id, true).await.unwrap();
-    store
-        .set_repo_gating(repo.id, Gating::Manual)
-        .await
-        .unwrap();
-    store
-        .set_repo_tags(repo.id, &["text".to_owned(), "en".to_owned()])
-        .await
-        .unwrap();
-    let record = store
-        .repo(RepoType::Model, &repo_id)
-        .await
-        .unwrap()
-        .unwrap();
+    store.set_repo_gating(repo.id, Gating::Manual).await.unwrap();
+    store.set_repo_tags(repo.id, &["text".to_owned(), "en".to_owned()]).await.unwrap();
+    let record = store.repo(RepoType::Model, &repo_id).await.unwrap().unwrap();
     assert!(record.private);
     assert_eq!(record.gating, Gating::Manual);
     assert_eq!(record.tags, ["text", "en"]);
@@ -219,10 +122,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         offset: 0,
         limit: 10,
     };
-    assert!(
-        store.list_repos(&query).await.unwrap().is_empty(),
-        "private hidden"
-    );
+    assert!(store.list_repos(&query).await.unwrap().is_empty(), "private hidden");
     query.private_namespaces = Some(vec!["alice".into()]);
     assert_eq!(store.list_repos(&query).await.unwrap().len(), 1);
     query.tags = vec!["fr".into()];
@@ -230,48 +130,22 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
 
     let renamed = RepoId::parse("acme/model2").unwrap();
     store.rename_repo(repo.id, &renamed).await.unwrap();
-    assert!(
-        store
-            .repo(RepoType::Model, &repo_id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        store
-            .repo(RepoType::Model, &renamed)
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        repo.id
-    );
+    assert!(store.repo(RepoType::Model, &repo_id).await.unwrap().is_none());
+    assert_eq!(store.repo(RepoType::Model, &renamed).await.unwrap().unwrap().id, repo.id);
 
     // Content index.
     let blob = Sha256::digest(b"weights");
     assert_eq!(store.lfs_object_size(&blob).await.unwrap(), None);
     store.record_lfs_object(&blob, 7, 30).await.unwrap();
-    store
-        .record_lfs_object(&blob, 7, 31)
-        .await
-        .expect("idempotent");
+    store.record_lfs_object(&blob, 7, 31).await.expect("idempotent");
     assert_eq!(store.lfs_object_size(&blob).await.unwrap(), Some(7));
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
     store.link_lfs_object(repo.id, &blob).await.unwrap();
-    store
-        .link_lfs_object(repo.id, &blob)
-        .await
-        .expect("idempotent");
+    store.link_lfs_object(repo.id, &blob).await.expect("idempotent");
     assert!(store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
     store.delete_repo(repo.id).await.unwrap();
-    assert!(
-        store
-            .repo(RepoType::Model, &renamed)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.repo(RepoType::Model, &renamed).await.unwrap().is_none());
     assert!(store.refs(repo.id).await.unwrap().is_empty());
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 }
@@ -280,56 +154,26 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
 pub async fn blob_store(store: &dyn BlobStore) {
     let key = BlobKey::new("test/ab/cdef");
     assert_eq!(store.size(&key).await.unwrap(), None);
-    assert!(matches!(
-        store.get_bytes(&key).await,
-        Err(StorageError::NotFound)
-    ));
-    assert!(matches!(
-        store.get(&key, 0, None).await,
-        Err(StorageError::NotFound)
-    ));
+    assert!(matches!(store.get_bytes(&key).await, Err(StorageError::NotFound)));
+    assert!(matches!(store.get(&key, 0, None).await, Err(StorageError::NotFound)));
 
-    let chunks = vec![
-        Ok(Bytes::from_static(b"hello ")),
-        Ok(Bytes::from_static(b"world")),
-    ];
-    let written = store
-        .put(&key, Box::pin(stream::iter(chunks)))
-        .await
-        .unwrap();
+    let chunks = vec![Ok(Bytes::from_static(b"hello ")), Ok(Bytes::from_static(b"world"))];
+    let written = store.put(&key, Box::pin(stream::iter(chunks))).await.unwrap();
     assert_eq!(written, 11);
     assert_eq!(store.size(&key).await.unwrap(), Some(11));
     assert_eq!(&store.get_bytes(&key).await.unwrap()[..], b"hello world");
-    assert_eq!(
-        collect(store.get(&key, 6, None).await.unwrap()).await,
-        b"world"
-    );
-    assert_eq!(
-        collect(store.get(&key, 2, Some(3)).await.unwrap()).await,
-        b"llo"
-    );
+    assert_eq!(collect(store.get(&key, 6, None).await.unwrap()).await, b"world");
+    assert_eq!(collect(store.get(&key, 2, Some(3)).await.unwrap()).await, b"llo");
 
     // A failing stream stores nothing, even over an existing key.
-    let failing = vec![
-        Ok(Bytes::from_static(b"partial")),
-        Err(std::io::Error::other("hash mismatch")),
-    ];
+    let failing = vec![Ok(Bytes::from_static(b"partial")), Err(std::io::Error::other("hash mismatch"))];
     let other = BlobKey::new("test/failing");
-    assert!(matches!(
-        store.put(&other, Box::pin(stream::iter(failing))).await,
-        Err(StorageError::Stream(_))
-    ));
+    assert!(matches!(store.put(&other, Box::pin(stream::iter(failing))).await, Err(StorageError::Stream(_))));
     assert_eq!(store.size(&other).await.unwrap(), None);
 
-    store
-        .put_bytes(&other, Bytes::from_static(b"x"))
-        .await
-        .unwrap();
+    store.put_bytes(&other, Bytes::from_static(b"x")).await.unwrap();
     assert_eq!(store.size(&other).await.unwrap(), Some(1));
     store.delete(&other).await.unwrap();
-    store
-        .delete(&other)
-        .await
-        .expect("deleting a missing object is fine");
+    store.delete(&other).await.expect("deleting a missing object is fine");
     assert_eq!(store.size(&other).await.unwrap(), None);
 }

@@ -11,6 +11,12 @@ type Result<T> = std::result::Result<T, StorageError>;
 /// all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
+    // --- server ---
+
+    /// The value stored under `name`, storing `candidate` first if there is none yet. Every
+    /// caller (every replica) gets the same value.
+    async fn server_secret(&self, name: &str, candidate: &str) -> Result<String>;
+
     // --- users, organizations, tokens ---
 
     /// Creates a user; `AlreadyExists` when the name is taken by a user or an org.
@@ -59,12 +65,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn add_commits(&self, repo: i64, commits: &[ObjectId]) -> Result<()>;
     async fn has_commit(&self, repo: i64, commit: &ObjectId) -> Result<bool>;
     /// Commits of the repo whose hex id starts with `prefix` (at most `limit`).
-    async fn commits_with_prefix(
-        &self,
-        repo: i64,
-        prefix: &str,
-        limit: u32,
-    ) -> Result<Vec<ObjectId>>;
+    async fn commits_with_prefix(&self, repo: i64, prefix: &str, limit: u32) -> Result<Vec<ObjectId>>;
 
     // --- content index ---
 

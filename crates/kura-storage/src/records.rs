@@ -37,14 +37,9 @@ impl OrgRole {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            OrgRole::Read,
-            OrgRole::Contributor,
-            OrgRole::Write,
-            OrgRole::Admin,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == text)
+        [OrgRole::Read, OrgRole::Contributor, OrgRole::Write, OrgRole::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == text)
     }
 }
 
@@ -87,9 +82,7 @@ impl Gating {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Gating::Off, Gating::Auto, Gating::Manual]
-            .into_iter()
-            .find(|g| g.as_str() == text)
+        [Gating::Off, Gating::Auto, Gating::Manual].into_iter().find(|g| g.as_str() == text)
     }
 }
 

@@ -15,6 +15,31 @@ pub struct LfsFile {
     pub multipart_part_bytes: Option<u64>,
 }
 
+/// The `[s3]` table (also `KURA_S3_*` variables).
+#[derive(Default, Deserialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct S3File {
+    /// Custom endpoint, e.g. `http://127.0.0.1:9000`; empty for AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Virtual-hosted-style requests instead of path-style (default: path-style).
+    pub virtual_hosted: Option<bool>,
+}
+
+impl std::fmt::Debug for S3File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3File")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .field("virtual_hosted", &self.virtual_hosted)
+            .finish()
+    }
+}
+
 /// What a TOML config file may contain.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +50,14 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// Base URL clients reach this server at.
     pub public_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    pub database_url: Option<String>,
+    /// `file://PATH` or `s3://BUCKET[/PREFIX]`.
+    pub storage: Option<String>,
     #[serde(default)]
     pub lfs: LfsFile,
+    #[serde(default)]
+    pub s3: S3File,
 }
 
 /// Values given on the command line or through the environment (clap merges both; flags win).
@@ -36,16 +67,48 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
     pub public_url: Option<String>,
+    pub database_url: Option<String>,
+    pub storage: Option<String>,
+    /// `[s3]` values from the environment (each wins over the file's).
+    pub s3: S3File,
+}
+
+/// Where content lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
 }
 
 /// The effective configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub listen: String,
     pub public_url: String,
+    pub database_url: String,
+    pub storage: Storage,
+    pub s3: S3File,
     pub lfs_multipart_threshold_bytes: u64,
     pub lfs_part_bytes: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may carry a password.
+        let database = match self.database_url.split_once('@') {
+            Some((_, host)) => format!("<credentials>@{host}"),
+            None => self.database_url.clone(),
+        };
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &database)
+            .field("storage", &self.storage)
+            .field("s3", &self.s3)
+            .finish_non_exhaustive()
+    }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./kura-data";
@@ -58,20 +121,13 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        Ok(Self::layer(file, overrides))
+        Self::layer(file, overrides)
     }
 
-    fn layer(file: FileConfig, overrides: &Overrides) -> Self {
-        let data_dir = overrides
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let listen = overrides
-            .listen
-            .clone()
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    fn layer(file: FileConfig, overrides: &Overrides) -> anyhow::Result<Self> {
+        let data_dir =
+            overrides.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let listen = overrides.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let public_url = overrides
             .public_url
             .clone()
@@ -80,26 +136,72 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         let defaults = kura_core::HubConfig::with_key(Vec::new());
-        Self {
+        let database_url = overrides
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("kura.db").display()));
+        let storage = match overrides.storage.clone().or(file.storage) {
+            None => Storage::Local(data_dir.join("blobs")),
+            Some(url) => parse_storage(&url)?,
+        };
+        let env = &overrides.s3;
+        let s3 = S3File {
+            endpoint: env.endpoint.clone().or(file.s3.endpoint),
+            region: env.region.clone().or(file.s3.region),
+            access_key_id: env.access_key_id.clone().or(file.s3.access_key_id),
+            secret_access_key: env.secret_access_key.clone().or(file.s3.secret_access_key),
+            virtual_hosted: env.virtual_hosted.or(file.s3.virtual_hosted),
+        };
+        Ok(Self {
             data_dir,
             listen,
             public_url,
+            database_url,
+            storage,
+            s3,
             lfs_multipart_threshold_bytes: file
                 .lfs
                 .multipart_threshold_bytes
                 .unwrap_or(defaults.lfs_multipart_threshold_bytes),
-            lfs_part_bytes: file
-                .lfs
-                .multipart_part_bytes
-                .unwrap_or(defaults.lfs_part_bytes)
-                .max(1 << 20),
-        }
+            lfs_part_bytes: file.lfs.multipart_part_bytes.unwrap_or(defaults.lfs_part_bytes).max(1 << 20),
+        })
+    }
+
+    /// The S3 settings for `Storage::S3`.
+    pub fn s3_settings(&self, bucket: &str, prefix: &str) -> anyhow::Result<kura_storage_blob::S3Settings> {
+        let required = |value: &Option<String>, name: &str| {
+            value.clone().with_context(|| {
+                format!("s3 storage needs {name} (config [s3] or KURA_S3_{})", name.to_uppercase())
+            })
+        };
+        Ok(kura_storage_blob::S3Settings {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            endpoint: self.s3.endpoint.clone().filter(|e| !e.is_empty()),
+            region: self.s3.region.clone().unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: required(&self.s3.access_key_id, "access_key_id")?,
+            secret_access_key: required(&self.s3.secret_access_key, "secret_access_key")?,
+            virtual_hosted: self.s3.virtual_hosted.unwrap_or(false),
+        })
     }
 }
 
+fn parse_storage(url: &str) -> anyhow::Result<Storage> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Ok(Storage::Local(PathBuf::from(path)));
+    }
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(!bucket.is_empty(), "s3 storage URL needs a bucket: s3://BUCKET[/PREFIX]");
+        return Ok(Storage::S3 { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() });
+    }
+    anyhow::bail!("unsupported storage URL (expected file://PATH or s3://BUCKET[/PREFIX])")
+}
+
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
@@ -109,7 +211,9 @@ mod tests {
 
     #[test]
     fn precedence_is_defaults_file_then_overrides() {
-        let none = Config::layer(FileConfig::default(), &Overrides::default());
+        let none = Config::layer(FileConfig::default(), &Overrides::default()).unwrap();
+        assert_eq!(none.database_url, "sqlite://./kura-data/kura.db");
+        assert_eq!(none.storage, Storage::Local(PathBuf::from("./kura-data/blobs")));
         assert_eq!(none.listen, DEFAULT_LISTEN);
         assert_eq!(none.public_url, "http://127.0.0.1:8080");
         assert_eq!(none.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
@@ -118,15 +222,23 @@ mod tests {
             "listen = \"0.0.0.0:9\"\ndata_dir = \"/f\"\n[lfs]\nmultipart_part_bytes = 8388608\n",
         )
         .unwrap();
-        let overrides = Overrides {
-            listen: Some("127.0.0.1:7".into()),
-            ..Default::default()
-        };
-        let config = Config::layer(file, &overrides);
+        let overrides = Overrides { listen: Some("127.0.0.1:7".into()), ..Default::default() };
+        let config = Config::layer(file, &overrides).unwrap();
         assert_eq!(config.listen, "127.0.0.1:7", "flag/env beats file");
         assert_eq!(config.data_dir, PathBuf::from("/f"), "file beats default");
         assert_eq!(config.public_url, "http://127.0.0.1:7");
         assert_eq!(config.lfs_part_bytes, 8 << 20);
+    }
+
+    #[test]
+    fn storage_urls() {
+        assert_eq!(
+            parse_storage("s3://bucket/a/b/").unwrap(),
+            Storage::S3 { bucket: "bucket".into(), prefix: "a/b".into() }
+        );
+        assert_eq!(parse_storage("file:///x").unwrap(), Storage::Local(PathBuf::from("/x")));
+        assert!(parse_storage("ftp://x").is_err());
+        assert!(parse_storage("s3://").is_err());
     }
 
     #[test]

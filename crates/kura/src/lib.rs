@@ -3,44 +3,42 @@
 
 pub mod config;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use kura_core::{Hub, HubConfig};
-use kura_storage_blob::LocalBlobStore;
+use kura_storage::{BlobStore, MetadataStore};
+use kura_storage_blob::{LocalBlobStore, S3BlobStore};
 use kura_storage_sql::SqlStore;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, Storage};
 
-/// Reads the signing key from the data dir, creating it on first start.
-fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = data_dir.join("signing.key");
-    if let Some(key) = std::fs::read(&path).ok().filter(|k| k.len() >= 32) {
-        return Ok(key);
-    }
-    let key: [u8; 32] = rand::random();
-    let temp = data_dir.join("signing.key.tmp");
-    std::fs::write(&temp, key).context("writing signing key")?;
-    std::fs::rename(&temp, &path).context("installing signing key")?;
-    Ok(key.to_vec())
-}
-
-/// Opens the embedded stores under the data dir and builds the hub.
+/// Opens the configured stores (applying migrations) and builds the hub.
 pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let meta = SqlStore::open_sqlite(&config.data_dir.join("kura.db"))
-        .await
-        .context("opening the SQLite database")?;
-    let blobs = LocalBlobStore::open(config.data_dir.join("blobs"))
-        .await
-        .context("opening the blob directory")?;
-    let mut hub_config = HubConfig::with_key(signing_key(&config.data_dir)?);
+    let meta = SqlStore::connect(&config.database_url).await.context("opening the metadata database")?;
+    let blobs: Arc<dyn BlobStore> = match &config.storage {
+        Storage::Local(root) => {
+            Arc::new(LocalBlobStore::open(root).await.context("opening the blob directory")?)
+        }
+        Storage::S3 { bucket, prefix } => Arc::new(
+            S3BlobStore::new(&config.s3_settings(bucket, prefix)?).context("configuring S3 storage")?,
+        ),
+    };
+    // Shared by every replica through the database: URLs signed by one verify on all.
+    let candidate = hex_key(rand::random::<[u8; 32]>());
+    let key =
+        meta.server_secret("url-signing-key", &candidate).await.context("reading the URL signing key")?;
+    let mut hub_config = HubConfig::with_key(key.into_bytes());
     hub_config.lfs_multipart_threshold_bytes = config.lfs_multipart_threshold_bytes;
     hub_config.lfs_part_bytes = config.lfs_part_bytes;
-    Ok(Hub::new(Arc::new(meta), Arc::new(blobs), hub_config))
+    Ok(Hub::new(Arc::new(meta), blobs, hub_config))
+}
+
+fn hex_key(bytes: [u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Serves on an already bound listener until `shutdown` resolves.
@@ -51,16 +49,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
-    let state = kura_http::AppState {
-        hub: Arc::new(hub),
-        public_url,
-    };
+    let state = kura_http::AppState { hub: Arc::new(hub), public_url };
     let app = kura_http::router(state);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
 }

@@ -4,15 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use kura::config::{Config, Overrides};
+use kura::config::{Config, Overrides, S3File};
 use kura_model::Role;
 
 #[derive(Parser)]
-#[command(
-    name = "kura",
-    version,
-    about = "A self-hostable hub for models, datasets and spaces"
-)]
+#[command(name = "kura", version, about = "A self-hostable hub for models, datasets and spaces")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +22,12 @@ struct Common {
     /// Directory for the database and content [default: ./kura-data].
     #[arg(long, env = "KURA_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Metadata database: sqlite://PATH or postgres://... [default: sqlite://DATA_DIR/kura.db].
+    #[arg(long, env = "KURA_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Content storage: file://PATH or s3://BUCKET[/PREFIX] [default: file://DATA_DIR/blobs].
+    #[arg(long, env = "KURA_STORAGE", global = true)]
+    storage: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -40,6 +42,11 @@ enum Command {
         /// Base URL clients use to reach this server [default: http://LISTEN].
         #[arg(long, env = "KURA_PUBLIC_URL")]
         public_url: Option<String>,
+    },
+    /// Apply pending database migrations and exit (serve also applies them at start-up).
+    Migrate {
+        #[command(flatten)]
+        common: Common,
     },
     /// Manage users.
     User {
@@ -98,17 +105,28 @@ enum TokenAction {
     },
 }
 
-fn load(
-    common: &Common,
-    listen: Option<String>,
-    public_url: Option<String>,
-) -> anyhow::Result<Config> {
+fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> anyhow::Result<Config> {
     Config::load(&Overrides {
         config: common.config.clone(),
         data_dir: common.data_dir.clone(),
         listen,
         public_url,
+        database_url: common.database_url.clone(),
+        storage: common.storage.clone(),
+        s3: s3_from_env(),
     })
+}
+
+/// `KURA_S3_*` variables, falling back to the usual `AWS_*` ones.
+fn s3_from_env() -> S3File {
+    let var = |kura: &str, aws: &str| std::env::var(kura).or_else(|_| std::env::var(aws)).ok();
+    S3File {
+        endpoint: var("KURA_S3_ENDPOINT", "AWS_ENDPOINT_URL"),
+        region: var("KURA_S3_REGION", "AWS_REGION"),
+        access_key_id: var("KURA_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        secret_access_key: var("KURA_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        virtual_hosted: std::env::var("KURA_S3_VIRTUAL_HOSTED").ok().map(|v| v == "true" || v == "1"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -130,17 +148,12 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KURA_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("KURA_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve {
-            common,
-            listen,
-            public_url,
-        } => {
+        Command::Serve { common, listen, public_url } => {
             let config = load(&common, listen, public_url)?;
             let hub = kura::open_hub(&config).await?;
             let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -154,45 +167,24 @@ async fn main() -> anyhow::Result<()> {
             );
             kura::serve(listener, hub, config.public_url, shutdown_signal()).await
         }
-        Command::User {
-            action:
-                UserAction::Create {
-                    name,
-                    admin,
-                    common,
-                },
-        } => {
+        Command::Migrate { common } => {
+            kura::open_hub(&load(&common, None, None)?).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::User { action: UserAction::Create { name, admin, common } } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_user(&name, admin)
-                .await
-                .with_context(|| format!("creating user {name}"))?;
+            hub.create_user(&name, admin).await.with_context(|| format!("creating user {name}"))?;
             eprintln!("created user {name}");
             Ok(())
         }
-        Command::Org {
-            action:
-                OrgAction::Create {
-                    name,
-                    owner,
-                    common,
-                },
-        } => {
+        Command::Org { action: OrgAction::Create { name, owner, common } } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_org(&name, &owner)
-                .await
-                .with_context(|| format!("creating org {name}"))?;
+            hub.create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
             eprintln!("created organization {name} owned by {owner}");
             Ok(())
         }
-        Command::Token {
-            action:
-                TokenAction::Create {
-                    user,
-                    role,
-                    name,
-                    common,
-                },
-        } => {
+        Command::Token { action: TokenAction::Create { user, role, name, common } } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let role = Role::parse(&role).context("role must be read or write")?;
             let token = hub

@@ -41,29 +41,12 @@ fn parse_path(path: &str) -> ApiResult<RepoPath> {
 pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let body: PreuploadBody = ctx.json().await?;
-    let resolved = ctx
-        .hub()
-        .resolve_revision(&record, revision)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let root = ctx
-        .hub()
-        .commit_tree(&resolved.commit)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let attributes = RepoPath::parse(".gitattributes").expect("constant path is valid");
-    let patterns = match ctx
-        .hub()
-        .lookup(root, &attributes)
-        .await
-        .map_err(|e| ctx.fail(e))?
-    {
+    let patterns = match ctx.hub().lookup(root, &attributes).await.map_err(|e| ctx.fail(e))? {
         Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => {
-            let text = ctx
-                .hub()
-                .read_small_blob(&oid)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            let text = ctx.hub().read_small_blob(&oid).await.map_err(|e| ctx.fail(e))?;
             lfs_patterns(&String::from_utf8_lossy(&text))
         }
         _ => Vec::new(),
@@ -71,18 +54,12 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
     let mut files = Vec::with_capacity(body.files.len());
     for file in body.files {
         let path = parse_path(&file.path)?;
-        let sample = STANDARD.decode(file.sample.as_bytes()).map_err(|_| {
-            ApiError::bad_request(format!("Invalid base64 sample for '{}'", file.path))
-        })?;
+        let sample = STANDARD
+            .decode(file.sample.as_bytes())
+            .map_err(|_| ApiError::bad_request(format!("Invalid base64 sample for '{}'", file.path)))?;
         let lfs = file.size > 0
-            && (file.size >= LFS_THRESHOLD
-                || is_lfs_path(&patterns, path.as_str())
-                || sample.contains(&0));
-        let existing = ctx
-            .hub()
-            .lookup(root, &path)
-            .await
-            .map_err(|e| ctx.fail(e))?;
+            && (file.size >= LFS_THRESHOLD || is_lfs_path(&patterns, path.as_str()) || sample.contains(&0));
+        let existing = ctx.hub().lookup(root, &path).await.map_err(|e| ctx.fail(e))?;
         let oid = match existing {
             Some(Entry::File { info, .. }) if lfs => info.lfs.map(|l| l.oid.to_hex()),
             Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => Some(oid.to_hex()),
@@ -90,16 +67,11 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
         };
         files.push(json!({"path": file.path, "uploadMode": if lfs { "lfs" } else { "regular" }, "shouldIgnore": false, "oid": oid}));
     }
-    Ok(json(
-        json!({"files": files, "commitOid": resolved.commit.to_hex()}),
-    ))
+    Ok(json(json!({"files": files, "commitOid": resolved.commit.to_hex()})))
 }
 
 /// Reads NDJSON lines from the body without holding more than one line at a time.
-async fn next_line(
-    stream: &mut kura_core::ByteStream,
-    buffer: &mut BytesMut,
-) -> ApiResult<Option<Bytes>> {
+async fn next_line(stream: &mut kura_core::ByteStream, buffer: &mut BytesMut) -> ApiResult<Option<Bytes>> {
     loop {
         if let Some(pos) = buffer.iter().position(|&b| b == b'\n') {
             let line = buffer.split_to(pos + 1).freeze();
@@ -108,17 +80,13 @@ async fn next_line(
         if buffer.len() > MAX_LINE {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "A commit line is longer than {MAX_LINE} bytes; upload large files through LFS"
-                ),
+                format!("A commit line is longer than {MAX_LINE} bytes; upload large files through LFS"),
             ));
         }
         match stream.next().await {
             Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
             Some(Err(e)) => {
-                return Err(ApiError::bad_request(format!(
-                    "The request body was interrupted: {e}"
-                )));
+                return Err(ApiError::bad_request(format!("The request body was interrupted: {e}")));
             }
             None if buffer.is_empty() => return Ok(None),
             None => return Ok(Some(buffer.split().freeze())),
@@ -141,15 +109,11 @@ fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> ApiResult<
             let content = field(value, "content", line)?;
             let bytes = match value["encoding"].as_str().unwrap_or("base64") {
                 "base64" => STANDARD.decode(content).map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "Line {line}: invalid base64 content for '{path}'"
-                    ))
+                    ApiError::bad_request(format!("Line {line}: invalid base64 content for '{path}'"))
                 })?,
                 "utf-8" | "utf8" => content.as_bytes().to_vec(),
                 other => {
-                    return Err(ApiError::bad_request(format!(
-                        "Line {line}: unknown encoding '{other}'"
-                    )));
+                    return Err(ApiError::bad_request(format!("Line {line}: unknown encoding '{other}'")));
                 }
             };
             *inline_total += bytes.len();
@@ -159,10 +123,7 @@ fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> ApiResult<
                     "Too much inline content in one commit; upload large files through LFS",
                 ));
             }
-            Ok(Operation::Put {
-                path,
-                content: FileContent::Regular(Bytes::from(bytes)),
-            })
+            Ok(Operation::Put { path, content: FileContent::Regular(Bytes::from(bytes)) })
         }
         Some("lfsFile") => {
             let path = parse_path(field(value, "path", line)?)?;
@@ -173,21 +134,17 @@ fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> ApiResult<
             }
             let oid = Sha256::from_hex(field(value, "oid", line)?)
                 .map_err(|e| ApiError::bad_request(format!("Line {line}: {e}")))?;
-            let size =
-                match &value["size"] {
-                    Value::Null => None,
-                    other => Some(other.as_u64().ok_or_else(|| {
-                        ApiError::bad_request(format!("Line {line}: invalid size"))
-                    })?),
-                };
-            Ok(Operation::Put {
-                path,
-                content: FileContent::Lfs { oid, size },
-            })
+            let size = match &value["size"] {
+                Value::Null => None,
+                other => Some(
+                    other
+                        .as_u64()
+                        .ok_or_else(|| ApiError::bad_request(format!("Line {line}: invalid size")))?,
+                ),
+            };
+            Ok(Operation::Put { path, content: FileContent::Lfs { oid, size } })
         }
-        Some("deletedFile") => Ok(Operation::Delete {
-            path: parse_path(field(value, "path", line)?)?,
-        }),
+        Some("deletedFile") => Ok(Operation::Delete { path: parse_path(field(value, "path", line)?)? }),
         Some("deletedFolder") => {
             let path = RepoPath::parse_folder(field(value, "path", line)?)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -198,9 +155,7 @@ fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> ApiResult<
             to: parse_path(field(value, "destPath", line)?)?,
             revision: value["srcRevision"].as_str().map(str::to_owned),
         }),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "Line {line}: unknown key '{other}'"
-        ))),
+        Some(other) => Err(ApiError::bad_request(format!("Line {line}: unknown key '{other}'"))),
         None => Err(ApiError::bad_request(format!("Line {line}: missing 'key'"))),
     }
 }
@@ -232,9 +187,7 @@ async fn read_commit_request(ctx: &mut Ctx) -> ApiResult<CommitRequest> {
             header_seen = true;
             continue;
         }
-        request
-            .operations
-            .push(operation(&entry, line_number, &mut inline_total)?);
+        request.operations.push(operation(&entry, line_number, &mut inline_total)?);
     }
     if !header_seen {
         return Err(ApiError::bad_request("The commit has no header line"));
@@ -250,18 +203,10 @@ pub(crate) async fn create_commit(ctx: &mut Ctx, repo: &RepoRef, revision: &str)
             "Pull requests are not supported by this kura server yet",
         ));
     }
-    ctx.hub()
-        .authorize_write(&ctx.identity, &record)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     let request = read_commit_request(ctx).await?;
-    let oid = ctx
-        .hub()
-        .create_commit(&ctx.identity, &record, revision, request)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let oid =
+        ctx.hub().create_commit(&ctx.identity, &record, revision, request).await.map_err(|e| ctx.fail(e))?;
     let url = ctx.repo_url(record.repo_type, &record.repo_id);
-    Ok(json(
-        json!({"commitUrl": format!("{url}/commit/{oid}"), "commitOid": oid.to_hex(), "success": true}),
-    ))
+    Ok(json(json!({"commitUrl": format!("{url}/commit/{oid}"), "commitOid": oid.to_hex(), "success": true})))
 }

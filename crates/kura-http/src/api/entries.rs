@@ -20,15 +20,11 @@ pub(crate) fn entry_json(entry: &Entry) -> Value {
         Entry::Dir { path, oid } => {
             json!({"type": "directory", "oid": oid.to_hex(), "size": 0, "path": path})
         }
-        Entry::File {
-            path, oid, info, ..
-        } => {
-            let mut value =
-                json!({"type": "file", "oid": oid.to_hex(), "size": info.size, "path": path});
+        Entry::File { path, oid, info, .. } => {
+            let mut value = json!({"type": "file", "oid": oid.to_hex(), "size": info.size, "path": path});
             if let Some(lfs) = info.lfs {
                 value["size"] = json!(lfs.size);
-                value["lfs"] =
-                    json!({"oid": lfs.oid.to_hex(), "size": lfs.size, "pointerSize": info.size});
+                value["lfs"] = json!({"oid": lfs.oid.to_hex(), "size": lfs.size, "pointerSize": info.size});
             }
             value
         }
@@ -42,44 +38,20 @@ pub(crate) async fn list_repo_tree(
     path: Option<String>,
 ) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx
-        .hub()
-        .resolve_revision(&record, revision)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let dir = match path
-        .as_deref()
-        .map(|p| p.trim_matches('/'))
-        .filter(|p| !p.is_empty())
-    {
+    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let dir = match path.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
         Some(p) => Some(RepoPath::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?),
         None => None,
     };
-    let root = ctx
-        .hub()
-        .commit_tree(&resolved.commit)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let entries = ctx
-        .hub()
-        .list(root, dir.as_ref(), ctx.flag("recursive"))
-        .await
-        .map_err(|e| match e {
-            kura_core::CoreError::EntryNotFound { path, .. } => {
-                ctx.fail(kura_core::CoreError::EntryNotFound {
-                    path,
-                    commit: Some(resolved.commit),
-                })
-            }
-            other => ctx.fail(other),
-        })?;
+    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let entries = ctx.hub().list(root, dir.as_ref(), ctx.flag("recursive")).await.map_err(|e| match e {
+        kura_core::CoreError::EntryNotFound { path, .. } => {
+            ctx.fail(kura_core::CoreError::EntryNotFound { path, commit: Some(resolved.commit) })
+        }
+        other => ctx.fail(other),
+    })?;
     let start = cursor(ctx)?;
-    let page: Vec<Value> = entries
-        .iter()
-        .skip(start)
-        .take(TREE_PAGE)
-        .map(entry_json)
-        .collect();
+    let page: Vec<Value> = entries.iter().skip(start).take(TREE_PAGE).map(entry_json).collect();
     let mut response = super::json(Value::Array(page)).into_response();
     if entries.len() > start + TREE_PAGE {
         let path = format!(
@@ -87,15 +59,12 @@ pub(crate) async fn list_repo_tree(
             repo.repo_type.plural(),
             record.repo_id,
             super::encode(revision),
-            dir.map(|d| format!("/{}", super::encode(d.as_str())))
-                .unwrap_or_default()
+            dir.map(|d| format!("/{}", super::encode(d.as_str()))).unwrap_or_default()
         );
         let link = next_link(ctx, &path, start + TREE_PAGE);
-        response.headers_mut().insert(
-            header::LINK,
-            link.parse()
-                .map_err(|_| ApiError::bad_request("bad link"))?,
-        );
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
     }
     Ok(response)
 }
@@ -115,14 +84,11 @@ fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<Vec<String>> {
             .ok_or_else(|| ApiError::bad_request("'paths' must be a list"))?
             .iter()
             .map(|p| {
-                p.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::bad_request("'paths' must be strings"))
+                p.as_str().map(str::to_owned).ok_or_else(|| ApiError::bad_request("'paths' must be strings"))
             })
             .collect::<ApiResult<_>>()?
     } else {
-        let text =
-            std::str::from_utf8(body).map_err(|_| ApiError::bad_request("Body is not UTF-8"))?;
+        let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("Body is not UTF-8"))?;
         query_pairs(text)
             .into_iter()
             .filter(|(k, _)| k == "paths" || k == "paths[]")
@@ -142,28 +108,15 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
     let record = ctx.find_repo(repo).await?;
     let body = ctx.body_bytes(JSON_LIMIT).await?;
     let paths = requested_paths(ctx, &body)?;
-    let resolved = ctx
-        .hub()
-        .resolve_revision(&record, revision)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let root = ctx
-        .hub()
-        .commit_tree(&resolved.commit)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let mut out = Vec::new();
     for path in paths {
         let trimmed = path.trim_matches('/');
         let Ok(path) = RepoPath::parse(trimmed) else {
             continue;
         };
-        if let Some(entry) = ctx
-            .hub()
-            .lookup(root, &path)
-            .await
-            .map_err(|e| ctx.fail(e))?
-        {
+        if let Some(entry) = ctx.hub().lookup(root, &path).await.map_err(|e| ctx.fail(e))? {
             out.push(entry_json(&entry));
         }
     }

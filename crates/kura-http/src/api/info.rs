@@ -4,8 +4,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use kura_core::{
-    CardInfo, CoreError, Entry, Gating, RepoQuery, RepoRecord, RepoSort, front_matter,
-    parse_front_matter,
+    CardInfo, CoreError, Entry, Gating, RepoQuery, RepoRecord, RepoSort, front_matter, parse_front_matter,
 };
 use kura_model::{ObjectId, RepoType, format_timestamp};
 use serde_json::{Map, Value, json};
@@ -37,14 +36,8 @@ fn base_info(record: &RepoRecord) -> Map<String, Value> {
     map.insert("disabled".into(), json!(false));
     map.insert("downloads".into(), json!(0));
     map.insert("likes".into(), json!(0));
-    map.insert(
-        "lastModified".into(),
-        json!(format_timestamp(record.last_modified)),
-    );
-    map.insert(
-        "createdAt".into(),
-        json!(format_timestamp(record.created_at)),
-    );
+    map.insert("lastModified".into(), json!(format_timestamp(record.last_modified)));
+    map.insert("createdAt".into(), json!(format_timestamp(record.created_at)));
     map.insert("tags".into(), json!(record.tags));
     map
 }
@@ -66,11 +59,7 @@ fn add_card(map: &mut Map<String, Value>, card: &CardInfo, repo_type: RepoType) 
 }
 
 async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
-    let entries = ctx
-        .hub()
-        .list(root, None, true)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let entries = ctx.hub().list(root, None, true).await.map_err(|e| ctx.fail(e))?;
     let files = entries.iter().filter_map(|entry| match entry {
         Entry::File { path, oid, info, .. } => {
             let mut file = json!({"rfilename": path});
@@ -78,7 +67,8 @@ async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
                 file["blobId"] = json!(oid.to_hex());
                 file["size"] = json!(info.lfs.map_or(info.size, |l| l.size));
                 if let Some(lfs) = info.lfs {
-                    file["lfs"] = json!({"size": lfs.size, "sha256": lfs.oid.to_hex(), "pointerSize": info.size});
+                    file["lfs"] =
+                        json!({"size": lfs.size, "sha256": lfs.oid.to_hex(), "pointerSize": info.size});
                 }
             }
             Some(file)
@@ -88,45 +78,23 @@ async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
     Ok(Value::Array(files.collect()))
 }
 
-pub(crate) async fn get_repo_info(
-    ctx: &mut Ctx,
-    repo: &RepoRef,
-    revision: Option<String>,
-) -> ApiResult {
+pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Option<String>) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let resolved = ctx
         .hub()
         .resolve_revision(&record, revision.as_deref().unwrap_or("main"))
         .await
         .map_err(|e| ctx.fail(e))?;
-    let commit = ctx
-        .hub()
-        .commit(&resolved.commit)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let commit = ctx.hub().commit(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let mut map = base_info(&record);
     map.insert("sha".into(), json!(resolved.commit.to_hex()));
-    map.insert(
-        "lastModified".into(),
-        json!(format_timestamp(commit.committer.time * 1000)),
-    );
-    let card = ctx
-        .hub()
-        .card_info(commit.tree)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    map.insert("lastModified".into(), json!(format_timestamp(commit.committer.time * 1000)));
+    let card = ctx.hub().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
     add_card(&mut map, &card, record.repo_type);
-    map.insert(
-        "siblings".into(),
-        siblings(ctx, commit.tree, ctx.flag("blobs")).await?,
-    );
+    map.insert("siblings".into(), siblings(ctx, commit.tree, ctx.flag("blobs")).await?);
     map.insert("xetEnabled".into(), json!(false));
     map.insert("usedStorage".into(), json!(0));
-    let expand: Vec<String> = ctx
-        .params("expand")
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
     if !expand.is_empty() {
         map.retain(|key, _| key == "id" || key == "_id" || expand.iter().any(|e| e == key));
     }
@@ -143,59 +111,32 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
 
 pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult {
     let limit = match ctx.param("limit") {
-        Some(l) => l
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request("Invalid limit"))?
-            .clamp(1, 1000),
+        Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, 1000),
         None => 1000,
     };
     let offset = cursor(ctx)?;
     let sort = sort_of(ctx);
-    let descending = !(ctx.param("direction") == Some("1")
-        || (ctx.param("sort").is_none() && sort == RepoSort::Id));
+    let descending =
+        !(ctx.param("direction") == Some("1") || (ctx.param("sort").is_none() && sort == RepoSort::Id));
     let query = RepoQuery {
         repo_type,
-        search: ctx
-            .params("search")
-            .first()
-            .filter(|s| !s.is_empty())
-            .map(|s| (*s).to_owned()),
-        author: ctx
-            .param("author")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
-        tags: ctx
-            .params("filter")
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        search: ctx.params("search").first().filter(|s| !s.is_empty()).map(|s| (*s).to_owned()),
+        author: ctx.param("author").filter(|s| !s.is_empty()).map(str::to_owned),
+        tags: ctx.params("filter").into_iter().filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         private_namespaces: None,
         sort,
         descending,
         offset: offset as u64,
         limit: limit as u64,
     };
-    let records = ctx
-        .hub()
-        .list_repos(&ctx.identity, query)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let records = ctx.hub().list_repos(&ctx.identity, query).await.map_err(|e| ctx.fail(e))?;
     let full = ctx.flag("full");
     let mut items = Vec::with_capacity(records.len());
     for record in &records {
         let mut map = base_info(record);
         if full {
-            let head = ctx
-                .hub()
-                .resolve_revision(record, "main")
-                .await
-                .map_err(|e| ctx.fail(e))?;
-            let root = ctx
-                .hub()
-                .commit_tree(&head.commit)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            let head = ctx.hub().resolve_revision(record, "main").await.map_err(|e| ctx.fail(e))?;
+            let root = ctx.hub().commit_tree(&head.commit).await.map_err(|e| ctx.fail(e))?;
             map.insert("sha".into(), json!(head.commit.to_hex()));
             map.insert("siblings".into(), siblings(ctx, root, false).await?);
         }
@@ -204,11 +145,9 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     let mut response = json(Value::Array(items)).into_response();
     if records.len() == limit {
         let link = next_link(ctx, &format!("/api/{}", repo_type.plural()), offset + limit);
-        response.headers_mut().insert(
-            header::LINK,
-            link.parse()
-                .map_err(|_| ApiError::bad_request("bad link"))?,
-        );
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
     }
     Ok(response)
 }
@@ -225,7 +164,8 @@ pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
             n if n.starts_with("refs/pr/") => 3,
             _ => continue,
         };
-        groups[index].push(json!({"name": r.name.short(), "ref": r.name.as_str(), "targetCommit": r.target.to_hex()}));
+        groups[index]
+            .push(json!({"name": r.name.short(), "ref": r.name.as_str(), "targetCommit": r.target.to_hex()}));
     }
     let [branches, tags, converts, prs] = groups;
     let mut body = json!({"branches": branches, "tags": tags, "converts": converts});
@@ -238,17 +178,9 @@ pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     const PAGE: usize = 100;
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx
-        .hub()
-        .resolve_revision(&record, revision)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let offset = cursor(ctx)?;
-    let (commits, more) = ctx
-        .hub()
-        .history(resolved.commit, offset, PAGE)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let (commits, more) = ctx.hub().history(resolved.commit, offset, PAGE).await.map_err(|e| ctx.fail(e))?;
     let items: Vec<Value> = commits
         .iter()
         .map(|(oid, commit)| {
@@ -270,11 +202,9 @@ pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) 
             super::encode(revision)
         );
         let link = next_link(ctx, &path, offset + PAGE);
-        response.headers_mut().insert(
-            header::LINK,
-            link.parse()
-                .map_err(|_| ApiError::bad_request("bad link"))?,
-        );
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
     }
     Ok(response)
 }
@@ -286,11 +216,7 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
             true,
         ));
     };
-    let orgs = ctx
-        .hub()
-        .user_orgs(principal)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let orgs = ctx.hub().user_orgs(principal).await.map_err(|e| ctx.fail(e))?;
     let orgs: Vec<Value> = orgs
         .iter()
         .map(|(name, role)| json!({"type": "org", "name": name, "fullname": name, "avatarUrl": "", "roleInOrg": role.as_str()}))
@@ -317,15 +243,9 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
 pub(crate) async fn auth_check(ctx: &mut Ctx, repo: &RepoRef, write: bool) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     if write {
-        ctx.hub()
-            .authorize_write(&ctx.identity, &record)
-            .await
-            .map_err(|e| ctx.fail(e))?;
+        ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     } else {
-        ctx.hub()
-            .authorize_files(&ctx.identity, &record)
-            .await
-            .map_err(|e| ctx.fail(e))?;
+        ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     }
     Ok(json(json!({})))
 }

@@ -30,9 +30,7 @@ struct BatchBody {
 
 fn lfs_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
     response
 }
 
@@ -47,12 +45,7 @@ fn plan_json(ctx: &Ctx, oid: &str, size: u64, plan: UploadPlan) -> Value {
                 "verify": {"href": url(&verify), "header": {}, "expires_in": 3600},
             }
         }),
-        UploadPlan::Multipart {
-            part_size,
-            parts,
-            complete,
-            verify,
-        } => {
+        UploadPlan::Multipart { part_size, parts, complete, verify } => {
             let mut header = serde_json::Map::new();
             header.insert("chunk_size".into(), json!(part_size.to_string()));
             for (i, part) in parts.iter().enumerate() {
@@ -90,12 +83,8 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
             valid.push((oid, object.size));
         }
     }
-    let mut plans = ctx
-        .hub()
-        .plan_uploads(&ctx.identity, &record, &valid)
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .into_iter();
+    let mut plans =
+        ctx.hub().plan_uploads(&ctx.identity, &record, &valid).await.map_err(|e| ctx.fail(e))?.into_iter();
     let objects: Vec<Value> = body
         .objects
         .iter()
@@ -104,10 +93,7 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
             Err(_) => json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id: expected a sha256 hex digest"}}),
         })
         .collect();
-    Ok(lfs_response(
-        StatusCode::OK,
-        json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"}),
-    ))
+    Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
 }
 
 #[derive(Deserialize)]
@@ -123,19 +109,12 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
     match (&ctx.method, &capability.action) {
         (&Method::PUT, Action::Put) => {
             let body = ctx.body_stream();
-            ctx.hub()
-                .receive_object(&capability, body)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            ctx.hub().receive_object(&capability, body).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
         (&Method::PUT, Action::Part { .. }) => {
             let body = ctx.body_stream();
-            let etag = ctx
-                .hub()
-                .receive_part(&capability, body)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            let etag = ctx.hub().receive_part(&capability, body).await.map_err(|e| ctx.fail(e))?;
             let mut response = ok();
             response.headers_mut().insert(
                 header::ETAG,
@@ -145,25 +124,15 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         }
         (&Method::POST, Action::Complete { .. }) => {
             let _ = ctx.body_bytes(crate::context::JSON_LIMIT).await?;
-            ctx.hub()
-                .complete_upload(&capability)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            ctx.hub().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
         (&Method::POST, Action::Verify) => {
             let body: VerifyBody = ctx.json().await?;
-            let oid =
-                Sha256::from_hex(&body.oid).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            ctx.hub()
-                .verify_object(&capability, oid, body.size)
-                .await
-                .map_err(|e| ctx.fail(e))?;
+            let oid = Sha256::from_hex(&body.oid).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            ctx.hub().verify_object(&capability, oid, body.size).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
-        _ => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This URL does not allow that method",
-        )),
+        _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This URL does not allow that method")),
     }
 }

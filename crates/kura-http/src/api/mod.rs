@@ -18,28 +18,15 @@ use crate::route::{self, Route};
 
 /// Bearer token from `Authorization` (Bearer, or Basic with the token as password).
 fn bearer(request: &Request) -> Option<String> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Some(token) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-    {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
         return Some(token.trim().to_owned());
     }
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
-    text.split_once(':')
-        .map(|(_, password)| password.to_owned())
+    text.split_once(':').map(|(_, password)| password.to_owned())
 }
 
 /// Routes a request and turns any error into the Hub's error response.
@@ -82,44 +69,25 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::DELETE, Route::DeleteRepo) => manage::delete_repo(ctx).await,
         (Method::POST, Route::MoveRepo) => manage::move_repo(ctx).await,
         (Method::GET, Route::ListRepos(repo_type)) => info::list_repos(ctx, repo_type).await,
-        (Method::GET, Route::RepoInfo { repo, revision }) => {
-            info::get_repo_info(ctx, &repo, revision).await
+        (Method::GET, Route::RepoInfo { repo, revision }) => info::get_repo_info(ctx, &repo, revision).await,
+        (Method::GET, Route::Tree { repo, revision, path }) => {
+            entries::list_repo_tree(ctx, &repo, &revision, path).await
         }
-        (
-            Method::GET,
-            Route::Tree {
-                repo,
-                revision,
-                path,
-            },
-        ) => entries::list_repo_tree(ctx, &repo, &revision, path).await,
         (Method::POST, Route::PathsInfo { repo, revision }) => {
             entries::get_paths_info(ctx, &repo, &revision).await
         }
         (Method::GET, Route::Refs { repo }) => info::list_refs(ctx, &repo).await,
-        (Method::GET, Route::Commits { repo, revision }) => {
-            info::list_commits(ctx, &repo, &revision).await
-        }
-        (Method::POST, Route::Preupload { repo, revision }) => {
-            commit::preupload(ctx, &repo, &revision).await
-        }
+        (Method::GET, Route::Commits { repo, revision }) => info::list_commits(ctx, &repo, &revision).await,
+        (Method::POST, Route::Preupload { repo, revision }) => commit::preupload(ctx, &repo, &revision).await,
         (Method::POST, Route::Commit { repo, revision }) => {
             commit::create_commit(ctx, &repo, &revision).await
         }
-        (Method::POST, Route::Branch { repo, branch }) => {
-            manage::create_branch(ctx, &repo, &branch).await
-        }
-        (Method::DELETE, Route::Branch { repo, branch }) => {
-            manage::delete_branch(ctx, &repo, &branch).await
-        }
+        (Method::POST, Route::Branch { repo, branch }) => manage::create_branch(ctx, &repo, &branch).await,
+        (Method::DELETE, Route::Branch { repo, branch }) => manage::delete_branch(ctx, &repo, &branch).await,
         (Method::POST, Route::Tag { repo, value }) => manage::create_tag(ctx, &repo, &value).await,
-        (Method::DELETE, Route::Tag { repo, value }) => {
-            manage::delete_tag(ctx, &repo, &value).await
-        }
+        (Method::DELETE, Route::Tag { repo, value }) => manage::delete_tag(ctx, &repo, &value).await,
         (Method::PUT, Route::Settings { repo }) => manage::update_settings(ctx, &repo).await,
-        (Method::GET, Route::AuthCheck { repo, write }) => {
-            info::auth_check(ctx, &repo, write).await
-        }
+        (Method::GET, Route::AuthCheck { repo, write }) => info::auth_check(ctx, &repo, write).await,
         (_, Route::Discussions { repo }) => {
             ctx.find_repo(&repo).await?;
             Err(ApiError::new(
@@ -127,27 +95,17 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
                 "Discussions and pull requests are not supported by this kura server yet",
             ))
         }
-        (
-            Method::GET | Method::HEAD,
-            Route::Resolve {
-                repo,
-                revision,
-                path,
-            },
-        ) => resolve::resolve_file(ctx, &repo, &revision, &path).await,
-        (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
-        (Method::PUT | Method::POST, Route::LfsTransfer { token }) => {
-            lfs::transfer(ctx, &token).await
+        (Method::GET | Method::HEAD, Route::Resolve { repo, revision, path }) => {
+            resolve::resolve_file(ctx, &repo, &revision, &path).await
         }
+        (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
+        (Method::PUT | Method::POST, Route::LfsTransfer { token }) => lfs::transfer(ctx, &token).await,
         (_, Route::XetToken { .. }) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "Xet storage is not enabled on this server; set HF_HUB_DISABLE_XET=1",
         )),
         (_, Route::NotFound) => Err(ApiError::not_found()),
-        _ => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Method not allowed",
-        )),
+        _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
     }
 }
 
@@ -165,12 +123,7 @@ pub(crate) fn next_link(ctx: &Ctx, path: &str, cursor: usize) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect();
     pairs.push(format!("cursor={cursor}"));
-    format!(
-        "<{}{}?{}>; rel=\"next\"",
-        ctx.state.public_url,
-        path,
-        pairs.join("&")
-    )
+    format!("<{}{}?{}>; rel=\"next\"", ctx.state.public_url, path, pairs.join("&"))
 }
 
 pub(crate) fn encode(text: &str) -> String {
@@ -181,8 +134,6 @@ pub(crate) fn encode(text: &str) -> String {
 pub(crate) fn cursor(ctx: &Ctx) -> ApiResult<usize> {
     match ctx.param("cursor") {
         None => Ok(0),
-        Some(c) => c
-            .parse()
-            .map_err(|_| ApiError::bad_request("Invalid cursor")),
+        Some(c) => c.parse().map_err(|_| ApiError::bad_request("Invalid cursor")),
     }
 }

@@ -34,9 +34,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         let end = if end.is_empty() {
             size.saturating_sub(1)
         } else {
-            end.parse::<u64>()
-                .map_err(|_| ())?
-                .min(size.saturating_sub(1))
+            end.parse::<u64>().map_err(|_| ())?.min(size.saturating_sub(1))
         };
         (start, end)
     };
@@ -52,43 +50,18 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-pub(crate) async fn resolve_file(
-    ctx: &mut Ctx,
-    repo: &RepoRef,
-    revision: &str,
-    path: &str,
-) -> ApiResult {
+pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, path: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    ctx.hub()
-        .authorize_files(&ctx.identity, &record)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let resolved = ctx
-        .hub()
-        .resolve_revision(&record, revision)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let commit = resolved.commit;
     let missing = || {
-        ApiError::from_core(
-            CoreError::EntryNotFound {
-                path: path.to_owned(),
-                commit: Some(commit),
-            },
-            false,
-        )
+        ApiError::from_core(CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) }, false)
     };
     let repo_path = RepoPath::parse(path).map_err(|_| missing())?;
-    let root = ctx
-        .hub()
-        .commit_tree(&commit)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let Some(Entry::File { oid, info, .. }) = ctx
-        .hub()
-        .lookup(root, &repo_path)
-        .await
-        .map_err(|e| ctx.fail(e))?
+    let root = ctx.hub().commit_tree(&commit).await.map_err(|e| ctx.fail(e))?;
+    let Some(Entry::File { oid, info, .. }) =
+        ctx.hub().lookup(root, &repo_path).await.map_err(|e| ctx.fail(e))?
     else {
         return Err(missing());
     };
@@ -96,11 +69,7 @@ pub(crate) async fn resolve_file(
         Some(lfs) => (lfs.size, lfs.oid.to_hex()),
         None => (info.size, oid.to_hex()),
     };
-    let range_header = ctx
-        .headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let range_header = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let range = match range_header.as_deref().map(|r| parse_range(r, size)) {
         Some(Err(())) => {
             let mut error = ApiError::from_core(CoreError::RangeNotSatisfiable { size }, false);
@@ -132,11 +101,7 @@ pub(crate) async fn resolve_file(
     );
     if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        insert(
-            response.headers_mut(),
-            "content-range",
-            &format!("bytes {a}-{b}/{size}"),
-        );
+        insert(response.headers_mut(), "content-range", &format!("bytes {a}-{b}/{size}"));
     }
     if ctx.method == Method::HEAD || len == 0 {
         return Ok(response);

@@ -20,11 +20,7 @@ async fn malformed_commits_are_rejected_without_side_effects() {
         ),
         (
             "absolute",
-            format!(
-                "{}\n{}",
-                json!({"key": "header", "value": {"summary": "x"}}),
-                file_line("/abs", b"x")
-            ),
+            format!("{}\n{}", json!({"key": "header", "value": {"summary": "x"}}), file_line("/abs", b"x")),
         ),
         (
             "dot git",
@@ -34,13 +30,7 @@ async fn malformed_commits_are_rejected_without_side_effects() {
                 file_line(".git/config", b"x")
             ),
         ),
-        (
-            "broken json",
-            format!(
-                "{}\n{{not json",
-                json!({"key": "header", "value": {"summary": "x"}})
-            ),
-        ),
+        ("broken json", format!("{}\n{{not json", json!({"key": "header", "value": {"summary": "x"}}))),
         (
             "bad base64",
             format!(
@@ -87,11 +77,7 @@ async fn malformed_commits_are_rejected_without_side_effects() {
 #[tokio::test]
 async fn malformed_ids_tokens_and_bodies() {
     let server = TestServer::start().await;
-    let bad_id = server
-        .get("/api/models/alice/bad..name")
-        .send()
-        .await
-        .unwrap();
+    let bad_id = server.get("/api/models/alice/bad..name").send().await.unwrap();
     assert_eq!(bad_id.status(), 400);
     let bad_create = server
         .post("/api/repos/create")
@@ -109,36 +95,16 @@ async fn malformed_ids_tokens_and_bodies() {
         .await
         .unwrap();
     assert_eq!(reserved.status(), 400);
-    let not_json = server
-        .post("/api/repos/create")
-        .bearer_auth(&server.alice)
-        .body("{")
-        .send()
-        .await
-        .unwrap();
+    let not_json =
+        server.post("/api/repos/create").bearer_auth(&server.alice).body("{").send().await.unwrap();
     assert_eq!(not_json.status(), 400);
-    let forged = server
-        .get("/api/whoami-v2")
-        .bearer_auth("hf_forged")
-        .send()
-        .await
-        .unwrap();
+    let forged = server.get("/api/whoami-v2").bearer_auth("hf_forged").send().await.unwrap();
     assert_eq!(forged.status(), 401);
-    assert_eq!(
-        header(&forged, "x-error-message"),
-        Some("Invalid credentials in Authorization header")
-    );
+    assert_eq!(header(&forged, "x-error-message"), Some("Invalid credentials in Authorization header"));
     let anonymous = server.get("/api/whoami-v2").send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
-    let whoami: serde_json::Value = server
-        .get("/api/whoami-v2")
-        .bearer_auth(&server.alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whoami: serde_json::Value =
+        server.get("/api/whoami-v2").bearer_auth(&server.alice).send().await.unwrap().json().await.unwrap();
     assert_eq!(whoami["name"], "alice");
     assert_eq!(whoami["orgs"][0]["name"], "acme");
     assert_eq!(whoami["auth"]["accessToken"]["role"], "write");
@@ -150,12 +116,7 @@ async fn malformed_ids_tokens_and_bodies() {
         .unwrap();
     assert_eq!(yaml.status(), 400);
     let body: serde_json::Value = yaml.json().await.unwrap();
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("YAML")
-    );
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("YAML"));
     let unknown = server.get("/api/nothing/here").send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }

@@ -29,67 +29,28 @@ async fn basic_upload_is_verified_then_committed_and_served() {
     let oid = sha256_hex(&data);
 
     // Committing before uploading is refused.
-    let early = server
-        .commit(
-            &server.alice,
-            "alice/m",
-            "main",
-            &[lfs_line("w.data", &oid, data.len())],
-            None,
-        )
-        .await;
+    let early =
+        server.commit(&server.alice, "alice/m", "main", &[lfs_line("w.data", &oid, data.len())], None).await;
     assert_eq!(early.status(), 400);
 
     let plan = batch(&server, &server.alice, &oid, data.len()).await;
-    let href = plan["objects"][0]["actions"]["upload"]["href"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap().to_owned();
     // Wrong bytes (same length) are rejected and leave nothing usable.
     let mut wrong = data.clone();
     wrong[0] ^= 1;
     let rejected = server.client.put(&href).body(wrong).send().await.unwrap();
     assert_eq!(rejected.status(), 400);
-    let still_refused = server
-        .commit(
-            &server.alice,
-            "alice/m",
-            "main",
-            &[lfs_line("w.data", &oid, data.len())],
-            None,
-        )
-        .await;
+    let still_refused =
+        server.commit(&server.alice, "alice/m", "main", &[lfs_line("w.data", &oid, data.len())], None).await;
     assert_eq!(still_refused.status(), 400);
     // Too many bytes are rejected too.
     let mut long = data.clone();
     long.push(0);
-    assert_eq!(
-        server
-            .client
-            .put(&href)
-            .body(long)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
+    assert_eq!(server.client.put(&href).body(long).send().await.unwrap().status(), 400);
 
     // No Authorization header: the URL authorises itself.
-    assert_eq!(
-        server
-            .client
-            .put(&href)
-            .body(data.clone())
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let verify = plan["objects"][0]["actions"]["verify"]["href"]
-        .as_str()
-        .unwrap();
+    assert_eq!(server.client.put(&href).body(data.clone()).send().await.unwrap().status(), 200);
+    let verify = plan["objects"][0]["actions"]["verify"]["href"].as_str().unwrap();
     let verified = server
         .client
         .post(verify)
@@ -105,50 +66,22 @@ async fn basic_upload_is_verified_then_committed_and_served() {
 
     assert_eq!(
         server
-            .commit(
-                &server.alice,
-                "alice/m",
-                "main",
-                &[lfs_line("w.data", &oid, data.len())],
-                None
-            )
+            .commit(&server.alice, "alice/m", "main", &[lfs_line("w.data", &oid, data.len())], None)
             .await
             .status(),
         200
     );
-    let head = server
-        .head("/alice/m/resolve/main/w.data")
-        .send()
-        .await
-        .unwrap();
+    let head = server.head("/alice/m/resolve/main/w.data").send().await.unwrap();
     assert_eq!(header(&head, "etag"), Some(format!("\"{oid}\"").as_str()));
     assert_eq!(header(&head, "x-linked-size"), Some("200000"));
-    let body = server
-        .get("/alice/m/resolve/main/w.data")
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = server.get("/alice/m/resolve/main/w.data").send().await.unwrap().bytes().await.unwrap();
     assert_eq!(sha256_hex(&body), oid);
-    let ranged = server
-        .get("/alice/m/resolve/main/w.data")
-        .header("range", "bytes=-5")
-        .send()
-        .await
-        .unwrap();
+    let ranged = server.get("/alice/m/resolve/main/w.data").header("range", "bytes=-5").send().await.unwrap();
     assert_eq!(&ranged.bytes().await.unwrap()[..], &data[data.len() - 5..]);
 
     // The pointer is routed to LFS in .gitattributes.
-    let attributes = server
-        .get("/alice/m/resolve/main/.gitattributes")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let attributes =
+        server.get("/alice/m/resolve/main/.gitattributes").send().await.unwrap().text().await.unwrap();
     assert!(attributes.contains("w.data filter=lfs"), "{attributes}");
 }
 
@@ -160,21 +93,11 @@ async fn multipart_upload_assembles_parts() {
     let oid = sha256_hex(&data);
     let plan = batch(&server, &server.alice, &oid, data.len()).await;
     let upload = &plan["objects"][0]["actions"]["upload"];
-    let chunk: usize = upload["header"]["chunk_size"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let chunk: usize = upload["header"]["chunk_size"].as_str().unwrap().parse().unwrap();
     let mut parts = Vec::new();
     for (i, slice) in data.chunks(chunk).enumerate() {
         let url = upload["header"][(i + 1).to_string()].as_str().unwrap();
-        let response = server
-            .client
-            .put(url)
-            .body(slice.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let response = server.client.put(url).body(slice.to_vec()).send().await.unwrap();
         assert_eq!(response.status(), 200);
         parts.push(json!({"partNumber": i + 1, "etag": header(&response, "etag").unwrap()}));
     }
@@ -189,25 +112,12 @@ async fn multipart_upload_assembles_parts() {
     assert_eq!(complete.status(), 200);
     assert_eq!(
         server
-            .commit(
-                &server.alice,
-                "alice/m",
-                "main",
-                &[lfs_line("big.bin", &oid, data.len())],
-                None
-            )
+            .commit(&server.alice, "alice/m", "main", &[lfs_line("big.bin", &oid, data.len())], None)
             .await
             .status(),
         200
     );
-    let body = server
-        .get("/alice/m/resolve/main/big.bin")
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = server.get("/alice/m/resolve/main/big.bin").send().await.unwrap().bytes().await.unwrap();
     assert_eq!(body.len(), data.len());
     assert_eq!(sha256_hex(&body), oid);
 }
@@ -218,19 +128,12 @@ async fn forged_signed_urls_are_refused() {
     server.create_repo(&server.alice, "alice/m", false).await;
     let oid = sha256_hex(b"abc");
     let plan = batch(&server, &server.alice, &oid, 3).await;
-    let href = plan["objects"][0]["actions"]["upload"]["href"]
-        .as_str()
-        .unwrap();
+    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
     let forged = format!("{}0", &href[..href.len() - 1]);
     let response = server.client.put(&forged).body("abc").send().await.unwrap();
     assert_eq!(response.status(), 403);
-    let garbage = server
-        .client
-        .put(format!("{}/_kura/lfs/nonsense", server.base))
-        .body("abc")
-        .send()
-        .await
-        .unwrap();
+    let garbage =
+        server.client.put(format!("{}/_kura/lfs/nonsense", server.base)).body("abc").send().await.unwrap();
     assert_eq!(garbage.status(), 403);
     // Only writers get upload URLs.
     let denied = server

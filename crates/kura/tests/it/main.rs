@@ -4,5 +4,6 @@
 mod bad_input;
 mod lfs;
 mod read;
+mod replicas;
 mod support;
 mod write;

@@ -15,39 +15,17 @@ async fn health_answers_once_ready() {
 #[tokio::test]
 async fn resolve_serves_bytes_with_every_metadata_header() {
     let server = TestServer::start().await;
-    assert_eq!(
-        server
-            .create_repo(&server.alice, "alice/m", false)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(server.create_repo(&server.alice, "alice/m", false).await.status(), 200);
     let content = b"0123456789abcdef".repeat(100);
-    let response = server
-        .commit(
-            &server.alice,
-            "alice/m",
-            "main",
-            &[file_line("dir/data.txt", &content)],
-            None,
-        )
-        .await;
+    let response =
+        server.commit(&server.alice, "alice/m", "main", &[file_line("dir/data.txt", &content)], None).await;
     assert_eq!(response.status(), 200);
     let commit: Value = response.json().await.unwrap();
     let sha = commit["commitOid"].as_str().unwrap().to_owned();
     assert_eq!(sha.len(), 40);
-    assert!(
-        commit["commitUrl"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{}/alice/m/commit/", server.base))
-    );
+    assert!(commit["commitUrl"].as_str().unwrap().starts_with(&format!("{}/alice/m/commit/", server.base)));
 
-    let head = server
-        .head("/alice/m/resolve/main/dir/data.txt")
-        .send()
-        .await
-        .unwrap();
+    let head = server.head("/alice/m/resolve/main/dir/data.txt").send().await.unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(header(&head, "x-repo-commit"), Some(sha.as_str()));
     assert_eq!(header(&head, "x-linked-size"), Some("1600"));
@@ -57,31 +35,19 @@ async fn resolve_serves_bytes_with_every_metadata_header() {
     assert_eq!(etag.len(), 42, "quoted git blob id: {etag}");
 
     // By commit id, anonymously (public repo), byte-exact.
-    let get = server
-        .get(&format!("/alice/m/resolve/{sha}/dir/data.txt"))
-        .send()
-        .await
-        .unwrap();
+    let get = server.get(&format!("/alice/m/resolve/{sha}/dir/data.txt")).send().await.unwrap();
     assert_eq!(get.status(), 200);
     assert_eq!(header(&get, "etag"), Some(etag.as_str()));
     assert_eq!(&get.bytes().await.unwrap()[..], &content[..]);
 
     // Single ranges.
-    let ranged = server
-        .get("/alice/m/resolve/main/dir/data.txt")
-        .header("range", "bytes=10-19")
-        .send()
-        .await
-        .unwrap();
+    let ranged =
+        server.get("/alice/m/resolve/main/dir/data.txt").header("range", "bytes=10-19").send().await.unwrap();
     assert_eq!(ranged.status(), 206);
     assert_eq!(header(&ranged, "content-range"), Some("bytes 10-19/1600"));
     assert_eq!(&ranged.bytes().await.unwrap()[..], &content[10..20]);
-    let past_end = server
-        .get("/alice/m/resolve/main/dir/data.txt")
-        .header("range", "bytes=1600-")
-        .send()
-        .await
-        .unwrap();
+    let past_end =
+        server.get("/alice/m/resolve/main/dir/data.txt").header("range", "bytes=1600-").send().await.unwrap();
     assert_eq!(past_end.status(), 416);
 }
 
@@ -89,38 +55,21 @@ async fn resolve_serves_bytes_with_every_metadata_header() {
 async fn missing_repo_revision_and_entry_have_distinct_codes() {
     let server = TestServer::start().await;
     server.create_repo(&server.alice, "alice/m", false).await;
-    let anonymous = server
-        .head("/alice/nope/resolve/main/x")
-        .send()
-        .await
-        .unwrap();
+    let anonymous = server.head("/alice/nope/resolve/main/x").send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(header(&anonymous, "x-error-code"), Some("RepoNotFound"));
-    let authed = server
-        .get("/api/models/alice/nope")
-        .bearer_auth(&server.bob)
-        .send()
-        .await
-        .unwrap();
+    let authed = server.get("/api/models/alice/nope").bearer_auth(&server.bob).send().await.unwrap();
     assert_eq!(authed.status(), 404);
     assert_eq!(header(&authed, "x-error-code"), Some("RepoNotFound"));
     let body: Value = authed.json().await.unwrap();
     assert_eq!(body["error"], "Repository not found");
 
-    let revision = server
-        .head("/alice/m/resolve/nobranch/x")
-        .send()
-        .await
-        .unwrap();
+    let revision = server.head("/alice/m/resolve/nobranch/x").send().await.unwrap();
     assert_eq!(revision.status(), 404);
     assert_eq!(header(&revision, "x-error-code"), Some("RevisionNotFound"));
 
     let sha = server.head_sha(&server.alice, "alice/m").await;
-    let entry = server
-        .head("/alice/m/resolve/main/missing.json")
-        .send()
-        .await
-        .unwrap();
+    let entry = server.head("/alice/m/resolve/main/missing.json").send().await.unwrap();
     assert_eq!(entry.status(), 404);
     assert_eq!(header(&entry, "x-error-code"), Some("EntryNotFound"));
     assert_eq!(header(&entry, "x-repo-commit"), Some(sha.as_str()));
@@ -129,13 +78,7 @@ async fn missing_repo_revision_and_entry_have_distinct_codes() {
 #[tokio::test]
 async fn private_repos_look_missing_to_everyone_without_access() {
     let server = TestServer::start().await;
-    assert_eq!(
-        server
-            .create_repo(&server.alice, "acme/secret", true)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(server.create_repo(&server.alice, "acme/secret", true).await.status(), 200);
     server
         .commit(
             &server.alice,
@@ -162,19 +105,8 @@ async fn private_repos_look_missing_to_everyone_without_access() {
         .unwrap();
     assert_eq!(owner.status(), 200);
 
-    let listed: Value = server
-        .get("/api/models?search=secret")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        listed.as_array().unwrap().len(),
-        0,
-        "anonymous listing hides private repos"
-    );
+    let listed: Value = server.get("/api/models?search=secret").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 0, "anonymous listing hides private repos");
     let listed: Value = server
         .get("/api/models?search=secret")
         .bearer_auth(&server.bob)
@@ -203,37 +135,18 @@ async fn repo_info_tree_and_listing_pagination() {
     let server = TestServer::start().await;
     server.create_repo(&server.alice, "alice/m", false).await;
     let readme = b"---\nlicense: mit\nlibrary_name: transformers\npipeline_tag: text-generation\ntags: [demo]\n---\n# m\n";
-    let lines = [
-        file_line("README.md", readme),
-        file_line("a/b/c.txt", b"c"),
-        file_line("a/d.txt", b"d"),
-    ];
-    server
-        .commit(&server.alice, "alice/m", "main", &lines, None)
-        .await;
-    let info: Value = server
-        .get("/api/models/alice/m?blobs=true")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lines = [file_line("README.md", readme), file_line("a/b/c.txt", b"c"), file_line("a/d.txt", b"d")];
+    server.commit(&server.alice, "alice/m", "main", &lines, None).await;
+    let info: Value =
+        server.get("/api/models/alice/m?blobs=true").send().await.unwrap().json().await.unwrap();
     assert_eq!(info["id"], "alice/m");
     assert_eq!(info["library_name"], "transformers");
     assert_eq!(info["pipeline_tag"], "text-generation");
     assert_eq!(info["cardData"]["license"], "mit");
     assert!(info["lastModified"].as_str().unwrap().ends_with('Z'));
-    let siblings: Vec<&str> = info["siblings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["rfilename"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        siblings,
-        [".gitattributes", "README.md", "a/d.txt", "a/b/c.txt"]
-    );
+    let siblings: Vec<&str> =
+        info["siblings"].as_array().unwrap().iter().map(|s| s["rfilename"].as_str().unwrap()).collect();
+    assert_eq!(siblings, [".gitattributes", "README.md", "a/d.txt", "a/b/c.txt"]);
 
     let tree: Value = server
         .get("/api/models/alice/m/tree/main?recursive=true")
@@ -243,74 +156,25 @@ async fn repo_info_tree_and_listing_pagination() {
         .json()
         .await
         .unwrap();
-    let paths: Vec<&str> = tree
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            ".gitattributes",
-            "README.md",
-            "a",
-            "a/b",
-            "a/d.txt",
-            "a/b/c.txt"
-        ]
-    );
-    let sub: Value = server
-        .get("/api/models/alice/m/tree/main/a%2Fb")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let paths: Vec<&str> = tree.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, [".gitattributes", "README.md", "a", "a/b", "a/d.txt", "a/b/c.txt"]);
+    let sub: Value =
+        server.get("/api/models/alice/m/tree/main/a%2Fb").send().await.unwrap().json().await.unwrap();
     assert_eq!(sub[0]["path"], "a/b/c.txt");
-    let missing = server
-        .get("/api/models/alice/m/tree/main/zzz")
-        .send()
-        .await
-        .unwrap();
+    let missing = server.get("/api/models/alice/m/tree/main/zzz").send().await.unwrap();
     assert_eq!(header(&missing, "x-error-code"), Some("EntryNotFound"));
 
     for i in 0..3 {
-        server
-            .create_repo(&server.alice, &format!("alice/list{i}"), false)
-            .await;
+        server.create_repo(&server.alice, &format!("alice/list{i}"), false).await;
     }
-    let first = server
-        .get("/api/models?author=alice&search=list&limit=2")
-        .send()
-        .await
-        .unwrap();
+    let first = server.get("/api/models?author=alice&search=list&limit=2").send().await.unwrap();
     let link = header(&first, "link").unwrap().to_owned();
-    assert!(
-        link.starts_with(&format!("<{}/api/models?", server.base)),
-        "{link}"
-    );
+    assert!(link.starts_with(&format!("<{}/api/models?", server.base)), "{link}");
     let page: Value = first.json().await.unwrap();
     assert_eq!(page.as_array().unwrap().len(), 2);
     let next_url = link.trim_start_matches('<').split('>').next().unwrap();
-    let rest: Value = server
-        .client
-        .get(next_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest: Value = server.client.get(next_url).send().await.unwrap().json().await.unwrap();
     assert_eq!(rest.as_array().unwrap().len(), 1);
-    let filtered: Value = server
-        .get("/api/models?filter=demo")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let filtered: Value = server.get("/api/models?filter=demo").send().await.unwrap().json().await.unwrap();
     assert_eq!(filtered.as_array().unwrap().len(), 1);
 }

@@ -34,31 +34,14 @@ impl TestServer {
         hub.create_user("alice", false).await.unwrap();
         hub.create_user("bob", false).await.unwrap();
         hub.create_org("acme", "alice").await.unwrap();
-        let alice = hub
-            .create_token("alice", "t", kura_model::Role::Write)
-            .await
-            .unwrap();
-        let bob = hub
-            .create_token("bob", "t", kura_model::Role::Write)
-            .await
-            .unwrap();
-        let alice_read = hub
-            .create_token("alice", "r", kura_model::Role::Read)
-            .await
-            .unwrap();
+        let alice = hub.create_token("alice", "t", kura_model::Role::Write).await.unwrap();
+        let bob = hub.create_token("bob", "t", kura_model::Role::Write).await.unwrap();
+        let alice_read = hub.create_token("alice", "r", kura_model::Role::Read).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(kura::serve(listener, hub, base.clone(), async move {
             let _ = rx.await;
         }));
-        Self {
-            base,
-            client: Client::new(),
-            alice,
-            bob,
-            alice_read,
-            _dir: dir,
-            shutdown: Some(tx),
-        }
+        Self { base, client: Client::new(), alice, bob, alice_read, _dir: dir, shutdown: Some(tx) }
     }
 
     pub fn get(&self, path: &str) -> RequestBuilder {
@@ -93,8 +76,7 @@ impl TestServer {
         lines: &[Value],
         parent: Option<&str>,
     ) -> Response {
-        let mut header =
-            json!({"key": "header", "value": {"summary": "test commit", "description": ""}});
+        let mut header = json!({"key": "header", "value": {"summary": "test commit", "description": ""}});
         if let Some(parent) = parent {
             header["value"]["parentCommit"] = json!(parent);
         }
