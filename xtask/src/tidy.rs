@@ -21,10 +21,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ),
     ("kura-web", &["kura-http", "kura-core", "kura-model"]),
     ("kura-http", &["kura-core", "kura-git", "kura-model"]),
-    (
-        "kura-core",
-        &["kura-cas", "kura-git", "kura-storage", "kura-model"],
-    ),
+    ("kura-core", &["kura-cas", "kura-git", "kura-storage", "kura-model"]),
     ("kura-cas", &["kura-storage", "kura-model"]),
     ("kura-git", &["kura-model"]),
     ("kura-storage-sql", &["kura-storage", "kura-model"]),
@@ -36,16 +33,10 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
 
 /// External crates a crate must never depend on (protocol and I/O stay at the edges).
 const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
-    (
-        "kura-model",
-        &["tokio", "axum", "hyper", "sqlx", "object_store"],
-    ),
+    ("kura-model", &["tokio", "axum", "hyper", "sqlx", "object_store"]),
     ("kura-git", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-cas", &["axum", "hyper", "sqlx", "object_store"]),
-    (
-        "kura-core",
-        &["axum", "hyper", "sqlx", "object_store", "reqwest"],
-    ),
+    ("kura-core", &["axum", "hyper", "sqlx", "object_store", "reqwest"]),
     ("kura-http", &["sqlx", "object_store"]),
     ("kura-storage", &["axum", "hyper", "sqlx", "object_store"]),
 ];
@@ -54,39 +45,23 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
 const MAX_LINES: usize = 1000;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_owned()
 }
 
 /// Normal and dev dependencies of every workspace package, from `cargo metadata`.
 fn dependencies() -> Result<BTreeMap<String, Vec<String>>, String> {
     let output = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
         .current_dir(workspace_root())
         .output()
         .map_err(|e| format!("running cargo metadata: {e}"))?;
     if !output.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
     for package in metadata["packages"].as_array().ok_or("no packages")? {
-        let name = package["name"]
-            .as_str()
-            .ok_or("package without name")?
-            .to_owned();
+        let name = package["name"].as_str().ok_or("package without name")?.to_owned();
         let deps = package["dependencies"]
             .as_array()
             .ok_or("no dependencies")?
@@ -102,9 +77,7 @@ fn check_edges(deps: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let mut problems = Vec::new();
     for (package, list) in deps {
         let Some((_, allowed)) = ALLOWED_EDGES.iter().find(|(p, _)| p == package) else {
-            problems.push(format!(
-                "crate {package} is not in the dependency allow-list"
-            ));
+            problems.push(format!("crate {package} is not in the dependency allow-list"));
             continue;
         };
         for dep in list.iter().filter(|d| d.starts_with("kura")) {
@@ -145,11 +118,7 @@ fn check_sources() -> Vec<String> {
     let mut problems = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let shown = file
-            .strip_prefix(&root)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+        let shown = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
         if !text.starts_with("//!") {
             problems.push(format!("{shown}: a module starts with a //! doc line"));
         }
@@ -171,11 +140,7 @@ pub(crate) fn run_all() -> Result<(), Vec<String>> {
         Err(error) => vec![error],
     };
     problems.extend(check_sources());
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
 #[cfg(test)]
@@ -192,10 +157,7 @@ mod tests {
     #[test]
     fn forbidden_edges_are_caught() {
         let mut deps = BTreeMap::new();
-        deps.insert(
-            "kura-core".to_owned(),
-            vec!["kura-http".to_owned(), "axum".to_owned()],
-        );
+        deps.insert("kura-core".to_owned(), vec!["kura-http".to_owned(), "axum".to_owned()]);
         deps.insert("kura-mystery".to_owned(), vec![]);
         let problems = check_edges(&deps);
         assert_eq!(problems.len(), 3, "{problems:?}");

@@ -286,18 +286,15 @@ impl MetadataStore for SqlStore {
             }
             (None, None) => return Ok(()),
         };
-        let is_update = second.is_some();
         let sql = self.sql(sql);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db_error)?;
-            let affected = if is_update {
-                sqlx::query(sql).bind(&first).bind(repo).bind(name.as_str()).bind(second.unwrap_or_default())
-                    .execute(&mut *tx).await.map_err(db_error)?.rows_affected()
-            } else if new.is_some() {
-                sqlx::query(sql).bind(repo).bind(name.as_str()).bind(&first).execute(&mut *tx).await.map_err(db_error)?.rows_affected()
-            } else {
-                sqlx::query(sql).bind(repo).bind(name.as_str()).bind(&first).execute(&mut *tx).await.map_err(db_error)?.rows_affected()
+            // INSERT and DELETE bind (repo, name, oid); UPDATE binds (new, repo, name, old).
+            let statement = match &second {
+                Some(old) => sqlx::query(sql).bind(&first).bind(repo).bind(name.as_str()).bind(old),
+                None => sqlx::query(sql).bind(repo).bind(name.as_str()).bind(&first),
             };
+            let affected = statement.execute(&mut *tx).await.map_err(db_error)?.rows_affected();
             if affected != 1 {
                 return Err(StorageError::Conflict);
             }

@@ -197,10 +197,8 @@ async fn racing_commits_on_two_replicas_never_lose_an_update() {
     assert_eq!(statuses, [200, 412], "exactly one commit wins for a given parent");
     // Without a parent both land, in some order, through either replica.
     let (c_line, d_line) = ([file_line("c.txt", b"c")], [file_line("d.txt", b"d")]);
-    let (c, d) = tokio::join!(
-        replicas.commit(0, &repo, &c_line, None),
-        replicas.commit(1, &repo, &d_line, None),
-    );
+    let (c, d) =
+        tokio::join!(replicas.commit(0, &repo, &c_line, None), replicas.commit(1, &repo, &d_line, None),);
     assert_eq!((c.status().as_u16(), d.status().as_u16()), (200, 200));
     let tree: Value = replicas
         .client
