@@ -8,6 +8,7 @@
 mod api;
 mod context;
 mod error;
+mod metrics;
 mod middleware;
 mod route;
 
@@ -17,6 +18,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use kura_core::Hub;
+pub use metrics::Metrics;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -24,13 +26,14 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Externally visible base URL, without a trailing slash.
     pub public_url: String,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The complete router. Every request goes through `dispatch`, which routes on the raw path.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback(dispatch)
-        .layer(axum::middleware::from_fn(middleware::request_id_and_log))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_id_and_log))
         .with_state(state)
 }
 

@@ -17,6 +17,7 @@ pub(crate) struct RepoRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
     Health,
+    Metrics,
     WhoAmI,
     ValidateYaml,
     CreateRepo,
@@ -70,6 +71,7 @@ pub(crate) fn parse(raw_path: &str) -> Route {
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     match parts[..] {
         ["health"] => Route::Health,
+        ["metrics"] => Route::Metrics,
         ["api", "whoami-v2"] => Route::WhoAmI,
         ["api", "validate-yaml"] => Route::ValidateYaml,
         ["api", "repos", "create"] => Route::CreateRepo,

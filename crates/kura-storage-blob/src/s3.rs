@@ -7,7 +7,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
 
 /// Part size of multipart uploads (S3's minimum is 5 MiB).
 const PART_SIZE: usize = 16 << 20;
@@ -63,7 +65,14 @@ impl S3BlobStore {
             .with_region(&settings.region)
             .with_access_key_id(&settings.access_key_id)
             .with_secret_access_key(&settings.secret_access_key)
-            .with_virtual_hosted_style_request(settings.virtual_hosted);
+            .with_virtual_hosted_style_request(settings.virtual_hosted)
+            // Fail within seconds when the store is down, so clients get a prompt 503 rather
+            // than a request hanging for minutes.
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(10),
+                ..RetryConfig::default()
+            });
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
         }

@@ -49,7 +49,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
-    let state = kura_http::AppState { hub: Arc::new(hub), public_url };
+    let state = kura_http::AppState { hub: Arc::new(hub), public_url, metrics: Arc::default() };
     let app = kura_http::router(state);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -36,7 +36,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let query = query_pairs(request.uri().query().unwrap_or(""));
     let (parts, body) = request.into_parts();
     // Signed transfer URLs carry their own authority; a stray header must not break them.
-    let identity = if matches!(route, Route::LfsTransfer { .. } | Route::Health) {
+    let identity = if matches!(route, Route::LfsTransfer { .. } | Route::Health | Route::Metrics) {
         Ok(kura_core::Identity::Anonymous)
     } else {
         state.hub.authenticate(token.as_deref()).await
@@ -63,6 +63,10 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
     let method = ctx.method.clone();
     match (method, route) {
         (Method::GET, Route::Health) => Ok((StatusCode::OK, "ok").into_response()),
+        (Method::GET, Route::Metrics) => {
+            let text = ctx.state.metrics.render();
+            Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+        }
         (Method::GET, Route::WhoAmI) => info::whoami(ctx).await,
         (Method::POST, Route::ValidateYaml) => info::validate_yaml(ctx).await,
         (Method::POST, Route::CreateRepo) => manage::create_repo(ctx).await,

@@ -213,3 +213,31 @@ async fn racing_commits_on_two_replicas_never_lose_an_update() {
     assert!(paths.contains(&"c.txt") && paths.contains(&"d.txt"), "{paths:?}");
     assert_eq!(paths.len(), 4, "{paths:?}");
 }
+
+#[tokio::test]
+async fn an_unreachable_object_store_gives_a_clean_503_and_no_partial_repo() {
+    let Some((mut overrides, _dir)) = shared_config() else { return };
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    overrides.s3.endpoint = Some(format!("http://{closed}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config::load(&Overrides { public_url: Some(base.clone()), ..overrides }).unwrap();
+    let hub = kura::open_hub(&config).await.unwrap();
+    let user = format!("u{:x}", rand::random::<u32>());
+    hub.create_user(&user, false).await.unwrap();
+    let token = hub.create_token(&user, "t", kura_model::Role::Write).await.unwrap();
+    tokio::spawn(kura::serve(listener, hub, base.clone(), std::future::pending()));
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{base}/api/repos/create"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "down"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 503);
+    assert!(header(&created, "x-request-id").is_some());
+    let info = client.get(format!("{base}/api/models/{user}/down")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(info.status(), 404, "nothing half-created");
+}
