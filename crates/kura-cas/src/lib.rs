@@ -1,0 +1,25 @@
+//! Sans-IO core of Xet storage: chunking, hashing, xorb and shard codecs, range planning.
+//!
+//! Everything here is a pure function over bytes; the async drivers that move data between
+//! HTTP and the storage ports live in higher crates. Format facts come from the Xet protocol
+//! (see `docs/xet.md` in the shared docs); constants are interoperability facts.
+
+mod chunker;
+mod error;
+mod gear_table;
+mod hash;
+mod merkle;
+
+#[cfg(test)]
+mod reference_tests;
+
+pub use chunker::{
+    BOUNDARY_MASK, Chunker, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TARGET_CHUNK_SIZE, chunk_and_hash,
+    chunk_boundaries, hash_file_bytes,
+};
+pub use error::CasError;
+pub use hash::{
+    DATA_KEY, FILE_KEY, INTERNAL_NODE_KEY, MerkleHash, VERIFICATION_KEY, chunk_hash,
+    is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
+};
+pub use merkle::{MerkleNode, file_hash, merkle_root, xorb_hash};
