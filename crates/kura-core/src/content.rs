@@ -139,6 +139,15 @@ impl ContentStore {
         }
     }
 
+    /// A direct download URL from the storage engine, when it can make one.
+    pub(crate) async fn presigned(
+        &self,
+        oid: &Sha256,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>> {
+        Ok(self.blobs.presigned_get(&object_key(oid), expires_in).await?)
+    }
+
     /// Stores one part of a multipart upload; returns its ETag.
     pub async fn put_part(&self, upload_id: &str, part: u32, max: u64, body: ByteStream) -> Result<String> {
         let limited = Box::pin(body.scan(0u64, move |seen, chunk| {

@@ -25,6 +25,8 @@ pub enum Action {
     Complete { upload: String, parts: u32 },
     /// POST a verify call.
     Verify,
+    /// GET the object (git-lfs downloads when storage cannot presign).
+    Download,
 }
 
 /// A signed permission to touch one object of one repo.
@@ -45,6 +47,7 @@ impl Capability {
             Action::Part { upload, part } => format!("part:{upload}:{part}"),
             Action::Complete { upload, parts } => format!("complete:{upload}:{parts}"),
             Action::Verify => "verify".to_owned(),
+            Action::Download => "download".to_owned(),
         };
         format!(
             "{action}|{}|{}|{}|{}|{}",
@@ -65,6 +68,7 @@ impl Capability {
         let action = match parts[..] {
             ["put"] => Action::Put,
             ["verify"] => Action::Verify,
+            ["download"] => Action::Download,
             ["part", upload, part] => Action::Part { upload: upload.to_owned(), part: part.parse().ok()? },
             ["complete", upload, n] => Action::Complete { upload: upload.to_owned(), parts: n.parse().ok()? },
             _ => return None,
@@ -78,6 +82,17 @@ impl Capability {
             expires_at: expires_at.parse().ok()?,
         })
     }
+}
+
+/// Where a git-lfs client fetches one object from.
+#[derive(Debug, Clone)]
+pub enum DownloadPlan {
+    /// A presigned storage URL (used as is).
+    Direct(String),
+    /// A kura capability token for `GET /_kura/lfs/{token}`.
+    Token(String),
+    /// The repo does not hold this object.
+    Missing,
 }
 
 /// The plan for one object of a batch request.
@@ -160,6 +175,49 @@ impl Hub {
             }
         }
         Ok(plans)
+    }
+
+    /// Plans git-lfs downloads: only objects this repo holds, for callers who may read files.
+    pub async fn plan_downloads(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        objects: &[(Sha256, u64)],
+    ) -> Result<Vec<DownloadPlan>> {
+        self.authorize_files(identity, repo).await?;
+        let ttl = std::time::Duration::from_millis(CAPABILITY_TTL_MS as u64);
+        let expires_at = now_millis() + CAPABILITY_TTL_MS;
+        let mut plans = Vec::with_capacity(objects.len());
+        for &(oid, _) in objects {
+            let size = match self.content.size(&oid).await? {
+                Some(size) if self.meta.repo_has_lfs_object(repo.id, &oid).await? => size,
+                _ => {
+                    plans.push(DownloadPlan::Missing);
+                    continue;
+                }
+            };
+            plans.push(match self.content.presigned(&oid, ttl).await? {
+                Some(url) => DownloadPlan::Direct(url),
+                None => DownloadPlan::Token(self.issue(&Capability {
+                    action: Action::Download,
+                    repo_type: repo.repo_type,
+                    repo_id: repo.repo_id.clone(),
+                    oid,
+                    size,
+                    expires_at,
+                })),
+            });
+        }
+        Ok(plans)
+    }
+
+    /// Streams an object for a signed download URL.
+    pub async fn send_object(&self, capability: &Capability) -> Result<ByteStream> {
+        if capability.action != Action::Download {
+            return Err(CoreError::Forbidden("This URL does not allow downloads".to_owned()));
+        }
+        self.capability_repo(capability).await?;
+        self.content.read(&capability.oid, 0, capability.size).await
     }
 
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {

@@ -27,7 +27,7 @@ pub use commit::{CommitRequest, FileContent, Operation};
 pub use error::{CoreError, Result};
 pub use gitattributes::{is_lfs_path, lfs_patterns};
 pub use kura_storage::{ByteStream, Gating, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort};
-pub use lfs::{Action, Capability, UploadPlan};
+pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;
 pub use revision::Resolved;

@@ -172,6 +172,20 @@ impl BlobStore for S3BlobStore {
             Err(other) => Err(StorageError::backend(other)),
         }
     }
+
+    async fn presigned_get(
+        &self,
+        key: &BlobKey,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        use object_store::signer::Signer;
+        let url = self
+            .store
+            .signed_url(object_store::signer::Method::GET, &self.path(key), expires_in)
+            .await
+            .map_err(s3_error)?;
+        Ok(Some(url.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +220,22 @@ mod tests {
         };
         let store = S3BlobStore::new(&settings).unwrap();
         kura_storage::conformance::blob_store(&store).await;
+    }
+
+    #[tokio::test]
+    async fn s3_presigned_get_serves_the_object_without_credentials() {
+        let Some(settings) = test_settings() else { return };
+        let store = S3BlobStore::new(&settings).unwrap();
+        let key = BlobKey::new("presigned/object");
+        store.put_bytes(&key, Bytes::from_static(b"presigned bytes")).await.unwrap();
+        let url = store
+            .presigned_get(&key, std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("S3 presigns");
+        let body = reqwest::get(&url).await.unwrap();
+        assert_eq!(body.status(), 200);
+        assert_eq!(&body.bytes().await.unwrap()[..], b"presigned bytes");
     }
 
     #[tokio::test]

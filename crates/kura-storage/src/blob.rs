@@ -63,4 +63,15 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+
+    /// A URL that lets anyone GET the object directly from the store until it expires, when
+    /// the engine can make one (S3 presigned URLs). `None` means "stream it through kura".
+    async fn presigned_get(
+        &self,
+        key: &BlobKey,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        let _ = (key, expires_in);
+        Ok(None)
+    }
 }

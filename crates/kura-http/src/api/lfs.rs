@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kura_core::{Action, UploadPlan};
+use kura_core::{Action, DownloadPlan, UploadPlan};
 use kura_model::Sha256;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -65,12 +65,6 @@ fn plan_json(ctx: &Ctx, oid: &str, size: u64, plan: UploadPlan) -> Value {
 pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let body: BatchBody = ctx.json().await?;
-    if body.operation != "upload" {
-        return Ok(lfs_response(
-            StatusCode::NOT_IMPLEMENTED,
-            json!({"message": "LFS downloads go through /resolve on this server"}),
-        ));
-    }
     if body.objects.len() > MAX_BATCH {
         return Ok(lfs_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -81,6 +75,14 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     for object in &body.objects {
         if let Ok(oid) = Sha256::from_hex(&object.oid) {
             valid.push((oid, object.size));
+        }
+    }
+    match body.operation.as_str() {
+        "upload" => {}
+        "download" => return download_batch(ctx, &record, &body.objects, &valid).await,
+        other => {
+            let message = format!("Unknown operation '{other}'");
+            return Ok(lfs_response(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message })));
         }
     }
     let mut plans =
@@ -94,6 +96,35 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         })
         .collect();
     Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
+}
+
+async fn download_batch(
+    ctx: &Ctx,
+    record: &kura_core::RepoRecord,
+    objects: &[BatchObject],
+    valid: &[(Sha256, u64)],
+) -> ApiResult {
+    let mut plans =
+        ctx.hub().plan_downloads(&ctx.identity, record, valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let out: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            let invalid = json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id"}});
+            if Sha256::from_hex(&object.oid).is_err() {
+                return invalid;
+            }
+            let href = match plans.next().expect("one plan per valid object") {
+                DownloadPlan::Direct(url) => url,
+                DownloadPlan::Token(token) => format!("{}/_kura/lfs/{token}", ctx.state.public_url),
+                DownloadPlan::Missing => {
+                    return json!({"oid": object.oid, "size": object.size, "error": {"code": 404, "message": "Object does not exist in this repository"}});
+                }
+            };
+            json!({"oid": object.oid, "size": object.size, "authenticated": true,
+                   "actions": {"download": {"href": href, "header": {}, "expires_in": 3600}}})
+        })
+        .collect();
+    Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"})))
 }
 
 #[derive(Deserialize)]
@@ -126,6 +157,15 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
             let _ = ctx.body_bytes(crate::context::JSON_LIMIT).await?;
             ctx.hub().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
+        }
+        (&Method::GET, Action::Download) => {
+            let stream = ctx.hub().send_object(&capability).await.map_err(|e| ctx.fail(e))?;
+            let mut response = Response::new(axum::body::Body::from_stream(stream));
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(capability.size));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            Ok(response)
         }
         (&Method::POST, Action::Verify) => {
             let body: VerifyBody = ctx.json().await?;

@@ -103,7 +103,9 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             resolve::resolve_file(ctx, &repo, &revision, &path).await
         }
         (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
-        (Method::PUT | Method::POST, Route::LfsTransfer { token }) => lfs::transfer(ctx, &token).await,
+        (Method::PUT | Method::POST | Method::GET, Route::LfsTransfer { token }) => {
+            lfs::transfer(ctx, &token).await
+        }
         (_, Route::XetToken { .. }) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "Xet storage is not enabled on this server; set HF_HUB_DISABLE_XET=1",

@@ -145,3 +145,39 @@ async fn forged_signed_urls_are_refused() {
         .unwrap();
     assert_eq!(denied.status(), 403);
 }
+
+#[tokio::test]
+async fn batch_downloads_hand_out_working_urls_only_for_objects_of_the_repo() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let data = b"lfs download body".to_vec();
+    let oid = sha256_hex(&data);
+    let plan = batch(&server, &server.alice, &oid, data.len()).await;
+    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
+    assert_eq!(server.client.put(href).body(data.clone()).send().await.unwrap().status(), 200);
+    let unknown = sha256_hex(b"never uploaded");
+    let response = server
+        .post("/alice/m.git/info/lfs/objects/batch")
+        .json(&json!({"operation": "download", "objects": [{"oid": oid, "size": data.len()}, {"oid": unknown, "size": 3}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let url = answer["objects"][0]["actions"]["download"]["href"].as_str().unwrap();
+    let body = server.client.get(url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&body[..], &data[..]);
+    assert_eq!(answer["objects"][1]["error"]["code"], 404);
+    // Another repo cannot fetch it by oid.
+    server.create_repo(&server.bob, "bob/other", false).await;
+    let other: Value = server
+        .post("/bob/other.git/info/lfs/objects/batch")
+        .json(&json!({"operation": "download", "objects": [{"oid": oid, "size": data.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["objects"][0]["error"]["code"], 404);
+}

@@ -162,6 +162,21 @@ async fn lfs_urls_signed_by_one_replica_work_on_the_other() {
         .await
         .unwrap();
     assert_eq!(sha256_hex(&body), oid);
+    // git-lfs downloads go straight to the bucket through a presigned URL.
+    let download: Value = replicas
+        .client
+        .post(format!("{}/{repo}.git/info/lfs/objects/batch", replicas.urls[1]))
+        .json(&json!({"operation": "download", "objects": [{"oid": oid, "size": data.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let href = download["objects"][0]["actions"]["download"]["href"].as_str().unwrap();
+    assert!(href.starts_with(&std::env::var("KURA_TEST_S3_ENDPOINT").unwrap()), "{href}");
+    let direct = replicas.client.get(href).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256_hex(&direct), oid);
 }
 
 #[tokio::test]
