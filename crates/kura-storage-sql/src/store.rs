@@ -358,12 +358,77 @@ impl MetadataStore for SqlStore {
         Ok(())
     }
 
+    async fn record_xorb(
+        &self,
+        hash: &str,
+        num_chunks: u64,
+        raw_bytes: u64,
+        stored_bytes: u64,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let (chunks, raw, stored) =
+            (size_to_i64(num_chunks)?, size_to_i64(raw_bytes)?, size_to_i64(stored_bytes)?);
+        let sql = self.sql("INSERT INTO xet_xorbs (hash, num_chunks, raw_bytes, stored_bytes, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        let affected = with_pool!(self, pool => {
+            sqlx::query(sql).bind(hash).bind(chunks).bind(raw).bind(stored).bind(now).execute(pool).await.map_err(db_error)?.rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    async fn xorb_exists(&self, hash: &str) -> Result<bool> {
+        let found: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(self.sql("SELECT hash FROM xet_xorbs WHERE hash = ?")).bind(hash).fetch_optional(pool).await.map_err(db_error)?
+        });
+        Ok(found.is_some())
+    }
+
+    async fn record_xet_file(&self, file: &XetFileRecord, now: Timestamp) -> Result<()> {
+        let size = size_to_i64(file.size)?;
+        let sql = self.sql("INSERT INTO xet_files (file_hash, sha256, size, terms, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        with_pool!(self, pool => {
+            sqlx::query(sql).bind(&file.file_hash).bind(file.sha256.to_hex()).bind(size).bind(&file.terms).bind(now).execute(pool).await.map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    async fn xet_file(&self, file_hash: &str) -> Result<Option<XetFileRecord>> {
+        let sql = self.sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash = ?");
+        let row: Option<(String, String, i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(file_hash).fetch_optional(pool).await.map_err(db_error)?
+        });
+        row.map(xet_record).transpose()
+    }
+
+    async fn xet_file_by_sha256(&self, sha256: &Sha256) -> Result<Option<XetFileRecord>> {
+        let sql = self.sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE sha256 = ? ORDER BY created_at LIMIT 1");
+        let row: Option<(String, String, i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(sha256.to_hex()).fetch_optional(pool).await.map_err(db_error)?
+        });
+        row.map(xet_record).transpose()
+    }
+
+    async fn xorb_bytes(&self) -> Result<u64> {
+        let total: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar(self.sql("SELECT CAST(SUM(stored_bytes) AS BIGINT) FROM xet_xorbs")).fetch_one(pool).await.map_err(db_error)?
+        });
+        Ok(total.unwrap_or(0) as u64)
+    }
+
     async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool> {
         let found: Option<String> = with_pool!(self, pool => {
             sqlx::query_scalar(self.sql("SELECT oid FROM repo_lfs_objects WHERE repo_id = ? AND oid = ?")).bind(repo).bind(oid.to_hex()).fetch_optional(pool).await.map_err(db_error)?
         });
         Ok(found.is_some())
     }
+}
+
+fn xet_record((file_hash, sha256, size, terms): (String, String, i64, String)) -> Result<XetFileRecord> {
+    Ok(XetFileRecord {
+        file_hash,
+        sha256: Sha256::from_hex(&sha256).map_err(StorageError::backend)?,
+        size: size as u64,
+        terms,
+    })
 }
 
 #[cfg(test)]

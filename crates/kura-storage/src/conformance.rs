@@ -144,6 +144,20 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.link_lfs_object(repo.id, &blob).await.expect("idempotent");
     assert!(store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
+    // Xet indexes.
+    assert!(store.record_xorb("ab12", 3, 300, 200, 40).await.unwrap());
+    assert!(!store.record_xorb("ab12", 3, 300, 200, 41).await.unwrap(), "second insert reports existing");
+    assert!(store.xorb_exists("ab12").await.unwrap());
+    assert!(!store.xorb_exists("cd34").await.unwrap());
+    assert_eq!(store.xorb_bytes().await.unwrap(), 200);
+    let file =
+        XetFileRecord { file_hash: "f00d".into(), sha256: blob, size: 7, terms: "ab12:0:3:300".into() };
+    store.record_xet_file(&file, 42).await.unwrap();
+    store.record_xet_file(&file, 43).await.expect("idempotent");
+    assert_eq!(store.xet_file("f00d").await.unwrap(), Some(file.clone()));
+    assert_eq!(store.xet_file_by_sha256(&blob).await.unwrap(), Some(file));
+    assert_eq!(store.xet_file("beef").await.unwrap(), None);
+
     store.delete_repo(repo.id).await.unwrap();
     assert!(store.repo(RepoType::Model, &renamed).await.unwrap().is_none());
     assert!(store.refs(repo.id).await.unwrap().is_empty());

@@ -16,5 +16,5 @@ pub use error::StorageError;
 pub use metadata::MetadataStore;
 pub use records::{
     Gating, NamespaceKind, NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort,
-    TokenRecord, UserRecord,
+    TokenRecord, UserRecord, XetFileRecord,
 };

@@ -75,4 +75,23 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Marks the object as usable by the repo (it proved possession by uploading it).
     async fn link_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<()>;
     async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool>;
+
+    // --- Xet ---
+
+    /// Records a verified xorb; `Ok(false)` when it was already known.
+    async fn record_xorb(
+        &self,
+        hash: &str,
+        num_chunks: u64,
+        raw_bytes: u64,
+        stored_bytes: u64,
+        now: Timestamp,
+    ) -> Result<bool>;
+    async fn xorb_exists(&self, hash: &str) -> Result<bool>;
+    /// Records a file registered by a shard; idempotent (the first registration wins).
+    async fn record_xet_file(&self, file: &XetFileRecord, now: Timestamp) -> Result<()>;
+    async fn xet_file(&self, file_hash: &str) -> Result<Option<XetFileRecord>>;
+    async fn xet_file_by_sha256(&self, sha256: &Sha256) -> Result<Option<XetFileRecord>>;
+    /// Total bytes of stored xorbs (dedup accounting).
+    async fn xorb_bytes(&self) -> Result<u64>;
 }

@@ -140,3 +140,14 @@ pub struct RepoQuery {
     pub offset: u64,
     pub limit: u64,
 }
+
+/// A file registered through a Xet shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XetFileRecord {
+    /// Xet file hash, in Xet's hex form.
+    pub file_hash: String,
+    pub sha256: Sha256,
+    pub size: u64,
+    /// Serialized reconstruction terms (owned by `kura-core`).
+    pub terms: String,
+}
