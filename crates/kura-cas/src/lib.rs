@@ -5,10 +5,16 @@
 //! (see `docs/xet.md` in the shared docs); constants are interoperability facts.
 
 mod chunker;
+mod compression;
+mod cursor;
 mod error;
 mod gear_table;
 mod hash;
 mod merkle;
+mod reconstruction;
+mod shard;
+mod xorb;
+mod xorb_footer;
 
 #[cfg(test)]
 mod reference_tests;
@@ -17,9 +23,17 @@ pub use chunker::{
     BOUNDARY_MASK, Chunker, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TARGET_CHUNK_SIZE, chunk_and_hash,
     chunk_boundaries, hash_file_bytes,
 };
+pub use compression::{
+    CompressionScheme, MAX_COMPRESSED_CHUNK_LEN, bg4_join, bg4_split, compress_chunk, decompress_chunk,
+};
 pub use error::CasError;
 pub use hash::{
     DATA_KEY, FILE_KEY, INTERNAL_NODE_KEY, MerkleHash, VERIFICATION_KEY, chunk_hash,
     is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
 };
 pub use merkle::{MerkleNode, file_hash, merkle_root, xorb_hash};
+pub use xorb::{
+    CHUNK_HEADER_LEN, ChunkHeader, ChunkRecord, ChunkRecords, MAX_SERIALIZED_XORB_BYTES, MAX_XORB_BYTES,
+    MAX_XORB_CHUNKS, XorbChunk, XorbInfo, XorbWriter, decode_records, parse_xorb, validate_xorb,
+};
+pub use xorb_footer::{XorbFooter, encode_footer, parse_footer};
