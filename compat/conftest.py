@@ -1,0 +1,330 @@
+"""Compatibility suite: the real `kura` binary driven by the official Hugging Face clients.
+
+Everything that `huggingface_hub`, `transformers` and `datasets` read at import time is set
+here, at module import, before any test module imports them: pytest imports this conftest
+first. The `hub` session fixture starts the server on a fresh data directory, creates the
+users, organization and tokens the tests use, and stops the server at the end.
+
+Environment knobs:
+  KURA_BIN    path to the kura executable (default: <repo>/target/release/kura)
+  KURA_LOG    log filter handed to the server (default: info,kura_http=debug,sqlx=warn)
+  KURA_COMPAT_KEEP=1  keep the temporary directory (data dir, HF_HOME, server log)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from support import MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, unique
+
+COMPAT_DIR = Path(__file__).resolve().parent
+REPO_ROOT = COMPAT_DIR.parent
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+if "huggingface_hub" in sys.modules:  # pragma: no cover - guards the import-order contract
+    raise RuntimeError("huggingface_hub was imported before compat/conftest.py could set HF_ENDPOINT")
+
+PORT = _free_port()
+ENDPOINT = f"http://127.0.0.1:{PORT}"
+TMP_ROOT = Path(tempfile.mkdtemp(prefix="kura-compat-"))
+HF_HOME = TMP_ROOT / "hf-home"
+HF_HOME.mkdir()
+
+os.environ.update(
+    {
+        "HF_ENDPOINT": ENDPOINT,
+        "HF_HOME": str(HF_HOME),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_UPDATE_CHECK": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "DISABLE_SAFETENSORS_CONVERSION": "1",
+        "DO_NOT_TRACK": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+)
+# Nothing from the caller's environment may leak a token, a cache or offline mode into the run.
+for _var in (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_TOKEN_PATH",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "HF_DATASETS_CACHE",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "HUGGINGFACE_CO_STAGING",
+):
+    os.environ.pop(_var, None)
+
+import huggingface_hub  # noqa: E402  (must come after the environment is set)
+from huggingface_hub import HfApi  # noqa: E402
+
+assert huggingface_hub.constants.ENDPOINT == ENDPOINT, "HF_ENDPOINT was read before conftest set it"
+assert huggingface_hub.constants.HF_HUB_DISABLE_XET, "HF_HUB_DISABLE_XET was read before conftest set it"
+
+HEALTH_TIMEOUT_S = 60.0
+
+
+# --------------------------------------------------------------------------------------------
+# the server
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class User:
+    name: str
+    write_token: str
+    read_token: str
+    api: HfApi = field(repr=False)  # authenticated with the write token
+    read_api: HfApi = field(repr=False)  # authenticated with the read token
+
+
+@dataclass
+class Hub:
+    endpoint: str
+    data_dir: Path
+    log_path: Path
+    alice: User
+    bob: User
+    org: str  # owned by alice; bob is not a member
+    anon: HfApi = field(repr=False)
+
+
+class KuraServer:
+    def __init__(self, binary: Path, workdir: Path):
+        self.binary = binary
+        self.data_dir = workdir / "data"
+        self.config_path = workdir / "kura.toml"
+        self.log_path = workdir / "kura.log"
+        self.proc: subprocess.Popen | None = None
+        self._log_file = None
+
+    def admin(self, *args: str) -> str:
+        """Run an admin subcommand on the server's data dir and return its stdout."""
+        cmd = [str(self.binary), *args, "--data-dir", str(self.data_dir)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(cmd)} exited with {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc.stdout
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(
+            f'data_dir = "{self.data_dir}"\n'
+            f'listen = "127.0.0.1:{PORT}"\n'
+            f'public_url = "{ENDPOINT}"\n'
+            "\n[lfs]\n"
+            f"multipart_threshold_bytes = {MULTIPART_THRESHOLD_BYTES}\n"
+            f"multipart_part_bytes = {MULTIPART_PART_BYTES}\n"
+        )
+        env = dict(os.environ)
+        env.setdefault("KURA_LOG", "info,kura_http=debug,sqlx=warn")
+        env["NO_COLOR"] = "1"
+        self._log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [
+                str(self.binary),
+                "serve",
+                "--config",
+                str(self.config_path),
+                "--data-dir",
+                str(self.data_dir),
+                "--listen",
+                f"127.0.0.1:{PORT}",
+                "--public-url",
+                ENDPOINT,
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(self.data_dir.parent),
+        )
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        last_error = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"kura exited with {self.proc.returncode} before answering /health\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{ENDPOINT}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+                    last_error = f"status {resp.status}"
+            except (urllib.error.URLError, ConnectionError, OSError) as e:
+                last_error = repr(e)
+            time.sleep(0.1)
+        raise RuntimeError(f"kura did not answer /health within {HEALTH_TIMEOUT_S}s ({last_error})\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._log_file is not None:
+            self._log_file.close()
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, offset: int, limit: int = 12000) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return ""
+        text = data.decode("utf-8", "replace")
+        if len(text) > limit:
+            text = f"[... {len(text) - limit} characters cut ...]\n" + text[-limit:]
+        return text
+
+    def log_tail(self, limit: int = 20000) -> str:
+        return "--- kura log ---\n" + self.log_since(0, limit)
+
+
+_SERVER: KuraServer | None = None
+
+
+def _binary() -> Path:
+    raw = os.environ.get("KURA_BIN")
+    path = Path(raw) if raw else REPO_ROOT / "target" / "release" / "kura"
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+@pytest.fixture(scope="session")
+def hub(request) -> Hub:
+    global _SERVER
+    binary = _binary()
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        pytest.fail(
+            f"kura binary not found at {binary}: build it with `cargo build --release -p kura` or set KURA_BIN",
+            pytrace=False,
+        )
+    server = KuraServer(binary, TMP_ROOT)
+    _SERVER = server
+    try:
+        server.start()
+        # The admin CLI must work on the data dir while the server runs.
+        server.admin("user", "create", "alice")
+        server.admin("user", "create", "bob")
+        server.admin("org", "create", "acme", "--owner", "alice")
+        users = {}
+        for name in ("alice", "bob"):
+            write = server.admin("token", "create", name, "--role", "write").strip()
+            read = server.admin("token", "create", name, "--role", "read").strip()
+            for tok in (write, read):
+                assert tok.startswith("hf_") and len(tok.split()) == 1, f"unexpected token output: {tok!r}"
+            users[name] = User(
+                name=name,
+                write_token=write,
+                read_token=read,
+                api=HfApi(endpoint=ENDPOINT, token=write),
+                read_api=HfApi(endpoint=ENDPOINT, token=read),
+            )
+    except Exception:
+        server.stop()
+        sys.stderr.write(server.log_tail() + "\n")
+        raise
+
+    yield Hub(
+        endpoint=ENDPOINT,
+        data_dir=server.data_dir,
+        log_path=server.log_path,
+        alice=users["alice"],
+        bob=users["bob"],
+        org="acme",
+        anon=HfApi(endpoint=ENDPOINT, token=False),
+    )
+
+    server.stop()
+    if request.session.testsfailed:
+        sys.stderr.write(f"\n{request.session.testsfailed} test(s) failed; server log: {server.log_path}\n")
+        sys.stderr.write(server.log_tail(4000) + "\n")
+
+
+@pytest.fixture(scope="session")
+def alice(hub: Hub) -> User:
+    return hub.alice
+
+
+@pytest.fixture(scope="session")
+def bob(hub: Hub) -> User:
+    return hub.bob
+
+
+@pytest.fixture
+def api(alice: User) -> HfApi:
+    """alice's client, authenticated with her write token."""
+    return alice.api
+
+
+@pytest.fixture
+def repo_id(alice: User) -> str:
+    """A fresh public model repo owned by alice."""
+    rid = f"alice/{unique('repo')}"
+    alice.api.create_repo(rid)
+    return rid
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    """A fresh download cache, so a download really goes to the server."""
+    d = tmp_path / "hf-cache"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _server_log_offset(request):
+    """Remember where the server log was when the test started (see the report hook below)."""
+    request.node._kura_log_offset = _SERVER.log_size() if _SERVER is not None else 0
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _SERVER is not None:
+        offset = getattr(item, "_kura_log_offset", 0)
+        report.sections.append((f"kura server log during {report.when}", _SERVER.log_since(offset)))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _SERVER is not None:
+        _SERVER.stop()
+    if os.environ.get("KURA_COMPAT_KEEP") == "1" or exitstatus != 0:
+        sys.stderr.write(f"\nkura compat: temporary files kept in {TMP_ROOT}\n")
+    else:
+        shutil.rmtree(TMP_ROOT, ignore_errors=True)
