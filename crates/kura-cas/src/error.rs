@@ -79,6 +79,23 @@ pub enum CasError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A shard term refers to a xorb we do not have.
+    #[error("unknown xorb {hash}")]
+    UnknownXorb {
+        /// The xorb hash.
+        hash: MerkleHash,
+    },
+    /// A shard term refers to chunks past the end of its xorb, or its lengths disagree with
+    /// the xorb's chunk table.
+    #[error("term {index} of file {file}: {reason}")]
+    InvalidTerm {
+        /// File hash of the entry.
+        file: MerkleHash,
+        /// Index of the term in the file.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A requested byte range does not intersect the file.
     #[error("range start {start} is past the end of a {size}-byte file")]
     RangeNotSatisfiable {

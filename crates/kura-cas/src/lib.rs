@@ -13,6 +13,8 @@ mod hash;
 mod merkle;
 mod reconstruction;
 mod shard;
+mod shard_verify;
+mod shard_write;
 mod xorb;
 mod xorb_footer;
 
@@ -37,3 +39,11 @@ pub use xorb::{
     MAX_XORB_CHUNKS, XorbChunk, XorbInfo, XorbWriter, decode_records, parse_xorb, validate_xorb,
 };
 pub use xorb_footer::{XorbFooter, encode_footer, parse_footer};
+pub use shard::{
+    CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION,
+    FileEntry, FileTerm, MAX_SHARD_BYTES, SHARD_ENTRY_LEN, SHARD_FOOTER_LEN, SHARD_HEADER_LEN,
+    SHARD_HEADER_TAG, SHARD_VERSION, Shard, ShardFooter, XorbChunkEntry, XorbEntry, parse_shard,
+    sha256_from_shard_bytes, sha256_to_shard_bytes,
+};
+pub use shard_verify::{verify_file_entry, verify_xorb_entry};
+pub use shard_write::{dedup_shard, shard_hash};
