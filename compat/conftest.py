@@ -108,6 +108,11 @@ class Hub:
     bob: User
     org: str  # owned by alice; bob is not a member
     anon: HfApi = field(repr=False)
+    server: "KuraServer" = field(repr=False)
+
+    def admin_cli(self, *args: str) -> str:
+        """Run `kura ARGS... --data-dir DIR` next to the running server; returns stdout."""
+        return self.server.admin(*args)
 
 
 class KuraServer:
@@ -265,6 +270,7 @@ def hub(request) -> Hub:
         bob=users["bob"],
         org="acme",
         anon=HfApi(endpoint=ENDPOINT, token=False),
+        server=server,
     )
 
     server.stop()

@@ -138,3 +138,41 @@ def test_commit_to_branch(api, repo_id, cache_dir):
     assert api.file_exists(repo_id, "b.txt", revision="feature/x")
     path = api.hf_hub_download(repo_id, "b.txt", revision="feature/x", cache_dir=cache_dir)
     assert read(path) == b"on a branch"
+
+
+def test_paths_with_spaces_unicode_and_special_characters(hub, api, repo_id, cache_dir):
+    from huggingface_hub import HfFileSystem
+
+    files = {
+        "dir with space/file #1 (copy).txt": b"hash and parens",
+        "données/été.txt": "unicode ✓".encode(),
+        "a+b/c%20d.txt": b"plus and percent",
+        "semi;colon/q?.txt": b"question mark",
+    }
+    api.create_commit(repo_id, [CommitOperationAdd(p, d) for p, d in files.items()], commit_message="odd names")
+    assert set(api.list_repo_files(repo_id)) == {".gitattributes", *files}
+    for path, data in files.items():
+        assert read(api.hf_hub_download(repo_id, path, cache_dir=cache_dir)) == data, path
+        assert api.file_exists(repo_id, path)
+    infos = {i.path for i in api.get_paths_info(repo_id, list(files))}
+    assert infos == set(files)
+    assert {e.path for e in api.list_repo_tree(repo_id, path_in_repo="dir with space")} == {
+        "dir with space/file #1 (copy).txt"
+    }
+    assert {e.path for e in api.list_repo_tree(repo_id, path_in_repo="données")} == {"données/été.txt"}
+    fs = HfFileSystem(endpoint=hub.endpoint, token=False, skip_instance_cache=True)
+    assert fs.cat_file(f"{repo_id}/données/été.txt") == files["données/été.txt"]
+
+
+def test_concurrent_commits_to_one_branch_all_land(api, repo_id):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def commit(i):
+        return api.upload_file(path_or_fileobj=f"{i}".encode(), path_in_repo=f"c/{i}.txt", repo_id=repo_id).oid
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        oids = list(pool.map(commit, range(12)))
+    assert len(set(oids)) == 12, "every commit gets its own id"
+    assert sorted(api.list_repo_files(repo_id)) == sorted([".gitattributes"] + [f"c/{i}.txt" for i in range(12)])
+    history = [c.commit_id for c in api.list_repo_commits(repo_id)]
+    assert len(history) == 13 and set(oids) <= set(history), "no commit may be lost or overwrite another"

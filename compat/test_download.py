@@ -190,3 +190,33 @@ def test_resolve_headers_and_ranges_over_raw_http(hub, revisions):
     status, headers, body = http("GET", f"{base}/v1.0/config.json")
     assert status == 200
     assert headers["X-Repo-Commit"] == revisions["commits"]["v1.0"]
+
+
+def test_cache_works_offline_afterwards(hub, revisions, cache_dir):
+    """What the client stored from kura's answers (refs, etags, trees) suffices in offline mode."""
+    import subprocess
+    import sys
+
+    repo = revisions["repo"]
+    online = hub.anon.snapshot_download(repo, revision="v1.0", cache_dir=cache_dir)
+    hub.anon.hf_hub_download(repo, "config.json", cache_dir=cache_dir)  # main
+    with pytest.raises(EntryNotFoundError):
+        hub.anon.hf_hub_download(repo, "missing.txt", cache_dir=cache_dir)
+    script = f"""
+import sys
+from huggingface_hub import hf_hub_download, snapshot_download
+from huggingface_hub.errors import EntryNotFoundError
+repo, cache = {repo!r}, {str(cache_dir)!r}
+assert snapshot_download(repo, revision="v1.0", cache_dir=cache) == {online!r}
+expected = {revisions["files"]["main"]["config.json"]!r}
+assert open(hf_hub_download(repo, "config.json", cache_dir=cache), "rb").read() == expected
+try:
+    hf_hub_download(repo, "missing.txt", cache_dir=cache)
+    raise SystemExit("missing.txt was found offline")
+except EntryNotFoundError:
+    pass  # known absent at that commit (.no_exist), or simply not cached: both raise this
+print("offline ok")
+"""
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "offline ok" in proc.stdout, proc.stdout + proc.stderr

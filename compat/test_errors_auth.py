@@ -247,3 +247,34 @@ def test_validate_yaml(hub, api, repo_id):
     )
     assert status == 200
     assert "errors" in json.loads(body) or json.loads(body) == {}
+
+
+def test_admin_cli_while_serving(hub, api, bob):
+    """Users, orgs and tokens created with the admin CLI while the server runs work at once."""
+    from huggingface_hub import HfApi
+
+    name = unique("user").replace("-", "")
+    hub.admin_cli("user", "create", name)
+    token = hub.admin_cli("token", "create", name, "--role", "write").strip()
+    assert token.startswith("hf_")
+    newcomer = HfApi(endpoint=hub.endpoint, token=token)
+    assert newcomer.whoami()["name"] == name
+    org = unique("org").replace("-", "")
+    hub.admin_cli("org", "create", org, "--owner", name)
+    assert [o["name"] for o in newcomer.whoami()["orgs"]] == [org]
+    repo = f"{org}/{unique('r')}"
+    newcomer.create_repo(repo)
+    newcomer.upload_file(path_or_fileobj=b"mine", path_in_repo="m.txt", repo_id=repo)
+    with pytest.raises(HfHubHTTPError) as error:
+        bob.api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo)
+    assert error.value.response.status_code == 403
+
+    # A site administrator reads and writes every repo, private ones included.
+    root = unique("root").replace("-", "")
+    hub.admin_cli("user", "create", root, "--admin")
+    admin = HfApi(endpoint=hub.endpoint, token=hub.admin_cli("token", "create", root, "--role", "write").strip())
+    private = f"alice/{unique('private')}"
+    api.create_repo(private, private=True)
+    assert admin.model_info(private).private is True
+    admin.upload_file(path_or_fileobj=b"by admin", path_in_repo="a.txt", repo_id=private)
+    assert "a.txt" in api.list_repo_files(private)

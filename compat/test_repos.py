@@ -4,7 +4,7 @@ existence checks and the repo listings."""
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import paginate
-from support import read, unique
+from support import git_blob_sha1, random_bytes, read, sha256_bytes, unique
 
 
 def test_create_repo_url_exist_ok_and_conflict(hub, api):
@@ -254,3 +254,54 @@ def test_list_models_cursor_pagination(hub, api):
     assert sorted(seen) == sorted(ids), "pagination lost or repeated entries"
     # The high-level helper agrees.
     assert sorted(m["id"] for m in paginate(f"{hub.endpoint}/api/models", {"search": marker}, {})) == sorted(ids)
+
+
+def test_list_models_filter_sort_full(hub, api):
+    marker = unique("filters")
+    ids = [f"alice/{marker}-{i}" for i in range(3)]
+    for rid in ids:
+        api.create_repo(rid)
+    tagged = [ids[0], ids[2]]  # README commits after all three were created
+    for rid in tagged:
+        readme = f"---\ntags:\n- {marker}-tag\nlibrary_name: transformers\n---\n# {rid}\n"
+        api.upload_file(path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=rid)
+    assert sorted(m.id for m in hub.anon.list_models(filter=f"{marker}-tag")) == sorted(tagged)
+    assert sorted(m.id for m in hub.anon.list_models(filter=[f"{marker}-tag", "transformers"])) == sorted(tagged)
+    assert list(hub.anon.list_models(filter=[f"{marker}-tag", "no-such-tag"])) == []
+
+    # Descending: creation order 2, 1, 0; modification order 2, 0 (README commits), then 1.
+    by_created = [m.id for m in hub.anon.list_models(search=marker, sort="created_at")]
+    assert by_created == [f"alice/{marker}-{i}" for i in (2, 1, 0)]
+    by_modified = [m.id for m in hub.anon.list_models(search=marker, sort="last_modified")]
+    assert by_modified == [f"alice/{marker}-{i}" for i in (2, 0, 1)]
+
+    full = {m.id: m for m in hub.anon.list_models(search=marker, full=True)}
+    assert {s.rfilename for s in full[f"alice/{marker}-0"].siblings} == {".gitattributes", "README.md"}
+
+
+def test_repo_info_blobs_and_expand(hub, api, repo_id):
+    big = random_bytes(10_600_000, seed=404)
+    api.upload_file(path_or_fileobj=b"small", path_in_repo="small.txt", repo_id=repo_id)
+    api.upload_file(path_or_fileobj=big, path_in_repo="big.bin", repo_id=repo_id)
+    info = hub.anon.model_info(repo_id, files_metadata=True)
+    siblings = {s.rfilename: s for s in info.siblings}
+    assert siblings["small.txt"].size == 5
+    assert siblings["small.txt"].blob_id == git_blob_sha1(b"small")
+    assert siblings["small.txt"].lfs is None
+    assert siblings["big.bin"].size == len(big)
+    assert siblings["big.bin"].lfs is not None
+    assert siblings["big.bin"].lfs.sha256 == sha256_bytes(big)
+    assert siblings["big.bin"].lfs.size == len(big)
+    assert siblings["big.bin"].lfs.pointer_size > 100
+
+    expanded = hub.anon.model_info(repo_id, expand=["sha", "lastModified", "private"])
+    assert expanded.id == repo_id
+    assert expanded.sha == info.sha
+    assert expanded.private is False
+    assert expanded.last_modified is not None
+    assert expanded.siblings is None, "expand returns only the listed properties"
+    # At a revision.
+    first = api.list_repo_commits(repo_id)[-1].commit_id
+    old = hub.anon.model_info(repo_id, revision=first)
+    assert old.sha == first
+    assert [s.rfilename for s in old.siblings] == [".gitattributes"]
