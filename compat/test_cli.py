@@ -117,3 +117,9 @@ def test_hf_download_private_needs_token(api, alice, tmp_path):
     )
     assert proc.returncode != 0
     assert not (tmp_path / "no" / "s.txt").exists()
+
+
+def test_hf_auth_whoami(alice):
+    out = run_cli(["auth", "whoami"], token=alice.write_token).stdout
+    assert "alice" in out
+    assert "acme" in out

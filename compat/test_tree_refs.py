@@ -213,3 +213,31 @@ def test_list_repo_commits(hub, api, repo_id):
     assert [c.commit_id for c in formatted] == [c.commit_id for c in commits]
     with pytest.raises(RevisionNotFoundError):
         hub.anon.list_repo_commits(repo_id, revision="no-such-branch")
+
+
+def test_tree_and_paths_info_wire_variants(hub, tree_repo):
+    """Variants other clients (huggingface.js) send: literal slashes in the tree sub-path and a
+    JSON paths-info body; the Python client's %2F form is covered above."""
+    import json
+
+    repo, commit = tree_repo
+    base = f"{hub.endpoint}/api/models/{repo}"
+    for path in ("a/b", "a%2Fb"):
+        status, headers, body = http("GET", f"{base}/tree/main/{path}?recursive=false&expand=false")
+        assert status == 200, (path, body)
+        assert {e["path"] for e in json.loads(body)} == {"a/b/c.txt", "a/b/e"}, path
+        for e in json.loads(body):
+            assert e["type"] in ("file", "directory") and len(e["oid"]) == 40 and "size" in e
+    status, _, body = http(
+        "POST",
+        f"{base}/paths-info/{commit}",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"paths": ["a/d.txt", "nope"], "expand": False}).encode(),
+    )
+    assert status == 200, body
+    assert [e["path"] for e in json.loads(body)] == ["a/d.txt"]
+    # Commit listings accept both expand and expand[].
+    for key in ("expand", "expand%5B%5D"):
+        status, _, body = http("GET", f"{base}/commits/main?{key}=formatted")
+        assert status == 200
+        assert json.loads(body)[0]["id"] == commit
