@@ -1,6 +1,8 @@
 """Repo lifecycle through HfApi: create (exist_ok, types, orgs, private), settings, move, delete,
 existence checks and the repo listings."""
 
+import time
+
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import paginate
@@ -263,6 +265,7 @@ def test_list_models_filter_sort_full(hub, api):
         api.create_repo(rid)
     tagged = [ids[0], ids[2]]  # README commits after all three were created
     for rid in tagged:
+        time.sleep(1.1)  # lastModified may come from git commit dates, which have 1 s resolution
         readme = f"---\ntags:\n- {marker}-tag\nlibrary_name: transformers\n---\n# {rid}\n"
         api.upload_file(path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=rid)
     assert sorted(m.id for m in hub.anon.list_models(filter=f"{marker}-tag")) == sorted(tagged)
