@@ -139,6 +139,11 @@ impl ContentStore {
         }
     }
 
+    /// Whether the object's bytes are stored whole (rather than only as Xet chunks).
+    pub(crate) async fn has_raw(&self, oid: &Sha256) -> Result<bool> {
+        Ok(self.blobs.size(&object_key(oid)).await?.is_some())
+    }
+
     /// A direct download URL from the storage engine, when it can make one.
     pub(crate) async fn presigned(
         &self,

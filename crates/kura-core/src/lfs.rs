@@ -4,6 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kura_model::{RepoId, RepoType, Sha256};
+use std::sync::Arc;
+
 use kura_storage::RepoRecord;
 
 use crate::auth::Identity;
@@ -196,7 +198,12 @@ impl Hub {
                     continue;
                 }
             };
-            plans.push(match self.content.presigned(&oid, ttl).await? {
+            let direct = if self.content.has_raw(&oid).await? {
+                self.content.presigned(&oid, ttl).await?
+            } else {
+                None
+            };
+            plans.push(match direct {
                 Some(url) => DownloadPlan::Direct(url),
                 None => DownloadPlan::Token(self.issue(&Capability {
                     action: Action::Download,
@@ -212,12 +219,12 @@ impl Hub {
     }
 
     /// Streams an object for a signed download URL.
-    pub async fn send_object(&self, capability: &Capability) -> Result<ByteStream> {
+    pub async fn send_object(self: &Arc<Self>, capability: &Capability) -> Result<ByteStream> {
         if capability.action != Action::Download {
             return Err(CoreError::Forbidden("This URL does not allow downloads".to_owned()));
         }
         self.capability_repo(capability).await?;
-        self.content.read(&capability.oid, 0, capability.size).await
+        self.read_content(&capability.oid, 0, capability.size).await
     }
 
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
@@ -268,9 +275,12 @@ impl Hub {
         }
     }
 
-    /// Streams a stored large object.
-    pub async fn read_content(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
-        self.content.read(oid, offset, len).await
+    /// Streams a stored large object, rebuilding it from xorbs when it is Xet-stored.
+    pub async fn read_content(self: &Arc<Self>, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
+        match self.meta.xet_file_by_sha256(oid).await? {
+            Some(record) if !self.content.has_raw(oid).await? => Ok(self.read_xet(record, offset, len)),
+            _ => self.content.read(oid, offset, len).await,
+        }
     }
 
     /// Streams part of a git blob.

@@ -15,6 +15,7 @@ mod objects;
 mod repos;
 mod revision;
 mod signing;
+mod xet;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,11 +27,13 @@ pub use clock::now_millis;
 pub use commit::{CommitRequest, FileContent, Operation};
 pub use error::{CoreError, Result};
 pub use gitattributes::{is_lfs_path, lfs_patterns};
+pub use kura_cas::MerkleHash;
 pub use kura_storage::{ByteStream, Gating, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort};
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
+pub use xet::{Reconstruction, Term, XetGrant};
 
 use kura_model::ObjectId;
 use kura_storage::{BlobStore, MetadataStore};
@@ -60,13 +63,17 @@ pub struct Hub {
     signer: signing::Signer,
     config: HubConfig,
     cards: Mutex<HashMap<ObjectId, CardInfo>>,
+    blobs: Arc<dyn BlobStore>,
+    chunk_tables: Mutex<HashMap<MerkleHash, Arc<Vec<xet::StoredChunk>>>>,
 }
 
 impl Hub {
     pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
         Self {
             objects: objects::ObjectStore::new(blobs.clone()),
-            content: content::ContentStore::new(blobs, meta.clone()),
+            content: content::ContentStore::new(blobs.clone(), meta.clone()),
+            blobs,
+            chunk_tables: Mutex::new(HashMap::new()),
             signer: signing::Signer::new(config.signing_key.clone()),
             meta,
             config,

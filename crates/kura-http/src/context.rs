@@ -25,6 +25,8 @@ pub(crate) struct Ctx {
     /// Behind a mutex only so `&Ctx` is `Send` (a body is not `Sync`).
     pub(crate) body: std::sync::Mutex<Option<Body>>,
     pub(crate) identity: Identity,
+    /// The raw bearer token (CAS routes authenticate with a Xet token instead of a hub token).
+    pub(crate) bearer: Option<String>,
 }
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.

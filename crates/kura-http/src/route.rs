@@ -36,7 +36,8 @@ pub(crate) enum Route {
     Settings { repo: RepoRef },
     AuthCheck { repo: RepoRef, write: bool },
     Discussions { repo: RepoRef },
-    XetToken { repo: RepoRef },
+    XetToken { repo: RepoRef, write: bool, revision: String },
+    Cas(CasRoute),
     Resolve { repo: RepoRef, revision: String, path: String },
     LfsBatch { repo: RepoRef },
     LfsTransfer { token: String },
@@ -78,6 +79,7 @@ pub(crate) fn parse(raw_path: &str) -> Route {
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "repos", "move"] => Route::MoveRepo,
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
+        ["cas", ..] => Route::Cas(parse_cas(&parts[1..])),
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
         ["api", plural, namespace, name, ..] => match RepoType::from_plural(plural) {
             Some(repo_type) => {
@@ -87,6 +89,45 @@ pub(crate) fn parse(raw_path: &str) -> Route {
             None => Route::NotFound,
         },
         _ => parse_file_route(&segments),
+    }
+}
+
+/// The Xet CAS routes, under `{public_url}/cas`, with the spellings of every hf_xet generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CasRoute {
+    Xorb {
+        hash: String,
+    },
+    /// Upload grants, v2 shards, v2 reconstructions: answered 404 so clients fall back.
+    Unsupported,
+    Shard,
+    Reconstruction {
+        file: String,
+    },
+    /// Global dedup query (`default` or `default-merkledb` prefix).
+    Chunk,
+    Telemetry,
+    Fetch {
+        token: String,
+    },
+    NotFound,
+}
+
+fn parse_cas(parts: &[&str]) -> CasRoute {
+    let parts = match parts.first() {
+        Some(&"v1") => &parts[1..],
+        Some(&"v2") => return CasRoute::Unsupported,
+        _ => parts,
+    };
+    match parts {
+        ["xorbs" | "xorb", _prefix, hash] => CasRoute::Xorb { hash: (*hash).to_owned() },
+        ["xorb-grants" | "xorb-commits", ..] => CasRoute::Unsupported,
+        ["shards"] | ["shard", _, _] => CasRoute::Shard,
+        ["reconstructions" | "reconstruction", file] => CasRoute::Reconstruction { file: (*file).to_owned() },
+        ["chunks" | "chunk", _prefix, _hash] => CasRoute::Chunk,
+        ["telemetry"] => CasRoute::Telemetry,
+        ["fetch", token] => CasRoute::Fetch { token: (*token).to_owned() },
+        _ => CasRoute::NotFound,
     }
 }
 
@@ -113,7 +154,12 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
         ("discussions", _) => Route::Discussions { repo },
-        ("xet-read-token" | "xet-write-token", _) => Route::XetToken { repo },
+        ("xet-read-token", revision) => {
+            Route::XetToken { repo, write: false, revision: revision.unwrap_or_else(|| "main".into()) }
+        }
+        ("xet-write-token", revision) => {
+            Route::XetToken { repo, write: true, revision: revision.unwrap_or_else(|| "main".into()) }
+        }
         _ => Route::NotFound,
     }
 }
@@ -226,6 +272,25 @@ mod tests {
         check("/api/models/u/m/auth-check/write", Route::AuthCheck { repo: model.clone(), write: true });
         check("/api/models", Route::ListRepos(RepoType::Model));
         check("/api/things/u/m", Route::NotFound);
+    }
+
+    #[test]
+    fn cas_urls_of_every_client_generation() {
+        check("/cas/v1/xorbs/default/abc", Route::Cas(CasRoute::Xorb { hash: "abc".into() }));
+        check("/cas/xorbs/default/abc", Route::Cas(CasRoute::Xorb { hash: "abc".into() }));
+        check("/cas/xorb/default/abc", Route::Cas(CasRoute::Xorb { hash: "abc".into() }));
+        check("/cas/v1/shards", Route::Cas(CasRoute::Shard));
+        check("/cas/shards", Route::Cas(CasRoute::Shard));
+        check("/cas/v2/shards", Route::Cas(CasRoute::Unsupported));
+        check("/cas/v1/xorb-grants/default/abc", Route::Cas(CasRoute::Unsupported));
+        check("/cas/v1/reconstructions/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
+        check("/cas/reconstruction/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
+        check("/cas/v2/reconstructions/f", Route::Cas(CasRoute::Unsupported));
+        check("/cas/v1/chunks/default-merkledb/h", Route::Cas(CasRoute::Chunk));
+        check(
+            "/api/models/u/m/xet-write-token/None",
+            Route::XetToken { repo: repo(RepoType::Model, "u", "m"), write: true, revision: "None".into() },
+        );
     }
 
     #[test]

@@ -31,6 +31,21 @@ pub(crate) fn entry_json(entry: &Entry) -> Value {
     }
 }
 
+/// Tree entries as JSON, with `xetHash` on Xet-stored files.
+async fn entries_json<'a>(ctx: &Ctx, entries: impl Iterator<Item = &'a Entry>) -> ApiResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let mut value = entry_json(entry);
+        if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry {
+            if let Some(hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))? {
+                value["xetHash"] = Value::String(hash);
+            }
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn list_repo_tree(
     ctx: &mut Ctx,
     repo: &RepoRef,
@@ -51,7 +66,7 @@ pub(crate) async fn list_repo_tree(
         other => ctx.fail(other),
     })?;
     let start = cursor(ctx)?;
-    let page: Vec<Value> = entries.iter().skip(start).take(TREE_PAGE).map(entry_json).collect();
+    let page = entries_json(ctx, entries.iter().skip(start).take(TREE_PAGE)).await?;
     let mut response = super::json(Value::Array(page)).into_response();
     if entries.len() > start + TREE_PAGE {
         let path = format!(
@@ -110,15 +125,12 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
     let paths = requested_paths(ctx, &body)?;
     let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     for path in paths {
-        let trimmed = path.trim_matches('/');
-        let Ok(path) = RepoPath::parse(trimmed) else {
-            continue;
-        };
+        let Ok(path) = RepoPath::parse(path.trim_matches('/')) else { continue };
         if let Some(entry) = ctx.hub().lookup(root, &path).await.map_err(|e| ctx.fail(e))? {
-            out.push(entry_json(&entry));
+            found.push(entry);
         }
     }
-    Ok(super::json(Value::Array(out)))
+    Ok(super::json(Value::Array(entries_json(ctx, found.iter()).await?)))
 }

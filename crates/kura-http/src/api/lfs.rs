@@ -159,7 +159,7 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
             Ok(ok())
         }
         (&Method::GET, Action::Download) => {
-            let stream = ctx.hub().send_object(&capability).await.map_err(|e| ctx.fail(e))?;
+            let stream = ctx.state.hub.send_object(&capability).await.map_err(|e| ctx.fail(e))?;
             let mut response = Response::new(axum::body::Body::from_stream(stream));
             response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(capability.size));
             response

@@ -6,6 +6,7 @@ mod info;
 mod lfs;
 mod manage;
 mod resolve;
+mod xet;
 
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
@@ -36,11 +37,12 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let query = query_pairs(request.uri().query().unwrap_or(""));
     let (parts, body) = request.into_parts();
     // Signed transfer URLs carry their own authority; a stray header must not break them.
-    let identity = if matches!(route, Route::LfsTransfer { .. } | Route::Health | Route::Metrics) {
-        Ok(kura_core::Identity::Anonymous)
-    } else {
-        state.hub.authenticate(token.as_deref()).await
-    };
+    let identity =
+        if matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health | Route::Metrics) {
+            Ok(kura_core::Identity::Anonymous)
+        } else {
+            state.hub.authenticate(token.as_deref()).await
+        };
     let identity = match identity {
         Ok(identity) => identity,
         Err(error) => return ApiError::from_core(error, true).into_response(),
@@ -52,6 +54,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         query,
         body: std::sync::Mutex::new(Some(body)),
         identity,
+        bearer: token,
     };
     match run(&mut ctx, route).await {
         Ok(response) => response,
@@ -106,10 +109,10 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::PUT | Method::POST | Method::GET, Route::LfsTransfer { token }) => {
             lfs::transfer(ctx, &token).await
         }
-        (_, Route::XetToken { .. }) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "Xet storage is not enabled on this server; set HF_HUB_DISABLE_XET=1",
-        )),
+        (Method::GET, Route::XetToken { repo, write, revision }) => {
+            xet::get_xet_token(ctx, &repo, write, &revision).await
+        }
+        (_, Route::Cas(route)) => xet::cas(ctx, route).await,
         (_, Route::NotFound) => Err(ApiError::not_found()),
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
     }

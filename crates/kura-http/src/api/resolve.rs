@@ -99,6 +99,19 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
             file_name.escape_default()
         ),
     );
+    if let Some(lfs) = info.lfs {
+        if let Some(xet_hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))? {
+            let repo_id = record.repo_id.to_string();
+            super::xet::resolve_headers(
+                ctx,
+                repo,
+                &repo_id,
+                &commit.to_hex(),
+                &xet_hash,
+                response.headers_mut(),
+            );
+        }
+    }
     if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         insert(response.headers_mut(), "content-range", &format!("bytes {a}-{b}/{size}"));
@@ -107,7 +120,7 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
         return Ok(response);
     }
     let stream = match info.lfs {
-        Some(lfs) => ctx.hub().read_content(&lfs.oid, offset, len).await,
+        Some(lfs) => ctx.state.hub.read_content(&lfs.oid, offset, len).await,
         None => ctx.hub().read_blob(&oid, info.size, offset, len).await,
     }
     .map_err(|e| ctx.fail(e))?;

@@ -1,0 +1,172 @@
+//! Xet: the hub's token endpoints and the CAS API served under `{public_url}/cas`.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kura_core::{MerkleHash, Reconstruction};
+use serde_json::{Value, json};
+
+use super::json;
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::route::{CasRoute, RepoRef};
+
+/// Largest xorb body accepted: 64 MiB of raw chunks plus headers and an optional footer.
+const MAX_XORB_BODY: usize = 66 << 20;
+/// Largest shard body accepted.
+const MAX_SHARD_BODY: usize = 64 << 20;
+
+pub(crate) fn cas_url(ctx: &Ctx) -> String {
+    format!("{}/cas", ctx.state.public_url)
+}
+
+/// `GET /api/{type}s/{repo}/xet-{read|write}-token/{rev}`: JSON for hf_xet, headers for the
+/// Python side.
+pub(crate) async fn get_xet_token(ctx: &mut Ctx, repo: &RepoRef, write: bool, revision: &str) -> ApiResult {
+    let record = ctx.find_repo(repo).await?;
+    // `None` comes from clients that commit to a PR they have not opened yet.
+    if revision != "None" {
+        ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    }
+    let (token, expires_at) =
+        ctx.hub().xet_token(&ctx.identity, &record, write).await.map_err(|e| ctx.fail(e))?;
+    let cas = cas_url(ctx);
+    let mut response = json(json!({"accessToken": token, "exp": expires_at, "casUrl": cas}));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-xet-access-token", token),
+        ("x-xet-cas-url", cas),
+        ("x-xet-token-expiration", expires_at.to_string()),
+    ] {
+        headers.insert(
+            name,
+            HeaderValue::from_str(&value).map_err(|_| ApiError::bad_request("bad header value"))?,
+        );
+    }
+    Ok(response)
+}
+
+fn parse_hash(text: &str) -> ApiResult<MerkleHash> {
+    MerkleHash::from_hex(text).map_err(|_| ApiError::bad_request(format!("Invalid Xet hash '{text}'")))
+}
+
+/// `bytes=a-b` or `bytes=a-` (inclusive end).
+fn range_header(ctx: &Ctx) -> ApiResult<Option<(u64, Option<u64>)>> {
+    let Some(value) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let bad = || ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, format!("Unsupported range '{value}'"));
+    let spec = value.trim().strip_prefix("bytes=").ok_or_else(bad)?;
+    let (start, end) = spec.split_once('-').ok_or_else(bad)?;
+    let start = start.trim().parse().map_err(|_| bad())?;
+    let end = if end.trim().is_empty() { None } else { Some(end.trim().parse().map_err(|_| bad())?) };
+    Ok(Some((start, end)))
+}
+
+fn reconstruction_json(ctx: &Ctx, plan: &Reconstruction) -> Value {
+    let cas = cas_url(ctx);
+    let mut terms = Vec::new();
+    let mut fetch_info = serde_json::Map::new();
+    for (term, (start, end, token)) in plan.terms.iter().zip(&plan.fetches) {
+        let hash = term.xorb.to_hex();
+        terms.push(json!({"hash": hash, "unpacked_length": term.unpacked, "range": {"start": term.start, "end": term.end}}));
+        let entry = json!({"range": {"start": term.start, "end": term.end}, "url": format!("{cas}/fetch/{token}"), "url_range": {"start": start, "end": end}});
+        fetch_info
+            .entry(hash)
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+            .expect("always an array")
+            .push(entry);
+    }
+    json!({"offset_into_first_range": plan.offset_into_first_range, "terms": terms, "fetch_info": fetch_info})
+}
+
+/// Every CAS route. Authentication is the Xet token, never a hub token.
+pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
+    let hub = ctx.state.hub.clone();
+    let method = ctx.method.clone();
+    let grant = || hub.check_xet_token(ctx.bearer.as_deref()).map_err(|e| ApiError::from_core(e, false));
+    match (method, route) {
+        (Method::POST, CasRoute::Xorb { hash }) => {
+            let grant = grant()?;
+            let hash = parse_hash(&hash)?;
+            let body = ctx.body_bytes(MAX_XORB_BODY).await?;
+            let inserted =
+                hub.put_xorb(&grant, &hash, body).await.map_err(|e| ApiError::from_core(e, false))?;
+            Ok(json(json!({"was_inserted": inserted})))
+        }
+        (Method::HEAD, CasRoute::Xorb { hash }) => {
+            grant()?;
+            let exists =
+                hub.xorb_exists(&parse_hash(&hash)?).await.map_err(|e| ApiError::from_core(e, false))?;
+            Ok(if exists { StatusCode::OK } else { StatusCode::NOT_FOUND }.into_response())
+        }
+        (Method::POST, CasRoute::Shard) => {
+            let grant = grant()?;
+            let body = ctx.body_bytes(MAX_SHARD_BODY).await?;
+            let registered = hub.put_shard(&grant, body).await.map_err(|e| ApiError::from_core(e, false))?;
+            Ok(json(json!({"result": u8::from(registered)})))
+        }
+        (Method::GET, CasRoute::Reconstruction { file }) => {
+            let grant = grant()?;
+            let file = parse_hash(&file)?;
+            let range = range_header(ctx)?;
+            let plan =
+                hub.reconstruction(&grant, &file, range).await.map_err(|e| ApiError::from_core(e, false))?;
+            Ok(json(reconstruction_json(ctx, &plan)))
+        }
+        (Method::GET, CasRoute::Fetch { token }) => {
+            let range = match range_header(ctx)? {
+                Some((start, Some(end))) => Some((start, end)),
+                Some((_, None)) => {
+                    return Err(ApiError::new(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "Fetch ranges must be closed",
+                    ));
+                }
+                None => None,
+            };
+            let (from, to, stream) =
+                hub.fetch_xorb_range(&token, range).await.map_err(|e| ApiError::from_core(e, false))?;
+            let mut response = Response::new(Body::from_stream(stream));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(to - from + 1));
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            if range.is_some() {
+                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                let value = format!("bytes {from}-{to}/*");
+                response.headers_mut().insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&value).map_err(|_| ApiError::bad_request("bad range"))?,
+                );
+            }
+            Ok(response)
+        }
+        (Method::POST, CasRoute::Telemetry) => Ok(json(json!({}))),
+        // No global dedup index yet: "no match" is always a correct answer.
+        (_, CasRoute::Chunk) => Err(ApiError::new(StatusCode::NOT_FOUND, "No matching chunk")),
+        (_, CasRoute::Unsupported) => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "Not supported by this CAS; use the v1 routes"))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// Xet headers for `resolve` answers of Xet-stored files.
+pub(crate) fn resolve_headers(
+    ctx: &Ctx,
+    repo: &RepoRef,
+    repo_id: &str,
+    commit: &str,
+    xet_hash: &str,
+    headers: &mut axum::http::HeaderMap,
+) {
+    let refresh =
+        format!("{}/api/{}/{repo_id}/xet-read-token/{commit}", ctx.state.public_url, repo.repo_type.plural());
+    let link = format!(
+        "<{refresh}>; rel=\"xet-auth\", <{}/v1/reconstructions/{xet_hash}>; rel=\"xet-reconstruction-info\"",
+        cas_url(ctx)
+    );
+    if let (Ok(hash), Ok(link)) = (HeaderValue::from_str(xet_hash), HeaderValue::from_str(&link)) {
+        headers.insert("x-xet-hash", hash);
+        headers.insert(header::LINK, link);
+    }
+}
