@@ -34,16 +34,19 @@ pub use hash::{
     is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
 };
 pub use merkle::{MerkleNode, file_hash, merkle_root, xorb_hash};
+pub use reconstruction::{
+    PlannedTerm, RangeRequest, ReconstructionPlan, plan_reconstruction, record_byte_range,
+};
+pub use shard::{
+    CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION, FileEntry, FileTerm,
+    MAX_SHARD_BYTES, SHARD_ENTRY_LEN, SHARD_FOOTER_LEN, SHARD_HEADER_LEN, SHARD_HEADER_TAG, SHARD_VERSION,
+    Shard, ShardFooter, XorbChunkEntry, XorbEntry, parse_shard, sha256_from_shard_bytes,
+    sha256_to_shard_bytes,
+};
+pub use shard_verify::{verify_file_entry, verify_xorb_entry};
+pub use shard_write::{dedup_shard, shard_hash};
 pub use xorb::{
     CHUNK_HEADER_LEN, ChunkHeader, ChunkRecord, ChunkRecords, MAX_SERIALIZED_XORB_BYTES, MAX_XORB_BYTES,
     MAX_XORB_CHUNKS, XorbChunk, XorbInfo, XorbWriter, decode_records, parse_xorb, validate_xorb,
 };
 pub use xorb_footer::{XorbFooter, encode_footer, parse_footer};
-pub use shard::{
-    CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION,
-    FileEntry, FileTerm, MAX_SHARD_BYTES, SHARD_ENTRY_LEN, SHARD_FOOTER_LEN, SHARD_HEADER_LEN,
-    SHARD_HEADER_TAG, SHARD_VERSION, Shard, ShardFooter, XorbChunkEntry, XorbEntry, parse_shard,
-    sha256_from_shard_bytes, sha256_to_shard_bytes,
-};
-pub use shard_verify::{verify_file_entry, verify_xorb_entry};
-pub use shard_write::{dedup_shard, shard_hash};

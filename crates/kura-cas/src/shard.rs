@@ -8,8 +8,8 @@ use crate::hash::MerkleHash;
 
 /// The 32-byte tag at the start of every shard.
 pub const SHARD_HEADER_TAG: [u8; 32] = [
-    b'H', b'F', b'R', b'e', b'p', b'o', b'M', b'e', b't', b'a', b'D', b'a', b't', b'a', 0, 85,
-    105, 103, 69, 106, 123, 129, 87, 131, 165, 189, 217, 92, 205, 209, 74, 169,
+    b'H', b'F', b'R', b'e', b'p', b'o', b'M', b'e', b't', b'a', b'D', b'a', b't', b'a', 0, 85, 105, 103, 69,
+    106, 123, 129, 87, 131, 165, 189, 217, 92, 205, 209, 74, 169,
 ];
 /// Shard header version.
 pub const SHARD_VERSION: u64 = 2;
@@ -174,7 +174,12 @@ fn is_bookend(hash: &MerkleHash) -> bool {
 fn bounded_count(cursor: &mut Cursor<'_>, entry_len: usize) -> Result<usize, CasError> {
     let count = cursor.u32()? as usize;
     if count.saturating_mul(entry_len) > cursor.remaining() {
-        return Err(CasError::truncated("shard entries", cursor.position(), count.saturating_mul(entry_len), cursor.remaining()));
+        return Err(CasError::truncated(
+            "shard entries",
+            cursor.position(),
+            count.saturating_mul(entry_len),
+            cursor.remaining(),
+        ));
     }
     Ok(count)
 }
@@ -193,7 +198,10 @@ fn parse_file(cursor: &mut Cursor<'_>, file_hash: MerkleHash) -> Result<FileEntr
             chunk_end: cursor.u32()?,
         };
         if term.chunk_start >= term.chunk_end {
-            return Err(CasError::malformed("shard file term", format!("empty chunk range in file {file_hash}")));
+            return Err(CasError::malformed(
+                "shard file term",
+                format!("empty chunk range in file {file_hash}"),
+            ));
         }
         terms.push(term);
     }
@@ -267,7 +275,11 @@ fn parse_footer_fields(bytes: &[u8]) -> Result<ShardFooter, CasError> {
 /// Lookup tables between the CAS section and the footer are skipped, not parsed.
 pub fn parse_shard(bytes: &[u8]) -> Result<Shard, CasError> {
     if bytes.len() > MAX_SHARD_BYTES {
-        return Err(CasError::LimitExceeded { what: "shard length", value: bytes.len() as u64, limit: MAX_SHARD_BYTES as u64 });
+        return Err(CasError::LimitExceeded {
+            what: "shard length",
+            value: bytes.len() as u64,
+            limit: MAX_SHARD_BYTES as u64,
+        });
     }
     let mut header = Cursor::new(bytes, "shard header");
     if header.array::<32>()? != SHARD_HEADER_TAG {
@@ -283,11 +295,21 @@ pub fn parse_shard(bytes: &[u8]) -> Result<Shard, CasError> {
             let start = bytes.len() - SHARD_FOOTER_LEN;
             let footer = parse_footer_fields(&bytes[start..])?;
             if footer.footer_offset != start as u64 {
-                return Err(CasError::malformed("shard footer", "footer_offset does not point at the footer"));
+                return Err(CasError::malformed(
+                    "shard footer",
+                    "footer_offset does not point at the footer",
+                ));
             }
             (start, Some(footer))
         }
-        200 => return Err(CasError::truncated("shard footer", SHARD_HEADER_LEN, SHARD_FOOTER_LEN, bytes.len() - SHARD_HEADER_LEN)),
+        200 => {
+            return Err(CasError::truncated(
+                "shard footer",
+                SHARD_HEADER_LEN,
+                SHARD_FOOTER_LEN,
+                bytes.len() - SHARD_HEADER_LEN,
+            ));
+        }
         other => return Err(CasError::malformed("shard header", format!("footer size {other}"))),
     };
     let mut cursor = Cursor::new(&bytes[..body_end], "shard file section");
@@ -316,7 +338,10 @@ pub fn parse_shard(bytes: &[u8]) -> Result<Shard, CasError> {
         None if cursor.remaining() != 0 => {
             return Err(CasError::malformed("shard", "bytes after the CAS section"));
         }
-        Some(footer) if footer.cas_info_offset != cas_info_offset || footer.file_info_offset != SHARD_HEADER_LEN as u64 => {
+        Some(footer)
+            if footer.cas_info_offset != cas_info_offset
+                || footer.file_info_offset != SHARD_HEADER_LEN as u64 =>
+        {
             return Err(CasError::malformed("shard footer", "section offsets do not match the sections"));
         }
         _ => {}

@@ -28,9 +28,7 @@ fn hf_xet_shard_parses() {
     let files: Vec<(String, u64, usize, String)> = shard
         .files
         .iter()
-        .map(|file| {
-            (file.file_hash.to_hex(), file.size(), file.terms.len(), file.sha256.unwrap().to_hex())
-        })
+        .map(|file| (file.file_hash.to_hex(), file.size(), file.terms.len(), file.sha256.unwrap().to_hex()))
         .collect();
     assert_eq!(
         files,
@@ -88,7 +86,10 @@ fn forged_file_entries_are_rejected() {
 
     let mut wrong_hash = original.clone();
     wrong_hash.file_hash = MerkleHash::ZERO;
-    assert!(matches!(verify_file_entry(&wrong_hash, true, lookup), Err(CasError::HashMismatch { what: "file", .. })));
+    assert!(matches!(
+        verify_file_entry(&wrong_hash, true, lookup),
+        Err(CasError::HashMismatch { what: "file", .. })
+    ));
 
     let mut wrong_verification = original.clone();
     wrong_verification.verification.as_mut().unwrap()[1] = MerkleHash::ZERO;
@@ -110,7 +111,10 @@ fn forged_file_entries_are_rejected() {
     past_end.terms[0].chunk_end = 8;
     assert!(matches!(verify_file_entry(&past_end, true, lookup), Err(CasError::InvalidTerm { .. })));
 
-    assert!(matches!(verify_file_entry(&original, true, |_: &MerkleHash| None), Err(CasError::UnknownXorb { .. })));
+    assert!(matches!(
+        verify_file_entry(&original, true, |_: &MerkleHash| None),
+        Err(CasError::UnknownXorb { .. })
+    ));
 }
 
 #[test]
@@ -147,7 +151,10 @@ fn bit_flips_never_panic_and_hash_flips_fail_verification() {
         corrupt[position] ^= 0x10;
         let Ok(shard) = parse_shard(&corrupt) else { continue };
         // Flips inside the first file's hash, term hashes or verification hashes must be caught.
-        if (0x30..0x50).contains(&position) || (0x60..0x80).contains(&position) || (0xf0..0x110).contains(&position) {
+        if (0x30..0x50).contains(&position)
+            || (0x60..0x80).contains(&position)
+            || (0xf0..0x110).contains(&position)
+        {
             assert!(verify_file_entry(&shard.files[0], true, lookup).is_err(), "flip at {position:#x}");
         }
     }

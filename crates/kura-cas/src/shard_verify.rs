@@ -13,17 +13,27 @@ use crate::xorb::XorbInfo;
 /// raw length; verification hashes, when present, must match (and must be present when
 /// `require_verification`); and the file hash recomputed from all the terms' chunks must
 /// equal the claimed one.
-pub fn verify_file_entry<F>(entry: &FileEntry, require_verification: bool, mut xorb_chunks: F) -> Result<(), CasError>
+pub fn verify_file_entry<F>(
+    entry: &FileEntry,
+    require_verification: bool,
+    mut xorb_chunks: F,
+) -> Result<(), CasError>
 where
     F: FnMut(&MerkleHash) -> Option<Vec<MerkleNode>>,
 {
     let file = entry.file_hash;
     if let Some(hashes) = &entry.verification {
         if hashes.len() != entry.terms.len() {
-            return Err(CasError::malformed("shard file entry", "verification count differs from term count"));
+            return Err(CasError::malformed(
+                "shard file entry",
+                "verification count differs from term count",
+            ));
         }
     } else if require_verification {
-        return Err(CasError::malformed("shard file entry", format!("file {file} has no verification entries")));
+        return Err(CasError::malformed(
+            "shard file entry",
+            format!("file {file} has no verification entries"),
+        ));
     }
     let mut leaves = Vec::new();
     for (index, term) in entry.terms.iter().enumerate() {
@@ -36,13 +46,20 @@ where
         let range = &chunks[start..end];
         let size: u64 = range.iter().map(|chunk| chunk.size).sum();
         if size != u64::from(term.unpacked_len) {
-            return Err(invalid(format!("unpacked length {} but chunks hold {size} bytes", term.unpacked_len)));
+            return Err(invalid(format!(
+                "unpacked length {} but chunks hold {size} bytes",
+                term.unpacked_len
+            )));
         }
         if let Some(hashes) = &entry.verification {
             let hashes_in_range: Vec<MerkleHash> = range.iter().map(|chunk| chunk.hash).collect();
             let computed = verification_range_hash(&hashes_in_range);
             if computed != hashes[index] {
-                return Err(CasError::HashMismatch { what: "term verification", claimed: hashes[index], computed });
+                return Err(CasError::HashMismatch {
+                    what: "term verification",
+                    claimed: hashes[index],
+                    computed,
+                });
             }
         }
         leaves.extend_from_slice(range);
@@ -56,11 +73,15 @@ where
 
 /// Checks a CAS-info entry of an uploaded shard against the xorb as we stored it.
 pub fn verify_xorb_entry(entry: &XorbEntry, stored: &XorbInfo) -> Result<(), CasError> {
-    let mismatch = |reason: &str| Err(CasError::malformed("shard xorb entry", format!("xorb {}: {reason}", entry.xorb_hash)));
+    let mismatch = |reason: &str| {
+        Err(CasError::malformed("shard xorb entry", format!("xorb {}: {reason}", entry.xorb_hash)))
+    };
     if entry.xorb_hash != stored.hash {
         return mismatch("hash differs from the stored xorb");
     }
-    if entry.chunks.len() != stored.chunks.len() || u64::from(entry.uncompressed_len) != stored.uncompressed_len() {
+    if entry.chunks.len() != stored.chunks.len()
+        || u64::from(entry.uncompressed_len) != stored.uncompressed_len()
+    {
         return mismatch("chunk count or size differs from the stored xorb");
     }
     for (listed, actual) in entry.chunks.iter().zip(&stored.chunks) {

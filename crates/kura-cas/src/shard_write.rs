@@ -2,8 +2,8 @@
 
 use crate::hash::{MerkleHash, keyed_chunk_hash};
 use crate::shard::{
-    SHARD_FOOTER_LEN, SHARD_FOOTER_VERSION, SHARD_HEADER_LEN, SHARD_HEADER_TAG, SHARD_VERSION,
-    Shard, ShardFooter, XorbEntry, sha256_to_shard_bytes,
+    SHARD_FOOTER_LEN, SHARD_FOOTER_VERSION, SHARD_HEADER_LEN, SHARD_HEADER_TAG, SHARD_VERSION, Shard,
+    ShardFooter, XorbEntry, sha256_to_shard_bytes,
 };
 
 const BOOKEND_HASH: [u8; 32] = [0xFF; 32];
@@ -110,7 +110,9 @@ fn write_footer(out: &mut Vec<u8>, footer: &ShardFooter) {
     put_u64(out, footer.created_at);
     put_u64(out, footer.key_expiry);
     out.extend_from_slice(&[0; 48]);
-    for value in [footer.stored_bytes_on_disk, footer.materialized_bytes, footer.stored_bytes, footer.footer_offset] {
+    for value in
+        [footer.stored_bytes_on_disk, footer.materialized_bytes, footer.stored_bytes, footer.footer_offset]
+    {
         put_u64(out, value);
     }
     debug_assert_eq!(out.len() - start, SHARD_FOOTER_LEN);
