@@ -10,6 +10,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "kura",
         &[
+            // Dev-dependency only: the Xet integration tests build xorbs and shards.
+            "kura-cas",
             "kura-http",
             "kura-web",
             "kura-core",

@@ -7,3 +7,4 @@ mod read;
 mod replicas;
 mod support;
 mod write;
+mod xet;

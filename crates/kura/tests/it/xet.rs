@@ -1,0 +1,376 @@
+//! Xet through the HTTP API: tokens, xorb and shard uploads (good and bad), commits naming the
+//! SHA-256 from the shard, reconstruction and the plain-GET bridge.
+
+use kura_cas::{
+    CompressionScheme, FileEntry, FileTerm, MerkleNode, Shard, XorbWriter, chunk_boundaries, file_hash,
+    verification_range_hash,
+};
+use kura_model::Sha256;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A file cut into Xet chunks and packed into one xorb.
+struct Packed {
+    data: Vec<u8>,
+    xorb: Vec<u8>,
+    xorb_hash: kura_cas::MerkleHash,
+    shard: Shard,
+}
+
+fn pack(data: Vec<u8>) -> Packed {
+    let mut writer = XorbWriter::new();
+    let mut start = 0usize;
+    let mut boundaries = chunk_boundaries(&data);
+    if boundaries.last().copied() != Some(data.len() as u64) {
+        boundaries.push(data.len() as u64);
+    }
+    let mut nodes = Vec::new();
+    for end in boundaries {
+        let chunk = &data[start..end as usize];
+        let hash = writer.add_chunk(chunk, CompressionScheme::Lz4).unwrap();
+        nodes.push(MerkleNode::new(hash, chunk.len() as u64));
+        start = end as usize;
+    }
+    let (xorb, info) = writer.finish();
+    let hashes: Vec<_> = nodes.iter().map(|n| n.hash).collect();
+    let entry = FileEntry {
+        file_hash: file_hash(&nodes),
+        terms: vec![FileTerm {
+            xorb_hash: info.hash,
+            xorb_flags: 0,
+            unpacked_len: data.len() as u32,
+            chunk_start: 0,
+            chunk_end: nodes.len() as u32,
+        }],
+        verification: Some(vec![verification_range_hash(&hashes)]),
+        sha256: Some(Sha256::digest(&data)),
+    };
+    Packed {
+        data,
+        xorb,
+        xorb_hash: info.hash,
+        shard: Shard { files: vec![entry], xorbs: vec![], footer: None },
+    }
+}
+
+async fn token(server: &TestServer, bearer: &str, repo: &str, kind: &str) -> reqwest::Response {
+    server.get(&format!("/api/models/{repo}/xet-{kind}-token/main")).bearer_auth(bearer).send().await.unwrap()
+}
+
+async fn write_token(server: &TestServer, repo: &str) -> (String, String) {
+    let response = token(server, &server.alice, repo, "write").await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "x-xet-access-token").is_some());
+    assert!(header(&response, "x-xet-token-expiration").is_some());
+    let body: Value = response.json().await.unwrap();
+    (body["accessToken"].as_str().unwrap().to_owned(), body["casUrl"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn xet_upload_commit_and_download_round_trip() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/x", false).await;
+    let (cas_token, cas) = write_token(&server, "alice/x").await;
+    assert_eq!(cas, format!("{}/cas", server.base));
+    let packed = pack((0..400_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect());
+    let xorb_url = format!("{cas}/v1/xorbs/default/{}", packed.xorb_hash.to_hex());
+    let first: Value = server
+        .client
+        .post(&xorb_url)
+        .bearer_auth(&cas_token)
+        .body(packed.xorb.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["was_inserted"], true);
+    let again: Value = server
+        .client
+        .post(&xorb_url)
+        .bearer_auth(&cas_token)
+        .body(packed.xorb.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["was_inserted"], false);
+    let shard = server
+        .client
+        .post(format!("{cas}/v1/shards"))
+        .bearer_auth(&cas_token)
+        .body(packed.shard.to_bytes())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shard.status(), 200);
+
+    let sha = sha256_hex(&packed.data);
+    let line = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": sha, "size": packed.data.len()}});
+    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line], None).await.status(), 200);
+
+    let head = server.head("/alice/x/resolve/main/w.bin").send().await.unwrap();
+    let file_hex = packed.shard.files[0].file_hash.to_hex();
+    assert_eq!(header(&head, "x-xet-hash"), Some(file_hex.as_str()));
+    assert!(header(&head, "link").unwrap().contains("rel=\"xet-auth\""));
+    let tree: Value = server.get("/api/models/alice/x/tree/main").send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        tree.as_array().unwrap().iter().find(|e| e["path"] == "w.bin").unwrap()["xetHash"],
+        file_hex.as_str()
+    );
+
+    // Plain GET rebuilds the bytes; ranges too.
+    let body = server.get("/alice/x/resolve/main/w.bin").send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256_hex(&body), sha);
+    let ranged = server
+        .get("/alice/x/resolve/main/w.bin")
+        .header("range", "bytes=100000-100009")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&ranged.bytes().await.unwrap()[..], &packed.data[100_000..100_010]);
+
+    // Reconstruction with a read token (anonymous works on a public repo).
+    let read: Value =
+        server.get("/api/models/alice/x/xet-read-token/main").send().await.unwrap().json().await.unwrap();
+    let read_token = read["accessToken"].as_str().unwrap();
+    let plan: Value = server
+        .client
+        .get(format!("{cas}/v1/reconstructions/{file_hex}"))
+        .bearer_auth(read_token)
+        .header("range", "bytes=70000-")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let offset = plan["offset_into_first_range"].as_u64().unwrap();
+    let xorb_hex = packed.xorb_hash.to_hex();
+    let fetch = &plan["fetch_info"][&xorb_hex][0];
+    let (from, to) =
+        (fetch["url_range"]["start"].as_u64().unwrap(), fetch["url_range"]["end"].as_u64().unwrap());
+    let bytes = server
+        .client
+        .get(fetch["url"].as_str().unwrap())
+        .header("range", format!("bytes={from}-{to}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bytes.status(), 206);
+    let records = bytes.bytes().await.unwrap();
+    let decoded = kura_cas::decode_records(&records).unwrap();
+    assert_eq!(&decoded[offset as usize..], &packed.data[70_000..]);
+    let past_end = server
+        .client
+        .get(format!("{cas}/v1/reconstructions/{file_hex}"))
+        .bearer_auth(read_token)
+        .header("range", "bytes=400000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past_end.status(), 416);
+    // A fetch URL outside its signed range, or tampered with, is refused.
+    let forged = format!("{}x", fetch["url"].as_str().unwrap());
+    assert_eq!(server.client.get(&forged).send().await.unwrap().status(), 403);
+    let wider = server
+        .client
+        .get(fetch["url"].as_str().unwrap())
+        .header("range", format!("bytes=0-{}", to + 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wider.status(), 403);
+}
+
+#[tokio::test]
+async fn bad_xorbs_shards_and_tokens_are_rejected() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/x", false).await;
+    server.create_repo(&server.alice, "alice/other", false).await;
+    let (cas_token, cas) = write_token(&server, "alice/x").await;
+    let packed = pack((0..200_000u32).map(|i| (i % 241) as u8 ^ (i >> 9) as u8).collect());
+    let url = format!("{cas}/v1/xorbs/default/{}", packed.xorb_hash.to_hex());
+
+    assert_eq!(
+        server.client.post(&url).body(packed.xorb.clone()).send().await.unwrap().status(),
+        401,
+        "no token"
+    );
+    assert_eq!(
+        server
+            .client
+            .post(&url)
+            .bearer_auth("forged.token")
+            .body(packed.xorb.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let read = server
+        .get("/api/models/alice/x/xet-read-token/main")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let read_token = read["accessToken"].as_str().unwrap();
+    assert_eq!(
+        server
+            .client
+            .post(&url)
+            .bearer_auth(read_token)
+            .body(packed.xorb.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let bob_write = token(&server, &server.bob, "alice/x", "write").await;
+    assert_eq!(bob_write.status(), 403, "no write token without write access");
+
+    let truncated = packed.xorb[..packed.xorb.len() - 7].to_vec();
+    assert_eq!(
+        server.client.post(&url).bearer_auth(&cas_token).body(truncated).send().await.unwrap().status(),
+        400
+    );
+    let mut flipped = packed.xorb.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    assert_eq!(
+        server.client.post(&url).bearer_auth(&cas_token).body(flipped).send().await.unwrap().status(),
+        400
+    );
+    let wrong_hash = format!("{cas}/v1/xorbs/default/{}", "0".repeat(64));
+    assert_eq!(
+        server
+            .client
+            .post(&wrong_hash)
+            .bearer_auth(&cas_token)
+            .body(packed.xorb.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    // A shard naming a xorb that was never uploaded is refused and registers nothing.
+    let shard_url = format!("{cas}/v1/shards");
+    let response = server
+        .client
+        .post(&shard_url)
+        .bearer_auth(&cas_token)
+        .body(packed.shard.to_bytes())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let sha = sha256_hex(&packed.data);
+    let line = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": sha, "size": packed.data.len()}});
+    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 400);
+
+    assert_eq!(
+        server
+            .client
+            .post(&url)
+            .bearer_auth(&cas_token)
+            .body(packed.xorb.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // A wrong file hash, or a wrong verification hash, is refused.
+    let mut lying = packed.shard.clone();
+    lying.files[0].file_hash = kura_cas::MerkleHash::from_bytes([9; 32]);
+    assert_eq!(
+        server
+            .client
+            .post(&shard_url)
+            .bearer_auth(&cas_token)
+            .body(lying.to_bytes())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let mut unverified = packed.shard.clone();
+    unverified.files[0].verification = Some(vec![kura_cas::MerkleHash::from_bytes([1; 32])]);
+    assert_eq!(
+        server
+            .client
+            .post(&shard_url)
+            .bearer_auth(&cas_token)
+            .body(unverified.to_bytes())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        server
+            .client
+            .post(&shard_url)
+            .bearer_auth(&cas_token)
+            .body(b"garbage".to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 400);
+
+    assert_eq!(
+        server
+            .client
+            .post(&shard_url)
+            .bearer_auth(&cas_token)
+            .body(packed.shard.to_bytes())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 200);
+    // The shard was registered for alice/x only: another repo cannot name the file.
+    assert_eq!(server.commit(&server.alice, "alice/other", "main", &[line], None).await.status(), 400);
+    let other_read = server
+        .get("/api/models/alice/other/xet-read-token/main")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let file_hex = packed.shard.files[0].file_hash.to_hex();
+    let plan = server
+        .client
+        .get(format!("{cas}/v1/reconstructions/{file_hex}"))
+        .bearer_auth(other_read["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plan.status(), 404);
+    // Routes newer clients try first answer 404 so they fall back.
+    for path in
+        ["/v2/reconstructions/abc", "/v1/xorb-grants/default/abc", "/v2/shards", "/v1/chunks/default/abc"]
+    {
+        let response =
+            server.client.post(format!("{cas}{path}")).bearer_auth(&cas_token).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}
