@@ -154,7 +154,7 @@ pub fn keyed_chunk_hash(key: &[u8; 32], hash: &MerkleHash) -> MerkleHash {
 /// Whether a chunk goes into the global dedup index: the first chunk of a file, or one
 /// whose hash is 0 mod 1024.
 pub fn is_global_dedup_eligible(hash: &MerkleHash, first_chunk_of_file: bool) -> bool {
-    first_chunk_of_file || hash.last_u64() % 1024 == 0
+    first_chunk_of_file || hash.last_u64().is_multiple_of(1024)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ fn next_group_len(nodes: &[MerkleNode]) -> usize {
     }
     let limit = nodes.len().min(MAX_GROUP);
     (2..limit)
-        .find(|&index| nodes[index].hash.last_u64() % GROUP_CUT_MODULUS == 0)
+        .find(|&index| nodes[index].hash.last_u64().is_multiple_of(GROUP_CUT_MODULUS))
         .map_or(limit, |index| index + 1)
 }
 

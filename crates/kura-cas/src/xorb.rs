@@ -207,6 +207,9 @@ pub fn parse_xorb(bytes: &[u8]) -> Result<XorbInfo, CasError> {
     for (index, record) in records.by_ref().enumerate() {
         let record = record?;
         check_limit("xorb chunk count", index as u64 + 1, MAX_XORB_CHUNKS as u64)?;
+        if record.header.uncompressed_len == 0 {
+            return Err(CasError::malformed("xorb", format!("chunk {index} is empty")));
+        }
         let data = record.decode(index)?;
         chunks.push(XorbChunk {
             hash: chunk_hash(&data),

@@ -129,6 +129,7 @@ fn bad_headers_are_rejected() {
     oversized[5..8].copy_from_slice(&[0x01, 0x00, 0x02]); // 131073
     assert!(matches!(parse_xorb(&oversized), Err(CasError::LimitExceeded { .. })));
     assert!(parse_xorb(&[]).is_err());
+    assert!(parse_xorb(&[0, 0, 0, 0, 0, 0, 0, 0]).is_err(), "empty chunk");
     assert!(validate_xorb(&records, &info.hash).is_ok());
 }
 
