@@ -17,6 +17,7 @@ mod shard_verify;
 mod shard_write;
 mod xorb;
 mod xorb_footer;
+mod xorb_stream;
 
 #[cfg(test)]
 mod reference_tests;
@@ -50,3 +51,4 @@ pub use xorb::{
     MAX_XORB_CHUNKS, XorbChunk, XorbInfo, XorbWriter, decode_records, parse_xorb, validate_xorb,
 };
 pub use xorb_footer::{XorbFooter, encode_footer, parse_footer};
+pub use xorb_stream::XorbValidator;

@@ -6,7 +6,8 @@ use crate::cursor::Cursor;
 use crate::error::CasError;
 use crate::hash::{MerkleHash, chunk_hash};
 use crate::merkle::{MerkleNode, xorb_hash};
-use crate::xorb_footer::{FOOTER_MAGIC_FIRST_BYTE, XorbFooter, parse_footer};
+use crate::xorb_footer::{FOOTER_MAGIC_FIRST_BYTE, XorbFooter};
+use crate::xorb_stream::XorbValidator;
 
 /// Most chunks in one xorb.
 pub const MAX_XORB_CHUNKS: usize = 8 * 1024;
@@ -200,42 +201,9 @@ impl XorbInfo {
 /// Parses a serialized xorb (with or without footer), decodes and hashes every chunk, and
 /// computes the xorb hash. A footer, if present, must agree with the chunks.
 pub fn parse_xorb(bytes: &[u8]) -> Result<XorbInfo, CasError> {
-    check_limit("serialized xorb length", bytes.len() as u64, MAX_SERIALIZED_XORB_BYTES as u64)?;
-    let mut chunks = Vec::new();
-    let mut uncompressed_start = 0u64;
-    let mut records = ChunkRecords::new(bytes);
-    for (index, record) in records.by_ref().enumerate() {
-        let record = record?;
-        check_limit("xorb chunk count", index as u64 + 1, MAX_XORB_CHUNKS as u64)?;
-        if record.header.uncompressed_len == 0 {
-            return Err(CasError::malformed("xorb", format!("chunk {index} is empty")));
-        }
-        let data = record.decode(index)?;
-        chunks.push(XorbChunk {
-            hash: chunk_hash(&data),
-            uncompressed_len: record.header.uncompressed_len,
-            uncompressed_start,
-            record_start: record.offset as u64,
-            record_end: record.end() as u64,
-        });
-        uncompressed_start += record.header.uncompressed_len as u64;
-        check_limit("xorb uncompressed length", uncompressed_start, MAX_XORB_BYTES)?;
-    }
-    if chunks.is_empty() {
-        return Err(CasError::malformed("xorb", "no chunks"));
-    }
-    let records_len = records.position();
-    let nodes: Vec<MerkleNode> =
-        chunks.iter().map(|chunk| MerkleNode::new(chunk.hash, chunk.uncompressed_len as u64)).collect();
-    let hash = xorb_hash(&nodes);
-    let footer = if records_len < bytes.len() {
-        let footer = parse_footer(&bytes[records_len..])?;
-        footer.check_against(&hash, &chunks)?;
-        Some(footer)
-    } else {
-        None
-    };
-    Ok(XorbInfo { hash, chunks, records_len: records_len as u64, footer })
+    let mut validator = XorbValidator::new();
+    validator.push(bytes)?;
+    validator.finish()
 }
 
 /// [`parse_xorb`], then checks the computed hash against the one the upload claims.

@@ -3,6 +3,7 @@
 use super::*;
 use crate::reference_tests::splitmix_bytes;
 use crate::xorb_footer::{encode_footer, parse_footer};
+use crate::xorb_stream::XorbValidator;
 
 /// The body hf_xet 1.8.0 POSTed to `/v1/xorbs/default/{hash}` when uploading `one.bin`
 /// (1 byte), `text_small.bin` (2,000 text lines) and `floats_small.bin` (20,000 f32) to a
@@ -140,4 +141,35 @@ fn writer_enforces_limits() {
     assert!(writer.add_chunk(&vec![0; MAX_CHUNK_SIZE + 1], CompressionScheme::None).is_err());
     assert!(writer.add_chunk(&vec![0; MAX_CHUNK_SIZE], CompressionScheme::Lz4).is_ok());
     assert!(writer.has_room_for(MAX_CHUNK_SIZE));
+}
+
+#[test]
+fn streaming_validation_matches_whole_body_for_any_split() {
+    let whole = parse_xorb(HF_XET_XORB).unwrap();
+    let (records, info, _) = sample_xorb();
+    let with_footer = [records, encode_footer(&info, [9, 9, 9, 9])].concat();
+    for body in [HF_XET_XORB, &with_footer[..]] {
+        let expected = parse_xorb(body).unwrap();
+        for piece in [1usize, 3, 8, 9, 1000, 65_536] {
+            let mut validator = XorbValidator::new();
+            for slice in body.chunks(piece) {
+                validator.push(slice).unwrap();
+            }
+            assert_eq!(validator.finish().unwrap(), expected, "piece size {piece}");
+        }
+    }
+    let mut validator = XorbValidator::new();
+    validator.push(HF_XET_XORB).unwrap();
+    assert_eq!(validator.finish_expecting(&hf_xet_hash()).unwrap(), whole);
+}
+
+#[test]
+fn streaming_validation_rejects_a_truncated_body() {
+    let mut validator = XorbValidator::new();
+    validator.push(&HF_XET_XORB[..HF_XET_XORB.len() - 1]).unwrap();
+    assert!(matches!(validator.finish(), Err(CasError::Truncated { .. })));
+    let mut early = XorbValidator::new();
+    let mut corrupt = HF_XET_XORB.to_vec();
+    corrupt[4] = 9;
+    assert!(early.push(&corrupt[..100]).is_err(), "bad scheme is reported before the body ends");
 }
