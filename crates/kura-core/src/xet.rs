@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use kura_cas::{
-    FileEntry, MerkleHash, MerkleNode, XorbChunk, decode_records, file_hash, parse_shard, validate_xorb,
-    verification_range_hash,
+    FileEntry, MerkleHash, MerkleNode, XorbChunk, XorbChunkEntry, XorbEntry, decode_records, dedup_shard,
+    file_hash, is_global_dedup_eligible, parse_shard, validate_xorb, verification_range_hash,
 };
 use kura_model::{RepoId, RepoType, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
@@ -196,6 +196,14 @@ impl Hub {
         self.blobs.put_bytes(&chunk_table_key(hash), encode_chunk_table(&info.chunks)).await?;
         self.blobs.put_bytes(&xorb_key(hash), records.clone()).await?;
         let raw = info.uncompressed_len();
+        let hex = hash.to_hex();
+        let eligible: Vec<(String, String)> = info
+            .chunks
+            .iter()
+            .filter(|c| is_global_dedup_eligible(&c.hash, false))
+            .map(|c| (c.hash.to_hex(), hex.clone()))
+            .collect();
+        self.meta.index_chunks(&eligible).await?;
         Ok(self
             .meta
             .record_xorb(&hash.to_hex(), info.chunks.len() as u64, raw, records.len() as u64, now_millis())
@@ -215,6 +223,17 @@ impl Hub {
         for file in &shard.files {
             checked.push(self.check_shard_file(file).await?);
         }
+        // First chunks of files are dedup keys too.
+        let mut first_chunks = Vec::new();
+        for file in &shard.files {
+            if let Some(term) = file.terms.first() {
+                let table = self.chunk_table(&term.xorb_hash).await?;
+                if let Some(chunk) = table.get(term.chunk_start as usize) {
+                    first_chunks.push((chunk.hash.to_hex(), term.xorb_hash.to_hex()));
+                }
+            }
+        }
+        self.meta.index_chunks(&first_chunks).await?;
         let now = now_millis();
         for record in &checked {
             self.meta.record_xet_file(record, now).await?;
@@ -256,6 +275,37 @@ impl Hub {
             return Err(bad("the terms do not hash to the file hash".to_owned()));
         }
         Ok(XetFileRecord { file_hash: hex, sha256, size: file.size(), terms: encode_terms(&terms) })
+    }
+
+    /// Answers a global dedup query: a keyed shard listing the xorb that holds `chunk`, or
+    /// `None` when no indexed chunk matches. Each answer uses a fresh random key.
+    pub async fn dedup_query(&self, grant: &XetGrant, chunk: &MerkleHash) -> Result<Option<Vec<u8>>> {
+        self.grant_repo(grant).await?;
+        let Some(xorb_hex) = self.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(None) };
+        let xorb = MerkleHash::from_hex(&xorb_hex)
+            .map_err(|_| CoreError::Corrupt("bad dedup index entry".to_owned()))?;
+        let table = self.chunk_table(&xorb).await?;
+        let mut start = 0u32;
+        let chunks = table
+            .iter()
+            .map(|c| {
+                let entry = XorbChunkEntry {
+                    hash: c.hash,
+                    uncompressed_start: start,
+                    uncompressed_len: c.len,
+                    flags: 0,
+                };
+                start += c.len;
+                entry
+            })
+            .collect();
+        let stored = table.last().map_or(0, |c| c.record_end) as u32;
+        let entry =
+            XorbEntry { xorb_hash: xorb, flags: 0, uncompressed_len: start, bytes_on_disk: stored, chunks };
+        let mut key: [u8; 32] = rand::random();
+        key[0] |= 1;
+        let now = (now_millis() / 1000) as u64;
+        Ok(Some(dedup_shard(&[entry], key, now, now + 7 * 24 * 3600)))
     }
 
     /// Whether a xorb is stored.

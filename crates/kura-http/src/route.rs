@@ -105,7 +105,9 @@ pub(crate) enum CasRoute {
         file: String,
     },
     /// Global dedup query (`default` or `default-merkledb` prefix).
-    Chunk,
+    Chunk {
+        hash: String,
+    },
     Telemetry,
     Fetch {
         token: String,
@@ -124,7 +126,7 @@ fn parse_cas(parts: &[&str]) -> CasRoute {
         ["xorb-grants" | "xorb-commits", ..] => CasRoute::Unsupported,
         ["shards"] | ["shard", _, _] => CasRoute::Shard,
         ["reconstructions" | "reconstruction", file] => CasRoute::Reconstruction { file: (*file).to_owned() },
-        ["chunks" | "chunk", _prefix, _hash] => CasRoute::Chunk,
+        ["chunks" | "chunk", _prefix, hash] => CasRoute::Chunk { hash: (*hash).to_owned() },
         ["telemetry"] => CasRoute::Telemetry,
         ["fetch", token] => CasRoute::Fetch { token: (*token).to_owned() },
         _ => CasRoute::NotFound,
@@ -286,7 +288,7 @@ mod tests {
         check("/cas/v1/reconstructions/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
         check("/cas/reconstruction/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
         check("/cas/v2/reconstructions/f", Route::Cas(CasRoute::Unsupported));
-        check("/cas/v1/chunks/default-merkledb/h", Route::Cas(CasRoute::Chunk));
+        check("/cas/v1/chunks/default-merkledb/h", Route::Cas(CasRoute::Chunk { hash: "h".into() }));
         check(
             "/api/models/u/m/xet-write-token/None",
             Route::XetToken { repo: repo(RepoType::Model, "u", "m"), write: true, revision: "None".into() },

@@ -407,6 +407,26 @@ impl MetadataStore for SqlStore {
         row.map(xet_record).transpose()
     }
 
+    async fn index_chunks(&self, entries: &[(String, String)]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            for (chunk, xorb) in entries {
+                sqlx::query(self.sql("INSERT INTO xet_dedup (chunk_hash, xorb_hash) VALUES (?, ?) ON CONFLICT DO NOTHING"))
+                    .bind(chunk).bind(xorb).execute(&mut *tx).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
+    }
+
+    async fn xorb_for_chunk(&self, chunk_hash: &str) -> Result<Option<String>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(self.sql("SELECT xorb_hash FROM xet_dedup WHERE chunk_hash = ?")).bind(chunk_hash).fetch_optional(pool).await.map_err(db_error)?
+        }))
+    }
+
     async fn xorb_bytes(&self) -> Result<u64> {
         let total: Option<i64> = with_pool!(self, pool => {
             sqlx::query_scalar(self.sql("SELECT CAST(SUM(stored_bytes) AS BIGINT) FROM xet_xorbs")).fetch_one(pool).await.map_err(db_error)?

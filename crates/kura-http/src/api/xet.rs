@@ -141,8 +141,16 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
             Ok(response)
         }
         (Method::POST, CasRoute::Telemetry) => Ok(json(json!({}))),
-        // No global dedup index yet: "no match" is always a correct answer.
-        (_, CasRoute::Chunk) => Err(ApiError::new(StatusCode::NOT_FOUND, "No matching chunk")),
+        (Method::GET, CasRoute::Chunk { hash }) => {
+            let grant = grant()?;
+            let hash = parse_hash(&hash)?;
+            match hub.dedup_query(&grant, &hash).await.map_err(|e| ApiError::from_core(e, false))? {
+                Some(shard) => {
+                    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], shard).into_response())
+                }
+                None => Err(ApiError::new(StatusCode::NOT_FOUND, "No matching chunk")),
+            }
+        }
         (_, CasRoute::Unsupported) => {
             Err(ApiError::new(StatusCode::NOT_FOUND, "Not supported by this CAS; use the v1 routes"))
         }

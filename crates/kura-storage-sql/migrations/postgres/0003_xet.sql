@@ -15,3 +15,9 @@ CREATE TABLE xet_files (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX xet_files_sha256 ON xet_files (sha256);
+-- Global dedup index: eligible chunks (first chunk of a file, or hash = 0 mod 1024) and the
+-- xorb that holds them.
+CREATE TABLE xet_dedup (
+    chunk_hash TEXT PRIMARY KEY,
+    xorb_hash TEXT NOT NULL
+);
