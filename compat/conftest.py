@@ -9,6 +9,7 @@ Environment knobs:
   KURA_BIN    path to the kura executable (default: <repo>/target/release/kura)
   KURA_LOG    log filter handed to the server (default: info,kura_http=debug,sqlx=warn)
   KURA_COMPAT_KEEP=1  keep the temporary directory (data dir, HF_HOME, server log)
+  KURA_COMPAT_XET=1   leave Xet enabled (large files then travel through Xet, not Git LFS)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from support import MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, unique
+from support import MULTIPART_PART_BYTES, MULTIPART_THRESHOLD_BYTES, XET, unique
 
 COMPAT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = COMPAT_DIR.parent
@@ -52,7 +53,6 @@ os.environ.update(
         "HF_ENDPOINT": ENDPOINT,
         "HF_HOME": str(HF_HOME),
         "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_UPDATE_DOWNLOAD_COUNTS": "0",
@@ -61,6 +61,10 @@ os.environ.update(
         "TOKENIZERS_PARALLELISM": "false",
     }
 )
+if XET:
+    os.environ.pop("HF_HUB_DISABLE_XET", None)
+else:
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
 # Nothing from the caller's environment may leak a token, a cache or offline mode into the run.
 for _var in (
     "HF_TOKEN",
@@ -80,7 +84,7 @@ import huggingface_hub  # noqa: E402  (must come after the environment is set)
 from huggingface_hub import HfApi  # noqa: E402
 
 assert huggingface_hub.constants.ENDPOINT == ENDPOINT, "HF_ENDPOINT was read before conftest set it"
-assert huggingface_hub.constants.HF_HUB_DISABLE_XET, "HF_HUB_DISABLE_XET was read before conftest set it"
+assert huggingface_hub.constants.HF_HUB_DISABLE_XET != XET, "HF_HUB_DISABLE_XET was read before conftest set it"
 
 HEALTH_TIMEOUT_S = 60.0
 
@@ -334,3 +338,8 @@ def pytest_sessionfinish(session, exitstatus):
         sys.stderr.write(f"\nkura compat: temporary files kept in {TMP_ROOT}\n")
     else:
         shutil.rmtree(TMP_ROOT, ignore_errors=True)
+
+
+def pytest_report_header(config):
+    mode = "Xet transfers" if XET else "Git LFS transfers (HF_HUB_DISABLE_XET=1)"
+    return [f"kura compat: {ENDPOINT}, huggingface_hub {huggingface_hub.__version__}, {mode}, binary {_binary()}"]

@@ -5,7 +5,7 @@ from datetime import timezone
 import pytest
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RevisionNotFoundError
-from support import git_blob_sha1, http, random_bytes, read, sha256_bytes, unique
+from support import XET, git_blob_sha1, http, random_bytes, read, sha256_bytes, unique
 
 FILES = {
     "README.md": b"# tree\n",
@@ -66,7 +66,10 @@ def test_list_repo_tree_top_level_and_subpaths(hub, tree_repo):
     big = everything["a/big.bin"]
     assert big.size == len(LFS_DATA)
     assert big.lfs is not None and big.lfs.sha256 == sha256_bytes(LFS_DATA) and big.lfs.size == len(LFS_DATA)
-    assert big.xet_hash is None, "no xetHash may be advertised while Xet is not implemented"
+    if XET:
+        assert big.xet_hash is not None and len(big.xet_hash) == 64
+    else:
+        assert big.xet_hash is None, "no xetHash for a file uploaded through Git LFS"
 
     # Listing a file returns that file; listing a missing path is EntryNotFound.
     (single,) = list(api.list_repo_tree(repo, path_in_repo="a/d.txt"))
