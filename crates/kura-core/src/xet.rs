@@ -109,7 +109,7 @@ pub(crate) struct StoredChunk {
 }
 
 fn decode_chunk_table(bytes: &[u8]) -> Result<Vec<StoredChunk>> {
-    if bytes.len() % CHUNK_ENTRY != 0 {
+    if !bytes.len().is_multiple_of(CHUNK_ENTRY) {
         return Err(CoreError::Corrupt("bad chunk table".to_owned()));
     }
     Ok(bytes
@@ -263,10 +263,9 @@ impl Hub {
                 )));
             }
             let hashes: Vec<MerkleHash> = chunks.iter().map(|c| c.hash).collect();
-            if let Some(expected) = file.verification.as_ref().and_then(|v| v.get(i)) {
-                if verification_range_hash(&hashes) != *expected {
-                    return Err(bad(format!("term {i} has a wrong verification hash")));
-                }
+            let expected = file.verification.as_ref().and_then(|v| v.get(i));
+            if expected.is_some_and(|e| verification_range_hash(&hashes) != *e) {
+                return Err(bad(format!("term {i} has a wrong verification hash")));
             }
             nodes.extend(chunks.iter().map(|c| MerkleNode::new(c.hash, u64::from(c.len))));
             terms.push(Term { xorb: term.xorb_hash, start: term.chunk_start, end: term.chunk_end, unpacked });
