@@ -36,10 +36,10 @@ async fn entries_json<'a>(ctx: &Ctx, entries: impl Iterator<Item = &'a Entry>) -
     let mut out = Vec::new();
     for entry in entries {
         let mut value = entry_json(entry);
-        if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry {
-            if let Some(hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))? {
-                value["xetHash"] = Value::String(hash);
-            }
+        if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry
+            && let Some(hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))?
+        {
+            value["xetHash"] = Value::String(hash);
         }
         out.push(value);
     }

@@ -99,18 +99,11 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
             file_name.escape_default()
         ),
     );
-    if let Some(lfs) = info.lfs {
-        if let Some(xet_hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))? {
-            let repo_id = record.repo_id.to_string();
-            super::xet::resolve_headers(
-                ctx,
-                repo,
-                &repo_id,
-                &commit.to_hex(),
-                &xet_hash,
-                response.headers_mut(),
-            );
-        }
+    if let Some(lfs) = info.lfs
+        && let Some(xet_hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))?
+    {
+        let repo_id = record.repo_id.to_string();
+        super::xet::resolve_headers(ctx, repo, &repo_id, &commit.to_hex(), &xet_hash, response.headers_mut());
     }
     if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
