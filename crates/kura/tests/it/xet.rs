@@ -276,7 +276,10 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
     assert_eq!(response.status(), 400);
     let sha = sha256_hex(&packed.data);
     let line = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": sha, "size": packed.data.len()}});
-    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 400);
+    assert_eq!(
+        server.commit(&server.alice, "alice/x", "main", std::slice::from_ref(&line), None).await.status(),
+        400
+    );
 
     assert_eq!(
         server
@@ -331,7 +334,10 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
             .status(),
         400
     );
-    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 400);
+    assert_eq!(
+        server.commit(&server.alice, "alice/x", "main", std::slice::from_ref(&line), None).await.status(),
+        400
+    );
 
     assert_eq!(
         server
@@ -345,7 +351,10 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
             .status(),
         200
     );
-    assert_eq!(server.commit(&server.alice, "alice/x", "main", &[line.clone()], None).await.status(), 200);
+    assert_eq!(
+        server.commit(&server.alice, "alice/x", "main", std::slice::from_ref(&line), None).await.status(),
+        200
+    );
     // The shard was registered for alice/x only: another repo cannot name the file.
     assert_eq!(server.commit(&server.alice, "alice/other", "main", &[line], None).await.status(), 400);
     let other_read = server
