@@ -278,3 +278,30 @@ def test_admin_cli_while_serving(hub, api, bob):
     assert admin.model_info(private).private is True
     admin.upload_file(path_or_fileobj=b"by admin", path_in_repo="a.txt", repo_id=private)
     assert "a.txt" in api.list_repo_files(private)
+
+
+def test_tokens_are_not_stored_in_clear(hub, alice, bob):
+    tokens = [alice.write_token, alice.read_token, bob.write_token, bob.read_token]
+    files = [p for p in hub.data_dir.rglob("*") if p.is_file() and "blobs" not in p.parts]
+    assert files, f"nothing found under {hub.data_dir}"
+    for path in files:
+        if path.stat().st_size > 200 * 1024 * 1024:
+            continue
+        content = path.read_bytes()
+        for token in tokens:
+            assert token.encode() not in content, f"a token is stored in clear in {path}"
+
+
+def test_oversized_and_garbage_bodies_are_client_errors(hub, alice):
+    headers = {"authorization": f"Bearer {alice.write_token}", "content-type": "application/json"}
+    session = get_session()
+    huge_name = session.post(
+        f"{hub.endpoint}/api/repos/create", content=b'{"name": "' + b"x" * (8 << 20) + b'"}', headers=headers
+    )
+    assert 400 <= huge_name.status_code < 500, huge_name.status_code
+    garbage = session.post(f"{hub.endpoint}/api/repos/create", content=b"\x00\xff" * 1000, headers=headers)
+    assert 400 <= garbage.status_code < 500, garbage.status_code
+    not_json = session.post(
+        f"{hub.endpoint}/api/validate-yaml", content=b"not json", headers={"content-type": "application/json"}
+    )
+    assert 400 <= not_json.status_code < 500, not_json.status_code

@@ -1,12 +1,13 @@
 """Repo lifecycle through HfApi: create (exist_ok, types, orgs, private), settings, move, delete,
 existence checks and the repo listings."""
 
+import json
 import time
 
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import paginate
-from support import git_blob_sha1, random_bytes, read, sha256_bytes, unique
+from support import git_blob_sha1, http, random_bytes, read, sha256_bytes, unique
 
 
 def test_create_repo_url_exist_ok_and_conflict(hub, api):
@@ -277,6 +278,11 @@ def test_list_models_filter_sort_full(hub, api):
     assert by_created == [f"alice/{marker}-{i}" for i in (2, 1, 0)]
     by_modified = [m.id for m in hub.anon.list_models(search=marker, sort="last_modified")]
     assert by_modified == [f"alice/{marker}-{i}" for i in (2, 0, 1)]
+
+    # Older clients still send direction=-1; it must be accepted.
+    status, _, body = http("GET", f"{hub.endpoint}/api/models?search={marker}&sort=createdAt&direction=-1")
+    assert status == 200
+    assert [m["id"] for m in json.loads(body)] == by_created
 
     full = {m.id: m for m in hub.anon.list_models(search=marker, full=True)}
     assert {s.rfilename for s in full[f"alice/{marker}-0"].siblings} == {".gitattributes", "README.md"}
