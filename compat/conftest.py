@@ -334,8 +334,13 @@ def pytest_runtest_makereport(item, call):
 def pytest_sessionfinish(session, exitstatus):
     if _SERVER is not None:
         _SERVER.stop()
-    if os.environ.get("KURA_COMPAT_KEEP") == "1" or exitstatus != 0:
+    if os.environ.get("KURA_COMPAT_KEEP") == "1":
         sys.stderr.write(f"\nkura compat: temporary files kept in {TMP_ROOT}\n")
+    elif exitstatus != 0:
+        # Keep the server log and config for diagnosis, drop the (large) data and caches.
+        for sub in ("data", "hf-home"):
+            shutil.rmtree(TMP_ROOT / sub, ignore_errors=True)
+        sys.stderr.write(f"\nkura compat: server log kept in {TMP_ROOT / 'kura.log'}\n")
     else:
         shutil.rmtree(TMP_ROOT, ignore_errors=True)
 
