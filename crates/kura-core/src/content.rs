@@ -13,7 +13,6 @@ use kura_model::Sha256;
 use kura_storage::{BlobKey, BlobStore, ByteStream, MetadataStore, StorageError};
 use sha2::Digest;
 
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// Why a verifying stream rejected its input.
@@ -110,25 +109,6 @@ impl ContentStore {
         Ok(self.meta.lfs_object_size(oid).await?)
     }
 
-    /// Streams `body` in, verifying it hashes to `oid` with `size` bytes. If the object is
-    /// already stored the bytes are still verified (proof of possession) but not written.
-    pub async fn ingest(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
-        let mut checked = verified(body, oid, size);
-        if self.size(&oid).await?.is_some() {
-            while let Some(chunk) = checked.next().await {
-                chunk.map_err(stream_failure)?;
-            }
-            return Ok(());
-        }
-        match self.blobs.put(&object_key(&oid), checked).await {
-            Ok(_) => {}
-            Err(StorageError::Stream(error)) => return Err(stream_failure(error)),
-            Err(other) => return Err(other.into()),
-        }
-        self.meta.record_lfs_object(&oid, size, now_millis()).await?;
-        Ok(())
-    }
-
     /// Streams `len` bytes of the object from `offset`.
     pub async fn read(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
         match self.blobs.get(&object_key(oid), offset, Some(len)).await {
@@ -169,26 +149,23 @@ impl ContentStore {
         }
     }
 
-    /// Assembles parts `1..=parts` in order into the object, verifying the whole, then
-    /// removes the parts (also when verification fails).
-    pub async fn complete_multipart(
+    /// Streams parts `1..=parts` in order as one body, with the keys to delete afterwards.
+    pub(crate) async fn joined_parts(
         &self,
         upload_id: &str,
         parts: u32,
-        oid: Sha256,
-        size: u64,
-    ) -> Result<()> {
-        let mut part_streams = Vec::new();
+    ) -> Result<(ByteStream, Vec<BlobKey>)> {
+        let mut keys = Vec::new();
         for part in 1..=parts {
             let key = part_key(upload_id, part);
             if self.blobs.size(&key).await?.is_none() {
                 return Err(CoreError::invalid(format!("part {part} was never uploaded")));
             }
-            part_streams.push(key);
+            keys.push(key);
         }
         let blobs = self.blobs.clone();
         let joined: ByteStream = Box::pin(
-            futures_util::stream::iter(part_streams.clone())
+            futures_util::stream::iter(keys.clone())
                 .then(move |key| {
                     let blobs = blobs.clone();
                     async move { blobs.get(&key, 0, None).await.map_err(std::io::Error::other) }
@@ -199,10 +176,40 @@ impl ContentStore {
                 })
                 .flatten(),
         );
-        let outcome = self.ingest(oid, size, joined).await;
-        for key in &part_streams {
+        Ok((joined, keys))
+    }
+
+    pub(crate) async fn delete_parts(&self, keys: &[BlobKey]) {
+        for key in keys {
             let _ = self.blobs.delete(key).await;
         }
-        outcome
     }
+
+    /// Consumes a body only to check it (proof of possession of stored content).
+    pub(crate) async fn drain_verified(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
+        let mut checked = verified(body, oid, size);
+        while let Some(chunk) = checked.next().await {
+            chunk.map_err(stream_failure)?;
+        }
+        Ok(())
+    }
+}
+
+/// The error for a body whose SHA-256 or size does not match its declaration.
+pub(crate) fn mismatch(oid: &Sha256, size: u64, got_size: u64) -> CoreError {
+    if got_size != size {
+        CoreError::InvalidInput(VerifyError::WrongSize { got: got_size, expected: size }.to_string())
+    } else {
+        CoreError::InvalidInput(VerifyError::WrongHash(*oid).to_string())
+    }
+}
+
+/// The error for a body longer than declared.
+pub(crate) fn too_long(size: u64) -> CoreError {
+    CoreError::InvalidInput(VerifyError::TooLong(size).to_string())
+}
+
+/// The error for a body stream that broke off.
+pub(crate) fn interrupted(error: std::io::Error) -> CoreError {
+    stream_failure(error)
 }

@@ -237,7 +237,7 @@ impl Hub {
             return Err(CoreError::Forbidden("This URL does not allow uploads".to_owned()));
         }
         let repo = self.capability_repo(capability).await?;
-        self.content.ingest(capability.oid, capability.size, body).await?;
+        self.ingest_as_xet(capability.oid, capability.size, body).await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
@@ -256,7 +256,10 @@ impl Hub {
             return Err(CoreError::Forbidden("This URL does not complete uploads".to_owned()));
         };
         let repo = self.capability_repo(capability).await?;
-        self.content.complete_multipart(upload, *parts, capability.oid, capability.size).await?;
+        let (joined, keys) = self.content.joined_parts(upload, *parts).await?;
+        let outcome = self.ingest_as_xet(capability.oid, capability.size, joined).await;
+        self.content.delete_parts(&keys).await;
+        outcome?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 

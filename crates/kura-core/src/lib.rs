@@ -16,6 +16,7 @@ mod repos;
 mod revision;
 mod signing;
 mod xet;
+mod xet_ingest;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +34,7 @@ pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
-pub use xet::{Reconstruction, Term, XetGrant};
+pub use xet::{Fetch, Reconstruction, Term, XetGrant};
 
 use kura_model::ObjectId;
 use kura_storage::{BlobStore, MetadataStore};

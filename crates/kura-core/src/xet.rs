@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use kura_cas::{
-    FileEntry, MerkleHash, MerkleNode, XorbChunk, XorbChunkEntry, XorbEntry, decode_records, dedup_shard,
-    file_hash, is_global_dedup_eligible, parse_shard, validate_xorb, verification_range_hash,
+    FileEntry, MerkleHash, MerkleNode, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, decode_records,
+    dedup_shard, file_hash, is_global_dedup_eligible, parse_shard, validate_xorb, verification_range_hash,
 };
 use kura_model::{RepoId, RepoType, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
@@ -46,8 +46,17 @@ pub struct Term {
 pub struct Reconstruction {
     pub offset_into_first_range: u64,
     pub terms: Vec<Term>,
-    /// Per term: the inclusive physical byte range and a signed fetch token for it.
-    pub fetches: Vec<(u64, u64, String)>,
+    /// Per term: the inclusive physical byte range and where to fetch it.
+    pub fetches: Vec<(u64, u64, Fetch)>,
+}
+
+/// Where a client fetches xorb bytes from.
+#[derive(Debug, Clone)]
+pub enum Fetch {
+    /// A presigned storage URL (S3): the client goes straight to the bucket.
+    Direct(String),
+    /// A kura-signed token for `{cas}/fetch/{token}`.
+    Token(String),
 }
 
 pub(crate) fn encode_terms(terms: &[Term]) -> String {
@@ -190,13 +199,28 @@ impl Hub {
         if self.meta.xorb_exists(&hash.to_hex()).await? {
             return Ok(false);
         }
-        let records = body.slice(..info.records_len as usize);
-        // Chunk table first, then the xorb, then the index row: a crash leaves at most
-        // unreferenced objects, never an index entry pointing at missing bytes.
-        self.blobs.put_bytes(&chunk_table_key(hash), encode_chunk_table(&info.chunks)).await?;
-        self.blobs.put_bytes(&xorb_key(hash), records.clone()).await?;
-        let raw = info.uncompressed_len();
-        let hex = hash.to_hex();
+        self.store_xorb_blobs(&info, body.slice(..info.records_len as usize)).await?;
+        self.index_xorb(&info).await
+    }
+
+    /// Writes a xorb's records and chunk table (chunk table first: readers look it up first).
+    pub(crate) async fn store_xorb_blobs(&self, info: &XorbInfo, records: Bytes) -> Result<()> {
+        self.blobs.put_bytes(&chunk_table_key(&info.hash), encode_chunk_table(&info.chunks)).await?;
+        self.blobs.put_bytes(&xorb_key(&info.hash), records).await?;
+        Ok(())
+    }
+
+    /// Removes the blobs of a xorb that never got indexed (a rejected upload).
+    pub(crate) async fn discard_xorb_blobs(&self, hash: &MerkleHash) {
+        if matches!(self.meta.xorb_exists(&hash.to_hex()).await, Ok(false)) {
+            let _ = self.blobs.delete(&xorb_key(hash)).await;
+            let _ = self.blobs.delete(&chunk_table_key(hash)).await;
+        }
+    }
+
+    /// Makes a stored xorb visible: dedup entries, then the xorb row. `Ok(false)` if known.
+    pub(crate) async fn index_xorb(&self, info: &XorbInfo) -> Result<bool> {
+        let hex = info.hash.to_hex();
         let eligible: Vec<(String, String)> = info
             .chunks
             .iter()
@@ -204,9 +228,10 @@ impl Hub {
             .map(|c| (c.hash.to_hex(), hex.clone()))
             .collect();
         self.meta.index_chunks(&eligible).await?;
+        let stored = info.records_len;
         Ok(self
             .meta
-            .record_xorb(&hash.to_hex(), info.chunks.len() as u64, raw, records.len() as u64, now_millis())
+            .record_xorb(&hex, info.chunks.len() as u64, info.uncompressed_len(), stored, now_millis())
             .await?)
     }
 
@@ -307,6 +332,11 @@ impl Hub {
         Ok(Some(dedup_shard(&[entry], key, now, now + 7 * 24 * 3600)))
     }
 
+    /// Bytes held in xorbs: what content storage costs after deduplication.
+    pub async fn stored_xorb_bytes(&self) -> Result<u64> {
+        Ok(self.meta.xorb_bytes().await?)
+    }
+
     /// Whether a xorb is stored.
     pub async fn xorb_exists(&self, hash: &MerkleHash) -> Result<bool> {
         Ok(self.meta.xorb_exists(&hash.to_hex()).await?)
@@ -394,12 +424,16 @@ impl Hub {
                 let first = &table[s as usize];
                 let last = &table[e as usize - 1];
                 let (phys_start, phys_end) = (first.record_start, last.record_end - 1);
-                let token = self.sign_payload(&format!(
-                    "fetch|{}|{phys_start}|{phys_end}|{expires_at}",
-                    term.xorb.to_hex()
-                ));
+                let ttl = std::time::Duration::from_secs(TOKEN_TTL_SECS as u64);
+                let fetch = match self.blobs.presigned_get(&xorb_key(&term.xorb), ttl).await? {
+                    Some(url) => Fetch::Direct(url),
+                    None => Fetch::Token(self.sign_payload(&format!(
+                        "fetch|{}|{phys_start}|{phys_end}|{expires_at}",
+                        term.xorb.to_hex()
+                    ))),
+                };
                 plan.terms.push(Term { xorb: term.xorb, start: s, end: e, unpacked });
-                plan.fetches.push((phys_start, phys_end, token));
+                plan.fetches.push((phys_start, phys_end, fetch));
             }
             if position > end {
                 break;

@@ -67,7 +67,11 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
     match (method, route) {
         (Method::GET, Route::Health) => Ok((StatusCode::OK, "ok").into_response()),
         (Method::GET, Route::Metrics) => {
-            let text = ctx.state.metrics.render();
+            let mut text = ctx.state.metrics.render();
+            let stored = ctx.hub().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
+            text.push_str(&format!(
+                "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
+            ));
             Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
         }
         (Method::GET, Route::WhoAmI) => info::whoami(ctx).await,

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kura_core::{MerkleHash, Reconstruction};
+use kura_core::{Fetch, MerkleHash, Reconstruction};
 use serde_json::{Value, json};
 
 use super::json;
@@ -65,10 +65,14 @@ fn reconstruction_json(ctx: &Ctx, plan: &Reconstruction) -> Value {
     let cas = cas_url(ctx);
     let mut terms = Vec::new();
     let mut fetch_info = serde_json::Map::new();
-    for (term, (start, end, token)) in plan.terms.iter().zip(&plan.fetches) {
+    for (term, (start, end, fetch)) in plan.terms.iter().zip(&plan.fetches) {
+        let url = match fetch {
+            Fetch::Direct(url) => url.clone(),
+            Fetch::Token(token) => format!("{cas}/fetch/{token}"),
+        };
         let hash = term.xorb.to_hex();
         terms.push(json!({"hash": hash, "unpacked_length": term.unpacked, "range": {"start": term.start, "end": term.end}}));
-        let entry = json!({"range": {"start": term.start, "end": term.end}, "url": format!("{cas}/fetch/{token}"), "url_range": {"start": start, "end": end}});
+        let entry = json!({"range": {"start": term.start, "end": term.end}, "url": url, "url_range": {"start": start, "end": end}});
         fetch_info
             .entry(hash)
             .or_insert_with(|| Value::Array(Vec::new()))

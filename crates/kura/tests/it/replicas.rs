@@ -162,7 +162,7 @@ async fn lfs_urls_signed_by_one_replica_work_on_the_other() {
         .await
         .unwrap();
     assert_eq!(sha256_hex(&body), oid);
-    // git-lfs downloads go straight to the bucket through a presigned URL.
+    // LFS content is stored as Xet chunks; git-lfs downloads rebuild it through kura.
     let download: Value = replicas
         .client
         .post(format!("{}/{repo}.git/info/lfs/objects/batch", replicas.urls[1]))
@@ -174,9 +174,49 @@ async fn lfs_urls_signed_by_one_replica_work_on_the_other() {
         .await
         .unwrap();
     let href = download["objects"][0]["actions"]["download"]["href"].as_str().unwrap();
-    assert!(href.starts_with(&std::env::var("KURA_TEST_S3_ENDPOINT").unwrap()), "{href}");
-    let direct = replicas.client.get(href).send().await.unwrap().bytes().await.unwrap();
-    assert_eq!(sha256_hex(&direct), oid);
+    let rebuilt = replicas.client.get(href).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256_hex(&rebuilt), oid);
+    // Xet clients fetch xorb ranges straight from the bucket through presigned URLs.
+    let head = replicas
+        .client
+        .head(format!("{}/{repo}/resolve/main/w.safetensors", replicas.urls[0]))
+        .send()
+        .await
+        .unwrap();
+    let xet_hash = header(&head, "x-xet-hash").expect("LFS uploads are Xet-stored").to_owned();
+    let token: Value = replicas
+        .client
+        .get(format!("{}/api/models/{repo}/xet-read-token/main", replicas.urls[1]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plan: Value = replicas
+        .client
+        .get(format!("{}/v1/reconstructions/{xet_hash}", token["casUrl"].as_str().unwrap()))
+        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, fetches) = plan["fetch_info"].as_object().unwrap().iter().next().unwrap();
+    let url = fetches[0]["url"].as_str().unwrap();
+    assert!(url.starts_with(&std::env::var("KURA_TEST_S3_ENDPOINT").unwrap()), "{url}");
+    let range = &fetches[0]["url_range"];
+    let part = replicas
+        .client
+        .get(url)
+        .header("range", format!("bytes={}-{}", range["start"], range["end"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(part.status().is_success(), "{}", part.status());
+    let records = part.bytes().await.unwrap();
+    assert!(!kura_cas::decode_records(&records).unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -383,3 +383,69 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
         assert_eq!(response.status(), 404, "{path}");
     }
 }
+
+async fn stored_bytes(server: &TestServer) -> u64 {
+    let text = server.get("/metrics").send().await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("kura_xet_stored_bytes ")).unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+async fn lfs_upload(server: &TestServer, repo: &str, data: &[u8]) -> reqwest::StatusCode {
+    let oid = sha256_hex(data);
+    let plan: Value = server
+        .post(&format!("/{repo}.git/info/lfs/objects/batch"))
+        .bearer_auth(&server.alice)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": data.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    match plan["objects"][0]["actions"]["upload"]["href"].as_str() {
+        Some(href) => server.client.put(href).body(data.to_vec()).send().await.unwrap().status(),
+        None => reqwest::StatusCode::OK,
+    }
+}
+
+#[tokio::test]
+async fn lfs_uploads_share_the_xet_store_and_dedupe() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/a", false).await;
+    server.create_repo(&server.alice, "alice/b", false).await;
+    let base: Vec<u8> = (0..2_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    assert_eq!(lfs_upload(&server, "alice/a", &base).await, 200);
+    let after_first = stored_bytes(&server).await;
+    assert!(after_first >= base.len() as u64, "stored {after_first}");
+
+    // A wrong body leaves no xorbs behind.
+    let mut wrong = base.clone();
+    wrong[10] ^= 1;
+    let oid = sha256_hex(&base[..1_000_000]);
+    let plan: Value = server
+        .post("/alice/b.git/info/lfs/objects/batch")
+        .bearer_auth(&server.alice)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": 1_000_000}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
+    assert_eq!(server.client.put(href).body(wrong[..1_000_000].to_vec()).send().await.unwrap().status(), 400);
+    assert_eq!(stored_bytes(&server).await, after_first, "a rejected upload stores nothing");
+
+    // A new version with a small edit in the middle adds only the chunks around the edit.
+    let mut edited = base.clone();
+    for byte in &mut edited[1_000_000..1_000_100] {
+        *byte ^= 0x5a;
+    }
+    assert_eq!(lfs_upload(&server, "alice/b", &edited).await, 200);
+    let added = stored_bytes(&server).await - after_first;
+    assert!(added < 400_000, "an edit of 100 bytes added {added} bytes");
+    let line = json!({"key": "lfsFile", "value": {"path": "v2.bin", "algo": "sha256", "oid": sha256_hex(&edited), "size": edited.len()}});
+    assert_eq!(server.commit(&server.alice, "alice/b", "main", &[line], None).await.status(), 200);
+    let body = server.get("/alice/b/resolve/main/v2.bin").send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256_hex(&body), sha256_hex(&edited));
+}

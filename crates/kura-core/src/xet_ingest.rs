@@ -1,0 +1,203 @@
+//! Whole-file uploads (Git LFS today; git push and the mirror later) converted on the server
+//! into Xet chunks and xorbs, so every protocol shares one deduplicated store. Chunks already
+//! known through the global dedup index are referenced, not stored again. Nothing is indexed
+//! before the body's SHA-256 and size are verified; on a mismatch the new xorbs are deleted.
+
+use std::collections::HashMap;
+
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use kura_cas::{
+    Chunker, CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, chunk_hash, file_hash,
+    is_global_dedup_eligible,
+};
+use kura_model::Sha256;
+use kura_storage::XetFileRecord;
+use sha2::Digest;
+
+use crate::clock::now_millis;
+use crate::content::{interrupted, mismatch, too_long};
+use crate::error::{CoreError, Result};
+use crate::xet::{Term, encode_terms};
+use crate::{ByteStream, Hub};
+
+/// Where a term's chunks live: a stored xorb, or the n-th xorb this upload writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Stored(MerkleHash),
+    New(usize),
+}
+
+#[derive(Debug)]
+struct PendingTerm {
+    source: Source,
+    start: u32,
+    end: u32,
+    unpacked: u64,
+}
+
+/// State of one upload being converted.
+struct Conversion<'a> {
+    hub: &'a Hub,
+    nodes: Vec<MerkleNode>,
+    terms: Vec<PendingTerm>,
+    writer: XorbWriter,
+    /// Xorbs written by this upload (blobs stored, not yet indexed).
+    written: Vec<XorbInfo>,
+    /// Chunks of stored xorbs met through the dedup index.
+    known: HashMap<MerkleHash, (MerkleHash, u32)>,
+    loaded: Vec<MerkleHash>,
+}
+
+impl Conversion<'_> {
+    async fn add_chunk(&mut self, data: &[u8]) -> Result<()> {
+        let hash = chunk_hash(data);
+        let first = self.nodes.is_empty();
+        self.nodes.push(MerkleNode::new(hash, data.len() as u64));
+        if is_global_dedup_eligible(&hash, first) && !self.known.contains_key(&hash) {
+            self.load_known(&hash).await?;
+        }
+        let (source, index) = match self.known.get(&hash) {
+            Some(&(xorb, index)) => (Source::Stored(xorb), index),
+            None => {
+                if !self.writer.has_room_for(data.len()) {
+                    self.flush().await?;
+                }
+                let index = self.writer.chunk_count() as u32;
+                self.writer
+                    .add_chunk(data, CompressionScheme::None)
+                    .map_err(|e| CoreError::Corrupt(e.to_string()))?;
+                (Source::New(self.written.len()), index)
+            }
+        };
+        match self.terms.last_mut() {
+            Some(term) if term.source == source && term.end == index => {
+                term.end += 1;
+                term.unpacked += data.len() as u64;
+            }
+            _ => self.terms.push(PendingTerm {
+                source,
+                start: index,
+                end: index + 1,
+                unpacked: data.len() as u64,
+            }),
+        }
+        Ok(())
+    }
+
+    async fn load_known(&mut self, chunk: &MerkleHash) -> Result<()> {
+        let Some(xorb_hex) = self.hub.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(()) };
+        let Ok(xorb) = MerkleHash::from_hex(&xorb_hex) else { return Ok(()) };
+        if self.loaded.contains(&xorb) {
+            return Ok(());
+        }
+        let table = self.hub.chunk_table(&xorb).await?;
+        for (index, stored) in table.iter().enumerate() {
+            self.known.entry(stored.hash).or_insert((xorb, index as u32));
+        }
+        self.loaded.push(xorb);
+        Ok(())
+    }
+
+    /// Writes the open xorb's blobs (not its index rows).
+    async fn flush(&mut self) -> Result<()> {
+        if self.writer.chunk_count() == 0 {
+            return Ok(());
+        }
+        let (records, info) = std::mem::take(&mut self.writer).finish();
+        self.hub.store_xorb_blobs(&info, bytes::Bytes::from(records)).await?;
+        self.written.push(info);
+        Ok(())
+    }
+}
+
+impl Hub {
+    /// Converts a verified whole-file upload into Xet storage and records it as a large object.
+    pub(crate) async fn ingest_as_xet(&self, oid: Sha256, size: u64, mut body: ByteStream) -> Result<()> {
+        if self.content.size(&oid).await?.is_some() {
+            return self.content.drain_verified(oid, size, body).await;
+        }
+        let mut conversion = Conversion {
+            hub: self,
+            nodes: Vec::new(),
+            terms: Vec::new(),
+            writer: XorbWriter::new(),
+            written: Vec::new(),
+            known: HashMap::new(),
+            loaded: Vec::new(),
+        };
+        let mut sha = sha2::Sha256::new();
+        let mut seen = 0u64;
+        let mut chunker = Chunker::new();
+        let mut buffer = BytesMut::new();
+        // Absolute offset of `buffer[0]` in the file.
+        let mut buffer_start = 0u64;
+        let mut cut = Vec::new();
+        let outcome: Result<()> = async {
+            while let Some(piece) = body.next().await {
+                let piece = piece.map_err(interrupted)?;
+                seen += piece.len() as u64;
+                if seen > size {
+                    return Err(too_long(size));
+                }
+                sha.update(&piece);
+                cut.clear();
+                chunker.push_into(&piece, &mut cut);
+                buffer.extend_from_slice(&piece);
+                for &end in &cut {
+                    let chunk = buffer.split_to((end - buffer_start) as usize);
+                    buffer_start = end;
+                    conversion.add_chunk(&chunk).await?;
+                }
+            }
+            if !buffer.is_empty() {
+                let rest = buffer.split();
+                conversion.add_chunk(&rest).await?;
+            }
+            let digest: [u8; 32] = std::mem::take(&mut sha).finalize().into();
+            if seen != size || Sha256(digest) != oid {
+                return Err(mismatch(&oid, size, seen));
+            }
+            conversion.flush().await
+        }
+        .await;
+        if let Err(error) = outcome {
+            conversion.flush().await.ok();
+            for info in &conversion.written {
+                self.discard_xorb_blobs(&info.hash).await;
+            }
+            return Err(error);
+        }
+        self.commit_conversion(oid, size, conversion).await
+    }
+
+    async fn commit_conversion(&self, oid: Sha256, size: u64, conversion: Conversion<'_>) -> Result<()> {
+        for info in &conversion.written {
+            self.index_xorb(info).await?;
+        }
+        let terms: Vec<Term> = conversion
+            .terms
+            .iter()
+            .map(|t| Term {
+                xorb: match t.source {
+                    Source::Stored(hash) => hash,
+                    Source::New(n) => conversion.written[n].hash,
+                },
+                start: t.start,
+                end: t.end,
+                unpacked: t.unpacked,
+            })
+            .collect();
+        let file = file_hash(&conversion.nodes);
+        if let Some(first) = terms.first() {
+            let chunk = conversion.nodes[0].hash.to_hex();
+            self.meta.index_chunks(&[(chunk, first.xorb.to_hex())]).await?;
+        }
+        let record =
+            XetFileRecord { file_hash: file.to_hex(), sha256: oid, size, terms: encode_terms(&terms) };
+        let now = now_millis();
+        self.meta.record_xet_file(&record, now).await?;
+        self.meta.record_lfs_object(&oid, size, now).await?;
+        Ok(())
+    }
+}
