@@ -170,3 +170,38 @@ def test_datasets_parquet_streaming(parquet_repo):
     assert len(rows) == 20_000
     assert rows[12_345] == {"id": 12_345, "name": "name-12345"}
     assert [r["id"] for r in rows] == list(range(20_000))
+
+
+def test_datasets_private_repo_with_token(hub, api, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import datasets
+
+    repo = f"alice/{unique('csv-private')}"
+    api.create_repo(repo, repo_type="dataset", private=True)
+    api.upload_file(path_or_fileobj=b"a,b\n1,x\n2,y\n", path_in_repo="train.csv", repo_id=repo, repo_type="dataset")
+    loaded = datasets.load_dataset(repo, split="train", token=hub.alice.read_token)
+    assert loaded.to_list() == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    # Another user, in a fresh process and cache (datasets would otherwise fall back to its cache).
+    env = dict(os.environ, HF_HOME=str(tmp_path / "bob-home"), HF_TOKEN=hub.bob.write_token)
+    script = f"import datasets; datasets.load_dataset({repo!r}, split='train')"
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0, "bob must not be able to load alice's private dataset"
+    assert "DatasetNotFoundError" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_datasets_push_to_hub_round_trip(hub):
+    import datasets
+
+    repo = f"alice/{unique('pushed')}"
+    ds = datasets.Dataset.from_dict({"id": list(range(100)), "text": [f"t{i}" for i in range(100)]})
+    ds.push_to_hub(repo, token=hub.alice.write_token)
+    # A second push to a new branch (create_branch exist_ok, parentCommit on the final commit).
+    ds.select(range(10)).push_to_hub(repo, token=hub.alice.write_token, revision="small")
+    files = hub.anon.list_repo_files(repo, repo_type="dataset")
+    assert any(f.startswith("data/train-") and f.endswith(".parquet") for f in files), files
+    assert "README.md" in files
+    assert datasets.load_dataset(repo, split="train")["id"] == list(range(100))
+    assert datasets.load_dataset(repo, split="train", revision="small")["id"] == list(range(10))
