@@ -281,15 +281,25 @@ def test_admin_cli_while_serving(hub, api, bob):
 
 
 def test_tokens_are_not_stored_in_clear(hub, alice, bob):
+    import os
+    import shutil
+    import subprocess
+
     tokens = [alice.write_token, alice.read_token, bob.write_token, bob.read_token]
-    files = [p for p in hub.data_dir.rglob("*") if p.is_file() and "blobs" not in p.parts]
-    assert files, f"nothing found under {hub.data_dir}"
-    for path in files:
-        if path.stat().st_size > 200 * 1024 * 1024:
-            continue
-        content = path.read_bytes()
+    stores = {}
+    for path in hub.data_dir.rglob("*"):
+        if path.is_file() and "blobs" not in path.parts and path.stat().st_size < 200 * 1024 * 1024:
+            stores[str(path)] = path.read_bytes()
+    database_url = os.environ.get("KURA_DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        assert shutil.which("pg_dump"), "pg_dump is needed to inspect the PostgreSQL metadata store"
+        dump = subprocess.run(["pg_dump", "--data-only", database_url], capture_output=True, timeout=120, check=True)
+        stores["PostgreSQL dump"] = dump.stdout
+        assert b"tokens" in dump.stdout
+    assert stores, f"found no metadata store to inspect under {hub.data_dir}"
+    for where, content in stores.items():
         for token in tokens:
-            assert token.encode() not in content, f"a token is stored in clear in {path}"
+            assert token.encode() not in content, f"a token is stored in clear in {where}"
 
 
 def test_oversized_and_garbage_bodies_are_client_errors(hub, alice):
