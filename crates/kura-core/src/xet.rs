@@ -221,13 +221,6 @@ impl Hub {
     /// Makes a stored xorb visible: dedup entries, then the xorb row. `Ok(false)` if known.
     pub(crate) async fn index_xorb(&self, info: &XorbInfo) -> Result<bool> {
         let hex = info.hash.to_hex();
-        let eligible: Vec<(String, String)> = info
-            .chunks
-            .iter()
-            .filter(|c| is_global_dedup_eligible(&c.hash, false))
-            .map(|c| (c.hash.to_hex(), hex.clone()))
-            .collect();
-        self.meta.index_chunks(&eligible).await?;
         let stored = info.records_len;
         Ok(self
             .meta
@@ -248,22 +241,12 @@ impl Hub {
         for file in &shard.files {
             checked.push(self.check_shard_file(file).await?);
         }
-        // First chunks of files are dedup keys too.
-        let mut first_chunks = Vec::new();
-        for file in &shard.files {
-            if let Some(term) = file.terms.first() {
-                let table = self.chunk_table(&term.xorb_hash).await?;
-                if let Some(chunk) = table.get(term.chunk_start as usize) {
-                    first_chunks.push((chunk.hash.to_hex(), term.xorb_hash.to_hex()));
-                }
-            }
-        }
-        self.meta.index_chunks(&first_chunks).await?;
         let now = now_millis();
         for record in &checked {
             self.meta.record_xet_file(record, now).await?;
             self.meta.record_lfs_object(&record.sha256, record.size, now).await?;
             self.meta.link_lfs_object(repo.id, &record.sha256).await?;
+            self.index_file_for_dedup(record).await?;
         }
         Ok(!checked.is_empty())
     }
@@ -301,35 +284,79 @@ impl Hub {
         Ok(XetFileRecord { file_hash: hex, sha256, size: file.size(), terms: encode_terms(&terms) })
     }
 
+    /// Makes a registered file a dedup target: its first chunk and every eligible chunk of
+    /// its terms point at the file, so a query returns all the xorbs it uses (neighbouring
+    /// chunks of an edited copy are then found without further queries).
+    pub(crate) async fn index_file_for_dedup(&self, record: &XetFileRecord) -> Result<()> {
+        let target = format!("f:{}", record.file_hash);
+        let mut entries = Vec::new();
+        for (i, term) in decode_terms(&record.terms)?.iter().enumerate() {
+            let table = self.chunk_table(&term.xorb).await?;
+            for (j, chunk) in table.iter().enumerate().take(term.end as usize).skip(term.start as usize) {
+                let first = i == 0 && j == term.start as usize;
+                if is_global_dedup_eligible(&chunk.hash, first) {
+                    entries.push((chunk.hash.to_hex(), target.clone()));
+                }
+            }
+        }
+        Ok(self.meta.index_chunks(&entries).await?)
+    }
+
+    /// The xorbs a dedup index entry stands for (at most 256).
+    pub(crate) async fn dedup_xorbs(&self, chunk: &MerkleHash) -> Result<Vec<MerkleHash>> {
+        let Some(target) = self.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(Vec::new()) };
+        let corrupt = || CoreError::Corrupt("bad dedup index entry".to_owned());
+        let Some(file) = target.strip_prefix("f:") else {
+            return Ok(vec![MerkleHash::from_hex(&target).map_err(|_| corrupt())?]);
+        };
+        let Some(record) = self.meta.xet_file(file).await? else { return Ok(Vec::new()) };
+        let mut xorbs: Vec<MerkleHash> = Vec::new();
+        for term in decode_terms(&record.terms)? {
+            if !xorbs.contains(&term.xorb) && xorbs.len() < 256 {
+                xorbs.push(term.xorb);
+            }
+        }
+        Ok(xorbs)
+    }
+
     /// Answers a global dedup query: a keyed shard listing the xorb that holds `chunk`, or
     /// `None` when no indexed chunk matches. Each answer uses a fresh random key.
     pub async fn dedup_query(&self, grant: &XetGrant, chunk: &MerkleHash) -> Result<Option<Vec<u8>>> {
         self.grant_repo(grant).await?;
-        let Some(xorb_hex) = self.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(None) };
-        let xorb = MerkleHash::from_hex(&xorb_hex)
-            .map_err(|_| CoreError::Corrupt("bad dedup index entry".to_owned()))?;
-        let table = self.chunk_table(&xorb).await?;
-        let mut start = 0u32;
-        let chunks = table
-            .iter()
-            .map(|c| {
-                let entry = XorbChunkEntry {
-                    hash: c.hash,
-                    uncompressed_start: start,
-                    uncompressed_len: c.len,
-                    flags: 0,
-                };
-                start += c.len;
-                entry
-            })
-            .collect();
-        let stored = table.last().map_or(0, |c| c.record_end) as u32;
-        let entry =
-            XorbEntry { xorb_hash: xorb, flags: 0, uncompressed_len: start, bytes_on_disk: stored, chunks };
+        let xorbs = self.dedup_xorbs(chunk).await?;
+        if xorbs.is_empty() {
+            return Ok(None);
+        }
+        let mut entries = Vec::with_capacity(xorbs.len());
+        for xorb in xorbs {
+            let table = self.chunk_table(&xorb).await?;
+            let mut start = 0u32;
+            let chunks = table
+                .iter()
+                .map(|c| {
+                    let entry = XorbChunkEntry {
+                        hash: c.hash,
+                        uncompressed_start: start,
+                        uncompressed_len: c.len,
+                        flags: 0,
+                    };
+                    start += c.len;
+                    entry
+                })
+                .collect();
+            let stored = table.last().map_or(0, |c| c.record_end) as u32;
+            entries.push(XorbEntry {
+                xorb_hash: xorb,
+                flags: 0,
+                uncompressed_len: start,
+                bytes_on_disk: stored,
+                chunks,
+            });
+        }
         let mut key: [u8; 32] = rand::random();
         key[0] |= 1;
         let now = (now_millis() / 1000) as u64;
-        Ok(Some(dedup_shard(&[entry], key, now, now + 7 * 24 * 3600)))
+        Ok(Some(dedup_shard(&entries, key, now, now + 7 * 24 * 3600)))
     }
 
     /// Bytes held in xorbs: what content storage costs after deduplication.

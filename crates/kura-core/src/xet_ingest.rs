@@ -86,16 +86,16 @@ impl Conversion<'_> {
     }
 
     async fn load_known(&mut self, chunk: &MerkleHash) -> Result<()> {
-        let Some(xorb_hex) = self.hub.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(()) };
-        let Ok(xorb) = MerkleHash::from_hex(&xorb_hex) else { return Ok(()) };
-        if self.loaded.contains(&xorb) {
-            return Ok(());
+        for xorb in self.hub.dedup_xorbs(chunk).await? {
+            if self.loaded.contains(&xorb) {
+                continue;
+            }
+            let table = self.hub.chunk_table(&xorb).await?;
+            for (index, stored) in table.iter().enumerate() {
+                self.known.entry(stored.hash).or_insert((xorb, index as u32));
+            }
+            self.loaded.push(xorb);
         }
-        let table = self.hub.chunk_table(&xorb).await?;
-        for (index, stored) in table.iter().enumerate() {
-            self.known.entry(stored.hash).or_insert((xorb, index as u32));
-        }
-        self.loaded.push(xorb);
         Ok(())
     }
 
@@ -189,15 +189,13 @@ impl Hub {
             })
             .collect();
         let file = file_hash(&conversion.nodes);
-        if let Some(first) = terms.first() {
-            let chunk = conversion.nodes[0].hash.to_hex();
-            self.meta.index_chunks(&[(chunk, first.xorb.to_hex())]).await?;
-        }
+
         let record =
             XetFileRecord { file_hash: file.to_hex(), sha256: oid, size, terms: encode_terms(&terms) };
         let now = now_millis();
         self.meta.record_xet_file(&record, now).await?;
         self.meta.record_lfs_object(&oid, size, now).await?;
+        self.index_file_for_dedup(&record).await?;
         Ok(())
     }
 }
