@@ -92,7 +92,7 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     let card = ctx.hub().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
     add_card(&mut map, &card, record.repo_type);
     map.insert("siblings".into(), siblings(ctx, commit.tree, ctx.flag("blobs")).await?);
-    map.insert("xetEnabled".into(), json!(false));
+    map.insert("xetEnabled".into(), json!(true));
     map.insert("usedStorage".into(), json!(0));
     let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
     if !expand.is_empty() {

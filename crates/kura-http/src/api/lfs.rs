@@ -26,6 +26,8 @@ struct BatchObject {
 struct BatchBody {
     operation: String,
     objects: Vec<BatchObject>,
+    #[serde(default)]
+    transfers: Vec<String>,
 }
 
 fn lfs_response(status: StatusCode, body: Value) -> Response {
@@ -78,6 +80,9 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         }
     }
     match body.operation.as_str() {
+        "upload" if body.transfers.iter().any(|t| t == "xet") => {
+            return xet_batch(ctx, &record, &body.objects, &valid).await;
+        }
         "upload" => {}
         "download" => return download_batch(ctx, &record, &body.objects, &valid).await,
         other => {
@@ -96,6 +101,45 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         })
         .collect();
     Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
+}
+
+/// Uploads negotiated to Xet (clients that offer `xet`, e.g. huggingface_hub 0.36–1.19,
+/// huggingface.js, git-xet): objects the repo lacks get the token refresh URL and the CAS
+/// credentials as their upload action.
+async fn xet_batch(
+    ctx: &Ctx,
+    record: &kura_core::RepoRecord,
+    objects: &[BatchObject],
+    valid: &[(Sha256, u64)],
+) -> ApiResult {
+    let mut plans =
+        ctx.hub().plan_uploads(&ctx.identity, record, valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let (token, expires_at) =
+        ctx.hub().xet_token(&ctx.identity, record, true).await.map_err(|e| ctx.fail(e))?;
+    let refresh = format!(
+        "{}/api/{}/{}/xet-write-token/main",
+        ctx.state.public_url,
+        record.repo_type.plural(),
+        record.repo_id
+    );
+    let cas = super::xet::cas_url(ctx);
+    let out: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            if Sha256::from_hex(&object.oid).is_err() {
+                return json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id"}});
+            }
+            match plans.next().expect("one plan per valid object") {
+                UploadPlan::Present => json!({"oid": object.oid, "size": object.size}),
+                _ => json!({"oid": object.oid, "size": object.size, "authenticated": true, "actions": {"upload": {
+                    "href": refresh,
+                    "header": {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": expires_at.to_string()},
+                    "expires_in": 3600,
+                }}}),
+            }
+        })
+        .collect();
+    Ok(lfs_response(StatusCode::OK, json!({"transfer": "xet", "objects": out, "hash_algo": "sha256"})))
 }
 
 async fn download_batch(

@@ -449,3 +449,38 @@ async fn lfs_uploads_share_the_xet_store_and_dedupe() {
     let body = server.get("/alice/b/resolve/main/v2.bin").send().await.unwrap().bytes().await.unwrap();
     assert_eq!(sha256_hex(&body), sha256_hex(&edited));
 }
+
+#[tokio::test]
+async fn lfs_batch_negotiates_xet_for_clients_that_offer_it() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/x", false).await;
+    let oid = sha256_hex(b"negotiated");
+    let answer: Value = server
+        .post("/alice/x.git/info/lfs/objects/batch")
+        .bearer_auth(&server.alice)
+        .json(&json!({"operation": "upload", "transfers": ["basic", "multipart", "xet"], "objects": [{"oid": oid, "size": 10}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["transfer"], "xet");
+    let upload = &answer["objects"][0]["actions"]["upload"];
+    assert!(upload["href"].as_str().unwrap().ends_with("/api/models/alice/x/xet-write-token/main"));
+    assert_eq!(upload["header"]["X-Xet-Cas-Url"], format!("{}/cas", server.base));
+    // The handed-out token is a working CAS write token.
+    let token = upload["header"]["X-Xet-Access-Token"].as_str().unwrap();
+    let garbage = server
+        .client
+        .post(format!("{}/cas/v1/shards", server.base))
+        .bearer_auth(token)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400, "authenticated, then rejected as a malformed shard");
+    let info: Value =
+        server.get("/api/models/alice/x?expand=xetEnabled").send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["xetEnabled"], true);
+}
