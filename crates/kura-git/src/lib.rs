@@ -4,11 +4,14 @@
 mod commit;
 mod lfs;
 mod object;
+mod pack;
+pub mod pktline;
 mod tree;
 
 pub use commit::{Commit, Signature};
 pub use lfs::{LfsPointer, MAX_POINTER_SIZE};
 pub use object::{BlobHasher, ObjectKind, hash_object, object_header, split_object};
+pub use pack::PackWriter;
 pub use tree::{EntryMode, Tree, TreeEntry};
 
 /// Why a git object or LFS pointer could not be parsed.

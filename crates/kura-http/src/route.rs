@@ -40,6 +40,9 @@ pub(crate) enum Route {
     Cas(CasRoute),
     Resolve { repo: RepoRef, revision: String, path: String },
     LfsBatch { repo: RepoRef },
+    GitInfoRefs { repo: RepoRef },
+    GitUploadPack { repo: RepoRef },
+    GitReceivePack { repo: RepoRef },
     LfsTransfer { token: String },
     NotFound,
 }
@@ -177,16 +180,17 @@ fn parse_file_route(segments: &[String]) -> Route {
     }
     let namespace = rest[0].clone();
     let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
-    if let Some(name) = rest[1].strip_suffix(".git") {
-        let repo = RepoRef { repo_type, namespace, name: name.to_owned() };
-        return match tail[..] {
-            ["info", "lfs", "objects", "batch"] => Route::LfsBatch { repo },
-            _ => Route::NotFound,
-        };
-    }
-    let repo = RepoRef { repo_type, namespace, name: rest[1].clone() };
-    match tail.first() {
-        Some(&"resolve") => match take_revision(&rest[3..]) {
+    let (name, dot_git) = match rest[1].strip_suffix(".git") {
+        Some(name) => (name.to_owned(), true),
+        None => (rest[1].clone(), false),
+    };
+    let repo = RepoRef { repo_type, namespace, name };
+    match tail[..] {
+        ["info", "lfs", "objects", "batch"] if dot_git => Route::LfsBatch { repo },
+        ["info", "refs"] => Route::GitInfoRefs { repo },
+        ["git-upload-pack"] => Route::GitUploadPack { repo },
+        ["git-receive-pack"] => Route::GitReceivePack { repo },
+        ["resolve", ..] if !dot_git => match take_revision(&rest[3..]) {
             Some((revision, path)) if !path.is_empty() => {
                 Route::Resolve { repo, revision, path: path.join("/") }
             }
@@ -292,6 +296,18 @@ mod tests {
         check(
             "/api/models/u/m/xet-write-token/None",
             Route::XetToken { repo: repo(RepoType::Model, "u", "m"), write: true, revision: "None".into() },
+        );
+    }
+
+    #[test]
+    fn git_urls_with_and_without_dot_git() {
+        let model = repo(RepoType::Model, "u", "m");
+        check("/u/m.git/info/refs", Route::GitInfoRefs { repo: model.clone() });
+        check("/u/m/info/refs", Route::GitInfoRefs { repo: model.clone() });
+        check("/u/m/git-upload-pack", Route::GitUploadPack { repo: model.clone() });
+        check(
+            "/datasets/u/d.git/git-receive-pack",
+            Route::GitReceivePack { repo: repo(RepoType::Dataset, "u", "d") },
         );
     }
 

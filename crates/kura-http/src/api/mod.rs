@@ -2,6 +2,7 @@
 
 mod commit;
 mod entries;
+mod git;
 mod info;
 mod lfs;
 mod manage;
@@ -110,6 +111,9 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             resolve::resolve_file(ctx, &repo, &revision, &path).await
         }
         (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
+        (Method::GET, Route::GitInfoRefs { repo }) => git::info_refs(ctx, &repo).await,
+        (Method::POST, Route::GitUploadPack { repo }) => git::upload_pack(ctx, &repo).await,
+        (Method::POST, Route::GitReceivePack { repo }) => git::receive_pack(ctx, &repo).await,
         (Method::PUT | Method::POST | Method::GET, Route::LfsTransfer { token }) => {
             lfs::transfer(ctx, &token).await
         }

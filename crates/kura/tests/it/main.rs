@@ -2,6 +2,7 @@
 //! loopback listener, driven with reqwest.
 
 mod bad_input;
+mod git;
 mod lfs;
 mod read;
 mod replicas;

@@ -1,0 +1,178 @@
+//! Serving git clients: the refs to advertise and the objects a fetch needs. Objects are the
+//! same git objects the API writes, so a clone sees exactly the commit ids the API reports.
+
+use std::collections::{HashSet, VecDeque};
+
+use bytes::Bytes;
+use kura_git::ObjectKind;
+use kura_model::ObjectId;
+use kura_storage::RepoRecord;
+
+use crate::Hub;
+use crate::auth::Identity;
+use crate::error::{CoreError, Result};
+
+/// A ref as git sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertisedRef {
+    pub name: String,
+    pub oid: ObjectId,
+    /// For `HEAD`: the branch it points at.
+    pub symref_target: Option<String>,
+}
+
+/// What to send for a fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchPlan {
+    /// Objects to put in the pack, commits first.
+    pub objects: Vec<ObjectId>,
+    /// Commits whose parents are cut off by `deepen`.
+    pub shallow: Vec<ObjectId>,
+    /// Former shallow boundaries of the client whose parents are now sent.
+    pub unshallow: Vec<ObjectId>,
+    /// Client `have`s this repo knows (to acknowledge).
+    pub common: Vec<ObjectId>,
+}
+
+impl Hub {
+    /// Refs a reader of the repo sees: `HEAD` (→ `refs/heads/main`), branches, tags, PRs.
+    pub async fn git_refs(&self, identity: &Identity, repo: &RepoRecord) -> Result<Vec<AdvertisedRef>> {
+        self.authorize_files(identity, repo).await?;
+        let refs = self.meta.refs(repo.id).await?;
+        let mut out = Vec::with_capacity(refs.len() + 1);
+        if let Some(main) = refs.iter().find(|r| r.name.as_str() == "refs/heads/main") {
+            out.push(AdvertisedRef {
+                name: "HEAD".into(),
+                oid: main.target,
+                symref_target: Some("refs/heads/main".into()),
+            });
+        }
+        out.extend(refs.into_iter().map(|r| AdvertisedRef {
+            name: r.name.as_str().to_owned(),
+            oid: r.target,
+            symref_target: None,
+        }));
+        Ok(out)
+    }
+
+    /// Objects reachable from `wants` but not from `haves` (commits cut at `depth` when set).
+    /// `client_shallow` are the client's shallow boundaries: it has those commits but not their
+    /// parents.
+    pub async fn plan_fetch(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        wants: &[ObjectId],
+        haves: &[ObjectId],
+        client_shallow: &[ObjectId],
+        depth: Option<u32>,
+    ) -> Result<FetchPlan> {
+        self.authorize_files(identity, repo).await?;
+        for want in wants {
+            if !self.meta.has_commit(repo.id, want).await? {
+                return Err(CoreError::invalid(format!("not our ref {want}")));
+            }
+        }
+        let mut plan = FetchPlan::default();
+        for have in haves {
+            if self.meta.has_commit(repo.id, have).await? {
+                plan.common.push(*have);
+            }
+        }
+        let (mut excluded_commits, mut seen) = self.known_to_client(&plan.common, client_shallow).await?;
+        // A shallow boundary the client deepens past must be sent again with its parents.
+        for boundary in client_shallow {
+            if depth.is_some() {
+                excluded_commits.remove(boundary);
+            }
+        }
+        let mut queue: VecDeque<(ObjectId, u32)> = wants.iter().map(|w| (*w, 1)).collect();
+        let mut commits = Vec::new();
+        let mut visited = HashSet::new();
+        while let Some((oid, level)) = queue.pop_front() {
+            if excluded_commits.contains(&oid) || !visited.insert(oid) {
+                continue;
+            }
+            let commit = self.objects.commit(&oid).await?;
+            commits.push((oid, commit.tree));
+            if depth.is_some_and(|d| level >= d) {
+                if !commit.parents.is_empty() {
+                    plan.shallow.push(oid);
+                }
+                continue;
+            }
+            queue.extend(commit.parents.iter().map(|p| (*p, level + 1)));
+        }
+        // Boundaries the client already has as shallow are not announced again (as git does).
+        plan.shallow.retain(|c| !client_shallow.contains(c));
+        plan.unshallow = client_shallow
+            .iter()
+            .filter(|b| visited.contains(b) && !plan.shallow.contains(b) && !excluded_commits.contains(b))
+            .copied()
+            .collect();
+        let mut trees_and_blobs = Vec::new();
+        for (oid, tree) in &commits {
+            plan.objects.push(*oid);
+            self.collect_tree(*tree, &mut seen, &mut trees_and_blobs).await?;
+        }
+        plan.objects.extend(trees_and_blobs);
+        Ok(plan)
+    }
+
+    /// Commits the client has (all ancestors of the common haves) and the objects of their
+    /// trees' tips.
+    async fn known_to_client(
+        &self,
+        common: &[ObjectId],
+        client_shallow: &[ObjectId],
+    ) -> Result<(HashSet<ObjectId>, HashSet<ObjectId>)> {
+        let mut commits = HashSet::new();
+        let mut objects = HashSet::new();
+        let mut queue: VecDeque<ObjectId> = common.iter().copied().collect();
+        while let Some(oid) = queue.pop_front() {
+            if !commits.insert(oid) {
+                continue;
+            }
+            if client_shallow.contains(&oid) {
+                continue;
+            }
+            let commit = self.objects.commit(&oid).await?;
+            queue.extend(commit.parents.iter().copied());
+        }
+        for have in common {
+            let tree = self.objects.commit(have).await?.tree;
+            let mut ignored = Vec::new();
+            self.collect_tree(tree, &mut objects, &mut ignored).await?;
+        }
+        Ok((commits, objects))
+    }
+
+    /// Adds `tree` and everything under it that is not in `seen`.
+    async fn collect_tree(
+        &self,
+        tree: ObjectId,
+        seen: &mut HashSet<ObjectId>,
+        out: &mut Vec<ObjectId>,
+    ) -> Result<()> {
+        let mut stack = vec![tree];
+        while let Some(oid) = stack.pop() {
+            if !seen.insert(oid) {
+                continue;
+            }
+            out.push(oid);
+            for entry in self.objects.tree(&oid).await?.entries() {
+                if entry.mode.is_tree() {
+                    stack.push(entry.oid);
+                } else if entry.mode.is_blob() && seen.insert(entry.oid) {
+                    out.push(entry.oid);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A git object's kind and content, verified against its id.
+    pub async fn git_object(&self, oid: &ObjectId) -> Result<(ObjectKind, Bytes)> {
+        self.objects.read(oid).await
+    }
+}

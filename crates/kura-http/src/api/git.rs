@@ -1,0 +1,318 @@
+//! git smart HTTP (fetch side): ref advertisement and upload-pack, protocol v2 and v0.
+//! Packs are streamed object by object from the same git objects the API writes.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use kura_core::{AdvertisedRef, CoreError, FetchPlan, Hub, RepoRecord};
+use kura_git::PackWriter;
+use kura_git::pktline::{Pkt, delim, flush, parse_pkts, pkt, pkt_line, text};
+use kura_model::ObjectId;
+
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::route::RepoRef;
+
+/// Largest upload-pack request accepted (wants and haves).
+const MAX_REQUEST: usize = 32 << 20;
+/// Sideband data per packet (65520 minus the length and band bytes).
+const SIDEBAND_DATA: usize = 65515;
+const V0_CAPABILITIES: &str = "multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want symref=HEAD:refs/heads/main agent=kura/0";
+
+fn protocol_v2(ctx: &Ctx) -> bool {
+    ctx.headers
+        .get("git-protocol")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(':').any(|p| p == "version=2"))
+}
+
+/// Finds the repo for git; hidden repos ask anonymous callers for credentials.
+async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
+    let found = match ctx.repo_id(repo) {
+        Ok(id) => ctx.hub().find_repo(&ctx.identity, repo.repo_type, &id).await,
+        Err(error) => return Err(error),
+    };
+    let record = found.map_err(|e| challenge(ctx, e))?;
+    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
+    Ok(record)
+}
+
+/// 401 with `WWW-Authenticate: Basic` for anonymous callers so credential helpers kick in.
+fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
+    let mut api_error = ctx.fail(error);
+    if ctx.anonymous() {
+        api_error.status = StatusCode::UNAUTHORIZED;
+        api_error.headers.push(("www-authenticate", "Basic realm=\"kura\"".to_owned()));
+    }
+    api_error
+}
+
+fn git_response(content_type: &'static str, body: Body) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+pub(crate) async fn info_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    match ctx.param("service") {
+        Some("git-upload-pack") => {}
+        Some("git-receive-pack") => {
+            git_repo(ctx, repo).await?;
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Pushing with git is not supported by this kura server yet; use the Hub API",
+            ));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "Only the smart HTTP protocol is supported (service=git-upload-pack)",
+            ));
+        }
+    }
+    let record = git_repo(ctx, repo).await?;
+    let mut out = Vec::new();
+    if protocol_v2(ctx) {
+        for line in ["version 2", "agent=kura/0", "ls-refs=unborn", "fetch=shallow", "object-format=sha1"] {
+            pkt_line(&mut out, line);
+        }
+        flush(&mut out);
+    } else {
+        let refs = ctx.hub().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        pkt_line(&mut out, "# service=git-upload-pack");
+        flush(&mut out);
+        match refs.split_first() {
+            Some((first, rest)) => {
+                pkt_line(&mut out, &format!("{} {}\0{V0_CAPABILITIES}", first.oid, first.name));
+                for r in rest {
+                    pkt_line(&mut out, &format!("{} {}", r.oid, r.name));
+                }
+            }
+            None => pkt_line(&mut out, &format!("{} capabilities^{{}}\0{V0_CAPABILITIES}", "0".repeat(40))),
+        }
+        flush(&mut out);
+    }
+    Ok(git_response("application/x-git-upload-pack-advertisement", Body::from(out)))
+}
+
+/// The request body, gunzipped when git compressed it.
+async fn request_body(ctx: &mut Ctx) -> ApiResult<Vec<u8>> {
+    let raw = ctx.body_bytes(MAX_REQUEST).await?;
+    let gzip = ctx.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) == Some("gzip");
+    if !gzip {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..])
+        .take(MAX_REQUEST as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
+    if out.len() > MAX_REQUEST {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request too large"));
+    }
+    Ok(out)
+}
+
+fn parse_oid(value: &str) -> ApiResult<ObjectId> {
+    ObjectId::from_hex(value.get(..40).unwrap_or(value))
+        .map_err(|_| ApiError::bad_request(format!("Malformed object id in '{value}'")))
+}
+
+/// What a fetch asks for, in either protocol version.
+#[derive(Default)]
+struct FetchArgs {
+    wants: Vec<ObjectId>,
+    haves: Vec<ObjectId>,
+    shallow: Vec<ObjectId>,
+    depth: Option<u32>,
+    done: bool,
+    sideband: bool,
+}
+
+fn fetch_arg(args: &mut FetchArgs, line: &str) -> ApiResult<()> {
+    if let Some(rest) = line.strip_prefix("want ") {
+        args.wants.push(parse_oid(rest)?);
+        if rest.contains("side-band-64k") {
+            args.sideband = true;
+        }
+    } else if let Some(rest) = line.strip_prefix("have ") {
+        args.haves.push(parse_oid(rest)?);
+    } else if let Some(rest) = line.strip_prefix("shallow ") {
+        args.shallow.push(parse_oid(rest)?);
+    } else if let Some(rest) = line.strip_prefix("deepen ") {
+        args.depth = Some(rest.trim().parse().map_err(|_| ApiError::bad_request("Malformed deepen"))?);
+    } else if line == "done" {
+        args.done = true;
+    }
+    Ok(())
+}
+
+pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    let record = git_repo(ctx, repo).await?;
+    let body = request_body(ctx).await?;
+    let pkts = parse_pkts(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let lines: Vec<Option<&str>> =
+        pkts.iter().map(|p| if let Pkt::Data(d) = p { text(d) } else { None }).collect();
+    if protocol_v2(ctx) {
+        return upload_pack_v2(ctx, &record, &pkts).await;
+    }
+    let mut args = FetchArgs::default();
+    for line in lines.into_iter().flatten() {
+        fetch_arg(&mut args, line)?;
+    }
+    let plan = plan(ctx, &record, &args).await?;
+    let mut head = Vec::new();
+    if args.depth.is_some() {
+        shallow_lines(&mut head, &plan);
+        flush(&mut head);
+    }
+    if !args.done {
+        // A negotiation round of stateless v0: acknowledge what we share, no pack yet.
+        for oid in &plan.common {
+            pkt_line(&mut head, &format!("ACK {oid} common"));
+        }
+        pkt_line(&mut head, "NAK");
+        return Ok(git_response("application/x-git-upload-pack-result", Body::from(head)));
+    }
+    pkt_line(&mut head, "NAK");
+    Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, args.sideband))
+}
+
+async fn plan(ctx: &Ctx, record: &RepoRecord, args: &FetchArgs) -> ApiResult<FetchPlan> {
+    if args.wants.is_empty() {
+        return Err(ApiError::bad_request("No objects wanted"));
+    }
+    ctx.hub()
+        .plan_fetch(&ctx.identity, record, &args.wants, &args.haves, &args.shallow, args.depth)
+        .await
+        .map_err(|e| ctx.fail(e))
+}
+
+async fn upload_pack_v2(ctx: &Ctx, record: &RepoRecord, pkts: &[Pkt<'_>]) -> ApiResult {
+    let command = pkts
+        .first()
+        .and_then(|p| if let Pkt::Data(d) = p { text(d) } else { None })
+        .and_then(|l| l.strip_prefix("command="));
+    let args_start = pkts.iter().position(|p| *p == Pkt::Delim).map_or(pkts.len(), |i| i + 1);
+    let args: Vec<&str> =
+        pkts[args_start..].iter().filter_map(|p| if let Pkt::Data(d) = p { text(d) } else { None }).collect();
+    match command {
+        Some("ls-refs") => {
+            let refs = ctx.hub().git_refs(&ctx.identity, record).await.map_err(|e| ctx.fail(e))?;
+            Ok(git_response("application/x-git-upload-pack-result", Body::from(ls_refs(&refs, &args))))
+        }
+        Some("fetch") => {
+            let mut fetch = FetchArgs { sideband: true, ..FetchArgs::default() };
+            for line in &args {
+                fetch_arg(&mut fetch, line)?;
+            }
+            let plan = plan(ctx, record, &fetch).await?;
+            let mut head = Vec::new();
+            if !fetch.done {
+                pkt_line(&mut head, "acknowledgments");
+                if plan.common.is_empty() {
+                    pkt_line(&mut head, "NAK");
+                }
+                for oid in &plan.common {
+                    pkt_line(&mut head, &format!("ACK {oid}"));
+                }
+                pkt_line(&mut head, "ready");
+                delim(&mut head);
+            }
+            if fetch.depth.is_some() && !(plan.shallow.is_empty() && plan.unshallow.is_empty()) {
+                pkt_line(&mut head, "shallow-info");
+                shallow_lines(&mut head, &plan);
+                delim(&mut head);
+            }
+            pkt_line(&mut head, "packfile");
+            Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, true))
+        }
+        _ => Err(ApiError::bad_request("Unknown or missing command")),
+    }
+}
+
+fn shallow_lines(out: &mut Vec<u8>, plan: &FetchPlan) {
+    for oid in &plan.shallow {
+        pkt_line(out, &format!("shallow {oid}"));
+    }
+    for oid in &plan.unshallow {
+        pkt_line(out, &format!("unshallow {oid}"));
+    }
+}
+
+fn ls_refs(refs: &[AdvertisedRef], args: &[&str]) -> Vec<u8> {
+    let prefixes: Vec<&str> = args.iter().filter_map(|a| a.strip_prefix("ref-prefix ")).collect();
+    let symrefs = args.contains(&"symrefs");
+    let mut out = Vec::new();
+    for r in refs {
+        if !prefixes.is_empty() && !prefixes.iter().any(|p| r.name.starts_with(p)) {
+            continue;
+        }
+        let mut line = format!("{} {}", r.oid, r.name);
+        if let (true, Some(target)) = (symrefs, &r.symref_target) {
+            line.push_str(&format!(" symref-target:{target}"));
+        }
+        pkt_line(&mut out, &line);
+    }
+    flush(&mut out);
+    out
+}
+
+/// Wraps pack bytes in sideband-1 packets (or passes them raw without side-band).
+fn frame(data: &[u8], sideband: bool) -> Vec<u8> {
+    if !sideband {
+        return data.to_vec();
+    }
+    let mut out = Vec::with_capacity(data.len() + data.len() / SIDEBAND_DATA * 5 + 5);
+    for piece in data.chunks(SIDEBAND_DATA) {
+        let mut band = Vec::with_capacity(piece.len() + 1);
+        band.push(1);
+        band.extend_from_slice(piece);
+        pkt(&mut out, &band);
+    }
+    out
+}
+
+/// Streams `head`, then a pack of `objects`, then a flush (sideband) — object by object.
+fn pack_response(hub: Arc<Hub>, head: Vec<u8>, objects: Vec<ObjectId>, sideband: bool) -> Response {
+    let (writer, header) = PackWriter::new(objects.len() as u32);
+    let mut first = head;
+    first.extend(frame(&header, sideband));
+    let state = (hub, writer, objects.into_iter());
+    let entries = futures_util::stream::unfold(Some(state), move |state| async move {
+        let (hub, mut writer, mut rest) = state?;
+        match rest.next() {
+            Some(oid) => match hub.git_object(&oid).await {
+                Ok((kind, content)) => {
+                    let entry = writer.entry(kind, &content);
+                    Some((Ok(bytes::Bytes::from(frame(&entry, sideband))), Some((hub, writer, rest))))
+                }
+                Err(error) => Some((Err(std::io::Error::other(error.to_string())), None)),
+            },
+            None => {
+                let mut tail = frame(&writer.finish(), sideband);
+                if sideband {
+                    flush(&mut tail);
+                }
+                Some((Ok(bytes::Bytes::from(tail)), None))
+            }
+        }
+    });
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(first)) })
+            .chain(entries);
+    git_response("application/x-git-upload-pack-result", Body::from_stream(stream))
+}
+
+pub(crate) async fn receive_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    git_repo(ctx, repo).await?;
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "Pushing with git is not supported by this kura server yet; use the Hub API",
+    ))
+}
