@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use auth::{INVALID_CREDENTIALS, Identity, Principal};
-pub use browse::Entry;
+pub use browse::{Entry, LastCommit};
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use clock::now_millis;
 pub use commit::{CommitRequest, FileContent, Operation};

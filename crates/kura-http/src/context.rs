@@ -66,7 +66,7 @@ impl Ctx {
     }
 
     pub(crate) fn flag(&self, key: &str) -> bool {
-        matches!(self.param(key), Some("1" | "true" | "True"))
+        self.param(key).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
     }
 
     /// Reads the whole body up to `limit` bytes.

@@ -3,7 +3,7 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 use kura_core::Entry;
-use kura_model::RepoPath;
+use kura_model::{ObjectId, RepoPath, format_timestamp};
 use serde_json::{Value, json};
 
 use super::{cursor, next_link};
@@ -31,11 +31,27 @@ pub(crate) fn entry_json(entry: &Entry) -> Value {
     }
 }
 
-/// Tree entries as JSON, with `xetHash` on Xet-stored files.
-async fn entries_json<'a>(ctx: &Ctx, entries: impl Iterator<Item = &'a Entry>) -> ApiResult<Vec<Value>> {
+/// Tree entries as JSON, with `xetHash` on Xet-stored files and, when `expand` is given,
+/// `lastCommit` (attributed against `commit`).
+async fn entries_json<'a>(
+    ctx: &Ctx,
+    entries: impl Iterator<Item = &'a Entry>,
+    expand: Option<ObjectId>,
+) -> ApiResult<Vec<Value>> {
+    let entries: Vec<&Entry> = entries.collect();
+    let last = match expand {
+        Some(commit) => {
+            let paths: Vec<String> = entries.iter().map(|e| e.path().to_owned()).collect();
+            ctx.hub().last_commits(commit, &paths).await.map_err(|e| ctx.fail(e))?
+        }
+        None => Default::default(),
+    };
     let mut out = Vec::new();
     for entry in entries {
         let mut value = entry_json(entry);
+        if let Some(info) = last.get(entry.path()) {
+            value["lastCommit"] = json!({"id": info.id.to_hex(), "title": info.title, "date": format_timestamp(info.time * 1000)});
+        }
         if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry
             && let Some(hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))?
         {
@@ -66,7 +82,8 @@ pub(crate) async fn list_repo_tree(
         other => ctx.fail(other),
     })?;
     let start = cursor(ctx)?;
-    let page = entries_json(ctx, entries.iter().skip(start).take(TREE_PAGE)).await?;
+    let expand = ctx.flag("expand").then_some(resolved.commit);
+    let page = entries_json(ctx, entries.iter().skip(start).take(TREE_PAGE), expand).await?;
     let mut response = super::json(Value::Array(page)).into_response();
     if entries.len() > start + TREE_PAGE {
         let path = format!(
@@ -85,15 +102,17 @@ pub(crate) async fn list_repo_tree(
 }
 
 /// Paths from a form body (`paths=a&paths=b`) or a JSON one (`{"paths": [...]}`).
-fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<Vec<String>> {
+fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<(Vec<String>, bool)> {
     let is_json = ctx
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
+    let mut expand = false;
     let paths: Vec<String> = if is_json {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?;
+        expand = value["expand"].as_bool().unwrap_or(false);
         value["paths"]
             .as_array()
             .ok_or_else(|| ApiError::bad_request("'paths' must be a list"))?
@@ -104,11 +123,9 @@ fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<Vec<String>> {
             .collect::<ApiResult<_>>()?
     } else {
         let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("Body is not UTF-8"))?;
-        query_pairs(text)
-            .into_iter()
-            .filter(|(k, _)| k == "paths" || k == "paths[]")
-            .map(|(_, v)| v)
-            .collect()
+        let pairs = query_pairs(text);
+        expand = pairs.iter().any(|(k, v)| k == "expand" && (v.eq_ignore_ascii_case("true") || v == "1"));
+        pairs.into_iter().filter(|(k, _)| k == "paths" || k == "paths[]").map(|(_, v)| v).collect()
     };
     if paths.len() > 1000 {
         return Err(ApiError::new(
@@ -116,13 +133,13 @@ fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<Vec<String>> {
             "At most 1000 paths per request",
         ));
     }
-    Ok(paths)
+    Ok((paths, expand))
 }
 
 pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let body = ctx.body_bytes(JSON_LIMIT).await?;
-    let paths = requested_paths(ctx, &body)?;
+    let (paths, expand) = requested_paths(ctx, &body)?;
     let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let mut found = Vec::new();
@@ -132,5 +149,5 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
             found.push(entry);
         }
     }
-    Ok(super::json(Value::Array(entries_json(ctx, found.iter()).await?)))
+    Ok(super::json(Value::Array(entries_json(ctx, found.iter(), expand.then_some(resolved.commit)).await?)))
 }
