@@ -108,7 +108,7 @@ fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<(Vec<String>, bool)> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
-    let mut expand = false;
+    let expand;
     let paths: Vec<String> = if is_json {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?;
