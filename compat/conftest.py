@@ -127,6 +127,9 @@ class KuraServer:
         self.log_path = workdir / "kura.log"
         self.proc: subprocess.Popen | None = None
         self._log_file = None
+        # KURA_COMPAT_REPLICAS=N (N > 1): N replicas sharing KURA_DATABASE_URL and KURA_STORAGE,
+        # behind an nginx round-robin load balancer on ENDPOINT.
+        self.extra: list[subprocess.Popen] = []
 
     def admin(self, *args: str) -> str:
         """Run an admin subcommand on the server's data dir and return its stdout."""
@@ -152,24 +155,56 @@ class KuraServer:
         env.setdefault("KURA_LOG", "info,kura_http=debug,sqlx=warn")
         env["NO_COLOR"] = "1"
         self._log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                str(self.binary),
-                "serve",
-                "--config",
-                str(self.config_path),
-                "--data-dir",
-                str(self.data_dir),
-                "--listen",
-                f"127.0.0.1:{PORT}",
-                "--public-url",
-                ENDPOINT,
-            ],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(self.data_dir.parent),
+        replicas = int(os.environ.get("KURA_COMPAT_REPLICAS", "1"))
+        ports = [PORT] if replicas == 1 else [_free_port() for _ in range(replicas)]
+        processes = []
+        for port in ports:
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(self.binary),
+                        "serve",
+                        "--config",
+                        str(self.config_path),
+                        "--data-dir",
+                        str(self.data_dir),
+                        "--listen",
+                        f"127.0.0.1:{port}",
+                        "--public-url",
+                        ENDPOINT,
+                    ],
+                    stdout=self._log_file,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=str(self.data_dir.parent),
+                )
+            )
+        self.proc, self.extra = processes[0], processes[1:]
+        if replicas > 1:
+            for port in ports:
+                self._wait_healthy(f"http://127.0.0.1:{port}")
+            self.extra.append(self._start_balancer(ports))
+        self._wait_healthy(ENDPOINT)
+
+    def _start_balancer(self, ports: list[int]) -> subprocess.Popen:
+        work = self.data_dir.parent
+        servers = " ".join(f"server 127.0.0.1:{p};" for p in ports)
+        conf = work / "nginx.conf"
+        conf.write_text(
+            f"daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n  access_log off;\n"
+            f"  upstream kura {{ {servers} keepalive 16; }}\n"
+            f"  server {{\n    listen 127.0.0.1:{PORT};\n"
+            "    client_max_body_size 0; proxy_request_buffering off; proxy_buffering off;\n"
+            "    proxy_http_version 1.1; proxy_read_timeout 600s; proxy_send_timeout 600s;\n"
+            "    location / { proxy_pass http://kura; proxy_set_header Host $http_host; proxy_set_header Connection \"\"; }\n"
+            "  }\n}\n"
         )
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        return subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)], stderr=subprocess.DEVNULL)
+
+    def _wait_healthy(self, base: str) -> None:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
         last_error = None
         while time.monotonic() < deadline:
@@ -178,7 +213,7 @@ class KuraServer:
                     f"kura exited with {self.proc.returncode} before answering /health\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(f"{ENDPOINT}/health", timeout=2) as resp:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as resp:
                     if resp.status == 200:
                         return
                     last_error = f"status {resp.status}"
@@ -188,6 +223,13 @@ class KuraServer:
         raise RuntimeError(f"kura did not answer /health within {HEALTH_TIMEOUT_S}s ({last_error})\n{self.log_tail()}")
 
     def stop(self) -> None:
+        for extra in self.extra:
+            if extra.poll() is None:
+                extra.terminate()
+                try:
+                    extra.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    extra.kill()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -414,7 +414,7 @@ impl MetadataStore for SqlStore {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db_error)?;
             for (chunk, xorb) in entries {
-                sqlx::query(self.sql("INSERT INTO xet_dedup (chunk_hash, xorb_hash) VALUES (?, ?) ON CONFLICT DO NOTHING"))
+                sqlx::query(self.sql("INSERT INTO xet_dedup (chunk_hash, xorb_hash) VALUES (?, ?) ON CONFLICT (chunk_hash) DO UPDATE SET xorb_hash = excluded.xorb_hash"))
                     .bind(chunk).bind(xorb).execute(&mut *tx).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)

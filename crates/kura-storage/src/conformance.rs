@@ -158,8 +158,9 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert_eq!(store.xet_file_by_sha256(&blob).await.unwrap(), Some(file));
     assert_eq!(store.xet_file("beef").await.unwrap(), None);
     store.index_chunks(&[("c1".into(), "ab12".into()), ("c2".into(), "ab12".into())]).await.unwrap();
-    store.index_chunks(&[("c1".into(), "other".into())]).await.expect("first entry wins");
-    assert_eq!(store.xorb_for_chunk("c1").await.unwrap().as_deref(), Some("ab12"));
+    store.index_chunks(&[("c1".into(), "newer".into())]).await.expect("re-indexing is allowed");
+    assert_eq!(store.xorb_for_chunk("c1").await.unwrap().as_deref(), Some("newer"), "the newest entry wins");
+    assert_eq!(store.xorb_for_chunk("c2").await.unwrap().as_deref(), Some("ab12"));
     assert_eq!(store.xorb_for_chunk("c3").await.unwrap(), None);
 
     store.delete_repo(repo.id).await.unwrap();

@@ -92,7 +92,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn record_xet_file(&self, file: &XetFileRecord, now: Timestamp) -> Result<()>;
     async fn xet_file(&self, file_hash: &str) -> Result<Option<XetFileRecord>>;
     async fn xet_file_by_sha256(&self, sha256: &Sha256) -> Result<Option<XetFileRecord>>;
-    /// Adds global-dedup entries `(chunk hash, xorb hash)`; existing entries are kept.
+    /// Adds global-dedup entries `(chunk hash, target)`; a chunk already indexed now points at
+    /// the newest target (the latest version of a file family dedups best).
     async fn index_chunks(&self, entries: &[(String, String)]) -> Result<()>;
     /// The xorb holding an indexed chunk.
     async fn xorb_for_chunk(&self, chunk_hash: &str) -> Result<Option<String>>;
