@@ -18,6 +18,7 @@ mod revision;
 mod signing;
 mod xet;
 mod xet_ingest;
+mod xet_read;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
