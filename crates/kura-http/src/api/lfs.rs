@@ -30,6 +30,12 @@ struct BatchBody {
     transfers: Vec<String>,
 }
 
+/// The per-object error for an oid that is not a SHA-256 hex digest.
+fn invalid_object(object: &BatchObject) -> Value {
+    let message = "Invalid object id: expected a sha256 hex digest";
+    json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": message}})
+}
+
 fn lfs_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
@@ -96,8 +102,10 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         .objects
         .iter()
         .map(|object| match Sha256::from_hex(&object.oid) {
-            Ok(_) => plan_json(ctx, &object.oid, object.size, plans.next().expect("one plan per valid object")),
-            Err(_) => json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id: expected a sha256 hex digest"}}),
+            Ok(_) => {
+                plan_json(ctx, &object.oid, object.size, plans.next().expect("one plan per valid object"))
+            }
+            Err(_) => invalid_object(object),
         })
         .collect();
     Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
@@ -127,7 +135,7 @@ async fn xet_batch(
         .iter()
         .map(|object| {
             if Sha256::from_hex(&object.oid).is_err() {
-                return json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id"}});
+                return invalid_object(object);
             }
             match plans.next().expect("one plan per valid object") {
                 UploadPlan::Present => json!({"oid": object.oid, "size": object.size}),
@@ -153,9 +161,8 @@ async fn download_batch(
     let out: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let invalid = json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": "Invalid object id"}});
             if Sha256::from_hex(&object.oid).is_err() {
-                return invalid;
+                return invalid_object(object);
             }
             let href = match plans.next().expect("one plan per valid object") {
                 DownloadPlan::Direct(url) => url,
