@@ -11,6 +11,7 @@ mod content;
 mod error;
 mod git_serve;
 mod gitattributes;
+mod ingest_hash;
 mod lfs;
 mod objects;
 mod repos;

@@ -193,8 +193,12 @@ impl Hub {
         if !grant.write {
             return Err(CoreError::Forbidden("This Xet token is read-only".to_owned()));
         }
-        let info =
-            validate_xorb(&body, hash).map_err(|e| CoreError::invalid(format!("Rejected xorb: {e}")))?;
+        // Decoding and hashing up to 64 MiB is CPU work: keep it off the async workers.
+        let (checked, expected) = (body.clone(), *hash);
+        let info = tokio::task::spawn_blocking(move || validate_xorb(&checked, &expected))
+            .await
+            .map_err(|e| CoreError::Corrupt(format!("xorb check failed: {e}")))?
+            .map_err(|e| CoreError::invalid(format!("Rejected xorb: {e}")))?;
         if self.meta.xorb_exists(&hash.to_hex()).await? {
             return Ok(false);
         }
@@ -204,9 +208,23 @@ impl Hub {
 
     /// Writes a xorb's records and chunk table (chunk table first: readers look it up first).
     pub(crate) async fn store_xorb_blobs(&self, info: &XorbInfo, records: Bytes) -> Result<()> {
-        self.blobs.put_bytes(&chunk_table_key(&info.hash), encode_chunk_table(&info.chunks)).await?;
-        self.blobs.put_bytes(&xorb_key(&info.hash), records).await?;
-        Ok(())
+        self.store_xorb_task(info, records).await
+    }
+
+    /// The same as [`Hub::store_xorb_blobs`], as a task that owns what it needs (to spawn it).
+    pub(crate) fn store_xorb_task(
+        &self,
+        info: &XorbInfo,
+        records: Bytes,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let blobs = self.blobs.clone();
+        let (table_key, key) = (chunk_table_key(&info.hash), xorb_key(&info.hash));
+        let table = encode_chunk_table(&info.chunks);
+        async move {
+            blobs.put_bytes(&table_key, table).await?;
+            blobs.put_bytes(&key, records).await?;
+            Ok(())
+        }
     }
 
     /// Removes the blobs of a xorb that never got indexed (a rejected upload).

@@ -5,18 +5,13 @@
 
 use std::collections::HashMap;
 
-use bytes::BytesMut;
-use futures_util::StreamExt;
-use kura_cas::{
-    Chunker, CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, chunk_hash, file_hash,
-    is_global_dedup_eligible,
-};
+use kura_cas::{CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_global_dedup_eligible};
 use kura_model::Sha256;
 use kura_storage::XetFileRecord;
-use sha2::Digest;
 
 use crate::clock::now_millis;
-use crate::content::{interrupted, mismatch, too_long};
+use crate::content::mismatch;
+use crate::ingest_hash::BodyHashing;
 use crate::error::{CoreError, Result};
 use crate::xet::{Term, encode_terms};
 use crate::{ByteStream, Hub};
@@ -47,11 +42,12 @@ struct Conversion<'a> {
     /// Chunks of stored xorbs met through the dedup index.
     known: HashMap<MerkleHash, (MerkleHash, u32)>,
     loaded: Vec<MerkleHash>,
+    /// The xorb write in flight.
+    storing: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl Conversion<'_> {
-    async fn add_chunk(&mut self, data: &[u8]) -> Result<()> {
-        let hash = chunk_hash(data);
+    async fn add_chunk(&mut self, data: &[u8], hash: MerkleHash) -> Result<()> {
         let first = self.nodes.is_empty();
         self.nodes.push(MerkleNode::new(hash, data.len() as u64));
         if is_global_dedup_eligible(&hash, first) && !self.known.contains_key(&hash) {
@@ -99,21 +95,31 @@ impl Conversion<'_> {
         Ok(())
     }
 
-    /// Writes the open xorb's blobs (not its index rows).
+    /// Starts writing the open xorb's blobs (not its index rows) in the background; at most
+    /// one xorb is being written while the next one fills, so memory stays at two xorbs.
     async fn flush(&mut self) -> Result<()> {
         if self.writer.chunk_count() == 0 {
             return Ok(());
         }
+        self.wait_for_store().await?;
         let (records, info) = std::mem::take(&mut self.writer).finish();
-        self.hub.store_xorb_blobs(&info, bytes::Bytes::from(records)).await?;
+        self.storing = Some(tokio::spawn(self.hub.store_xorb_task(&info, bytes::Bytes::from(records))));
         self.written.push(info);
         Ok(())
+    }
+
+    /// Waits until the xorb being written (if any) is stored.
+    async fn wait_for_store(&mut self) -> Result<()> {
+        match self.storing.take() {
+            Some(task) => task.await.map_err(|e| CoreError::Corrupt(format!("xorb write failed: {e}")))?,
+            None => Ok(()),
+        }
     }
 }
 
 impl Hub {
     /// Converts a verified whole-file upload into Xet storage and records it as a large object.
-    pub(crate) async fn ingest_as_xet(&self, oid: Sha256, size: u64, mut body: ByteStream) -> Result<()> {
+    pub(crate) async fn ingest_as_xet(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
         if self.content.size(&oid).await?.is_some() {
             return self.content.drain_verified(oid, size, body).await;
         }
@@ -125,44 +131,25 @@ impl Hub {
             written: Vec::new(),
             known: HashMap::new(),
             loaded: Vec::new(),
+            storing: None,
         };
-        let mut sha = sha2::Sha256::new();
-        let mut seen = 0u64;
-        let mut chunker = Chunker::new();
-        let mut buffer = BytesMut::new();
-        // Absolute offset of `buffer[0]` in the file.
-        let mut buffer_start = 0u64;
-        let mut cut = Vec::new();
+        let mut hashing = BodyHashing::start(body, size);
         let outcome: Result<()> = async {
-            while let Some(piece) = body.next().await {
-                let piece = piece.map_err(interrupted)?;
-                seen += piece.len() as u64;
-                if seen > size {
-                    return Err(too_long(size));
-                }
-                sha.update(&piece);
-                cut.clear();
-                chunker.push_into(&piece, &mut cut);
-                buffer.extend_from_slice(&piece);
-                for &end in &cut {
-                    let chunk = buffer.split_to((end - buffer_start) as usize);
-                    buffer_start = end;
-                    conversion.add_chunk(&chunk).await?;
+            while let Some(chunks) = hashing.next_chunks().await {
+                for chunk in chunks {
+                    conversion.add_chunk(&chunk.data, chunk.hash).await?;
                 }
             }
-            if !buffer.is_empty() {
-                let rest = buffer.split();
-                conversion.add_chunk(&rest).await?;
+            let digest = hashing.finish().await?;
+            if digest.len != size || Sha256(digest.sha256) != oid {
+                return Err(mismatch(&oid, size, digest.len));
             }
-            let digest: [u8; 32] = std::mem::take(&mut sha).finalize().into();
-            if seen != size || Sha256(digest) != oid {
-                return Err(mismatch(&oid, size, seen));
-            }
-            conversion.flush().await
+            conversion.flush().await?;
+            conversion.wait_for_store().await
         }
         .await;
         if let Err(error) = outcome {
-            conversion.flush().await.ok();
+            conversion.wait_for_store().await.ok();
             for info in &conversion.written {
                 self.discard_xorb_blobs(&info.hash).await;
             }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use kura_cas::{CHUNK_HEADER_LEN, ChunkRecords, CompressionScheme, MerkleHash};
-use kura_storage::{StorageError, XetFileRecord};
+use kura_storage::XetFileRecord;
 
 use crate::error::{CoreError, Result};
 use crate::xet::{decode_terms, xorb_key};
@@ -14,6 +14,9 @@ use crate::{ByteStream, Hub};
 
 /// Largest run of xorb records read at once when rebuilding a file.
 const READ_GROUP: u64 = 8 << 20;
+/// Groups in flight per download (one being sent, the next being read): memory per download
+/// stays within `READ_AHEAD * READ_GROUP`.
+const READ_AHEAD: usize = 2;
 
 /// A contiguous run of records of one xorb, starting at file offset `file_at`.
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +30,7 @@ struct ReadGroup {
 impl Hub {
     /// Rebuilds `len` bytes from `offset` of a Xet-stored file. Records are read in groups of
     /// at most `READ_GROUP` physical bytes and sent chunk by chunk; stored (uncompressed) chunks
-    /// are sliced out of the read buffer without copying. Memory is bounded by one group.
+    /// are sliced out of the read buffer without copying. Memory is bounded by `READ_AHEAD` groups.
     pub(crate) fn read_xet(self: &Arc<Self>, record: XetFileRecord, offset: u64, len: u64) -> ByteStream {
         let hub = self.clone();
         let end = offset + len;
@@ -41,10 +44,12 @@ impl Hub {
                 Err(error) => return futures_util::stream::iter(vec![Err(error)]).left_stream(),
             };
             futures_util::stream::iter(groups)
-                .then(move |group| {
+                .map(move |group| {
                     let hub = hub.clone();
                     async move { hub.read_group(group, offset, end).await }
                 })
+                // Read the next group while the current one is being sent.
+                .buffered(READ_AHEAD)
                 .flat_map(|pieces| match pieces {
                     Ok(pieces) => futures_util::stream::iter(pieces.into_iter().map(Ok).collect::<Vec<_>>()),
                     Err(error) => futures_util::stream::iter(vec![Err(error)]),
@@ -97,13 +102,7 @@ impl Hub {
 
     /// Reads one record group and returns its chunks' bytes trimmed to `[offset, end)`.
     async fn read_group(&self, group: ReadGroup, offset: u64, end: u64) -> Result<Vec<Bytes>> {
-        let mut stream =
-            self.blobs.get(&xorb_key(&group.xorb), group.start, Some(group.end - group.start)).await?;
-        let mut buffer = BytesMut::with_capacity((group.end - group.start) as usize);
-        while let Some(piece) = stream.next().await {
-            buffer.extend_from_slice(&piece.map_err(StorageError::Stream)?);
-        }
-        let buffer = buffer.freeze();
+        let buffer = self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
         let corrupt =
             |e: kura_cas::CasError| CoreError::Corrupt(format!("stored xorb {}: {e}", group.xorb.to_hex()));
         let mut out = Vec::new();

@@ -100,6 +100,30 @@ impl BlobStore for LocalBlobStore {
         Ok(Box::pin(ReaderStream::with_capacity(reader, READ_BUFFER)))
     }
 
+    /// One blocking positioned read into a fresh buffer: no per-64-KiB hops to the blocking
+    /// pool, and `read_to_end` fills the buffer without zeroing it first.
+    async fn get_range(&self, key: &BlobKey, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+        let path = self.path(key);
+        let read = move || -> std::io::Result<Vec<u8>> {
+            use std::io::{Read, Seek};
+            let mut file = std::fs::File::open(path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut buffer = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            file.take(len).read_to_end(&mut buffer)?;
+            if buffer.len() as u64 != len {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "object shorter than the requested range",
+                ));
+            }
+            Ok(buffer)
+        };
+        match tokio::task::spawn_blocking(read).await {
+            Ok(result) => result.map(Bytes::from).map_err(io_error),
+            Err(join) => Err(StorageError::backend(join)),
+        }
+    }
+
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError> {
         fs::read(self.path(key)).await.map(Bytes::from).map_err(io_error)
     }

@@ -55,6 +55,24 @@ pub trait BlobStore: Send + Sync + 'static {
     /// `None`).
     async fn get(&self, key: &BlobKey, offset: u64, len: Option<u64>) -> Result<ByteStream, StorageError>;
 
+    /// Reads exactly `len` bytes at `offset` into one buffer (a bounded range: callers keep
+    /// `len` to a few MiB). Fails with `StorageError::Backend` when the object is shorter.
+    async fn get_range(&self, key: &BlobKey, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+        use futures_util::StreamExt;
+        let mut stream = self.get(key, offset, Some(len)).await?;
+        let mut buffer = bytes::BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+        while let Some(piece) = stream.next().await {
+            buffer.extend_from_slice(&piece.map_err(StorageError::Stream)?);
+        }
+        if buffer.len() as u64 != len {
+            return Err(StorageError::backend(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "object shorter than the requested range",
+            )));
+        }
+        Ok(buffer.freeze())
+    }
+
     /// Reads a whole (small) object into memory.
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError>;
 

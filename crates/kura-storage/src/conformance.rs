@@ -167,6 +167,8 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(store.repo(RepoType::Model, &renamed).await.unwrap().is_none());
     assert!(store.refs(repo.id).await.unwrap().is_empty());
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
+
+    crate::access_conformance::access_store(store).await;
 }
 
 /// Exercises every `BlobStore` method's contract.
@@ -183,6 +185,10 @@ pub async fn blob_store(store: &dyn BlobStore) {
     assert_eq!(&store.get_bytes(&key).await.unwrap()[..], b"hello world");
     assert_eq!(collect(store.get(&key, 6, None).await.unwrap()).await, b"world");
     assert_eq!(collect(store.get(&key, 2, Some(3)).await.unwrap()).await, b"llo");
+    assert_eq!(&store.get_range(&key, 2, 3).await.unwrap()[..], b"llo");
+    assert_eq!(&store.get_range(&key, 0, 11).await.unwrap()[..], b"hello world");
+    assert!(store.get_range(&key, 6, 6).await.is_err(), "a range past the end is an error");
+    assert!(matches!(store.get_range(&BlobKey::new("test/none"), 0, 1).await, Err(StorageError::NotFound)));
 
     // A failing stream stores nothing, even over an existing key.
     let failing = vec![Ok(Bytes::from_static(b"partial")), Err(std::io::Error::other("hash mismatch"))];
