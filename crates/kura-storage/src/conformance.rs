@@ -167,6 +167,8 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(store.repo(RepoType::Model, &renamed).await.unwrap().is_none());
     assert!(store.refs(repo.id).await.unwrap().is_empty());
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
+
+    crate::access_conformance::access_store(store).await;
 }
 
 /// Exercises every `BlobStore` method's contract.
