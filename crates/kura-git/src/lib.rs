@@ -7,6 +7,9 @@ mod delta;
 mod lfs;
 mod object;
 mod pack;
+mod pack_input;
+mod pack_read;
+mod pack_resolve;
 pub mod pktline;
 #[cfg(test)]
 mod test_pack;
@@ -17,6 +20,8 @@ pub use delta::apply_delta;
 pub use lfs::{LfsPointer, MAX_POINTER_SIZE};
 pub use object::{BlobHasher, ObjectKind, hash_object, object_header, split_object};
 pub use pack::PackWriter;
+pub use pack_read::{PackIndex, PackLimits};
+pub use pack_resolve::PackObject;
 pub use tree::{EntryMode, Tree, TreeEntry};
 
 use kura_model::ObjectId;
