@@ -11,6 +11,8 @@ mod pack_input;
 mod pack_read;
 mod pack_resolve;
 pub mod pktline;
+mod receive;
+mod refname;
 #[cfg(test)]
 mod test_pack;
 mod tree;
@@ -22,6 +24,11 @@ pub use object::{BlobHasher, ObjectKind, hash_object, object_header, split_objec
 pub use pack::PackWriter;
 pub use pack_read::{PackIndex, PackLimits};
 pub use pack_resolve::PackObject;
+pub use receive::{
+    RECEIVE_PACK_CAPABILITIES, ReceiveCapabilities, ReceiveRequest, RefUpdate, RefUpdateResult,
+    parse_receive_request, receive_pack_advertisement, report_status,
+};
+pub use refname::check_ref_format;
 pub use tree::{EntryMode, Tree, TreeEntry};
 
 use kura_model::ObjectId;
