@@ -37,8 +37,8 @@ pub use git_serve::{AdvertisedRef, FetchPlan};
 pub use gitattributes::{is_lfs_path, lfs_patterns};
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
-    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery, RepoRecord,
-    RepoSort,
+    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
+    RepoRecord, RepoSort,
 };
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
