@@ -16,6 +16,8 @@ use crate::route::RepoRef;
 /// Default and largest page of the listings here.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
+/// Room for `fields` (bounded again, serialized, by the core) plus some whitespace.
+const ASK_BODY_LIMIT: usize = 64 * 1024;
 
 fn page_limit(ctx: &Ctx) -> ApiResult<usize> {
     match ctx.param("limit") {
@@ -64,8 +66,14 @@ struct AskBody {
 /// `POST /api/{type}s/{repo}/ask-access` (kura-specific): `{"fields"?: {...}}`.
 pub(crate) async fn ask_access(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let empty = ctx.headers.get("content-length").is_none_or(|v| v == "0");
-    let body = if empty { AskBody { fields: None } } else { ctx.json().await? };
+    // The body is optional (clients may send none, or a chunked one).
+    let bytes = ctx.body_bytes(ASK_BODY_LIMIT).await?;
+    let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+        AskBody { fields: None }
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
+    };
     let request = ctx.hub().ask_access(&ctx.identity, &record, body.fields).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({"requestId": request_id(&request), "status": request.status.as_str()})))
 }

@@ -292,6 +292,8 @@ async fn bad_access_input_is_a_hub_error_and_changes_nothing() {
     assert_error(server.ask(None, repo, json!({})).await, 401, None, "authenticated").await;
     let huge = json!({"fields": {"essay": "x".repeat(20_000)}});
     assert_error(server.ask(bob, repo, huge).await, 400, None, "at most").await;
+    let enormous = json!({"fields": {"essay": "x".repeat(100_000)}});
+    assert_error(server.ask(bob, repo, enormous).await, 413, None, "larger than").await;
     assert_error(
         server.ask(bob, repo, json!({"fields": ["not", "an", "object"]})).await,
         400,
