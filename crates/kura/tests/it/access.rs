@@ -418,3 +418,40 @@ async fn audit_log_records_security_events_for_admins_only() {
     let page: Vec<Value> = first.json().await.unwrap();
     assert_eq!(page.len(), 2);
 }
+
+#[tokio::test]
+async fn git_clone_of_a_gated_repo_needs_an_accepted_request() {
+    let server = Server::start().await;
+    let repo = "alice/cloned";
+    server.gated_repo(repo, false, "manual").await;
+    let work = tempfile::tempdir().unwrap();
+    let url =
+        format!("{}/{repo}", server.base.replacen("http://", &format!("http://bob:{}@", server.bob), 1));
+    let clone = |dir: std::path::PathBuf, url: String, target: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("git")
+                .args(["clone", "-q", &url, target])
+                .current_dir(&dir)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", &dir)
+                .output()
+                .expect("git is installed")
+        })
+    };
+    let refused = clone(work.path().to_owned(), url.clone(), "before").await.unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(server.ask(Some(&server.bob), repo, json!({})).await.status(), 200);
+    assert_eq!(
+        server.handle(&server.alice, repo, json!({"user": "bob", "status": "accepted"})).await.status(),
+        200
+    );
+    let cloned = clone(work.path().to_owned(), url, "after").await.unwrap();
+    assert!(cloned.status.success(), "{}", String::from_utf8_lossy(&cloned.stderr));
+    assert_eq!(std::fs::read(work.path().join("after/weights.bin")).unwrap(), CONTENT);
+}
