@@ -239,6 +239,16 @@ async fn manual_gating_needs_an_accepted_request_on_every_content_path() {
     assert_error(grant("carol").send().await.unwrap(), 400, None, "already has access").await;
     assert_eq!(grant("bob").send().await.unwrap().status(), 200);
     assert_eq!(server.listed(repo, "accepted").await, ["bob", "carol"]);
+    let first =
+        server.get(Some(&server.alice), &format!("/api/models/{repo}/user-access-request/accepted?limit=1"));
+    let first = first.send().await.unwrap();
+    let link = header(&first, "link").unwrap().to_owned();
+    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    assert!(next.starts_with(&server.base) && next.contains("cursor=1"), "{link}");
+    assert_eq!(first.json::<Vec<Value>>().await.unwrap()[0]["user"]["user"], "bob");
+    let second: Vec<Value> =
+        server.client.get(next).bearer_auth(&server.alice).send().await.unwrap().json().await.unwrap();
+    assert_eq!(second[0]["user"]["user"], "carol");
     assert_eq!(server.download(Some(&server.carol), repo).await.status(), 200);
 
     // Owners and admins always read; asking again changes nothing.
