@@ -3,16 +3,19 @@
 //! Not a test and not part of any default build: run it in release mode.
 //!
 //! ```text
-//! cargo run --release -p kura-cas --example cas_bench -- throughput [MIB] [REPS]
+//! cargo run --release -p kura-cas --example cas_bench -- throughput [MIB] [REPS] [FILTER]
 //! cargo run --release -p kura-cas --example cas_bench -- dedup FILE...
 //! ```
 //!
 //! `throughput` fills MIB (default 1024) MiB of memory with pseudo-random bytes, then times, one
 //! warm-up plus REPS (default 5) rounds each, interleaved: single-thread BLAKE3 over the buffer,
-//! keyed BLAKE3 over fixed 64 KiB pieces, a bare gear-hash scan (the chunker's inner loop with a
-//! mask that never matches: the ceiling for hashing every byte), kura's `Chunker` alone,
+//! keyed BLAKE3 over fixed 64 KiB pieces, a bare gear-hash scan (the naive per-byte loop with a
+//! mask that never matches), kura's `Chunker` alone,
 //! `Chunker` + `chunk_hash`, and `validate_xorb` over xorbs built from the same data.
-//! It prints one line per measurement: `name min_mibs median_mibs runs...`.
+//! It prints one line per measurement: `name min_mibs median_mibs runs...`. With FILTER, only the
+//! measurements whose name contains it run (e.g. `chunk` or `gear`). With `CAS_BENCH_CLOCK=cpu`
+//! the rates use the thread's on-CPU time (Linux `/proc/thread-self/schedstat`) instead of wall
+//! time, which is steadier on a machine shared with other work.
 //!
 //! `dedup` chunks every file with kura's chunker, hashes the chunks, and prints (as
 //! `key value` lines) the total bytes, the bytes of distinct files, the chunk count and the
@@ -51,8 +54,10 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// The bare gear-hash loop over every byte, with its own random table (the values do not
-/// change the speed). The mask can never match, so the loop never exits early.
+/// The bare gear-hash loop over every byte, one shift and add per byte, with its own random
+/// table (the values do not change the speed). The mask can never match, so the loop never
+/// exits early. This is the naive loop: `Chunker` steps its hash four bytes at a time and can
+/// beat it.
 fn gear_scan(table: &[u64; 256], data: &[u8]) -> u64 {
     let mut hash = 0u64;
     let mut hits = 0u64;
@@ -124,13 +129,22 @@ fn build_xorbs(data: &[u8], boundaries: &[u64]) -> Vec<(Vec<u8>, MerkleHash)> {
     xorbs
 }
 
+/// On-CPU time of the calling thread in seconds (`/proc/thread-self/schedstat`, Linux).
+fn thread_cpu_secs() -> f64 {
+    let text =
+        std::fs::read_to_string("/proc/thread-self/schedstat").expect("read /proc/thread-self/schedstat");
+    let nanos: u64 =
+        text.split_whitespace().next().and_then(|field| field.parse().ok()).expect("schedstat field");
+    nanos as f64 * 1e-9
+}
+
 fn stats(runs: &[f64]) -> (f64, f64) {
     let mut sorted = runs.to_vec();
     sorted.sort_by(f64::total_cmp);
     (sorted[0], sorted[sorted.len() / 2])
 }
 
-fn throughput(mib: usize, reps: usize) {
+fn throughput(mib: usize, reps: usize, filter: &str) {
     let data = random_bytes(mib * MIB, 0x6b75_7261);
     let mut table = [0u64; 256];
     let mut rng = SplitMix(42);
@@ -150,7 +164,7 @@ fn throughput(mib: usize, reps: usize) {
     );
 
     type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
-    let cases: Vec<Case<'_>> = vec![
+    let mut cases: Vec<Case<'_>> = vec![
         (
             "blake3_1thread",
             Box::new(|| {
@@ -203,12 +217,17 @@ fn throughput(mib: usize, reps: usize) {
         ),
     ];
 
+    cases.retain(|(name, _)| name.contains(filter));
+    let cpu_clock = std::env::var("CAS_BENCH_CLOCK").is_ok_and(|clock| clock == "cpu");
     let mut runs: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for round in 0..=reps {
         for (index, (_, run)) in cases.iter().enumerate() {
-            let started = Instant::now();
+            let (started, cpu_started) = (Instant::now(), cpu_clock.then(thread_cpu_secs));
             run();
-            let secs = started.elapsed().as_secs_f64();
+            let secs = match cpu_started {
+                Some(cpu_started) => thread_cpu_secs() - cpu_started,
+                None => started.elapsed().as_secs_f64(),
+            };
             if round > 0 {
                 runs[index].push(mib as f64 / secs);
             }
@@ -256,11 +275,12 @@ fn main() {
         Some("throughput") => {
             let mib = args.get(1).map_or(1024, |v| v.parse().expect("MIB is a number"));
             let reps = args.get(2).map_or(5, |v| v.parse().expect("REPS is a number"));
-            throughput(mib, reps.max(1));
+            let filter = args.get(3).map_or("", String::as_str);
+            throughput(mib, reps.max(1), filter);
         }
         Some("dedup") if args.len() > 1 => dedup(&args[1..]),
         _ => {
-            eprintln!("usage: cas_bench throughput [MIB] [REPS] | cas_bench dedup FILE...");
+            eprintln!("usage: cas_bench throughput [MIB] [REPS] [FILTER] | cas_bench dedup FILE...");
             std::process::exit(2);
         }
     }

@@ -57,12 +57,14 @@ impl Hub {
     /// Creates a user (admin CLI).
     pub async fn create_user(&self, name: &str, is_admin: bool) -> Result<UserRecord> {
         validate_namespace(name)?;
-        self.meta.create_user(name, is_admin, now_millis()).await.map_err(|e| match e {
+        let user = self.meta.create_user(name, is_admin, now_millis()).await.map_err(|e| match e {
             kura_storage::StorageError::AlreadyExists => {
                 CoreError::conflict(format!("The name '{name}' is already taken"))
             }
             other => other.into(),
-        })
+        })?;
+        self.audit(None, "user.create", format!("user:{name}"), serde_json::json!({"admin": is_admin})).await;
+        Ok(user)
     }
 
     /// Creates an organization owned by `owner` (admin CLI).
@@ -78,7 +80,10 @@ impl Hub {
                 CoreError::conflict(format!("The name '{name}' is already taken"))
             }
             other => other.into(),
-        })
+        })?;
+        let details = serde_json::json!({"member": owner.name, "role": "admin"});
+        self.audit(None, "org.create", format!("org:{name}"), details).await;
+        Ok(())
     }
 
     /// Issues a token and returns its secret; only its hash is stored.
@@ -99,6 +104,8 @@ impl Hub {
                 expires_at: None,
             })
             .await?;
+        let details = serde_json::json!({"name": name, "role": role.as_str()});
+        self.audit(None, "token.create", format!("user:{}", user.name), details).await;
         Ok(secret)
     }
 
@@ -154,13 +161,15 @@ impl Hub {
         if self.can_see(identity, repo).await? { Ok(()) } else { Err(CoreError::RepoNotFound) }
     }
 
-    /// Reading file contents: like `authorize_read`, plus gating.
+    /// Reading file contents: like `authorize_read`, plus gating. Every content path (resolve,
+    /// LFS download, Xet read token, git fetch) goes through here; members of the namespace
+    /// always pass, everyone else needs an accepted access request (`access::gate`).
     pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
         if repo.gating != Gating::Off
             && self.standing(identity, repo.repo_id.namespace()).await? < Standing::Read
         {
-            return Err(CoreError::GatedRepo);
+            return self.gate(identity, repo).await;
         }
         Ok(())
     }

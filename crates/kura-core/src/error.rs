@@ -11,9 +11,9 @@ pub enum CoreError {
     /// The repo does not exist, or the caller may not know that it exists.
     #[error("Repository not found")]
     RepoNotFound,
-    /// Gated repo whose files the caller may not read yet.
-    #[error("Access to this repository is restricted; you must be granted access to read its files")]
-    GatedRepo,
+    /// Gated repo whose files the caller may not read yet; the message says how to get access.
+    #[error("{0}")]
+    GatedRepo(String),
     #[error("Invalid rev id: {revision}")]
     RevisionNotFound { revision: String },
     /// Missing file or folder at a resolved commit.
@@ -33,6 +33,9 @@ pub enum CoreError {
     PreconditionFailed(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// Something other than a repo, revision or file is missing (a user, an access request).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("Requested range not satisfiable")]

@@ -2,6 +2,8 @@
 //! Orchestrates git objects and content through the storage ports; knows nothing of HTTP,
 //! SQL or filesystems.
 
+mod access;
+mod audit;
 mod auth;
 mod browse;
 mod card;
@@ -24,6 +26,8 @@ mod xet_read;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
+pub use audit::Authority;
 pub use auth::{INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, LastCommit};
 pub use card::{CardInfo, front_matter, parse_front_matter};
@@ -33,7 +37,10 @@ pub use error::{CoreError, Result};
 pub use git_serve::{AdvertisedRef, FetchPlan};
 pub use gitattributes::{is_lfs_path, lfs_patterns};
 pub use kura_cas::MerkleHash;
-pub use kura_storage::{ByteStream, Gating, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort};
+pub use kura_storage::{
+    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
+    RepoRecord, RepoSort,
+};
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;

@@ -8,6 +8,7 @@ use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
 use kura_storage::{Gating, NewRepo, RefRecord, RepoQuery, RepoRecord, StorageError};
 
 use crate::Hub;
+use crate::audit::{actor, record_target, repo_target};
 use crate::auth::Identity;
 use crate::browse::Entry;
 use crate::card::{CardInfo, card_info};
@@ -93,7 +94,9 @@ impl Hub {
     ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, repo_id).await?;
         self.authorize_write(identity, &repo).await?;
-        Ok(self.meta.delete_repo(repo.id).await?)
+        self.meta.delete_repo(repo.id).await?;
+        self.audit(actor(identity), "repo.delete", record_target(&repo), serde_json::json!({})).await;
+        Ok(())
     }
 
     pub async fn move_repo(
@@ -112,7 +115,10 @@ impl Hub {
         self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {
             StorageError::AlreadyExists => CoreError::conflict(format!("A repo named {to} already exists")),
             other => other.into(),
-        })
+        })?;
+        let details = serde_json::json!({"to": repo_target(repo_type, to)});
+        self.audit(actor(identity), "repo.move", record_target(&repo), details).await;
+        Ok(())
     }
 
     pub async fn update_settings(
@@ -124,9 +130,17 @@ impl Hub {
         self.authorize_write(identity, repo).await?;
         if let Some(private) = settings.private {
             self.meta.set_repo_private(repo.id, private).await?;
+            if private != repo.private {
+                let details = serde_json::json!({"private": private});
+                self.audit(actor(identity), "repo.visibility", record_target(repo), details).await;
+            }
         }
         if let Some(gating) = settings.gating {
             self.meta.set_repo_gating(repo.id, gating).await?;
+            if gating != repo.gating {
+                let details = serde_json::json!({"gated": gating.as_str()});
+                self.audit(actor(identity), "repo.gating", record_target(repo), details).await;
+            }
         }
         Ok(())
     }

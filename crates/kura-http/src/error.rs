@@ -41,7 +41,7 @@ impl ApiError {
                 let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::NOT_FOUND };
                 Self { code: Some("RepoNotFound"), ..Self::new(status, "Repository not found") }
             }
-            CoreError::GatedRepo => {
+            CoreError::GatedRepo(_) => {
                 let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
                 Self { code: Some("GatedRepo"), ..Self::new(status, message) }
             }
@@ -65,6 +65,7 @@ impl ApiError {
             }
             CoreError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, message),
             CoreError::InvalidInput(_) => Self::bad_request(message),
+            CoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, message),
             CoreError::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
             CoreError::RangeNotSatisfiable { size } => {
                 let mut error = Self::new(StatusCode::RANGE_NOT_SATISFIABLE, message);

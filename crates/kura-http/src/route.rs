@@ -35,6 +35,9 @@ pub(crate) enum Route {
     Tag { repo: RepoRef, value: String },
     Settings { repo: RepoRef },
     AuthCheck { repo: RepoRef, write: bool },
+    AskAccess { repo: RepoRef },
+    UserAccessRequest { repo: RepoRef, action: String },
+    AuditLog,
     Discussions { repo: RepoRef },
     XetToken { repo: RepoRef, write: bool, revision: String },
     Cas(CasRoute),
@@ -81,6 +84,7 @@ pub(crate) fn parse(raw_path: &str) -> Route {
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "repos", "move"] => Route::MoveRepo,
+        ["api", "admin", "audit-log"] => Route::AuditLog,
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
         ["cas", ..] => Route::Cas(parse_cas(&parts[1..])),
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
@@ -159,6 +163,10 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
         ("discussions", _) => Route::Discussions { repo },
+        ("ask-access", None) => Route::AskAccess { repo },
+        ("user-access-request", Some(action)) if !action.contains('/') => {
+            Route::UserAccessRequest { repo, action }
+        }
         ("xet-read-token", revision) => {
             Route::XetToken { repo, write: false, revision: revision.unwrap_or_else(|| "main".into()) }
         }
@@ -277,6 +285,17 @@ mod tests {
         );
         check("/api/models/u/m/auth-check/write", Route::AuthCheck { repo: model.clone(), write: true });
         check("/api/models", Route::ListRepos(RepoType::Model));
+        check("/api/models/u/m/ask-access", Route::AskAccess { repo: model.clone() });
+        check(
+            "/api/datasets/u/d/user-access-request/pending",
+            Route::UserAccessRequest { repo: repo(RepoType::Dataset, "u", "d"), action: "pending".into() },
+        );
+        check(
+            "/api/models/u/m/user-access-request/handle",
+            Route::UserAccessRequest { repo: model.clone(), action: "handle".into() },
+        );
+        check("/api/models/u/m/user-access-request/a/b", Route::NotFound);
+        check("/api/admin/audit-log", Route::AuditLog);
         check("/api/things/u/m", Route::NotFound);
     }
 

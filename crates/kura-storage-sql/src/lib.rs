@@ -3,6 +3,7 @@
 //! rewritten for PostgreSQL; each engine has its own versioned migrations, never edited once
 //! shipped.
 
+mod access;
 mod migrate;
 mod pool;
 mod rows;

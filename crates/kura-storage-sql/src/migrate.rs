@@ -11,12 +11,14 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../migrations/sqlite/0002_server_secrets.sql") },
     Migration { version: 3, sql: include_str!("../migrations/sqlite/0003_xet.sql") },
+    Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_access.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../migrations/postgres/0002_server_secrets.sql") },
     Migration { version: 3, sql: include_str!("../migrations/postgres/0003_xet.sql") },
+    Migration { version: 4, sql: include_str!("../migrations/postgres/0004_access.sql") },
 ];
 
 /// Splits a migration file into statements (no statement in our files contains `;` inside a

@@ -155,7 +155,7 @@ impl MetadataStore for SqlStore {
     async fn delete_repo(&self, id: i64) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db_error)?;
-            for sql in ["DELETE FROM refs WHERE repo_id = ?", "DELETE FROM repo_commits WHERE repo_id = ?", "DELETE FROM repo_lfs_objects WHERE repo_id = ?", "DELETE FROM repos WHERE id = ?"] {
+            for sql in ["DELETE FROM refs WHERE repo_id = ?", "DELETE FROM repo_commits WHERE repo_id = ?", "DELETE FROM repo_lfs_objects WHERE repo_id = ?", "DELETE FROM access_requests WHERE repo_id = ?", "DELETE FROM repos WHERE id = ?"] {
                 sqlx::query(self.sql(sql)).bind(id).execute(&mut *tx).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)

@@ -3,18 +3,23 @@
 //! `kura-storage-blob`; both run the shared conformance suites behind the `conformance`
 //! feature.
 
+mod access;
 mod blob;
 mod error;
 mod metadata;
 mod records;
 
 #[cfg(feature = "conformance")]
+mod access_conformance;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use access::AccessStore;
 pub use blob::{BlobKey, BlobStore, ByteStream};
 pub use error::StorageError;
 pub use metadata::MetadataStore;
 pub use records::{
-    Gating, NamespaceKind, NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort,
-    TokenRecord, UserRecord, XetFileRecord,
+    AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,
+    NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord, UserRecord,
+    XetFileRecord,
 };

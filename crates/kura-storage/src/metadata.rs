@@ -3,14 +3,16 @@
 use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 
 use crate::StorageError;
+use crate::access::AccessStore;
 use crate::records::*;
 
 type Result<T> = std::result::Result<T, StorageError>;
 
-/// Everything kura remembers besides content bytes. One implementation per database engine;
-/// all of them pass `conformance::metadata_store`.
+/// Everything kura remembers besides content bytes (gated access and the audit log are in the
+/// `AccessStore` supertrait). One implementation per database engine; all of them pass
+/// `conformance::metadata_store`.
 #[async_trait::async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: AccessStore + Send + Sync + 'static {
     // --- server ---
 
     /// The value stored under `name`, storing `candidate` first if there is none yet. Every
@@ -38,7 +40,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Creates the repo and its `refs/heads/main` in one transaction.
     async fn create_repo(&self, repo: NewRepo) -> Result<RepoRecord>;
     async fn repo(&self, repo_type: RepoType, repo_id: &RepoId) -> Result<Option<RepoRecord>>;
-    /// Deletes the repo, its refs, commit index and content links.
+    /// Deletes the repo, its refs, commit index, content links and access requests.
     async fn delete_repo(&self, id: i64) -> Result<()>;
     async fn rename_repo(&self, id: i64, new_id: &RepoId) -> Result<()>;
     async fn set_repo_private(&self, id: i64, private: bool) -> Result<()>;

@@ -151,3 +151,73 @@ pub struct XetFileRecord {
     /// Serialized reconstruction terms (owned by `kura-core`).
     pub terms: String,
 }
+
+/// Where a user's request for a gated repo's files stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl AccessStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessStatus::Pending => "pending",
+            AccessStatus::Accepted => "accepted",
+            AccessStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [AccessStatus::Pending, AccessStatus::Accepted, AccessStatus::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A new access request (one per repo and user).
+#[derive(Debug, Clone)]
+pub struct NewAccessRequest {
+    pub repo_id: i64,
+    pub user_id: i64,
+    pub status: AccessStatus,
+    /// The requester's answers, as JSON object text (bounded by the domain).
+    pub fields: Option<String>,
+    pub now: Timestamp,
+}
+
+/// A user's request for a gated repo, with the requester's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequestRecord {
+    pub id: i64,
+    pub repo_id: i64,
+    pub user_id: i64,
+    pub user_name: String,
+    pub status: AccessStatus,
+    pub fields: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A security event to append to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: Timestamp,
+    /// User name of whoever acted; `None` for the operator (admin CLI on the data dir).
+    pub actor: Option<String>,
+    /// Dotted event name, e.g. `token.create`, `repo.gating`.
+    pub action: String,
+    /// What the event is about, e.g. `model:alice/m` or `user:bob`.
+    pub target: String,
+    /// Event details as JSON object text.
+    pub details: String,
+}
+
+/// A stored audit-log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub entry: NewAuditEntry,
+}

@@ -1,5 +1,7 @@
 //! `kura`: serve the hub, and administer it from the same data directory.
 
+mod access_cli;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -62,6 +64,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Manage access to gated repos.
+    Access {
+        #[command(subcommand)]
+        action: access_cli::AccessAction,
+    },
+    /// Read the security audit log.
+    Audit {
+        #[command(subcommand)]
+        action: access_cli::AuditAction,
     },
 }
 
@@ -194,5 +206,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Access { action } => access_cli::run_access(action).await,
+        Command::Audit { action } => access_cli::run_audit(action).await,
     }
 }

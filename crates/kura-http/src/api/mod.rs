@@ -1,5 +1,6 @@
 //! Handlers, grouped by API area, and the dispatch from routes to them.
 
+mod access;
 mod commit;
 mod entries;
 mod git;
@@ -100,6 +101,14 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::DELETE, Route::Tag { repo, value }) => manage::delete_tag(ctx, &repo, &value).await,
         (Method::PUT, Route::Settings { repo }) => manage::update_settings(ctx, &repo).await,
         (Method::GET, Route::AuthCheck { repo, write }) => info::auth_check(ctx, &repo, write).await,
+        (Method::POST, Route::AskAccess { repo }) => access::ask_access(ctx, &repo).await,
+        (Method::GET, Route::UserAccessRequest { repo, action }) => {
+            access::list_access_requests(ctx, &repo, &action).await
+        }
+        (Method::POST, Route::UserAccessRequest { repo, action }) => {
+            access::change_access_request(ctx, &repo, &action).await
+        }
+        (Method::GET, Route::AuditLog) => access::list_audit_log(ctx).await,
         (_, Route::Discussions { repo }) => {
             ctx.find_repo(&repo).await?;
             Err(ApiError::new(

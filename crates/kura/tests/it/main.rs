@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real router and real stores (SQLite, local directory) behind a
 //! loopback listener, driven with reqwest.
 
+mod access;
 mod bad_input;
 mod git;
 mod lfs;

@@ -1,0 +1,23 @@
+-- Gated access: one request per repo and user, deleted with the repo.
+CREATE TABLE access_requests (
+    id BIGSERIAL PRIMARY KEY,
+    repo_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    -- The requester's answers as JSON object text.
+    fields TEXT,
+    rejection_reason TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (repo_id, user_id)
+);
+CREATE INDEX access_requests_status ON access_requests (repo_id, status, created_at);
+-- Security events, append-only.
+CREATE TABLE audit_log (
+    id BIGSERIAL PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL
+);
