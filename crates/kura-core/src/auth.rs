@@ -86,6 +86,22 @@ impl Hub {
         Ok(())
     }
 
+    /// Adds `user` to `org` with `role`, or changes their role (admin CLI).
+    pub async fn set_org_member(&self, org: &str, user: &str, role: OrgRole) -> Result<()> {
+        if self.meta.namespace_kind(org).await? != Some(NamespaceKind::Org) {
+            return Err(CoreError::invalid(format!("No organization named '{org}'")));
+        }
+        let member = self
+            .meta
+            .user_by_name(user)
+            .await?
+            .ok_or_else(|| CoreError::invalid(format!("No user named '{user}'")))?;
+        self.meta.set_org_member(org, member.id, role).await?;
+        let details = serde_json::json!({"member": member.name, "role": role.as_str()});
+        self.audit(None, "org.member", format!("org:{org}"), details).await;
+        Ok(())
+    }
+
     /// Issues a token and returns its secret; only its hash is stored.
     pub async fn create_token(&self, user: &str, name: &str, role: Role) -> Result<String> {
         let user = self
@@ -194,6 +210,19 @@ impl Hub {
             )));
         }
         Ok(())
+    }
+
+    /// Whether the caller may rewrite a branch's history (a forced, non-fast-forward push):
+    /// server admins, the owner of a user namespace and admins of an org.
+    pub async fn may_rewrite_history(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
+        let Some(principal) = identity.principal() else {
+            return Ok(false);
+        };
+        let namespace = repo.repo_id.namespace();
+        if principal.user.is_admin || principal.user.name == namespace {
+            return Ok(true);
+        }
+        Ok(self.meta.org_role(namespace, principal.user.id).await? == Some(OrgRole::Admin))
     }
 
     /// Whether `namespace` exists as a user or org.

@@ -59,8 +59,11 @@ impl BodyHashing {
     /// Waits for the end of the body and its SHA-256.
     pub async fn finish(mut self) -> Result<BodyDigest> {
         self.chunks.close();
-        let len = (&mut self.feeder).await.map_err(|e| CoreError::Corrupt(format!("upload hashing failed: {e}")))??;
-        let sha256 = (&mut self.sha).await.map_err(|e| CoreError::Corrupt(format!("upload hashing failed: {e}")))?;
+        let len = (&mut self.feeder)
+            .await
+            .map_err(|e| CoreError::Corrupt(format!("upload hashing failed: {e}")))??;
+        let sha256 =
+            (&mut self.sha).await.map_err(|e| CoreError::Corrupt(format!("upload hashing failed: {e}")))?;
         Ok(BodyDigest { sha256, len })
     }
 }

@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 
-use kura_cas::{CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_global_dedup_eligible};
+use kura_cas::{
+    CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_global_dedup_eligible,
+};
 use kura_model::Sha256;
 use kura_storage::XetFileRecord;
 
 use crate::clock::now_millis;
 use crate::content::mismatch;
-use crate::ingest_hash::BodyHashing;
 use crate::error::{CoreError, Result};
+use crate::ingest_hash::BodyHashing;
 use crate::xet::{Term, encode_terms};
 use crate::{ByteStream, Hub};
 

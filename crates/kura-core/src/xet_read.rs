@@ -102,7 +102,8 @@ impl Hub {
 
     /// Reads one record group and returns its chunks' bytes trimmed to `[offset, end)`.
     async fn read_group(&self, group: ReadGroup, offset: u64, end: u64) -> Result<Vec<Bytes>> {
-        let buffer = self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
+        let buffer =
+            self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
         let corrupt =
             |e: kura_cas::CasError| CoreError::Corrupt(format!("stored xorb {}: {e}", group.xorb.to_hex()));
         let mut out = Vec::new();

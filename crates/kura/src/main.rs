@@ -100,6 +100,15 @@ enum OrgAction {
         #[command(flatten)]
         common: Common,
     },
+    /// Add a user to an organization, or change their role.
+    SetMember {
+        org: String,
+        user: String,
+        #[arg(long, value_parser = ["read", "contributor", "write", "admin"])]
+        role: String,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,6 +203,20 @@ async fn main() -> anyhow::Result<()> {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             hub.create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
             eprintln!("created organization {name} owned by {owner}");
+            Ok(())
+        }
+        Command::Org { action: OrgAction::SetMember { org, user, role, common } } => {
+            let hub = kura::open_hub(&load(&common, None, None)?).await?;
+            let parsed = match role.as_str() {
+                "read" => kura_core::OrgRole::Read,
+                "contributor" => kura_core::OrgRole::Contributor,
+                "write" => kura_core::OrgRole::Write,
+                _ => kura_core::OrgRole::Admin,
+            };
+            hub.set_org_member(&org, &user, parsed)
+                .await
+                .with_context(|| format!("adding {user} to {org}"))?;
+            eprintln!("{user} is now {role} in {org}");
             Ok(())
         }
         Command::Token { action: TokenAction::Create { user, role, name, common } } => {

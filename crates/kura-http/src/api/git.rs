@@ -1,4 +1,4 @@
-//! git smart HTTP (fetch side): ref advertisement and upload-pack, protocol v2 and v0.
+//! git smart HTTP, fetch side: ref advertisement and upload-pack, protocol v2 and v0.
 //! Packs are streamed object by object from the same git objects the API writes.
 
 use std::io::Read;
@@ -31,7 +31,7 @@ fn protocol_v2(ctx: &Ctx) -> bool {
 }
 
 /// Finds the repo for git; hidden repos ask anonymous callers for credentials.
-async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
+pub(super) async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
     let found = match ctx.repo_id(repo) {
         Ok(id) => ctx.hub().find_repo(&ctx.identity, repo.repo_type, &id).await,
         Err(error) => return Err(error),
@@ -42,7 +42,7 @@ async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
 }
 
 /// 401 with `WWW-Authenticate: Basic` for anonymous callers so credential helpers kick in.
-fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
+pub(super) fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
     let mut api_error = ctx.fail(error);
     if ctx.anonymous() {
         api_error.status = StatusCode::UNAUTHORIZED;
@@ -51,7 +51,7 @@ fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
     api_error
 }
 
-fn git_response(content_type: &'static str, body: Body) -> Response {
+pub(super) fn git_response(content_type: &'static str, body: Body) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -62,13 +62,7 @@ fn git_response(content_type: &'static str, body: Body) -> Response {
 pub(crate) async fn info_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     match ctx.param("service") {
         Some("git-upload-pack") => {}
-        Some("git-receive-pack") => {
-            git_repo(ctx, repo).await?;
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "Pushing with git is not supported by this kura server yet; use the Hub API",
-            ));
-        }
+        Some("git-receive-pack") => return super::git_push::advertise(ctx, repo).await,
         _ => {
             return Err(ApiError::bad_request(
                 "Only the smart HTTP protocol is supported (service=git-upload-pack)",
@@ -307,12 +301,4 @@ fn pack_response(hub: Arc<Hub>, head: Vec<u8>, objects: Vec<ObjectId>, sideband:
         futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(first)) })
             .chain(entries);
     git_response("application/x-git-upload-pack-result", Body::from_stream(stream))
-}
-
-pub(crate) async fn receive_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
-    git_repo(ctx, repo).await?;
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "Pushing with git is not supported by this kura server yet; use the Hub API",
-    ))
 }

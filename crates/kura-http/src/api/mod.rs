@@ -4,6 +4,7 @@ mod access;
 mod commit;
 mod entries;
 mod git;
+mod git_push;
 mod info;
 mod lfs;
 mod manage;
@@ -122,7 +123,7 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::POST, Route::LfsBatch { repo }) => lfs::batch(ctx, &repo).await,
         (Method::GET, Route::GitInfoRefs { repo }) => git::info_refs(ctx, &repo).await,
         (Method::POST, Route::GitUploadPack { repo }) => git::upload_pack(ctx, &repo).await,
-        (Method::POST, Route::GitReceivePack { repo }) => git::receive_pack(ctx, &repo).await,
+        (Method::POST, Route::GitReceivePack { repo }) => git_push::receive(ctx, &repo).await,
         (Method::PUT | Method::POST | Method::GET, Route::LfsTransfer { token }) => {
             lfs::transfer(ctx, &token).await
         }

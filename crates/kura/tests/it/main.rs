@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod git;
+mod git_push;
 mod lfs;
 mod read;
 mod replicas;

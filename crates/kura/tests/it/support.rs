@@ -13,6 +13,7 @@ pub struct TestServer {
     pub bob: String,
     /// Read token of `alice`.
     pub alice_read: String,
+    config: Config,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -41,7 +42,12 @@ impl TestServer {
         tokio::spawn(kura::serve(listener, hub, base.clone(), async move {
             let _ = rx.await;
         }));
-        Self { base, client: Client::new(), alice, bob, alice_read, _dir: dir, shutdown: Some(tx) }
+        Self { base, client: Client::new(), alice, bob, alice_read, config, _dir: dir, shutdown: Some(tx) }
+    }
+
+    /// A second hub on the same stores, as the admin CLI opens it next to a running server.
+    pub async fn admin(&self) -> kura_core::Hub {
+        kura::open_hub(&self.config).await.unwrap()
     }
 
     pub fn get(&self, path: &str) -> RequestBuilder {

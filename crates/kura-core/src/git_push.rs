@@ -1,0 +1,320 @@
+//! Receiving `git push`: the pack is indexed and resolved off the async runtime, every object
+//! is stored under the id it hashes to, the new history is checked (connected to this repo,
+//! LFS objects present, no oversized plain files), and then each ref moves through the same
+//! compare-and-swap as the commit API. Objects are written before any ref moves, so a failed
+//! or interrupted push leaves every ref where it was.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use kura_git::{GitError, ObjectKind, PackIndex, PackLimits, RefUpdate, RefUpdateResult};
+use kura_model::{ObjectId, RefName};
+use kura_storage::{RepoRecord, StorageError};
+use tokio::sync::mpsc;
+
+use crate::Hub;
+use crate::auth::Identity;
+use crate::clock::now_millis;
+use crate::error::{CoreError, Result};
+use crate::git_push_check::{Known, RepoObjects};
+
+/// Largest git object a push may carry: bigger files belong in Git LFS, as on the Hub.
+pub const MAX_PUSHED_OBJECT: u64 = 10 << 20;
+/// Most objects one push may carry.
+const MAX_PUSHED_OBJECTS: u32 = 1 << 20;
+/// Objects written to the store at once.
+const WRITE_CONCURRENCY: usize = 8;
+
+/// What happened to a push: the unpack status and one result per command, in order.
+#[derive(Debug, Clone)]
+pub struct PushReport {
+    pub unpack: std::result::Result<(), String>,
+    pub results: Vec<RefUpdateResult>,
+}
+
+impl PushReport {
+    fn rejected(commands: &[RefUpdate], unpack: String) -> Self {
+        let results = commands
+            .iter()
+            .map(|c| RefUpdateResult { name: c.name.clone(), error: Some("unpacker error".to_owned()) })
+            .collect();
+        Self { unpack: Err(unpack), results }
+    }
+}
+
+/// Objects a push brought: their kinds, by id.
+pub(crate) type Received = HashMap<ObjectId, ObjectKind>;
+
+impl Hub {
+    /// Applies a push. `pack` is the spooled pack file (absent when every command deletes).
+    /// Authorization failures are errors; everything git can report is in the [`PushReport`].
+    pub async fn receive_push(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        commands: &[RefUpdate],
+        atomic: bool,
+        pack: Option<(PathBuf, u64)>,
+    ) -> Result<PushReport> {
+        self.authorize_write(identity, repo).await?;
+        let repo_objects = RepoObjects::new(repo);
+        let received = match pack {
+            Some((path, start)) => match self.unpack(&repo_objects, path, start).await {
+                Ok(received) => received,
+                Err(CoreError::InvalidInput(message)) => return Ok(PushReport::rejected(commands, message)),
+                Err(other) => return Err(other),
+            },
+            None => Received::new(),
+        };
+        let known = Known { received, repo: repo_objects };
+        let mut checks = Vec::with_capacity(commands.len());
+        for command in commands {
+            checks.push(self.check_command(identity, repo, command, &known).await?);
+        }
+        if atomic && checks.iter().any(Option::is_some) {
+            let results = commands
+                .iter()
+                .zip(&checks)
+                .map(|(c, e)| RefUpdateResult {
+                    name: c.name.clone(),
+                    error: Some(e.clone().unwrap_or_else(|| "atomic push failed".to_owned())),
+                })
+                .collect();
+            return Ok(PushReport { unpack: Ok(()), results });
+        }
+        let mut results = Vec::with_capacity(commands.len());
+        for (command, check) in commands.iter().zip(checks) {
+            let error = match check {
+                Some(error) => Some(error),
+                None => self.apply_command(repo, command, &known.received).await?,
+            };
+            results.push(RefUpdateResult { name: command.name.clone(), error });
+        }
+        Ok(PushReport { unpack: Ok(()), results })
+    }
+
+    /// Indexes, resolves and stores the pack; returns the objects it held.
+    async fn unpack(&self, repo: &RepoObjects<'_>, path: PathBuf, start: u64) -> Result<Received> {
+        let limits = PackLimits {
+            max_objects: MAX_PUSHED_OBJECTS,
+            max_object_size: MAX_PUSHED_OBJECT,
+            ..PackLimits::default()
+        };
+        let index_path = path.clone();
+        let index = blocking(move || PackIndex::build(Window::open(&index_path, start)?, &limits)).await?;
+        let mut bases = HashMap::new();
+        for id in index.missing_bases() {
+            // Thin-pack bases must be objects of this repo, never of another one.
+            if self.in_repo(repo, id).await? {
+                let (kind, content) = self.objects.read(id).await?;
+                bases.insert(*id, (kind, content.to_vec()));
+            }
+        }
+        let (tx, mut rx) = mpsc::channel::<(ObjectKind, Vec<u8>)>(WRITE_CONCURRENCY * 2);
+        let resolver = tokio::task::spawn_blocking(move || -> std::result::Result<(), GitError> {
+            index.resolve(
+                Window::open(&path, start)?,
+                |id| Ok(bases.get(id).cloned()),
+                |object| {
+                    // A closed channel means the writer failed; its error is reported.
+                    let _ = tx.blocking_send((object.kind, object.content.to_vec()));
+                    Ok(())
+                },
+            )
+        });
+        let received = self.store_received(&mut rx).await;
+        let resolved =
+            resolver.await.map_err(|e| CoreError::Corrupt(format!("pack resolver failed: {e}")))?;
+        resolved.map_err(pack_error)?;
+        received
+    }
+
+    /// Writes resolved objects as they come, a few at a time.
+    async fn store_received(&self, rx: &mut mpsc::Receiver<(ObjectKind, Vec<u8>)>) -> Result<Received> {
+        use futures_util::StreamExt;
+        let incoming = futures_util::stream::poll_fn(|cx| rx.poll_recv(cx));
+        let mut writes = incoming
+            .map(|(kind, content)| async move {
+                let id = self.objects.write(kind, &content).await?;
+                Ok::<_, CoreError>((id, kind))
+            })
+            .buffer_unordered(WRITE_CONCURRENCY);
+        let mut received = Received::new();
+        while let Some(written) = writes.next().await {
+            let (id, kind) = written?;
+            received.insert(id, kind);
+        }
+        Ok(received)
+    }
+
+    /// Why `command` cannot be applied, or `None` when it can (the ref CAS may still lose).
+    async fn check_command(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        command: &RefUpdate,
+        known: &Known<'_>,
+    ) -> Result<Option<String>> {
+        let received = &known.received;
+        let Ok(name) = RefName::from_full(&command.name) else {
+            return Ok(Some("invalid ref name".to_owned()));
+        };
+        let branch = command.name.starts_with("refs/heads/");
+        if !branch && !command.name.starts_with("refs/tags/") {
+            return Ok(Some("only branches (refs/heads/) and tags (refs/tags/) can be pushed".to_owned()));
+        }
+        let current = self.meta.ref_target(repo.id, &name).await?;
+        let old = (!command.is_create()).then_some(command.old);
+        if current != old {
+            return Ok(Some("stale info: the ref changed since you fetched; fetch first".to_owned()));
+        }
+        if command.is_delete() {
+            if command.name == "refs/heads/main" {
+                return Ok(Some("refusing to delete the current branch: refs/heads/main".to_owned()));
+            }
+            return Ok(None);
+        }
+        let new_is_commit = match received.get(&command.new) {
+            Some(kind) => *kind == ObjectKind::Commit,
+            None => self.meta.has_commit(repo.id, &command.new).await?,
+        };
+        if !new_is_commit {
+            return Ok(Some(if received.contains_key(&command.new) {
+                "only commits can be pushed to refs (annotated tags are not supported; use a lightweight tag)"
+                    .to_owned()
+            } else {
+                "missing necessary objects".to_owned()
+            }));
+        }
+        if let Some(problem) = self.check_history(known, command.new).await? {
+            return Ok(Some(problem));
+        }
+        if let (Some(old), true) = (old, branch)
+            && !self.is_ancestor(old, command.new).await?
+            && !self.may_rewrite_history(identity, repo).await?
+        {
+            return Ok(Some("non-fast-forward".to_owned()));
+        }
+        Ok(None)
+    }
+
+    /// Moves one ref, after recording the pushed commits it makes reachable.
+    async fn apply_command(
+        &self,
+        repo: &RepoRecord,
+        command: &RefUpdate,
+        received: &Received,
+    ) -> Result<Option<String>> {
+        let name = RefName::from_full(&command.name).map_err(|e| CoreError::invalid(e.to_string()))?;
+        let old = (!command.is_create()).then_some(command.old);
+        let new = (!command.is_delete()).then_some(command.new);
+        if let Some(new) = new {
+            let commits = self.new_commits(repo, new, received).await?;
+            self.meta.add_commits(repo.id, &commits).await?;
+        }
+        match self.meta.update_ref(repo.id, &name, old, new, now_millis()).await {
+            Ok(()) => {
+                if let Some(new) = new {
+                    self.after_branch_update(repo, &name, new).await?;
+                }
+                Ok(None)
+            }
+            Err(StorageError::Conflict) => {
+                Ok(Some("stale info: the ref changed while the push was applied; fetch first".to_owned()))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Pushed commits reachable from `tip` that the repo does not know yet.
+    async fn new_commits(
+        &self,
+        repo: &RepoRecord,
+        tip: ObjectId,
+        received: &Received,
+    ) -> Result<Vec<ObjectId>> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![tip];
+        while let Some(oid) = stack.pop() {
+            if !seen.insert(oid) || received.get(&oid) != Some(&ObjectKind::Commit) {
+                continue;
+            }
+            if self.meta.has_commit(repo.id, &oid).await? {
+                continue;
+            }
+            out.push(oid);
+            stack.extend(self.objects.commit(&oid).await?.parents);
+        }
+        Ok(out)
+    }
+
+    /// Whether `ancestor` is reachable from `tip` (every commit walked is stored by now).
+    async fn is_ancestor(&self, ancestor: ObjectId, tip: ObjectId) -> Result<bool> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![tip];
+        while let Some(oid) = stack.pop() {
+            if oid == ancestor {
+                return Ok(true);
+            }
+            if !seen.insert(oid) {
+                continue;
+            }
+            stack.extend(self.objects.commit(&oid).await?.parents);
+        }
+        Ok(false)
+    }
+}
+
+/// The pack inside the spooled request body: the file from `start` on, seen as offset 0.
+struct Window {
+    file: std::io::BufReader<std::fs::File>,
+    start: u64,
+}
+
+impl Window {
+    fn open(path: &std::path::Path, start: u64) -> std::io::Result<Self> {
+        let mut file = std::fs::File::open(path)?;
+        file.seek(SeekFrom::Start(start))?;
+        Ok(Self { file: std::io::BufReader::with_capacity(1 << 16, file), start })
+    }
+}
+
+impl Read for Window {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Seek for Window {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let absolute = match pos {
+            SeekFrom::Start(offset) => self.file.seek(SeekFrom::Start(self.start + offset))?,
+            relative => self.file.seek(relative)?,
+        };
+        absolute
+            .checked_sub(self.start)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the pack"))
+    }
+}
+
+/// Runs pack parsing on the blocking pool; git-level problems become bad input.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::result::Result<T, GitError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CoreError::Corrupt(format!("pack reader failed: {e}")))?
+        .map_err(pack_error)
+}
+
+fn pack_error(error: GitError) -> CoreError {
+    match error {
+        GitError::LimitExceeded { .. } => CoreError::invalid(format!(
+            "{error}; files over {} MiB must be pushed with Git LFS",
+            MAX_PUSHED_OBJECT >> 20
+        )),
+        other => CoreError::invalid(other.to_string()),
+    }
+}

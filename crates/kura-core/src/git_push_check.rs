@@ -1,0 +1,163 @@
+//! Checks on the history a push brings before any ref moves: every object it references is
+//! either in the push or already part of this repo (never borrowed from another repo through
+//! the shared object store), trees are well-formed, and every Git LFS pointer names an object
+//! this repo holds.
+
+use std::collections::HashSet;
+
+use kura_git::{Commit, ObjectKind, Tree};
+use kura_model::ObjectId;
+use kura_storage::RepoRecord;
+use tokio::sync::OnceCell;
+
+use crate::Hub;
+use crate::error::Result;
+use crate::git_push::Received;
+
+/// The objects reachable from a repo's refs before the push, computed on first use (only
+/// pushes that lean on existing objects need it).
+pub(crate) struct RepoObjects<'a> {
+    pub repo: &'a RepoRecord,
+    closure: OnceCell<HashSet<ObjectId>>,
+}
+
+impl<'a> RepoObjects<'a> {
+    pub fn new(repo: &'a RepoRecord) -> Self {
+        Self { repo, closure: OnceCell::new() }
+    }
+}
+
+/// What a push may build on: its own objects and the repo's.
+pub(crate) struct Known<'a> {
+    pub received: Received,
+    pub repo: RepoObjects<'a>,
+}
+
+const MISSING: &str = "missing necessary objects";
+
+impl Hub {
+    /// Whether `id` belongs to the repo: one of its commits, or a tree or blob reachable from
+    /// one of its refs.
+    pub(crate) async fn in_repo(&self, repo: &RepoObjects<'_>, id: &ObjectId) -> Result<bool> {
+        if self.meta.has_commit(repo.repo.id, id).await? {
+            return Ok(true);
+        }
+        let closure = repo.closure.get_or_try_init(|| self.repo_closure(repo.repo)).await?;
+        Ok(closure.contains(id))
+    }
+
+    /// Trees and blobs of every commit reachable from the repo's refs.
+    async fn repo_closure(&self, repo: &RepoRecord) -> Result<HashSet<ObjectId>> {
+        let mut commits = HashSet::new();
+        let mut objects = HashSet::new();
+        let mut stack: Vec<ObjectId> = self.meta.refs(repo.id).await?.into_iter().map(|r| r.target).collect();
+        while let Some(oid) = stack.pop() {
+            if !commits.insert(oid) {
+                continue;
+            }
+            let commit = self.objects.commit(&oid).await?;
+            let mut trees = vec![commit.tree];
+            while let Some(tree) = trees.pop() {
+                if !objects.insert(tree) {
+                    continue;
+                }
+                for entry in self.objects.tree(&tree).await?.entries() {
+                    if entry.mode.is_tree() {
+                        trees.push(entry.oid);
+                    } else if entry.mode.is_blob() {
+                        objects.insert(entry.oid);
+                    }
+                }
+            }
+            stack.extend(commit.parents);
+        }
+        Ok(objects)
+    }
+
+    /// Checks the pushed commits reachable from `tip`; `Some(reason)` refuses the update.
+    pub(crate) async fn check_history(&self, known: &Known<'_>, tip: ObjectId) -> Result<Option<String>> {
+        let mut seen = HashSet::new();
+        let mut trees_seen = HashSet::new();
+        let mut stack = vec![tip];
+        while let Some(oid) = stack.pop() {
+            if !seen.insert(oid) {
+                continue;
+            }
+            match known.received.get(&oid) {
+                Some(ObjectKind::Commit) => {}
+                Some(_) => return Ok(Some(format!("{oid} is not a commit"))),
+                None if self.meta.has_commit(known.repo.repo.id, &oid).await? => continue,
+                None => return Ok(Some(MISSING.to_owned())),
+            }
+            let (_, content) = self.objects.read(&oid).await?;
+            let Ok(commit) = Commit::parse(&content) else {
+                return Ok(Some(format!("malformed commit {oid}")));
+            };
+            if let Some(problem) = self.check_tree(known, commit.tree, &mut trees_seen).await? {
+                return Ok(Some(problem));
+            }
+            stack.extend(commit.parents);
+        }
+        Ok(None)
+    }
+
+    /// Checks a tree and everything under it that the push brought.
+    async fn check_tree(
+        &self,
+        known: &Known<'_>,
+        root: ObjectId,
+        seen: &mut HashSet<ObjectId>,
+    ) -> Result<Option<String>> {
+        let mut stack = vec![root];
+        while let Some(oid) = stack.pop() {
+            if !seen.insert(oid) {
+                continue;
+            }
+            match known.received.get(&oid) {
+                Some(ObjectKind::Tree) => {}
+                Some(_) => return Ok(Some(format!("{oid} is not a tree"))),
+                None if self.in_repo(&known.repo, &oid).await? => continue,
+                None => return Ok(Some(MISSING.to_owned())),
+            }
+            let (_, content) = self.objects.read(&oid).await?;
+            let Ok(tree) = Tree::parse(&content) else {
+                return Ok(Some(format!("malformed tree {oid}")));
+            };
+            for entry in tree.entries() {
+                if entry.name.eq_ignore_ascii_case(".git") {
+                    return Ok(Some("a tree entry named .git is not allowed".to_owned()));
+                }
+                if entry.mode.is_tree() {
+                    stack.push(entry.oid);
+                } else if entry.mode.is_blob()
+                    && seen.insert(entry.oid)
+                    && let Some(problem) = self.check_blob(known, entry.oid).await?
+                {
+                    return Ok(Some(problem));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A blob is in the push or the repo; an LFS pointer must name an object the repo holds.
+    async fn check_blob(&self, known: &Known<'_>, oid: ObjectId) -> Result<Option<String>> {
+        match known.received.get(&oid) {
+            Some(ObjectKind::Blob) => {}
+            Some(_) => return Ok(Some(format!("{oid} is not a blob"))),
+            None if self.in_repo(&known.repo, &oid).await? => return Ok(None),
+            None => return Ok(Some(MISSING.to_owned())),
+        }
+        // `blob_info` reads pointer-sized blobs and recognises LFS pointers.
+        let Some(pointer) = self.objects.blob_info(&oid).await?.lfs else {
+            return Ok(None);
+        };
+        if self.meta.repo_has_lfs_object(known.repo.repo.id, &pointer.oid).await? {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "Git LFS object {} is missing on the server: push it with git-lfs (git lfs push --all) first",
+            pointer.oid
+        )))
+    }
+}

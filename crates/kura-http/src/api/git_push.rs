@@ -1,0 +1,131 @@
+//! git smart HTTP, push side: the receive-pack ref advertisement and the push itself. The
+//! request body is spooled to a temp file (gunzipped when git compressed it, bounded by
+//! `MAX_PUSH_BYTES`), its command list parsed, and the file handed to the core, which reads
+//! the pack from it; memory stays bounded whatever the push size.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use futures_util::StreamExt;
+use kura_core::RepoRecord;
+use kura_git::{ReceiveRequest, parse_receive_request, receive_pack_advertisement, report_status};
+use tokio::io::AsyncWriteExt;
+
+use super::git::{challenge, git_repo, git_response};
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::route::RepoRef;
+
+/// Largest push body accepted (packs carry git objects only; large files go through LFS).
+const MAX_PUSH_BYTES: u64 = 2 << 30;
+/// Largest command section (ref updates and push options) before the pack.
+const MAX_COMMANDS_BYTES: u64 = 1 << 20;
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("Push too large: at most {} MiB per push", MAX_PUSH_BYTES >> 20),
+    )
+}
+
+/// Finds the repo and checks the caller may push to it (401 with a Basic challenge for
+/// anonymous callers, so credential helpers ask for a token).
+async fn push_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
+    let record = git_repo(ctx, repo).await?;
+    ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
+    Ok(record)
+}
+
+/// `GET info/refs?service=git-receive-pack`.
+pub(crate) async fn advertise(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    let record = push_repo(ctx, repo).await?;
+    let refs = ctx.hub().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    let body = receive_pack_advertisement(
+        refs.iter().filter(|r| r.symref_target.is_none()).map(|r| (r.oid, r.name.as_str())),
+    );
+    Ok(git_response("application/x-git-receive-pack-advertisement", Body::from(body)))
+}
+
+/// `POST git-receive-pack`.
+pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
+    let record = push_repo(ctx, repo).await?;
+    let gzip = ctx.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) == Some("gzip");
+    let spooled = spool(ctx.body_stream()).await?;
+    let body = if gzip { gunzip(spooled).await? } else { spooled };
+    let request = read_commands(body.path()).await?;
+    let pack = request.expects_pack().then(|| (body.path().to_owned(), request.pack_offset as u64));
+    let report = ctx
+        .hub()
+        .receive_push(&ctx.identity, &record, &request.commands, request.capabilities.atomic, pack)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    drop(body);
+    let unpack = report.unpack.as_ref().map(|_| ()).map_err(String::as_str);
+    let mut out = request.capabilities.progress("kura: push processed\n");
+    out.extend(report_status(&request.capabilities, unpack, &report.results));
+    Ok(git_response("application/x-git-receive-pack-result", Body::from(out)))
+}
+
+/// Writes the body to a temp file, refusing bodies over the limit.
+async fn spool(mut body: kura_core::ByteStream) -> ApiResult<tempfile::NamedTempFile> {
+    let temp = tempfile::NamedTempFile::new().map_err(spool_error)?;
+    let mut file = tokio::fs::File::from_std(temp.reopen().map_err(spool_error)?);
+    let mut written = 0u64;
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|_| ApiError::bad_request("The push request body was interrupted"))?;
+        written += piece.len() as u64;
+        if written > MAX_PUSH_BYTES {
+            return Err(too_large());
+        }
+        file.write_all(&piece).await.map_err(spool_error)?;
+    }
+    file.flush().await.map_err(spool_error)?;
+    Ok(temp)
+}
+
+/// Gunzips a spooled body into a new temp file, with the same limit.
+async fn gunzip(compressed: tempfile::NamedTempFile) -> ApiResult<tempfile::NamedTempFile> {
+    let work = move || -> ApiResult<tempfile::NamedTempFile> {
+        let input = std::fs::File::open(compressed.path()).map_err(spool_error)?;
+        let mut decoder =
+            flate2::read::GzDecoder::new(std::io::BufReader::new(input)).take(MAX_PUSH_BYTES + 1);
+        let mut output = tempfile::NamedTempFile::new().map_err(spool_error)?;
+        let copied = std::io::copy(&mut decoder, &mut output)
+            .map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
+        if copied > MAX_PUSH_BYTES {
+            return Err(too_large());
+        }
+        output.flush().map_err(spool_error)?;
+        Ok(output)
+    };
+    tokio::task::spawn_blocking(work).await.map_err(|e| spool_error(std::io::Error::other(e)))?
+}
+
+/// Parses the command section at the start of the spooled body.
+async fn read_commands(path: &Path) -> ApiResult<ReceiveRequest> {
+    let path = path.to_owned();
+    let head = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        std::fs::File::open(path)?.take(MAX_COMMANDS_BYTES).read_to_end(&mut head)?;
+        Ok(head)
+    })
+    .await
+    .map_err(|e| spool_error(std::io::Error::other(e)))?
+    .map_err(spool_error)?;
+    match parse_receive_request(&head) {
+        Ok(Some(request)) => Ok(request),
+        Ok(None) if head.len() as u64 >= MAX_COMMANDS_BYTES => Err(ApiError::bad_request(format!(
+            "The push command list is longer than {} KiB",
+            MAX_COMMANDS_BYTES >> 10
+        ))),
+        Ok(None) => Err(ApiError::bad_request("Truncated push request: the command list does not end")),
+        Err(error) => Err(ApiError::bad_request(format!("Malformed push request: {error}"))),
+    }
+}
+
+fn spool_error(error: std::io::Error) -> ApiError {
+    tracing::error!(%error, "spooling a push to a temp file failed");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The server could not store the push temporarily")
+}
