@@ -15,7 +15,7 @@ mod access_conformance;
 pub mod conformance;
 
 pub use access::AccessStore;
-pub use blob::{BlobKey, BlobStore, ByteStream};
+pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use error::StorageError;
 pub use metadata::MetadataStore;
 pub use records::{
