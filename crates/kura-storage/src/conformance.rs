@@ -7,6 +7,8 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256};
 
 use crate::*;
 
+pub use crate::inventory_conformance::inventory_store;
+
 fn oid(n: u8) -> ObjectId {
     ObjectId([n; 20])
 }
