@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod crash;
 mod git;
 mod lfs;
 mod read;
