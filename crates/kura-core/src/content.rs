@@ -84,7 +84,7 @@ fn stream_failure(error: std::io::Error) -> CoreError {
     }
 }
 
-fn object_key(oid: &Sha256) -> BlobKey {
+pub(crate) fn object_key(oid: &Sha256) -> BlobKey {
     let hex = oid.to_hex();
     BlobKey::new(format!("lfs/objects/{}/{}/{}", &hex[..2], &hex[2..4], hex))
 }

@@ -88,13 +88,13 @@ pub(crate) fn xorb_key(hash: &MerkleHash) -> BlobKey {
     BlobKey::new(format!("xet/xorbs/{}/{hex}", &hex[..2]))
 }
 
-fn chunk_table_key(hash: &MerkleHash) -> BlobKey {
+pub(crate) fn chunk_table_key(hash: &MerkleHash) -> BlobKey {
     let hex = hash.to_hex();
     BlobKey::new(format!("xet/xorbs/{}/{hex}.chunks", &hex[..2]))
 }
 
 /// Chunk table entry size: hash 32, uncompressed len u32, record start u64, record end u64.
-const CHUNK_ENTRY: usize = 52;
+pub(crate) const CHUNK_ENTRY: usize = 52;
 
 fn encode_chunk_table(chunks: &[XorbChunk]) -> Bytes {
     let mut out = BytesMut::with_capacity(chunks.len() * CHUNK_ENTRY);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
+use kura_storage::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream, StorageError};
 use tokio::fs;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
@@ -142,6 +142,74 @@ impl BlobStore for LocalBlobStore {
             _ => Ok(()),
         }
     }
+
+    async fn list(&self, prefix: &BlobKey) -> Result<BlobListing, StorageError> {
+        let walk = Walk { root: self.root.clone(), dirs: vec![self.path(prefix)], found: Vec::new() };
+        Ok(Box::pin(futures_util::stream::unfold(walk, |mut walk| async move {
+            let item = walk.next().await?;
+            Some((item, walk))
+        })))
+    }
+}
+
+/// A depth-first walk that reads one directory at a time, so listing a large store holds
+/// one directory's entries in memory, not the whole tree.
+struct Walk {
+    root: PathBuf,
+    dirs: Vec<PathBuf>,
+    found: Vec<BlobMeta>,
+}
+
+impl Walk {
+    async fn next(&mut self) -> Option<Result<BlobMeta, StorageError>> {
+        loop {
+            if let Some(meta) = self.found.pop() {
+                return Some(Ok(meta));
+            }
+            let dir = self.dirs.pop()?;
+            if let Err(error) = self.read_dir(&dir).await {
+                return Some(Err(error));
+            }
+        }
+    }
+
+    async fn read_dir(&mut self, dir: &Path) -> Result<(), StorageError> {
+        let mut entries = match fs::read_dir(dir).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(StorageError::backend(error)),
+        };
+        while let Some(entry) = entries.next_entry().await.map_err(StorageError::backend)? {
+            let path = entry.path();
+            let file_type = entry.file_type().await.map_err(StorageError::backend)?;
+            if file_type.is_dir() {
+                if path != self.root.join(".tmp") {
+                    self.dirs.push(path);
+                }
+                continue;
+            }
+            let Some(key) = self.key_of(&path) else { continue };
+            let meta = match entry.metadata().await {
+                Ok(meta) => meta,
+                // Deleted since the directory was read.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(StorageError::backend(error)),
+            };
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            self.found.push(BlobMeta { key, size: meta.len(), modified });
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, path: &Path) -> Option<BlobKey> {
+        let relative = path.strip_prefix(&self.root).ok()?;
+        let segments: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+        BlobKey::parse(&segments?.join("/"))
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +221,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalBlobStore::open(dir.path()).await.unwrap();
         kura_storage::conformance::blob_store(&store).await;
+        kura_storage::conformance::blob_store_listing(&store).await;
         let leftovers = std::fs::read_dir(dir.path().join(".tmp")).unwrap().count();
         assert_eq!(leftovers, 0, "failed writes leave no temp files");
     }

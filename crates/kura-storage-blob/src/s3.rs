@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt};
-use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
+use kura_storage::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream, StorageError};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{
@@ -173,6 +173,22 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn list(&self, prefix: &BlobKey) -> Result<BlobListing, StorageError> {
+        let strip = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let listing = self.store.list(Some(&self.path(prefix))).filter_map(move |item| {
+            let entry = match item {
+                Ok(meta) => {
+                    meta.location.as_ref().strip_prefix(strip.as_str()).and_then(BlobKey::parse).map(|key| {
+                        Ok(BlobMeta { key, size: meta.size, modified: meta.last_modified.timestamp_millis() })
+                    })
+                }
+                Err(error) => Some(Err(s3_error(error))),
+            };
+            futures_util::future::ready(entry)
+        });
+        Ok(Box::pin(listing))
+    }
+
     async fn presigned_get(
         &self,
         key: &BlobKey,
@@ -220,6 +236,7 @@ mod tests {
         };
         let store = S3BlobStore::new(&settings).unwrap();
         kura_storage::conformance::blob_store(&store).await;
+        kura_storage::conformance::blob_store_listing(&store).await;
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! shipped.
 
 mod access;
+mod inventory;
 mod migrate;
 mod pool;
 mod rows;

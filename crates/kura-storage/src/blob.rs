@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_util::Stream;
+use kura_model::Timestamp;
 
 use crate::StorageError;
 
@@ -20,11 +21,19 @@ impl BlobKey {
     /// ever derived from hashes and fixed prefixes inside kura.
     pub fn new(key: impl Into<String>) -> Self {
         let key = key.into();
-        let ok = !key.is_empty()
-            && key.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
-            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
-        assert!(ok, "blob keys are built from hashes and fixed prefixes only: {key:?}");
+        assert!(Self::valid(&key), "blob keys are built from hashes and fixed prefixes only: {key:?}");
         Self(key)
+    }
+
+    /// A key read back from an engine (a listing); `None` for names kura never writes.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::valid(key).then(|| Self(key.to_owned()))
+    }
+
+    fn valid(key: &str) -> bool {
+        !key.is_empty()
+            && key.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b))
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,6 +46,18 @@ impl fmt::Debug for BlobKey {
         write!(f, "BlobKey({})", self.0)
     }
 }
+
+/// One object found by `BlobStore::list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub key: BlobKey,
+    pub size: u64,
+    /// Last modification, Unix milliseconds.
+    pub modified: Timestamp,
+}
+
+/// The objects under a prefix, in no particular order.
+pub type BlobListing = Pin<Box<dyn Stream<Item = Result<BlobMeta, StorageError>> + Send>>;
 
 /// Where object bytes live (a local directory, an S3 bucket, memory).
 ///
@@ -81,6 +102,10 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Removes the object; removing a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+
+    /// Streams every object whose key lies under `prefix` (`prefix/...`, at any depth).
+    /// Objects whose names kura would never write are skipped; temp files are not listed.
+    async fn list(&self, prefix: &BlobKey) -> Result<BlobListing, StorageError>;
 
     /// A URL that lets anyone GET the object directly from the store until it expires, when
     /// the engine can make one (S3 presigned URLs). `None` means "stream it through kura".

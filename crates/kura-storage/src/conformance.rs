@@ -7,6 +7,8 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256};
 
 use crate::*;
 
+pub use crate::inventory_conformance::inventory_store;
+
 fn oid(n: u8) -> ObjectId {
     ObjectId([n; 20])
 }
@@ -201,4 +203,32 @@ pub async fn blob_store(store: &dyn BlobStore) {
     store.delete(&other).await.unwrap();
     store.delete(&other).await.expect("deleting a missing object is fine");
     assert_eq!(store.size(&other).await.unwrap(), None);
+}
+
+/// Exercises `BlobStore::list`: every object under a prefix at any depth, with its size and a
+/// plausible modification time, and nothing outside it.
+pub async fn blob_store_listing(store: &dyn BlobStore) {
+    let prefix = BlobKey::new("listing/root");
+    let empty: Vec<BlobMeta> =
+        store.list(&prefix).await.unwrap().map(|m| m.unwrap()).collect::<Vec<_>>().await;
+    assert!(empty.is_empty(), "a prefix with nothing under it lists nothing");
+    let deep = BlobKey::new("listing/root/ab/deep.chunks");
+    let shallow = BlobKey::new("listing/root/top");
+    let outside = BlobKey::new("listing/rooted/not-under");
+    store.put_bytes(&deep, Bytes::from_static(b"12345")).await.unwrap();
+    store.put_bytes(&shallow, Bytes::from_static(b"1")).await.unwrap();
+    store.put_bytes(&outside, Bytes::from_static(b"1")).await.unwrap();
+    let mut listed: Vec<BlobMeta> =
+        store.list(&prefix).await.unwrap().map(|m| m.expect("listing entry")).collect::<Vec<_>>().await;
+    listed.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+    let keys: Vec<(&str, u64)> = listed.iter().map(|m| (m.key.as_str(), m.size)).collect();
+    assert_eq!(keys, vec![("listing/root/ab/deep.chunks", 5), ("listing/root/top", 1)]);
+    let year_2020 = 1_577_836_800_000;
+    assert!(listed.iter().all(|m| m.modified > year_2020), "modification times are Unix millis");
+    for key in [&deep, &shallow, &outside] {
+        store.delete(key).await.unwrap();
+    }
+    let after: Vec<BlobMeta> =
+        store.list(&prefix).await.unwrap().map(|m| m.unwrap()).collect::<Vec<_>>().await;
+    assert!(after.is_empty(), "deleted objects are no longer listed");
 }

@@ -6,6 +6,7 @@
 mod access;
 mod blob;
 mod error;
+mod inventory;
 mod metadata;
 mod records;
 
@@ -13,10 +14,13 @@ mod records;
 mod access_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+mod inventory_conformance;
 
 pub use access::AccessStore;
-pub use blob::{BlobKey, BlobStore, ByteStream};
+pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use error::StorageError;
+pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use metadata::MetadataStore;
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,

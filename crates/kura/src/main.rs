@@ -1,6 +1,7 @@
 //! `kura`: serve the hub, and administer it from the same data directory.
 
 mod access_cli;
+mod fsck_cli;
 
 use std::path::PathBuf;
 
@@ -75,6 +76,8 @@ enum Command {
         #[command(subcommand)]
         action: access_cli::AuditAction,
     },
+    /// Check that the content index and the stored blobs agree; exit 1 when they do not.
+    Fsck(fsck_cli::FsckArgs),
 }
 
 #[derive(Subcommand)]
@@ -231,5 +234,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Access { action } => access_cli::run_access(action).await,
         Command::Audit { action } => access_cli::run_audit(action).await,
+        Command::Fsck(args) => fsck_cli::run_fsck(args).await,
     }
 }

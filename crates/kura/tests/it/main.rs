@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod crash;
 mod git;
 mod git_push;
 mod lfs;
