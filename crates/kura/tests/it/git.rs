@@ -1,5 +1,5 @@
 //! The real `git` client against kura's smart HTTP: clone (protocol v2 and v0), shallow clone,
-//! incremental fetch, private repos, and a clean refusal of pushes.
+//! incremental fetch, private repos, and a clean refusal of pushes with a read token.
 
 use std::path::Path;
 use std::process::Command;
@@ -70,7 +70,7 @@ async fn clones_and_fetches_reproduce_the_api_commit_ids() {
 }
 
 #[tokio::test]
-async fn private_repos_need_credentials_and_pushes_are_refused_cleanly() {
+async fn private_repos_need_credentials_and_read_tokens_cannot_push() {
     let server = TestServer::start().await;
     server.create_repo(&server.alice, "alice/p", true).await;
     let work = tempfile::tempdir().unwrap();

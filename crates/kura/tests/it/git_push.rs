@@ -152,8 +152,8 @@ async fn a_push_racing_an_api_commit_has_one_winner() {
     .await;
     let repo: PathBuf = work.path().join("c");
     let push = blocking(move || attempt(&repo, &["push", "origin", "main"]));
-    let api =
-        server.commit(&server.alice, "alice/race", "main", &[file_line("api.txt", b"api\n")], Some(&start));
+    let lines = [file_line("api.txt", b"api\n")];
+    let api = server.commit(&server.alice, "alice/race", "main", &lines, Some(&start));
     let ((pushed, stderr), api) = tokio::join!(push, api);
     let api_won = api.status() == 200;
     assert!(api_won || api.status() == 412, "{}", api.status());
@@ -190,7 +190,8 @@ async fn pushes_without_rights_or_with_bad_content_change_nothing() {
         ok(&base, &["clone", "-q", &anon, "c"]);
         let repo = base.join("c");
         ok(&repo, &["commit", "-q", "--allow-empty", "-m", "nope"]);
-        for (url, expect) in [(&anon, "401"), (&bob, "403"), (&reader, "403")] {
+        // Anonymous: a 401 challenge, so git asks for credentials (prompts are off here).
+        for (url, expect) in [(&anon, "could not read Username"), (&bob, "403"), (&reader, "403")] {
             ok(&repo, &["remote", "set-url", "origin", url]);
             let (pushed, stderr) = attempt(&repo, &["push", "origin", "main"]);
             assert!(!pushed && stderr.contains(expect), "{url}: {stderr}");
