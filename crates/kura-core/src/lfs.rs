@@ -144,6 +144,7 @@ impl Hub {
         identity: &Identity,
         repo: &RepoRecord,
         objects: &[(Sha256, u64)],
+        multipart: bool,
     ) -> Result<Vec<UploadPlan>> {
         self.authorize_write(identity, repo).await?;
         let expires_at = now_millis() + CAPABILITY_TTL_MS;
@@ -165,7 +166,9 @@ impl Hub {
             };
             let verify = cap(Action::Verify);
             let part_size = self.config.lfs_part_bytes.max(1);
-            if size > self.config.lfs_multipart_threshold_bytes {
+            // Only clients that offer the Hub's "multipart" transfer get it; git-lfs (which
+            // offers "basic" only) PUTs whole objects.
+            if multipart && size > self.config.lfs_multipart_threshold_bytes {
                 let upload = upload_id();
                 let count = size.div_ceil(part_size) as u32;
                 let parts =

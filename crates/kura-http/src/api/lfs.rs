@@ -86,7 +86,7 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         }
     }
     match body.operation.as_str() {
-        "upload" if body.transfers.iter().any(|t| t == "xet") => {
+        "upload" if offers(&body, "xet") => {
             return xet_batch(ctx, &record, &body.objects, &valid).await;
         }
         "upload" => {}
@@ -96,8 +96,12 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
             return Ok(lfs_response(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message })));
         }
     }
-    let mut plans =
-        ctx.hub().plan_uploads(&ctx.identity, &record, &valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let mut plans = ctx
+        .hub()
+        .plan_uploads(&ctx.identity, &record, &valid, offers(&body, "multipart"))
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .into_iter();
     let objects: Vec<Value> = body
         .objects
         .iter()
@@ -120,8 +124,12 @@ async fn xet_batch(
     objects: &[BatchObject],
     valid: &[(Sha256, u64)],
 ) -> ApiResult {
-    let mut plans =
-        ctx.hub().plan_uploads(&ctx.identity, record, valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let mut plans = ctx
+        .hub()
+        .plan_uploads(&ctx.identity, record, valid, true)
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .into_iter();
     let (token, expires_at) =
         ctx.hub().xet_token(&ctx.identity, record, true).await.map_err(|e| ctx.fail(e))?;
     let refresh = format!(
@@ -226,4 +234,9 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         }
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This URL does not allow that method")),
     }
+}
+
+/// Whether the batch request lists `transfer` among the transfers the client supports.
+fn offers(body: &BatchBody, transfer: &str) -> bool {
+    body.transfers.iter().any(|t| t == transfer)
 }

@@ -129,7 +129,9 @@ async fn forged_signed_urls_are_refused() {
     let oid = sha256_hex(b"abc");
     let plan = batch(&server, &server.alice, &oid, 3).await;
     let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
-    let forged = format!("{}0", &href[..href.len() - 1]);
+    // Change the signature's last character (to a different one, whatever it was).
+    let last = if href.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &href[..href.len() - 1]);
     let response = server.client.put(&forged).body("abc").send().await.unwrap();
     assert_eq!(response.status(), 403);
     let garbage =
@@ -180,4 +182,36 @@ async fn batch_downloads_hand_out_working_urls_only_for_objects_of_the_repo() {
         .await
         .unwrap();
     assert_eq!(other["objects"][0]["error"]["code"], 404);
+}
+
+/// git-lfs offers only "basic": it must get one whole-object PUT whatever the size, since it
+/// would PUT the whole body to the Hub-style multipart completion URL (a compat trap).
+#[tokio::test]
+async fn clients_without_multipart_get_basic_uploads_above_the_threshold() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let data: Vec<u8> = (0..(4u32 << 20)).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let oid = sha256_hex(&data);
+    let batch_with = |transfers: Value| {
+        server
+            .post("/alice/m.git/info/lfs/objects/batch")
+            .bearer_auth(&server.alice)
+            .json(&json!({"operation": "upload", "transfers": transfers, "objects": [{"oid": oid, "size": data.len()}]}))
+            .send()
+    };
+    let hub_client: Value = batch_with(json!(["basic", "multipart"])).await.unwrap().json().await.unwrap();
+    assert!(
+        hub_client["objects"][0]["actions"]["upload"]["header"]["chunk_size"].is_string(),
+        "{hub_client}"
+    );
+    let git_lfs: Value = batch_with(json!(["basic"])).await.unwrap().json().await.unwrap();
+    let upload = &git_lfs["objects"][0]["actions"]["upload"];
+    assert!(upload["header"].get("chunk_size").is_none(), "{git_lfs}");
+    let put = server.client.put(upload["href"].as_str().unwrap()).body(data.clone()).send().await.unwrap();
+    assert_eq!(put.status(), 200);
+    let commit =
+        server.commit(&server.alice, "alice/m", "main", &[lfs_line("big.bin", &oid, data.len())], None).await;
+    assert_eq!(commit.status(), 200);
+    let back = server.get("/alice/m/resolve/main/big.bin").send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(sha256_hex(&back), oid);
 }
