@@ -165,6 +165,12 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         shallow_lines(&mut head, &plan);
         flush(&mut head);
     }
+    // Stateless v0 with `deepen`: the first request ends right after the wants' flush, and
+    // git then reads only the shallow list (like upload-pack, which sends nothing more).
+    let first_flush = pkts.iter().position(|p| *p == Pkt::Flush).unwrap_or(pkts.len());
+    if !args.done && first_flush + 1 >= pkts.len() && args.depth.is_some() {
+        return Ok(git_response("application/x-git-upload-pack-result", Body::from(head)));
+    }
     if !args.done {
         // A negotiation round of stateless v0: acknowledge what we share, no pack yet.
         for oid in &plan.common {

@@ -49,6 +49,11 @@ async fn clones_and_fetches_reproduce_the_api_commit_ids() {
         assert_eq!(ok(&base2.join("v0"), &["rev-parse", "HEAD"]), sha);
         ok(&base2, &["clone", "-q", "--depth", "1", &url2, "shallow"]);
         assert_eq!(ok(&base2.join("shallow"), &["rev-list", "--count", "HEAD"]), "1");
+        // Stateless v0 with --depth: the first answer is the shallow list alone.
+        ok(&base2, &["-c", "protocol.version=0", "clone", "-q", "--depth", "1", &url_git, "shallow0"]);
+        assert_eq!(ok(&base2.join("shallow0"), &["rev-list", "--count", "HEAD"]), "1");
+        ok(&base2.join("shallow0"), &["-c", "protocol.version=0", "fetch", "-q", "--unshallow"]);
+        assert_eq!(ok(&base2.join("shallow0"), &["rev-list", "--count", "HEAD"]), "2");
         ok(&base2.join("v2"), &["fsck", "--strict"]);
     })
     .await
