@@ -8,6 +8,7 @@ mod inventory;
 mod migrate;
 mod pool;
 mod rows;
+mod session;
 mod store;
 
 pub use pool::SqlStore;

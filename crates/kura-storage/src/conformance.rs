@@ -171,6 +171,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
     crate::access_conformance::access_store(store).await;
+    crate::session_conformance::session_store(store).await;
 }
 
 /// Exercises every `BlobStore` method's contract.

@@ -9,6 +9,7 @@ mod error;
 mod inventory;
 mod metadata;
 mod records;
+mod session;
 
 #[cfg(feature = "conformance")]
 mod access_conformance;
@@ -16,12 +17,15 @@ mod access_conformance;
 pub mod conformance;
 #[cfg(feature = "conformance")]
 mod inventory_conformance;
+#[cfg(feature = "conformance")]
+mod session_conformance;
 
 pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use metadata::MetadataStore;
+pub use session::{SessionRecord, SessionStore};
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,
     NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord, UserRecord,

@@ -5,15 +5,17 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 use crate::StorageError;
 use crate::access::AccessStore;
 use crate::inventory::InventoryStore;
+use crate::session::SessionStore;
 use crate::records::*;
 
 type Result<T> = std::result::Result<T, StorageError>;
 
 /// Everything kura remembers besides content bytes (gated access and the audit log are in the
-/// `AccessStore` supertrait, paged walks of the content index in `InventoryStore`). One
+/// `AccessStore` supertrait, paged walks of the content index in `InventoryStore`, passwords
+/// and browser sessions in `SessionStore`). One
 /// implementation per database engine; all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
-pub trait MetadataStore: AccessStore + InventoryStore + Send + Sync + 'static {
+pub trait MetadataStore: AccessStore + InventoryStore + SessionStore + Send + Sync + 'static {
     // --- server ---
 
     /// The value stored under `name`, storing `candidate` first if there is none yet. Every
