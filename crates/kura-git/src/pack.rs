@@ -1,9 +1,6 @@
 //! Pack files, written incrementally: header, zlib-deflated entries, SHA-1 trailer.
 
-use std::io::Write;
-
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use sha1::{Digest, Sha1};
 
 use crate::object::ObjectKind;
@@ -21,6 +18,9 @@ fn type_code(kind: ObjectKind) -> u8 {
 pub struct PackWriter {
     hasher: Sha1,
     remaining: u32,
+    /// One zlib state for every entry (reset between them): setting up a fresh one per object
+    /// costs more than compressing a small object.
+    deflate: Compress,
 }
 
 impl PackWriter {
@@ -31,7 +31,7 @@ impl PackWriter {
         header.extend_from_slice(&count.to_be_bytes());
         let mut hasher = Sha1::new();
         hasher.update(&header);
-        (Self { hasher, remaining: count }, header)
+        (Self { hasher, remaining: count, deflate: Compress::new(Compression::fast(), true) }, header)
     }
 
     /// Encodes one whole object (no deltas).
@@ -48,9 +48,21 @@ impl PackWriter {
             size >>= 7;
         }
         out.push(byte);
-        let mut encoder = ZlibEncoder::new(out, Compression::fast());
-        encoder.write_all(content).expect("writing to a Vec cannot fail");
-        let out = encoder.finish().expect("writing to a Vec cannot fail");
+        self.deflate.reset();
+        let start = self.deflate.total_in();
+        loop {
+            let consumed = (self.deflate.total_in() - start) as usize;
+            if out.capacity() - out.len() < 64 {
+                out.reserve(content.len() / 4 + 64);
+            }
+            let status = self
+                .deflate
+                .compress_vec(&content[consumed..], &mut out, FlushCompress::Finish)
+                .expect("deflating into a Vec cannot fail");
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
         self.hasher.update(&out);
         out
     }
@@ -77,5 +89,38 @@ mod tests {
         hasher.update(&pack);
         assert_eq!(<[u8; 20]>::from(hasher.finalize()), trailer);
         assert_eq!(&pack[..8], b"PACK\0\0\0\x02");
+    }
+
+    #[test]
+    fn packs_read_back_with_one_reused_compressor() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8).collect();
+        let objects: [(ObjectKind, &[u8]); 4] = [
+            (ObjectKind::Blob, b""),
+            (ObjectKind::Blob, &big),
+            (ObjectKind::Blob, b"hello\n"),
+            (ObjectKind::Tree, b""),
+        ];
+        let (mut writer, mut pack) = PackWriter::new(objects.len() as u32);
+        for (kind, content) in objects {
+            pack.extend(writer.entry(kind, content));
+        }
+        pack.extend(writer.finish());
+        let index = crate::PackIndex::build(&pack[..], &crate::PackLimits::default()).unwrap();
+        let mut seen = Vec::new();
+        index
+            .resolve(
+                std::io::Cursor::new(&pack),
+                |_| Ok::<_, crate::GitError>(None),
+                |object| {
+                    seen.push((object.id, object.content.to_vec()));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let expected: Vec<_> = objects
+            .iter()
+            .map(|(kind, content)| (crate::hash_object(*kind, content), content.to_vec()))
+            .collect();
+        assert_eq!(seen, expected);
     }
 }

@@ -278,33 +278,51 @@ fn frame(data: &[u8], sideband: bool) -> Vec<u8> {
     out
 }
 
-/// Streams `head`, then a pack of `objects`, then a flush (sideband) — object by object.
+/// Objects read from the store at once while a pack is streamed.
+const PACK_READ_AHEAD: usize = 32;
+/// Pack bytes gathered before they are sent (fewer, larger writes than one per object).
+const PACK_FRAME: usize = 256 << 10;
+
+/// Streams `head`, then a pack of `objects`, then a flush (sideband). Objects are read a few
+/// dozen ahead, in order, and entries are sent in frames of about `PACK_FRAME` bytes, so memory
+/// stays bounded by the read-ahead and one frame whatever the repo size.
 fn pack_response(hub: Arc<Hub>, head: Vec<u8>, objects: Vec<ObjectId>, sideband: bool) -> Response {
     let (writer, header) = PackWriter::new(objects.len() as u32);
     let mut first = head;
     first.extend(frame(&header, sideband));
-    let state = (hub, writer, objects.into_iter());
-    let entries = futures_util::stream::unfold(Some(state), move |state| async move {
-        let (hub, mut writer, mut rest) = state?;
-        match rest.next() {
-            Some(oid) => match hub.git_object(&oid).await {
-                Ok((kind, content)) => {
-                    let entry = writer.entry(kind, &content);
-                    Some((Ok(bytes::Bytes::from(frame(&entry, sideband))), Some((hub, writer, rest))))
+    let reads = futures_util::stream::iter(objects)
+        .map(move |oid| {
+            let hub = hub.clone();
+            async move { hub.git_object(&oid).await }
+        })
+        .buffered(PACK_READ_AHEAD);
+    let state = (Box::pin(reads), Some(writer), Vec::with_capacity(PACK_FRAME + (64 << 10)));
+    let frames =
+        futures_util::stream::unfold(state, move |(mut reads, mut writer, mut pending)| async move {
+            let active = writer.as_mut()?;
+            while pending.len() < PACK_FRAME {
+                match reads.next().await {
+                    Some(Ok((kind, content))) => pending.extend(active.entry(kind, &content)),
+                    Some(Err(error)) => {
+                        return Some((Err(std::io::Error::other(error.to_string())), (reads, None, pending)));
+                    }
+                    None => {
+                        let finished = writer.take()?;
+                        pending.extend(finished.finish());
+                        let mut tail = frame(&pending, sideband);
+                        if sideband {
+                            flush(&mut tail);
+                        }
+                        return Some((Ok(bytes::Bytes::from(tail)), (reads, None, Vec::new())));
+                    }
                 }
-                Err(error) => Some((Err(std::io::Error::other(error.to_string())), None)),
-            },
-            None => {
-                let mut tail = frame(&writer.finish(), sideband);
-                if sideband {
-                    flush(&mut tail);
-                }
-                Some((Ok(bytes::Bytes::from(tail)), None))
             }
-        }
-    });
+            let out = frame(&pending, sideband);
+            pending.clear();
+            Some((Ok(bytes::Bytes::from(out)), (reads, writer, pending)))
+        });
     let stream =
         futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(first)) })
-            .chain(entries);
+            .chain(frames);
     git_response("application/x-git-upload-pack-result", Body::from_stream(stream))
 }
