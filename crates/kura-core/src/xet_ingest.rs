@@ -18,6 +18,10 @@ use crate::ingest_hash::BodyHashing;
 use crate::xet::{Term, encode_terms};
 use crate::{ByteStream, Hub};
 
+/// Size of the xorbs this conversion writes: half the protocol's 64 MiB, since one xorb fills
+/// while the previous one is written, and both are in memory.
+const INGEST_XORB_BYTES: u64 = 32 << 20;
+
 /// Where a term's chunks live: a stored xorb, or the n-th xorb this upload writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -58,7 +62,9 @@ impl Conversion<'_> {
         let (source, index) = match self.known.get(&hash) {
             Some(&(xorb, index)) => (Source::Stored(xorb), index),
             None => {
-                if !self.writer.has_room_for(data.len()) {
+                if !self.writer.has_room_for(data.len())
+                    || self.writer.uncompressed_len() + data.len() as u64 > INGEST_XORB_BYTES
+                {
                     self.flush().await?;
                 }
                 let index = self.writer.chunk_count() as u32;
