@@ -1,8 +1,7 @@
 //! Identities and the one place that decides who may read or write a repo.
 
-use kura_model::{Role, Sha256, validate_namespace};
-use kura_storage::{Gating, NamespaceKind, NewToken, OrgRole, RepoRecord, TokenRecord, UserRecord};
-use rand::Rng;
+use kura_model::{RepoId, RepoType, Role, ScopeTarget, Sha256, validate_namespace};
+use kura_storage::{Gating, NamespaceKind, OrgRole, RepoRecord, TokenRecord, UserRecord};
 
 use crate::Hub;
 use crate::clock::now_millis;
@@ -45,13 +44,6 @@ enum Standing {
 
 /// The message the client recognises as a bad token (it then does not claim "repo not found").
 pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization header";
-
-fn new_secret() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rng();
-    let body: String = (0..34).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
-    format!("hf_{body}")
-}
 
 impl Hub {
     /// Creates a user (admin CLI).
@@ -102,49 +94,23 @@ impl Hub {
         Ok(())
     }
 
-    /// Issues a token and returns its secret; only its hash is stored.
-    pub async fn create_token(&self, user: &str, name: &str, role: Role) -> Result<String> {
-        let user = self
-            .meta
-            .user_by_name(user)
-            .await?
-            .ok_or_else(|| CoreError::invalid(format!("No user named '{user}'")))?;
-        let secret = new_secret();
-        self.meta
-            .create_token(NewToken {
-                user_id: user.id,
-                name: name.to_owned(),
-                role,
-                secret_hash: Sha256::digest(secret.as_bytes()),
-                created_at: now_millis(),
-                expires_at: None,
-            })
-            .await?;
-        let details = serde_json::json!({"name": name, "role": role.as_str()});
-        self.audit(None, "token.create", format!("user:{}", user.name), details).await;
-        Ok(secret)
-    }
-
-    /// Resolves a bearer token. No token is anonymous; an unknown or expired one is an error.
+    /// Resolves a bearer token. No token is anonymous; an unknown, expired or revoked one is
+    /// an error, answered like an unknown one.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Identity> {
         let Some(secret) = bearer else {
             return Ok(Identity::Anonymous);
         };
-        let token = self
-            .meta
-            .token_by_hash(&Sha256::digest(secret.as_bytes()))
-            .await?
-            .ok_or_else(|| CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned()))?;
+        let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
+        let token = self.meta.token_by_hash(&Sha256::digest(secret.as_bytes())).await?.ok_or_else(invalid)?;
         let now = now_millis();
-        if token.expires_at.is_some_and(|at| at <= now) {
-            return Err(CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned()));
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
+            return Err(invalid());
         }
-        let user = self
-            .meta
-            .user_by_id(token.user_id)
-            .await?
-            .ok_or_else(|| CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned()))?;
-        self.meta.touch_token(token.id, now).await?;
+        let user = self.meta.user_by_id(token.user_id).await?.ok_or_else(invalid)?;
+        // One write per token and minute is enough for "last used", and spares a write per request.
+        if token.last_used_at.is_none_or(|at| now - at >= TOUCH_INTERVAL_MS) {
+            self.meta.touch_token(token.id, now).await?;
+        }
         Ok(Identity::User(Principal { user, token }))
     }
 
@@ -153,10 +119,8 @@ impl Hub {
         Ok(self.meta.user_orgs(principal.user.id).await?)
     }
 
-    async fn standing(&self, identity: &Identity, namespace: &str) -> Result<Standing> {
-        let Some(principal) = identity.principal() else {
-            return Ok(Standing::None);
-        };
+    /// What the user behind the caller may do in `namespace`, whatever the token says.
+    async fn user_standing(&self, principal: &Principal, namespace: &str) -> Result<Standing> {
         if principal.user.is_admin || principal.user.name == namespace {
             return Ok(Standing::Write);
         }
@@ -167,9 +131,22 @@ impl Hub {
         })
     }
 
+    /// The caller's effective standing on a repo: the user's standing, capped by what the
+    /// token grants there.
+    async fn repo_standing(&self, identity: &Identity, repo: &RepoRecord) -> Result<Standing> {
+        let Some(principal) = identity.principal() else {
+            return Ok(Standing::None);
+        };
+        let grant = token_grant(&principal.token, |t| t.covers_repo(repo.repo_type, &repo.repo_id));
+        if grant == Standing::None {
+            return Ok(Standing::None);
+        }
+        Ok(grant.min(self.user_standing(principal, repo.repo_id.namespace()).await?))
+    }
+
     /// Whether the caller may see that the repo exists and read its metadata.
     pub async fn can_see(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
-        Ok(!repo.private || self.standing(identity, repo.repo_id.namespace()).await? >= Standing::Read)
+        Ok(!repo.private || self.repo_standing(identity, repo).await? >= Standing::Read)
     }
 
     /// Fails like a missing repo unless the caller may see it.
@@ -179,13 +156,16 @@ impl Hub {
 
     /// Reading file contents: like `authorize_read`, plus gating. Every content path (resolve,
     /// LFS download, Xet read token, git fetch) goes through here; members of the namespace
-    /// always pass, everyone else needs an accepted access request (`access::gate`).
+    /// always pass, everyone else needs an accepted access request (`access::gate`). A
+    /// fine-grained token not scoped to the repo is anonymous here, so it cannot use its
+    /// user's access grants either.
     pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
-        if repo.gating != Gating::Off
-            && self.standing(identity, repo.repo_id.namespace()).await? < Standing::Read
-        {
-            return self.gate(identity, repo).await;
+        if repo.gating != Gating::Off && self.repo_standing(identity, repo).await? < Standing::Read {
+            let scoped = identity.principal().is_some_and(|p| {
+                token_grant(&p.token, |t| t.covers_repo(repo.repo_type, &repo.repo_id)) >= Standing::Read
+            });
+            return self.gate(if scoped { identity } else { &Identity::Anonymous }, repo).await;
         }
         Ok(())
     }
@@ -193,23 +173,63 @@ impl Hub {
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.
     pub async fn authorize_write(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
-        self.authorize_namespace_write(identity, repo.repo_id.namespace()).await
+        let principal = writer(identity)?;
+        let target = format!("{}:{}", repo.repo_type.as_str(), repo.repo_id);
+        scope_allows_write(principal, |t| t.covers_repo(repo.repo_type, &repo.repo_id), &target)?;
+        self.require_user_write(principal, repo.repo_id.namespace()).await
     }
 
     /// Whether the caller may create or change repos under `namespace`.
     pub async fn authorize_namespace_write(&self, identity: &Identity, namespace: &str) -> Result<()> {
-        let Some(principal) = identity.principal() else {
-            return Err(CoreError::Unauthorized("You must be authenticated to write".to_owned()));
-        };
-        if principal.token.role != Role::Write {
-            return Err(CoreError::Forbidden("This operation needs a token with write access".to_owned()));
-        }
-        if self.standing(identity, namespace).await? < Standing::Write {
+        let principal = writer(identity)?;
+        scope_allows_write(principal, |t| t.covers_namespace(namespace), namespace)?;
+        self.require_user_write(principal, namespace).await
+    }
+
+    async fn require_user_write(&self, principal: &Principal, namespace: &str) -> Result<()> {
+        if self.user_standing(principal, namespace).await? < Standing::Write {
             return Err(CoreError::Forbidden(format!(
                 "You don't have the rights to write to the namespace '{namespace}'"
             )));
         }
         Ok(())
+    }
+
+    /// Which private repos a listing may show the caller: `None` for every one (admins with
+    /// a token that reaches everything), else the namespaces and single repos (of `repo_type`)
+    /// the caller reads.
+    pub(crate) async fn visible_private(
+        &self,
+        identity: &Identity,
+        repo_type: RepoType,
+    ) -> Result<(Option<Vec<String>>, Vec<RepoId>)> {
+        let Some(principal) = identity.principal() else {
+            return Ok((Some(Vec::new()), Vec::new()));
+        };
+        let token = &principal.token;
+        let global =
+            token.role != Role::FineGrained || token.scopes.iter().any(|s| s.target == ScopeTarget::Global);
+        if principal.user.is_admin && global {
+            return Ok((None, Vec::new()));
+        }
+        let mut mine = vec![principal.user.name.clone()];
+        mine.extend(self.user_orgs(principal).await?.into_iter().map(|(org, _)| org));
+        let reaches = |namespace: &str| principal.user.is_admin || mine.iter().any(|m| m == namespace);
+        if global {
+            return Ok((Some(mine.clone()), Vec::new()));
+        }
+        let mut namespaces = Vec::new();
+        let mut repos = Vec::new();
+        for scope in &token.scopes {
+            match &scope.target {
+                ScopeTarget::Namespace(namespace) if reaches(namespace) => namespaces.push(namespace.clone()),
+                ScopeTarget::Repo(t, id) if *t == repo_type && reaches(id.namespace()) => {
+                    repos.push(id.clone())
+                }
+                _ => {}
+            }
+        }
+        Ok((Some(namespaces), repos))
     }
 
     /// Whether the caller may rewrite a branch's history (a forced, non-fast-forward push):
@@ -235,12 +255,89 @@ impl Hub {
     }
 }
 
+/// Minimum time between two `last_used_at` writes of one token.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// What a token allows where `covers` holds, before the user's own standing is applied:
+/// read tokens read, write tokens write, fine-grained ones what their matching scopes list.
+fn token_grant(token: &TokenRecord, covers: impl Fn(&ScopeTarget) -> bool) -> Standing {
+    match token.role {
+        Role::Read => Standing::Read,
+        Role::Write => Standing::Write,
+        Role::FineGrained => token
+            .scopes
+            .iter()
+            .filter(|scope| covers(&scope.target))
+            .map(|scope| if scope.writes() { Standing::Write } else { Standing::Read })
+            .max()
+            .unwrap_or(Standing::None),
+    }
+}
+
+/// The caller, if it is authenticated with a token that may write at all.
+fn writer(identity: &Identity) -> Result<&Principal> {
+    let Some(principal) = identity.principal() else {
+        return Err(CoreError::Unauthorized("You must be authenticated to write".to_owned()));
+    };
+    if principal.token.role == Role::Read {
+        return Err(CoreError::Forbidden("This operation needs a token with write access".to_owned()));
+    }
+    Ok(principal)
+}
+
+fn scope_allows_write(
+    principal: &Principal,
+    covers: impl Fn(&ScopeTarget) -> bool,
+    target: &str,
+) -> Result<()> {
+    if token_grant(&principal.token, covers) < Standing::Write {
+        return Err(CoreError::Forbidden(format!(
+            "This fine-grained token does not grant repo.write on '{target}'"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use kura_model::{RepoId, RepoType, Role, ScopeTarget, TokenScope};
+    use kura_storage::TokenRecord;
+
+    use super::{Standing, token_grant};
+
+    fn token(role: Role, scopes: &[&str]) -> TokenRecord {
+        TokenRecord {
+            id: 1,
+            user_id: 1,
+            name: "t".into(),
+            role,
+            created_at: 0,
+            expires_at: None,
+            scopes: scopes.iter().map(|s| TokenScope::parse(s).unwrap()).collect(),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn check(token: &TokenRecord, repo: &str, expect: Standing) {
+        let (kind, id) = repo.split_once(':').unwrap();
+        let (repo_type, repo_id) = (RepoType::from_singular(kind).unwrap(), RepoId::parse(id).unwrap());
+        let grant = token_grant(token, |t: &ScopeTarget| t.covers_repo(repo_type, &repo_id));
+        assert_eq!(grant, expect, "{repo}");
+    }
+
     #[test]
-    fn secrets_look_like_hub_tokens() {
-        let secret = super::new_secret();
-        assert!(secret.starts_with("hf_") && secret.len() == 37);
-        assert_ne!(secret, super::new_secret());
+    fn tokens_grant_what_their_role_and_scopes_say() {
+        check(&token(Role::Read, &[]), "model:a/m", Standing::Read);
+        check(&token(Role::Write, &[]), "dataset:b/d", Standing::Write);
+        let fine =
+            token(Role::FineGrained, &["model:a/m=repo.write", "a=repo.content.read", "*=repo.content.read"]);
+        check(&fine, "model:a/m", Standing::Write);
+        check(&fine, "dataset:a/m", Standing::Read);
+        check(&fine, "model:z/z", Standing::Read);
+        let narrow = token(Role::FineGrained, &["model:a/m=repo.content.read"]);
+        check(&narrow, "model:a/m", Standing::Read);
+        check(&narrow, "model:a/other", Standing::None);
+        check(&token(Role::FineGrained, &[]), "model:a/m", Standing::None);
     }
 }

@@ -42,6 +42,9 @@ pub enum CoreError {
     RangeNotSatisfiable { size: u64 },
     #[error("{0}")]
     NotImplemented(String),
+    /// Too many requests of this kind from this caller; retry after the delay.
+    #[error("Too many requests; retry in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     /// Storage failed; the request may be retried.
     #[error("storage failure")]
     Storage(#[source] StorageError),

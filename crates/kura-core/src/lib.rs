@@ -19,9 +19,11 @@ mod gitattributes;
 mod ingest_hash;
 mod lfs;
 mod objects;
+mod rate_limit;
 mod repos;
 mod revision;
 mod signing;
+mod tokens;
 mod xet;
 mod xet_ingest;
 mod xet_read;
@@ -44,12 +46,13 @@ pub use gitattributes::{is_lfs_path, lfs_patterns};
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
     AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
-    RepoRecord, RepoSort,
+    RepoRecord, RepoSort, TokenRecord,
 };
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
+pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use xet::{Fetch, Reconstruction, Term, XetGrant};
 
 use kura_model::ObjectId;
@@ -82,6 +85,8 @@ pub struct Hub {
     cards: Mutex<HashMap<ObjectId, CardInfo>>,
     blobs: Arc<dyn BlobStore>,
     chunk_tables: Mutex<HashMap<MerkleHash, Arc<Vec<xet::StoredChunk>>>>,
+    /// Token creation over HTTP, per user (in this process only).
+    token_mints: Mutex<rate_limit::RateLimiter>,
 }
 
 impl Hub {
@@ -95,6 +100,7 @@ impl Hub {
             meta,
             config,
             cards: Mutex::new(HashMap::new()),
+            token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
         }
     }
 

@@ -147,15 +147,8 @@ impl Hub {
 
     /// Repos matching `query`, restricted to what the caller may see.
     pub async fn list_repos(&self, identity: &Identity, mut query: RepoQuery) -> Result<Vec<RepoRecord>> {
-        query.private_namespaces = match identity.principal() {
-            Some(p) if p.user.is_admin => None,
-            Some(p) => {
-                let mut namespaces = vec![p.user.name.clone()];
-                namespaces.extend(self.user_orgs(p).await?.into_iter().map(|(org, _)| org));
-                Some(namespaces)
-            }
-            None => Some(Vec::new()),
-        };
+        (query.private_namespaces, query.private_repos) =
+            self.visible_private(identity, query.repo_type).await?;
         Ok(self.meta.list_repos(&query).await?)
     }
 

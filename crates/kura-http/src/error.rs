@@ -73,6 +73,11 @@ impl ApiError {
                 error
             }
             CoreError::NotImplemented(_) => Self::new(StatusCode::NOT_IMPLEMENTED, message),
+            CoreError::RateLimited { retry_after_secs } => {
+                let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, message);
+                error.headers.push(("retry-after", retry_after_secs.to_string()));
+                error
+            }
             CoreError::Storage(source) => Self {
                 internal: Some(format!("{source:?}")),
                 ..Self::new(

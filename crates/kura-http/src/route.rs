@@ -38,6 +38,8 @@ pub(crate) enum Route {
     AskAccess { repo: RepoRef },
     UserAccessRequest { repo: RepoRef, action: String },
     AuditLog,
+    Tokens,
+    Token { id: String },
     Discussions { repo: RepoRef },
     XetToken { repo: RepoRef, write: bool, revision: String },
     Cas(CasRoute),
@@ -85,6 +87,8 @@ pub(crate) fn parse(raw_path: &str) -> Route {
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "repos", "move"] => Route::MoveRepo,
         ["api", "admin", "audit-log"] => Route::AuditLog,
+        ["api", "settings", "tokens"] => Route::Tokens,
+        ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
         ["cas", ..] => Route::Cas(parse_cas(&parts[1..])),
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
@@ -296,6 +300,9 @@ mod tests {
         );
         check("/api/models/u/m/user-access-request/a/b", Route::NotFound);
         check("/api/admin/audit-log", Route::AuditLog);
+        check("/api/settings/tokens", Route::Tokens);
+        check("/api/settings/tokens/12", Route::Token { id: "12".into() });
+        check("/api/settings/tokens/12/x", Route::NotFound);
         check("/api/things/u/m", Route::NotFound);
     }
 

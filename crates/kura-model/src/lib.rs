@@ -4,9 +4,11 @@
 mod hash;
 mod path;
 mod repo;
+mod scope;
 mod time;
 
 pub use hash::{HashParseError, ObjectId, Sha256};
 pub use path::{PathError, RepoPath};
 pub use repo::{IdError, RefName, RepoId, RepoType, Role, validate_namespace, validate_ref_name};
-pub use time::{Timestamp, format_timestamp};
+pub use scope::{MAX_SCOPES, Permission, ScopeError, ScopeTarget, TokenScope};
+pub use time::{Timestamp, format_timestamp, parse_timestamp};

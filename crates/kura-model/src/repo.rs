@@ -226,11 +226,13 @@ pub fn validate_ref_name(name: &str) -> Result<(), IdError> {
 
 use crate::ObjectId;
 
-/// What a token allows.
+/// What a token allows: everything the user may read, everything the user may do, or only
+/// what its scopes list (`TokenScope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Read,
     Write,
+    FineGrained,
 }
 
 impl Role {
@@ -238,6 +240,7 @@ impl Role {
         match self {
             Role::Read => "read",
             Role::Write => "write",
+            Role::FineGrained => "fineGrained",
         }
     }
 
@@ -245,6 +248,7 @@ impl Role {
         match text {
             "read" => Some(Role::Read),
             "write" => Some(Role::Write),
+            "fineGrained" => Some(Role::FineGrained),
             _ => None,
         }
     }

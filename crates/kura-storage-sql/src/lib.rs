@@ -10,5 +10,6 @@ mod pool;
 mod rows;
 mod session;
 mod store;
+mod tokens;
 
 pub use pool::SqlStore;

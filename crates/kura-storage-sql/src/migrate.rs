@@ -12,6 +12,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../migrations/sqlite/0002_server_secrets.sql") },
     Migration { version: 3, sql: include_str!("../migrations/sqlite/0003_xet.sql") },
     Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_access.sql") },
+    Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/sqlite/0006_sessions.sql") },
 ];
 
@@ -20,6 +21,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../migrations/postgres/0002_server_secrets.sql") },
     Migration { version: 3, sql: include_str!("../migrations/postgres/0003_xet.sql") },
     Migration { version: 4, sql: include_str!("../migrations/postgres/0004_access.sql") },
+    Migration { version: 5, sql: include_str!("../migrations/postgres/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/postgres/0006_sessions.sql") },
 ];
 

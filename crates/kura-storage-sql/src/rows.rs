@@ -1,6 +1,6 @@
 //! Decoding rows into records, generic over the engine.
 
-use kura_model::{ObjectId, RepoId, RepoType, Role};
+use kura_model::{ObjectId, RepoId, RepoType, Role, TokenScope};
 use kura_storage::{Gating, RepoRecord, StorageError, TokenRecord, UserRecord};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -69,6 +69,9 @@ where
     })
 }
 
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, user_id, name, role, created_at, expires_at, scopes, last_used_at, revoked_at";
+
 pub(crate) fn token<R>(row: &R) -> Result<TokenRecord>
 where
     R: KuraRow,
@@ -78,6 +81,8 @@ where
     for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let role: String = row.field("role")?;
+    let scopes: String = row.field("scopes")?;
+    let scopes: Vec<String> = serde_json::from_str(&scopes).map_err(|_| corrupt("token scopes"))?;
     Ok(TokenRecord {
         id: row.field("id")?,
         user_id: row.field("user_id")?,
@@ -85,6 +90,12 @@ where
         role: Role::parse(&role).ok_or_else(|| corrupt("token role"))?,
         created_at: row.field("created_at")?,
         expires_at: row.field("expires_at")?,
+        scopes: scopes
+            .iter()
+            .map(|s| TokenScope::parse(s).map_err(|_| corrupt("token scope")))
+            .collect::<Result<_>>()?,
+        last_used_at: row.field("last_used_at")?,
+        revoked_at: row.field("revoked_at")?,
     })
 }
 

@@ -93,36 +93,6 @@ impl MetadataStore for SqlStore {
             .collect())
     }
 
-    async fn create_token(&self, token: NewToken) -> Result<TokenRecord> {
-        let sql = self.sql(
-            "INSERT INTO tokens (user_id, name, role, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) \
-             RETURNING id, user_id, name, role, created_at, expires_at",
-        );
-        with_pool!(self, pool => {
-            let row = sqlx::query(sql)
-                .bind(token.user_id).bind(&token.name).bind(token.role.as_str()).bind(token.secret_hash.to_hex())
-                .bind(token.created_at).bind(token.expires_at)
-                .fetch_one(pool).await.map_err(db_error)?;
-            rows::token(&row)
-        })
-    }
-
-    async fn token_by_hash(&self, secret_hash: &Sha256) -> Result<Option<TokenRecord>> {
-        let sql = self
-            .sql("SELECT id, user_id, name, role, created_at, expires_at FROM tokens WHERE secret_hash = ?");
-        with_pool!(self, pool => {
-            let row = sqlx::query(sql).bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?;
-            row.map(|r| rows::token(&r)).transpose()
-        })
-    }
-
-    async fn touch_token(&self, id: i64, now: Timestamp) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query(self.sql("UPDATE tokens SET last_used_at = ? WHERE id = ?")).bind(now).bind(id).execute(pool).await.map_err(db_error)?;
-        });
-        Ok(())
-    }
-
     async fn create_repo(&self, repo: NewRepo) -> Result<RepoRecord> {
         let insert = self.sql(&format!(
             "INSERT INTO repos (repo_type, namespace, name, private, created_at, last_modified) VALUES (?, ?, ?, ?, ?, ?) RETURNING {REPO_COLUMNS}"
@@ -203,12 +173,12 @@ impl MetadataStore for SqlStore {
             sql.push_str(" AND instr(char(10) || tags || char(10), char(10) || ? || char(10)) > 0");
         }
         if let Some(namespaces) = &query.private_namespaces {
-            let marks = vec!["?"; namespaces.len()].join(", ");
-            sql.push_str(&if namespaces.is_empty() {
-                " AND NOT private".to_owned()
-            } else {
-                format!(" AND (NOT private OR namespace IN ({marks}))")
-            });
+            let mut visible = vec!["NOT private".to_owned()];
+            if !namespaces.is_empty() {
+                visible.push(format!("namespace IN ({})", vec!["?"; namespaces.len()].join(", ")));
+            }
+            visible.extend(query.private_repos.iter().map(|_| "(namespace = ? AND name = ?)".to_owned()));
+            sql.push_str(&format!(" AND ({})", visible.join(" OR ")));
         }
         let order = match query.sort {
             RepoSort::LastModified => "last_modified",
@@ -233,6 +203,9 @@ impl MetadataStore for SqlStore {
             }
             for namespace in query.private_namespaces.iter().flatten() {
                 statement = statement.bind(namespace.clone());
+            }
+            for repo in query.private_repos.iter().filter(|_| query.private_namespaces.is_some()) {
+                statement = statement.bind(repo.namespace().to_owned()).bind(repo.name().to_owned());
             }
             let found = statement.bind(limit).bind(offset).fetch_all(pool).await.map_err(db_error)?;
             found.iter().map(rows::repo).collect()

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256};
+use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256};
 
 use crate::*;
 
@@ -41,23 +41,6 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.set_org_member("acme", bob.id, OrgRole::Write).await.unwrap();
     assert_eq!(store.user_orgs(bob.id).await.unwrap(), vec![("acme".to_owned(), OrgRole::Write)]);
     assert_eq!(store.user_by_id(bob.id).await.unwrap().unwrap().name, "bob");
-
-    let hash = Sha256::digest(b"secret");
-    let token = store
-        .create_token(NewToken {
-            user_id: alice.id,
-            name: "laptop".into(),
-            role: Role::Write,
-            secret_hash: hash,
-            created_at: 5,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-    let found = store.token_by_hash(&hash).await.unwrap().expect("token found");
-    assert_eq!((found.id, found.role, found.user_id), (token.id, Role::Write, alice.id));
-    assert!(store.token_by_hash(&Sha256::digest(b"other")).await.unwrap().is_none());
-    store.touch_token(token.id, 9).await.unwrap();
 
     let repo_id = RepoId::parse("alice/model").unwrap();
     let new_repo = NewRepo {
@@ -119,12 +102,18 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         author: None,
         tags: vec!["en".into()],
         private_namespaces: Some(vec![]),
+        private_repos: vec![],
         sort: RepoSort::Id,
         descending: false,
         offset: 0,
         limit: 10,
     };
     assert!(store.list_repos(&query).await.unwrap().is_empty(), "private hidden");
+    query.private_repos = vec![RepoId::parse("alice/other").unwrap(), repo_id.clone()];
+    assert_eq!(store.list_repos(&query).await.unwrap().len(), 1, "private repo listed by id");
+    query.private_repos = vec![RepoId::parse("alice/other").unwrap()];
+    assert!(store.list_repos(&query).await.unwrap().is_empty(), "only the repos named");
+    query.private_repos = vec![];
     query.private_namespaces = Some(vec!["alice".into()]);
     assert_eq!(store.list_repos(&query).await.unwrap().len(), 1);
     query.tags = vec!["fr".into()];
@@ -171,6 +160,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
     crate::access_conformance::access_store(store).await;
+    crate::tokens_conformance::token_store(store).await;
     crate::session_conformance::session_store(store).await;
 }
 

@@ -10,6 +10,7 @@ mod inventory;
 mod metadata;
 mod records;
 mod session;
+mod tokens;
 
 #[cfg(feature = "conformance")]
 mod access_conformance;
@@ -19,15 +20,18 @@ pub mod conformance;
 mod inventory_conformance;
 #[cfg(feature = "conformance")]
 mod session_conformance;
+#[cfg(feature = "conformance")]
+mod tokens_conformance;
 
 pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use metadata::MetadataStore;
-pub use session::{SessionRecord, SessionStore};
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,
     NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord, UserRecord,
     XetFileRecord,
 };
+pub use session::{SessionRecord, SessionStore};
+pub use tokens::TokenStore;

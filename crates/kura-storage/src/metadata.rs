@@ -5,17 +5,20 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 use crate::StorageError;
 use crate::access::AccessStore;
 use crate::inventory::InventoryStore;
-use crate::session::SessionStore;
 use crate::records::*;
+use crate::session::SessionStore;
+use crate::tokens::TokenStore;
 
 type Result<T> = std::result::Result<T, StorageError>;
 
 /// Everything kura remembers besides content bytes (gated access and the audit log are in the
-/// `AccessStore` supertrait, paged walks of the content index in `InventoryStore`, passwords
-/// and browser sessions in `SessionStore`). One
+/// `AccessStore` supertrait, paged walks of the content index in `InventoryStore`, access
+/// tokens in `TokenStore`, passwords and browser sessions in `SessionStore`). One
 /// implementation per database engine; all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
-pub trait MetadataStore: AccessStore + InventoryStore + SessionStore + Send + Sync + 'static {
+pub trait MetadataStore:
+    AccessStore + InventoryStore + TokenStore + SessionStore + Send + Sync + 'static
+{
     // --- server ---
 
     /// The value stored under `name`, storing `candidate` first if there is none yet. Every
@@ -34,9 +37,6 @@ pub trait MetadataStore: AccessStore + InventoryStore + SessionStore + Send + Sy
     async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()>;
     async fn org_role(&self, org: &str, user: i64) -> Result<Option<OrgRole>>;
     async fn user_orgs(&self, user: i64) -> Result<Vec<(String, OrgRole)>>;
-    async fn create_token(&self, token: NewToken) -> Result<TokenRecord>;
-    async fn token_by_hash(&self, secret_hash: &Sha256) -> Result<Option<TokenRecord>>;
-    async fn touch_token(&self, id: i64, now: Timestamp) -> Result<()>;
 
     // --- repos ---
 

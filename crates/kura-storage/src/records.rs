@@ -1,6 +1,6 @@
 //! Plain records exchanged with the metadata store.
 
-use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256, Timestamp};
+use kura_model::{ObjectId, RefName, RepoId, RepoType, Role, Sha256, Timestamp, TokenScope};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -52,9 +52,11 @@ pub struct NewToken {
     pub secret_hash: Sha256,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// What a `Role::FineGrained` token may do; empty for the other roles.
+    pub scopes: Vec<TokenScope>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: i64,
     pub user_id: i64,
@@ -62,6 +64,10 @@ pub struct TokenRecord {
     pub role: Role,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<TokenScope>,
+    pub last_used_at: Option<Timestamp>,
+    /// Set once the token is revoked; a revoked token never authenticates again.
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// Gating mode of a repo.
@@ -135,6 +141,9 @@ pub struct RepoQuery {
     /// Include private repos of these namespaces (the caller's own and its orgs'); `None`
     /// means every private repo (admins).
     pub private_namespaces: Option<Vec<String>>,
+    /// Private repos (of `repo_type`) included one by one besides those namespaces: the repos a
+    /// fine-grained token is scoped to.
+    pub private_repos: Vec<RepoId>,
     pub sort: RepoSort,
     pub descending: bool,
     pub offset: u64,

@@ -2,13 +2,13 @@
 
 mod access_cli;
 mod fsck_cli;
+mod token_cli;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kura::config::{Config, Overrides, S3File};
-use kura_model::Role;
 
 #[derive(Parser)]
 #[command(name = "kura", version, about = "A self-hostable hub for models, datasets and spaces")]
@@ -64,7 +64,7 @@ enum Command {
     /// Manage access tokens.
     Token {
         #[command(subcommand)]
-        action: TokenAction,
+        action: token_cli::TokenAction,
     },
     /// Manage access to gated repos.
     Access {
@@ -109,21 +109,6 @@ enum OrgAction {
         user: String,
         #[arg(long, value_parser = ["read", "contributor", "write", "admin"])]
         role: String,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenAction {
-    /// Create a token and print it (only the token, on stdout).
-    Create {
-        user: String,
-        #[arg(long, value_parser = ["read", "write"])]
-        role: String,
-        /// A name to recognise the token by.
-        #[arg(long, default_value = "cli")]
-        name: String,
         #[command(flatten)]
         common: Common,
     },
@@ -222,16 +207,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("{user} is now {role} in {org}");
             Ok(())
         }
-        Command::Token { action: TokenAction::Create { user, role, name, common } } => {
-            let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            let role = Role::parse(&role).context("role must be read or write")?;
-            let token = hub
-                .create_token(&user, &name, role)
-                .await
-                .with_context(|| format!("creating a token for {user}"))?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token { action } => token_cli::run_token(action).await,
         Command::Access { action } => access_cli::run_access(action).await,
         Command::Audit { action } => access_cli::run_audit(action).await,
         Command::Fsck(args) => fsck_cli::run_fsck(args).await,

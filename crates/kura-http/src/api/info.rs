@@ -124,6 +124,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         author: ctx.param("author").filter(|s| !s.is_empty()).map(str::to_owned),
         tags: ctx.params("filter").into_iter().filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         private_namespaces: None,
+        private_repos: Vec::new(),
         sort,
         descending,
         offset: offset as u64,
@@ -232,11 +233,7 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
         "isPro": false,
         "isAdmin": principal.user.is_admin,
         "orgs": orgs,
-        "auth": {"type": "access_token", "accessToken": {
-            "displayName": principal.token.name,
-            "role": principal.token.role.as_str(),
-            "createdAt": format_timestamp(principal.token.created_at),
-        }},
+        "auth": {"type": "access_token", "accessToken": super::tokens::access_token_json(principal)},
     })))
 }
 

@@ -9,6 +9,7 @@ mod info;
 mod lfs;
 mod manage;
 mod resolve;
+mod tokens;
 mod xet;
 
 use axum::extract::Request;
@@ -110,6 +111,9 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             access::change_access_request(ctx, &repo, &action).await
         }
         (Method::GET, Route::AuditLog) => access::list_audit_log(ctx).await,
+        (Method::GET, Route::Tokens) => tokens::list_tokens(ctx).await,
+        (Method::POST, Route::Tokens) => tokens::create_token(ctx).await,
+        (Method::DELETE, Route::Token { id }) => tokens::revoke_token(ctx, &id).await,
         (_, Route::Discussions { repo }) => {
             ctx.find_repo(&repo).await?;
             Err(ApiError::new(

@@ -10,5 +10,6 @@ mod lfs;
 mod read;
 mod replicas;
 mod support;
+mod tokens;
 mod write;
 mod xet;

@@ -1,0 +1,176 @@
+//! Access tokens over HTTP: `GET`/`POST /api/settings/tokens`, `DELETE
+//! /api/settings/tokens/{id}`, and the `auth.accessToken` object of whoami-v2. Scopes travel
+//! in the Hub's `fineGrained` shape (`scoped[].entity` + `permissions`, `global`).
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kura_core::{Authority, Principal, TokenRecord, TokenSpec};
+use kura_model::{RepoType, Role, ScopeTarget, TokenScope, format_timestamp, parse_timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json;
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateTokenBody {
+    name: String,
+    role: String,
+    expires_at: Option<String>,
+    fine_grained: Option<FineGrainedBody>,
+}
+
+#[derive(Deserialize)]
+struct FineGrainedBody {
+    #[serde(default)]
+    scoped: Vec<ScopedBody>,
+    #[serde(default)]
+    global: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ScopedBody {
+    entity: EntityBody,
+    permissions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct EntityBody {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+}
+
+fn scopes_of(body: FineGrainedBody) -> ApiResult<Vec<TokenScope>> {
+    let bad = |e: kura_model::ScopeError| ApiError::bad_request(e.0);
+    let mut scopes = Vec::with_capacity(body.scoped.len() + 1);
+    for scoped in body.scoped {
+        let target = match scoped.entity.kind.as_str() {
+            "user" | "org" => ScopeTarget::parse(&scoped.entity.name).map_err(bad)?,
+            kind if RepoType::from_singular(kind).is_some() => {
+                ScopeTarget::parse(&format!("{kind}:{}", scoped.entity.name)).map_err(bad)?
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "A scope entity type must be model, dataset, space, user or org",
+                ));
+            }
+        };
+        if matches!(target, ScopeTarget::Global) {
+            return Err(ApiError::bad_request("Use `global` for permissions on every repo"));
+        }
+        let permissions: Vec<&str> = scoped.permissions.iter().map(String::as_str).collect();
+        scopes.push(TokenScope::new(target, &permissions).map_err(bad)?);
+    }
+    if !body.global.is_empty() {
+        let permissions: Vec<&str> = body.global.iter().map(String::as_str).collect();
+        scopes.push(TokenScope::new(ScopeTarget::Global, &permissions).map_err(bad)?);
+    }
+    Ok(scopes)
+}
+
+/// The Hub's `fineGrained` object for a token's scopes.
+fn fine_grained_json(owner: &str, scopes: &[TokenScope]) -> Value {
+    let names = |scope: &TokenScope| scope.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>();
+    let mut scoped = Vec::new();
+    let mut global = Vec::new();
+    for scope in scopes {
+        let entity = match &scope.target {
+            ScopeTarget::Global => {
+                global.extend(names(scope));
+                continue;
+            }
+            ScopeTarget::Namespace(namespace) => {
+                json!({"type": if namespace == owner { "user" } else { "org" }, "name": namespace})
+            }
+            ScopeTarget::Repo(repo_type, repo_id) => {
+                json!({"type": repo_type.as_str(), "name": repo_id.to_string()})
+            }
+        };
+        scoped.push(json!({"entity": entity, "permissions": names(scope)}));
+    }
+    json!({"scoped": scoped, "global": global})
+}
+
+fn token_json(owner: &str, token: &TokenRecord) -> Value {
+    let mut value = json!({
+        "id": token.id.to_string(),
+        "name": token.name,
+        "displayName": token.name,
+        "role": token.role.as_str(),
+        "createdAt": format_timestamp(token.created_at),
+        "lastUsedAt": token.last_used_at.map(format_timestamp),
+        "expiresAt": token.expires_at.map(format_timestamp),
+    });
+    if token.role == Role::FineGrained {
+        value["fineGrained"] = fine_grained_json(owner, &token.scopes);
+    }
+    value
+}
+
+/// `auth.accessToken` of whoami-v2.
+pub(crate) fn access_token_json(principal: &Principal) -> Value {
+    let token = &principal.token;
+    let mut value = json!({
+        "displayName": token.name,
+        "role": token.role.as_str(),
+        "createdAt": format_timestamp(token.created_at),
+    });
+    if let Some(expires_at) = token.expires_at {
+        value["expiresAt"] = json!(format_timestamp(expires_at));
+    }
+    if token.role == Role::FineGrained {
+        value["fineGrained"] = fine_grained_json(&principal.user.name, &token.scopes);
+    }
+    value
+}
+
+fn caller_name(ctx: &Ctx) -> ApiResult<String> {
+    match ctx.identity.principal() {
+        Some(principal) => Ok(principal.user.name.clone()),
+        None => Err(ctx.fail(kura_core::CoreError::Unauthorized(
+            "You must be authenticated to manage tokens".to_owned(),
+        ))),
+    }
+}
+
+pub(crate) async fn list_tokens(ctx: &mut Ctx) -> ApiResult {
+    let user = caller_name(ctx)?;
+    let tokens =
+        ctx.hub().list_tokens(Authority::Caller(&ctx.identity), &user).await.map_err(|e| ctx.fail(e))?;
+    Ok(json(Value::Array(tokens.iter().map(|t| token_json(&user, t)).collect())))
+}
+
+pub(crate) async fn create_token(ctx: &mut Ctx) -> ApiResult {
+    let user = caller_name(ctx)?;
+    let body: CreateTokenBody = ctx.json().await?;
+    let role = Role::parse(&body.role)
+        .ok_or_else(|| ApiError::bad_request("`role` must be read, write or fineGrained"))?;
+    let expires_at = match &body.expires_at {
+        Some(text) => Some(parse_timestamp(text).ok_or_else(|| {
+            ApiError::bad_request("`expiresAt` must be a UTC date like 2030-01-31T00:00:00.000Z")
+        })?),
+        None => None,
+    };
+    let scopes = body.fine_grained.map(scopes_of).transpose()?.unwrap_or_default();
+    let spec = TokenSpec { name: body.name, role, expires_at, scopes };
+    let issued = ctx
+        .hub()
+        .issue_token(Authority::Caller(&ctx.identity), &user, spec)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let mut value = token_json(&user, &issued.record);
+    value["token"] = json!(issued.secret);
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+pub(crate) async fn revoke_token(ctx: &mut Ctx, id: &str) -> ApiResult {
+    caller_name(ctx)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "Token not found"));
+    };
+    ctx.hub().revoke_token(Authority::Caller(&ctx.identity), id).await.map_err(|e| ctx.fail(e))?;
+    Ok(json(json!({})))
+}
