@@ -12,6 +12,9 @@ use crate::error::{CoreError, Result};
 pub struct Principal {
     pub user: UserRecord,
     pub token: TokenRecord,
+    /// Set when the caller authenticated with a browser session (`token` is then a stand-in
+    /// with write role).
+    pub session: Option<Box<crate::sessions::Session>>,
 }
 
 /// Who is calling.
@@ -111,7 +114,7 @@ impl Hub {
         if token.last_used_at.is_none_or(|at| now - at >= TOUCH_INTERVAL_MS) {
             self.meta.touch_token(token.id, now).await?;
         }
-        Ok(Identity::User(Principal { user, token }))
+        Ok(Identity::User(Principal { user, token, session: None }))
     }
 
     /// Organizations of the caller with the caller's role in each.

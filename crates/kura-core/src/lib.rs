@@ -18,10 +18,12 @@ mod git_serve;
 mod gitattributes;
 mod ingest_hash;
 mod lfs;
+mod login_limit;
 mod objects;
 mod rate_limit;
 mod repos;
 mod revision;
+mod sessions;
 mod signing;
 mod tokens;
 mod xet;
@@ -52,6 +54,10 @@ pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
+pub use sessions::{
+    LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
+    Session,
+};
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use xet::{Fetch, Reconstruction, Term, XetGrant};
 
@@ -84,6 +90,7 @@ pub struct Hub {
     config: HubConfig,
     cards: Mutex<HashMap<ObjectId, CardInfo>>,
     blobs: Arc<dyn BlobStore>,
+    logins: sessions::Logins,
     chunk_tables: Mutex<HashMap<MerkleHash, Arc<Vec<xet::StoredChunk>>>>,
     /// Token creation over HTTP, per user (in this process only).
     token_mints: Mutex<rate_limit::RateLimiter>,
@@ -100,6 +107,7 @@ impl Hub {
             meta,
             config,
             cards: Mutex::new(HashMap::new()),
+            logins: sessions::Logins::default(),
             token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
         }
     }
