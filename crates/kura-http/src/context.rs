@@ -27,6 +27,8 @@ pub(crate) struct Ctx {
     pub(crate) identity: Identity,
     /// The raw bearer token (CAS routes authenticate with a Xet token instead of a hub token).
     pub(crate) bearer: Option<String>,
+    /// The peer address, when the server knows it (login rate limits).
+    pub(crate) client_ip: Option<std::net::IpAddr>,
 }
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.

@@ -2,6 +2,7 @@
 
 mod access_cli;
 mod fsck_cli;
+mod password_cli;
 mod token_cli;
 
 use std::path::PathBuf;
@@ -88,6 +89,16 @@ enum UserAction {
         /// Site administrator (can read and write every repo).
         #[arg(long)]
         admin: bool,
+        /// Also set a password for web login, read from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Set a user's password for web login (first line of standard input, at least 8
+    /// characters); ends the user's sessions.
+    SetPassword {
+        name: String,
         #[command(flatten)]
         common: Common,
     },
@@ -181,10 +192,25 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::User { action: UserAction::Create { name, admin, common } } => {
+        Command::User { action: UserAction::Create { name, admin, password_stdin, common } } => {
+            let password = if password_stdin { Some(password_cli::read_password_stdin()?) } else { None };
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             hub.create_user(&name, admin).await.with_context(|| format!("creating user {name}"))?;
+            if let Some(password) = password {
+                hub.set_password(&name, &password)
+                    .await
+                    .with_context(|| format!("setting the password of {name}"))?;
+            }
             eprintln!("created user {name}");
+            Ok(())
+        }
+        Command::User { action: UserAction::SetPassword { name, common } } => {
+            let password = password_cli::read_password_stdin()?;
+            let hub = kura::open_hub(&load(&common, None, None)?).await?;
+            hub.set_password(&name, &password)
+                .await
+                .with_context(|| format!("setting the password of {name}"))?;
+            eprintln!("password of {name} set");
             Ok(())
         }
         Command::Org { action: OrgAction::Create { name, owner, common } } => {

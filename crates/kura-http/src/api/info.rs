@@ -222,7 +222,7 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
         .iter()
         .map(|(name, role)| json!({"type": "org", "name": name, "fullname": name, "avatarUrl": "", "roleInOrg": role.as_str()}))
         .collect();
-    Ok(json(json!({
+    let mut body = json!({
         "type": "user",
         "id": principal.user.id.to_string(),
         "name": principal.user.name,
@@ -234,7 +234,11 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
         "isAdmin": principal.user.is_admin,
         "orgs": orgs,
         "auth": {"type": "access_token", "accessToken": super::tokens::access_token_json(principal)},
-    })))
+    });
+    if let Some(session) = &principal.session {
+        body["auth"] = json!({"type": "session", "csrfToken": ctx.hub().csrf_token(session)});
+    }
+    Ok(json(body))
 }
 
 pub(crate) async fn auth_check(ctx: &mut Ctx, repo: &RepoRef, write: bool) -> ApiResult {

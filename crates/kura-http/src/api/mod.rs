@@ -9,10 +9,13 @@ mod info;
 mod lfs;
 mod manage;
 mod resolve;
+mod session;
 mod tokens;
 mod xet;
 
-use axum::extract::Request;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -40,10 +43,16 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let token = bearer(&request);
     let query = query_pairs(request.uri().query().unwrap_or(""));
     let (parts, body) = request.into_parts();
+    // A bearer token wins over a session cookie; login ignores a stale cookie.
+    let cookie =
+        if token.is_none() && route != Route::Login { session::session_cookie(&parts.headers) } else { None };
+    let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     // Signed transfer URLs carry their own authority; a stray header must not break them.
     let identity =
         if matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health | Route::Metrics) {
             Ok(kura_core::Identity::Anonymous)
+        } else if let Some(secret) = &cookie {
+            state.hub.authenticate_session(secret).await
         } else {
             state.hub.authenticate(token.as_deref()).await
         };
@@ -51,6 +60,9 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         Ok(identity) => identity,
         Err(error) => return ApiError::from_core(error, true).into_response(),
     };
+    if let Err(error) = session::check_csrf(&state, &identity, &parts.method, &parts.headers) {
+        return ApiError::from_core(error, false).into_response();
+    }
     let mut ctx = Ctx {
         state,
         method: parts.method,
@@ -59,6 +71,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         body: std::sync::Mutex::new(Some(body)),
         identity,
         bearer: token,
+        client_ip,
     };
     match run(&mut ctx, route).await {
         Ok(response) => response,
@@ -79,6 +92,8 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
         }
         (Method::GET, Route::WhoAmI) => info::whoami(ctx).await,
+        (Method::POST, Route::Login) => session::login(ctx).await,
+        (Method::POST, Route::Logout) => session::logout(ctx).await,
         (Method::POST, Route::ValidateYaml) => info::validate_yaml(ctx).await,
         (Method::POST, Route::CreateRepo) => manage::create_repo(ctx).await,
         (Method::DELETE, Route::DeleteRepo) => manage::delete_repo(ctx).await,

@@ -9,6 +9,7 @@ mod git_push;
 mod lfs;
 mod read;
 mod replicas;
+mod sessions;
 mod support;
 mod tokens;
 mod write;

@@ -50,6 +50,11 @@ impl TestServer {
         kura::open_hub(&self.config).await.unwrap()
     }
 
+    /// The metadata store itself, for tests that set up states the API cannot reach.
+    pub async fn store(&self) -> kura_storage_sql::SqlStore {
+        kura_storage_sql::SqlStore::connect(&self.config.database_url).await.unwrap()
+    }
+
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.client.get(format!("{}{path}", self.base))
     }

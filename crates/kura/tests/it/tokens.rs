@@ -274,3 +274,50 @@ async fn fine_grained_tokens_reach_only_their_scopes() {
     .await;
     assert_eq!(server.get("/api/models/alice/scoped").bearer_auth(&bobs).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn unscoped_fine_grained_tokens_do_not_inherit_gated_access() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/gated", false).await;
+    server.commit(&server.alice, "alice/gated", "main", &[file_line("w.bin", b"w")], None).await;
+    let settings = server.client.put(format!("{}/api/models/alice/gated/settings", server.base));
+    assert_eq!(
+        settings.bearer_auth(&server.alice).json(&json!({"gated": "auto"})).send().await.unwrap().status(),
+        200
+    );
+    let asked =
+        server.post("/api/models/alice/gated/ask-access").bearer_auth(&server.bob).send().await.unwrap();
+    assert_eq!(asked.status(), 200);
+    let (_, elsewhere) = created(
+        &server,
+        &server.bob,
+        json!({"name": "x", "role": "fineGrained", "fineGrained": {"scoped": [
+            {"entity": {"type": "user", "name": "bob"}, "permissions": ["repo.write"]},
+        ]}}),
+    )
+    .await;
+    let (_, scoped) = created(
+        &server,
+        &server.bob,
+        json!({"name": "y", "role": "fineGrained", "fineGrained": {"scoped": [
+            {"entity": {"type": "model", "name": "alice/gated"}, "permissions": ["repo.content.read"]},
+        ]}}),
+    )
+    .await;
+    let download = |token: &str| server.get("/alice/gated/resolve/main/w.bin").bearer_auth(token).send();
+    assert_eq!(download(&server.bob).await.unwrap().status(), 200, "bob's grant opens the files");
+    assert_eq!(download(&scoped).await.unwrap().status(), 200, "a token scoped to the repo uses it");
+    let refused = download(&elsewhere).await.unwrap();
+    assert_eq!((refused.status().as_u16(), header(&refused, "x-error-code")), (403, Some("GatedRepo")));
+}
+
+#[tokio::test]
+async fn server_admins_revoke_any_token() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    admin.create_user("root", true).await.unwrap();
+    let root = admin.create_token("root", "t", Role::Write).await.unwrap();
+    let (id, secret) = created(&server, &server.bob, json!({"name": "b", "role": "read"})).await;
+    assert_eq!(revoke(&server, &root, &id).send().await.unwrap().status(), 200);
+    assert_eq!(whoami(&server, &secret).await.status(), 401);
+}

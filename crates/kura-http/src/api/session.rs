@@ -1,0 +1,130 @@
+//! Browser sessions: `POST /api/login` (JSON or form body) sets the session cookie,
+//! `POST /api/logout` ends it. The cookie is read in `api::handle`, which also enforces CSRF.
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kura_core::{Identity, SESSION_COOKIE, SESSION_LIFETIME_MS};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::context::{Ctx, query_pairs};
+use crate::error::{ApiError, ApiResult};
+
+/// Login bodies are small; anything larger is not a login form.
+const LOGIN_BODY_LIMIT: usize = 64 << 10;
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// The session cookie's value, from any `Cookie` header.
+pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+}
+
+/// State-changing requests authenticated by the session cookie must carry its CSRF token in
+/// `X-CSRF-Token`; safe methods, token callers and anonymous callers pass.
+pub(super) fn check_csrf(
+    state: &AppState,
+    identity: &Identity,
+    method: &Method,
+    headers: &HeaderMap,
+) -> kura_core::Result<()> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let provided = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    state.hub.check_csrf(identity, provided)
+}
+
+/// `Set-Cookie` for the session: `value` lives `max_age_secs` (0 deletes it). `Secure` is
+/// added when the server is reached over https.
+fn set_cookie(ctx: &Ctx, value: &str, max_age_secs: i64) -> ApiResult<HeaderValue> {
+    let cookie = cookie_text(value, max_age_secs, ctx.state.public_url.starts_with("https://"));
+    HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("Invalid session cookie"))
+}
+
+fn cookie_text(value: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+}
+
+async fn read_form(ctx: &mut Ctx) -> ApiResult<LoginForm> {
+    let form_encoded = ctx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let bytes = ctx.body_bytes(LOGIN_BODY_LIMIT).await?;
+    if !form_encoded {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("Invalid form body"))?;
+    let pairs = query_pairs(text);
+    let field = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    match (field("username"), field("password")) {
+        (Some(username), Some(password)) => Ok(LoginForm { username, password }),
+        _ => Err(ApiError::bad_request("The form needs 'username' and 'password'")),
+    }
+}
+
+/// A 401 without the `WWW-Authenticate` challenge, which would make a browser prompt.
+fn without_challenge(error: ApiError) -> Response {
+    let mut response = error.into_response();
+    response.headers_mut().remove(header::WWW_AUTHENTICATE);
+    response
+}
+
+pub(crate) async fn login(ctx: &mut Ctx) -> ApiResult {
+    let form = read_form(ctx).await?;
+    let outcome = match ctx.hub().login(&form.username, &form.password, ctx.client_ip).await {
+        Ok(outcome) => outcome,
+        Err(error) => return Ok(without_challenge(ctx.fail(error))),
+    };
+    let cookie = set_cookie(ctx, &outcome.secret, SESSION_LIFETIME_MS / 1000)?;
+    let body = json!({"name": outcome.user, "csrfToken": outcome.csrf_token});
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+}
+
+pub(crate) async fn logout(ctx: &mut Ctx) -> ApiResult {
+    if let Err(error) = ctx.hub().logout(&ctx.identity).await {
+        return Ok(without_challenge(ctx.fail(error)));
+    }
+    let cookie = set_cookie(ctx, "", 0)?;
+    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({}))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn cookies_are_secure_only_over_https() {
+        assert_eq!(
+            super::cookie_text("abc", 60, true),
+            "kura_session=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert!(!super::cookie_text("abc", 60, false).contains("Secure"));
+    }
+
+    #[test]
+    fn finds_the_session_among_cookies() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(super::session_cookie(&headers), None);
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1; kura_sessionx=2"));
+        assert_eq!(super::session_cookie(&headers), None);
+        headers.append(header::COOKIE, HeaderValue::from_static("b=2;kura_session=abc ; c=3"));
+        assert_eq!(super::session_cookie(&headers).as_deref(), Some("abc"));
+    }
+}
