@@ -175,4 +175,9 @@ impl Hub {
     pub async fn git_object(&self, oid: &ObjectId) -> Result<(ObjectKind, Bytes)> {
         self.objects.read(oid).await
     }
+
+    /// Several git objects in one batch (in order), each verified against its id.
+    pub async fn git_objects(&self, oids: &[ObjectId]) -> Result<Vec<(ObjectKind, Bytes)>> {
+        self.objects.read_many(oids).await
+    }
 }

@@ -124,6 +124,24 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    /// All reads in one trip to the blocking pool (git packs read thousands of small objects).
+    async fn get_many(&self, keys: &[BlobKey]) -> Vec<Result<Bytes, StorageError>> {
+        let paths: Vec<PathBuf> = keys.iter().map(|key| self.path(key)).collect();
+        let count = paths.len();
+        let read = move || -> Vec<Result<Bytes, StorageError>> {
+            paths.iter().map(|path| std::fs::read(path).map(Bytes::from).map_err(io_error)).collect()
+        };
+        match tokio::task::spawn_blocking(read).await {
+            Ok(results) => results,
+            Err(join) => {
+                let message = join.to_string();
+                (0..count)
+                    .map(|_| Err(StorageError::backend(std::io::Error::other(message.clone()))))
+                    .collect()
+            }
+        }
+    }
+
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError> {
         fs::read(self.path(key)).await.map(Bytes::from).map_err(io_error)
     }

@@ -97,6 +97,17 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Reads a whole (small) object into memory.
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError>;
 
+    /// Reads several whole (small) objects; one result per key, in order. The default runs
+    /// the reads concurrently (callers keep batches to a few dozen keys); engines with a
+    /// cheaper batch override it.
+    async fn get_many(&self, keys: &[BlobKey]) -> Vec<Result<Bytes, StorageError>> {
+        let mut reads = Vec::with_capacity(keys.len());
+        for key in keys {
+            reads.push(self.get_bytes(key));
+        }
+        futures_util::future::join_all(reads).await
+    }
+
     /// Size of the object, or `None` when it does not exist.
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>, StorageError>;
 

@@ -179,6 +179,11 @@ pub async fn blob_store(store: &dyn BlobStore) {
     assert_eq!(collect(store.get(&key, 6, None).await.unwrap()).await, b"world");
     assert_eq!(collect(store.get(&key, 2, Some(3)).await.unwrap()).await, b"llo");
     assert_eq!(&store.get_range(&key, 2, 3).await.unwrap()[..], b"llo");
+    let many = store.get_many(&[key.clone(), BlobKey::new("test/none"), key.clone()]).await;
+    assert_eq!(many.len(), 3);
+    assert_eq!(&many[0].as_ref().unwrap()[..], b"hello world");
+    assert!(matches!(many[1], Err(StorageError::NotFound)));
+    assert_eq!(&many[2].as_ref().unwrap()[..], b"hello world");
     assert_eq!(&store.get_range(&key, 0, 11).await.unwrap()[..], b"hello world");
     assert!(store.get_range(&key, 6, 6).await.is_err(), "a range past the end is an error");
     assert!(matches!(store.get_range(&BlobKey::new("test/none"), 0, 1).await, Err(StorageError::NotFound)));

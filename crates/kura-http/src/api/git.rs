@@ -278,24 +278,31 @@ fn frame(data: &[u8], sideband: bool) -> Vec<u8> {
     out
 }
 
-/// Objects read from the store at once while a pack is streamed.
-const PACK_READ_AHEAD: usize = 32;
+/// Objects read from the store in one batch while a pack is streamed.
+const PACK_READ_BATCH: usize = 64;
+/// Batches read ahead of the one being sent.
+const PACK_READ_AHEAD: usize = 3;
 /// Pack bytes gathered before they are sent (fewer, larger writes than one per object).
 const PACK_FRAME: usize = 256 << 10;
 
-/// Streams `head`, then a pack of `objects`, then a flush (sideband). Objects are read a few
-/// dozen ahead, in order, and entries are sent in frames of about `PACK_FRAME` bytes, so memory
-/// stays bounded by the read-ahead and one frame whatever the repo size.
+/// Streams `head`, then a pack of `objects`, then a flush (sideband). Objects are read in
+/// batches, a few batches ahead, in order, and entries are sent in frames of about `PACK_FRAME`
+/// bytes, so memory stays bounded by the read-ahead and one frame whatever the repo size.
 fn pack_response(hub: Arc<Hub>, head: Vec<u8>, objects: Vec<ObjectId>, sideband: bool) -> Response {
     let (writer, header) = PackWriter::new(objects.len() as u32);
     let mut first = head;
     first.extend(frame(&header, sideband));
-    let reads = futures_util::stream::iter(objects)
-        .map(move |oid| {
+    let batches: Vec<Vec<ObjectId>> = objects.chunks(PACK_READ_BATCH).map(<[ObjectId]>::to_vec).collect();
+    let reads = futures_util::stream::iter(batches)
+        .map(move |batch| {
             let hub = hub.clone();
-            async move { hub.git_object(&oid).await }
+            async move { hub.git_objects(&batch).await }
         })
-        .buffered(PACK_READ_AHEAD);
+        .buffered(PACK_READ_AHEAD)
+        .flat_map(|batch| match batch {
+            Ok(objects) => futures_util::stream::iter(objects.into_iter().map(Ok).collect::<Vec<_>>()),
+            Err(error) => futures_util::stream::iter(vec![Err(error)]),
+        });
     let state = (Box::pin(reads), Some(writer), Vec::with_capacity(PACK_FRAME + (64 << 10)));
     let frames =
         futures_util::stream::unfold(state, move |(mut reads, mut writer, mut pending)| async move {
