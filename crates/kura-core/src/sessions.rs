@@ -162,6 +162,10 @@ impl Hub {
             last_seen_at: now,
         };
         self.meta.create_session(&record).await?;
+        // Expired sessions are swept here, a cheap indexed delete, so the table stays small.
+        if let Err(error) = self.meta.delete_expired_sessions(now).await {
+            tracing::warn!(?error, "could not delete expired sessions");
+        }
         self.audit(Some(&user.name), "login", format!("user:{}", user.name), json!({"ip": ip})).await;
         let session = Session { id_hash: record.id_hash, expires_at: record.expires_at };
         Ok(LoginOutcome {

@@ -209,6 +209,12 @@ async fn an_expired_session_is_refused() {
     assert_eq!(store.session(&expired.id_hash).await.unwrap(), None, "removed once seen expired");
     let garbage = with_cookie(server.get("/api/whoami-v2"), "not-a-session").send().await.unwrap();
     assert_eq!(garbage.status(), StatusCode::UNAUTHORIZED);
+
+    // Logins sweep expired sessions nobody presents any more.
+    let forgotten = SessionRecord { id_hash: Sha256::digest(b"forgotten"), ..expired };
+    store.create_session(&forgotten).await.unwrap();
+    session(&server).await;
+    assert_eq!(store.session(&forgotten.id_hash).await.unwrap(), None);
 }
 
 #[tokio::test]
