@@ -7,6 +7,7 @@ mod crash;
 mod git;
 mod git_push;
 mod lfs;
+mod matrix;
 mod read;
 mod replicas;
 mod sessions;

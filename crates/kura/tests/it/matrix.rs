@@ -1,0 +1,329 @@
+//! The access matrix: every identity × visibility × operation against the rules of `auth.rs`,
+//! asserted cell by cell, plus no leak of a private repo to those who must not see it.
+
+use kura_core::{Authority, OrgRole, TokenSpec};
+use kura_model::{Role, ScopeTarget, TokenScope};
+use reqwest::RequestBuilder;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    /// `carol`, org member with role read.
+    Reader,
+    /// `dave`, org member with role write.
+    Writer,
+    /// `alice`, org admin.
+    OrgAdmin,
+    /// `bob`, not in the org.
+    Outsider,
+    /// `root`, server admin.
+    ServerAdmin,
+    /// A read token of `dave`.
+    WriterReadToken,
+    /// A fine-grained token of `dave`, `model:acme/pub=repo.content.read` only.
+    Scoped,
+    Revoked,
+    Expired,
+}
+
+const WHO: [Who; 10] = [
+    Who::Anonymous,
+    Who::Reader,
+    Who::Writer,
+    Who::OrgAdmin,
+    Who::Outsider,
+    Who::ServerAdmin,
+    Who::WriterReadToken,
+    Who::Scoped,
+    Who::Revoked,
+    Who::Expired,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vis {
+    Public,
+    Private,
+    Gated,
+}
+
+const VIS: [Vis; 3] = [Vis::Public, Vis::Private, Vis::Gated];
+
+fn repo_of(vis: Vis) -> &'static str {
+    match vis {
+        Vis::Public => "acme/pub",
+        Vis::Private => "acme/priv",
+        Vis::Gated => "acme/gated",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Info,
+    Tree,
+    PathsInfo,
+    Commits,
+    Resolve,
+    LfsBatch,
+    XetToken,
+    GitUpload,
+    Commit,
+    GitReceive,
+}
+
+const OPS: [Op; 10] = [
+    Op::Info,
+    Op::Tree,
+    Op::PathsInfo,
+    Op::Commits,
+    Op::Resolve,
+    Op::LfsBatch,
+    Op::XetToken,
+    Op::GitUpload,
+    Op::Commit,
+    Op::GitReceive,
+];
+
+/// The file every repo holds; its name must not leak from `acme/priv`.
+fn file_of(vis: Vis) -> &'static str {
+    match vis {
+        Vis::Public => "pub-file.txt",
+        Vis::Private => "priv-secret-file.txt",
+        Vis::Gated => "gated-file.txt",
+    }
+}
+
+/// Whether the user behind the identity is at least a reader of `acme` (members, server admin).
+fn member(who: Who) -> bool {
+    matches!(who, Who::Reader | Who::Writer | Who::OrgAdmin | Who::ServerAdmin | Who::WriterReadToken)
+}
+
+/// Whether the identity may see the repo exists (`can_see`).
+fn sees(who: Who, vis: Vis) -> bool {
+    match vis {
+        Vis::Public | Vis::Gated => true,
+        // The scoped token covers `acme/pub` only, so it does not reach the private repo.
+        Vis::Private => member(who),
+    }
+}
+
+/// The status a hidden repo answers with: 401 to anonymous callers, 404 to everyone else.
+fn hidden(who: Who) -> u16 {
+    if who == Who::Anonymous { 401 } else { 404 }
+}
+
+/// The expected status of one cell, from the rules in `kura_core::auth`.
+fn expected(who: Who, vis: Vis, op: Op) -> u16 {
+    if matches!(who, Who::Revoked | Who::Expired) {
+        return 401; // an invalid token is refused before anything else
+    }
+    if !sees(who, vis) {
+        return hidden(who);
+    }
+    match op {
+        Op::Info | Op::Tree | Op::PathsInfo | Op::Commits => 200,
+        Op::Resolve | Op::LfsBatch | Op::XetToken | Op::GitUpload => match (vis, who) {
+            // Gated files: members pass, others need an accepted request. A token not scoped
+            // to the repo is gated as anonymous (no grants of its user), but its caller is
+            // authenticated, so the refusal is a 403.
+            (Vis::Gated, Who::Anonymous) => 401,
+            (Vis::Gated, Who::Outsider | Who::Scoped) => 403,
+            _ => 200,
+        },
+        Op::Commit | Op::GitReceive => match who {
+            Who::Anonymous => 401,
+            Who::Writer | Who::OrgAdmin | Who::ServerAdmin => 200,
+            // Read role in the org, no membership, a read token, a read-only scope.
+            Who::Reader | Who::Outsider | Who::WriterReadToken | Who::Scoped => 403,
+            Who::Revoked | Who::Expired => unreachable!(),
+        },
+    }
+}
+
+struct Fixture {
+    server: TestServer,
+    tokens: Vec<(Who, Option<String>)>,
+}
+
+impl Fixture {
+    fn token(&self, who: Who) -> Option<&str> {
+        self.tokens.iter().find(|(w, _)| *w == who).and_then(|(_, t)| t.as_deref())
+    }
+
+    fn authed(&self, builder: RequestBuilder, who: Who) -> RequestBuilder {
+        match self.token(who) {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Runs one operation; returns the status and the body text.
+    async fn run(&self, who: Who, vis: Vis, op: Op, n: usize) -> (u16, String) {
+        let s = &self.server;
+        let repo = repo_of(vis);
+        let batch = json!({"operation": "download", "transfers": ["basic"], "objects": [{"oid": "a".repeat(64), "size": 1}]});
+        let request = match op {
+            Op::Info => self.authed(s.get(&format!("/api/models/{repo}")), who),
+            Op::Tree => self.authed(s.get(&format!("/api/models/{repo}/tree/main")), who),
+            Op::PathsInfo => self
+                .authed(s.post(&format!("/api/models/{repo}/paths-info/main")), who)
+                .json(&json!({"paths": [file_of(vis)]})),
+            Op::Commits => self.authed(s.get(&format!("/api/models/{repo}/commits/main")), who),
+            Op::Resolve => self.authed(s.get(&format!("/{repo}/resolve/main/{}", file_of(vis))), who),
+            Op::LfsBatch => {
+                self.authed(s.post(&format!("/{repo}.git/info/lfs/objects/batch")), who).json(&batch)
+            }
+            Op::XetToken => self.authed(s.get(&format!("/api/models/{repo}/xet-read-token/main")), who),
+            Op::GitUpload | Op::GitReceive => {
+                let service = if op == Op::GitUpload { "git-upload-pack" } else { "git-receive-pack" };
+                let builder = s.get(&format!("/{repo}.git/info/refs?service={service}"));
+                match self.token(who) {
+                    Some(token) => builder.basic_auth("user", Some(token)),
+                    None => builder,
+                }
+            }
+            Op::Commit => {
+                let header = json!({"key": "header", "value": {"summary": "matrix", "description": ""}});
+                let line = file_line(&format!("w{n}.txt"), format!("written by {who:?}").as_bytes());
+                self.authed(s.post(&format!("/api/models/{repo}/commit/main")), who)
+                    .header("content-type", "application/x-ndjson")
+                    .body(format!("{header}\n{line}"))
+            }
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+}
+
+async fn setup() -> Fixture {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    for (name, is_admin) in [("carol", false), ("dave", false), ("root", true)] {
+        admin.create_user(name, is_admin).await.unwrap();
+    }
+    admin.set_org_member("acme", "carol", OrgRole::Read).await.unwrap();
+    admin.set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
+    let write = |user: &'static str| {
+        let admin = &admin;
+        async move { admin.create_token(user, "m", Role::Write).await.unwrap() }
+    };
+    let (carol, dave, root) = (write("carol").await, write("dave").await, write("root").await);
+    let dave_read = admin.create_token("dave", "r", Role::Read).await.unwrap();
+    let scope =
+        TokenScope::new(ScopeTarget::parse("model:acme/pub").unwrap(), &["repo.content.read"]).unwrap();
+    let spec = TokenSpec { name: "f".into(), role: Role::FineGrained, expires_at: None, scopes: vec![scope] };
+    let scoped = admin.issue_token(Authority::Operator, "dave", spec).await.unwrap().secret;
+    let spec = TokenSpec { name: "x".into(), role: Role::Write, expires_at: None, scopes: vec![] };
+    let revoked = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap();
+    admin.revoke_token(Authority::Operator, revoked.record.id).await.unwrap();
+    let soon = kura_core::now_millis() + 1500;
+    let spec = TokenSpec { name: "e".into(), role: Role::Write, expires_at: Some(soon), scopes: vec![] };
+    let expired = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
+
+    for vis in VIS {
+        let repo = repo_of(vis);
+        assert_eq!(server.create_repo(&server.alice, repo, vis == Vis::Private).await.status(), 200);
+        let line = file_line(file_of(vis), b"matrix content\n");
+        assert_eq!(server.commit(&server.alice, repo, "main", &[line], None).await.status(), 200);
+        if vis == Vis::Gated {
+            let settings = server
+                .client
+                .put(format!("{}/api/models/{repo}/settings", server.base))
+                .bearer_auth(&server.alice)
+                .json(&json!({"gated": "manual"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(settings.status(), 200);
+        }
+    }
+    let tokens = vec![
+        (Who::Anonymous, None),
+        (Who::Reader, Some(carol)),
+        (Who::Writer, Some(dave)),
+        (Who::OrgAdmin, Some(server.alice.clone())),
+        (Who::Outsider, Some(server.bob.clone())),
+        (Who::ServerAdmin, Some(root)),
+        (Who::WriterReadToken, Some(dave_read)),
+        (Who::Scoped, Some(scoped)),
+        (Who::Revoked, Some(revoked.secret)),
+        (Who::Expired, Some(expired)),
+    ];
+    // Let the expiring token expire.
+    let wait = (soon - kura_core::now_millis() + 100).max(0);
+    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap())).await;
+    Fixture { server, tokens }
+}
+
+#[tokio::test]
+async fn every_identity_visibility_and_operation_gets_the_status_the_rules_say() {
+    let fixture = setup().await;
+    let first_priv_sha = fixture.server.head_sha(&fixture.server.alice, "acme/priv").await;
+    let mut mismatches = Vec::new();
+    // Bodies of refused requests on the private repo, checked for leaks at the end.
+    let mut refused_bodies = Vec::new();
+    let mut cells = 0;
+    for (n, who) in WHO.into_iter().enumerate() {
+        for vis in VIS {
+            for op in OPS {
+                let want = expected(who, vis, op);
+                let (got, body) = fixture.run(who, vis, op, n).await;
+                cells += 1;
+                if got != want {
+                    mismatches.push(format!("{who:?} × {vis:?} × {op:?}: expected {want}, got {got}"));
+                }
+                if vis == Vis::Private && !sees(who, vis) {
+                    refused_bodies.push((who, op, got, body));
+                }
+            }
+        }
+    }
+    assert_eq!(cells, 300);
+
+    // Listing: private repos only for those who may see them; invalid tokens are refused.
+    for who in WHO {
+        let response =
+            fixture.authed(fixture.server.get("/api/models?author=acme"), who).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        if matches!(who, Who::Revoked | Who::Expired) {
+            if status != 401 {
+                mismatches.push(format!("{who:?} × listing: expected 401, got {status}"));
+            }
+            refused_bodies.push((who, Op::Info, status, body));
+            continue;
+        }
+        if status != 200 {
+            mismatches.push(format!("{who:?} × listing: expected 200, got {status}"));
+            continue;
+        }
+        let items: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
+        let mut ids: Vec<String> = items.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)).collect();
+        ids.sort();
+        let mut want: Vec<String> =
+            VIS.into_iter().filter(|v| sees(who, *v)).map(|v| repo_of(v).to_owned()).collect();
+        want.sort();
+        if ids != want {
+            mismatches.push(format!("{who:?} × listing: expected {want:?}, got {ids:?}"));
+        }
+        if !sees(who, Vis::Private) {
+            refused_bodies.push((who, Op::Info, status, body));
+        }
+    }
+
+    // No leak of the private repo: neither its file name nor any of its commit ids.
+    let last_priv_sha = fixture.server.head_sha(&fixture.server.alice, "acme/priv").await;
+    let secrets = [file_of(Vis::Private), first_priv_sha.as_str(), last_priv_sha.as_str(), "w2.txt"];
+    for (who, op, status, body) in &refused_bodies {
+        for secret in secrets {
+            if body.contains(secret) {
+                mismatches.push(format!("{who:?} × Private × {op:?} ({status}): body leaks {secret:?}"));
+            }
+        }
+    }
+    assert!(refused_bodies.len() >= 40, "{}", refused_bodies.len());
+    assert!(mismatches.is_empty(), "{} wrong cells:\n{}", mismatches.len(), mismatches.join("\n"));
+}
