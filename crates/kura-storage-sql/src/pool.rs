@@ -120,11 +120,30 @@ impl SqlStore {
     }
 
     /// Applies every migration not yet recorded. On PostgreSQL an advisory lock keeps
-    /// replicas starting together from racing.
+    /// replicas starting together from racing. On SQLite the transaction takes the write lock
+    /// up front (`BEGIN IMMEDIATE`, so it waits for the busy timeout instead of failing on a
+    /// read-to-write upgrade), and a failed attempt (another process holding the database at
+    /// start-up) is retried a few times: the migrations are one transaction, so a retry is safe.
     pub async fn migrate(&self) -> Result<(), StorageError> {
+        let attempts: u32 = if matches!(self.pool, Pool::Sqlite(_)) { 5 } else { 1 };
+        let mut attempt: u32 = 1;
+        loop {
+            match self.migrate_once().await {
+                Err(error) if attempt < attempts => {
+                    tracing::warn!(%error, attempt, "database migration failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn migrate_once(&self) -> Result<(), StorageError> {
         let migrations = self.migrations();
+        let begin = if matches!(self.pool, Pool::Sqlite(_)) { "BEGIN IMMEDIATE" } else { "BEGIN" };
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_with(AssertSqlSafe(begin)).await.map_err(db_error)?;
             if matches!(self.pool, Pool::Postgres(_)) {
                 sqlx::query("SELECT pg_advisory_xact_lock(7283401)").execute(&mut *tx).await.map_err(db_error)?;
             }
