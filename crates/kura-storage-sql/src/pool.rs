@@ -90,7 +90,30 @@ impl SqlStore {
         Self::sqlite(options, 8).await
     }
 
+    /// Opens the pool and migrates. A fresh file is first set up (WAL mode) by one connection
+    /// alone: the pool opens connections concurrently, and two of them switching a new file to
+    /// WAL at once can fail with "database is locked" without waiting. A failed attempt is
+    /// retried a few times (another process may hold the file at start-up).
     async fn sqlite(options: SqliteConnectOptions, max: u32) -> Result<Self, StorageError> {
+        let mut attempt: u32 = 1;
+        loop {
+            match Self::sqlite_once(options.clone(), max).await {
+                Err(error) if attempt < 5 => {
+                    tracing::warn!(%error, attempt, "opening the SQLite database failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn sqlite_once(options: SqliteConnectOptions, max: u32) -> Result<Self, StorageError> {
+        {
+            use sqlx::{ConnectOptions, Connection};
+            let first = options.connect().await.map_err(db_error)?;
+            first.close().await.map_err(db_error)?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
@@ -120,23 +143,11 @@ impl SqlStore {
     }
 
     /// Applies every migration not yet recorded. On PostgreSQL an advisory lock keeps
-    /// replicas starting together from racing. On SQLite the transaction takes the write lock
-    /// up front (`BEGIN IMMEDIATE`, so it waits for the busy timeout instead of failing on a
-    /// read-to-write upgrade), and a failed attempt (another process holding the database at
-    /// start-up) is retried a few times: the migrations are one transaction, so a retry is safe.
+    /// replicas starting together from racing; on SQLite the transaction takes the write lock up
+    /// front (`BEGIN IMMEDIATE`), so it waits for the busy timeout instead of failing on a
+    /// read-to-write upgrade.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        let attempts: u32 = if matches!(self.pool, Pool::Sqlite(_)) { 5 } else { 1 };
-        let mut attempt: u32 = 1;
-        loop {
-            match self.migrate_once().await {
-                Err(error) if attempt < attempts => {
-                    tracing::warn!(%error, attempt, "database migration failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.migrate_once().await
     }
 
     async fn migrate_once(&self) -> Result<(), StorageError> {
