@@ -147,10 +147,6 @@ impl SqlStore {
     /// front (`BEGIN IMMEDIATE`), so it waits for the busy timeout instead of failing on a
     /// read-to-write upgrade.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        self.migrate_once().await
-    }
-
-    async fn migrate_once(&self) -> Result<(), StorageError> {
         let migrations = self.migrations();
         let begin = if matches!(self.pool, Pool::Sqlite(_)) { "BEGIN IMMEDIATE" } else { "BEGIN" };
         with_pool!(self, pool => {

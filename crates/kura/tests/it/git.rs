@@ -1,27 +1,7 @@
 //! The real `git` client against kura's smart HTTP: clone (protocol v2 and v0), shallow clone,
 //! incremental fetch, private repos, and a clean refusal of pushes with a read token.
 
-use std::path::Path;
-use std::process::Command;
-
 use crate::support::*;
-
-fn git(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git is installed (scripts/test installs it)")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let output = git(dir, args);
-    assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 #[tokio::test]
 async fn clones_and_fetches_reproduce_the_api_commit_ids() {

@@ -3,29 +3,11 @@
 //! rights; a push racing an API commit loses or wins cleanly; bad pushes change nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::*;
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(["-c", "user.name=Pusher", "-c", "user.email=p@example.com", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git is installed (scripts/test installs it)")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let output = git(dir, args);
-    assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 /// Runs git and returns (success, stderr).
 fn attempt(dir: &Path, args: &[&str]) -> (bool, String) {

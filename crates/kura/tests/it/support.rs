@@ -141,3 +141,23 @@ pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
 }
+
+/// Runs the real git in `dir` (HOME there, no prompts, no system config, a fixed identity).
+pub fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .args(["-c", "user.name=Pusher", "-c", "user.email=p@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git is installed (scripts/test installs it)")
+}
+
+/// Runs git, asserts it succeeded and returns its trimmed stdout.
+pub fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = git(dir, args);
+    assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
