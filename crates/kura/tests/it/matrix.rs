@@ -1,5 +1,6 @@
 //! The access matrix: every identity × visibility × operation against the rules of `auth.rs`,
-//! asserted cell by cell, plus no leak of a private repo to those who must not see it.
+//! asserted cell by cell, plus no leak of a private repo to those who must not see it. The
+//! identity table, the fixture and the expectation helpers are shared with the `matrix_*` files.
 
 use kura_core::{Authority, OrgRole, TokenSpec};
 use kura_model::{Role, ScopeTarget, TokenScope};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     /// `carol`, org member with role read.
     Reader,
@@ -27,9 +28,12 @@ enum Who {
     Scoped,
     Revoked,
     Expired,
+    /// `erin`, org member with role contributor: reads like `Reader`, writes only to the repos
+    /// she created (none of the fixture repos).
+    Contributor,
 }
 
-const WHO: [Who; 10] = [
+pub(crate) const WHO: [Who; 11] = [
     Who::Anonymous,
     Who::Reader,
     Who::Writer,
@@ -40,18 +44,19 @@ const WHO: [Who; 10] = [
     Who::Scoped,
     Who::Revoked,
     Who::Expired,
+    Who::Contributor,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Vis {
+pub(crate) enum Vis {
     Public,
     Private,
     Gated,
 }
 
-const VIS: [Vis; 3] = [Vis::Public, Vis::Private, Vis::Gated];
+pub(crate) const VIS: [Vis; 3] = [Vis::Public, Vis::Private, Vis::Gated];
 
-fn repo_of(vis: Vis) -> &'static str {
+pub(crate) fn repo_of(vis: Vis) -> &'static str {
     match vis {
         Vis::Public => "acme/pub",
         Vis::Private => "acme/priv",
@@ -60,7 +65,7 @@ fn repo_of(vis: Vis) -> &'static str {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     Info,
     Tree,
     PathsInfo,
@@ -73,7 +78,7 @@ enum Op {
     GitReceive,
 }
 
-const OPS: [Op; 10] = [
+pub(crate) const OPS: [Op; 10] = [
     Op::Info,
     Op::Tree,
     Op::PathsInfo,
@@ -87,7 +92,7 @@ const OPS: [Op; 10] = [
 ];
 
 /// The file every repo holds; its name must not leak from `acme/priv`.
-fn file_of(vis: Vis) -> &'static str {
+pub(crate) fn file_of(vis: Vis) -> &'static str {
     match vis {
         Vis::Public => "pub-file.txt",
         Vis::Private => "priv-secret-file.txt",
@@ -96,12 +101,20 @@ fn file_of(vis: Vis) -> &'static str {
 }
 
 /// Whether the user behind the identity is at least a reader of `acme` (members, server admin).
-fn member(who: Who) -> bool {
-    matches!(who, Who::Reader | Who::Writer | Who::OrgAdmin | Who::ServerAdmin | Who::WriterReadToken)
+pub(crate) fn member(who: Who) -> bool {
+    matches!(
+        who,
+        Who::Reader
+            | Who::Writer
+            | Who::OrgAdmin
+            | Who::ServerAdmin
+            | Who::WriterReadToken
+            | Who::Contributor
+    )
 }
 
 /// Whether the identity may see the repo exists (`can_see`).
-fn sees(who: Who, vis: Vis) -> bool {
+pub(crate) fn sees(who: Who, vis: Vis) -> bool {
     match vis {
         Vis::Public | Vis::Gated => true,
         // The scoped token covers `acme/pub` only, so it does not reach the private repo.
@@ -110,12 +123,12 @@ fn sees(who: Who, vis: Vis) -> bool {
 }
 
 /// The status a hidden repo answers with: 401 to anonymous callers, 404 to everyone else.
-fn hidden(who: Who) -> u16 {
+pub(crate) fn hidden(who: Who) -> u16 {
     if who == Who::Anonymous { 401 } else { 404 }
 }
 
 /// The expected status of one cell, from the rules in `kura_core::auth`.
-fn expected(who: Who, vis: Vis, op: Op) -> u16 {
+pub(crate) fn expected(who: Who, vis: Vis, op: Op) -> u16 {
     if matches!(who, Who::Revoked | Who::Expired) {
         return 401; // an invalid token is refused before anything else
     }
@@ -135,50 +148,99 @@ fn expected(who: Who, vis: Vis, op: Op) -> u16 {
         Op::Commit | Op::GitReceive => match who {
             Who::Anonymous => 401,
             Who::Writer | Who::OrgAdmin | Who::ServerAdmin => 200,
-            // Read role in the org, no membership, a read token, a read-only scope.
-            Who::Reader | Who::Outsider | Who::WriterReadToken | Who::Scoped => 403,
+            // Read role in the org, no membership, a read token, a read-only scope, a
+            // contributor on repos she did not create.
+            Who::Reader | Who::Outsider | Who::WriterReadToken | Who::Scoped | Who::Contributor => 403,
             Who::Revoked | Who::Expired => unreachable!(),
         },
     }
 }
 
-struct Fixture {
-    server: TestServer,
+/// The repo types; every fixture repo exists once per type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Model,
+    Dataset,
+    Space,
+}
+
+pub(crate) const KINDS: [Kind; 3] = [Kind::Model, Kind::Dataset, Kind::Space];
+
+impl Kind {
+    /// The segment of API routes: `/api/{plural}/{repo}/...`.
+    pub(crate) fn plural(self) -> &'static str {
+        match self {
+            Kind::Model => "models",
+            Kind::Dataset => "datasets",
+            Kind::Space => "spaces",
+        }
+    }
+
+    /// The prefix of file and git routes: `/{prefix}{repo}/resolve/...`.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Kind::Model => "",
+            Kind::Dataset => "datasets/",
+            Kind::Space => "spaces/",
+        }
+    }
+
+    pub(crate) fn singular(self) -> &'static str {
+        match self {
+            Kind::Model => "model",
+            Kind::Dataset => "dataset",
+            Kind::Space => "space",
+        }
+    }
+}
+
+pub(crate) struct Fixture {
+    pub(crate) server: TestServer,
     tokens: Vec<(Who, Option<String>)>,
 }
 
 impl Fixture {
-    fn token(&self, who: Who) -> Option<&str> {
+    pub(crate) fn token(&self, who: Who) -> Option<&str> {
         self.tokens.iter().find(|(w, _)| *w == who).and_then(|(_, t)| t.as_deref())
     }
 
-    fn authed(&self, builder: RequestBuilder, who: Who) -> RequestBuilder {
+    pub(crate) fn authed(&self, builder: RequestBuilder, who: Who) -> RequestBuilder {
         match self.token(who) {
             Some(token) => builder.bearer_auth(token),
             None => builder,
         }
     }
 
-    /// Runs one operation; returns the status and the body text.
-    async fn run(&self, who: Who, vis: Vis, op: Op, n: usize) -> (u16, String) {
+    /// Sends a request as `who`; returns the status and the body text.
+    pub(crate) async fn send(&self, builder: RequestBuilder, who: Who) -> (u16, String) {
+        let response = self.authed(builder, who).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Runs one operation on the repo of type `kind`; returns the status and the body text.
+    pub(crate) async fn run(&self, who: Who, kind: Kind, vis: Vis, op: Op, n: usize) -> (u16, String) {
         let s = &self.server;
-        let repo = repo_of(vis);
+        let (api, files) = (
+            format!("/api/{}/{}", kind.plural(), repo_of(vis)),
+            format!("/{}{}", kind.prefix(), repo_of(vis)),
+        );
         let batch = json!({"operation": "download", "transfers": ["basic"], "objects": [{"oid": "a".repeat(64), "size": 1}]});
         let request = match op {
-            Op::Info => self.authed(s.get(&format!("/api/models/{repo}")), who),
-            Op::Tree => self.authed(s.get(&format!("/api/models/{repo}/tree/main")), who),
+            Op::Info => self.authed(s.get(&api), who),
+            Op::Tree => self.authed(s.get(&format!("{api}/tree/main")), who),
             Op::PathsInfo => self
-                .authed(s.post(&format!("/api/models/{repo}/paths-info/main")), who)
+                .authed(s.post(&format!("{api}/paths-info/main")), who)
                 .json(&json!({"paths": [file_of(vis)]})),
-            Op::Commits => self.authed(s.get(&format!("/api/models/{repo}/commits/main")), who),
-            Op::Resolve => self.authed(s.get(&format!("/{repo}/resolve/main/{}", file_of(vis))), who),
+            Op::Commits => self.authed(s.get(&format!("{api}/commits/main")), who),
+            Op::Resolve => self.authed(s.get(&format!("{files}/resolve/main/{}", file_of(vis))), who),
             Op::LfsBatch => {
-                self.authed(s.post(&format!("/{repo}.git/info/lfs/objects/batch")), who).json(&batch)
+                self.authed(s.post(&format!("{files}.git/info/lfs/objects/batch")), who).json(&batch)
             }
-            Op::XetToken => self.authed(s.get(&format!("/api/models/{repo}/xet-read-token/main")), who),
+            Op::XetToken => self.authed(s.get(&format!("{api}/xet-read-token/main")), who),
             Op::GitUpload | Op::GitReceive => {
                 let service = if op == Op::GitUpload { "git-upload-pack" } else { "git-receive-pack" };
-                let builder = s.get(&format!("/{repo}.git/info/refs?service={service}"));
+                let builder = s.get(&format!("{files}.git/info/refs?service={service}"));
                 match self.token(who) {
                     Some(token) => builder.basic_auth("user", Some(token)),
                     None => builder,
@@ -187,7 +249,7 @@ impl Fixture {
             Op::Commit => {
                 let header = json!({"key": "header", "value": {"summary": "matrix", "description": ""}});
                 let line = file_line(&format!("w{n}.txt"), format!("written by {who:?}").as_bytes());
-                self.authed(s.post(&format!("/api/models/{repo}/commit/main")), who)
+                self.authed(s.post(&format!("{api}/commit/main")), who)
                     .header("content-type", "application/x-ndjson")
                     .body(format!("{header}\n{line}"))
             }
@@ -196,21 +258,96 @@ impl Fixture {
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
     }
+
+    /// Commit ids of `acme/priv` of type `kind` (alice reads them), without the initial commit:
+    /// that one may equal the initial commit of a public repo created in the same second.
+    pub(crate) async fn private_commits(&self, kind: Kind) -> Vec<String> {
+        let path = format!("/api/{}/{}/commits/main", kind.plural(), repo_of(Vis::Private));
+        let commits: Vec<Value> = self
+            .server
+            .get(&path)
+            .bearer_auth(&self.server.alice)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<String> = commits.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+        ids[..ids.len() - 1].to_vec()
+    }
 }
 
-async fn setup() -> Fixture {
+/// Creates `repo` of type `kind` as `token`; returns the status.
+pub(crate) async fn create_typed(
+    server: &TestServer,
+    token: &str,
+    kind: Kind,
+    repo: &str,
+    private: bool,
+) -> u16 {
+    let (namespace, name) = repo.split_once('/').unwrap();
+    let body = json!({"name": name, "organization": namespace, "private": private, "type": kind.singular()});
+    let response = server.post("/api/repos/create").bearer_auth(token).json(&body).send().await.unwrap();
+    response.status().as_u16()
+}
+
+/// Commits `lines` to `repo` of type `kind` as `token`; returns the status.
+pub(crate) async fn commit_typed(
+    server: &TestServer,
+    token: &str,
+    kind: Kind,
+    repo: &str,
+    lines: &[Value],
+) -> u16 {
+    let mut body =
+        json!({"key": "header", "value": {"summary": "test commit", "description": ""}}).to_string();
+    for line in lines {
+        body.push('\n');
+        body.push_str(&line.to_string());
+    }
+    let path = format!("/api/{}/{repo}/commit/main", kind.plural());
+    let response = server
+        .post(&path)
+        .bearer_auth(token)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+/// Gates `repo` of type `kind` (manual approval) as alice.
+pub(crate) async fn gate(server: &TestServer, kind: Kind, repo: &str) {
+    let settings = server
+        .client
+        .put(format!("{}/api/{}/{repo}/settings", server.base, kind.plural()))
+        .bearer_auth(&server.alice)
+        .json(&json!({"gated": "manual"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(settings.status(), 200);
+}
+
+/// A server with the users, tokens and, for every type and visibility, a repo created by alice
+/// holding one file.
+pub(crate) async fn setup() -> Fixture {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    for (name, is_admin) in [("carol", false), ("dave", false), ("root", true)] {
+    for (name, is_admin) in [("carol", false), ("dave", false), ("root", true), ("erin", false)] {
         admin.create_user(name, is_admin).await.unwrap();
     }
     admin.set_org_member("acme", "carol", OrgRole::Read).await.unwrap();
     admin.set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
+    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
     let write = |user: &'static str| {
         let admin = &admin;
         async move { admin.create_token(user, "m", Role::Write).await.unwrap() }
     };
-    let (carol, dave, root) = (write("carol").await, write("dave").await, write("root").await);
+    let (carol, dave, root, erin) =
+        (write("carol").await, write("dave").await, write("root").await, write("erin").await);
     let dave_read = admin.create_token("dave", "r", Role::Read).await.unwrap();
     let scope =
         TokenScope::new(ScopeTarget::parse("model:acme/pub").unwrap(), &["repo.content.read"]).unwrap();
@@ -223,21 +360,15 @@ async fn setup() -> Fixture {
     let spec = TokenSpec { name: "e".into(), role: Role::Write, expires_at: Some(soon), scopes: vec![] };
     let expired = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
 
-    for vis in VIS {
-        let repo = repo_of(vis);
-        assert_eq!(server.create_repo(&server.alice, repo, vis == Vis::Private).await.status(), 200);
-        let line = file_line(file_of(vis), b"matrix content\n");
-        assert_eq!(server.commit(&server.alice, repo, "main", &[line], None).await.status(), 200);
-        if vis == Vis::Gated {
-            let settings = server
-                .client
-                .put(format!("{}/api/models/{repo}/settings", server.base))
-                .bearer_auth(&server.alice)
-                .json(&json!({"gated": "manual"}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(settings.status(), 200);
+    for kind in KINDS {
+        for vis in VIS {
+            let repo = repo_of(vis);
+            assert_eq!(create_typed(&server, &server.alice, kind, repo, vis == Vis::Private).await, 200);
+            let line = file_line(file_of(vis), b"matrix content\n");
+            assert_eq!(commit_typed(&server, &server.alice, kind, repo, &[line]).await, 200);
+            if vis == Vis::Gated {
+                gate(&server, kind, repo).await;
+            }
         }
     }
     let tokens = vec![
@@ -251,11 +382,51 @@ async fn setup() -> Fixture {
         (Who::Scoped, Some(scoped)),
         (Who::Revoked, Some(revoked.secret)),
         (Who::Expired, Some(expired)),
+        (Who::Contributor, Some(erin)),
     ];
     // Let the expiring token expire.
     let wait = (soon - kura_core::now_millis() + 100).max(0);
     tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap())).await;
     Fixture { server, tokens }
+}
+
+/// Collected results of a matrix: every wrong cell, and the bodies that must not leak.
+#[derive(Default)]
+pub(crate) struct Cells {
+    pub(crate) count: usize,
+    pub(crate) mismatches: Vec<String>,
+    /// (cell, status, body) of answers that must not name anything of a private repo.
+    pub(crate) guarded: Vec<(String, u16, String)>,
+}
+
+impl Cells {
+    /// Records one cell; `guard` keeps its body for the leak check.
+    pub(crate) fn check(&mut self, cell: String, want: u16, got: u16, body: String, guard: bool) {
+        self.count += 1;
+        if got != want {
+            self.mismatches.push(format!("{cell}: expected {want}, got {got}"));
+        }
+        if guard {
+            self.guarded.push((cell, got, body));
+        }
+    }
+
+    /// Asserts no guarded body names a secret and no cell was wrong, printing every wrong cell.
+    pub(crate) fn finish(mut self, secrets: &[String]) {
+        for (cell, status, body) in &self.guarded {
+            for secret in secrets {
+                if body.contains(secret.as_str()) {
+                    self.mismatches.push(format!("{cell} ({status}): body leaks {secret:?}"));
+                }
+            }
+        }
+        assert!(
+            self.mismatches.is_empty(),
+            "{} wrong cells:\n{}",
+            self.mismatches.len(),
+            self.mismatches.join("\n")
+        );
+    }
 }
 
 #[tokio::test]
@@ -270,7 +441,7 @@ async fn every_identity_visibility_and_operation_gets_the_status_the_rules_say()
         for vis in VIS {
             for op in OPS {
                 let want = expected(who, vis, op);
-                let (got, body) = fixture.run(who, vis, op, n).await;
+                let (got, body) = fixture.run(who, Kind::Model, vis, op, n).await;
                 cells += 1;
                 if got != want {
                     mismatches.push(format!("{who:?} × {vis:?} × {op:?}: expected {want}, got {got}"));
@@ -281,7 +452,7 @@ async fn every_identity_visibility_and_operation_gets_the_status_the_rules_say()
             }
         }
     }
-    assert_eq!(cells, 300);
+    assert_eq!(cells, 330);
 
     // Listing: private repos only for those who may see them; invalid tokens are refused.
     for who in WHO {
