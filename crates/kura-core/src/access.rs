@@ -241,7 +241,7 @@ impl Hub {
         self.meta.repo(repo_type, repo_id).await?.ok_or(CoreError::RepoNotFound)
     }
 
-    async fn user_named(&self, name: &str) -> Result<kura_storage::UserRecord> {
+    pub(crate) async fn user_named(&self, name: &str) -> Result<kura_storage::UserRecord> {
         self.meta
             .user_by_name(name)
             .await?

@@ -62,41 +62,6 @@ impl Hub {
         Ok(user)
     }
 
-    /// Creates an organization owned by `owner` (admin CLI).
-    pub async fn create_org(&self, name: &str, owner: &str) -> Result<()> {
-        validate_namespace(name)?;
-        let owner = self
-            .meta
-            .user_by_name(owner)
-            .await?
-            .ok_or_else(|| CoreError::invalid(format!("No user named '{owner}'")))?;
-        self.meta.create_org(name, owner.id, now_millis()).await.map_err(|e| match e {
-            kura_storage::StorageError::AlreadyExists => {
-                CoreError::conflict(format!("The name '{name}' is already taken"))
-            }
-            other => other.into(),
-        })?;
-        let details = serde_json::json!({"member": owner.name, "role": "admin"});
-        self.audit(None, "org.create", format!("org:{name}"), details).await;
-        Ok(())
-    }
-
-    /// Adds `user` to `org` with `role`, or changes their role (admin CLI).
-    pub async fn set_org_member(&self, org: &str, user: &str, role: OrgRole) -> Result<()> {
-        if self.meta.namespace_kind(org).await? != Some(NamespaceKind::Org) {
-            return Err(CoreError::invalid(format!("No organization named '{org}'")));
-        }
-        let member = self
-            .meta
-            .user_by_name(user)
-            .await?
-            .ok_or_else(|| CoreError::invalid(format!("No user named '{user}'")))?;
-        self.meta.set_org_member(org, member.id, role).await?;
-        let details = serde_json::json!({"member": member.name, "role": role.as_str()});
-        self.audit(None, "org.member", format!("org:{org}"), details).await;
-        Ok(())
-    }
-
     /// Resolves a bearer token. No token is anonymous; an unknown, expired or revoked one is
     /// an error, answered like an unknown one.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Identity> {
@@ -123,12 +88,20 @@ impl Hub {
     }
 
     /// What the user behind the caller may do in `namespace`, whatever the token says.
-    async fn user_standing(&self, principal: &Principal, namespace: &str) -> Result<Standing> {
+    /// `own_repo`: the repo in question is one the user created (or is about to create);
+    /// org contributors write to those only, as on the Hub.
+    async fn user_standing(
+        &self,
+        principal: &Principal,
+        namespace: &str,
+        own_repo: bool,
+    ) -> Result<Standing> {
         if principal.user.is_admin || principal.user.name == namespace {
             return Ok(Standing::Write);
         }
         Ok(match self.meta.org_role(namespace, principal.user.id).await? {
             Some(OrgRole::Write | OrgRole::Admin) => Standing::Write,
+            Some(OrgRole::Contributor) if own_repo => Standing::Write,
             Some(OrgRole::Read | OrgRole::Contributor) => Standing::Read,
             None => Standing::None,
         })
@@ -144,7 +117,8 @@ impl Hub {
         if grant == Standing::None {
             return Ok(Standing::None);
         }
-        Ok(grant.min(self.user_standing(principal, repo.repo_id.namespace()).await?))
+        let own = created_by(principal, repo);
+        Ok(grant.min(self.user_standing(principal, repo.repo_id.namespace(), own).await?))
     }
 
     /// Whether the caller may see that the repo exists and read its metadata.
@@ -179,18 +153,19 @@ impl Hub {
         let principal = writer(identity)?;
         let target = format!("{}:{}", repo.repo_type.as_str(), repo.repo_id);
         scope_allows_write(principal, |t| t.covers_repo(repo.repo_type, &repo.repo_id), &target)?;
-        self.require_user_write(principal, repo.repo_id.namespace()).await
+        self.require_user_write(principal, repo.repo_id.namespace(), created_by(principal, repo)).await
     }
 
-    /// Whether the caller may create or change repos under `namespace`.
+    /// Whether the caller may create repos under `namespace` (or move one of theirs there).
+    /// Org contributors may: the new repo is their own.
     pub async fn authorize_namespace_write(&self, identity: &Identity, namespace: &str) -> Result<()> {
         let principal = writer(identity)?;
         scope_allows_write(principal, |t| t.covers_namespace(namespace), namespace)?;
-        self.require_user_write(principal, namespace).await
+        self.require_user_write(principal, namespace, true).await
     }
 
-    async fn require_user_write(&self, principal: &Principal, namespace: &str) -> Result<()> {
-        if self.user_standing(principal, namespace).await? < Standing::Write {
+    async fn require_user_write(&self, principal: &Principal, namespace: &str, own_repo: bool) -> Result<()> {
+        if self.user_standing(principal, namespace, own_repo).await? < Standing::Write {
             return Err(CoreError::Forbidden(format!(
                 "You don't have the rights to write to the namespace '{namespace}'"
             )));
@@ -256,6 +231,11 @@ impl Hub {
     pub async fn namespace_kind(&self, namespace: &str) -> Result<Option<NamespaceKind>> {
         Ok(self.meta.namespace_kind(namespace).await?)
     }
+}
+
+/// Whether the caller's user created `repo`.
+fn created_by(principal: &Principal, repo: &RepoRecord) -> bool {
+    repo.created_by == Some(principal.user.id)
 }
 
 /// Minimum time between two `last_used_at` writes of one token.

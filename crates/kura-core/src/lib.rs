@@ -20,6 +20,7 @@ mod ingest_hash;
 mod lfs;
 mod login_limit;
 mod objects;
+mod orgs;
 mod rate_limit;
 mod repos;
 mod revision;
@@ -52,6 +53,7 @@ pub use kura_storage::{
 };
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
+pub use orgs::MemberChange;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use sessions::{

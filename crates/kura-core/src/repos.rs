@@ -42,7 +42,12 @@ impl Hub {
         repo_type: RepoType,
         repo_id: &RepoId,
     ) -> Result<RepoRecord> {
-        let repo = self.meta.repo(repo_type, repo_id).await?.ok_or(CoreError::RepoNotFound)?;
+        let Some(repo) = self.meta.repo(repo_type, repo_id).await? else {
+            // Ask the same questions as for a hidden repo, so a missing repo and a hidden one
+            // cost the same and cannot be told apart by timing.
+            let _ = self.can_see(identity, &hidden_stand_in(repo_type, repo_id)).await;
+            return Err(CoreError::RepoNotFound);
+        };
         self.authorize_read(identity, &repo).await?;
         Ok(repo)
     }
@@ -79,7 +84,15 @@ impl Hub {
             message: "initial commit\n".into(),
         };
         let initial_commit = self.objects.write_commit(&commit).await?;
-        let new = NewRepo { repo_type, repo_id: repo_id.clone(), private, created_at: now, initial_commit };
+        let created_by = identity.principal().map(|p| p.user.id);
+        let new = NewRepo {
+            repo_type,
+            repo_id: repo_id.clone(),
+            private,
+            created_at: now,
+            initial_commit,
+            created_by,
+        };
         self.meta.create_repo(new).await.map_err(|e| match e {
             StorageError::AlreadyExists => CoreError::conflict("You already created this repo"),
             other => other.into(),
@@ -263,5 +276,20 @@ impl Hub {
         }
         cache.insert(root, info.clone());
         Ok(info)
+    }
+}
+
+/// A private repo that does not exist, for `find_repo`'s constant-cost miss.
+fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
+    RepoRecord {
+        id: -1,
+        repo_type,
+        repo_id: repo_id.clone(),
+        private: true,
+        gating: Gating::Off,
+        created_at: 0,
+        last_modified: 0,
+        tags: Vec::new(),
+        created_by: None,
     }
 }

@@ -40,6 +40,9 @@ pub(crate) enum Route {
     AskAccess { repo: RepoRef },
     UserAccessRequest { repo: RepoRef, action: String },
     AuditLog,
+    OrgMembers { org: String },
+    OrgMember { org: String, user: String },
+    OrgMemberRole { org: String, user: String },
     Tokens,
     Token { id: String },
     Discussions { repo: RepoRef },
@@ -91,6 +94,13 @@ pub(crate) fn parse(raw_path: &str) -> Route {
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "repos", "move"] => Route::MoveRepo,
         ["api", "admin", "audit-log"] => Route::AuditLog,
+        ["api", "organizations", org, "members"] => Route::OrgMembers { org: org.to_owned() },
+        ["api", "organizations", org, "members", user] => {
+            Route::OrgMember { org: org.to_owned(), user: user.to_owned() }
+        }
+        ["api", "organizations", org, "members", user, "role"] => {
+            Route::OrgMemberRole { org: org.to_owned(), user: user.to_owned() }
+        }
         ["api", "settings", "tokens"] => Route::Tokens,
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },

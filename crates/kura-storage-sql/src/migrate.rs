@@ -14,6 +14,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_access.sql") },
     Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/sqlite/0006_sessions.sql") },
+    Migration { version: 7, sql: include_str!("../migrations/sqlite/0007_repo_creator.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -23,6 +24,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../migrations/postgres/0004_access.sql") },
     Migration { version: 5, sql: include_str!("../migrations/postgres/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/postgres/0006_sessions.sql") },
+    Migration { version: 7, sql: include_str!("../migrations/postgres/0007_repo_creator.sql") },
 ];
 
 /// Splits a migration file into statements (no statement in our files contains `;` inside a

@@ -26,7 +26,7 @@ fn corrupt(what: &str) -> StorageError {
 }
 
 pub(crate) const REPO_COLUMNS: &str =
-    "id, repo_type, namespace, name, private, gating, created_at, last_modified, tags";
+    "id, repo_type, namespace, name, private, gating, created_at, last_modified, tags, created_by";
 
 pub(crate) fn repo<R>(row: &R) -> Result<RepoRecord>
 where
@@ -35,6 +35,7 @@ where
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let repo_type: String = row.field("repo_type")?;
     let namespace: String = row.field("namespace")?;
@@ -50,6 +51,7 @@ where
         created_at: row.field("created_at")?,
         last_modified: row.field("last_modified")?,
         tags: tags.lines().map(str::to_owned).collect(),
+        created_by: row.field("created_by")?,
     })
 }
 

@@ -68,11 +68,54 @@ impl MetadataStore for SqlStore {
     }
 
     async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()> {
-        let sql = self.sql("INSERT INTO org_members (org, user_id, role) VALUES (?, ?, ?) ON CONFLICT (org, user_id) DO UPDATE SET role = excluded.role");
+        let upsert = self.sql("INSERT INTO org_members (org, user_id, role) VALUES (?, ?, ?) ON CONFLICT (org, user_id) DO UPDATE SET role = excluded.role");
         with_pool!(self, pool => {
-            sqlx::query(sql).bind(org).bind(user).bind(role.as_str()).execute(pool).await.map_err(db_error)?;
-        });
-        Ok(())
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            // The org row's write lock serialises member changes (a row lock on PostgreSQL,
+            // the database lock on SQLite), so two admins cannot demote each other at once.
+            let locked = sqlx::query(self.sql("UPDATE orgs SET created_at = created_at WHERE name = ?")).bind(org).execute(&mut *tx).await.map_err(db_error)?;
+            if locked.rows_affected() == 0 {
+                return Err(StorageError::NotFound);
+            }
+            sqlx::query(upsert).bind(org).bind(user).bind(role.as_str()).execute(&mut *tx).await.map_err(db_error)?;
+            let admins: i64 = sqlx::query_scalar(self.sql("SELECT COUNT(*) FROM org_members WHERE org = ? AND role = 'admin'")).bind(org).fetch_one(&mut *tx).await.map_err(db_error)?;
+            if admins == 0 {
+                return Err(StorageError::Conflict);
+            }
+            tx.commit().await.map_err(db_error)
+        })
+    }
+
+    async fn remove_org_member(&self, org: &str, user: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            // The org row's write lock serialises member changes (a row lock on PostgreSQL,
+            // the database lock on SQLite), so two admins cannot demote each other at once.
+            let locked = sqlx::query(self.sql("UPDATE orgs SET created_at = created_at WHERE name = ?")).bind(org).execute(&mut *tx).await.map_err(db_error)?;
+            if locked.rows_affected() == 0 {
+                return Err(StorageError::NotFound);
+            }
+            let removed = sqlx::query(self.sql("DELETE FROM org_members WHERE org = ? AND user_id = ?")).bind(org).bind(user).execute(&mut *tx).await.map_err(db_error)?;
+            if removed.rows_affected() == 0 {
+                return Err(StorageError::NotFound);
+            }
+            let admins: i64 = sqlx::query_scalar(self.sql("SELECT COUNT(*) FROM org_members WHERE org = ? AND role = 'admin'")).bind(org).fetch_one(&mut *tx).await.map_err(db_error)?;
+            if admins == 0 {
+                return Err(StorageError::Conflict);
+            }
+            tx.commit().await.map_err(db_error)
+        })
+    }
+
+    async fn org_members(&self, org: &str) -> Result<Vec<(UserRecord, OrgRole)>> {
+        let sql = self.sql("SELECT u.id, u.name, u.is_admin, u.created_at, m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org = ? ORDER BY u.name");
+        with_pool!(self, pool => {
+            let found = sqlx::query(sql).bind(org).fetch_all(pool).await.map_err(db_error)?;
+            found.iter().map(|r| {
+                let role: String = r.try_get("role").map_err(db_error)?;
+                Ok((rows::user(r)?, OrgRole::parse(&role).unwrap_or(OrgRole::Read)))
+            }).collect()
+        })
     }
 
     async fn org_role(&self, org: &str, user: i64) -> Result<Option<OrgRole>> {
@@ -95,14 +138,14 @@ impl MetadataStore for SqlStore {
 
     async fn create_repo(&self, repo: NewRepo) -> Result<RepoRecord> {
         let insert = self.sql(&format!(
-            "INSERT INTO repos (repo_type, namespace, name, private, created_at, last_modified) VALUES (?, ?, ?, ?, ?, ?) RETURNING {REPO_COLUMNS}"
+            "INSERT INTO repos (repo_type, namespace, name, private, created_at, last_modified, created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {REPO_COLUMNS}"
         ));
         let head = repo.initial_commit.to_hex();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db_error)?;
             let row = sqlx::query(insert)
                 .bind(repo.repo_type.as_str()).bind(repo.repo_id.namespace()).bind(repo.repo_id.name())
-                .bind(repo.private).bind(repo.created_at).bind(repo.created_at)
+                .bind(repo.private).bind(repo.created_at).bind(repo.created_at).bind(repo.created_by)
                 .fetch_one(&mut *tx).await.map_err(db_error)?;
             let record = rows::repo(&row)?;
             sqlx::query(self.sql("INSERT INTO refs (repo_id, name, target) VALUES (?, 'refs/heads/main', ?)")).bind(record.id).bind(&head).execute(&mut *tx).await.map_err(db_error)?;

@@ -32,6 +32,7 @@ pub async fn access_store(store: &dyn MetadataStore) {
             private: false,
             created_at: 100,
             initial_commit: ObjectId([7; 20]),
+            created_by: None,
         })
         .await
         .unwrap();

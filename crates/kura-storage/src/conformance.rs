@@ -40,6 +40,24 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.set_org_member("acme", bob.id, OrgRole::Read).await.unwrap();
     store.set_org_member("acme", bob.id, OrgRole::Write).await.unwrap();
     assert_eq!(store.user_orgs(bob.id).await.unwrap(), vec![("acme".to_owned(), OrgRole::Write)]);
+    let members = store.org_members("acme").await.unwrap();
+    let names: Vec<(&str, OrgRole)> = members.iter().map(|(u, r)| (u.name.as_str(), *r)).collect();
+    assert_eq!(names, vec![("alice", OrgRole::Admin), ("bob", OrgRole::Write)]);
+    // The last admin can be neither demoted nor removed; nothing changes.
+    assert!(matches!(
+        store.set_org_member("acme", alice.id, OrgRole::Write).await,
+        Err(StorageError::Conflict)
+    ));
+    assert!(matches!(store.remove_org_member("acme", alice.id).await, Err(StorageError::Conflict)));
+    assert_eq!(store.org_role("acme", alice.id).await.unwrap(), Some(OrgRole::Admin));
+    assert!(matches!(store.set_org_member("nope", bob.id, OrgRole::Read).await, Err(StorageError::NotFound)));
+    store.set_org_member("acme", bob.id, OrgRole::Admin).await.unwrap();
+    store.set_org_member("acme", alice.id, OrgRole::Contributor).await.expect("another admin is left");
+    store.remove_org_member("acme", alice.id).await.unwrap();
+    assert!(matches!(store.remove_org_member("acme", alice.id).await, Err(StorageError::NotFound)));
+    assert_eq!(store.org_role("acme", alice.id).await.unwrap(), None);
+    store.set_org_member("acme", alice.id, OrgRole::Admin).await.unwrap();
+    store.set_org_member("acme", bob.id, OrgRole::Write).await.unwrap();
     assert_eq!(store.user_by_id(bob.id).await.unwrap().unwrap().name, "bob");
 
     let repo_id = RepoId::parse("alice/model").unwrap();
@@ -49,6 +67,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         private: false,
         created_at: 10,
         initial_commit: oid(1),
+        created_by: Some(alice.id),
     };
     let repo = store.create_repo(new_repo.clone()).await.unwrap();
     assert!(matches!(store.create_repo(new_repo.clone()).await, Err(StorageError::AlreadyExists)));
@@ -57,6 +76,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         .await
         .expect("same id, other type");
     assert_ne!(dataset.id, repo.id);
+    assert_eq!(repo.created_by, Some(alice.id), "the creator is kept");
     let main = RefName::branch("main").unwrap();
     assert_eq!(store.ref_target(repo.id, &main).await.unwrap(), Some(oid(1)));
     assert!(store.has_commit(repo.id, &oid(1)).await.unwrap());

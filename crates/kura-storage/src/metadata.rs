@@ -34,7 +34,14 @@ pub trait MetadataStore:
     /// Creates an organization with `owner` as its admin; `AlreadyExists` when taken.
     async fn create_org(&self, name: &str, owner: i64, now: Timestamp) -> Result<()>;
     async fn namespace_kind(&self, name: &str) -> Result<Option<NamespaceKind>>;
+    /// Adds `user` to `org` or changes their role; `NotFound` for an unknown org, `Conflict`
+    /// (and no change) when the org would be left without an admin.
     async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()>;
+    /// Removes `user` from `org`; `NotFound` when not a member, `Conflict` (and no change)
+    /// for the last admin.
+    async fn remove_org_member(&self, org: &str, user: i64) -> Result<()>;
+    /// The members of `org` with their roles, by user name.
+    async fn org_members(&self, org: &str) -> Result<Vec<(UserRecord, OrgRole)>>;
     async fn org_role(&self, org: &str, user: i64) -> Result<Option<OrgRole>>;
     async fn user_orgs(&self, user: i64) -> Result<Vec<(String, OrgRole)>>;
 

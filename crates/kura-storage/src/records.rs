@@ -100,6 +100,8 @@ pub struct NewRepo {
     pub created_at: Timestamp,
     /// The commit `refs/heads/main` starts at.
     pub initial_commit: ObjectId,
+    /// The user who created it (`None` for repos made by the operator).
+    pub created_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct RepoRecord {
     pub last_modified: Timestamp,
     /// Tags derived from the README of the default branch at its last update.
     pub tags: Vec<String>,
+    /// The user who created it; `None` for repos older than this column or made by the operator.
+    pub created_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 mod access_cli;
 mod fsck_cli;
+mod org_cli;
 mod password_cli;
 mod token_cli;
 
@@ -60,7 +61,7 @@ enum Command {
     /// Manage organizations.
     Org {
         #[command(subcommand)]
-        action: OrgAction,
+        action: org_cli::OrgAction,
     },
     /// Manage access tokens.
     Token {
@@ -99,27 +100,6 @@ enum UserAction {
     /// characters); ends the user's sessions.
     SetPassword {
         name: String,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-enum OrgAction {
-    /// Create an organization with an owner (its first admin).
-    Create {
-        name: String,
-        #[arg(long)]
-        owner: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Add a user to an organization, or change their role.
-    SetMember {
-        org: String,
-        user: String,
-        #[arg(long, value_parser = ["read", "contributor", "write", "admin"])]
-        role: String,
         #[command(flatten)]
         common: Common,
     },
@@ -213,26 +193,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("password of {name} set");
             Ok(())
         }
-        Command::Org { action: OrgAction::Create { name, owner, common } } => {
-            let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
-            eprintln!("created organization {name} owned by {owner}");
-            Ok(())
-        }
-        Command::Org { action: OrgAction::SetMember { org, user, role, common } } => {
-            let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            let parsed = match role.as_str() {
-                "read" => kura_core::OrgRole::Read,
-                "contributor" => kura_core::OrgRole::Contributor,
-                "write" => kura_core::OrgRole::Write,
-                _ => kura_core::OrgRole::Admin,
-            };
-            hub.set_org_member(&org, &user, parsed)
-                .await
-                .with_context(|| format!("adding {user} to {org}"))?;
-            eprintln!("{user} is now {role} in {org}");
-            Ok(())
-        }
+        Command::Org { action } => org_cli::run_org(action).await,
         Command::Token { action } => token_cli::run_token(action).await,
         Command::Access { action } => access_cli::run_access(action).await,
         Command::Audit { action } => access_cli::run_audit(action).await,

@@ -1,32 +1,19 @@
 //! Gated access: kura's `ask-access` endpoint, the Hub's `user-access-request` endpoints for
 //! repo managers, and the admin audit log.
 
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kura_core::{AccessRequestRecord, AccessStatus, Authority, RequestSelector, request_id};
 use kura_model::format_timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{cursor, json, next_link};
+use super::{cursor, json, page, page_limit};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
-/// Default and largest page of the listings here.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
 /// Room for `fields` (bounded again, serialized, by the core) plus some whitespace.
 const ASK_BODY_LIMIT: usize = 64 * 1024;
-
-fn page_limit(ctx: &Ctx) -> ApiResult<usize> {
-    match ctx.param("limit") {
-        Some(l) => {
-            Ok(l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, MAX_PAGE))
-        }
-        None => Ok(DEFAULT_PAGE),
-    }
-}
 
 /// A request as the Hub lists it (`user.user` is what the client reads as the username).
 fn request_json(record: &AccessRequestRecord) -> Value {
@@ -43,19 +30,6 @@ fn request_json(record: &AccessRequestRecord) -> Value {
         item["rejectionReason"] = json!(reason);
     }
     item
-}
-
-/// A JSON array with a `Link` to the next page when this one is full.
-fn page(ctx: &Ctx, path: &str, items: Vec<Value>, offset: usize, limit: usize) -> ApiResult {
-    let full = items.len() == limit;
-    let mut response = json(Value::Array(items)).into_response();
-    if full {
-        let link = next_link(ctx, path, offset + limit);
-        response
-            .headers_mut()
-            .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
-    }
-    Ok(response)
 }
 
 #[derive(Deserialize)]

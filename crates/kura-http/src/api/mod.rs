@@ -8,6 +8,7 @@ mod git_push;
 mod info;
 mod lfs;
 mod manage;
+mod orgs;
 mod resolve;
 mod session;
 mod tokens;
@@ -18,6 +19,8 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use serde_json::Value;
 
 use crate::AppState;
 use crate::context::{Ctx, query_pairs};
@@ -126,6 +129,10 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             access::change_access_request(ctx, &repo, &action).await
         }
         (Method::GET, Route::AuditLog) => access::list_audit_log(ctx).await,
+        (Method::GET, Route::OrgMembers { org }) => orgs::list_members(ctx, &org).await,
+        (Method::POST, Route::OrgMembers { org }) => orgs::add_member(ctx, &org).await,
+        (Method::DELETE, Route::OrgMember { org, user }) => orgs::remove_member(ctx, &org, &user).await,
+        (Method::PUT, Route::OrgMemberRole { org, user }) => orgs::set_role(ctx, &org, &user).await,
         (Method::GET, Route::Tokens) => tokens::list_tokens(ctx).await,
         (Method::POST, Route::Tokens) => tokens::create_token(ctx).await,
         (Method::DELETE, Route::Token { id }) => tokens::revoke_token(ctx, &id).await,
@@ -182,4 +189,30 @@ pub(crate) fn cursor(ctx: &Ctx) -> ApiResult<usize> {
         None => Ok(0),
         Some(c) => c.parse().map_err(|_| ApiError::bad_request("Invalid cursor")),
     }
+}
+
+/// Default and largest page of the listings with `limit` and `cursor`.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+pub(crate) fn page_limit(ctx: &Ctx) -> ApiResult<usize> {
+    match ctx.param("limit") {
+        Some(l) => {
+            Ok(l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, MAX_PAGE))
+        }
+        None => Ok(DEFAULT_PAGE),
+    }
+}
+
+/// A JSON array with a `Link` to the next page when this one is full.
+pub(crate) fn page(ctx: &Ctx, path: &str, items: Vec<Value>, offset: usize, limit: usize) -> ApiResult {
+    let full = items.len() == limit;
+    let mut response = json(Value::Array(items)).into_response();
+    if full {
+        let link = next_link(ctx, path, offset + limit);
+        response
+            .headers_mut()
+            .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
+    }
+    Ok(response)
 }

@@ -136,8 +136,11 @@ fn caller_name(ctx: &Ctx) -> ApiResult<String> {
     }
 }
 
+/// `GET /api/settings/tokens[?user=NAME]`: the caller's tokens; server admins may name
+/// another user.
 pub(crate) async fn list_tokens(ctx: &mut Ctx) -> ApiResult {
-    let user = caller_name(ctx)?;
+    let caller = caller_name(ctx)?;
+    let user = ctx.param("user").map_or(caller, str::to_owned);
     let tokens =
         ctx.hub().list_tokens(Authority::Caller(&ctx.identity), &user).await.map_err(|e| ctx.fail(e))?;
     Ok(json(Value::Array(tokens.iter().map(|t| token_json(&user, t)).collect())))

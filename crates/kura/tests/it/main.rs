@@ -9,6 +9,7 @@ mod git_push;
 mod lfs;
 mod matrix;
 mod matrix_routes;
+mod orgs;
 mod read;
 mod replicas;
 mod sessions;
