@@ -40,6 +40,11 @@ fn parse_path(path: &str) -> ApiResult<RepoPath> {
 
 pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
+    // As on the Hub: a preupload prepares a commit, so it needs write rights, except for a
+    // pull request (which readers may open).
+    if !ctx.flag("create_pr") {
+        ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    }
     let body: PreuploadBody = ctx.json().await?;
     let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;

@@ -8,6 +8,7 @@ mod git;
 mod git_push;
 mod lfs;
 mod matrix;
+mod matrix_manage;
 mod matrix_routes;
 mod orgs;
 mod read;

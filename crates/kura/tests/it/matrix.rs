@@ -218,6 +218,11 @@ impl Fixture {
         (status, response.text().await.unwrap_or_default())
     }
 
+    /// A request to `path` on the server with any method.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.server.client.request(method, format!("{}{path}", self.server.base))
+    }
+
     /// Runs one operation on the repo of type `kind`; returns the status and the body text.
     pub(crate) async fn run(&self, who: Who, kind: Kind, vis: Vis, op: Op, n: usize) -> (u16, String) {
         let s = &self.server;
