@@ -6,6 +6,7 @@
 #![expect(clippy::result_large_err)]
 
 mod api;
+mod client_ip;
 mod context;
 mod error;
 mod metrics;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
+pub use client_ip::IpNet;
 use kura_core::Hub;
 pub use metrics::Metrics;
 
@@ -27,6 +29,8 @@ pub struct AppState {
     /// Externally visible base URL, without a trailing slash.
     pub public_url: String,
     pub metrics: Arc<Metrics>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for per-address limits).
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 /// The complete router. Every request goes through `dispatch`, which routes on the raw path.

@@ -54,6 +54,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// `file://PATH` or `s3://BUCKET[/PREFIX]`.
     pub storage: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     pub lfs: LfsFile,
     #[serde(default)]
@@ -69,6 +71,8 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub database_url: Option<String>,
     pub storage: Option<String>,
+    /// Comma-separated addresses or CIDR blocks (`KURA_TRUSTED_PROXIES`).
+    pub trusted_proxies: Option<String>,
     /// `[s3]` values from the environment (each wins over the file's).
     pub s3: S3File,
 }
@@ -91,6 +95,7 @@ pub struct Config {
     pub s3: S3File,
     pub lfs_multipart_threshold_bytes: u64,
     pub lfs_part_bytes: u64,
+    pub trusted_proxies: Vec<kura_http::IpNet>,
 }
 
 impl std::fmt::Debug for Config {
@@ -145,6 +150,14 @@ impl Config {
             None => Storage::Local(data_dir.join("blobs")),
             Some(url) => parse_storage(&url)?,
         };
+        let proxies = match &overrides.trusted_proxies {
+            Some(text) => text.split(',').map(str::to_owned).filter(|t| !t.trim().is_empty()).collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| p.parse().map_err(|e: String| anyhow::anyhow!("trusted_proxies: {e}")))
+            .collect::<anyhow::Result<_>>()?;
         let env = &overrides.s3;
         let s3 = S3File {
             endpoint: env.endpoint.clone().or(file.s3.endpoint),
@@ -165,6 +178,7 @@ impl Config {
                 .multipart_threshold_bytes
                 .unwrap_or(defaults.lfs_multipart_threshold_bytes),
             lfs_part_bytes: file.lfs.multipart_part_bytes.unwrap_or(defaults.lfs_part_bytes).max(1 << 20),
+            trusted_proxies,
         })
     }
 
@@ -239,6 +253,20 @@ mod tests {
         assert_eq!(parse_storage("file:///x").unwrap(), Storage::Local(PathBuf::from("/x")));
         assert!(parse_storage("ftp://x").is_err());
         assert!(parse_storage("s3://").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_or_the_environment() {
+        let file: FileConfig = toml::from_str("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+        let config = Config::layer(file, &Overrides::default()).unwrap();
+        assert_eq!(config.trusted_proxies, vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()]);
+        let file: FileConfig = toml::from_str("trusted_proxies = [\"10.0.0.0/8\"]").unwrap();
+        let env =
+            Overrides { trusted_proxies: Some("127.0.0.1, 192.168.0.0/16".into()), ..Default::default() };
+        let config = Config::layer(file, &env).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2, "the environment wins");
+        let bad = Overrides { trusted_proxies: Some("10.0.0.0/40".into()), ..Default::default() };
+        assert!(Config::layer(FileConfig::default(), &bad).is_err());
     }
 
     #[test]

@@ -41,15 +41,31 @@ fn hex_key(bytes: [u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Serves on an already bound listener until `shutdown` resolves.
+/// Serves on an already bound listener until `shutdown` resolves, trusting no proxy.
 pub async fn serve(
     listener: TcpListener,
     hub: Hub,
     public_url: String,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, hub, public_url, Vec::new(), shutdown).await
+}
+
+/// `serve`, believing `X-Forwarded-For` from peers in `trusted_proxies`.
+pub async fn serve_with(
+    listener: TcpListener,
+    hub: Hub,
+    public_url: String,
+    trusted_proxies: Vec<kura_http::IpNet>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
-    let state = kura_http::AppState { hub: Arc::new(hub), public_url, metrics: Arc::default() };
+    let state = kura_http::AppState {
+        hub: Arc::new(hub),
+        public_url,
+        metrics: Arc::default(),
+        trusted_proxies: trusted_proxies.into(),
+    };
     let app = kura_http::router(state);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -113,6 +113,7 @@ fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> 
         public_url,
         database_url: common.database_url.clone(),
         storage: common.storage.clone(),
+        trusted_proxies: std::env::var("KURA_TRUSTED_PROXIES").ok(),
         s3: s3_from_env(),
     })
 }
@@ -165,7 +166,8 @@ async fn main() -> anyhow::Result<()> {
                 listener.local_addr()?,
                 config.data_dir.display()
             );
-            kura::serve(listener, hub, config.public_url, shutdown_signal()).await
+            kura::serve_with(listener, hub, config.public_url, config.trusted_proxies, shutdown_signal())
+                .await
         }
         Command::Migrate { common } => {
             kura::open_hub(&load(&common, None, None)?).await?;

@@ -49,7 +49,11 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     // A bearer token wins over a session cookie; login ignores a stale cookie.
     let cookie =
         if token.is_none() && route != Route::Login { session::session_cookie(&parts.headers) } else { None };
-    let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| {
+        let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let values: Vec<&str> = forwarded.collect();
+        crate::client_ip::client_address(info.0.ip(), values.into_iter(), &state.trusted_proxies)
+    });
     // Signed transfer URLs carry their own authority; a stray header must not break them.
     let identity =
         if matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health | Route::Metrics) {

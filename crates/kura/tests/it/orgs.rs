@@ -34,23 +34,23 @@ async fn contributors_create_repos_and_write_only_to_their_own() {
     // Reads the org's private repos like a reader, cannot write to them.
     let info = server.get("/api/models/acme/by-alice").bearer_auth(&erin).send().await.unwrap();
     assert_eq!(info.status(), 200);
-    let line = file_line("x.txt", b"x");
-    assert_eq!(status(server.commit(&erin, "acme/by-alice", "main", &[line.clone()], None).await).await, 403);
+    let line = [file_line("x.txt", b"x")];
+    assert_eq!(status(server.commit(&erin, "acme/by-alice", "main", &line, None).await).await, 403);
 
     // Creates a repo in the org and has full write rights there.
     assert_eq!(status(server.create_repo(&erin, "acme/by-erin", true).await).await, 200);
-    assert_eq!(status(server.commit(&erin, "acme/by-erin", "main", &[line.clone()], None).await).await, 200);
+    assert_eq!(status(server.commit(&erin, "acme/by-erin", "main", &line, None).await).await, 200);
     let branch = server.post("/api/models/acme/by-erin/branch/dev").bearer_auth(&erin).send().await.unwrap();
     assert_eq!(branch.status(), 200);
     // The org's writers and admins still write there too.
     assert_eq!(
-        status(server.commit(&server.alice, "acme/by-erin", "main", &[line.clone()], None).await).await,
+        status(server.commit(&server.alice, "acme/by-erin", "main", &line, None).await).await,
         200
     );
 
     // Demoted to read, her own repo becomes read-only to her.
     admin.set_org_member("acme", "erin", OrgRole::Read).await.unwrap();
-    assert_eq!(status(server.commit(&erin, "acme/by-erin", "main", &[line.clone()], None).await).await, 403);
+    assert_eq!(status(server.commit(&erin, "acme/by-erin", "main", &line, None).await).await, 403);
     assert_eq!(status(server.create_repo(&erin, "acme/another", false).await).await, 403);
 
     // A repo created by alice in erin's name space is not "erin's own" in acme.
@@ -138,12 +138,12 @@ async fn org_admins_manage_members_over_the_api() {
     assert_eq!(m.roles(bob).await, pairs(&[("alice", "admin"), ("bob", "read")]), "members see the list");
     assert_eq!(m.roles(&root).await.len(), 2, "server admins see it");
     assert_eq!(info(bob).await.unwrap().status(), 200, "a reader sees private repos");
-    let line = file_line("b.txt", b"b");
-    assert_eq!(status(server.commit(bob, "acme/secret", "main", &[line.clone()], None).await).await, 403);
+    let line = [file_line("b.txt", b"b")];
+    assert_eq!(status(server.commit(bob, "acme/secret", "main", &line, None).await).await, 403);
 
     // Writers write but do not manage members.
     assert_eq!(status(m.set_role(Some(alice), "acme", "bob", "write").await).await, 200);
-    assert_eq!(status(server.commit(bob, "acme/secret", "main", &[line], None).await).await, 200);
+    assert_eq!(status(server.commit(bob, "acme/secret", "main", &line, None).await).await, 200);
     assert_eq!(status(m.set_role(Some(bob), "acme", "bob", "admin").await).await, 403);
 
     // The last admin stays.

@@ -185,6 +185,51 @@ async fn repeated_attempts_are_rate_limited() {
     assert_eq!(login(&server, "bob", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+async fn login_from(server: &TestServer, forwarded_for: &str, password: &str) -> StatusCode {
+    let body = json!({"username": "alice", "password": password});
+    let request = server.post("/api/login").header("x-forwarded-for", forwarded_for).json(&body);
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_address_limit_counts_the_forwarded_client() {
+    let server =
+        TestServer::start_with(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    let store = server.admin().await;
+    store.set_password("alice", PASSWORD).await.unwrap();
+    store.create_user("carol", false).await.unwrap();
+    store.set_password("carol", PASSWORD).await.unwrap();
+    // Ten failures for alice from one client behind the proxy spend that client's address.
+    for attempt in 0..10 {
+        let status = login_from(&server, "198.51.100.7", "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let carol = |forwarded_for: &'static str| {
+        let body = json!({"username": "carol", "password": PASSWORD});
+        server.post("/api/login").header("x-forwarded-for", forwarded_for).json(&body).send()
+    };
+    assert_eq!(carol("198.51.100.7").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    // A client cannot escape by writing its own header: the proxy's entry is the right-most.
+    assert_eq!(carol("203.0.113.1, 198.51.100.7").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held back.
+    assert_eq!(carol("198.51.100.8").await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
+    let server = server().await;
+    for attempt in 0..10 {
+        let status = login_from(&server, &format!("198.51.100.{attempt}"), "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // Every attempt counted against the peer, whatever the header said.
+    assert_eq!(login_from(&server, "198.51.100.99", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    let body = json!({"username": "bob", "password": PASSWORD});
+    let bob =
+        server.post("/api/login").header("x-forwarded-for", "192.0.2.1").json(&body).send().await.unwrap();
+    assert_eq!(bob.status(), StatusCode::TOO_MANY_REQUESTS, "the peer's address is spent");
+}
+
 #[tokio::test]
 async fn an_expired_session_is_refused() {
     let server = server().await;

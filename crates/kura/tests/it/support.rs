@@ -20,6 +20,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -31,6 +36,7 @@ impl TestServer {
         .unwrap();
         config.lfs_multipart_threshold_bytes = 3 << 20;
         config.lfs_part_bytes = 1 << 20;
+        adjust(&mut config);
         let hub = kura::open_hub(&config).await.unwrap();
         hub.create_user("alice", false).await.unwrap();
         hub.create_user("bob", false).await.unwrap();
@@ -39,9 +45,15 @@ impl TestServer {
         let bob = hub.create_token("bob", "t", kura_model::Role::Write).await.unwrap();
         let alice_read = hub.create_token("alice", "r", kura_model::Role::Read).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(kura::serve(listener, hub, base.clone(), async move {
-            let _ = rx.await;
-        }));
+        tokio::spawn(kura::serve_with(
+            listener,
+            hub,
+            base.clone(),
+            config.trusted_proxies.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         Self { base, client: Client::new(), alice, bob, alice_read, config, _dir: dir, shutdown: Some(tx) }
     }
 

@@ -1,0 +1,141 @@
+//! The client's address behind reverse proxies. `X-Forwarded-For` is believed only when the
+//! peer is a trusted proxy, and then read from the right: each trusted hop appends the address
+//! it saw, so the first untrusted address from the right is the client. Anything a client
+//! writes into the header itself sits to the left of that and is ignored. Sans-IO.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// An address block such as `10.0.0.0/8`, `::1/128` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr =
+            addr.parse().map_err(|_| format!("'{text}' is not an IP address or CIDR block"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("'{text}' has a prefix length outside 0..={max}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+/// IPv4 addresses that arrive mapped into IPv6 (`::ffff:a.b.c.d`) compare as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn same_prefix(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let (whole, rest) = (usize::from(prefix / 8), prefix % 8);
+    if a[..whole] != b[..whole] {
+        return false;
+    }
+    rest == 0 || (a[whole] ^ b[whole]) >> (8 - rest) == 0
+}
+
+/// The client address: the peer itself unless it is a trusted proxy; then the right-most
+/// address in the `X-Forwarded-For` values that is not a trusted proxy. Unparsable entries end
+/// the walk (the hop that wrote them is not trusted to be a proxy), and so does an empty header.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if !is_trusted(peer) {
+        return client;
+    }
+    let hops = forwarded_for.rev().flat_map(|value| value.rsplit(','));
+    for hop in hops {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn blocks_parse_and_contain() {
+        let block: IpNet = "10.1.0.0/16".parse().unwrap();
+        assert!(block.contains(ip("10.1.200.3")));
+        assert!(!block.contains(ip("10.2.0.1")));
+        assert!(block.contains(ip("::ffff:10.1.0.9")), "mapped IPv4");
+        let odd: IpNet = "192.168.1.128/25".parse().unwrap();
+        assert!(odd.contains(ip("192.168.1.200")) && !odd.contains(ip("192.168.1.127")));
+        let v6: IpNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        assert!("0.0.0.0/0".parse::<IpNet>().unwrap().contains(ip("8.8.8.8")));
+        assert!("127.0.0.1".parse::<IpNet>().unwrap().contains(ip("127.0.0.1")));
+        for bad in ["", "10.0.0.0/33", "::/129", "host", "10.0.0.0/x", "10.0.0.0/-1"] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = nets(&["127.0.0.1", "10.0.0.0/8"]);
+        let xff = |values: &'static [&'static str]| values.iter().copied();
+        // An untrusted peer: its header is ignored.
+        assert_eq!(client_address(ip("203.0.113.9"), xff(&["198.51.100.1"]), &trusted), ip("203.0.113.9"));
+        // One trusted proxy.
+        assert_eq!(client_address(ip("127.0.0.1"), xff(&["198.51.100.1"]), &trusted), ip("198.51.100.1"));
+        // A forged left part is skipped: the proxy appended the real address last.
+        let forged = xff(&["1.2.3.4, 198.51.100.1"]);
+        assert_eq!(client_address(ip("127.0.0.1"), forged, &trusted), ip("198.51.100.1"));
+        // Two trusted hops, over two header lines.
+        let chain = xff(&["198.51.100.1, 10.0.0.5", "10.0.0.6"]);
+        assert_eq!(client_address(ip("127.0.0.1"), chain, &trusted), ip("198.51.100.1"));
+        // No header, or garbage: the last address known.
+        assert_eq!(client_address(ip("127.0.0.1"), xff(&[]), &trusted), ip("127.0.0.1"));
+        assert_eq!(client_address(ip("127.0.0.1"), xff(&["junk, 10.0.0.5"]), &trusted), ip("10.0.0.5"));
+        // Nothing trusted: the peer.
+        assert_eq!(client_address(ip("127.0.0.1"), xff(&["198.51.100.1"]), &[]), ip("127.0.0.1"));
+    }
+}
