@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::matrix::*;
+use crate::matrix_fixture::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Manage {

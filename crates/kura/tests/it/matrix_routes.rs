@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::matrix::*;
+use crate::matrix_fixture::*;
 
 #[tokio::test]
 async fn datasets_and_spaces_get_the_same_statuses_as_models() {
