@@ -11,6 +11,7 @@ mod matrix;
 mod matrix_access;
 mod matrix_fixture;
 mod matrix_manage;
+mod matrix_orgs;
 mod matrix_routes;
 mod matrix_xet;
 mod orgs;
