@@ -12,6 +12,7 @@ mod commit;
 mod content;
 mod error;
 mod fsck;
+mod git_pack_cache;
 mod git_push;
 mod git_push_check;
 mod git_serve;

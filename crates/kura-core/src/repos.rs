@@ -108,6 +108,9 @@ impl Hub {
         let repo = self.find_repo(identity, repo_type, repo_id).await?;
         self.authorize_write(identity, &repo).await?;
         self.meta.delete_repo(repo.id).await?;
+        if let Err(error) = self.drop_clone_packs(&repo).await {
+            tracing::warn!(repo = %repo.repo_id, ?error, "could not delete the cached clone packs");
+        }
         self.audit(actor(identity), "repo.delete", record_target(&repo), serde_json::json!({})).await;
         Ok(())
     }

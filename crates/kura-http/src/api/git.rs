@@ -2,25 +2,21 @@
 //! Packs are streamed object by object from the same git objects the API writes.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::StreamExt;
-use kura_core::{AdvertisedRef, CoreError, FetchPlan, Hub, RepoRecord};
-use kura_git::PackWriter;
-use kura_git::pktline::{Pkt, delim, flush, parse_pkts, pkt, pkt_line, text};
+use kura_core::{AdvertisedRef, CoreError, FetchPlan, RepoRecord};
+use kura_git::pktline::{Pkt, delim, flush, parse_pkts, pkt_line, text};
 use kura_model::ObjectId;
 
+use super::git_pack::{CacheTarget, cached_pack_response, pack_response};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
 /// Largest upload-pack request accepted (wants and haves).
 const MAX_REQUEST: usize = 32 << 20;
-/// Sideband data per packet (65520 minus the length and band bytes).
-const SIDEBAND_DATA: usize = 65515;
 const V0_CAPABILITIES: &str = "multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want symref=HEAD:refs/heads/main agent=kura/0";
 
 fn protocol_v2(ctx: &Ctx) -> bool {
@@ -159,6 +155,11 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     for line in lines.into_iter().flatten() {
         fetch_arg(&mut args, line)?;
     }
+    if args.done
+        && let Some(response) = cached_clone(ctx, &record, &args, pkt_text("NAK")).await?
+    {
+        return Ok(response);
+    }
     let plan = plan(ctx, &record, &args).await?;
     let mut head = Vec::new();
     if args.depth.is_some() {
@@ -180,7 +181,43 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         return Ok(git_response("application/x-git-upload-pack-result", Body::from(head)));
     }
     pkt_line(&mut head, "NAK");
-    Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, args.sideband))
+    let cache = cache_target(ctx, &record, &args);
+    Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, args.sideband, cache))
+}
+
+fn pkt_text(line: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    pkt_line(&mut out, line);
+    out
+}
+
+/// A clone of whole refs: no haves, no shallow boundary, no depth. Its pack depends on the
+/// wants alone, so it can be cached.
+fn full_clone(args: &FetchArgs) -> bool {
+    args.haves.is_empty() && args.shallow.is_empty() && args.depth.is_none()
+}
+
+/// The cached pack of a full clone, after `head`, if there is one.
+async fn cached_clone(
+    ctx: &Ctx,
+    record: &RepoRecord,
+    args: &FetchArgs,
+    head: Vec<u8>,
+) -> ApiResult<Option<Response>> {
+    if !full_clone(args) || args.wants.is_empty() {
+        return Ok(None);
+    }
+    let cached =
+        ctx.hub().cached_clone_pack(&ctx.identity, record, &args.wants).await.map_err(|e| ctx.fail(e))?;
+    Ok(cached.map(|(_, pack)| cached_pack_response(head, pack, args.sideband)))
+}
+
+fn cache_target(ctx: &Ctx, record: &RepoRecord, args: &FetchArgs) -> Option<CacheTarget> {
+    full_clone(args).then(|| CacheTarget {
+        hub: ctx.state.hub.clone(),
+        repo: record.clone(),
+        wants: args.wants.clone(),
+    })
 }
 
 async fn plan(ctx: &Ctx, record: &RepoRecord, args: &FetchArgs) -> ApiResult<FetchPlan> {
@@ -211,6 +248,11 @@ async fn upload_pack_v2(ctx: &Ctx, record: &RepoRecord, pkts: &[Pkt<'_>]) -> Api
             for line in &args {
                 fetch_arg(&mut fetch, line)?;
             }
+            if fetch.done
+                && let Some(response) = cached_clone(ctx, record, &fetch, pkt_text("packfile")).await?
+            {
+                return Ok(response);
+            }
             let plan = plan(ctx, record, &fetch).await?;
             let mut head = Vec::new();
             if !fetch.done {
@@ -230,7 +272,8 @@ async fn upload_pack_v2(ctx: &Ctx, record: &RepoRecord, pkts: &[Pkt<'_>]) -> Api
                 delim(&mut head);
             }
             pkt_line(&mut head, "packfile");
-            Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, true))
+            let cache = cache_target(ctx, record, &fetch);
+            Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, true, cache))
         }
         _ => Err(ApiError::bad_request("Unknown or missing command")),
     }
@@ -261,75 +304,4 @@ fn ls_refs(refs: &[AdvertisedRef], args: &[&str]) -> Vec<u8> {
     }
     flush(&mut out);
     out
-}
-
-/// Wraps pack bytes in sideband-1 packets (or passes them raw without side-band).
-fn frame(data: &[u8], sideband: bool) -> Vec<u8> {
-    if !sideband {
-        return data.to_vec();
-    }
-    let mut out = Vec::with_capacity(data.len() + data.len() / SIDEBAND_DATA * 5 + 5);
-    for piece in data.chunks(SIDEBAND_DATA) {
-        let mut band = Vec::with_capacity(piece.len() + 1);
-        band.push(1);
-        band.extend_from_slice(piece);
-        pkt(&mut out, &band);
-    }
-    out
-}
-
-/// Objects read from the store in one batch while a pack is streamed.
-const PACK_READ_BATCH: usize = 64;
-/// Batches read ahead of the one being sent.
-const PACK_READ_AHEAD: usize = 3;
-/// Pack bytes gathered before they are sent (fewer, larger writes than one per object).
-const PACK_FRAME: usize = 256 << 10;
-
-/// Streams `head`, then a pack of `objects`, then a flush (sideband). Objects are read in
-/// batches, a few batches ahead, in order, and entries are sent in frames of about `PACK_FRAME`
-/// bytes, so memory stays bounded by the read-ahead and one frame whatever the repo size.
-fn pack_response(hub: Arc<Hub>, head: Vec<u8>, objects: Vec<ObjectId>, sideband: bool) -> Response {
-    let (writer, header) = PackWriter::new(objects.len() as u32);
-    let mut first = head;
-    first.extend(frame(&header, sideband));
-    let batches: Vec<Vec<ObjectId>> = objects.chunks(PACK_READ_BATCH).map(<[ObjectId]>::to_vec).collect();
-    let reads = futures_util::stream::iter(batches)
-        .map(move |batch| {
-            let hub = hub.clone();
-            async move { hub.git_objects(&batch).await }
-        })
-        .buffered(PACK_READ_AHEAD)
-        .flat_map(|batch| match batch {
-            Ok(objects) => futures_util::stream::iter(objects.into_iter().map(Ok).collect::<Vec<_>>()),
-            Err(error) => futures_util::stream::iter(vec![Err(error)]),
-        });
-    let state = (Box::pin(reads), Some(writer), Vec::with_capacity(PACK_FRAME + (64 << 10)));
-    let frames =
-        futures_util::stream::unfold(state, move |(mut reads, mut writer, mut pending)| async move {
-            let active = writer.as_mut()?;
-            while pending.len() < PACK_FRAME {
-                match reads.next().await {
-                    Some(Ok((kind, content))) => pending.extend(active.entry(kind, &content)),
-                    Some(Err(error)) => {
-                        return Some((Err(std::io::Error::other(error.to_string())), (reads, None, pending)));
-                    }
-                    None => {
-                        let finished = writer.take()?;
-                        pending.extend(finished.finish());
-                        let mut tail = frame(&pending, sideband);
-                        if sideband {
-                            flush(&mut tail);
-                        }
-                        return Some((Ok(bytes::Bytes::from(tail)), (reads, None, Vec::new())));
-                    }
-                }
-            }
-            let out = frame(&pending, sideband);
-            pending.clear();
-            Some((Ok(bytes::Bytes::from(out)), (reads, writer, pending)))
-        });
-    let stream =
-        futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(first)) })
-            .chain(frames);
-    git_response("application/x-git-upload-pack-result", Body::from_stream(stream))
 }

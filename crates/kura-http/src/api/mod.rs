@@ -4,6 +4,7 @@ mod access;
 mod commit;
 mod entries;
 mod git;
+mod git_pack;
 mod git_push;
 mod info;
 mod lfs;

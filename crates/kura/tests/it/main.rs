@@ -5,6 +5,7 @@ mod access;
 mod bad_input;
 mod crash;
 mod git;
+mod git_cache;
 mod git_push;
 mod lfs;
 mod matrix;

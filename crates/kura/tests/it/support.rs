@@ -62,6 +62,11 @@ impl TestServer {
         kura::open_hub(&self.config).await.unwrap()
     }
 
+    /// The data directory (SQLite database and local blobs).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
     /// The metadata store itself, for tests that set up states the API cannot reach.
     pub async fn store(&self) -> kura_storage_sql::SqlStore {
         kura_storage_sql::SqlStore::connect(&self.config.database_url).await.unwrap()

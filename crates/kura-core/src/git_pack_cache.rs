@@ -1,0 +1,117 @@
+//! Cached packs for full clones. A clone (wants, no haves, no depth) of a repo whose refs have
+//! not moved asks for exactly the pack the previous clone got, so the first such clone stores
+//! its pack while it streams it, and the next ones stream the stored pack as it is, skipping
+//! the history walk, the object reads and the compression. It plays the part of git's
+//! repacked pack with bitmaps.
+//!
+//! The key is the repo's internal id and the SHA-256 of the sorted wants; the wants are checked
+//! to be this repo's commits before any lookup, so a stored pack is only ever served for the
+//! history it was built from. One pack is kept per repo: storing a new one deletes the others,
+//! so the cache costs at most one compressed copy of each cloned repo's git history.
+
+use futures_util::StreamExt;
+use kura_model::{ObjectId, Sha256};
+use kura_storage::{BlobKey, ByteStream, RepoRecord};
+
+use crate::Hub;
+use crate::auth::Identity;
+use crate::error::{CoreError, Result};
+
+const PACKS: &str = "git/packs";
+/// Bumped when the pack layout kura writes changes, so older cached packs are not served.
+const FORMAT: &str = "kura-pack-v1";
+
+fn repo_prefix(repo: &RepoRecord) -> BlobKey {
+    BlobKey::new(format!("{PACKS}/{}", repo.id))
+}
+
+fn pack_key(repo: &RepoRecord, wants: &[ObjectId]) -> BlobKey {
+    let mut sorted: Vec<String> = wants.iter().map(ObjectId::to_hex).collect();
+    sorted.sort();
+    sorted.dedup();
+    let digest = Sha256::digest(format!("{FORMAT}\n{}", sorted.join("\n")).as_bytes());
+    BlobKey::new(format!("{PACKS}/{}/{}.pack", repo.id, digest.to_hex()))
+}
+
+impl Hub {
+    /// The stored pack for a full clone of exactly `wants`, if there is one, with its size.
+    pub async fn cached_clone_pack(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        wants: &[ObjectId],
+    ) -> Result<Option<(u64, ByteStream)>> {
+        self.authorize_files(identity, repo).await?;
+        for want in wants {
+            if !self.meta.has_commit(repo.id, want).await? {
+                return Err(CoreError::invalid(format!("not our ref {want}")));
+            }
+        }
+        let key = pack_key(repo, wants);
+        let Some(size) = self.blobs.size(&key).await? else {
+            return Ok(None);
+        };
+        Ok(Some((size, self.blobs.get(&key, 0, None).await?)))
+    }
+
+    /// Stores the pack of a full clone of `wants` as `pack` streams it, then drops the repo's
+    /// other cached packs. `pack` must end in an error if the pack was not finished: the store
+    /// then keeps nothing.
+    pub async fn store_clone_pack(
+        &self,
+        repo: &RepoRecord,
+        wants: &[ObjectId],
+        pack: ByteStream,
+    ) -> Result<()> {
+        let key = pack_key(repo, wants);
+        self.blobs.put(&key, pack).await?;
+        let mut listing = self.blobs.list(&repo_prefix(repo)).await?;
+        while let Some(entry) = listing.next().await {
+            let entry = entry?;
+            if entry.key != key {
+                self.blobs.delete(&entry.key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a repo's cached packs (when it is deleted: SQLite may hand its id to a new repo).
+    pub(crate) async fn drop_clone_packs(&self, repo: &RepoRecord) -> Result<()> {
+        let mut listing = self.blobs.list(&repo_prefix(repo)).await?;
+        while let Some(entry) = listing.next().await {
+            self.blobs.delete(&entry?.key).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kura_model::{ObjectId, RepoId, RepoType};
+    use kura_storage::{Gating, RepoRecord};
+
+    use super::pack_key;
+
+    fn repo(id: i64) -> RepoRecord {
+        RepoRecord {
+            id,
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse("a/b").unwrap(),
+            private: false,
+            gating: Gating::Off,
+            created_at: 0,
+            last_modified: 0,
+            tags: vec![],
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn keys_depend_on_the_repo_and_the_set_of_wants_only() {
+        let (a, b) = (ObjectId([1; 20]), ObjectId([2; 20]));
+        assert_eq!(pack_key(&repo(1), &[a, b]), pack_key(&repo(1), &[b, a, a]));
+        assert_ne!(pack_key(&repo(1), &[a, b]), pack_key(&repo(1), &[a]));
+        assert_ne!(pack_key(&repo(1), &[a]), pack_key(&repo(2), &[a]));
+        assert!(pack_key(&repo(7), &[a]).as_str().starts_with("git/packs/7/"));
+    }
+}
