@@ -84,6 +84,11 @@ impl Hub {
         let Some(principal) = identity.principal() else {
             return Err(CoreError::Unauthorized("You must be authenticated to request access".to_owned()));
         };
+        if !Self::token_reaches(identity, repo) {
+            return Err(CoreError::Forbidden(
+                "This fine-grained token has no scope on this repository".to_owned(),
+            ));
+        }
         let status = match repo.gating {
             Gating::Off => return Err(CoreError::invalid("This repository is not gated")),
             Gating::Auto => AccessStatus::Accepted,

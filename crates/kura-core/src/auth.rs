@@ -139,12 +139,18 @@ impl Hub {
     pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;
         if repo.gating != Gating::Off && self.repo_standing(identity, repo).await? < Standing::Read {
-            let scoped = identity.principal().is_some_and(|p| {
-                token_grant(&p.token, |t| t.covers_repo(repo.repo_type, &repo.repo_id)) >= Standing::Read
-            });
+            let scoped = Self::token_reaches(identity, repo);
             return self.gate(if scoped { identity } else { &Identity::Anonymous }, repo).await;
         }
         Ok(())
+    }
+
+    /// Whether the caller's token may act on `repo` at all: classic tokens always, fine-grained
+    /// ones where a scope covers the repo. Anonymous callers never.
+    pub(crate) fn token_reaches(identity: &Identity, repo: &RepoRecord) -> bool {
+        identity.principal().is_some_and(|p| {
+            token_grant(&p.token, |t| t.covers_repo(repo.repo_type, &repo.repo_id)) >= Standing::Read
+        })
     }
 
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.

@@ -319,14 +319,29 @@ impl Hub {
         Ok(self.meta.index_chunks(&entries).await?)
     }
 
-    /// The xorbs a dedup index entry stands for (at most 256).
-    pub(crate) async fn dedup_xorbs(&self, chunk: &MerkleHash) -> Result<Vec<MerkleHash>> {
+    /// The xorbs a dedup index entry stands for (at most 256). With `reader`, only when the
+    /// file is that repo's or a public, ungated repo's: a chunk held only by private or gated
+    /// repos is not found (so the dedup query confirms no private content).
+    pub(crate) async fn dedup_xorbs(
+        &self,
+        chunk: &MerkleHash,
+        reader: Option<&RepoRecord>,
+    ) -> Result<Vec<MerkleHash>> {
         let Some(target) = self.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(Vec::new()) };
         let corrupt = || CoreError::Corrupt("bad dedup index entry".to_owned());
         let Some(file) = target.strip_prefix("f:") else {
+            if reader.is_some() {
+                return Ok(Vec::new()); // a bare xorb entry names no file whose owners we know
+            }
             return Ok(vec![MerkleHash::from_hex(&target).map_err(|_| corrupt())?]);
         };
         let Some(record) = self.meta.xet_file(file).await? else { return Ok(Vec::new()) };
+        if let Some(repo) = reader
+            && !self.meta.repo_has_lfs_object(repo.id, &record.sha256).await?
+            && !self.meta.public_repo_holds(&record.sha256).await?
+        {
+            return Ok(Vec::new());
+        }
         let mut xorbs: Vec<MerkleHash> = Vec::new();
         for term in decode_terms(&record.terms)? {
             if !xorbs.contains(&term.xorb) && xorbs.len() < 256 {
@@ -339,8 +354,8 @@ impl Hub {
     /// Answers a global dedup query: a keyed shard listing the xorb that holds `chunk`, or
     /// `None` when no indexed chunk matches. Each answer uses a fresh random key.
     pub async fn dedup_query(&self, grant: &XetGrant, chunk: &MerkleHash) -> Result<Option<Vec<u8>>> {
-        self.grant_repo(grant).await?;
-        let xorbs = self.dedup_xorbs(chunk).await?;
+        let repo = self.grant_repo(grant).await?;
+        let xorbs = self.dedup_xorbs(chunk, Some(&repo)).await?;
         if xorbs.is_empty() {
             return Ok(None);
         }

@@ -90,7 +90,7 @@ impl Conversion<'_> {
     }
 
     async fn load_known(&mut self, chunk: &MerkleHash) -> Result<()> {
-        for xorb in self.hub.dedup_xorbs(chunk).await? {
+        for xorb in self.hub.dedup_xorbs(chunk, None).await? {
             if self.loaded.contains(&xorb) {
                 continue;
             }

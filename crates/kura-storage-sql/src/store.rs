@@ -450,6 +450,14 @@ impl MetadataStore for SqlStore {
         Ok(total.unwrap_or(0) as u64)
     }
 
+    async fn public_repo_holds(&self, oid: &Sha256) -> Result<bool> {
+        let sql = self.sql("SELECT l.repo_id FROM repo_lfs_objects l JOIN repos r ON r.id = l.repo_id WHERE l.oid = ? AND r.private = ? AND r.gating = 'off' LIMIT 1");
+        let found: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(oid.to_hex()).bind(false).fetch_optional(pool).await.map_err(db_error)?
+        });
+        Ok(found.is_some())
+    }
+
     async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool> {
         let found: Option<String> = with_pool!(self, pool => {
             sqlx::query_scalar(self.sql("SELECT oid FROM repo_lfs_objects WHERE repo_id = ? AND oid = ?")).bind(repo).bind(oid.to_hex()).fetch_optional(pool).await.map_err(db_error)?

@@ -154,6 +154,16 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.link_lfs_object(repo.id, &blob).await.unwrap();
     store.link_lfs_object(repo.id, &blob).await.expect("idempotent");
     assert!(store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
+    // Held by a public repo only while that repo is public and not gated.
+    store.set_repo_private(repo.id, false).await.unwrap();
+    store.set_repo_gating(repo.id, Gating::Off).await.unwrap();
+    assert!(store.public_repo_holds(&blob).await.unwrap());
+    assert!(!store.public_repo_holds(&Sha256::digest(b"other")).await.unwrap());
+    store.set_repo_gating(repo.id, Gating::Manual).await.unwrap();
+    assert!(!store.public_repo_holds(&blob).await.unwrap(), "gated");
+    store.set_repo_gating(repo.id, Gating::Off).await.unwrap();
+    store.set_repo_private(repo.id, true).await.unwrap();
+    assert!(!store.public_repo_holds(&blob).await.unwrap(), "private");
 
     // Xet indexes.
     assert!(store.record_xorb("ab12", 3, 300, 200, 40).await.unwrap());

@@ -87,6 +87,8 @@ pub trait MetadataStore:
     /// Marks the object as usable by the repo (it proved possession by uploading it).
     async fn link_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<()>;
     async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool>;
+    /// Whether a public, ungated repo holds the object (uploaded it, or had it linked).
+    async fn public_repo_holds(&self, oid: &Sha256) -> Result<bool>;
 
     // --- Xet ---
 

@@ -32,7 +32,8 @@ fn expect(who: Who, vis: Vis, op: Access) -> u16 {
     match op {
         Access::Ask => match expected(who, vis, Op::Info) {
             200 if who == Who::Anonymous => 401,
-            200 if who == Who::Scoped => 403,
+            // The scoped token covers `acme/pub` only.
+            200 if who == Who::Scoped && vis != Vis::Public => 403,
             200 => gated,
             refused => refused,
         },
