@@ -11,7 +11,7 @@
 
 use futures_util::StreamExt;
 use kura_model::{ObjectId, Sha256};
-use kura_storage::{BlobKey, ByteStream, RepoRecord};
+use kura_storage::{BlobKey, ByteStream, RepoRecord, StorageError};
 
 use crate::Hub;
 use crate::auth::Identity;
@@ -34,24 +34,25 @@ fn pack_key(repo: &RepoRecord, wants: &[ObjectId]) -> BlobKey {
 }
 
 impl Hub {
-    /// The stored pack for a full clone of exactly `wants`, if there is one, with its size.
+    /// The stored pack for a full clone of exactly `wants`, if there is one.
     pub async fn cached_clone_pack(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
         wants: &[ObjectId],
-    ) -> Result<Option<(u64, ByteStream)>> {
+    ) -> Result<Option<ByteStream>> {
         self.authorize_files(identity, repo).await?;
         for want in wants {
             if !self.meta.has_commit(repo.id, want).await? {
                 return Err(CoreError::invalid(format!("not our ref {want}")));
             }
         }
-        let key = pack_key(repo, wants);
-        let Some(size) = self.blobs.size(&key).await? else {
-            return Ok(None);
-        };
-        Ok(Some((size, self.blobs.get(&key, 0, None).await?)))
+        // A newer clone may replace (delete) this pack at any moment: not found is a miss.
+        match self.blobs.get(&pack_key(repo, wants), 0, None).await {
+            Ok(pack) => Ok(Some(pack)),
+            Err(StorageError::NotFound) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Stores the pack of a full clone of `wants` as `pack` streams it, then drops the repo's
@@ -65,6 +66,11 @@ impl Hub {
     ) -> Result<()> {
         let key = pack_key(repo, wants);
         self.blobs.put(&key, pack).await?;
+        // The repo may have been deleted while the pack streamed: then drop it again.
+        if self.meta.repo(repo.repo_type, &repo.repo_id).await?.is_none_or(|now| now.id != repo.id) {
+            self.blobs.delete(&key).await?;
+            return Ok(());
+        }
         let mut listing = self.blobs.list(&repo_prefix(repo)).await?;
         while let Some(entry) = listing.next().await {
             let entry = entry?;

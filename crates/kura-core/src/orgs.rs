@@ -93,6 +93,9 @@ impl Hub {
         let Some(principal) = identity.principal() else {
             return Err(CoreError::Unauthorized("You must be authenticated to list members".to_owned()));
         };
+        if principal.token.role == Role::FineGrained {
+            return Err(CoreError::Forbidden("Fine-grained tokens cannot list org members".to_owned()));
+        }
         if !principal.user.is_admin && self.meta.org_role(org, principal.user.id).await?.is_none() {
             return Err(CoreError::Forbidden(format!("Only members of '{org}' can list its members")));
         }

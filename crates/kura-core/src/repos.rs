@@ -125,6 +125,13 @@ impl Hub {
         let repo = self.find_repo(identity, repo_type, from).await?;
         self.authorize_write(identity, &repo).await?;
         self.authorize_namespace_write(identity, to.namespace()).await?;
+        // Taking a repo out of its namespace is the namespace admins' call, not a writer's.
+        if from.namespace() != to.namespace() && !self.may_rewrite_history(identity, &repo).await? {
+            return Err(CoreError::Forbidden(format!(
+                "Moving a repo out of '{}' needs admin rights there",
+                from.namespace()
+            )));
+        }
         if self.meta.repo(repo_type, to).await?.is_some() {
             return Err(CoreError::conflict(format!("A repo named {to} already exists")));
         }

@@ -321,27 +321,29 @@ impl Hub {
 
     /// The xorbs a dedup index entry stands for (at most 256). With `reader`, only when the
     /// file is that repo's or a public, ungated repo's: a chunk held only by private or gated
-    /// repos is not found (so the dedup query confirms no private content).
+    /// repos is not found (so the dedup query confirms no private content). A miss then asks
+    /// the same questions as a hit, against a stand-in, so it costs the same.
     pub(crate) async fn dedup_xorbs(
         &self,
         chunk: &MerkleHash,
         reader: Option<&RepoRecord>,
     ) -> Result<Vec<MerkleHash>> {
-        let Some(target) = self.meta.xorb_for_chunk(&chunk.to_hex()).await? else { return Ok(Vec::new()) };
-        let corrupt = || CoreError::Corrupt("bad dedup index entry".to_owned());
-        let Some(file) = target.strip_prefix("f:") else {
-            if reader.is_some() {
-                return Ok(Vec::new()); // a bare xorb entry names no file whose owners we know
+        let target = self.meta.xorb_for_chunk(&chunk.to_hex()).await?;
+        let file = target.as_deref().and_then(|t| t.strip_prefix("f:"));
+        let record = self.meta.xet_file(file.unwrap_or("-")).await?;
+        if let Some(repo) = reader {
+            let sha256 = record.as_ref().map_or(Sha256([0; 32]), |r| r.sha256);
+            let own = self.meta.repo_has_lfs_object(repo.id, &sha256).await?;
+            let public = self.meta.public_repo_holds(&sha256).await?;
+            if !(own || public) {
+                return Ok(Vec::new());
             }
-            return Ok(vec![MerkleHash::from_hex(&target).map_err(|_| corrupt())?]);
-        };
-        let Some(record) = self.meta.xet_file(file).await? else { return Ok(Vec::new()) };
-        if let Some(repo) = reader
-            && !self.meta.repo_has_lfs_object(repo.id, &record.sha256).await?
-            && !self.meta.public_repo_holds(&record.sha256).await?
-        {
-            return Ok(Vec::new());
+        } else if let (Some(target), None) = (&target, file) {
+            // A bare xorb entry (no longer written): only for the server's own conversion.
+            let corrupt = || CoreError::Corrupt("bad dedup index entry".to_owned());
+            return Ok(vec![MerkleHash::from_hex(target).map_err(|_| corrupt())?]);
         }
+        let Some(record) = record else { return Ok(Vec::new()) };
         let mut xorbs: Vec<MerkleHash> = Vec::new();
         for term in decode_terms(&record.terms)? {
             if !xorbs.contains(&term.xorb) && xorbs.len() < 256 {

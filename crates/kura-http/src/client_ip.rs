@@ -33,6 +33,13 @@ impl FromStr for IpNet {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("'{text}' has a prefix length outside 0..={max}"))?,
         };
+        // A block written as IPv4-mapped IPv6 is the IPv4 block (addresses are compared so).
+        if let IpAddr::V6(v6) = addr
+            && let Some(v4) = v6.to_ipv4_mapped()
+            && prefix >= 96
+        {
+            return Ok(Self { addr: IpAddr::V4(v4), prefix: prefix - 96 });
+        }
         Ok(Self { addr, prefix })
     }
 }
@@ -66,9 +73,11 @@ fn same_prefix(a: &[u8], b: &[u8], prefix: u8) -> bool {
 /// The client address: the peer itself unless it is a trusted proxy; then the right-most
 /// address in the `X-Forwarded-For` values that is not a trusted proxy. Unparsable entries end
 /// the walk (the hop that wrote them is not trusted to be a proxy), and so does an empty header.
+/// Values are bytes and split before decoding: junk a client put on the left of a line (even
+/// non-UTF-8) must not hide the address a proxy appended on its right.
 pub fn client_address<'a>(
     peer: IpAddr,
-    forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a [u8]>,
     trusted: &[IpNet],
 ) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
@@ -76,9 +85,9 @@ pub fn client_address<'a>(
     if !is_trusted(peer) {
         return client;
     }
-    let hops = forwarded_for.rev().flat_map(|value| value.rsplit(','));
+    let hops = forwarded_for.rev().flat_map(|value| value.rsplit(|b| *b == b','));
     for hop in hops {
-        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+        let Some(ip) = std::str::from_utf8(hop).ok().and_then(|h| h.trim().parse::<IpAddr>().ok()) else {
             break;
         };
         client = ip;
@@ -112,6 +121,7 @@ mod tests {
         let v6: IpNet = "fd00::/8".parse().unwrap();
         assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
         assert!("0.0.0.0/0".parse::<IpNet>().unwrap().contains(ip("8.8.8.8")));
+        assert!("::ffff:10.0.0.0/104".parse::<IpNet>().unwrap().contains(ip("10.9.9.9")));
         assert!("127.0.0.1".parse::<IpNet>().unwrap().contains(ip("127.0.0.1")));
         for bad in ["", "10.0.0.0/33", "::/129", "host", "10.0.0.0/x", "10.0.0.0/-1"] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad}");
@@ -121,7 +131,7 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let trusted = nets(&["127.0.0.1", "10.0.0.0/8"]);
-        let xff = |values: &'static [&'static str]| values.iter().copied();
+        let xff = |values: &'static [&'static str]| values.iter().map(|v| v.as_bytes());
         // An untrusted peer: its header is ignored.
         assert_eq!(client_address(ip("203.0.113.9"), xff(&["198.51.100.1"]), &trusted), ip("203.0.113.9"));
         // One trusted proxy.
@@ -135,6 +145,9 @@ mod tests {
         // No header, or garbage: the last address known.
         assert_eq!(client_address(ip("127.0.0.1"), xff(&[]), &trusted), ip("127.0.0.1"));
         assert_eq!(client_address(ip("127.0.0.1"), xff(&["junk, 10.0.0.5"]), &trusted), ip("10.0.0.5"));
+        // Non-UTF-8 junk on the left of the proxy's entry does not hide it.
+        let junk: [&[u8]; 1] = [b"\xff\xfe, 198.51.100.1"];
+        assert_eq!(client_address(ip("127.0.0.1"), junk.into_iter(), &trusted), ip("198.51.100.1"));
         // Nothing trusted: the peer.
         assert_eq!(client_address(ip("127.0.0.1"), xff(&["198.51.100.1"]), &[]), ip("127.0.0.1"));
     }

@@ -17,7 +17,7 @@ use crate::route::RepoRef;
 
 /// Largest upload-pack request accepted (wants and haves).
 const MAX_REQUEST: usize = 32 << 20;
-const V0_CAPABILITIES: &str = "multi_ack_detailed side-band-64k thin-pack ofs-delta shallow deepen-since no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want symref=HEAD:refs/heads/main agent=kura/0";
+const V0_CAPABILITIES: &str = "multi_ack_detailed side-band-64k thin-pack ofs-delta shallow no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want symref=HEAD:refs/heads/main agent=kura/0";
 
 fn protocol_v2(ctx: &Ctx) -> bool {
     ctx.headers
@@ -136,6 +136,8 @@ fn fetch_arg(args: &mut FetchArgs, line: &str) -> ApiResult<()> {
         args.shallow.push(parse_oid(rest)?);
     } else if let Some(rest) = line.strip_prefix("deepen ") {
         args.depth = Some(rest.trim().parse().map_err(|_| ApiError::bad_request("Malformed deepen"))?);
+    } else if line.starts_with("deepen-since ") || line.starts_with("deepen-not ") {
+        return Err(ApiError::bad_request("deepen-since and deepen-not are not supported; use --depth"));
     } else if line == "done" {
         args.done = true;
     }
@@ -209,7 +211,7 @@ async fn cached_clone(
     }
     let cached =
         ctx.hub().cached_clone_pack(&ctx.identity, record, &args.wants).await.map_err(|e| ctx.fail(e))?;
-    Ok(cached.map(|(_, pack)| cached_pack_response(head, pack, args.sideband)))
+    Ok(cached.map(|pack| cached_pack_response(head, pack, args.sideband)))
 }
 
 fn cache_target(ctx: &Ctx, record: &RepoRecord, args: &FetchArgs) -> Option<CacheTarget> {

@@ -28,37 +28,51 @@ use crate::context::{Ctx, query_pairs};
 use crate::error::{ApiError, ApiResult};
 use crate::route::{self, Route};
 
-/// Bearer token from `Authorization` (Bearer, or Basic with the token as password).
-fn bearer(request: &Request) -> Option<String> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
-        return Some(token.trim().to_owned());
-    }
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    text.split_once(':').map(|(_, password)| password.to_owned())
+/// The token from `Authorization` (Bearer, or Basic with the token as password): `Ok(None)`
+/// without the header, `Err(())` for a header that carries no token kura can read (answered
+/// 401 like a wrong token, never served as anonymous).
+fn bearer(request: &Request) -> Result<Option<String>, ()> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?.trim();
+    let (scheme, rest) = value.split_once(' ').ok_or(())?;
+    let token = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim().to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| ())?;
+        let text = String::from_utf8(decoded).map_err(|_| ())?;
+        text.split_once(':').map(|(_, password)| password.to_owned()).ok_or(())?
+    } else {
+        return Err(());
+    };
+    if token.is_empty() { Err(()) } else { Ok(Some(token)) }
 }
 
 /// Routes a request and turns any error into the Hub's error response.
 pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let route = route::parse(request.uri().path());
-    let token = bearer(&request);
+    let (token, bad_credentials) = match bearer(&request) {
+        Ok(token) => (token, false),
+        Err(()) => (None, true),
+    };
     let query = query_pairs(request.uri().query().unwrap_or(""));
     let (parts, body) = request.into_parts();
     // A bearer token wins over a session cookie; login ignores a stale cookie.
     let cookie =
         if token.is_none() && route != Route::Login { session::session_cookie(&parts.headers) } else { None };
     let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| {
-        let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-        let values: Vec<&str> = forwarded.collect();
+        let values: Vec<&[u8]> =
+            parts.headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()).collect();
         crate::client_ip::client_address(info.0.ip(), values.into_iter(), &state.trusted_proxies)
     });
     // Signed transfer URLs carry their own authority; a stray header must not break them.
     let identity =
         if matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health | Route::Metrics) {
             Ok(kura_core::Identity::Anonymous)
+        } else if bad_credentials {
+            Err(kura_core::CoreError::Unauthorized(kura_core::INVALID_CREDENTIALS.to_owned()))
         } else if let Some(secret) = &cookie {
             state.hub.authenticate_session(secret).await
         } else {

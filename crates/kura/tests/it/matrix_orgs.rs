@@ -34,7 +34,9 @@ fn expect(who: Who, op: Members) -> u16 {
     }
     let admin = matches!(who, Who::OrgAdmin | Who::ServerAdmin);
     match op {
-        Members::List if member(who) || who == Who::Scoped => 200,
+        // Fine-grained tokens carry no org permission, not even to list.
+        Members::List if who == Who::Scoped => 403,
+        Members::List if member(who) => 200,
         Members::List => 403,
         Members::Add | Members::Role | Members::Remove if admin => 200,
         Members::Add | Members::Role | Members::Remove => 403,

@@ -43,10 +43,7 @@ async fn contributors_create_repos_and_write_only_to_their_own() {
     let branch = server.post("/api/models/acme/by-erin/branch/dev").bearer_auth(&erin).send().await.unwrap();
     assert_eq!(branch.status(), 200);
     // The org's writers and admins still write there too.
-    assert_eq!(
-        status(server.commit(&server.alice, "acme/by-erin", "main", &line, None).await).await,
-        200
-    );
+    assert_eq!(status(server.commit(&server.alice, "acme/by-erin", "main", &line, None).await).await, 200);
 
     // Demoted to read, her own repo becomes read-only to her.
     admin.set_org_member("acme", "erin", OrgRole::Read).await.unwrap();
@@ -176,6 +173,34 @@ async fn org_admins_manage_members_over_the_api() {
         ],
         "newest first; refused changes are not logged"
     );
+}
+
+#[tokio::test]
+async fn moving_a_repo_out_of_an_org_needs_an_org_admin() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    admin.set_org_member("acme", "bob", OrgRole::Write).await.unwrap();
+    admin.create_user("erin", false).await.unwrap();
+    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    let erin = admin.create_token("erin", "t", Role::Write).await.unwrap();
+    assert_eq!(status(server.create_repo(&server.alice, "acme/team", false).await).await, 200);
+    assert_eq!(status(server.create_repo(&erin, "acme/erins", false).await).await, 200);
+    let mv = |token: &str, from: &str, to: &str| {
+        server
+            .post("/api/repos/move")
+            .bearer_auth(token.to_owned())
+            .json(&json!({"fromRepo": from, "toRepo": to, "type": "model"}))
+            .send()
+    };
+    // Writers rename inside the org, but cannot take a repo out of it; nor can a contributor.
+    assert_eq!(mv(&server.bob, "acme/team", "acme/team2").await.unwrap().status(), 200);
+    assert_eq!(mv(&server.bob, "acme/team2", "bob/team").await.unwrap().status(), 403);
+    assert_eq!(mv(&erin, "acme/erins", "erin/erins").await.unwrap().status(), 403);
+    assert_eq!(mv(&erin, "acme/erins", "acme/erins2").await.unwrap().status(), 200);
+    // The org's admin can.
+    assert_eq!(mv(&server.alice, "acme/team2", "alice/team").await.unwrap().status(), 200);
+    let info = server.get("/api/models/alice/team").bearer_auth(&server.alice).send().await.unwrap();
+    assert_eq!(info.status(), 200);
 }
 
 #[tokio::test]
