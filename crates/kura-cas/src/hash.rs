@@ -131,6 +131,16 @@ pub fn chunk_hash(data: &[u8]) -> MerkleHash {
     keyed_hash(&DATA_KEY, data)
 }
 
+/// [`chunk_hash`] of the concatenation of `parts` (a chunk that spans several buffers),
+/// without joining them first: BLAKE3 hashes incrementally to the same value.
+pub fn chunk_hash_parts<T: AsRef<[u8]>>(parts: &[T]) -> MerkleHash {
+    let mut hasher = blake3::Hasher::new_keyed(&DATA_KEY);
+    for part in parts {
+        hasher.update(part.as_ref());
+    }
+    MerkleHash(*hasher.finalize().as_bytes())
+}
+
 /// Verification hash of a term: keyed BLAKE3 over the raw bytes of the chunk hashes of
 /// chunks `[start, end)` of the term's xorb, in order.
 pub fn verification_range_hash(chunk_hashes: &[MerkleHash]) -> MerkleHash {

@@ -229,6 +229,13 @@ impl XorbWriter {
         Self::default()
     }
 
+    /// An empty xorb that writes its records into `buffer` (cleared first), so a caller
+    /// building many xorbs can reuse one allocation instead of faulting in a fresh one each time.
+    pub fn with_buffer(mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        Self { records: buffer, ..Self::default() }
+    }
+
     /// Number of chunks added.
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
@@ -274,6 +281,50 @@ impl XorbWriter {
         });
         self.uncompressed_len += data.len() as u64;
         Ok(hash)
+    }
+
+    /// Appends one chunk stored uncompressed, whose raw bytes are the concatenation of
+    /// `parts` and whose [`chunk_hash`] the caller has already computed as `hash` (the
+    /// server-side ingest hashes every chunk once, before it knows whether it is new). The
+    /// bytes are copied once, straight into the records.
+    pub fn add_uncompressed_parts<T: AsRef<[u8]>>(
+        &mut self,
+        parts: &[T],
+        hash: MerkleHash,
+    ) -> Result<(), CasError> {
+        let len: usize = parts.iter().map(|p| p.as_ref().len()).sum();
+        if len == 0 {
+            return Err(CasError::malformed("chunk", "empty chunk"));
+        }
+        check_limit("chunk uncompressed length", len as u64, MAX_CHUNK_SIZE as u64)?;
+        if !self.has_room_for(len) {
+            return Err(CasError::LimitExceeded {
+                what: "xorb size after adding chunk",
+                value: self.uncompressed_len + len as u64,
+                limit: MAX_XORB_BYTES,
+            });
+        }
+        debug_assert_eq!(hash, crate::hash::chunk_hash_parts(parts), "caller's chunk hash is wrong");
+        let header = ChunkHeader {
+            compressed_len: len as u32,
+            scheme: CompressionScheme::None,
+            uncompressed_len: len as u32,
+        };
+        let record_start = self.records.len() as u64;
+        self.records.reserve(CHUNK_HEADER_LEN + len);
+        self.records.extend_from_slice(&header.to_bytes());
+        for part in parts {
+            self.records.extend_from_slice(part.as_ref());
+        }
+        self.chunks.push(XorbChunk {
+            hash,
+            uncompressed_len: len as u32,
+            uncompressed_start: self.uncompressed_len,
+            record_start,
+            record_end: self.records.len() as u64,
+        });
+        self.uncompressed_len += len as u64;
+        Ok(())
     }
 
     /// Finishes: the chunk records (what clients upload) and the xorb's chunk table.

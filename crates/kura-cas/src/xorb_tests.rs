@@ -173,3 +173,21 @@ fn streaming_validation_rejects_a_truncated_body() {
     corrupt[4] = 9;
     assert!(early.push(&corrupt[..100]).is_err(), "bad scheme is reported before the body ends");
 }
+
+#[test]
+fn uncompressed_parts_match_add_chunk_with_no_compression() {
+    let data = splitmix_bytes(200_000, 11);
+    let chunks = [&data[..70_000], &data[70_000..70_001], &data[70_001..]];
+    let mut plain = XorbWriter::new();
+    // A reused buffer with stale bytes in it: they must not leak into the records.
+    let mut parted = XorbWriter::with_buffer(vec![0xAB; 1000]);
+    for chunk in chunks {
+        plain.add_chunk(chunk, CompressionScheme::None).unwrap();
+        let parts: Vec<&[u8]> = chunk.chunks(4096 + 17).collect();
+        parted.add_uncompressed_parts(&parts, crate::hash::chunk_hash_parts(&parts)).unwrap();
+        assert_eq!(crate::hash::chunk_hash_parts(&parts), chunk_hash(chunk));
+    }
+    assert_eq!(plain.finish(), parted.finish());
+    let mut empty = XorbWriter::new();
+    assert!(empty.add_uncompressed_parts::<&[u8]>(&[], chunk_hash(b"")).is_err());
+}

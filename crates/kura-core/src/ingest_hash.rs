@@ -3,9 +3,9 @@
 //! the slower of the two passes, not their sum. Channels are bounded, so a slow consumer
 //! slows the body down instead of buffering it: memory stays within a few MiB per upload.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
-use kura_cas::{Chunker, MerkleHash, chunk_hash};
+use kura_cas::{Chunker, MerkleHash, chunk_hash_parts};
 use sha2::Digest;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -19,9 +19,12 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per worker.
 const QUEUE: usize = 4;
 
-/// One content-defined chunk of the body and its Xet chunk hash.
+/// One content-defined chunk of the body and its Xet chunk hash. Its bytes are slices of the
+/// body's own buffers (a chunk usually spans several socket reads), never copied here: a chunk
+/// the store already holds is never copied at all, a new one once, into its xorb.
 pub(crate) struct HashedChunk {
-    pub data: Bytes,
+    pub parts: Vec<Bytes>,
+    pub len: usize,
     pub hash: MerkleHash,
 }
 
@@ -121,28 +124,39 @@ fn sha_worker(mut batches: mpsc::Receiver<Vec<Bytes>>) -> [u8; 32] {
 
 fn chunk_worker(mut batches: mpsc::Receiver<Vec<Bytes>>, out: mpsc::Sender<Vec<HashedChunk>>) {
     let mut chunker = Chunker::new();
-    let mut buffer = BytesMut::new();
-    // Absolute offset of `buffer[0]` in the body.
-    let mut buffer_start = 0u64;
+    // The open chunk: slices of the pieces seen since the last boundary.
+    let mut open: Vec<Bytes> = Vec::new();
+    let mut open_len = 0usize;
+    // Absolute offset of the next piece in the body.
+    let mut position = 0u64;
     let mut cuts = Vec::new();
-    let hashed = |data: Bytes| HashedChunk { hash: chunk_hash(&data), data };
+    let hashed = |parts: Vec<Bytes>, len: usize| HashedChunk { hash: chunk_hash_parts(&parts), parts, len };
     while let Some(batch) = batches.blocking_recv() {
         let mut ready = Vec::new();
-        for piece in &batch {
+        for piece in batch {
             cuts.clear();
-            chunker.push_into(piece, &mut cuts);
-            buffer.extend_from_slice(piece);
+            chunker.push_into(&piece, &mut cuts);
+            let mut taken = 0usize;
             for &end in &cuts {
-                let data = buffer.split_to((end - buffer_start) as usize).freeze();
-                buffer_start = end;
-                ready.push(hashed(data));
+                let end = (end - position) as usize;
+                if end > taken {
+                    open.push(piece.slice(taken..end));
+                    open_len += end - taken;
+                }
+                taken = end;
+                ready.push(hashed(std::mem::take(&mut open), std::mem::take(&mut open_len)));
             }
+            if taken < piece.len() {
+                open_len += piece.len() - taken;
+                open.push(if taken == 0 { piece.clone() } else { piece.slice(taken..) });
+            }
+            position += piece.len() as u64;
         }
         if !ready.is_empty() && out.blocking_send(ready).is_err() {
             return;
         }
     }
-    if !buffer.is_empty() {
-        let _ = out.blocking_send(vec![hashed(buffer.freeze())]);
+    if open_len > 0 {
+        let _ = out.blocking_send(vec![hashed(open, open_len)]);
     }
 }

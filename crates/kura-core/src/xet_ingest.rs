@@ -5,9 +5,8 @@
 
 use std::collections::HashMap;
 
-use kura_cas::{
-    CompressionScheme, MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_global_dedup_eligible,
-};
+use bytes::Bytes;
+use kura_cas::{MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_global_dedup_eligible};
 use kura_model::Sha256;
 use kura_storage::XetFileRecord;
 
@@ -21,6 +20,10 @@ use crate::{ByteStream, Hub};
 /// Size of the xorbs this conversion writes: half the protocol's 64 MiB, since one xorb fills
 /// while the previous one is written, and both are in memory.
 const INGEST_XORB_BYTES: u64 = 32 << 20;
+
+/// Capacity of a xorb's records buffer: the raw bytes plus one 8-byte header per chunk (at
+/// least ~8 KiB each; room for 4 KiB ones), so it never grows while filling.
+const XORB_BUFFER_BYTES: usize = INGEST_XORB_BYTES as usize + (INGEST_XORB_BYTES as usize / 4096 + 1) * 8;
 
 /// Where a term's chunks live: a stored xorb, or the n-th xorb this upload writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,28 +51,31 @@ struct Conversion<'a> {
     /// Chunks of stored xorbs met through the dedup index.
     known: HashMap<MerkleHash, (MerkleHash, u32)>,
     loaded: Vec<MerkleHash>,
-    /// The xorb write in flight.
-    storing: Option<tokio::task::JoinHandle<Result<()>>>,
+    /// The xorb write in flight, and its records (to reuse their buffer once written).
+    storing: Option<(tokio::task::JoinHandle<Result<()>>, Bytes)>,
+    /// A records buffer whose xorb is written, for the next xorb: two buffers take turns, so
+    /// an upload does not fault in (and the allocator unmap) a fresh 32 MiB buffer per xorb.
+    spare: Option<Vec<u8>>,
 }
 
 impl Conversion<'_> {
-    async fn add_chunk(&mut self, data: &[u8], hash: MerkleHash) -> Result<()> {
+    async fn add_chunk(&mut self, parts: &[Bytes], len: usize, hash: MerkleHash) -> Result<()> {
         let first = self.nodes.is_empty();
-        self.nodes.push(MerkleNode::new(hash, data.len() as u64));
+        self.nodes.push(MerkleNode::new(hash, len as u64));
         if is_global_dedup_eligible(&hash, first) && !self.known.contains_key(&hash) {
             self.load_known(&hash).await?;
         }
         let (source, index) = match self.known.get(&hash) {
             Some(&(xorb, index)) => (Source::Stored(xorb), index),
             None => {
-                if !self.writer.has_room_for(data.len())
-                    || self.writer.uncompressed_len() + data.len() as u64 > INGEST_XORB_BYTES
+                if !self.writer.has_room_for(len)
+                    || self.writer.uncompressed_len() + len as u64 > INGEST_XORB_BYTES
                 {
                     self.flush().await?;
                 }
                 let index = self.writer.chunk_count() as u32;
                 self.writer
-                    .add_chunk(data, CompressionScheme::None)
+                    .add_uncompressed_parts(parts, hash)
                     .map_err(|e| CoreError::Corrupt(e.to_string()))?;
                 (Source::New(self.written.len()), index)
             }
@@ -77,14 +83,9 @@ impl Conversion<'_> {
         match self.terms.last_mut() {
             Some(term) if term.source == source && term.end == index => {
                 term.end += 1;
-                term.unpacked += data.len() as u64;
+                term.unpacked += len as u64;
             }
-            _ => self.terms.push(PendingTerm {
-                source,
-                start: index,
-                end: index + 1,
-                unpacked: data.len() as u64,
-            }),
+            _ => self.terms.push(PendingTerm { source, start: index, end: index + 1, unpacked: len as u64 }),
         }
         Ok(())
     }
@@ -110,18 +111,23 @@ impl Conversion<'_> {
             return Ok(());
         }
         self.wait_for_store().await?;
-        let (records, info) = std::mem::take(&mut self.writer).finish();
-        self.storing = Some(tokio::spawn(self.hub.store_xorb_task(&info, bytes::Bytes::from(records))));
+        let buffer = self.spare.take().unwrap_or_else(|| Vec::with_capacity(XORB_BUFFER_BYTES));
+        let (records, info) = std::mem::replace(&mut self.writer, XorbWriter::with_buffer(buffer)).finish();
+        let records = Bytes::from(records);
+        self.storing = Some((tokio::spawn(self.hub.store_xorb_task(&info, records.clone())), records));
         self.written.push(info);
         Ok(())
     }
 
-    /// Waits until the xorb being written (if any) is stored.
+    /// Waits until the xorb being written (if any) is stored, and keeps its buffer.
     async fn wait_for_store(&mut self) -> Result<()> {
-        match self.storing.take() {
-            Some(task) => task.await.map_err(|e| CoreError::Corrupt(format!("xorb write failed: {e}")))?,
-            None => Ok(()),
-        }
+        let Some((task, records)) = self.storing.take() else {
+            return Ok(());
+        };
+        let stored = task.await.map_err(|e| CoreError::Corrupt(format!("xorb write failed: {e}")))?;
+        // The store dropped its handle on the bytes, so this is their only owner again.
+        self.spare = records.try_into_mut().ok().map(Vec::from);
+        stored
     }
 }
 
@@ -135,17 +141,18 @@ impl Hub {
             hub: self,
             nodes: Vec::new(),
             terms: Vec::new(),
-            writer: XorbWriter::new(),
+            writer: XorbWriter::with_buffer(Vec::with_capacity(XORB_BUFFER_BYTES)),
             written: Vec::new(),
             known: HashMap::new(),
             loaded: Vec::new(),
             storing: None,
+            spare: None,
         };
         let mut hashing = BodyHashing::start(body, size);
         let outcome: Result<()> = async {
             while let Some(chunks) = hashing.next_chunks().await {
                 for chunk in chunks {
-                    conversion.add_chunk(&chunk.data, chunk.hash).await?;
+                    conversion.add_chunk(&chunk.parts, chunk.len, chunk.hash).await?;
                 }
             }
             let digest = hashing.finish().await?;
