@@ -80,10 +80,10 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         };
     let identity = match identity {
         Ok(identity) => identity,
-        Err(error) => return ApiError::from_core(error, true).into_response(),
+        Err(error) => return answered(ApiError::from_core(error, true).into_response(), Some(body)),
     };
     if let Err(error) = session::check_csrf(&state, &identity, &parts.method, &parts.headers) {
-        return ApiError::from_core(error, false).into_response();
+        return answered(ApiError::from_core(error, false).into_response(), Some(body));
     }
     let mut ctx = Ctx {
         state,
@@ -95,10 +95,36 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         bearer: token,
         client_ip,
     };
-    match run(&mut ctx, route).await {
+    let response = match run(&mut ctx, route).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    let unread = ctx.body.lock().ok().and_then(|mut body| body.take());
+    answered(response, unread)
+}
+
+/// Most of a request body a refused request may still send; past it the connection closes.
+const DRAIN_LIMIT: u64 = 256 << 20;
+
+/// Sends `response`, and reads what is left of a request body the handler did not consume
+/// (a refusal before reading it, a 404 for a route clients probe with a body, such as
+/// `/cas/v2/shards`). Left unread, the connection would be closed while the client, or a
+/// reverse proxy, is still sending: nginx then sees a broken pipe and marks the replica down.
+fn answered(response: Response, unread: Option<axum::body::Body>) -> Response {
+    use axum::body::HttpBody;
+    if let Some(body) = unread.filter(|b| !b.is_end_stream()) {
+        tokio::spawn(async move {
+            let mut stream = body.into_data_stream();
+            let mut seen = 0u64;
+            while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await {
+                seen += chunk.len() as u64;
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        });
     }
+    response
 }
 
 async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {

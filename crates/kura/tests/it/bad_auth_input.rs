@@ -213,3 +213,44 @@ fn b64(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+/// A refused request whose body the server did not need is still read to its end, so the
+/// connection stays usable: closing it mid-body makes a reverse proxy (nginx) see a broken
+/// pipe and mark the replica down (seen in CI with hf_xet probing `/cas/v2/shards`).
+#[tokio::test]
+async fn a_refused_request_body_is_read_so_the_connection_survives() {
+    let server = TestServer::start().await;
+    let base = server.base.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let address = base.strip_prefix("http://").unwrap().to_owned();
+        let mut stream = std::net::TcpStream::connect(&address).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let size = 24 << 20;
+        let head = format!(
+            "POST /cas/v2/shards HTTP/1.1\r\nHost: {address}\r\nContent-Length: {size}\r\nAuthorization: Bearer x\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..(size >> 20) {
+            stream.write_all(&chunk).map_err(|e| format!("writing the body: {e}"))?;
+        }
+        stream
+            .write_all(format!("GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes())
+            .map_err(|e| format!("second request: {e}"))?;
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 8192];
+        while !String::from_utf8_lossy(&seen).contains("\r\n\r\nok") {
+            match stream.read(&mut buffer) {
+                Ok(0) => return Err(format!("closed after: {}", String::from_utf8_lossy(&seen))),
+                Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                Err(e) => return Err(format!("reading: {e}")),
+            }
+        }
+        Ok(String::from_utf8_lossy(&seen).into_owned())
+    })
+    .await
+    .unwrap();
+    let answers = outcome.expect("the connection stays open");
+    assert!(answers.starts_with("HTTP/1.1 404"), "{answers}");
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "{answers}");
+}
