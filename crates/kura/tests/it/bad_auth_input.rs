@@ -12,15 +12,7 @@ use crate::support::*;
 async fn repo_ids(server: &TestServer) -> Vec<String> {
     let mut ids = Vec::new();
     for kind in ["models", "datasets", "spaces"] {
-        let list: Vec<Value> = server
-            .get(&format!("/api/{kind}?author=alice"))
-            .bearer_auth(&server.alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Vec<Value> = server.get_json(&server.alice, &format!("/api/{kind}?author=alice")).await;
         ids.extend(list.iter().map(|r| format!("{kind}:{}", r["id"].as_str().unwrap())));
     }
     ids.sort();

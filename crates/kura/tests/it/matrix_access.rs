@@ -80,16 +80,7 @@ impl Fixture {
     /// Users in a request list of `acme/gated`, as alice sees it.
     async fn requesters(&self, status: &str) -> Vec<String> {
         let path = format!("/api/models/{}/user-access-request/{status}", repo_of(Vis::Gated));
-        let list: Vec<Value> = self
-            .server
-            .get(&path)
-            .bearer_auth(&self.server.alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Vec<Value> = self.server.get_json(&self.server.alice, &path).await;
         list.iter().map(|r| r["user"]["user"].as_str().unwrap().to_owned()).collect()
     }
 }

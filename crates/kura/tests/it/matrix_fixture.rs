@@ -122,16 +122,7 @@ impl Fixture {
     /// that one may equal the initial commit of a public repo created in the same second.
     pub(crate) async fn private_commits(&self, kind: Kind) -> Vec<String> {
         let path = format!("/api/{}/{}/commits/main", kind.plural(), repo_of(Vis::Private));
-        let commits: Vec<Value> = self
-            .server
-            .get(&path)
-            .bearer_auth(&self.server.alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let commits: Vec<Value> = self.server.get_json(&self.server.alice, &path).await;
         let ids: Vec<String> = commits.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
         ids[..ids.len() - 1].to_vec()
     }

@@ -130,16 +130,7 @@ impl Fixture {
     /// Short names of the branches and tags of a fixture repo, as alice sees them.
     async fn ref_names(&self, vis: Vis) -> Vec<String> {
         let path = format!("/api/models/{}/refs", repo_of(vis));
-        let refs: Value = self
-            .server
-            .get(&path)
-            .bearer_auth(&self.server.alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let refs: Value = self.server.get_json(&self.server.alice, &path).await;
         let names = refs["branches"].as_array().unwrap().iter().chain(refs["tags"].as_array().unwrap());
         names.map(|r| r["ref"].as_str().unwrap().to_owned()).collect()
     }

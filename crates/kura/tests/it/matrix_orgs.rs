@@ -91,16 +91,8 @@ async fn org_members_and_tokens_per_identity_follow_the_rules() {
             cells.check(format!("{who:?} × {op:?}"), expect(who, op), got, body, false);
         }
         // A refused change changed nothing: m{n} is still a read member, the victim's token works.
-        let members: Vec<Value> = fixture
-            .server
-            .get("/api/organizations/acme/members")
-            .bearer_auth(&fixture.server.alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let members: Vec<Value> =
+            fixture.server.get_json(&fixture.server.alice, "/api/organizations/acme/members").await;
         let still = members.iter().any(|m| m["user"] == format!("m{n}") && m["role"] == "read");
         if still == (expect(who, Members::Remove) == 200) {
             cells.mismatches.push(format!("{who:?}: m{n} still a read member: {still}"));

@@ -76,6 +76,11 @@ impl TestServer {
         self.client.get(format!("{}{path}", self.base))
     }
 
+    /// GETs `path` with `token` and decodes the JSON answer (whatever its status).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, token: &str, path: &str) -> T {
+        self.get(path).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    }
+
     pub fn head(&self, path: &str) -> RequestBuilder {
         self.client.head(format!("{}{path}", self.base))
     }
