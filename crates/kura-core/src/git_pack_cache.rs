@@ -71,21 +71,22 @@ impl Hub {
             self.blobs.delete(&key).await?;
             return Ok(());
         }
-        let mut listing = self.blobs.list(&repo_prefix(repo)).await?;
-        while let Some(entry) = listing.next().await {
-            let entry = entry?;
-            if entry.key != key {
-                self.blobs.delete(&entry.key).await?;
-            }
-        }
-        Ok(())
+        self.delete_clone_packs(repo, Some(&key)).await
     }
 
     /// Forgets a repo's cached packs (when it is deleted: SQLite may hand its id to a new repo).
     pub(crate) async fn drop_clone_packs(&self, repo: &RepoRecord) -> Result<()> {
+        self.delete_clone_packs(repo, None).await
+    }
+
+    /// Deletes the repo's cached packs, except `keep`.
+    async fn delete_clone_packs(&self, repo: &RepoRecord, keep: Option<&BlobKey>) -> Result<()> {
         let mut listing = self.blobs.list(&repo_prefix(repo)).await?;
         while let Some(entry) = listing.next().await {
-            self.blobs.delete(&entry?.key).await?;
+            let entry = entry?;
+            if Some(&entry.key) != keep {
+                self.blobs.delete(&entry.key).await?;
+            }
         }
         Ok(())
     }
