@@ -37,6 +37,20 @@ impl Identity {
     }
 }
 
+/// Proof that the caller may read a repo's files (visibility and gating checked). Only
+/// `Hub::authorize_files` makes one; every read of file contents needs one, directly or
+/// through the proofs derived from it (`ObjectRead`, `OpenFile`).
+#[derive(Debug, Clone)]
+pub struct FilesAccess {
+    repo: RepoRecord,
+}
+
+impl FilesAccess {
+    pub fn repo(&self) -> &RepoRecord {
+        &self.repo
+    }
+}
+
 /// What the caller may do in a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Standing {
@@ -70,6 +84,13 @@ impl Hub {
         };
         let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
         let token = self.meta.token_by_hash(&Sha256::digest(secret.as_bytes())).await?.ok_or_else(invalid)?;
+        self.token_identity(token).await
+    }
+
+    /// The identity a stored token stands for: `Unauthorized` once it is revoked or expired or
+    /// its user is gone.
+    pub(crate) async fn token_identity(&self, token: TokenRecord) -> Result<Identity> {
+        let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
         let now = now_millis();
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
             return Err(invalid());
@@ -136,13 +157,13 @@ impl Hub {
     /// always pass, everyone else needs an accepted access request (`access::gate`). A
     /// fine-grained token not scoped to the repo is anonymous here, so it cannot use its
     /// user's access grants either.
-    pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
+    pub async fn authorize_files(&self, identity: &Identity, repo: &RepoRecord) -> Result<FilesAccess> {
         self.authorize_read(identity, repo).await?;
         if repo.gating != Gating::Off && self.repo_standing(identity, repo).await? < Standing::Read {
             let scoped = Self::token_reaches(identity, repo);
-            return self.gate(if scoped { identity } else { &Identity::Anonymous }, repo).await;
+            self.gate(if scoped { identity } else { &Identity::Anonymous }, repo).await?;
         }
-        Ok(())
+        Ok(FilesAccess { repo: repo.clone() })
     }
 
     /// Whether the caller's token may act on `repo` at all: classic tokens always, fine-grained

@@ -200,30 +200,41 @@ impl Hub {
         }
     }
 
-    /// Writes the git blob for new content: the bytes, or an LFS pointer.
+    /// Writes the git blob for new content: the bytes, or an LFS pointer. Bytes that parse
+    /// as a Git LFS pointer make an LFS file too, so they need the same proof as an `lfsFile`
+    /// line: this repo uploaded the object (one rule for API commits and pushes).
     async fn store_content(&self, repo: &RepoRecord, content: &FileContent) -> Result<ObjectId> {
         match content {
-            FileContent::Regular(bytes) => self.objects.write(ObjectKind::Blob, bytes).await,
-            FileContent::Lfs { oid, size } => {
-                let stored = self.content.size(oid).await?;
-                let linked = self.meta.repo_has_lfs_object(repo.id, oid).await?;
-                let stored_size = match stored {
-                    Some(s) if linked => s,
-                    _ => {
-                        return Err(CoreError::invalid(format!(
-                            "LFS object {oid} was not uploaded to this repo; upload it before committing"
-                        )));
-                    }
-                };
-                if size.is_some_and(|s| s != stored_size) {
-                    return Err(CoreError::invalid(format!(
-                        "LFS object {oid} has size {stored_size}, not {}",
-                        size.unwrap_or(0)
-                    )));
+            FileContent::Regular(bytes) => {
+                if let Ok(Some(pointer)) = LfsPointer::parse(bytes) {
+                    self.held_object_size(repo, &pointer.oid, Some(pointer.size)).await?;
                 }
-                let pointer = LfsPointer { oid: *oid, size: stored_size };
+                self.objects.write(ObjectKind::Blob, bytes).await
+            }
+            FileContent::Lfs { oid, size } => {
+                let size = self.held_object_size(repo, oid, *size).await?;
+                let pointer = LfsPointer { oid: *oid, size };
                 self.objects.write(ObjectKind::Blob, &pointer.encode()).await
             }
+        }
+    }
+
+    /// The size of a large object this repo holds (uploaded and verified); an error naming the
+    /// object when it does not, or when `size` is given and differs.
+    async fn held_object_size(&self, repo: &RepoRecord, oid: &Sha256, size: Option<u64>) -> Result<u64> {
+        let stored = match self.stored_object(oid).await? {
+            Some(stored) if self.meta.repo_has_lfs_object(repo.id, oid).await? => stored.size(),
+            _ => {
+                return Err(CoreError::invalid(format!(
+                    "LFS object {oid} was not uploaded to this repo; upload it before committing"
+                )));
+            }
+        };
+        match size {
+            Some(size) if size != stored => {
+                Err(CoreError::invalid(format!("LFS object {oid} has size {stored}, not {size}")))
+            }
+            _ => Ok(stored),
         }
     }
 

@@ -1,7 +1,6 @@
-//! The content store: large-file bytes addressed by SHA-256, stored once whatever repo or
-//! protocol brought them. Every byte is verified against its declared hash and size while it
-//! streams in; nothing becomes visible before that. This is the seam the Xet chunk store will
-//! take over: callers only see `ingest`, `read` and `size`.
+//! Whole-object storage under SHA-256 (data of older releases, multipart parts) and the
+//! verifying stream: every byte is checked against its declared hash and size while it
+//! streams in; nothing becomes visible before that. Reads need the proof of `read_proof`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use kura_model::Sha256;
-use kura_storage::{BlobKey, BlobStore, ByteStream, MetadataStore, StorageError};
+use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
 use sha2::Digest;
 
 use crate::error::{CoreError, Result};
@@ -96,32 +95,27 @@ fn part_key(upload_id: &str, part: u32) -> BlobKey {
 /// Large-object storage.
 pub struct ContentStore {
     blobs: Arc<dyn BlobStore>,
-    meta: Arc<dyn MetadataStore>,
 }
 
 impl ContentStore {
-    pub fn new(blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetadataStore>) -> Self {
-        Self { blobs, meta }
+    pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
+        Self { blobs }
     }
 
-    /// Size of a stored, verified object.
-    pub async fn size(&self, oid: &Sha256) -> Result<Option<u64>> {
-        Ok(self.meta.lfs_object_size(oid).await?)
+    /// Size of an object stored whole under its SHA-256 (data of older releases); `None` when
+    /// it is not stored that way. Only [`crate::read_proof`] looks objects up by hash.
+    pub(crate) async fn raw_size(&self, oid: &Sha256) -> Result<Option<u64>> {
+        Ok(self.blobs.size(&object_key(oid)).await?)
     }
 
-    /// Streams `len` bytes of the object from `offset`.
-    pub async fn read(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
+    /// Streams `len` bytes of a whole stored object from `offset`; callers hold the proof.
+    pub(crate) async fn read_raw(&self, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
         match self.blobs.get(&object_key(oid), offset, Some(len)).await {
             Err(StorageError::NotFound) => {
                 Err(CoreError::Corrupt(format!("content {oid} is indexed but missing")))
             }
             other => Ok(other?),
         }
-    }
-
-    /// Whether the object's bytes are stored whole (rather than only as Xet chunks).
-    pub(crate) async fn has_raw(&self, oid: &Sha256) -> Result<bool> {
-        Ok(self.blobs.size(&object_key(oid)).await?.is_some())
     }
 
     /// A direct download URL from the storage engine, when it can make one.

@@ -2,6 +2,7 @@
 //! same git objects the API writes, so a clone sees exactly the commit ids the API reports.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kura_git::ObjectKind;
@@ -21,11 +22,27 @@ pub struct AdvertisedRef {
     pub symref_target: Option<String>,
 }
 
+/// The objects a fetch may send: made only by [`Hub::plan_fetch`] (after the file-read
+/// authorization, from commits of the repo), and read only through [`Hub::read_planned`], so a
+/// pack never carries an object the plan did not reach from the repo's own commits.
+#[derive(Debug, Clone, Default)]
+pub struct PlannedObjects(Arc<Vec<ObjectId>>);
+
+impl PlannedObjects {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// What to send for a fetch.
 #[derive(Debug, Clone, Default)]
 pub struct FetchPlan {
     /// Objects to put in the pack, commits first.
-    pub objects: Vec<ObjectId>,
+    pub objects: PlannedObjects,
     /// Commits whose parents are cut off by `deepen`.
     pub shallow: Vec<ObjectId>,
     /// Former shallow boundaries of the client whose parents are now sent.
@@ -111,11 +128,13 @@ impl Hub {
             .copied()
             .collect();
         let mut trees_and_blobs = Vec::new();
+        let mut objects = Vec::with_capacity(commits.len());
         for (oid, tree) in &commits {
-            plan.objects.push(*oid);
+            objects.push(*oid);
             self.collect_tree(*tree, &mut seen, &mut trees_and_blobs).await?;
         }
-        plan.objects.extend(trees_and_blobs);
+        objects.extend(trees_and_blobs);
+        plan.objects = PlannedObjects(Arc::new(objects));
         Ok(plan)
     }
 
@@ -171,13 +190,13 @@ impl Hub {
         Ok(())
     }
 
-    /// A git object's kind and content, verified against its id.
-    pub async fn git_object(&self, oid: &ObjectId) -> Result<(ObjectKind, Bytes)> {
-        self.objects.read(oid).await
-    }
-
-    /// Several git objects in one batch (in order), each verified against its id.
-    pub async fn git_objects(&self, oids: &[ObjectId]) -> Result<Vec<(ObjectKind, Bytes)>> {
+    /// Objects `range` of a fetch plan (in order), each verified against its id.
+    pub async fn read_planned(
+        &self,
+        planned: &PlannedObjects,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<(ObjectKind, Bytes)>> {
+        let oids = planned.0.get(range).ok_or_else(|| CoreError::invalid("outside the fetch plan"))?;
         self.objects.read_many(oids).await
     }
 }

@@ -8,13 +8,17 @@ use std::sync::Arc;
 
 use kura_storage::RepoRecord;
 
-use crate::auth::Identity;
+use crate::auth::{FilesAccess, Identity};
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
+use crate::issuer::Issuer;
 use crate::{ByteStream, Hub};
 
-/// How long upload URLs stay valid.
+/// How long upload URLs stay valid. Each use also re-checks the issuer's access.
 const CAPABILITY_TTL_MS: i64 = 3600 * 1000;
+/// How long a presigned storage URL stays valid: storage cannot re-check the issuer, so this
+/// bounds how long a revoked token's download URLs keep working.
+pub(crate) const PRESIGNED_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What a signed URL allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub struct Capability {
     pub oid: Sha256,
     pub size: u64,
     pub expires_at: i64,
+    /// Who it was issued to; every use re-checks that they still have the access.
+    pub issuer: Issuer,
 }
 
 impl Capability {
@@ -52,18 +58,19 @@ impl Capability {
             Action::Download => "download".to_owned(),
         };
         format!(
-            "{action}|{}|{}|{}|{}|{}",
+            "{action}|{}|{}|{}|{}|{}|{}",
             self.repo_type.as_str(),
             self.repo_id,
             self.oid,
             self.size,
-            self.expires_at
+            self.expires_at,
+            self.issuer.encode()
         )
     }
 
     fn parse(payload: &str) -> Option<Self> {
         let fields: Vec<&str> = payload.split('|').collect();
-        let [action, repo_type, repo_id, oid, size, expires_at] = fields[..] else {
+        let [action, repo_type, repo_id, oid, size, expires_at, issuer] = fields[..] else {
             return None;
         };
         let parts: Vec<&str> = action.split(':').collect();
@@ -82,6 +89,7 @@ impl Capability {
             oid: Sha256::from_hex(oid).ok()?,
             size: size.parse().ok()?,
             expires_at: expires_at.parse().ok()?,
+            issuer: Issuer::decode(issuer)?,
         })
     }
 }
@@ -148,6 +156,7 @@ impl Hub {
     ) -> Result<Vec<UploadPlan>> {
         self.authorize_write(identity, repo).await?;
         let expires_at = now_millis() + CAPABILITY_TTL_MS;
+        let issuer = Issuer::of(identity);
         let mut plans = Vec::with_capacity(objects.len());
         for &(oid, size) in objects {
             if self.meta.repo_has_lfs_object(repo.id, &oid).await? {
@@ -162,6 +171,7 @@ impl Hub {
                     oid,
                     size,
                     expires_at,
+                    issuer: issuer.clone(),
                 })
             };
             let verify = cap(Action::Verify);
@@ -189,22 +199,17 @@ impl Hub {
         repo: &RepoRecord,
         objects: &[(Sha256, u64)],
     ) -> Result<Vec<DownloadPlan>> {
-        self.authorize_files(identity, repo).await?;
-        let ttl = std::time::Duration::from_millis(CAPABILITY_TTL_MS as u64);
+        let access = self.authorize_files(identity, repo).await?;
         let expires_at = now_millis() + CAPABILITY_TTL_MS;
         let mut plans = Vec::with_capacity(objects.len());
         for &(oid, _) in objects {
-            let size = match self.content.size(&oid).await? {
-                Some(size) if self.meta.repo_has_lfs_object(repo.id, &oid).await? => size,
-                _ => {
-                    plans.push(DownloadPlan::Missing);
-                    continue;
-                }
+            let Some(read) = self.object_read(&access, &oid).await? else {
+                plans.push(DownloadPlan::Missing);
+                continue;
             };
-            let direct = if self.content.has_raw(&oid).await? {
-                self.content.presigned(&oid, ttl).await?
-            } else {
-                None
+            let direct = match read.xet_hash() {
+                None => self.content.presigned(&oid, PRESIGNED_TTL).await?,
+                Some(_) => None,
             };
             plans.push(match direct {
                 Some(url) => DownloadPlan::Direct(url),
@@ -213,24 +218,44 @@ impl Hub {
                     repo_type: repo.repo_type,
                     repo_id: repo.repo_id.clone(),
                     oid,
-                    size,
+                    size: read.size(),
                     expires_at,
+                    issuer: Issuer::of(identity),
                 })),
             });
         }
         Ok(plans)
     }
 
-    /// Streams an object for a signed download URL.
+    /// Streams an object for a signed download URL, if its issuer may still read it.
     pub async fn send_object(self: &Arc<Self>, capability: &Capability) -> Result<ByteStream> {
         if capability.action != Action::Download {
             return Err(CoreError::Forbidden("This URL does not allow downloads".to_owned()));
         }
-        self.capability_repo(capability).await?;
-        self.read_content(&capability.oid, 0, capability.size).await
+        let access = self.capability_files(capability).await?;
+        let read = self
+            .object_read(&access, &capability.oid)
+            .await?
+            .ok_or_else(|| CoreError::EntryNotFound { path: capability.oid.to_string(), commit: None })?;
+        self.read_object(&read, 0, read.size()).await
     }
 
+    /// The repo of a download URL, re-checked against what its issuer may read now.
+    async fn capability_files(&self, capability: &Capability) -> Result<FilesAccess> {
+        let repo = self.capability_target(capability).await?;
+        let identity = self.reauthenticate(&capability.issuer, url_revoked).await?;
+        self.authorize_files(&identity, &repo).await.map_err(deny_url)
+    }
+
+    /// The repo of an upload URL, re-checked against what its issuer may write now.
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
+        let repo = self.capability_target(capability).await?;
+        let identity = self.reauthenticate(&capability.issuer, url_revoked).await?;
+        self.authorize_write(&identity, &repo).await.map_err(deny_url)?;
+        Ok(repo)
+    }
+
+    async fn capability_target(&self, capability: &Capability) -> Result<RepoRecord> {
         self.meta.repo(capability.repo_type, &capability.repo_id).await?.ok_or(CoreError::RepoNotFound)
     }
 
@@ -272,7 +297,8 @@ impl Hub {
             return Err(CoreError::Forbidden("This URL does not verify that object".to_owned()));
         }
         let repo = self.capability_repo(capability).await?;
-        match self.content.size(&oid).await? {
+        let stored = self.stored_object(&oid).await?.map(|s| s.size());
+        match stored {
             Some(stored) if stored == size && self.meta.repo_has_lfs_object(repo.id, &oid).await? => Ok(()),
             Some(stored) if stored != size => {
                 Err(CoreError::invalid(format!("Object {oid} has size {stored}, not {size}")))
@@ -280,24 +306,22 @@ impl Hub {
             _ => Err(CoreError::EntryNotFound { path: oid.to_string(), commit: None }),
         }
     }
+}
 
-    /// Streams a stored large object, rebuilding it from xorbs when it is Xet-stored.
-    pub async fn read_content(self: &Arc<Self>, oid: &Sha256, offset: u64, len: u64) -> Result<ByteStream> {
-        match self.meta.xet_file_by_sha256(oid).await? {
-            Some(record) if !self.content.has_raw(oid).await? => Ok(self.read_xet(record, offset, len)),
-            _ => self.content.read(oid, offset, len).await,
-        }
-    }
+fn url_revoked() -> CoreError {
+    CoreError::Forbidden(
+        "This URL is no longer valid: its token was revoked or its access removed".to_owned(),
+    )
+}
 
-    /// Streams part of a git blob.
-    pub async fn read_blob(
-        &self,
-        oid: &kura_model::ObjectId,
-        size: u64,
-        offset: u64,
-        len: u64,
-    ) -> Result<ByteStream> {
-        self.objects.blob_range(oid, size, offset, len).await
+/// A capability whose issuer lost access fails as a revoked URL, whatever the reason.
+fn deny_url(error: CoreError) -> CoreError {
+    match error {
+        CoreError::RepoNotFound
+        | CoreError::Forbidden(_)
+        | CoreError::Unauthorized(_)
+        | CoreError::GatedRepo(_) => url_revoked(),
+        other => other,
     }
 }
 
@@ -314,6 +338,7 @@ mod tests {
             oid: Sha256::digest(b"x"),
             size: 42,
             expires_at: 99,
+            issuer: Issuer::Token(7),
         };
         assert_eq!(Capability::parse(&cap.payload()), Some(cap));
         assert_eq!(Capability::parse("garbage"), None);

@@ -18,11 +18,13 @@ mod git_push_check;
 mod git_serve;
 mod gitattributes;
 mod ingest_hash;
+mod issuer;
 mod lfs;
 mod login_limit;
 mod objects;
 mod orgs;
 mod rate_limit;
+mod read_proof;
 mod repos;
 mod revision;
 mod sessions;
@@ -31,13 +33,15 @@ mod tokens;
 mod xet;
 mod xet_ingest;
 mod xet_read;
+mod xet_shard;
+mod xet_token;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
 pub use audit::Authority;
-pub use auth::{INVALID_CREDENTIALS, Identity, Principal};
+pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, LastCommit};
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use clock::now_millis;
@@ -45,8 +49,9 @@ pub use commit::{CommitRequest, FileContent, Operation};
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
 pub use git_push::{MAX_PUSHED_OBJECT, PushReport};
-pub use git_serve::{AdvertisedRef, FetchPlan};
+pub use git_serve::{AdvertisedRef, FetchPlan, PlannedObjects};
 pub use gitattributes::{is_lfs_path, lfs_patterns};
+pub use issuer::Issuer;
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
     AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
@@ -55,6 +60,7 @@ pub use kura_storage::{
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use objects::BlobInfo;
 pub use orgs::MemberChange;
+pub use read_proof::{ObjectRead, OpenFile};
 pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use sessions::{
@@ -62,7 +68,9 @@ pub use sessions::{
     Session,
 };
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
-pub use xet::{Fetch, Reconstruction, Term, XetGrant};
+pub use xet::{Fetch, Reconstruction, Term};
+pub use xet_shard::MAX_XET_FILE_BYTES;
+pub use xet_token::XetGrant;
 
 use kura_model::ObjectId;
 use kura_storage::{BlobStore, MetadataStore};
@@ -103,7 +111,7 @@ impl Hub {
     pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
         Self {
             objects: objects::ObjectStore::new(blobs.clone()),
-            content: content::ContentStore::new(blobs.clone(), meta.clone()),
+            content: content::ContentStore::new(blobs.clone()),
             blobs,
             chunk_tables: Mutex::new(HashMap::new()),
             signer: signing::Signer::new(config.signing_key.clone()),

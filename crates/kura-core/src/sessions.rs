@@ -186,7 +186,12 @@ impl Hub {
         if !is_session_secret(secret) {
             return Err(session_expired());
         }
-        let id_hash = Sha256::digest(secret.as_bytes());
+        self.session_identity(&Sha256::digest(secret.as_bytes())).await
+    }
+
+    /// The identity of a stored session: `Unauthorized` once it expired or ended.
+    pub(crate) async fn session_identity(&self, id_hash: &Sha256) -> Result<Identity> {
+        let id_hash = *id_hash;
         let record = self.meta.session(&id_hash).await?.ok_or_else(session_expired)?;
         let now = now_millis();
         if record.expires_at <= now {

@@ -1,35 +1,22 @@
-//! Xet storage: CAS access tokens, verified xorb uploads, reconstruction plans with signed
-//! fetch URLs, and the bridge that rebuilds Xet-stored files for plain HTTP clients.
+//! Xet storage: verified xorb uploads, the dedup index and queries, and reconstruction plans
+//! with signed fetch URLs (tokens in `xet_token`, shards in `xet_shard`, the bridge that
+//! rebuilds files for plain HTTP clients in `xet_read`).
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::{BufMut, Bytes, BytesMut};
 use kura_cas::{
-    FileEntry, MerkleHash, MerkleNode, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard,
-    file_hash, is_global_dedup_eligible, parse_shard, validate_xorb, verification_range_hash,
+    MerkleHash, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard, is_global_dedup_eligible,
+    validate_xorb,
 };
-use kura_model::{RepoId, RepoType, Sha256};
+use kura_model::Sha256;
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
-use crate::auth::Identity;
+use crate::Hub;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
-use crate::{ByteStream, Hub};
-
-/// Lifetime of CAS access tokens and fetch URLs, in seconds.
-const TOKEN_TTL_SECS: i64 = 3600;
-
-/// What a CAS token allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct XetGrant {
-    pub repo_type: RepoType,
-    pub repo_id: RepoId,
-    pub write: bool,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
+use crate::lfs::PRESIGNED_TTL;
+use crate::xet_token::XetGrant;
 
 /// One term of a file: chunks `[start, end)` of a xorb holding `unpacked` raw bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,61 +125,12 @@ fn decode_chunk_table(bytes: &[u8]) -> Result<Vec<StoredChunk>> {
 }
 
 impl Hub {
-    fn sign_payload(&self, payload: &str) -> String {
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), self.signer.sign(payload))
-    }
-
-    fn open_payload(&self, token: &str) -> Option<String> {
-        let (encoded, signature) = token.split_once('.')?;
-        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
-        self.signer.verify(&payload, signature).then_some(payload)
-    }
-
-    /// Issues a CAS token for the repo (read, or write which implies read).
-    pub async fn xet_token(
-        &self,
-        identity: &Identity,
-        repo: &RepoRecord,
-        write: bool,
-    ) -> Result<(String, i64)> {
-        if write {
-            self.authorize_write(identity, repo).await?;
-        } else {
-            self.authorize_files(identity, repo).await?;
-        }
-        let expires_at = now_millis() / 1000 + TOKEN_TTL_SECS;
-        let scope = if write { "write" } else { "read" };
-        let payload = format!("xet|{scope}|{}|{}|{expires_at}", repo.repo_type.as_str(), repo.repo_id);
-        Ok((self.sign_payload(&payload), expires_at))
-    }
-
-    /// Checks a CAS bearer token: 401 when missing, forged or expired.
-    pub fn check_xet_token(&self, bearer: Option<&str>) -> Result<XetGrant> {
-        let invalid = || CoreError::Unauthorized("Invalid or expired Xet access token".to_owned());
-        let payload = bearer.and_then(|t| self.open_payload(t)).ok_or_else(invalid)?;
-        let fields: Vec<&str> = payload.split('|').collect();
-        let ["xet", scope, repo_type, repo_id, expires_at] = fields[..] else { return Err(invalid()) };
-        let grant = XetGrant {
-            repo_type: RepoType::from_singular(repo_type).ok_or_else(invalid)?,
-            repo_id: RepoId::parse(repo_id).map_err(|_| invalid())?,
-            write: scope == "write",
-            expires_at: expires_at.parse().map_err(|_| invalid())?,
-        };
-        if grant.expires_at <= now_millis() / 1000 {
-            return Err(invalid());
-        }
-        Ok(grant)
-    }
-
-    async fn grant_repo(&self, grant: &XetGrant) -> Result<RepoRecord> {
-        self.meta.repo(grant.repo_type, &grant.repo_id).await?.ok_or(CoreError::RepoNotFound)
-    }
-
     /// Verifies and stores an uploaded xorb. `Ok(false)` when it was already stored.
     pub async fn put_xorb(&self, grant: &XetGrant, hash: &MerkleHash, body: Bytes) -> Result<bool> {
         if !grant.write {
             return Err(CoreError::Forbidden("This Xet token is read-only".to_owned()));
         }
+        self.xet_access(grant).await?;
         // Decoding and hashing up to 64 MiB is CPU work: keep it off the async workers.
         let (checked, expected) = (body.clone(), *hash);
         let info = tokio::task::spawn_blocking(move || validate_xorb(&checked, &expected))
@@ -243,62 +181,6 @@ impl Hub {
             .meta
             .record_xorb(&hex, info.chunks.len() as u64, info.uncompressed_len(), stored, now_millis())
             .await?)
-    }
-
-    /// Registers the files of an uploaded shard after checking every term against the stored
-    /// xorbs: chunk ranges, lengths, verification hashes and the recomputed file hash. Each
-    /// file's SHA-256 becomes a large object of the token's repo, so commits can name it.
-    pub async fn put_shard(&self, grant: &XetGrant, body: Bytes) -> Result<bool> {
-        if !grant.write {
-            return Err(CoreError::Forbidden("This Xet token is read-only".to_owned()));
-        }
-        let repo = self.grant_repo(grant).await?;
-        let shard = parse_shard(&body).map_err(|e| CoreError::invalid(format!("Rejected shard: {e}")))?;
-        let mut checked = Vec::with_capacity(shard.files.len());
-        for file in &shard.files {
-            checked.push(self.check_shard_file(file).await?);
-        }
-        let now = now_millis();
-        for record in &checked {
-            self.meta.record_xet_file(record, now).await?;
-            self.meta.record_lfs_object(&record.sha256, record.size, now).await?;
-            self.meta.link_lfs_object(repo.id, &record.sha256).await?;
-            self.index_file_for_dedup(record).await?;
-        }
-        Ok(!checked.is_empty())
-    }
-
-    async fn check_shard_file(&self, file: &FileEntry) -> Result<XetFileRecord> {
-        let hex = file.file_hash.to_hex();
-        let bad = |why: String| CoreError::invalid(format!("Rejected shard: file {hex}: {why}"));
-        let sha256 = file.sha256.ok_or_else(|| bad("no SHA-256 metadata extension".to_owned()))?;
-        let mut nodes = Vec::new();
-        let mut terms = Vec::with_capacity(file.terms.len());
-        for (i, term) in file.terms.iter().enumerate() {
-            let table = self.chunk_table(&term.xorb_hash).await?;
-            let chunks = table
-                .get(term.chunk_start as usize..term.chunk_end as usize)
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| bad(format!("term {i} is outside xorb {}", term.xorb_hash.to_hex())))?;
-            let unpacked: u64 = chunks.iter().map(|c| u64::from(c.len)).sum();
-            if unpacked != u64::from(term.unpacked_len) {
-                return Err(bad(format!(
-                    "term {i} claims {} bytes, the chunks hold {unpacked}",
-                    term.unpacked_len
-                )));
-            }
-            let hashes: Vec<MerkleHash> = chunks.iter().map(|c| c.hash).collect();
-            let expected = file.verification.as_ref().and_then(|v| v.get(i));
-            if expected.is_some_and(|e| verification_range_hash(&hashes) != *e) {
-                return Err(bad(format!("term {i} has a wrong verification hash")));
-            }
-            nodes.extend(chunks.iter().map(|c| MerkleNode::new(c.hash, u64::from(c.len))));
-            terms.push(Term { xorb: term.xorb_hash, start: term.chunk_start, end: term.chunk_end, unpacked });
-        }
-        if file_hash(&nodes) != file.file_hash {
-            return Err(bad("the terms do not hash to the file hash".to_owned()));
-        }
-        Ok(XetFileRecord { file_hash: hex, sha256, size: file.size(), terms: encode_terms(&terms) })
     }
 
     /// Makes a registered file a dedup target: its first chunk and every eligible chunk of
@@ -356,8 +238,8 @@ impl Hub {
     /// Answers a global dedup query: a keyed shard listing the xorb that holds `chunk`, or
     /// `None` when no indexed chunk matches. Each answer uses a fresh random key.
     pub async fn dedup_query(&self, grant: &XetGrant, chunk: &MerkleHash) -> Result<Option<Vec<u8>>> {
-        let repo = self.grant_repo(grant).await?;
-        let xorbs = self.dedup_xorbs(chunk, Some(&repo)).await?;
+        let access = self.xet_access(grant).await?;
+        let xorbs = self.dedup_xorbs(chunk, Some(&access.repo)).await?;
         if xorbs.is_empty() {
             return Ok(None);
         }
@@ -398,11 +280,6 @@ impl Hub {
         Ok(self.meta.xorb_bytes().await?)
     }
 
-    /// Whether a xorb is stored.
-    pub async fn xorb_exists(&self, hash: &MerkleHash) -> Result<bool> {
-        Ok(self.meta.xorb_exists(&hash.to_hex()).await?)
-    }
-
     pub(crate) async fn chunk_table(&self, hash: &MerkleHash) -> Result<Arc<Vec<StoredChunk>>> {
         if let Some(table) = self.chunk_tables.lock().expect("chunk table cache lock").get(hash) {
             return Ok(table.clone());
@@ -422,28 +299,18 @@ impl Hub {
         Ok(table)
     }
 
-    /// The Xet file hash of a stored large object, when it is Xet-stored.
-    pub async fn xet_hash_of(&self, sha256: &Sha256) -> Result<Option<String>> {
-        Ok(self.meta.xet_file_by_sha256(sha256).await?.map(|f| f.file_hash))
-    }
-
     /// Plans the download of `[start, end]` (inclusive; whole file when `None`) of a file the
-    /// token's repo holds.
+    /// token's repo holds (the same proof as every content read: `xet_file_read`).
     pub async fn reconstruction(
         &self,
         grant: &XetGrant,
         file: &MerkleHash,
         range: Option<(u64, Option<u64>)>,
     ) -> Result<Reconstruction> {
-        let repo = self.grant_repo(grant).await?;
-        let record = self
-            .meta
-            .xet_file(&file.to_hex())
-            .await?
-            .ok_or_else(|| CoreError::EntryNotFound { path: file.to_hex(), commit: None })?;
-        if !self.meta.repo_has_lfs_object(repo.id, &record.sha256).await? {
-            return Err(CoreError::EntryNotFound { path: file.to_hex(), commit: None });
-        }
+        let access = self.xet_access(grant).await?;
+        let missing = || CoreError::EntryNotFound { path: file.to_hex(), commit: None };
+        let read = self.xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
+        let record = read.xet_record().ok_or_else(missing)?;
         let size = record.size;
         let (start, end) = match range {
             None => (0, size.saturating_sub(1)),
@@ -455,7 +322,6 @@ impl Hub {
         if start >= size || start > end {
             return Err(CoreError::RangeNotSatisfiable { size });
         }
-        let expires_at = now_millis() / 1000 + TOKEN_TTL_SECS;
         let mut plan = Reconstruction { offset_into_first_range: 0, terms: Vec::new(), fetches: Vec::new() };
         let mut position = 0u64;
         for term in decode_terms(&record.terms)? {
@@ -485,13 +351,9 @@ impl Hub {
                 let first = &table[s as usize];
                 let last = &table[e as usize - 1];
                 let (phys_start, phys_end) = (first.record_start, last.record_end - 1);
-                let ttl = std::time::Duration::from_secs(TOKEN_TTL_SECS as u64);
-                let fetch = match self.blobs.presigned_get(&xorb_key(&term.xorb), ttl).await? {
+                let fetch = match self.blobs.presigned_get(&xorb_key(&term.xorb), PRESIGNED_TTL).await? {
                     Some(url) => Fetch::Direct(url),
-                    None => Fetch::Token(self.sign_payload(&format!(
-                        "fetch|{}|{phys_start}|{phys_end}|{expires_at}",
-                        term.xorb.to_hex()
-                    ))),
+                    None => Fetch::Token(self.fetch_token(&access, &term.xorb, phys_start, phys_end)),
                 };
                 plan.terms.push(Term { xorb: term.xorb, start: s, end: e, unpacked });
                 plan.fetches.push((phys_start, phys_end, fetch));
@@ -501,34 +363,6 @@ impl Hub {
             }
         }
         Ok(plan)
-    }
-
-    /// Serves xorb bytes for a signed fetch URL; 403 once expired or when the range strays
-    /// outside what was signed.
-    pub async fn fetch_xorb_range(
-        &self,
-        token: &str,
-        range: Option<(u64, u64)>,
-    ) -> Result<(u64, u64, ByteStream)> {
-        let denied = || CoreError::Forbidden("Invalid or expired fetch URL".to_owned());
-        let payload = self.open_payload(token).ok_or_else(denied)?;
-        let fields: Vec<&str> = payload.split('|').collect();
-        let ["fetch", xorb, start, end, expires_at] = fields[..] else { return Err(denied()) };
-        let (start, end, expires_at): (u64, u64, i64) = (
-            start.parse().map_err(|_| denied())?,
-            end.parse().map_err(|_| denied())?,
-            expires_at.parse().map_err(|_| denied())?,
-        );
-        if expires_at <= now_millis() / 1000 {
-            return Err(denied());
-        }
-        let (from, to) = range.unwrap_or((start, end));
-        if from < start || to > end || from > to {
-            return Err(denied());
-        }
-        let hash = MerkleHash::from_hex(xorb).map_err(|_| denied())?;
-        let stream = self.blobs.get(&xorb_key(&hash), from, Some(to - from + 1)).await?;
-        Ok((from, to, stream))
     }
 }
 

@@ -134,7 +134,9 @@ impl Conversion<'_> {
 impl Hub {
     /// Converts a verified whole-file upload into Xet storage and records it as a large object.
     pub(crate) async fn ingest_as_xet(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
-        if self.content.size(&oid).await?.is_some() {
+        // Skipping the conversion is safe only because every recorded SHA-256 was computed by
+        // kura: the body is still hashed, so the uploader proves it has these bytes.
+        if self.stored_object(&oid).await?.is_some() {
             return self.content.drain_verified(oid, size, body).await;
         }
         let mut conversion = Conversion {

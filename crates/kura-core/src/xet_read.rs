@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use kura_cas::{CHUNK_HEADER_LEN, ChunkRecords, CompressionScheme, MerkleHash};
+use kura_model::Sha256;
 use kura_storage::XetFileRecord;
+use sha2::Digest;
 
 use crate::error::{CoreError, Result};
 use crate::xet::{decode_terms, xorb_key};
@@ -104,28 +106,65 @@ impl Hub {
     async fn read_group(&self, group: ReadGroup, offset: u64, end: u64) -> Result<Vec<Bytes>> {
         let buffer =
             self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
-        let corrupt =
-            |e: kura_cas::CasError| CoreError::Corrupt(format!("stored xorb {}: {e}", group.xorb.to_hex()));
-        let mut out = Vec::new();
-        let mut at = group.file_at;
-        for (index, record) in ChunkRecords::new(&buffer).enumerate() {
-            let record = record.map_err(corrupt)?;
-            let len = u64::from(record.header.uncompressed_len);
-            let (chunk_start, chunk_end) = (at, at + len);
-            at = chunk_end;
-            if chunk_end <= offset || chunk_start >= end {
-                continue;
-            }
-            let data = if record.header.scheme == CompressionScheme::None {
-                let payload = record.offset + CHUNK_HEADER_LEN;
-                buffer.slice(payload..payload + record.payload.len())
-            } else {
-                Bytes::from(record.decode(index).map_err(corrupt)?)
-            };
-            let from = offset.saturating_sub(chunk_start) as usize;
-            let to = (end.min(chunk_end) - chunk_start) as usize;
-            out.push(data.slice(from..to));
-        }
-        Ok(out)
+        decode_group(&buffer, group, offset, end)
     }
+
+    /// Computes the SHA-256 of a Xet file from its stored chunks: groups are read in turn while
+    /// the previous one is decoded and hashed on the blocking pool, so the async workers never
+    /// hash. This is how kura learns a Xet upload's SHA-256 instead of trusting the shard.
+    pub(crate) async fn xet_sha256(&self, record: &XetFileRecord) -> Result<Sha256> {
+        let end = record.size;
+        let mut hasher = Some(sha2::Sha256::new());
+        let mut hashing: Option<tokio::task::JoinHandle<Result<sha2::Sha256>>> = None;
+        for group in self.read_groups(record, 0, end).await? {
+            let buffer =
+                self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
+            let mut state = match hashing.take() {
+                Some(task) => join_hash(task).await?,
+                None => hasher.take().unwrap_or_default(),
+            };
+            hashing = Some(tokio::task::spawn_blocking(move || {
+                for piece in decode_group(&buffer, group, 0, end)? {
+                    state.update(&piece);
+                }
+                Ok(state)
+            }));
+        }
+        let state = match hashing {
+            Some(task) => join_hash(task).await?,
+            None => hasher.unwrap_or_default(),
+        };
+        Ok(Sha256(state.finalize().into()))
+    }
+}
+
+async fn join_hash(task: tokio::task::JoinHandle<Result<sha2::Sha256>>) -> Result<sha2::Sha256> {
+    task.await.map_err(|e| CoreError::Corrupt(format!("hashing failed: {e}")))?
+}
+
+/// The bytes of a group's chunks, decoded and trimmed to `[offset, end)` of the file.
+fn decode_group(buffer: &Bytes, group: ReadGroup, offset: u64, end: u64) -> Result<Vec<Bytes>> {
+    let corrupt =
+        |e: kura_cas::CasError| CoreError::Corrupt(format!("stored xorb {}: {e}", group.xorb.to_hex()));
+    let mut out = Vec::new();
+    let mut at = group.file_at;
+    for (index, record) in ChunkRecords::new(buffer).enumerate() {
+        let record = record.map_err(corrupt)?;
+        let len = u64::from(record.header.uncompressed_len);
+        let (chunk_start, chunk_end) = (at, at + len);
+        at = chunk_end;
+        if chunk_end <= offset || chunk_start >= end {
+            continue;
+        }
+        let data = if record.header.scheme == CompressionScheme::None {
+            let payload = record.offset + CHUNK_HEADER_LEN;
+            buffer.slice(payload..payload + record.payload.len())
+        } else {
+            Bytes::from(record.decode(index).map_err(corrupt)?)
+        };
+        let from = offset.saturating_sub(chunk_start) as usize;
+        let to = (end.min(chunk_end) - chunk_start) as usize;
+        out.push(data.slice(from..to));
+    }
+    Ok(out)
 }

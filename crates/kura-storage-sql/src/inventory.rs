@@ -20,6 +20,30 @@ fn sha256(hex: &str) -> Result<Sha256> {
     Sha256::from_hex(hex).map_err(StorageError::backend)
 }
 
+impl SqlStore {
+    /// A page of Xet files ordered by file hash; `filter` adds a condition (`AND ...`).
+    async fn xet_files_page(
+        &self,
+        filter: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<XetFileRecord>> {
+        let sql = self.sql(&format!(
+            "SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash > ? {filter} \
+             ORDER BY file_hash LIMIT ?"
+        ));
+        let rows: Vec<(String, String, i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(after.unwrap_or("")).bind(to_i64(limit))
+                .fetch_all(pool).await.map_err(db_error)?
+        });
+        rows.into_iter()
+            .map(|(file_hash, sha, size, terms)| {
+                Ok(XetFileRecord { file_hash, sha256: sha256(&sha)?, size: to_u64(size), terms })
+            })
+            .collect()
+    }
+}
+
 #[async_trait::async_trait]
 impl InventoryStore for SqlStore {
     async fn list_xorbs(&self, after: Option<&str>, limit: u64) -> Result<Vec<XorbRecord>> {
@@ -44,18 +68,19 @@ impl InventoryStore for SqlStore {
     }
 
     async fn list_xet_files(&self, after: Option<&str>, limit: u64) -> Result<Vec<XetFileRecord>> {
-        let sql = self.sql(
-            "SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash > ? ORDER BY file_hash LIMIT ?",
-        );
-        let rows: Vec<(String, String, i64, String)> = with_pool!(self, pool => {
-            sqlx::query_as(sql).bind(after.unwrap_or("")).bind(to_i64(limit))
-                .fetch_all(pool).await.map_err(db_error)?
+        self.xet_files_page("", after, limit).await
+    }
+
+    async fn list_unverified_xet_files(&self, after: Option<&str>, limit: u64) -> Result<Vec<XetFileRecord>> {
+        self.xet_files_page("AND verified = 0", after, limit).await
+    }
+
+    async fn mark_xet_file_verified(&self, file_hash: &str) -> Result<()> {
+        let sql = self.sql("UPDATE xet_files SET verified = 1 WHERE file_hash = ?");
+        with_pool!(self, pool => {
+            sqlx::query(sql).bind(file_hash).execute(pool).await.map_err(db_error)?;
         });
-        rows.into_iter()
-            .map(|(file_hash, sha, size, terms)| {
-                Ok(XetFileRecord { file_hash, sha256: sha256(&sha)?, size: to_u64(size), terms })
-            })
-            .collect()
+        Ok(())
     }
 
     async fn list_dedup_entries(&self, after: Option<&str>, limit: u64) -> Result<Vec<DedupEntry>> {

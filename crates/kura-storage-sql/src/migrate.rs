@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/sqlite/0006_sessions.sql") },
     Migration { version: 7, sql: include_str!("../migrations/sqlite/0007_repo_creator.sql") },
+    Migration { version: 8, sql: include_str!("../migrations/sqlite/0008_verified_sha256.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -25,6 +26,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 5, sql: include_str!("../migrations/postgres/0005_tokens.sql") },
     Migration { version: 6, sql: include_str!("../migrations/postgres/0006_sessions.sql") },
     Migration { version: 7, sql: include_str!("../migrations/postgres/0007_repo_creator.sql") },
+    Migration { version: 8, sql: include_str!("../migrations/postgres/0008_verified_sha256.sql") },
 ];
 
 /// Splits a migration file into statements (no statement in our files contains `;` inside a

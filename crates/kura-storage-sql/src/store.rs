@@ -400,7 +400,7 @@ impl MetadataStore for SqlStore {
 
     async fn record_xet_file(&self, file: &XetFileRecord, now: Timestamp) -> Result<()> {
         let size = size_to_i64(file.size)?;
-        let sql = self.sql("INSERT INTO xet_files (file_hash, sha256, size, terms, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        let sql = self.sql("INSERT INTO xet_files (file_hash, sha256, size, terms, created_at, verified) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (file_hash) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, terms = excluded.terms, verified = 1 WHERE xet_files.verified = 0");
         with_pool!(self, pool => {
             sqlx::query(sql).bind(&file.file_hash).bind(file.sha256.to_hex()).bind(size).bind(&file.terms).bind(now).execute(pool).await.map_err(db_error)?;
         });
@@ -408,7 +408,8 @@ impl MetadataStore for SqlStore {
     }
 
     async fn xet_file(&self, file_hash: &str) -> Result<Option<XetFileRecord>> {
-        let sql = self.sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash = ?");
+        let sql = self
+            .sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash = ? AND verified = 1");
         let row: Option<(String, String, i64, String)> = with_pool!(self, pool => {
             sqlx::query_as(sql).bind(file_hash).fetch_optional(pool).await.map_err(db_error)?
         });
@@ -416,7 +417,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn xet_file_by_sha256(&self, sha256: &Sha256) -> Result<Option<XetFileRecord>> {
-        let sql = self.sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE sha256 = ? ORDER BY created_at LIMIT 1");
+        let sql = self.sql("SELECT file_hash, sha256, size, terms FROM xet_files WHERE sha256 = ? AND verified = 1 ORDER BY created_at LIMIT 1");
         let row: Option<(String, String, i64, String)> = with_pool!(self, pool => {
             sqlx::query_as(sql).bind(sha256.to_hex()).fetch_optional(pool).await.map_err(db_error)?
         });

@@ -49,4 +49,9 @@ pub trait InventoryStore: Send + Sync + 'static {
     async fn list_dedup_entries(&self, after: Option<&str>, limit: u64) -> Result<Vec<DedupEntry>>;
     /// Large objects ordered by SHA-256.
     async fn list_lfs_objects(&self, after: Option<&Sha256>, limit: u64) -> Result<Vec<LfsObjectRecord>>;
+    /// Xet files whose SHA-256 is still the claim of an older release's client, ordered by
+    /// file hash (rows written before kura computed every SHA-256 itself).
+    async fn list_unverified_xet_files(&self, after: Option<&str>, limit: u64) -> Result<Vec<XetFileRecord>>;
+    /// Marks a file verified once its SHA-256 was recomputed from its bytes and found equal.
+    async fn mark_xet_file_verified(&self, file_hash: &str) -> Result<()>;
 }

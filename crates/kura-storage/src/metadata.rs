@@ -102,9 +102,12 @@ pub trait MetadataStore:
         now: Timestamp,
     ) -> Result<bool>;
     async fn xorb_exists(&self, hash: &str) -> Result<bool>;
-    /// Records a file registered by a shard; idempotent (the first registration wins).
+    /// Records a file whose SHA-256 kura computed from its bytes (never a client's claim);
+    /// idempotent. A row of an older release (unverified) is replaced.
     async fn record_xet_file(&self, file: &XetFileRecord, now: Timestamp) -> Result<()>;
+    /// A verified file by Xet file hash; unverified rows are never returned.
     async fn xet_file(&self, file_hash: &str) -> Result<Option<XetFileRecord>>;
+    /// A verified file with this SHA-256; unverified rows are never returned.
     async fn xet_file_by_sha256(&self, sha256: &Sha256) -> Result<Option<XetFileRecord>>;
     /// Adds global-dedup entries `(chunk hash, target)`; a chunk already indexed now points at
     /// the newest target (the latest version of a file family dedups best).

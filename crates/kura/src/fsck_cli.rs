@@ -48,8 +48,8 @@ pub(crate) async fn run_fsck(args: FsckArgs) -> anyhow::Result<()> {
 
 fn print_report(report: &FsckReport) {
     println!(
-        "checked {} xorbs, {} Xet files, {} dedup entries, {} large objects",
-        report.xorbs, report.files, report.dedup_entries, report.lfs_objects
+        "checked {} xorbs, {} Xet files, {} dedup entries, {} large objects; {} claimed SHA-256(s) confirmed",
+        report.xorbs, report.files, report.dedup_entries, report.lfs_objects, report.verified
     );
     for orphan in &report.orphans {
         let fate = if orphan.deleted { "deleted" } else { "kept" };

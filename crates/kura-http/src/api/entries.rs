@@ -35,6 +35,7 @@ pub(crate) fn entry_json(entry: &Entry) -> Value {
 /// `lastCommit` (attributed against `commit`).
 async fn entries_json<'a>(
     ctx: &Ctx,
+    record: &kura_core::RepoRecord,
     entries: impl Iterator<Item = &'a Entry>,
     expand: Option<ObjectId>,
 ) -> ApiResult<Vec<Value>> {
@@ -53,7 +54,7 @@ async fn entries_json<'a>(
             value["lastCommit"] = json!({"id": info.id.to_hex(), "title": info.title, "date": format_timestamp(info.time * 1000)});
         }
         if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry
-            && let Some(hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))?
+            && let Some(hash) = ctx.hub().xet_hash_in(record, &lfs.oid).await.map_err(|e| ctx.fail(e))?
         {
             value["xetHash"] = Value::String(hash);
         }
@@ -83,7 +84,7 @@ pub(crate) async fn list_repo_tree(
     })?;
     let start = cursor(ctx)?;
     let expand = ctx.flag("expand").then_some(resolved.commit);
-    let page = entries_json(ctx, entries.iter().skip(start).take(TREE_PAGE), expand).await?;
+    let page = entries_json(ctx, &record, entries.iter().skip(start).take(TREE_PAGE), expand).await?;
     let mut response = super::json(Value::Array(page)).into_response();
     if entries.len() > start + TREE_PAGE {
         let path = format!(
@@ -149,5 +150,7 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
             found.push(entry);
         }
     }
-    Ok(super::json(Value::Array(entries_json(ctx, found.iter(), expand.then_some(resolved.commit)).await?)))
+    Ok(super::json(Value::Array(
+        entries_json(ctx, &record, found.iter(), expand.then_some(resolved.commit)).await?,
+    )))
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use kura_core::{ByteStream, Hub, RepoRecord};
+use kura_core::{ByteStream, Hub, PlannedObjects, RepoRecord};
 use kura_git::PackWriter;
 use kura_git::pktline::{flush, pkt};
 use kura_model::ObjectId;
@@ -93,16 +93,18 @@ impl PackSink {
 pub(crate) fn pack_response(
     hub: Arc<Hub>,
     head: Vec<u8>,
-    objects: Vec<ObjectId>,
+    objects: PlannedObjects,
     sideband: bool,
     cache: Option<CacheTarget>,
 ) -> Response {
     let (writer, header) = PackWriter::new(objects.len() as u32);
-    let batches: Vec<Vec<ObjectId>> = objects.chunks(PACK_READ_BATCH).map(<[ObjectId]>::to_vec).collect();
+    let total = objects.len();
+    let batches =
+        (0..total).step_by(PACK_READ_BATCH).map(move |start| start..(start + PACK_READ_BATCH).min(total));
     let reads = futures_util::stream::iter(batches)
         .map(move |batch| {
-            let hub = hub.clone();
-            async move { hub.git_objects(&batch).await }
+            let (hub, objects) = (hub.clone(), objects.clone());
+            async move { hub.read_planned(&objects, batch).await }
         })
         .buffered(PACK_READ_AHEAD)
         .flat_map(|batch| match batch {

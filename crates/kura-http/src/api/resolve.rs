@@ -4,8 +4,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use kura_core::{CoreError, Entry};
-use kura_model::RepoPath;
+use kura_core::CoreError;
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -52,23 +51,8 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
 
 pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, path: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
-    let commit = resolved.commit;
-    let missing = || {
-        ApiError::from_core(CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) }, false)
-    };
-    let repo_path = RepoPath::parse(path).map_err(|_| missing())?;
-    let root = ctx.hub().commit_tree(&commit).await.map_err(|e| ctx.fail(e))?;
-    let Some(Entry::File { oid, info, .. }) =
-        ctx.hub().lookup(root, &repo_path).await.map_err(|e| ctx.fail(e))?
-    else {
-        return Err(missing());
-    };
-    let (size, etag) = match info.lfs {
-        Some(lfs) => (lfs.size, lfs.oid.to_hex()),
-        None => (info.size, oid.to_hex()),
-    };
+    let file = ctx.hub().open_file(&ctx.identity, &record, revision, path).await.map_err(|e| ctx.fail(e))?;
+    let (commit, size, etag) = (file.commit, file.size, file.etag());
     let range_header = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let range = match range_header.as_deref().map(|r| parse_range(r, size)) {
         Some(Err(())) => {
@@ -89,21 +73,19 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     insert(headers, "accept-ranges", "bytes");
     insert(headers, "content-type", "application/octet-stream");
     insert(headers, "content-length", &len.to_string());
-    let file_name = repo_path.file_name().replace(['"', '\\'], "_");
+    let file_name = file.path.file_name().replace(['"', '\\'], "_");
     insert(
         headers,
         "content-disposition",
         &format!(
             "inline; filename*=UTF-8''{}; filename=\"{}\";",
-            super::encode(repo_path.file_name()),
+            super::encode(file.path.file_name()),
             file_name.escape_default()
         ),
     );
-    if let Some(lfs) = info.lfs
-        && let Some(xet_hash) = ctx.hub().xet_hash_of(&lfs.oid).await.map_err(|e| ctx.fail(e))?
-    {
+    if let Some(xet_hash) = file.xet_hash() {
         let repo_id = record.repo_id.to_string();
-        super::xet::resolve_headers(ctx, repo, &repo_id, &commit.to_hex(), &xet_hash, response.headers_mut());
+        super::xet::resolve_headers(ctx, repo, &repo_id, &commit.to_hex(), xet_hash, response.headers_mut());
     }
     if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -112,11 +94,7 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     if ctx.method == Method::HEAD || len == 0 {
         return Ok(response);
     }
-    let stream = match info.lfs {
-        Some(lfs) => ctx.state.hub.read_content(&lfs.oid, offset, len).await,
-        None => ctx.hub().read_blob(&oid, info.size, offset, len).await,
-    }
-    .map_err(|e| ctx.fail(e))?;
+    let stream = ctx.state.hub.read_file(&file, offset, len).await.map_err(|e| ctx.fail(e))?;
     *response.body_mut() = Body::from_stream(stream);
     Ok(response)
 }

@@ -97,12 +97,6 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
                 hub.put_xorb(&grant, &hash, body).await.map_err(|e| ApiError::from_core(e, false))?;
             Ok(json(json!({"was_inserted": inserted})))
         }
-        (Method::HEAD, CasRoute::Xorb { hash }) => {
-            grant()?;
-            let exists =
-                hub.xorb_exists(&parse_hash(&hash)?).await.map_err(|e| ApiError::from_core(e, false))?;
-            Ok(if exists { StatusCode::OK } else { StatusCode::NOT_FOUND }.into_response())
-        }
         (Method::POST, CasRoute::Shard) => {
             let grant = grant()?;
             let body = ctx.body_bytes(MAX_SHARD_BODY).await?;

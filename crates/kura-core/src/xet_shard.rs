@@ -1,0 +1,99 @@
+//! Registering the files of an uploaded Xet shard. Every term is checked against the stored
+//! xorbs and the file hash recomputed; the SHA-256 the shard claims is then checked against
+//! the file's bytes, read back from the verified chunks, before anything is recorded. A claim
+//! kura did not confirm never links content to a repo, skips an ingest or answers a dedup
+//! query, so no two byte strings are ever recorded under one SHA-256.
+
+use bytes::Bytes;
+use kura_cas::{FileEntry, MerkleHash, MerkleNode, file_hash, parse_shard, verification_range_hash};
+use kura_storage::XetFileRecord;
+
+use crate::Hub;
+use crate::clock::now_millis;
+use crate::error::{CoreError, Result};
+use crate::xet::{Term, encode_terms};
+use crate::xet_token::XetGrant;
+
+/// Largest file a shard may register (the Hub's own per-file limit): reading a file back to
+/// hash it costs time in proportion to its size.
+pub const MAX_XET_FILE_BYTES: u64 = 50 << 30;
+
+impl Hub {
+    /// Registers the files of an uploaded shard. Each verified file's SHA-256 becomes a large
+    /// object of the token's repo, so commits can name it.
+    pub async fn put_shard(&self, grant: &XetGrant, body: Bytes) -> Result<bool> {
+        if !grant.write {
+            return Err(CoreError::Forbidden("This Xet token is read-only".to_owned()));
+        }
+        let access = self.xet_access(grant).await?;
+        let shard = parse_shard(&body).map_err(|e| CoreError::invalid(format!("Rejected shard: {e}")))?;
+        let mut checked = Vec::with_capacity(shard.files.len());
+        for file in &shard.files {
+            let record = self.check_shard_file(file).await?;
+            self.confirm_sha256(&record).await?;
+            checked.push(record);
+        }
+        let now = now_millis();
+        for record in &checked {
+            self.meta.record_xet_file(record, now).await?;
+            self.meta.record_lfs_object(&record.sha256, record.size, now).await?;
+            self.meta.link_lfs_object(access.repo.id, &record.sha256).await?;
+            self.index_file_for_dedup(record).await?;
+        }
+        Ok(!checked.is_empty())
+    }
+
+    /// Checks the SHA-256 a shard claims for a file against the file's bytes. A file already
+    /// registered (same file hash, so the same bytes) was hashed then; otherwise its chunks
+    /// are read back and hashed now.
+    async fn confirm_sha256(&self, record: &XetFileRecord) -> Result<()> {
+        let known = self.meta.xet_file(&record.file_hash).await?;
+        let actual = match known {
+            Some(known) => known.sha256,
+            None => self.xet_sha256(record).await?,
+        };
+        if actual != record.sha256 {
+            return Err(CoreError::invalid(format!(
+                "Rejected shard: file {}: its SHA-256 metadata ({}) does not match its content",
+                record.file_hash, record.sha256
+            )));
+        }
+        Ok(())
+    }
+
+    async fn check_shard_file(&self, file: &FileEntry) -> Result<XetFileRecord> {
+        let hex = file.file_hash.to_hex();
+        let bad = |why: String| CoreError::invalid(format!("Rejected shard: file {hex}: {why}"));
+        let sha256 = file.sha256.ok_or_else(|| bad("no SHA-256 metadata extension".to_owned()))?;
+        if file.size() > MAX_XET_FILE_BYTES {
+            return Err(bad(format!("files are limited to {MAX_XET_FILE_BYTES} bytes")));
+        }
+        let mut nodes = Vec::new();
+        let mut terms = Vec::with_capacity(file.terms.len());
+        for (i, term) in file.terms.iter().enumerate() {
+            let table = self.chunk_table(&term.xorb_hash).await?;
+            let chunks = table
+                .get(term.chunk_start as usize..term.chunk_end as usize)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| bad(format!("term {i} is outside xorb {}", term.xorb_hash.to_hex())))?;
+            let unpacked: u64 = chunks.iter().map(|c| u64::from(c.len)).sum();
+            if unpacked != u64::from(term.unpacked_len) {
+                return Err(bad(format!(
+                    "term {i} claims {} bytes, the chunks hold {unpacked}",
+                    term.unpacked_len
+                )));
+            }
+            let hashes: Vec<MerkleHash> = chunks.iter().map(|c| c.hash).collect();
+            let expected = file.verification.as_ref().and_then(|v| v.get(i));
+            if expected.is_some_and(|e| verification_range_hash(&hashes) != *e) {
+                return Err(bad(format!("term {i} has a wrong verification hash")));
+            }
+            nodes.extend(chunks.iter().map(|c| MerkleNode::new(c.hash, u64::from(c.len))));
+            terms.push(Term { xorb: term.xorb_hash, start: term.chunk_start, end: term.chunk_end, unpacked });
+        }
+        if file_hash(&nodes) != file.file_hash {
+            return Err(bad("the terms do not hash to the file hash".to_owned()));
+        }
+        Ok(XetFileRecord { file_hash: hex, sha256, size: file.size(), terms: encode_terms(&terms) })
+    }
+}
