@@ -237,8 +237,11 @@ impl Hub {
         Ok((Some(namespaces), repos))
     }
 
-    /// Whether the caller may rewrite a branch's history (a forced, non-fast-forward push):
-    /// server admins, the owner of a user namespace and admins of an org.
+    /// Whether the caller may rewrite history: update a branch to a commit that does not
+    /// descend from its head (a forced push), delete a branch or tag, or move a tag. Server
+    /// admins, the owner of a user namespace and admins of an org may; plain writers (org
+    /// `write` members, contributors on their own repos) may not. Callers check write access
+    /// first.
     pub async fn may_rewrite_history(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
         let Some(principal) = identity.principal() else {
             return Ok(false);
@@ -248,6 +251,23 @@ impl Hub {
             return Ok(true);
         }
         Ok(self.meta.org_role(namespace, principal.user.id).await? == Some(OrgRole::Admin))
+    }
+
+    /// `None` when the caller may rewrite history in `repo`, else why not: `what` (such as
+    /// "deleting a branch") followed by who may.
+    pub(crate) async fn rewrite_refusal(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        what: &str,
+    ) -> Result<Option<String>> {
+        if self.may_rewrite_history(identity, repo).await? {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "{what} rewrites history: only the owner or an admin of '{}' (or a server admin) may do that",
+            repo.repo_id.namespace()
+        )))
     }
 
     /// Whether `namespace` exists as a user or org.

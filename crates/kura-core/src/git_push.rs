@@ -1,6 +1,8 @@
 //! Receiving `git push`: the pack is indexed and resolved off the async runtime, every object
 //! is stored under the id it hashes to, the new history is checked (connected to this repo,
-//! LFS objects present, no oversized plain files), and then each ref moves through the same
+//! LFS objects present, no oversized plain files), history rewrites (a forced branch update,
+//! deleting a branch or tag, moving a tag) are left to namespace owners and admins
+//! (`Hub::may_rewrite_history`), and then each ref moves through the same
 //! compare-and-swap as the commit API. Objects are written before any ref moves, so a failed
 //! or interrupted push leaves every ref where it was.
 
@@ -173,7 +175,8 @@ impl Hub {
             if command.name == "refs/heads/main" {
                 return Ok(Some("refusing to delete the current branch: refs/heads/main".to_owned()));
             }
-            return Ok(None);
+            let what = if branch { "deleting a branch" } else { "deleting a tag" };
+            return self.rewrite_refusal(identity, repo, what).await;
         }
         let new_is_commit = match received.get(&command.new) {
             Some(kind) => *kind == ObjectKind::Commit,
@@ -190,13 +193,20 @@ impl Hub {
         if let Some(problem) = self.check_history(known, command.new).await? {
             return Ok(Some(problem));
         }
-        if let (Some(old), true) = (old, branch)
-            && !self.is_ancestor(old, command.new).await?
-            && !self.may_rewrite_history(identity, repo).await?
-        {
-            return Ok(Some("non-fast-forward".to_owned()));
+        match old {
+            // A tag that exists points somewhere already: any other target is a move.
+            Some(old) if !branch && old != command.new => {
+                self.rewrite_refusal(identity, repo, "moving a tag").await
+            }
+            Some(old)
+                if branch
+                    && !self.is_ancestor(old, command.new).await?
+                    && !self.may_rewrite_history(identity, repo).await? =>
+            {
+                Ok(Some("non-fast-forward".to_owned()))
+            }
+            _ => Ok(None),
         }
-        Ok(None)
     }
 
     /// Moves one ref, after recording the pushed commits it makes reachable.

@@ -179,7 +179,8 @@ impl Hub {
         Ok(self.meta.refs(repo.id).await?)
     }
 
-    /// Creates a branch at `start` (a revision; default: head of `main`).
+    /// Creates a branch at `start` (a revision; default: head of `main`). An existing branch is
+    /// never moved: that is a conflict, as on the Hub (whose client honours `exist_ok` on it).
     pub async fn create_branch(
         &self,
         identity: &Identity,
@@ -196,11 +197,16 @@ impl Hub {
         })
     }
 
-    /// Deletes a branch or tag ref.
+    /// Deletes a branch or tag ref: a history rewrite, for namespace owners and admins only.
     pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
         self.authorize_write(identity, repo).await?;
         if name.as_str() == "refs/heads/main" {
             return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
+        }
+        let what =
+            if name.as_str().starts_with("refs/tags/") { "Deleting a tag" } else { "Deleting a branch" };
+        if let Some(refusal) = self.rewrite_refusal(identity, repo, what).await? {
+            return Err(CoreError::Forbidden(refusal));
         }
         let current = self
             .meta
@@ -213,7 +219,8 @@ impl Hub {
         })
     }
 
-    /// Creates tag `tag` at `revision`.
+    /// Creates tag `tag` at `revision`. An existing tag is never moved: that is a conflict, as
+    /// on the Hub.
     pub async fn create_tag(
         &self,
         identity: &Identity,

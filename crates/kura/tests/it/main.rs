@@ -8,6 +8,7 @@ mod crash;
 mod git;
 mod git_cache;
 mod git_push;
+mod history_rewrite;
 mod lfs;
 mod matrix;
 mod matrix_access;

@@ -45,11 +45,16 @@ const MANAGE: [Manage; 13] = [
 
 /// Refs and reads: as repo info; the read auth-check: as file contents (gating); everything
 /// else needs write rights, as a commit does. Preupload without `create_pr` needs write on the
-/// Hub (readers may only preupload for a pull request).
+/// Hub (readers may only preupload for a pull request). Deleting a branch or tag rewrites
+/// history: a plain writer who may commit gets 403 (owners and admins only).
 fn expect(who: Who, vis: Vis, op: Manage) -> u16 {
     match op {
         Manage::Refs => expected(who, vis, Op::Info),
         Manage::AuthCheckRead => expected(who, vis, Op::Resolve),
+        Manage::BranchDelete | Manage::TagDelete => match expected(who, vis, Op::Commit) {
+            200 if who == Who::Writer => 403,
+            status => status,
+        },
         _ => expected(who, vis, Op::Commit),
     }
 }
