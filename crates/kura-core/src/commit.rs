@@ -15,6 +15,7 @@ use crate::browse::FlatTree;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::{is_lfs_path, lfs_line_for, lfs_patterns};
+use crate::read_proof::PointerCheck;
 use crate::repos::signature_for;
 
 /// Content of a file being added.
@@ -222,19 +223,15 @@ impl Hub {
     /// The size of a large object this repo holds (uploaded and verified); an error naming the
     /// object when it does not, or when `size` is given and differs.
     async fn held_object_size(&self, repo: &RepoRecord, oid: &Sha256, size: Option<u64>) -> Result<u64> {
-        let stored = match self.stored_object(oid).await? {
-            Some(stored) if self.meta.repo_has_lfs_object(repo.id, oid).await? => stored.size(),
-            _ => {
-                return Err(CoreError::invalid(format!(
-                    "LFS object {oid} was not uploaded to this repo; upload it before committing"
-                )));
-            }
-        };
-        match size {
-            Some(size) if size != stored => {
-                Err(CoreError::invalid(format!("LFS object {oid} has size {stored}, not {size}")))
-            }
-            _ => Ok(stored),
+        match self.check_pointer(repo, oid, size).await? {
+            PointerCheck::Held { size } => Ok(size),
+            PointerCheck::NotHeld => Err(CoreError::invalid(format!(
+                "LFS object {oid} was not uploaded to this repo; upload it before committing"
+            ))),
+            PointerCheck::WrongSize { stored } => Err(CoreError::invalid(format!(
+                "LFS object {oid} has size {stored}, not {}",
+                size.unwrap_or(0)
+            ))),
         }
     }
 

@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 use crate::Hub;
 use crate::error::Result;
 use crate::git_push::Received;
+use crate::read_proof::PointerCheck;
 
 /// The objects reachable from a repo's refs before the push, computed on first use (only
 /// pushes that lean on existing objects need it).
@@ -152,12 +153,16 @@ impl Hub {
         let Some(pointer) = self.objects.blob_info(&oid).await?.lfs else {
             return Ok(None);
         };
-        if self.meta.repo_has_lfs_object(known.repo.repo.id, &pointer.oid).await? {
-            return Ok(None);
-        }
-        Ok(Some(format!(
-            "Git LFS object {} is missing on the server: push it with git-lfs (git lfs push --all) first",
-            pointer.oid
-        )))
+        Ok(match self.check_pointer(&known.repo.repo, &pointer.oid, Some(pointer.size)).await? {
+            PointerCheck::Held { .. } => None,
+            PointerCheck::NotHeld => Some(format!(
+                "Git LFS object {} is missing on the server: push it with git-lfs (git lfs push --all) first",
+                pointer.oid
+            )),
+            PointerCheck::WrongSize { stored } => Some(format!(
+                "Git LFS pointer for {} says {} bytes, the object has {stored}",
+                pointer.oid, pointer.size
+            )),
+        })
     }
 }

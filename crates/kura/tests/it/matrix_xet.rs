@@ -200,7 +200,6 @@ async fn forged_and_garbled_xet_tokens_get_401_on_every_cas_route() {
             format!("/v1/chunks/default-merkledb/{}", first_chunk(&content_of(Vis::Private))),
         ),
         (reqwest::Method::POST, format!("/v1/xorbs/default/{}", "0".repeat(64))),
-        (reqwest::Method::HEAD, format!("/v1/xorbs/default/{}", "0".repeat(64))),
         (reqwest::Method::POST, "/v1/shards".to_owned()),
     ];
     let mut cells = Cells::default();
@@ -211,8 +210,9 @@ async fn forged_and_garbled_xet_tokens_get_401_on_every_cas_route() {
         }
     }
     // The genuine token passes authentication on the same routes (so the 401s mean something).
-    let (got, _) = fixture.cas(reqwest::Method::HEAD, &routes[3].1, Some(&token)).await;
-    cells.check("genuine × HEAD xorb".into(), 404, got, String::new(), false);
+    let unknown = format!("/v1/reconstructions/{}", "0".repeat(64));
+    let (got, body) = fixture.cas(reqwest::Method::GET, &unknown, Some(&token)).await;
+    cells.check("genuine × unknown reconstruction".into(), 404, got, body, false);
     let mut secrets = vec![xet_file_of(Vis::Private).to_owned()];
     secrets.extend(fixture.private_commits(Kind::Model).await);
     cells.finish(&secrets);
