@@ -38,10 +38,14 @@ impl Stored {
 /// What [`Hub::check_pointer`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PointerCheck {
-    Held { size: u64 },
+    Held {
+        size: u64,
+    },
     /// The repo never uploaded the object (or nothing is stored under it).
     NotHeld,
-    WrongSize { stored: u64 },
+    WrongSize {
+        stored: u64,
+    },
 }
 
 /// Proof that a large object may be read: the repo holds it and the caller may read the
@@ -129,7 +133,12 @@ impl Hub {
     /// Whether a Git LFS pointer may enter this repo's trees: the repo must hold the object
     /// (its own verified upload) with the pointer's size. The one rule for API commits (both
     /// `lfsFile` lines and inline bytes that parse as a pointer) and git pushes.
-    pub(crate) async fn check_pointer(&self, repo: &RepoRecord, oid: &Sha256, size: Option<u64>) -> Result<PointerCheck> {
+    pub(crate) async fn check_pointer(
+        &self,
+        repo: &RepoRecord,
+        oid: &Sha256,
+        size: Option<u64>,
+    ) -> Result<PointerCheck> {
         let stored = match self.stored_object(oid).await? {
             Some(stored) if self.meta.repo_has_lfs_object(repo.id, oid).await? => stored.size(),
             _ => return Ok(PointerCheck::NotHeld),

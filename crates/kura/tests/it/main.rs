@@ -4,6 +4,7 @@
 mod access;
 mod bad_auth_input;
 mod bad_input;
+mod content_proof;
 mod crash;
 mod git;
 mod git_cache;
@@ -20,6 +21,7 @@ mod matrix_xet;
 mod orgs;
 mod read;
 mod replicas;
+mod revocation;
 mod sessions;
 mod support;
 mod tokens;

@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// A file cut into Xet chunks and packed into one xorb.
-struct Packed {
-    data: Vec<u8>,
-    xorb: Vec<u8>,
-    xorb_hash: kura_cas::MerkleHash,
-    shard: Shard,
+pub(crate) struct Packed {
+    pub(crate) data: Vec<u8>,
+    pub(crate) xorb: Vec<u8>,
+    pub(crate) xorb_hash: kura_cas::MerkleHash,
+    pub(crate) shard: Shard,
 }
 
-fn pack(data: Vec<u8>) -> Packed {
+pub(crate) fn pack(data: Vec<u8>) -> Packed {
     let mut writer = XorbWriter::new();
     let mut start = 0usize;
     let mut boundaries = chunk_boundaries(&data);
