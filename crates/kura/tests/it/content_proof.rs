@@ -10,13 +10,13 @@ use crate::support::*;
 use crate::xet::{Packed, pack};
 
 /// Bytes of `len` derived from `seed` (so two seeds give different files of one size).
-fn bytes(seed: u32, len: usize) -> Vec<u8> {
+pub(crate) fn bytes(seed: u32, len: usize) -> Vec<u8> {
     (0..len as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(97)) >> 11) as u8)
         .collect()
 }
 
-fn pointer_text(data: &[u8]) -> String {
+pub(crate) fn pointer_text(data: &[u8]) -> String {
     format!(
         "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize {}\n",
         sha256_hex(data),
@@ -24,13 +24,13 @@ fn pointer_text(data: &[u8]) -> String {
     )
 }
 
-fn lfs_line(path: &str, data: &[u8]) -> Value {
+pub(crate) fn lfs_line(path: &str, data: &[u8]) -> Value {
     json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": sha256_hex(data), "size": data.len()}})
 }
 
 /// Uploads `data` through the LFS batch API with `token`; the status of the PUT (200 when the
 /// batch answered that nothing needs sending).
-async fn lfs_put(server: &TestServer, token: &str, repo: &str, data: &[u8]) -> u16 {
+pub(crate) async fn lfs_put(server: &TestServer, token: &str, repo: &str, data: &[u8]) -> u16 {
     let plan: Value = server
         .post(&format!("/{repo}.git/info/lfs/objects/batch"))
         .bearer_auth(token)
@@ -57,7 +57,7 @@ async fn alice_secret(server: &TestServer, repo: &str, data: &[u8]) {
 }
 
 /// A Xet write (or read) token of `bearer` for model `repo`.
-async fn xet_token(server: &TestServer, bearer: &str, repo: &str, kind: &str) -> String {
+pub(crate) async fn xet_token(server: &TestServer, bearer: &str, repo: &str, kind: &str) -> String {
     let response = server
         .get(&format!("/api/models/{repo}/xet-{kind}-token/main"))
         .bearer_auth(bearer)
@@ -70,7 +70,7 @@ async fn xet_token(server: &TestServer, bearer: &str, repo: &str, kind: &str) ->
 }
 
 /// Uploads a packed file's xorb, then its shard: the shard's status and body.
-async fn xet_put(server: &TestServer, cas_token: &str, packed: &Packed) -> (u16, String) {
+pub(crate) async fn xet_put(server: &TestServer, cas_token: &str, packed: &Packed) -> (u16, String) {
     let xorb = server
         .client
         .post(format!("{}/cas/v1/xorbs/default/{}", server.base, packed.xorb_hash.to_hex()))
@@ -92,12 +92,17 @@ async fn xet_put(server: &TestServer, cas_token: &str, packed: &Packed) -> (u16,
 }
 
 /// `packed`, with the shard claiming `sha256` for its file.
-fn claiming(mut packed: Packed, sha256: &[u8]) -> Packed {
+pub(crate) fn claiming(mut packed: Packed, sha256: &[u8]) -> Packed {
     packed.shard.files[0].sha256 = Some(Sha256::digest(sha256));
     packed
 }
 
-async fn resolve(server: &TestServer, token: Option<&str>, repo: &str, path: &str) -> (u16, Vec<u8>) {
+pub(crate) async fn resolve(
+    server: &TestServer,
+    token: Option<&str>,
+    repo: &str,
+    path: &str,
+) -> (u16, Vec<u8>) {
     let mut request = server.get(&format!("/{repo}/resolve/main/{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -10,16 +10,16 @@ use serde_json::Value;
 use crate::support::*;
 
 /// Runs git and returns (success, stderr).
-fn attempt(dir: &Path, args: &[&str]) -> (bool, String) {
+pub(crate) fn attempt(dir: &Path, args: &[&str]) -> (bool, String) {
     let output = git(dir, args);
     (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-fn authed(server: &TestServer, token: &str, repo: &str) -> String {
+pub(crate) fn authed(server: &TestServer, token: &str, repo: &str) -> String {
     format!("{}/{repo}", server.base).replace("http://", &format!("http://user:{token}@"))
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(work).await.unwrap()
 }
 
@@ -27,7 +27,7 @@ async fn json(server: &TestServer, path: &str) -> Value {
     server.get(path).bearer_auth(&server.alice).send().await.unwrap().json().await.unwrap()
 }
 
-fn write(dir: &Path, path: &str, content: &[u8]) {
+pub(crate) fn write(dir: &Path, path: &str, content: &[u8]) {
     let file = dir.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(file, content).unwrap();

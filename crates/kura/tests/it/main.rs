@@ -2,6 +2,7 @@
 //! loopback listener, driven with reqwest.
 
 mod access;
+mod attacker;
 mod bad_auth_input;
 mod bad_input;
 mod content_proof;
