@@ -153,7 +153,7 @@ impl Hub {
         let Some(pointer) = self.objects.blob_info(&oid).await?.lfs else {
             return Ok(None);
         };
-        Ok(match self.check_pointer(&known.repo.repo, &pointer.oid, Some(pointer.size)).await? {
+        Ok(match self.check_pointer(known.repo.repo, &pointer.oid, Some(pointer.size)).await? {
             PointerCheck::Held { .. } => None,
             PointerCheck::NotHeld => Some(format!(
                 "Git LFS object {} is missing on the server: push it with git-lfs (git lfs push --all) first",
