@@ -276,3 +276,41 @@ async fn head_on_a_xorb_tells_nothing() {
     // Not even the uploader learns anything from it: no client uses it.
     assert_eq!(status(packed.xorb_hash.to_hex(), cas).await, 404);
 }
+
+#[tokio::test]
+async fn claims_of_older_releases_stay_hidden_until_fsck_confirms_them() {
+    let server = TestServer::start().await;
+    assert_eq!(server.create_repo(&server.bob, "bob/old", false).await.status(), 200);
+    let cas = xet_token(&server, &server.bob, "bob/old", "write").await;
+    let (honest, lying) = (bytes(31, 90_000), bytes(32, 90_000));
+    for data in [&honest, &lying] {
+        assert_eq!(xet_put(&server, &cas, &pack(data.clone())).await.0, 200);
+    }
+    let lines = [lfs_line("honest.bin", &honest), lfs_line("lying.bin", &lying)];
+    assert_eq!(server.commit(&server.bob, "bob/old", "main", &lines, None).await.status(), 200);
+    // As migration 0008 leaves the rows of an older release: unverified, and one of them with
+    // a claimed SHA-256 that is not its content's.
+    tamper(&server, "UPDATE xet_files SET verified = 0").await;
+    let claimed = sha256_hex(b"what the client said");
+    let lying_file = pack(lying.clone()).shard.files[0].file_hash.to_hex();
+    tamper(&server, &format!("UPDATE xet_files SET sha256 = '{claimed}' WHERE file_hash = '{lying_file}'"))
+        .await;
+    for path in ["honest.bin", "lying.bin"] {
+        assert_eq!(resolve(&server, None, "bob/old", path).await.0, 404, "{path} hidden");
+    }
+
+    let options = kura_core::FsckOptions { delete_orphans: false, orphan_grace: std::time::Duration::ZERO };
+    let report = server.admin().await.fsck(&options).await.unwrap();
+    assert_eq!(report.verified, 1);
+    let false_claim = kura_core::Problem::FalseSha256 {
+        file: lying_file,
+        claimed: Sha256::from_hex(&claimed).unwrap(),
+        actual: Sha256::digest(&lying),
+    };
+    // The large object whose only file that was now has no readable content.
+    let orphaned =
+        kura_core::Problem::MissingContent { oid: Sha256::digest(&lying), expected: 90_000, found: None };
+    assert_eq!(report.problems, vec![false_claim, orphaned]);
+    assert_eq!(resolve(&server, None, "bob/old", "honest.bin").await, (200, honest));
+    assert_eq!(resolve(&server, None, "bob/old", "lying.bin").await.0, 404);
+}
