@@ -1,0 +1,129 @@
+//! Security edges (issue 11): signed URLs kept out of the log, `/metrics` for admins, login
+//! CSRF and per-network login limits, and one rule for `.git` path segments.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+
+use kura::config::{Config, Overrides};
+use serde_json::{Value, json};
+
+use crate::support::{header, sha256_hex};
+
+/// `kura serve` on a free port with every log level on, its stderr in `log`; killed on drop.
+struct LoggingServer {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl LoggingServer {
+    fn start(data_dir: &std::path::Path, log: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kura"));
+        for var in ["KURA_CONFIG", "KURA_DATABASE_URL", "KURA_STORAGE", "KURA_LISTEN", "KURA_PUBLIC_URL"] {
+            command.env_remove(var);
+        }
+        let mut child = command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &base])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("KURA_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("spawning kura serve");
+        let mut banner = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+        assert!(banner.starts_with("kura serving"), "unexpected banner {banner:?}");
+        Self { child, base, client: reqwest::Client::new() }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, want: u16) -> reqwest::Response {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), want, "{}", response.url());
+        response
+    }
+
+    async fn lfs_batch(&self, token: &str, operation: &str, oid: &str, size: usize) -> Value {
+        let url = format!("{}/alice/m.git/info/lfs/objects/batch", self.base);
+        let body = json!({"operation": operation, "objects": [{"oid": oid, "size": size}]});
+        let answer = self.send(self.client.post(url).bearer_auth(token).json(&body), 200).await;
+        answer.json::<Value>().await.unwrap()["objects"][0]["actions"].clone()
+    }
+}
+
+impl Drop for LoggingServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The signed token at the end of a capability URL.
+fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signed_lfs_and_cas_urls_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Config::load(&Overrides { data_dir: Some(dir.path().to_owned()), ..Default::default() }).unwrap();
+    let token = {
+        let hub = kura::open_hub(&config).await.unwrap();
+        hub.create_user("alice", false).await.unwrap();
+        hub.create_token("alice", "t", kura_model::Role::Write).await.unwrap()
+    };
+    let log = dir.path().join("serve.log");
+    let server = LoggingServer::start(dir.path(), &log);
+    let create = server.client.post(format!("{}/api/repos/create", server.base));
+    server.send(create.bearer_auth(&token).json(&json!({"name": "m"})), 200).await;
+
+    // LFS upload, verify and download through their signed URLs.
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let oid = sha256_hex(&data);
+    let mut secrets = Vec::new();
+    let upload = server.lfs_batch(&token, "upload", &oid, data.len()).await;
+    let (put, verify) =
+        (upload["upload"]["href"].as_str().unwrap(), upload["verify"]["href"].as_str().unwrap());
+    server.send(server.client.put(put).body(data.clone()), 200).await;
+    server.send(server.client.post(verify).json(&json!({"oid": oid, "size": data.len()})), 200).await;
+    secrets.extend([token_of(put), token_of(verify)]);
+    let line = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": data.len()}});
+    let header_line = json!({"key": "header", "value": {"summary": "add", "description": ""}});
+    let commit = server.client.post(format!("{}/api/models/alice/m/commit/main", server.base));
+    server.send(commit.bearer_auth(&token).body(format!("{header_line}\n{line}")), 200).await;
+    let download = server.lfs_batch(&token, "download", &oid, data.len()).await;
+    let get = download["download"]["href"].as_str().unwrap();
+    assert_eq!(&server.send(server.client.get(get), 200).await.bytes().await.unwrap()[..], &data[..]);
+    secrets.push(token_of(get));
+
+    // A Xet reconstruction's fetch URL.
+    let head =
+        server.send(server.client.head(format!("{}/alice/m/resolve/main/w.bin", server.base)), 200).await;
+    let file_hash = header(&head, "x-xet-hash").expect("LFS uploads are stored as Xet files").to_owned();
+    let read = server.client.get(format!("{}/api/models/alice/m/xet-read-token/main", server.base));
+    let read: Value = server.send(read.bearer_auth(&token), 200).await.json().await.unwrap();
+    let plan = server.client.get(format!("{}/cas/v1/reconstructions/{file_hash}", server.base));
+    let plan: Value =
+        server.send(plan.bearer_auth(read["accessToken"].as_str().unwrap()), 200).await.json().await.unwrap();
+    let fetch = plan["fetch_info"].as_object().unwrap().values().next().unwrap()[0].clone();
+    let (from, to) = (&fetch["url_range"]["start"], &fetch["url_range"]["end"]);
+    let fetch_url = fetch["url"].as_str().unwrap();
+    server.send(server.client.get(fetch_url).header("range", format!("bytes={from}-{to}")), 206).await;
+    secrets.push(token_of(fetch_url));
+    // A refused (forged) capability is logged the same way.
+    server.send(server.client.get(format!("{}/_kura/lfs/Zm9v.forgedsecret", server.base)), 403).await;
+    secrets.push("Zm9v.forgedsecret".to_owned());
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "token {secret} in the log:\n{text}");
+    }
+    let logged = |path: &str| text.lines().filter(|line| line.contains(path)).count();
+    assert_eq!(logged("/_kura/lfs/<redacted>"), 4, "put, verify, get, forged:\n{text}");
+    assert_eq!(logged("/cas/fetch/<redacted>"), 1, "{text}");
+    assert!(logged("/alice/m.git/info/lfs/objects/batch") >= 2, "other paths are logged whole:\n{text}");
+}
