@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use kura::config::{Config, Overrides};
 use serde_json::{Value, json};
 
-use crate::support::{header, sha256_hex};
+use crate::support::{METRICS_TOKEN, TestServer, header, sha256_hex};
 
 /// `kura serve` on a free port with every log level on, its stderr in `log`; killed on drop.
 struct LoggingServer {
@@ -126,4 +126,46 @@ async fn signed_lfs_and_cas_urls_never_reach_the_log() {
     assert_eq!(logged("/_kura/lfs/<redacted>"), 4, "put, verify, get, forged:\n{text}");
     assert_eq!(logged("/cas/fetch/<redacted>"), 1, "{text}");
     assert!(logged("/alice/m.git/info/lfs/objects/batch") >= 2, "other paths are logged whole:\n{text}");
+}
+
+/// `GET /metrics` with `bearer` (if any): status and body.
+async fn metrics(server: &TestServer, bearer: Option<&str>) -> (u16, String) {
+    let request = server.get("/metrics");
+    let request = match bearer {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status != 200 {
+        assert!(header(&response, "x-error-message").is_some(), "Hub error format");
+        let body: Value = response.json().await.unwrap();
+        return (status, body["error"].as_str().unwrap().to_owned());
+    }
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_are_for_server_admins_and_the_metrics_token() {
+    let server = TestServer::start().await;
+    let hub = server.admin().await;
+    hub.create_user("root", true).await.unwrap();
+    let admin_read = hub.create_token("root", "scrape", kura_model::Role::Read).await.unwrap();
+    for (who, bearer, want) in [
+        ("anonymous", None, 401),
+        ("a user", Some(server.alice.as_str()), 403),
+        ("a user's read token", Some(server.alice_read.as_str()), 403),
+        ("an invalid token", Some("hf_not_a_token"), 401),
+        ("a wrong metrics token", Some("test-metrics-tokeX"), 401),
+        ("a server admin's read token", Some(admin_read.as_str()), 200),
+        ("the metrics token", Some(METRICS_TOKEN), 200),
+    ] {
+        let (status, body) = metrics(&server, bearer).await;
+        assert_eq!(status, want, "{who}: {body}");
+        assert_eq!(body.contains("kura_xet_stored_bytes "), want == 200, "{who}: {body}");
+    }
+    // Without a configured metrics token, that string is just a wrong token.
+    let unset = TestServer::start_with(|config| config.metrics_token = None).await;
+    assert_eq!(metrics(&unset, Some(METRICS_TOKEN)).await.0, 401);
+    assert_eq!(metrics(&unset, None).await.0, 401);
 }
