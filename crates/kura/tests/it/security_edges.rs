@@ -169,3 +169,102 @@ async fn metrics_are_for_server_admins_and_the_metrics_token() {
     assert_eq!(metrics(&unset, Some(METRICS_TOKEN)).await.0, 401);
     assert_eq!(metrics(&unset, None).await.0, 401);
 }
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A form post to `/api/login` as a browser sends it, with `headers` (`origin`, `referer`).
+async fn form_login(server: &TestServer, user: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = server
+        .post("/api/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={user}&password={}", PASSWORD.replace(' ', "+")));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn cross_site_logins_are_refused_and_same_site_or_headerless_ones_work() {
+    let server = TestServer::start().await;
+    let hub = server.admin().await;
+    hub.set_password("alice", PASSWORD).await.unwrap();
+    let ours = server.base.as_str();
+    let page = format!("{ours}/login?next=/");
+    let other_port = ours.rsplit_once(':').unwrap().0.to_owned() + ":1";
+    let cross_site: [&[(&str, &str)]; 6] = [
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        &[("origin", &other_port)],
+        &[("referer", "https://evil.example/login")],
+        // `Origin` decides when both are sent.
+        &[("origin", "https://evil.example"), ("referer", &page)],
+        &[("origin", "https://127.0.0.1.evil.example")],
+    ];
+    for headers in cross_site {
+        let response = form_login(&server, "alice", headers).await;
+        assert_eq!(response.status(), 403, "{headers:?}");
+        assert!(header(&response, "set-cookie").is_none(), "{headers:?}");
+        assert!(header(&response, "x-error-message").is_some(), "Hub error format");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("another site"), "{body}");
+    }
+    let logins = || async {
+        let entries = hub.audit_log(kura_core::Authority::Operator, 0, 100).await.unwrap();
+        entries.iter().filter(|e| e.entry.action == "login" || e.entry.action == "login.failure").count()
+    };
+    assert_eq!(logins().await, 0, "no refused login reached the password check or made a session");
+
+    let same_site: [&[(&str, &str)]; 4] = [
+        &[("origin", ours)],
+        &[("referer", &page)],
+        &[("origin", ours), ("referer", "https://x.example/")],
+        &[],
+    ];
+    for headers in same_site {
+        let response = form_login(&server, "alice", headers).await;
+        assert_eq!(response.status(), 200, "{headers:?}");
+        assert!(header(&response, "set-cookie").unwrap().starts_with("kura_session="));
+    }
+    // JSON without either header, as scripts send it.
+    let json_login = server.post("/api/login").json(&json!({"username": "alice", "password": PASSWORD}));
+    assert_eq!(json_login.send().await.unwrap().status(), 200);
+    assert_eq!(logins().await, 5);
+}
+
+#[tokio::test]
+async fn ipv6_clients_share_the_login_limit_of_their_64() {
+    let server =
+        TestServer::start_with(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    let hub = server.admin().await;
+    for user in ["alice", "bob"] {
+        hub.set_password(user, PASSWORD).await.unwrap();
+    }
+    let login = |user: &str, client: &str, password: &str| {
+        let body = json!({"username": user, "password": password});
+        server.post("/api/login").header("x-forwarded-for", client).json(&body).send()
+    };
+    // Ten failures, each from another address of one /64, spend that network's budget.
+    for n in 1..=10 {
+        let status =
+            login("alice", &format!("2001:db8:1:2::{n:x}"), "wrong password").await.unwrap().status();
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    let status = |response: reqwest::Result<reqwest::Response>| response.unwrap().status().as_u16();
+    assert_eq!(status(login("bob", "2001:db8:1:2:ffff::1", PASSWORD).await), 429, "same /64");
+    assert_eq!(
+        status(login("bob", "2001:db8:1:3::1", PASSWORD).await),
+        200,
+        "the next /64 is another client"
+    );
+    // IPv4 stays per address, also when it arrives mapped into IPv6.
+    for n in 1..=10 {
+        assert_eq!(status(login("carol", "::ffff:198.51.100.7", "x").await), 401, "attempt {n}");
+    }
+    assert_eq!(status(login("bob", "198.51.100.7", PASSWORD).await), 429, "mapped and plain are one address");
+    assert_eq!(
+        status(login("bob", "198.51.100.8", PASSWORD).await),
+        200,
+        "the next address is another client"
+    );
+}
