@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use kura::config::{Config, Overrides};
 use serde_json::{Value, json};
 
-use crate::support::{METRICS_TOKEN, TestServer, header, sha256_hex};
+use crate::support::{METRICS_TOKEN, TestServer, file_line, header, sha256_hex};
 
 /// `kura serve` on a free port with every log level on, its stderr in `log`; killed on drop.
 struct LoggingServer {
@@ -267,4 +267,72 @@ async fn ipv6_clients_share_the_login_limit_of_their_64() {
         200,
         "the next address is another client"
     );
+}
+
+/// Spellings of `.git` that git itself refuses to check out, as a segment of `a/{alias}/x`.
+const GIT_DIR_ALIASES: [&str; 5] = [".GIT", ".Git", ".git.", "GIT~1", ".g\u{200C}it"];
+
+#[tokio::test]
+async fn api_commits_refuse_git_dir_segments_in_any_spelling() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let head = server.head_sha(&server.alice, "alice/m").await;
+    let mut paths = vec!["a/.GIT/x".to_owned(), ".Git/config".to_owned()];
+    paths.extend(GIT_DIR_ALIASES.iter().map(|alias| format!("a/{alias}/x")));
+    for path in &paths {
+        let response = server.commit(&server.alice, "alice/m", "main", &[file_line(path, b"x")], None).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert!(header(&response, "x-error-message").unwrap().contains(".git"), "{path}");
+    }
+    assert_eq!(server.head_sha(&server.alice, "alice/m").await, head, "no commit was made");
+}
+
+/// `git mktree` in `repo` with `entries` (ls-tree lines); git checks no names there.
+fn mktree(repo: &std::path::Path, entries: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .arg("mktree")
+        .current_dir(repo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git is installed");
+    child.stdin.take().unwrap().write_all(entries.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "git mktree {entries:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn pushes_refuse_git_dir_segments_in_any_spelling() {
+    use crate::support::ok;
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/g", false).await;
+    let head = server.head_sha(&server.alice, "alice/g").await;
+    let url =
+        format!("{}/alice/g", server.base).replace("http://", &format!("http://user:{}@", server.alice));
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        ok(&base, &["clone", "-q", &url, "c"]);
+        let repo = base.join("c");
+        std::fs::write(repo.join("blob"), "[core]\n").unwrap();
+        let blob = ok(&repo, &["hash-object", "-w", "blob"]);
+        let inner = mktree(&repo, &format!("100644 blob {blob}\tconfig\n"));
+        for alias in GIT_DIR_ALIASES {
+            let dir = mktree(&repo, &format!("040000 tree {inner}\t{alias}\n"));
+            // At the top level and one directory down.
+            for root in [dir.clone(), mktree(&repo, &format!("040000 tree {dir}\ta\n"))] {
+                let commit = ok(&repo, &["commit-tree", &root, "-p", "HEAD", "-m", "sneak"]);
+                let output =
+                    crate::support::git(&repo, &["push", "origin", &format!("{commit}:refs/heads/main")]);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(!output.status.success(), "{alias:?} was accepted");
+                assert!(stderr.contains("'.git' segments"), "{alias:?}: {stderr}");
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(server.head_sha(&server.alice, "alice/g").await, head, "nothing moved");
 }
