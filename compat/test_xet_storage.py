@@ -5,10 +5,12 @@ Each client runs in its own Python process with its own HF_HOME (so no client-si
 hide what the server stores), with Xet on or off explicitly, whatever mode the suite runs in.
 """
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,12 +41,43 @@ def client(hub, token, action, repo, path, local="-", *, xet=True, home):
     return result.stdout.strip().splitlines()[-1] if action == "download" else None
 
 
+_METRICS_TOKENS: dict[str, str] = {}
+
+
+def metrics_token(hub):
+    """A read token of a server admin, made once per server: /metrics is for server admins."""
+    if hub.endpoint not in _METRICS_TOKENS:
+        hub.admin_cli("user", "create", "metrics-reader", "--admin")
+        token = hub.admin_cli("token", "create", "metrics-reader", "--role", "read").strip()
+        _METRICS_TOKENS[hub.endpoint] = token
+    return _METRICS_TOKENS[hub.endpoint]
+
+
+def get_metrics(hub, token):
+    request = urllib.request.Request(f"{hub.endpoint}/metrics")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
 def stored_bytes(hub):
-    with urllib.request.urlopen(f"{hub.endpoint}/metrics", timeout=30) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("kura_xet_stored_bytes "):
-                return int(line.split()[1])
+    for line in get_metrics(hub, metrics_token(hub)).splitlines():
+        if line.startswith("kura_xet_stored_bytes "):
+            return int(line.split()[1])
     raise AssertionError("kura_xet_stored_bytes missing from /metrics")
+
+
+def test_metrics_are_for_server_admins(hub, alice):
+    for token, status in ((None, 401), (alice.write_token, 403)):
+        try:
+            get_metrics(hub, token)
+        except urllib.error.HTTPError as error:
+            assert error.code == status, (token is None, error.code)
+            assert "error" in json.loads(error.read())
+        else:
+            raise AssertionError(f"/metrics answered {'anonymous' if token is None else 'alice'}")
+    assert stored_bytes(hub) >= 0
 
 
 def new_repo(alice):

@@ -125,8 +125,10 @@ impl Hub {
                 return Ok(Some(format!("malformed tree {oid}")));
             };
             for entry in tree.entries() {
-                if entry.name.eq_ignore_ascii_case(".git") {
-                    return Ok(Some("a tree entry named .git is not allowed".to_owned()));
+                // The same rule as for API paths, so neither way can add what the other refuses.
+                if let Err(reason) = kura_model::check_segment(&entry.name) {
+                    let name: String = entry.name.chars().take(100).collect();
+                    return Ok(Some(format!("tree entry '{}': {reason}", name.escape_debug())));
                 }
                 if entry.mode.is_tree() {
                     stack.push(entry.oid);

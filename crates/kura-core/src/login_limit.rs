@@ -1,7 +1,8 @@
-//! Login rate limits: a token bucket per user name and per client address, kept in memory
+//! Login rate limits: a token bucket per user name and per client network, kept in memory
 //! (each replica counts on its own). Sans-IO: callers pass the current `Instant`.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,20 @@ impl Bucket {
     }
 }
 
-/// Token buckets keyed by strings such as `user:alice` and `ip:192.0.2.1`.
+/// The bucket key of a client address. IPv4 counts per address (also mapped into IPv6,
+/// `::ffff:a.b.c.d`); IPv6 per /64, the block one subscriber or host usually has whole: per
+/// address, a client would get a fresh budget from each of its 2^64 addresses.
+pub(crate) fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => format!("ip:{}/64", Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+        },
+    }
+}
+
+/// Token buckets keyed by strings such as `user:alice`, `ip:192.0.2.1` and `ip:2001:db8::/64`.
 #[derive(Debug, Default)]
 pub(crate) struct LoginLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -75,6 +89,18 @@ mod tests {
 
     fn keys(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_and_ipv4_by_address() {
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("192.0.2.1"), "ip:192.0.2.1");
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+        assert_eq!(key("::ffff:192.0.2.1"), "ip:192.0.2.1", "mapped IPv4 is IPv4");
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key("2001:db8:1:2::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::1"), "ip:::/64");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::Hub;
 use crate::auth::{Identity, Principal};
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
-use crate::login_limit::LoginLimiter;
+use crate::login_limit::{LoginLimiter, address_key};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "kura_session";
@@ -130,7 +130,7 @@ impl Hub {
     /// password and wrong passwords fail alike, after the same amount of hashing work.
     pub async fn login(&self, name: &str, password: &str, client: Option<IpAddr>) -> Result<LoginOutcome> {
         let mut keys = vec![format!("user:{}", name.to_lowercase())];
-        keys.extend(client.map(|ip| format!("ip:{ip}")));
+        keys.extend(client.map(address_key));
         if let Err(wait) = self.logins.limiter.attempt(&keys, Instant::now()) {
             return Err(CoreError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 });
         }

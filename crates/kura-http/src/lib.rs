@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for per-address limits).
     pub trusted_proxies: Arc<[IpNet]>,
+    /// A bearer token that may read `/metrics` besides server admins' tokens.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// The complete router. Every request goes through `dispatch`, which routes on the raw path.

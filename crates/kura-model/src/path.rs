@@ -10,8 +10,47 @@ pub struct PathError {
     pub reason: &'static str,
 }
 
-/// A relative, normalised file path inside a repo: `/`-separated, no empty, `.` or `..`
-/// segments, no `.git` segment, no NUL, at most 1024 bytes.
+/// Why one path segment (a git tree entry name) is refused, if it is: the one rule for API
+/// paths (`RepoPath::parse`) and pushed trees (`git_push_check`). Refused are empty names,
+/// `.` and `..`, NUL, backslash, and every name a checkout could turn into the `.git`
+/// directory: git's own `verify_path`/fsck rules (`core.protectNTFS` and `core.protectHFS`,
+/// on by default where they matter):
+/// - `.git` in any case;
+/// - NTFS aliases: `.git` or its 8.3 short name `git~1`, in any case, followed only by dots
+///   and spaces (which NTFS drops) and optionally by an alternate data stream (`:...`);
+/// - HFS+ aliases: `.git` with code points HFS+ ignores (zero-width joiners, direction
+///   marks, U+FEFF) anywhere in it.
+///
+/// Backslash is refused outright (git refuses it on checkout with `core.protectNTFS`), which
+/// also covers `.git\x`. Other NTFS 8.3 spellings (`GIT~2` and up) are not refused, as git's
+/// `verify_path` does not refuse them either.
+pub fn check_segment(name: &str) -> Result<(), &'static str> {
+    match name {
+        "" => Err("empty path segment"),
+        "." | ".." => Err("'.' and '..' segments are not allowed"),
+        _ if name.contains(['\0', '\\']) => Err("NUL and backslash are not allowed"),
+        _ if is_git_dir_alias(name) => Err("'.git' segments (in any case or spelling) are not allowed"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a checkout could write `name` into the `.git` directory (see `check_segment`).
+fn is_git_dir_alias(name: &str) -> bool {
+    let ntfs = |stem: &str| {
+        name.get(..stem.len()).is_some_and(|head| head.eq_ignore_ascii_case(stem))
+            && name[stem.len()..]
+                .split(':')
+                .next()
+                .is_some_and(|tail| tail.chars().all(|c| c == '.' || c == ' '))
+    };
+    let hfs_ignorable = |c: &char| matches!(*c, '\u{200C}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{206A}'..='\u{206F}' | '\u{FEFF}');
+    let hfs: String = name.chars().filter(|c| !hfs_ignorable(c)).collect();
+    ntfs(".git") || ntfs("git~1") || hfs.eq_ignore_ascii_case(".git")
+}
+
+/// A relative, normalised file path inside a repo: `/`-separated, every segment passing
+/// `check_segment` (no empty, `.`, `..` or `.git` segment, no NUL or backslash), at most 1024
+/// bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath(String);
 
@@ -27,16 +66,8 @@ impl RepoPath {
         if text.starts_with('/') {
             return bad("absolute paths are not allowed");
         }
-        if text.contains('\0') || text.contains('\\') {
-            return bad("NUL and backslash are not allowed");
-        }
-        for segment in text.split('/') {
-            match segment {
-                "" => return bad("empty path segment"),
-                "." | ".." => return bad("'.' and '..' segments are not allowed"),
-                ".git" => return bad("'.git' segments are not allowed"),
-                _ => {}
-            }
+        if let Some(Err(reason)) = text.split('/').map(check_segment).find(Result::is_err) {
+            return bad(reason);
         }
         Ok(Self(text.to_owned()))
     }
@@ -80,9 +111,35 @@ mod tests {
 
     #[test]
     fn rejects_traversal_and_oddities() {
-        for bad in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", ".git/config", "a\\b", "a/./b"] {
+        for bad in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", ".git/config", "a\\b", "a/./b", "a\0b"] {
             assert!(RepoPath::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(RepoPath::parse_folder("dir/").unwrap().as_str(), "dir");
+    }
+
+    #[test]
+    fn git_dir_aliases_are_refused_in_every_spelling() {
+        for alias in [
+            ".git",
+            ".GIT",
+            ".Git",
+            ".git.",
+            ".git ..",
+            ".GIT::$INDEX_ALLOCATION",
+            "git~1",
+            "GIT~1",
+            "git~1. ",
+            ".g\u{200C}it",
+            "\u{FEFF}.GIT",
+            ".gi\u{206F}t\u{200D}",
+        ] {
+            assert!(check_segment(alias).is_err(), "{alias:?}");
+            assert!(RepoPath::parse(&format!("a/{alias}/x")).is_err(), "{alias:?}");
+        }
+        for fine in
+            [".gitattributes", ".gitignore", ".gitmodules", ".git-x", "git", "git~2", ".git.x", "x.git"]
+        {
+            assert_eq!(check_segment(fine), Ok(()), "{fine:?}");
+        }
     }
 }

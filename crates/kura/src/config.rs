@@ -56,6 +56,9 @@ pub struct FileConfig {
     pub storage: Option<String>,
     /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Option<Vec<String>>,
+    /// A bearer token (at least 16 characters) that may read `/metrics`, for a scraper that
+    /// should not hold a server admin's token. Server admins' tokens always may.
+    pub metrics_token: Option<String>,
     #[serde(default)]
     pub lfs: LfsFile,
     #[serde(default)]
@@ -73,6 +76,8 @@ pub struct Overrides {
     pub storage: Option<String>,
     /// Comma-separated addresses or CIDR blocks (`KURA_TRUSTED_PROXIES`).
     pub trusted_proxies: Option<String>,
+    /// `KURA_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
     /// `[s3]` values from the environment (each wins over the file's).
     pub s3: S3File,
 }
@@ -96,6 +101,8 @@ pub struct Config {
     pub lfs_multipart_threshold_bytes: u64,
     pub lfs_part_bytes: u64,
     pub trusted_proxies: Vec<kura_http::IpNet>,
+    /// The token that may read `/metrics` (besides server admins).
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -112,12 +119,15 @@ impl std::fmt::Debug for Config {
             .field("database_url", &database)
             .field("storage", &self.storage)
             .field("s3", &self.s3)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./kura-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Shortest accepted `metrics_token`.
+const MIN_METRICS_TOKEN: usize = 16;
 
 impl Config {
     /// Layers the file (if any) under the overrides, over the defaults.
@@ -158,6 +168,10 @@ impl Config {
             .iter()
             .map(|p| p.parse().map_err(|e: String| anyhow::anyhow!("trusted_proxies: {e}")))
             .collect::<anyhow::Result<_>>()?;
+        let metrics_token = overrides.metrics_token.clone().or(file.metrics_token).filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < MIN_METRICS_TOKEN) {
+            anyhow::bail!("metrics_token must be at least {MIN_METRICS_TOKEN} characters");
+        }
         let env = &overrides.s3;
         let s3 = S3File {
             endpoint: env.endpoint.clone().or(file.s3.endpoint),
@@ -179,6 +193,7 @@ impl Config {
                 .unwrap_or(defaults.lfs_multipart_threshold_bytes),
             lfs_part_bytes: file.lfs.multipart_part_bytes.unwrap_or(defaults.lfs_part_bytes).max(1 << 20),
             trusted_proxies,
+            metrics_token,
         })
     }
 
@@ -267,6 +282,21 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2, "the environment wins");
         let bad = Overrides { trusted_proxies: Some("10.0.0.0/40".into()), ..Default::default() };
         assert!(Config::layer(FileConfig::default(), &bad).is_err());
+    }
+
+    #[test]
+    fn metrics_token_comes_from_the_file_or_the_environment() {
+        let file = || toml::from_str::<FileConfig>("metrics_token = \"from-the-file-0123\"").unwrap();
+        let config = Config::layer(file(), &Overrides::default()).unwrap();
+        assert_eq!(config.metrics_token.as_deref(), Some("from-the-file-0123"));
+        assert!(!format!("{config:?}").contains("from-the-file"), "Debug hides the token");
+        let env = Overrides { metrics_token: Some("from-the-environment".into()), ..Default::default() };
+        let config = Config::layer(file(), &env).unwrap();
+        assert_eq!(config.metrics_token.as_deref(), Some("from-the-environment"), "the environment wins");
+        let unset = Overrides { metrics_token: Some(String::new()), ..Default::default() };
+        assert_eq!(Config::layer(FileConfig::default(), &unset).unwrap().metrics_token, None);
+        let short = Overrides { metrics_token: Some("short".into()), ..Default::default() };
+        assert!(Config::layer(FileConfig::default(), &short).is_err());
     }
 
     #[test]

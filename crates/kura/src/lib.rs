@@ -41,6 +41,21 @@ fn hex_key(bytes: [u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Settings of the HTTP edge taken from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeOptions {
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<kura_http::IpNet>,
+    /// A bearer token that may read `/metrics` (server admins always may).
+    pub metrics_token: Option<String>,
+}
+
+impl From<&Config> for EdgeOptions {
+    fn from(config: &Config) -> Self {
+        Self { trusted_proxies: config.trusted_proxies.clone(), metrics_token: config.metrics_token.clone() }
+    }
+}
+
 /// Serves on an already bound listener until `shutdown` resolves, trusting no proxy.
 pub async fn serve(
     listener: TcpListener,
@@ -48,15 +63,15 @@ pub async fn serve(
     public_url: String,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_with(listener, hub, public_url, Vec::new(), shutdown).await
+    serve_with(listener, hub, public_url, EdgeOptions::default(), shutdown).await
 }
 
-/// `serve`, believing `X-Forwarded-For` from peers in `trusted_proxies`.
+/// `serve` with the edge settings of the configuration (trusted proxies, metrics token).
 pub async fn serve_with(
     listener: TcpListener,
     hub: Hub,
     public_url: String,
-    trusted_proxies: Vec<kura_http::IpNet>,
+    options: EdgeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
@@ -64,7 +79,8 @@ pub async fn serve_with(
         hub: Arc::new(hub),
         public_url,
         metrics: Arc::default(),
-        trusted_proxies: trusted_proxies.into(),
+        trusted_proxies: options.trusted_proxies.into(),
+        metrics_token: options.metrics_token.map(Into::into),
     };
     let app = kura_http::router(state);
     let listener = listener.tap_io(|tcp| {

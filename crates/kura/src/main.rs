@@ -114,6 +114,7 @@ fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> 
         database_url: common.database_url.clone(),
         storage: common.storage.clone(),
         trusted_proxies: std::env::var("KURA_TRUSTED_PROXIES").ok(),
+        metrics_token: std::env::var("KURA_METRICS_TOKEN").ok(),
         s3: s3_from_env(),
     })
 }
@@ -166,8 +167,8 @@ async fn main() -> anyhow::Result<()> {
                 listener.local_addr()?,
                 config.data_dir.display()
             );
-            kura::serve_with(listener, hub, config.public_url, config.trusted_proxies, shutdown_signal())
-                .await
+            let options = kura::EdgeOptions::from(&config);
+            kura::serve_with(listener, hub, config.public_url, options, shutdown_signal()).await
         }
         Command::Migrate { common } => {
             kura::open_hub(&load(&common, None, None)?).await?;

@@ -9,6 +9,7 @@ mod git_push;
 mod info;
 mod lfs;
 mod manage;
+mod metrics;
 mod orgs;
 mod resolve;
 mod session;
@@ -68,8 +69,10 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         crate::client_ip::client_address(info.0.ip(), values.into_iter(), &state.trusted_proxies)
     });
     // Signed transfer URLs carry their own authority; a stray header must not break them.
+    // The metrics token is no hub token: `/metrics` checks it itself.
+    let metrics_token = route == Route::Metrics && metrics::is_metrics_token(&state, token.as_deref());
     let identity =
-        if matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health | Route::Metrics) {
+        if metrics_token || matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health) {
             Ok(kura_core::Identity::Anonymous)
         } else if bad_credentials {
             Err(kura_core::CoreError::Unauthorized(kura_core::INVALID_CREDENTIALS.to_owned()))
@@ -131,14 +134,7 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
     let method = ctx.method.clone();
     match (method, route) {
         (Method::GET, Route::Health) => Ok((StatusCode::OK, "ok").into_response()),
-        (Method::GET, Route::Metrics) => {
-            let mut text = ctx.state.metrics.render();
-            let stored = ctx.hub().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
-            text.push_str(&format!(
-                "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
-            ));
-            Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
-        }
+        (Method::GET, Route::Metrics) => metrics::get_metrics(ctx).await,
         (Method::GET, Route::WhoAmI) => info::whoami(ctx).await,
         (Method::POST, Route::Login) => session::login(ctx).await,
         (Method::POST, Route::Logout) => session::logout(ctx).await,

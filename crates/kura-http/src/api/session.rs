@@ -1,5 +1,7 @@
 //! Browser sessions: `POST /api/login` (JSON or form body) sets the session cookie,
 //! `POST /api/logout` ends it. The cookie is read in `api::handle`, which also enforces CSRF.
+//! Login itself has no session to derive a CSRF token from: a browser's login must come from
+//! this server's own origin (login CSRF would sign the victim in as the attacker).
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -79,6 +81,41 @@ async fn read_form(ctx: &mut Ctx) -> ApiResult<LoginForm> {
     }
 }
 
+/// `scheme://host[:port]` of a URL, lower-cased, without a default port (`:80` for http,
+/// `:443` for https), as browsers write `Origin`. `None` for anything without a scheme and host.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Userinfo never belongs to an origin.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let (scheme, host) = (scheme.to_ascii_lowercase(), host.to_ascii_lowercase());
+    let default_port = match scheme.as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => "",
+    };
+    let host = host.strip_suffix(default_port).filter(|_| !default_port.is_empty()).unwrap_or(&host);
+    (!scheme.is_empty() && !host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// Refuses a login whose `Origin` (else `Referer`) is not this server's public origin. A
+/// request with neither header (the CLI, curl, the Python client) passes: browsers always send
+/// `Origin` on cross-site POSTs (`null` when hidden, which is refused).
+fn check_login_origin(ctx: &Ctx) -> ApiResult<()> {
+    // A header that is not text claims no origin we serve.
+    let value = |name: header::HeaderName| ctx.headers.get(name).map(|v| v.to_str().unwrap_or_default());
+    let Some(claimed) = value(header::ORIGIN).or_else(|| value(header::REFERER)) else {
+        return Ok(());
+    };
+    match (origin_of(claimed), origin_of(&ctx.state.public_url)) {
+        (Some(claimed), Some(ours)) if claimed == ours => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Login refused: the request comes from another site than this server",
+        )),
+    }
+}
+
 /// A 401 without the `WWW-Authenticate` challenge, which would make a browser prompt.
 fn without_challenge(error: ApiError) -> Response {
     let mut response = error.into_response();
@@ -87,6 +124,7 @@ fn without_challenge(error: ApiError) -> Response {
 }
 
 pub(crate) async fn login(ctx: &mut Ctx) -> ApiResult {
+    check_login_origin(ctx)?;
     let form = read_form(ctx).await?;
     let outcome = match ctx.hub().login(&form.username, &form.password, ctx.client_ip).await {
         Ok(outcome) => outcome,
@@ -116,6 +154,24 @@ mod tests {
             "kura_session=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
         );
         assert!(!super::cookie_text("abc", 60, false).contains("Secure"));
+    }
+
+    #[test]
+    fn origins_as_browsers_write_them() {
+        for (url, origin) in [
+            ("https://hub.example.com", Some("https://hub.example.com")),
+            ("https://Hub.Example.com:443/login?next=/", Some("https://hub.example.com")),
+            ("http://127.0.0.1:8080/", Some("http://127.0.0.1:8080")),
+            ("http://hub.example.com:80", Some("http://hub.example.com")),
+            ("https://hub.example.com:8443#x", Some("https://hub.example.com:8443")),
+            ("http://[::1]:8080/a", Some("http://[::1]:8080")),
+            ("https://user:pw@hub.example.com/", Some("https://hub.example.com")),
+            ("null", None),
+            ("", None),
+            ("https://", None),
+        ] {
+            assert_eq!(super::origin_of(url).as_deref(), origin, "{url}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod orgs;
 mod read;
 mod replicas;
 mod revocation;
+mod security_edges;
 mod sessions;
 mod support;
 mod tokens;

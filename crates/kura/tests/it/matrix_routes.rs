@@ -117,13 +117,13 @@ const ACCOUNT: [Account; 9] = [
     Account::CasFetch,
 ];
 
-/// Health, metrics and signed URLs ignore the caller (a stray header must not break them;
-/// forged URLs are 403); everything else refuses an invalid token with 401. Creating a repo
-/// needs a write token whose user may create in `acme` (writers, admins, contributors);
-/// the audit log is for server admins; fine-grained tokens cannot manage tokens at all.
+/// Health and signed URLs ignore the caller (a stray header must not break them; forged
+/// URLs are 403); everything else refuses an invalid token with 401. Creating a repo needs a
+/// write token whose user may create in `acme` (writers, admins, contributors); the audit
+/// log and metrics are for server admins; fine-grained tokens cannot manage tokens at all.
 fn account_expected(who: Who, route: Account) -> u16 {
     match route {
-        Account::Health | Account::Metrics => return 200,
+        Account::Health => return 200,
         Account::LfsTransfer | Account::CasFetch => return 403,
         _ if matches!(who, Who::Revoked | Who::Expired) => return 401,
         Account::ValidateYaml => return 200,
@@ -133,8 +133,8 @@ fn account_expected(who: Who, route: Account) -> u16 {
     match (route, who) {
         (Account::CreateRepo, Who::Writer | Who::OrgAdmin | Who::ServerAdmin | Who::Contributor) => 200,
         (Account::CreateRepo, _) => 403,
-        (Account::AuditLog, Who::ServerAdmin) => 200,
-        (Account::AuditLog, _) => 403,
+        (Account::AuditLog | Account::Metrics, Who::ServerAdmin) => 200,
+        (Account::AuditLog | Account::Metrics, _) => 403,
         (Account::ListTokens, Who::Scoped) => 403,
         _ => 200,
     }

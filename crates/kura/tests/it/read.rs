@@ -10,7 +10,8 @@ async fn health_answers_once_ready() {
     let response = server.get("/health").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(header(&response, "x-request-id").is_some());
-    let metrics = server.get("/metrics").send().await.unwrap().text().await.unwrap();
+    let metrics =
+        server.get("/metrics").bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("kura_http_requests_total{method=\"GET\",status=\"2xx\"} 1"), "{metrics}");
     assert!(metrics.contains("kura_http_request_duration_seconds_count 1"), "{metrics}");
 }

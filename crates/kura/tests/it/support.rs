@@ -4,6 +4,9 @@ use kura::config::{Config, Overrides};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 
+/// The `metrics_token` of every `TestServer`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 pub struct TestServer {
     pub base: String,
     pub client: Client,
@@ -36,6 +39,7 @@ impl TestServer {
         .unwrap();
         config.lfs_multipart_threshold_bytes = 3 << 20;
         config.lfs_part_bytes = 1 << 20;
+        config.metrics_token = Some(METRICS_TOKEN.to_owned());
         adjust(&mut config);
         let hub = kura::open_hub(&config).await.unwrap();
         hub.create_user("alice", false).await.unwrap();
@@ -49,7 +53,7 @@ impl TestServer {
             listener,
             hub,
             base.clone(),
-            config.trusted_proxies.clone(),
+            kura::EdgeOptions::from(&config),
             async move {
                 let _ = rx.await;
             },

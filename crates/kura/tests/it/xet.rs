@@ -385,7 +385,7 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
 }
 
 async fn stored_bytes(server: &TestServer) -> u64 {
-    let text = server.get("/metrics").send().await.unwrap().text().await.unwrap();
+    let text = server.get("/metrics").bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
     let line = text.lines().find(|l| l.starts_with("kura_xet_stored_bytes ")).unwrap();
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }

@@ -1,0 +1,40 @@
+//! `GET /metrics`: Prometheus text for server admins and the configured metrics token only
+//! (the counters and the stored-bytes gauge reveal activity in private repos).
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use kura_core::CoreError;
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+
+/// Whether `bearer` is the configured metrics token (compared in constant time).
+pub(crate) fn is_metrics_token(state: &AppState, bearer: Option<&str>) -> bool {
+    match (state.metrics_token.as_deref(), bearer) {
+        (Some(expected), Some(given)) => {
+            expected.len() == given.len()
+                && expected.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        }
+        _ => false,
+    }
+}
+
+pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
+    let allowed = is_metrics_token(&ctx.state, ctx.bearer.as_deref())
+        || ctx.identity.principal().is_some_and(|p| p.user.is_admin);
+    if !allowed {
+        let message = "Metrics need a server administrator's token or the metrics token";
+        let error = match ctx.anonymous() {
+            true => CoreError::Unauthorized(message.to_owned()),
+            false => CoreError::Forbidden(message.to_owned()),
+        };
+        return Err(ApiError::from_core(error, ctx.anonymous()));
+    }
+    let mut text = ctx.state.metrics.render();
+    let stored = ctx.hub().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
+    text.push_str(&format!(
+        "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
+    ));
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
