@@ -52,7 +52,13 @@ fn xorb_entry(chunks: &[Vec<u8>]) -> XorbEntry {
             entry
         })
         .collect();
-    XorbEntry { xorb_hash: chunk_hash(b"xorb"), flags: 0, uncompressed_len: start, bytes_on_disk: 0, chunks: entries }
+    XorbEntry {
+        xorb_hash: chunk_hash(b"xorb"),
+        flags: 0,
+        uncompressed_len: start,
+        bytes_on_disk: 0,
+        chunks: entries,
+    }
 }
 
 fn shard() -> Seeds {
@@ -69,12 +75,23 @@ fn shard() -> Seeds {
     let file = FileEntry {
         file_hash: chunk_hash(b"file"),
         terms: vec![term(0, 2), term(2, 3)],
-        verification: Some(vec![verification_range_hash(&hashes[0..2]), verification_range_hash(&hashes[2..3])]),
+        verification: Some(vec![
+            verification_range_hash(&hashes[0..2]),
+            verification_range_hash(&hashes[2..3]),
+        ]),
         sha256: Some(Sha256::digest(b"file")),
     };
-    let plain = FileEntry { file_hash: chunk_hash(b"plain"), terms: vec![term(0, 1)], verification: None, sha256: None };
+    let plain = FileEntry {
+        file_hash: chunk_hash(b"plain"),
+        terms: vec![term(0, 1)],
+        verification: None,
+        sha256: None,
+    };
     let client = Shard { files: vec![file, plain], xorbs: vec![xorb.clone()], footer: None };
-    vec![("client", client.to_bytes()), ("dedup", dedup_shard(&[xorb], [7; 32], 1_700_000_000, 1_800_000_000))]
+    vec![
+        ("client", client.to_bytes()),
+        ("dedup", dedup_shard(&[xorb], [7; 32], 1_700_000_000, 1_800_000_000)),
+    ]
 }
 
 fn commit_lines() -> Seeds {
@@ -88,10 +105,7 @@ fn commit_lines() -> Seeds {
         r#"{"key":"deletedFolder","value":{"path":"old/"}}"#.to_owned(),
         r#"{"key":"copyFile","value":{"srcPath":"a","destPath":"b","srcRevision":"main"}}"#.to_owned(),
     ];
-    vec![
-        ("commit", (commit.join("\n") + "\n").into_bytes()),
-        ("header_only", commit[0].clone().into_bytes()),
-    ]
+    vec![("commit", (commit.join("\n") + "\n").into_bytes()), ("header_only", commit[0].clone().into_bytes())]
 }
 
 fn xorb() -> Seeds {
@@ -199,7 +213,14 @@ fn check_valid() {
             .unwrap_or_else(|e| panic!("pack/{name}: {e}"));
         let mut objects = 0;
         index
-            .resolve(std::io::Cursor::new(&bytes), |_| Ok::<_, GitError>(None), |_| Ok(objects += 1))
+            .resolve(
+                std::io::Cursor::new(&bytes),
+                |_| Ok::<_, GitError>(None),
+                |_| {
+                    objects += 1;
+                    Ok(())
+                },
+            )
             .unwrap_or_else(|e| panic!("pack/{name}: {e}"));
         assert_eq!(objects, 3, "pack/{name}");
     }

@@ -11,8 +11,12 @@ use kura_git::{GitError, PackIndex, PackLimits, hash_object};
 use libfuzzer_sys::fuzz_target;
 use sha1::{Digest, Sha1};
 
-const LIMITS: PackLimits =
-    PackLimits { max_objects: 1024, max_object_size: 1 << 20, delta_cache_bytes: 1 << 20, max_delta_depth: 64 };
+const LIMITS: PackLimits = PackLimits {
+    max_objects: 1024,
+    max_object_size: 1 << 20,
+    delta_cache_bytes: 1 << 20,
+    max_delta_depth: 64,
+};
 
 fuzz_target!(|data: &[u8]| {
     let mut pack = data.to_vec();
