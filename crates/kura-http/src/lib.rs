@@ -22,6 +22,11 @@ pub use client_ip::IpNet;
 use kura_core::Hub;
 pub use metrics::Metrics;
 
+/// Pure request parsers, public for the fuzz targets in `fuzz/`.
+pub mod fuzzing {
+    pub use crate::api::commit_line::{CommitLine, CommitLineError, MAX_INLINE_TOTAL, parse_commit_line};
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {

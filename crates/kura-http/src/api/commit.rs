@@ -4,11 +4,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use kura_core::{CommitRequest, Entry, FileContent, Operation, is_lfs_path, lfs_patterns};
-use kura_model::{RepoPath, Sha256};
+use kura_core::{CommitRequest, Entry, is_lfs_path, lfs_patterns};
+use kura_model::RepoPath;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::commit_line::{CommitLine, CommitLineError, parse_commit_line};
 use super::json;
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -18,8 +19,6 @@ use crate::route::RepoRef;
 const LFS_THRESHOLD: u64 = 10 * 1000 * 1000;
 /// Longest NDJSON line (a base64 regular file plus framing).
 const MAX_LINE: usize = 64 << 20;
-/// Regular (inline) content accepted in one commit.
-const MAX_INLINE_TOTAL: usize = 512 << 20;
 
 #[derive(Deserialize)]
 struct PreuploadFile {
@@ -99,69 +98,14 @@ async fn next_line(stream: &mut kura_core::ByteStream, buffer: &mut BytesMut) ->
     }
 }
 
-fn field<'a>(value: &'a Value, key: &str, line: usize) -> ApiResult<&'a str> {
-    value[key]
-        .as_str()
-        .ok_or_else(|| ApiError::bad_request(format!("Line {line}: missing string field '{key}'")))
-}
-
-/// Turns one NDJSON object into an operation.
-fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> ApiResult<Operation> {
-    let value = &entry["value"];
-    match entry["key"].as_str() {
-        Some("file") => {
-            let path = parse_path(field(value, "path", line)?)?;
-            let content = field(value, "content", line)?;
-            let bytes = match value["encoding"].as_str().unwrap_or("base64") {
-                "base64" => STANDARD.decode(content).map_err(|_| {
-                    ApiError::bad_request(format!("Line {line}: invalid base64 content for '{path}'"))
-                })?,
-                "utf-8" | "utf8" => content.as_bytes().to_vec(),
-                other => {
-                    return Err(ApiError::bad_request(format!("Line {line}: unknown encoding '{other}'")));
-                }
-            };
-            *inline_total += bytes.len();
-            if *inline_total > MAX_INLINE_TOTAL {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "Too much inline content in one commit; upload large files through LFS",
-                ));
+impl From<CommitLineError> for ApiError {
+    fn from(error: CommitLineError) -> Self {
+        match error {
+            CommitLineError::Invalid(message) => ApiError::bad_request(message),
+            CommitLineError::TooLarge(message) => {
+                ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, message)
             }
-            Ok(Operation::Put { path, content: FileContent::Regular(Bytes::from(bytes)) })
         }
-        Some("lfsFile") => {
-            let path = parse_path(field(value, "path", line)?)?;
-            if value["algo"].as_str().is_some_and(|a| a != "sha256") {
-                return Err(ApiError::bad_request(format!(
-                    "Line {line}: only sha256 LFS objects are supported"
-                )));
-            }
-            let oid = Sha256::from_hex(field(value, "oid", line)?)
-                .map_err(|e| ApiError::bad_request(format!("Line {line}: {e}")))?;
-            let size = match &value["size"] {
-                Value::Null => None,
-                other => Some(
-                    other
-                        .as_u64()
-                        .ok_or_else(|| ApiError::bad_request(format!("Line {line}: invalid size")))?,
-                ),
-            };
-            Ok(Operation::Put { path, content: FileContent::Lfs { oid, size } })
-        }
-        Some("deletedFile") => Ok(Operation::Delete { path: parse_path(field(value, "path", line)?)? }),
-        Some("deletedFolder") => {
-            let path = RepoPath::parse_folder(field(value, "path", line)?)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            Ok(Operation::DeleteFolder { path })
-        }
-        Some("copyFile") => Ok(Operation::Copy {
-            from: parse_path(field(value, "srcPath", line)?)?,
-            to: parse_path(field(value, "destPath", line)?)?,
-            revision: value["srcRevision"].as_str().map(str::to_owned),
-        }),
-        Some(other) => Err(ApiError::bad_request(format!("Line {line}: unknown key '{other}'"))),
-        None => Err(ApiError::bad_request(format!("Line {line}: missing 'key'"))),
     }
 }
 
@@ -179,20 +123,16 @@ async fn read_commit_request(ctx: &mut Ctx) -> ApiResult<CommitRequest> {
     let mut inline_total = 0;
     while let Some(line) = next_line(&mut stream, &mut buffer).await? {
         line_number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+        match parse_commit_line(&line, line_number, &mut inline_total)? {
+            CommitLine::Blank => {}
+            CommitLine::Header { summary, description, parent } => {
+                request.summary = summary;
+                request.description = description;
+                request.parent = parent;
+                header_seen = true;
+            }
+            CommitLine::Operation(operation) => request.operations.push(operation),
         }
-        let entry: Value = serde_json::from_slice(&line)
-            .map_err(|e| ApiError::bad_request(format!("Line {line_number}: invalid JSON: {e}")))?;
-        if entry["key"] == "header" {
-            let value = &entry["value"];
-            request.summary = value["summary"].as_str().unwrap_or("").to_owned();
-            request.description = value["description"].as_str().unwrap_or("").to_owned();
-            request.parent = value["parentCommit"].as_str().map(str::to_owned);
-            header_seen = true;
-            continue;
-        }
-        request.operations.push(operation(&entry, line_number, &mut inline_total)?);
     }
     if !header_seen {
         return Err(ApiError::bad_request("The commit has no header line"));

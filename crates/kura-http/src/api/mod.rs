@@ -2,6 +2,7 @@
 
 mod access;
 mod commit;
+pub(crate) mod commit_line;
 mod entries;
 mod git;
 mod git_pack;

@@ -1,0 +1,248 @@
+//! Writes the seed corpora under `fuzz/seeds/<target>/` from kura's own writers (run by
+//! `scripts/fuzz --write-seeds`; the files are committed). Seeds are small valid inputs, so the
+//! fuzzer starts past the magic numbers and checksums instead of guessing them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+use kura_cas::{
+    CompressionScheme, FileEntry, FileTerm, Shard, XorbChunkEntry, XorbEntry, XorbWriter, chunk_hash,
+    dedup_shard, encode_footer, verification_range_hash,
+};
+use kura_git::{GitError, LfsPointer, ObjectKind, PackIndex, PackLimits, PackWriter, hash_object};
+use kura_model::Sha256;
+
+// Written for the fuzz target `libfuzzer-sys` instruments: keep this in step with it.
+use libfuzzer_sys as _;
+
+type Seeds = Vec<(&'static str, Vec<u8>)>;
+
+fn lfs_pointer() -> Seeds {
+    let pointer = LfsPointer { oid: Sha256::digest(b"hello"), size: 5 };
+    let with_extension = format!(
+        "version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{}\noid sha256:{}\nsize 12345\n",
+        Sha256::digest(b"ext"),
+        Sha256::digest(b"data")
+    );
+    vec![
+        ("pointer", pointer.encode()),
+        ("pointer_with_extension", with_extension.into_bytes()),
+        ("not_a_pointer", b"hello world\n".to_vec()),
+    ]
+}
+
+fn xorb_chunks() -> Vec<Vec<u8>> {
+    vec![b"abcd".repeat(40), (0u8..=200).collect(), b"xet chunk ".repeat(12)]
+}
+
+fn xorb_entry(chunks: &[Vec<u8>]) -> XorbEntry {
+    let mut start = 0;
+    let entries: Vec<XorbChunkEntry> = chunks
+        .iter()
+        .map(|data| {
+            let entry = XorbChunkEntry {
+                hash: chunk_hash(data),
+                uncompressed_start: start,
+                uncompressed_len: data.len() as u32,
+                flags: 0,
+            };
+            start += data.len() as u32;
+            entry
+        })
+        .collect();
+    XorbEntry {
+        xorb_hash: chunk_hash(b"xorb"),
+        flags: 0,
+        uncompressed_len: start,
+        bytes_on_disk: 0,
+        chunks: entries,
+    }
+}
+
+fn shard() -> Seeds {
+    let chunks = xorb_chunks();
+    let xorb = xorb_entry(&chunks);
+    let hashes: Vec<_> = xorb.chunks.iter().map(|chunk| chunk.hash).collect();
+    let term = |start: u32, end: u32| FileTerm {
+        xorb_hash: xorb.xorb_hash,
+        xorb_flags: 0,
+        unpacked_len: xorb.chunks[start as usize..end as usize].iter().map(|c| c.uncompressed_len).sum(),
+        chunk_start: start,
+        chunk_end: end,
+    };
+    let file = FileEntry {
+        file_hash: chunk_hash(b"file"),
+        terms: vec![term(0, 2), term(2, 3)],
+        verification: Some(vec![
+            verification_range_hash(&hashes[0..2]),
+            verification_range_hash(&hashes[2..3]),
+        ]),
+        sha256: Some(Sha256::digest(b"file")),
+    };
+    let plain = FileEntry {
+        file_hash: chunk_hash(b"plain"),
+        terms: vec![term(0, 1)],
+        verification: None,
+        sha256: None,
+    };
+    let client = Shard { files: vec![file, plain], xorbs: vec![xorb.clone()], footer: None };
+    vec![
+        ("client", client.to_bytes()),
+        ("dedup", dedup_shard(&[xorb], [7; 32], 1_700_000_000, 1_800_000_000)),
+    ]
+}
+
+fn commit_lines() -> Seeds {
+    let oid = Sha256::digest(b"big");
+    let commit = [
+        r#"{"key":"header","value":{"summary":"Upload","description":"d","parentCommit":"0123456789abcdef0123456789abcdef01234567"}}"#.to_owned(),
+        r#"{"key":"file","value":{"path":"README.md","content":"aGVsbG8K","encoding":"base64"}}"#.to_owned(),
+        r#"{"key":"file","value":{"path":"dir/a.txt","content":"plain text","encoding":"utf-8"}}"#.to_owned(),
+        format!(r#"{{"key":"lfsFile","value":{{"path":"model.bin","algo":"sha256","oid":"{oid}","size":1048576}}}}"#),
+        r#"{"key":"deletedFile","value":{"path":"old.txt"}}"#.to_owned(),
+        r#"{"key":"deletedFolder","value":{"path":"old/"}}"#.to_owned(),
+        r#"{"key":"copyFile","value":{"srcPath":"a","destPath":"b","srcRevision":"main"}}"#.to_owned(),
+    ];
+    vec![("commit", (commit.join("\n") + "\n").into_bytes()), ("header_only", commit[0].clone().into_bytes())]
+}
+
+fn xorb() -> Seeds {
+    let mut writer = XorbWriter::new();
+    let schemes = [CompressionScheme::Lz4, CompressionScheme::None, CompressionScheme::ByteGrouping4Lz4];
+    for (data, scheme) in xorb_chunks().iter().zip(schemes) {
+        writer.add_chunk(data, scheme).expect("seed chunks are within limits");
+    }
+    let (records, info) = writer.finish();
+    let mut with_footer = records.clone();
+    with_footer.extend(encode_footer(&info, [1, 2, 3, 4]));
+    vec![("records", records), ("with_footer", with_footer)]
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(data).expect("writing to a Vec cannot fail");
+    encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+/// A pack entry header: type and size, git's little-endian varint.
+fn entry_header(type_code: u8, mut size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut byte = (type_code << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        out.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    out.push(byte);
+    out
+}
+
+/// Whole objects from `PackWriter` (trailer left off: the target appends it).
+fn whole_objects_pack() -> Vec<u8> {
+    let blob = b"hello world\n";
+    let blob_id = hash_object(ObjectKind::Blob, blob);
+    let mut tree = b"100644 hello.txt\0".to_vec();
+    tree.extend_from_slice(&blob_id.0);
+    let tree_id = hash_object(ObjectKind::Tree, &tree);
+    let commit = format!(
+        "tree {}\nauthor A <a@example.com> 0 +0000\ncommitter A <a@example.com> 0 +0000\n\nseed\n",
+        tree_id.to_hex()
+    );
+    let (mut writer, mut pack) = PackWriter::new(3);
+    pack.extend(writer.entry(ObjectKind::Blob, blob));
+    pack.extend(writer.entry(ObjectKind::Tree, &tree));
+    pack.extend(writer.entry(ObjectKind::Commit, commit.as_bytes()));
+    pack
+}
+
+/// A blob, an `OFS_DELTA` on it and a `REF_DELTA` on that: "hello world\n" -> "hello kura\n"
+/// -> "hello kura\nand git\n".
+fn delta_pack() -> Vec<u8> {
+    let base = b"hello world\n";
+    // base size 12, result size 11, copy 6 bytes from offset 0, insert "kura\n".
+    let first_delta = [&[12, 11, 0x90, 6][..], &[5], b"kura\n"].concat();
+    let first_id = hash_object(ObjectKind::Blob, b"hello kura\n");
+    // base size 11, result size 19, copy all 11, insert "and git\n".
+    let second_delta = [&[11, 19, 0x90, 11][..], &[8], b"and git\n"].concat();
+    let mut pack = b"PACK".to_vec();
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&3u32.to_be_bytes());
+    let base_offset = pack.len();
+    pack.extend(entry_header(3, base.len()));
+    pack.extend(zlib(base));
+    let delta_offset = pack.len();
+    pack.extend(entry_header(6, first_delta.len()));
+    let distance = delta_offset - base_offset;
+    assert!(distance < 128, "one-byte OFS_DELTA offset");
+    pack.push(distance as u8);
+    pack.extend(zlib(&first_delta));
+    pack.extend(entry_header(7, second_delta.len()));
+    pack.extend_from_slice(&first_id.0);
+    pack.extend(zlib(&second_delta));
+    pack
+}
+
+fn pack() -> Seeds {
+    vec![("whole_objects", whole_objects_pack()), ("deltas", delta_pack())]
+}
+
+/// Every seed but the deliberate non-pointer is accepted by the parser it seeds.
+fn check_valid() {
+    for (name, bytes) in lfs_pointer() {
+        let parsed = LfsPointer::parse(&bytes);
+        assert_eq!(matches!(parsed, Ok(Some(_))), name != "not_a_pointer", "lfs_pointer/{name}: {parsed:?}");
+    }
+    for (name, bytes) in shard() {
+        kura_cas::parse_shard(&bytes).unwrap_or_else(|e| panic!("shard/{name}: {e}"));
+    }
+    for (name, bytes) in commit_lines() {
+        for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            kura_http::fuzzing::parse_commit_line(line, index + 1, &mut 0)
+                .unwrap_or_else(|e| panic!("commit_lines/{name}: {e}"));
+        }
+    }
+    for (name, bytes) in xorb() {
+        kura_cas::parse_xorb(&bytes).unwrap_or_else(|e| panic!("xorb/{name}: {e}"));
+    }
+    for (name, mut bytes) in pack() {
+        bytes.extend_from_slice(&<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+        let index = PackIndex::build(bytes.as_slice(), &PackLimits::default())
+            .unwrap_or_else(|e| panic!("pack/{name}: {e}"));
+        let mut objects = 0;
+        index
+            .resolve(
+                std::io::Cursor::new(&bytes),
+                |_| Ok::<_, GitError>(None),
+                |_| {
+                    objects += 1;
+                    Ok(())
+                },
+            )
+            .unwrap_or_else(|e| panic!("pack/{name}: {e}"));
+        assert_eq!(objects, 3, "pack/{name}");
+    }
+}
+
+fn write(root: &Path, target: &str, seeds: Seeds) -> std::io::Result<()> {
+    let dir = root.join(target);
+    std::fs::create_dir_all(&dir)?;
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+fn main() -> std::io::Result<()> {
+    check_valid();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    write(&root, "lfs_pointer", lfs_pointer())?;
+    write(&root, "shard", shard())?;
+    write(&root, "commit_lines", commit_lines())?;
+    write(&root, "xorb", xorb())?;
+    write(&root, "pack", pack())?;
+    println!("seeds written under {}", root.display());
+    Ok(())
+}
