@@ -20,6 +20,7 @@ mod gitattributes;
 mod ingest_hash;
 mod issuer;
 mod lfs;
+mod limits;
 mod login_limit;
 mod objects;
 mod orgs;
@@ -58,6 +59,7 @@ pub use kura_storage::{
     RepoRecord, RepoSort, TokenRecord,
 };
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
+pub use limits::Limits;
 pub use objects::BlobInfo;
 pub use orgs::MemberChange;
 pub use read_proof::{ObjectRead, OpenFile};
@@ -84,11 +86,18 @@ pub struct HubConfig {
     pub lfs_multipart_threshold_bytes: u64,
     /// Size of each multipart part.
     pub lfs_part_bytes: u64,
+    /// Budgets of requests, connections and expansions.
+    pub limits: Limits,
 }
 
 impl HubConfig {
     pub fn with_key(signing_key: Vec<u8>) -> Self {
-        Self { signing_key, lfs_multipart_threshold_bytes: 512 << 20, lfs_part_bytes: 64 << 20 }
+        Self {
+            signing_key,
+            lfs_multipart_threshold_bytes: 512 << 20,
+            lfs_part_bytes: 64 << 20,
+            limits: Limits::default(),
+        }
     }
 }
 

@@ -63,6 +63,8 @@ pub struct FileConfig {
     pub lfs: LfsFile,
     #[serde(default)]
     pub s3: S3File,
+    /// The `[limits]` table: fields of `kura_core::Limits`.
+    pub limits: Option<toml::Table>,
 }
 
 /// Values given on the command line or through the environment (clap merges both; flags win).
@@ -80,6 +82,8 @@ pub struct Overrides {
     pub metrics_token: Option<String>,
     /// `[s3]` values from the environment (each wins over the file's).
     pub s3: S3File,
+    /// `KURA_LIMIT_<FIELD>` variables as (field in lower case, value); each wins over the file's.
+    pub limits: Vec<(String, String)>,
 }
 
 /// Where content lives.
@@ -103,6 +107,8 @@ pub struct Config {
     pub trusted_proxies: Vec<kura_http::IpNet>,
     /// The token that may read `/metrics` (besides server admins).
     pub metrics_token: Option<String>,
+    /// Budgets of requests, connections and expansions.
+    pub limits: kura_core::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -120,6 +126,7 @@ impl std::fmt::Debug for Config {
             .field("storage", &self.storage)
             .field("s3", &self.s3)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +179,7 @@ impl Config {
         if metrics_token.as_ref().is_some_and(|t| t.len() < MIN_METRICS_TOKEN) {
             anyhow::bail!("metrics_token must be at least {MIN_METRICS_TOKEN} characters");
         }
+        let limits = layer_limits(file.limits.unwrap_or_default(), &overrides.limits)?;
         let env = &overrides.s3;
         let s3 = S3File {
             endpoint: env.endpoint.clone().or(file.s3.endpoint),
@@ -194,6 +202,7 @@ impl Config {
             lfs_part_bytes: file.lfs.multipart_part_bytes.unwrap_or(defaults.lfs_part_bytes).max(1 << 20),
             trusted_proxies,
             metrics_token,
+            limits,
         })
     }
 
@@ -226,6 +235,20 @@ fn parse_storage(url: &str) -> anyhow::Result<Storage> {
         return Ok(Storage::S3 { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() });
     }
     anyhow::bail!("unsupported storage URL (expected file://PATH or s3://BUCKET[/PREFIX])")
+}
+
+/// The `[limits]` table with the environment's values over it (numbers and booleans are
+/// written as such in variables), checked against the fields of `kura_core::Limits`.
+fn layer_limits(mut table: toml::Table, env: &[(String, String)]) -> anyhow::Result<kura_core::Limits> {
+    for (key, text) in env {
+        let value = match (text.parse::<i64>(), text.parse::<bool>()) {
+            (Ok(number), _) => toml::Value::Integer(number),
+            (_, Ok(flag)) => toml::Value::Boolean(flag),
+            _ => toml::Value::String(text.clone()),
+        };
+        table.insert(key.clone(), value);
+    }
+    kura_core::Limits::deserialize(toml::Value::Table(table)).context("[limits] (or KURA_LIMIT_*)")
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -302,5 +325,24 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let file: FileConfig = toml::from_str("[limits]\nno_such_limit = 3\n").unwrap();
+        assert!(Config::layer(file, &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn limits_come_from_the_file_or_the_environment() {
+        let none = Config::layer(FileConfig::default(), &Overrides::default()).unwrap();
+        assert_eq!(none.limits, kura_core::Limits::default());
+        let file = || toml::from_str::<FileConfig>("[limits]\nlfs_max_parts_per_batch = 500\n").unwrap();
+        assert_eq!(Config::layer(file(), &Overrides::default()).unwrap().limits.lfs_max_parts_per_batch, 500);
+        let env =
+            Overrides { limits: vec![("lfs_max_parts_per_batch".into(), "20".into())], ..Default::default() };
+        let config = Config::layer(file(), &env).unwrap();
+        assert_eq!(config.limits.lfs_max_parts_per_batch, 20, "the environment wins");
+        let bad = Overrides {
+            limits: vec![("lfs_max_parts_per_batch".into(), "many".into())],
+            ..Default::default()
+        };
+        assert!(Config::layer(FileConfig::default(), &bad).is_err());
     }
 }

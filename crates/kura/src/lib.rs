@@ -34,6 +34,7 @@ pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     let mut hub_config = HubConfig::with_key(key.into_bytes());
     hub_config.lfs_multipart_threshold_bytes = config.lfs_multipart_threshold_bytes;
     hub_config.lfs_part_bytes = config.lfs_part_bytes;
+    hub_config.limits = config.limits.clone();
     Ok(Hub::new(Arc::new(meta), blobs, hub_config))
 }
 

@@ -116,7 +116,15 @@ fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> 
         trusted_proxies: std::env::var("KURA_TRUSTED_PROXIES").ok(),
         metrics_token: std::env::var("KURA_METRICS_TOKEN").ok(),
         s3: s3_from_env(),
+        limits: limits_from_env(),
     })
+}
+
+/// `KURA_LIMIT_<FIELD>` variables, as (field, value).
+fn limits_from_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(key, value)| Some((key.strip_prefix("KURA_LIMIT_")?.to_lowercase(), value)))
+        .collect()
 }
 
 /// `KURA_S3_*` variables, falling back to the usual `AWS_*` ones.
