@@ -114,7 +114,12 @@ pub enum UploadPlan {
     Basic { put: String, verify: String },
     /// Parts of `part_size` bytes, then a completion POST.
     Multipart { part_size: u64, parts: Vec<String>, complete: String, verify: String },
+    /// The declared size is above `limit`, the largest object this server accepts.
+    TooLarge { limit: u64 },
 }
+
+/// Most parts one multipart upload is split into (S3's own limit).
+pub const MAX_PARTS_PER_UPLOAD: u64 = 10_000;
 
 fn upload_id() -> String {
     format!("{:032x}", rand::random::<u128>())
@@ -157,8 +162,16 @@ impl Hub {
         self.authorize_write(identity, repo).await?;
         let expires_at = now_millis() + CAPABILITY_TTL_MS;
         let issuer = Issuer::of(identity);
+        let limits = &self.config.limits;
+        // Part URLs are what make an answer large: the whole batch shares one budget, and
+        // objects past it are PUT whole (clients take what the answer gives).
+        let mut parts_left = limits.lfs_max_parts_per_batch;
         let mut plans = Vec::with_capacity(objects.len());
         for &(oid, size) in objects {
+            if size > limits.lfs_max_object_bytes {
+                plans.push(UploadPlan::TooLarge { limit: limits.lfs_max_object_bytes });
+                continue;
+            }
             if self.meta.repo_has_lfs_object(repo.id, &oid).await? {
                 plans.push(UploadPlan::Present);
                 continue;
@@ -175,12 +188,15 @@ impl Hub {
                 })
             };
             let verify = cap(Action::Verify);
-            let part_size = self.config.lfs_part_bytes.max(1);
+            let part_size = self.part_size(size);
+            let count = size.div_ceil(part_size);
             // Only clients that offer the Hub's "multipart" transfer get it; git-lfs (which
             // offers "basic" only) PUTs whole objects.
-            if multipart && size > self.config.lfs_multipart_threshold_bytes {
+            if multipart && size > self.config.lfs_multipart_threshold_bytes && count <= parts_left {
+                parts_left -= count;
                 let upload = upload_id();
-                let count = size.div_ceil(part_size) as u32;
+                // count <= MAX_PARTS_PER_UPLOAD, so it fits.
+                let count = count as u32;
                 let parts =
                     (1..=count).map(|part| cap(Action::Part { upload: upload.clone(), part })).collect();
                 let complete = cap(Action::Complete { upload, parts: count });
@@ -190,6 +206,12 @@ impl Hub {
             }
         }
         Ok(plans)
+    }
+
+    /// The part size of a multipart upload of `size` bytes: the configured one, or larger when
+    /// that would make more than `MAX_PARTS_PER_UPLOAD` parts.
+    fn part_size(&self, size: u64) -> u64 {
+        self.config.lfs_part_bytes.max(1).max(size.div_ceil(MAX_PARTS_PER_UPLOAD))
     }
 
     /// Plans git-lfs downloads: only objects this repo holds, for callers who may read files.
@@ -275,7 +297,7 @@ impl Hub {
             return Err(CoreError::Forbidden("This URL does not allow part uploads".to_owned()));
         };
         self.capability_repo(capability).await?;
-        self.content.put_part(upload, *part, self.config.lfs_part_bytes, body).await
+        self.content.put_part(upload, *part, self.part_size(capability.size), body).await
     }
 
     /// Assembles and verifies a multipart upload.

@@ -36,6 +36,12 @@ fn invalid_object(object: &BatchObject) -> Value {
     json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": message}})
 }
 
+/// The per-object error for a declared size above the server's limit.
+fn too_large(oid: &str, size: u64, limit: u64) -> Value {
+    let message = format!("Object size {size} exceeds the limit of {limit} bytes");
+    json!({"oid": oid, "size": size, "error": {"code": 422, "message": message}})
+}
+
 fn lfs_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
@@ -46,6 +52,7 @@ fn plan_json(ctx: &Ctx, oid: &str, size: u64, plan: UploadPlan) -> Value {
     let url = |token: &str| format!("{}/_kura/lfs/{token}", ctx.state.public_url);
     match plan {
         UploadPlan::Present => json!({"oid": oid, "size": size}),
+        UploadPlan::TooLarge { limit } => too_large(oid, size, limit),
         UploadPlan::Basic { put, verify } => json!({
             "oid": oid, "size": size, "authenticated": true,
             "actions": {
@@ -126,7 +133,7 @@ async fn xet_batch(
 ) -> ApiResult {
     let mut plans = ctx
         .hub()
-        .plan_uploads(&ctx.identity, record, valid, true)
+        .plan_uploads(&ctx.identity, record, valid, false)
         .await
         .map_err(|e| ctx.fail(e))?
         .into_iter();
@@ -147,6 +154,7 @@ async fn xet_batch(
             }
             match plans.next().expect("one plan per valid object") {
                 UploadPlan::Present => json!({"oid": object.oid, "size": object.size}),
+                UploadPlan::TooLarge { limit } => too_large(&object.oid, object.size, limit),
                 _ => json!({"oid": object.oid, "size": object.size, "authenticated": true, "actions": {"upload": {
                     "href": refresh,
                     "header": {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": expires_at.to_string()},
