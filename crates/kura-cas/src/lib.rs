@@ -34,7 +34,7 @@ pub use hash::{
     DATA_KEY, FILE_KEY, INTERNAL_NODE_KEY, MerkleHash, VERIFICATION_KEY, chunk_hash, chunk_hash_parts,
     is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
 };
-pub use merkle::{MerkleNode, file_hash, merkle_root, xorb_hash};
+pub use merkle::{MerkleBuilder, MerkleNode, file_hash, merkle_root, xorb_hash};
 pub use reconstruction::{
     PlannedTerm, RangeRequest, ReconstructionPlan, plan_reconstruction, record_byte_range,
 };

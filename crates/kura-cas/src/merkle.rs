@@ -74,6 +74,85 @@ pub fn merkle_root(nodes: &[MerkleNode]) -> MerkleHash {
     level[0].hash
 }
 
+/// The Merkle aggregation computed as nodes arrive, in memory bounded by the tree's depth
+/// (at most `MAX_GROUP` pending nodes per level) instead of the number of nodes: a file of
+/// millions of chunks is hashed without holding its chunk list.
+///
+/// A level's group is final once `MAX_GROUP` nodes wait on it (`next_group_len` looks no
+/// further), so each level emits its parents upward as soon as it can; `finish` groups what
+/// is left with the end-of-list rule. The result equals `merkle_root` over the same nodes.
+#[derive(Debug, Default, Clone)]
+pub struct MerkleBuilder {
+    /// Per level (0 = leaves): nodes not yet grouped, and how many the level has received.
+    levels: Vec<(Vec<MerkleNode>, u64)>,
+}
+
+impl MerkleBuilder {
+    /// An empty aggregation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Nodes pushed so far.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |(_, count)| *count)
+    }
+
+    /// Whether no node was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the next leaf.
+    pub fn push(&mut self, node: MerkleNode) {
+        self.push_at(0, node);
+    }
+
+    fn push_at(&mut self, level: usize, node: MerkleNode) {
+        if self.levels.len() == level {
+            self.levels.push((Vec::with_capacity(MAX_GROUP), 0));
+        }
+        let (pending, count) = &mut self.levels[level];
+        pending.push(node);
+        *count += 1;
+        if pending.len() < MAX_GROUP {
+            return;
+        }
+        let take = next_group_len(pending);
+        let parent = merge_group(&pending[..take]);
+        pending.drain(..take);
+        self.push_at(level + 1, parent);
+    }
+
+    /// The root ([`MerkleHash::ZERO`] when no node was pushed).
+    pub fn finish(mut self) -> MerkleHash {
+        let mut level = 0;
+        while level < self.levels.len() {
+            let (pending, count) = std::mem::take(&mut self.levels[level]);
+            if count == 1 {
+                // The only node this level ever saw is the root.
+                return pending[0].hash;
+            }
+            let mut rest = &pending[..];
+            while !rest.is_empty() {
+                let (group, tail) = rest.split_at(next_group_len(rest));
+                self.push_at(level + 1, merge_group(group));
+                rest = tail;
+            }
+            level += 1;
+        }
+        MerkleHash::ZERO
+    }
+
+    /// The file hash of the pushed chunks, as [`file_hash`] computes it.
+    pub fn finish_file(self) -> MerkleHash {
+        if self.is_empty() {
+            return MerkleHash::ZERO;
+        }
+        keyed_hash(&FILE_KEY, self.finish().as_bytes())
+    }
+}
+
 /// Xorb hash: the Merkle root over the xorb's chunks, in order.
 pub fn xorb_hash(chunks: &[MerkleNode]) -> MerkleHash {
     merkle_root(chunks)
@@ -112,6 +191,34 @@ mod tests {
         let (a, b) = (leaf(1, 10), leaf(2, 20));
         let text = format!("{} : 10\n{} : 20\n", a.hash, b.hash);
         assert_eq!(merkle_root(&[a, b]), keyed_hash(&INTERNAL_NODE_KEY, text.as_bytes()));
+    }
+
+    #[test]
+    fn the_streaming_builder_agrees_with_the_whole_list() {
+        let mut sizes = (0..1200).collect::<Vec<u32>>();
+        sizes.extend([2000, 4097, 9 * 9 * 9 + 1, 9 * 9 * 9 * 9]);
+        for count in sizes {
+            let nodes: Vec<MerkleNode> = (0..count).map(|seed| leaf(seed, u64::from(seed % 7))).collect();
+            let mut builder = MerkleBuilder::new();
+            for node in &nodes {
+                builder.push(*node);
+            }
+            assert_eq!(builder.len(), u64::from(count));
+            let mut file = builder.clone();
+            assert_eq!(builder.finish(), merkle_root(&nodes), "{count} nodes");
+            file.levels.shrink_to_fit();
+            assert_eq!(file.finish_file(), file_hash(&nodes), "{count} nodes");
+        }
+    }
+
+    #[test]
+    fn the_streaming_builder_holds_a_few_nodes_per_level() {
+        let mut builder = MerkleBuilder::new();
+        for seed in 0..200_000 {
+            builder.push(leaf(seed, 1));
+        }
+        assert!(builder.levels.len() < 20, "{} levels", builder.levels.len());
+        assert!(builder.levels.iter().all(|(pending, _)| pending.len() < MAX_GROUP));
     }
 
     #[test]

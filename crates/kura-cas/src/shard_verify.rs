@@ -2,7 +2,7 @@
 
 use crate::error::CasError;
 use crate::hash::{MerkleHash, verification_range_hash};
-use crate::merkle::{MerkleNode, file_hash};
+use crate::merkle::{MerkleBuilder, MerkleNode};
 use crate::shard::{FileEntry, XorbEntry};
 use crate::xorb::XorbInfo;
 
@@ -35,7 +35,7 @@ where
             format!("file {file} has no verification entries"),
         ));
     }
-    let mut leaves = Vec::new();
+    let mut leaves = MerkleBuilder::new();
     for (index, term) in entry.terms.iter().enumerate() {
         let invalid = |reason: String| CasError::InvalidTerm { file, index, reason };
         let chunks = xorb_chunks(&term.xorb_hash).ok_or(CasError::UnknownXorb { hash: term.xorb_hash })?;
@@ -62,9 +62,9 @@ where
                 });
             }
         }
-        leaves.extend_from_slice(range);
+        range.iter().for_each(|chunk| leaves.push(*chunk));
     }
-    let computed = file_hash(&leaves);
+    let computed = leaves.finish_file();
     if computed != file {
         return Err(CasError::HashMismatch { what: "file", claimed: file, computed });
     }

@@ -111,7 +111,7 @@ pub struct Hub {
     cards: Mutex<HashMap<ObjectId, CardInfo>>,
     blobs: Arc<dyn BlobStore>,
     logins: sessions::Logins,
-    chunk_tables: Mutex<HashMap<MerkleHash, Arc<Vec<xet::StoredChunk>>>>,
+    chunk_tables: Mutex<xet::ChunkTableCache>,
     /// Token creation over HTTP, per user (in this process only).
     token_mints: Mutex<rate_limit::RateLimiter>,
 }
@@ -122,7 +122,7 @@ impl Hub {
             objects: objects::ObjectStore::new(blobs.clone()),
             content: content::ContentStore::new(blobs.clone()),
             blobs,
-            chunk_tables: Mutex::new(HashMap::new()),
+            chunk_tables: Mutex::default(),
             signer: signing::Signer::new(config.signing_key.clone()),
             meta,
             config,

@@ -17,10 +17,18 @@ pub struct Limits {
     /// Most multipart part URLs one LFS batch answer may hold, summed over its objects
     /// (S3 allows 10,000 parts per upload). Objects beyond the budget get a single PUT.
     pub lfs_max_parts_per_batch: u64,
+    /// Chunk references the file entries of one Xet shard may make, summed over all terms.
+    /// Terms may repeat a range, so this, not the shard's size, is what checking costs.
+    pub xet_max_shard_chunk_refs: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { lfs_max_object_bytes: 50 << 30, lfs_max_parts_per_batch: 10_000 }
+        Self {
+            lfs_max_object_bytes: 50 << 30,
+            lfs_max_parts_per_batch: 10_000,
+            // 1 TiB at the usual 64 KiB per chunk; checking costs a few seconds of one core.
+            xet_max_shard_chunk_refs: 16 << 20,
+        }
     }
 }

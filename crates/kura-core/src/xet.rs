@@ -94,6 +94,34 @@ fn encode_chunk_table(chunks: &[XorbChunk]) -> Bytes {
     out.freeze()
 }
 
+/// Recently read chunk tables, bounded by the chunks they hold (a table holds up to 8,192):
+/// when full, it starts over.
+#[derive(Default)]
+pub(crate) struct ChunkTableCache {
+    tables: std::collections::HashMap<MerkleHash, Arc<Vec<StoredChunk>>>,
+    chunks: usize,
+}
+
+impl ChunkTableCache {
+    /// About 56 MiB of tables.
+    const MAX_CHUNKS: usize = 1 << 20;
+
+    fn get(&self, hash: &MerkleHash) -> Option<Arc<Vec<StoredChunk>>> {
+        self.tables.get(hash).cloned()
+    }
+
+    fn insert(&mut self, hash: MerkleHash, table: Arc<Vec<StoredChunk>>) {
+        if self.chunks + table.len() > Self::MAX_CHUNKS {
+            self.tables.clear();
+            self.chunks = 0;
+        }
+        self.chunks += table.len();
+        if let Some(old) = self.tables.insert(hash, table) {
+            self.chunks -= old.len();
+        }
+    }
+}
+
 /// A stored chunk: hash, raw length, and its record's physical byte range.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoredChunk {
@@ -282,7 +310,7 @@ impl Hub {
 
     pub(crate) async fn chunk_table(&self, hash: &MerkleHash) -> Result<Arc<Vec<StoredChunk>>> {
         if let Some(table) = self.chunk_tables.lock().expect("chunk table cache lock").get(hash) {
-            return Ok(table.clone());
+            return Ok(table);
         }
         let bytes = match self.blobs.get_bytes(&chunk_table_key(hash)).await {
             Err(StorageError::NotFound) => {
@@ -291,11 +319,7 @@ impl Hub {
             other => other?,
         };
         let table = Arc::new(decode_chunk_table(&bytes)?);
-        let mut cache = self.chunk_tables.lock().expect("chunk table cache lock");
-        if cache.len() > 4096 {
-            cache.clear();
-        }
-        cache.insert(*hash, table.clone());
+        self.chunk_tables.lock().expect("chunk table cache lock").insert(*hash, table.clone());
         Ok(table)
     }
 

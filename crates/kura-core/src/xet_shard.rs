@@ -4,14 +4,16 @@
 //! kura did not confirm never links content to a repo, skips an ingest or answers a dedup
 //! query, so no two byte strings are ever recorded under one SHA-256.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use kura_cas::{FileEntry, MerkleHash, MerkleNode, file_hash, parse_shard, verification_range_hash};
+use kura_cas::{FileEntry, MerkleBuilder, MerkleHash, MerkleNode, parse_shard, verification_range_hash};
 use kura_storage::XetFileRecord;
 
 use crate::Hub;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
-use crate::xet::{Term, encode_terms};
+use crate::xet::{StoredChunk, Term, encode_terms};
 use crate::xet_token::XetGrant;
 
 /// Largest file a shard may register (the Hub's own per-file limit): reading a file back to
@@ -27,6 +29,18 @@ impl Hub {
         }
         let access = self.xet_access(grant).await?;
         let shard = parse_shard(&body).map_err(|e| CoreError::invalid(format!("Rejected shard: {e}")))?;
+        // Terms may name the same chunks over and over: what a shard costs to check is the
+        // chunks its terms cover, not its size on the wire. Counted before any work.
+        let chunk_refs: u64 = (shard.files.iter().flat_map(|file| &file.terms))
+            .map(|term| u64::from(term.chunk_end.saturating_sub(term.chunk_start)))
+            .sum();
+        let limit = self.config.limits.xet_max_shard_chunk_refs;
+        if chunk_refs > limit {
+            return Err(CoreError::TooLarge(format!(
+                "Rejected shard: its terms cover {chunk_refs} chunks, more than the {limit} one shard may; \
+                 upload it as several shards"
+            )));
+        }
         let mut checked = Vec::with_capacity(shard.files.len());
         for file in &shard.files {
             let record = self.check_shard_file(file).await?;
@@ -61,6 +75,10 @@ impl Hub {
         Ok(())
     }
 
+    /// Checks one file entry's terms against the stored chunk tables and recomputes its file
+    /// hash as the terms are read. Tables are fetched here; the hashing runs on the blocking
+    /// pool in batches, so memory stays a few tables and a few nodes per tree level, and the
+    /// async workers stay free for other requests.
     async fn check_shard_file(&self, file: &FileEntry) -> Result<XetFileRecord> {
         let hex = file.file_hash.to_hex();
         let bad = |why: String| CoreError::invalid(format!("Rejected shard: file {hex}: {why}"));
@@ -68,32 +86,76 @@ impl Hub {
         if file.size() > MAX_XET_FILE_BYTES {
             return Err(bad(format!("files are limited to {MAX_XET_FILE_BYTES} bytes")));
         }
-        let mut nodes = Vec::new();
+        let mut nodes = MerkleBuilder::new();
+        let mut batch = Vec::new();
+        let mut batch_refs = 0;
         let mut terms = Vec::with_capacity(file.terms.len());
         for (i, term) in file.terms.iter().enumerate() {
             let table = self.chunk_table(&term.xorb_hash).await?;
-            let chunks = table
-                .get(term.chunk_start as usize..term.chunk_end as usize)
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| bad(format!("term {i} is outside xorb {}", term.xorb_hash.to_hex())))?;
-            let unpacked: u64 = chunks.iter().map(|c| u64::from(c.len)).sum();
-            if unpacked != u64::from(term.unpacked_len) {
-                return Err(bad(format!(
-                    "term {i} claims {} bytes, the chunks hold {unpacked}",
-                    term.unpacked_len
-                )));
+            let range = term.chunk_start as usize..term.chunk_end as usize;
+            if range.is_empty() || range.end > table.len() {
+                return Err(bad(format!("term {i} is outside xorb {}", term.xorb_hash.to_hex())));
             }
-            let hashes: Vec<MerkleHash> = chunks.iter().map(|c| c.hash).collect();
-            let expected = file.verification.as_ref().and_then(|v| v.get(i));
-            if expected.is_some_and(|e| verification_range_hash(&hashes) != *e) {
-                return Err(bad(format!("term {i} has a wrong verification hash")));
-            }
-            nodes.extend(chunks.iter().map(|c| MerkleNode::new(c.hash, u64::from(c.len))));
+            batch_refs += range.len();
+            let expected = file.verification.as_ref().and_then(|v| v.get(i)).copied();
+            batch.push(PendingTerm { index: i, table, range, unpacked_len: term.unpacked_len, expected });
+            let unpacked = u64::from(term.unpacked_len);
             terms.push(Term { xorb: term.xorb_hash, start: term.chunk_start, end: term.chunk_end, unpacked });
+            if batch_refs >= HASH_BATCH_REFS || batch.len() >= HASH_BATCH_TERMS {
+                nodes = hash_terms(nodes, std::mem::take(&mut batch)).await?.map_err(bad)?;
+                batch_refs = 0;
+            }
         }
-        if file_hash(&nodes) != file.file_hash {
+        let nodes = hash_terms(nodes, batch).await?.map_err(bad)?;
+        if nodes.finish_file() != file.file_hash {
             return Err(bad("the terms do not hash to the file hash".to_owned()));
         }
         Ok(XetFileRecord { file_hash: hex, sha256, size: file.size(), terms: encode_terms(&terms) })
     }
+}
+
+/// Chunk references hashed per trip to the blocking pool.
+const HASH_BATCH_REFS: usize = 1 << 16;
+/// Chunk tables (up to 8,192 chunks each) held per trip.
+const HASH_BATCH_TERMS: usize = 16;
+
+/// A term whose range lies inside its xorb's chunk table, not yet checked or hashed.
+struct PendingTerm {
+    index: usize,
+    table: Arc<Vec<StoredChunk>>,
+    range: std::ops::Range<usize>,
+    unpacked_len: u32,
+    expected: Option<MerkleHash>,
+}
+
+/// Checks the terms' lengths and verification hashes and adds their chunks to `nodes`, on
+/// the blocking pool. The inner error says what is wrong with the file.
+async fn hash_terms(
+    mut nodes: MerkleBuilder,
+    batch: Vec<PendingTerm>,
+) -> Result<std::result::Result<MerkleBuilder, String>> {
+    if batch.is_empty() {
+        return Ok(Ok(nodes));
+    }
+    let work = move || {
+        for term in batch {
+            let chunks = &term.table[term.range];
+            let unpacked: u64 = chunks.iter().map(|c| u64::from(c.len)).sum();
+            if unpacked != u64::from(term.unpacked_len) {
+                let claims = term.unpacked_len;
+                return Err(format!("term {} claims {claims} bytes, the chunks hold {unpacked}", term.index));
+            }
+            if let Some(expected) = term.expected {
+                let hashes: Vec<MerkleHash> = chunks.iter().map(|c| c.hash).collect();
+                if verification_range_hash(&hashes) != expected {
+                    return Err(format!("term {} has a wrong verification hash", term.index));
+                }
+            }
+            chunks.iter().for_each(|c| nodes.push(MerkleNode::new(c.hash, u64::from(c.len))));
+        }
+        Ok(nodes)
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CoreError::Corrupt(format!("shard check failed: {e}")))
 }
