@@ -81,6 +81,11 @@ impl CappedServer {
         Self { child, base, client: reqwest::Client::new(), alice, bob, _dir: dir }
     }
 
+    /// Open file descriptors of the server process.
+    pub(crate) fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, Iterator::count)
+    }
+
     /// Peak resident memory of the server so far, in MiB.
     pub(crate) fn peak_rss_mb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
