@@ -98,11 +98,16 @@ async fn next_line(
     reservation: &mut Reservation,
     held: usize,
 ) -> ApiResult<Option<Bytes>> {
+    // Bytes already searched for the line end: each byte is looked at once, however many
+    // chunks a long line arrives in.
+    let mut scanned = 0;
     loop {
-        if let Some(pos) = buffer.iter().position(|&b| b == b'\n') {
+        if let Some(found) = buffer[scanned..].iter().position(|&b| b == b'\n') {
+            let pos = scanned + found;
             let line = buffer.split_to(pos + 1).freeze();
             return Ok(Some(line.slice(..pos)));
         }
+        scanned = buffer.len();
         if buffer.len() > max_line {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,

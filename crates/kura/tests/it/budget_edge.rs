@@ -230,6 +230,9 @@ async fn a_commit_with_too_much_inline_content_is_refused() {
             &json!({"key": "file", "value": {"path": format!("f{i}.txt"), "content": content}}).to_string(),
         );
     }
+    // Each 8 MiB line arrives in many reads: finding its end must not rescan it each time
+    // (that cost over 30 s of CPU for this commit).
+    let started = Instant::now();
     let response = server
         .client
         .post(format!("{}/api/models/bob/m/commit/main", server.base))
@@ -240,6 +243,7 @@ async fn a_commit_with_too_much_inline_content_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    assert!(started.elapsed() < Duration::from_secs(10), "refused after {:?}", started.elapsed());
     let message = response.headers()["x-error-message"].to_str().unwrap().to_owned();
     assert!(message.contains("inline content"), "{message}");
     let error: Value = response.json().await.unwrap();
