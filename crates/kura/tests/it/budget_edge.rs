@@ -178,6 +178,38 @@ async fn a_client_that_stops_reading_is_disconnected() {
     server.assert_healthy().await;
 }
 
+/// The accept loop keeps graceful shutdown: on SIGTERM idle connections close at once, the
+/// request in flight is answered, then the server exits.
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_and_closes_idle_connections() {
+    let mut server = CappedServer::start().await;
+    let mut idle = TcpStream::connect(address(&server)).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let mut answer = [0u8; 512];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+
+    let body = br#"{"content":""}"#;
+    let mut busy = TcpStream::connect(address(&server)).await.unwrap();
+    let head = format!(
+        "POST /api/validate-yaml HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    busy.write_all(head.as_bytes()).await.unwrap();
+    busy.write_all(&body[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.terminate();
+    assert!(closed_within(&mut idle, Duration::from_secs(3)).await, "the idle connection stayed open");
+    assert!(!server.exited_within(Duration::from_millis(500)), "exited with a request in flight");
+    busy.write_all(&body[5..]).await.unwrap();
+    let mut answer = String::new();
+    busy.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.exited_within(Duration::from_secs(10)), "the server did not exit");
+}
+
 /// Finding 7: 24 concurrent 64 MiB xorb uploads, each buffered whole by the server, wait
 /// for each other in the body budget instead of adding up to 1.5 GB.
 #[tokio::test]
