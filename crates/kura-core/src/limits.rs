@@ -36,8 +36,9 @@ pub struct Limits {
     /// client or proxy still sending sees the answer instead of a broken pipe; the connection
     /// is then closed. At most 256 MiB are read either way.
     pub drain_timeout_secs: u64,
-    /// MiB of request bodies all requests together may hold in memory at once: whole xorbs and
-    /// shards, JSON bodies over 1 MiB, the inline content of commits. A request that would go
+    /// MiB of request bodies all requests together may hold in memory at once: every body read
+    /// whole that is over 1 MiB (xorbs, shards, JSON, git fetch negotiations) and the inline
+    /// content of commits. A request that would go
     /// past it waits (at most `body_budget_wait_secs`) for others to finish.
     pub body_budget_mib: u64,
     /// Seconds a request waits for room in `body_budget_mib` before it is answered 503 with
