@@ -3,14 +3,15 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method};
-use bytes::Bytes;
-use futures_util::TryStreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
 use kura_core::RepoRecord;
 use kura_core::{ByteStream, Hub, Identity};
 use kura_model::RepoId;
 use percent_encoding::percent_decode_str;
 
 use crate::AppState;
+use crate::budget::{Reservation, UNCOUNTED_BYTES};
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
@@ -29,6 +30,8 @@ pub(crate) struct Ctx {
     pub(crate) bearer: Option<String>,
     /// The peer address, when the server knows it (login rate limits).
     pub(crate) client_ip: Option<std::net::IpAddr>,
+    /// This request's share of the global body budget, held until the request ends.
+    pub(crate) reservation: Reservation,
 }
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.
@@ -71,20 +74,57 @@ impl Ctx {
         self.param(key).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
     }
 
-    /// Reads the whole body up to `limit` bytes.
+    /// The `Content-Length` the client declared, if any.
+    pub(crate) fn declared_length(&self) -> Option<u64> {
+        self.headers.get(axum::http::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    }
+
+    /// Reads the whole body up to `limit` bytes. A larger declared length is refused before
+    /// anything is read; bodies over 1 MiB first take their size from the global body budget
+    /// (all of a declared length at once, otherwise as they grow).
     pub(crate) async fn body_bytes(&mut self, limit: usize) -> ApiResult<Bytes> {
-        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
-        match axum::body::to_bytes(body, limit).await {
-            Ok(bytes) => Ok(bytes),
-            Err(_) => Err(ApiError::new(
+        let too_large = || {
+            ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body is larger than {limit} bytes or was interrupted"),
-            )),
+                format!("Request body is larger than {limit} bytes"),
+            )
+        };
+        let declared = self.declared_length();
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
         }
+        if let Some(length) = declared.filter(|&length| length > UNCOUNTED_BYTES) {
+            self.reservation.cover(length).await?;
+        }
+        let body = self.body.get_mut().map(Option::take).ok().flatten().unwrap_or_default();
+        let mut stream = body.into_data_stream();
+        // Sized once from the declared length (at most `limit`): no doubling copies.
+        let mut buffer = BytesMut::with_capacity(declared.map_or(0, |length| length as usize));
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("The request body was interrupted: {e}")))?;
+            let length = buffer.len() + chunk.len();
+            if length > limit {
+                return Err(too_large());
+            }
+            if length as u64 > UNCOUNTED_BYTES {
+                self.reservation.cover(length as u64).await?;
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(buffer.freeze())
     }
 
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(&mut self) -> ApiResult<T> {
-        let bytes = self.body_bytes(JSON_LIMIT).await?;
+        self.json_limited(JSON_LIMIT).await
+    }
+
+    /// `json` with a smaller body limit.
+    pub(crate) async fn json_limited<T: serde::de::DeserializeOwned>(
+        &mut self,
+        limit: usize,
+    ) -> ApiResult<T> {
+        let bytes = self.body_bytes(limit).await?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
     }
 

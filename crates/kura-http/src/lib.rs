@@ -6,18 +6,21 @@
 #![expect(clippy::result_large_err)]
 
 mod api;
+mod budget;
 mod client_ip;
 mod context;
 mod error;
 mod metrics;
 mod middleware;
 mod route;
+pub mod serve;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
+pub use budget::BodyBudget;
 pub use client_ip::IpNet;
 use kura_core::Hub;
 pub use metrics::Metrics;
@@ -38,6 +41,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// A bearer token that may read `/metrics` besides server admins' tokens.
     pub metrics_token: Option<Arc<str>>,
+    /// Request bytes all requests together may hold in memory (`Limits::body_budget_mib`).
+    pub body_budget: BodyBudget,
 }
 
 /// The complete router. Every request goes through `dispatch`, which routes on the raw path.

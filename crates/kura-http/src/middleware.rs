@@ -57,7 +57,8 @@ pub(crate) async fn request_id_and_log(
         bytes_in,
         content_length(response.headers()),
     );
-    if status == 503 {
+    // A busy body budget also answers 503, with `Retry-After`; storage failures never do.
+    if status == 503 && !response.headers().contains_key("retry-after") {
         state.metrics.storage_error();
     }
     if let Some(InternalError(detail)) = response.extensions().get::<InternalError>() {

@@ -75,8 +75,9 @@ pub async fn serve_with(
     options: EdgeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
+    let limits = hub.config().limits.clone();
     let state = kura_http::AppState {
+        body_budget: kura_http::BodyBudget::new(&limits),
         hub: Arc::new(hub),
         public_url,
         metrics: Arc::default(),
@@ -84,10 +85,36 @@ pub async fn serve_with(
         metrics_token: options.metrics_token.map(Into::into),
     };
     let app = kura_http::router(state);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // The peer address feeds the per-address login rate limit.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    let max_connections = connection_cap(limits.max_connections);
+    let limits = kura_http::serve::ServeLimits::from_limits(&limits, max_connections);
+    kura_http::serve::serve(listener, app, limits, shutdown).await.context("serving HTTP")
+}
+
+/// File descriptors kept for the server itself: the database pool, the listener, logs.
+const RESERVED_FDS: u64 = 128;
+
+/// The connection cap that fits the process's file-descriptor limit, raised first from its
+/// soft to its hard value (the usual soft default, 1024, is a relic). Each connection may
+/// hold a second descriptor (a blob being read or spooled), hence two per connection.
+fn connection_cap(configured: u64) -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(hard) = limit.maximum
+        && limit.current.is_some_and(|soft| soft < hard)
+    {
+        limit.current = Some(hard);
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(%error, "could not raise the open-file limit to its hard value");
+        }
+    }
+    let soft = getrlimit(Resource::Nofile).current;
+    let fits = soft.map_or(u64::MAX, |soft| soft.saturating_sub(RESERVED_FDS) / 2).max(1);
+    if configured > fits {
+        tracing::warn!(
+            configured,
+            fits,
+            "max_connections is above what the open-file limit allows; using {fits} (raise `ulimit -n`)"
+        );
+    }
+    usize::try_from(configured.min(fits).max(1)).unwrap_or(usize::MAX)
 }

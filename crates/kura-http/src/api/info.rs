@@ -251,11 +251,34 @@ pub(crate) async fn auth_check(ctx: &mut Ctx, repo: &RepoRef, write: bool) -> Ap
     Ok(json(json!({})))
 }
 
-/// Checks README front matter; 400 with `errors` when it is not valid YAML.
+/// Largest `validate-yaml` body: a README's text (the Hub's model cards are far smaller).
+const VALIDATE_YAML_LIMIT: usize = 1 << 20;
+
+/// Bytes of memory one byte of YAML may take once parsed into JSON values (a list of small
+/// numbers: two bytes of text, a 32-byte value).
+const YAML_EXPANSION: u64 = 16;
+
+/// The `validate-yaml` body, typed so nothing but the README text is kept.
+#[derive(serde::Deserialize)]
+struct ValidateYamlBody {
+    #[serde(default)]
+    content: String,
+    /// Sent by `huggingface_hub`; every repo type is checked alike.
+    #[serde(default, rename = "repoType")]
+    _repo_type: Option<String>,
+}
+
+/// Checks README front matter; 400 with `errors` when it is not valid YAML. Anonymous, so
+/// its body is small and typed.
 pub(crate) async fn validate_yaml(ctx: &mut Ctx) -> ApiResult {
-    let body: Value = ctx.json().await?;
-    let content = body["content"].as_str().unwrap_or("");
-    let result = front_matter(content).map(parse_front_matter);
+    let body: ValidateYamlBody = ctx.json_limited(VALIDATE_YAML_LIMIT).await?;
+    let yaml = front_matter(&body.content);
+    // Parsed YAML takes many times its text in memory: large ones count in the body budget.
+    let parsed_bytes = yaml.map_or(0, |yaml| yaml.len() as u64 * YAML_EXPANSION);
+    if parsed_bytes > crate::budget::UNCOUNTED_BYTES {
+        ctx.reservation.cover(parsed_bytes).await?;
+    }
+    let result = yaml.map(parse_front_matter);
     match result {
         Some(Err(message)) => Ok((
             StatusCode::BAD_REQUEST,

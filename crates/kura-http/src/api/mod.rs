@@ -18,6 +18,7 @@ mod tokens;
 mod xet;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
@@ -26,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::AppState;
+use crate::budget::Reservation;
 use crate::context::{Ctx, query_pairs};
 use crate::error::{ApiError, ApiResult};
 use crate::route::{self, Route};
@@ -60,6 +62,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         Err(()) => (None, true),
     };
     let query = query_pairs(request.uri().query().unwrap_or(""));
+    let drain = Duration::from_secs(state.hub.config().limits.drain_timeout_secs);
     let (parts, body) = request.into_parts();
     // A bearer token wins over a session cookie; login ignores a stale cookie.
     let cookie =
@@ -84,11 +87,12 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         };
     let identity = match identity {
         Ok(identity) => identity,
-        Err(error) => return answered(ApiError::from_core(error, true).into_response(), Some(body)),
+        Err(error) => return answered(ApiError::from_core(error, true).into_response(), Some(body), drain),
     };
     if let Err(error) = session::check_csrf(&state, &identity, &parts.method, &parts.headers) {
-        return answered(ApiError::from_core(error, false).into_response(), Some(body));
+        return answered(ApiError::from_core(error, false).into_response(), Some(body), drain);
     }
+    let reservation = Reservation::new(&state.body_budget);
     let mut ctx = Ctx {
         state,
         method: parts.method,
@@ -98,13 +102,14 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         identity,
         bearer: token,
         client_ip,
+        reservation,
     };
     let response = match run(&mut ctx, route).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
     let unread = ctx.body.lock().ok().and_then(|mut body| body.take());
-    answered(response, unread)
+    answered(response, unread, drain)
 }
 
 /// Most of a request body a refused request may still send; past it the connection closes.
@@ -114,18 +119,23 @@ const DRAIN_LIMIT: u64 = 256 << 20;
 /// (a refusal before reading it, a 404 for a route clients probe with a body, such as
 /// `/cas/v2/shards`). Left unread, the connection would be closed while the client, or a
 /// reverse proxy, is still sending: nginx then sees a broken pipe and marks the replica down.
-fn answered(response: Response, unread: Option<axum::body::Body>) -> Response {
+/// The drain stops after `DRAIN_LIMIT` bytes or `deadline`, whichever comes first (a stalled
+/// body also ends it): dropping the body then closes the connection.
+fn answered(response: Response, unread: Option<axum::body::Body>, deadline: Duration) -> Response {
     use axum::body::HttpBody;
     if let Some(body) = unread.filter(|b| !b.is_end_stream()) {
         tokio::spawn(async move {
-            let mut stream = body.into_data_stream();
-            let mut seen = 0u64;
-            while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await {
-                seen += chunk.len() as u64;
-                if seen > DRAIN_LIMIT {
-                    break;
+            let drain = async {
+                let mut stream = body.into_data_stream();
+                let mut seen = 0u64;
+                while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await {
+                    seen += chunk.len() as u64;
+                    if seen > DRAIN_LIMIT {
+                        break;
+                    }
                 }
-            }
+            };
+            let _ = tokio::time::timeout(deadline, drain).await;
         });
     }
     response

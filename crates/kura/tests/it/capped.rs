@@ -81,6 +81,29 @@ impl CappedServer {
         Self { child, base, client: reqwest::Client::new(), alice, bob, _dir: dir }
     }
 
+    /// Sends SIGTERM (the graceful shutdown a service manager asks for).
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Whether the server process has exited within `within`.
+    pub(crate) fn exited_within(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Open file descriptors of the server process.
+    pub(crate) fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, Iterator::count)
+    }
+
     /// Peak resident memory of the server so far, in MiB.
     pub(crate) fn peak_rss_mb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();

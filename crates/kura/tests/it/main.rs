@@ -5,6 +5,7 @@ mod access;
 mod attacker;
 mod bad_auth_input;
 mod bad_input;
+mod budget_edge;
 mod budget_lfs_xet;
 mod capped;
 mod content_proof;
