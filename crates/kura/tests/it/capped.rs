@@ -81,6 +81,11 @@ impl CappedServer {
         Self { child, base, client: reqwest::Client::new(), alice, bob, _dir: dir }
     }
 
+    /// The server's data directory (its blob store is under `blobs/`).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// Peak resident memory of the server so far, in MiB.
     pub(crate) fn peak_rss_mb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
