@@ -76,6 +76,13 @@ impl Pack {
         self.body.extend(zlib(delta));
     }
 
+    /// A `REF_DELTA` on the object `base` (a thin pack when the pack does not hold it).
+    fn ref_delta(&mut self, base: &[u8; 20], delta: &[u8]) {
+        self.header(7, delta.len() as u64);
+        self.body.extend_from_slice(base);
+        self.body.extend(zlib(delta));
+    }
+
     fn finish(self) -> Vec<u8> {
         let mut pack = b"PACK\0\0\0\x02".to_vec();
         pack.extend_from_slice(&self.count.to_be_bytes());
@@ -220,6 +227,15 @@ async fn a_push_refused_by_its_checks_stores_nothing() {
     let text = post_push(&server, "alice/refused", body, false).await.text().await.unwrap();
     assert!(text.contains("unpack ok") && text.contains("ok refs/heads/plain"), "{text}");
     assert_eq!(stored_objects(&server), before + 3);
+
+    // A thin push: the new blob is a delta on the one just stored, read back from the store.
+    let mut pack = Pack::new();
+    pack.ref_delta(&object_id("blob", b"plain text\n"), &[&[11, 16, 0x90, 11, 5][..], b"more\n"].concat());
+    let commit = commit_on(&mut pack, "notes.txt", &object_id("blob", b"plain text\nmore\n"));
+    let body = push_request(&commit, "refs/heads/thin", &pack.finish());
+    let text = post_push(&server, "alice/refused", body, false).await.text().await.unwrap();
+    assert!(text.contains("unpack ok") && text.contains("ok refs/heads/thin"), "{text}");
+    assert_eq!(stored_objects(&server), before + 6);
     server.assert_healthy().await;
 }
 
