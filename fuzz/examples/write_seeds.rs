@@ -11,7 +11,11 @@ use kura_cas::{
     CompressionScheme, FileEntry, FileTerm, Shard, XorbChunkEntry, XorbEntry, XorbWriter, chunk_hash,
     dedup_shard, encode_footer, verification_range_hash,
 };
-use kura_git::{GitError, LfsPointer, ObjectKind, PackIndex, PackLimits, PackWriter, hash_object};
+use kura_git::pktline::{delim, flush, parse_pkts, pkt_line};
+use kura_git::{
+    GitError, LfsPointer, ObjectKind, PackIndex, PackLimits, PackWriter, apply_delta, hash_object,
+    parse_receive_request,
+};
 use kura_model::Sha256;
 
 // Written for the fuzz target `libfuzzer-sys` instruments: keep this in step with it.
@@ -189,6 +193,55 @@ fn pack() -> Seeds {
     vec![("whole_objects", whole_objects_pack()), ("deltas", delta_pack())]
 }
 
+/// Delta target inputs: base length (2 bytes, little-endian), base, delta.
+fn delta() -> Seeds {
+    let seed = |base: &[u8], delta: &[u8]| {
+        let mut out = (base.len() as u16).to_le_bytes().to_vec();
+        out.extend_from_slice(base);
+        out.extend_from_slice(delta);
+        out
+    };
+    // "hello world\n" -> "hello kura\n": copy 6 bytes from offset 0, insert "kura\n".
+    let copy_insert = seed(b"hello world\n", &[&[12, 11, 0x90, 6, 5][..], b"kura\n"].concat());
+    // 256-byte base, 32-byte result: two copies of 16 bytes with one-byte offsets (0x10, 0x80),
+    // the second spelling its size with two bytes (0x0010).
+    let base: Vec<u8> = (0..=255).collect();
+    let operands = seed(&base, &[0x80, 0x02, 0x20, 0x91, 0x10, 0x10, 0xb1, 0x80, 0x10, 0x00]);
+    vec![("copy_insert", copy_insert), ("copy_operands", operands)]
+}
+
+/// pkt-line inputs: receive-pack requests (the pktline target parses both the framing and
+/// the command section) and an upload-pack v2 request with a delimiter.
+fn pktline() -> Seeds {
+    let (old, new) = ("1".repeat(40), "2".repeat(40));
+    let zero = "0".repeat(40);
+    let mut push = Vec::new();
+    pkt_line(&mut push, &format!("shallow {old}"));
+    pkt_line(
+        &mut push,
+        &format!(
+            "{old} {new} refs/heads/main\0report-status side-band-64k atomic push-options agent=git/2.43"
+        ),
+    );
+    pkt_line(&mut push, &format!("{zero} {new} refs/tags/v1"));
+    flush(&mut push);
+    pkt_line(&mut push, "ci.skip");
+    flush(&mut push);
+    push.extend_from_slice(b"PACK\0\0\0\x02\0\0\0\0");
+    let mut delete = Vec::new();
+    pkt_line(&mut delete, &format!("{old} {zero} refs/heads/old\0report-status-v2 quiet"));
+    flush(&mut delete);
+    let mut fetch = Vec::new();
+    pkt_line(&mut fetch, "command=fetch");
+    pkt_line(&mut fetch, "agent=git/2.43");
+    delim(&mut fetch);
+    pkt_line(&mut fetch, &format!("want {new}"));
+    pkt_line(&mut fetch, &format!("have {old}"));
+    pkt_line(&mut fetch, "done");
+    flush(&mut fetch);
+    vec![("push", push), ("delete", delete), ("upload_pack_v2", fetch)]
+}
+
 /// Every seed but the deliberate non-pointer is accepted by the parser it seeds.
 fn check_valid() {
     for (name, bytes) in lfs_pointer() {
@@ -224,6 +277,20 @@ fn check_valid() {
             .unwrap_or_else(|e| panic!("pack/{name}: {e}"));
         assert_eq!(objects, 3, "pack/{name}");
     }
+    for (name, bytes) in delta() {
+        let base_len = usize::from(u16::from_le_bytes([bytes[0], bytes[1]]));
+        let (base, delta) = bytes[2..].split_at(base_len);
+        apply_delta(base, delta, 1 << 16).unwrap_or_else(|e| panic!("delta/{name}: {e}"));
+    }
+    for (name, bytes) in pktline() {
+        // Framing up to the pack (the push seed ends with one), commands for the push seeds.
+        let mut framed = bytes.len();
+        if name != "upload_pack_v2" {
+            let request = parse_receive_request(&bytes).unwrap_or_else(|e| panic!("pktline/{name}: {e}"));
+            framed = request.unwrap_or_else(|| panic!("pktline/{name}: incomplete")).pack_offset;
+        }
+        parse_pkts(&bytes[..framed]).unwrap_or_else(|e| panic!("pktline/{name}: {e}"));
+    }
 }
 
 fn write(root: &Path, target: &str, seeds: Seeds) -> std::io::Result<()> {
@@ -243,6 +310,8 @@ fn main() -> std::io::Result<()> {
     write(&root, "commit_lines", commit_lines())?;
     write(&root, "xorb", xorb())?;
     write(&root, "pack", pack())?;
+    write(&root, "delta", delta())?;
+    write(&root, "pktline", pktline())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

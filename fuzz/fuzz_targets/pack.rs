@@ -16,6 +16,7 @@ const LIMITS: PackLimits = PackLimits {
     max_object_size: 1 << 20,
     delta_cache_bytes: 1 << 20,
     max_delta_depth: 64,
+    max_inflated_bytes: 4 << 20,
 };
 
 fuzz_target!(|data: &[u8]| {

@@ -1,32 +1,33 @@
-//! Receiving `git push`: the pack is indexed and resolved off the async runtime, every object
-//! is stored under the id it hashes to, the new history is checked (connected to this repo,
-//! LFS objects present, no oversized plain files), history rewrites (a forced branch update,
-//! deleting a branch or tag, moving a tag) are left to namespace owners and admins
-//! (`Hub::may_rewrite_history`), and then each ref moves through the same
-//! compare-and-swap as the commit API. Objects are written before any ref moves, so a failed
-//! or interrupted push leaves every ref where it was.
+//! Receiving `git push`: the pack is indexed and resolved off the async runtime within the
+//! push's budgets (`Limits::git_push_*`), its objects are staged in a temp file under the ids
+//! they hash to, the new history is checked (connected to this repo, LFS objects present, no
+//! oversized plain files), history rewrites (a forced branch update, deleting a branch or tag,
+//! moving a tag) are left to namespace owners and admins (`Hub::may_rewrite_history`), and
+//! then each ref moves through the same compare-and-swap as the commit API. The staged objects
+//! reach the object store only when some ref update is going to be applied, and before any ref
+//! moves: a refused push stores nothing, a failed or interrupted one leaves every ref where it
+//! was (see `git_push_stage`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use kura_git::{GitError, ObjectKind, PackIndex, PackLimits, RefUpdate, RefUpdateResult};
 use kura_model::{ObjectId, RefName};
 use kura_storage::{RepoRecord, StorageError};
-use tokio::sync::mpsc;
 
 use crate::Hub;
 use crate::auth::Identity;
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::git_push_check::{Known, RepoObjects};
+use crate::git_push_stage::{StageWriter, Staged, stage_error};
+use crate::objects::ObjectStore;
 
 /// Largest git object a push may carry: bigger files belong in Git LFS, as on the Hub.
 pub const MAX_PUSHED_OBJECT: u64 = 10 << 20;
 /// Most objects one push may carry.
 const MAX_PUSHED_OBJECTS: u32 = 1 << 20;
-/// Objects written to the store at once.
-const WRITE_CONCURRENCY: usize = 8;
 
 /// What happened to a push: the unpack status and one result per command, in order.
 #[derive(Debug, Clone)]
@@ -45,8 +46,19 @@ impl PushReport {
     }
 }
 
-/// Objects a push brought: their kinds, by id.
-pub(crate) type Received = HashMap<ObjectId, ObjectKind>;
+/// Why resolving a pack into the staging file stopped.
+enum UnpackError {
+    Git(GitError),
+    Stage(std::io::Error),
+    /// Reading a thin-pack base from the object store failed.
+    Store(CoreError),
+}
+
+impl From<GitError> for UnpackError {
+    fn from(error: GitError) -> Self {
+        UnpackError::Git(error)
+    }
+}
 
 impl Hub {
     /// Applies a push. `pack` is the spooled pack file (absent when every command deletes).
@@ -67,7 +79,7 @@ impl Hub {
                 Err(CoreError::InvalidInput(message)) => return Ok(PushReport::rejected(commands, message)),
                 Err(other) => return Err(other),
             },
-            None => Received::new(),
+            None => Staged::empty(),
         };
         let known = Known { received, repo: repo_objects };
         let mut checks = Vec::with_capacity(commands.len());
@@ -85,6 +97,10 @@ impl Hub {
                 .collect();
             return Ok(PushReport { unpack: Ok(()), results });
         }
+        if checks.iter().any(Option::is_none) {
+            // Some update will be applied: the pushed objects go to the store first.
+            self.promote(&known.received).await?;
+        }
         let mut results = Vec::with_capacity(commands.len());
         for (command, check) in commands.iter().zip(checks) {
             let error = match check {
@@ -96,58 +112,57 @@ impl Hub {
         Ok(PushReport { unpack: Ok(()), results })
     }
 
-    /// Indexes, resolves and stores the pack; returns the objects it held.
-    async fn unpack(&self, repo: &RepoObjects<'_>, path: PathBuf, start: u64) -> Result<Received> {
+    /// Indexes the pack, resolves it within the inflated budget and stages its objects.
+    async fn unpack(&self, repo: &RepoObjects<'_>, path: PathBuf, start: u64) -> Result<Staged> {
+        let pack_bytes = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| CoreError::Corrupt(format!("the spooled push is gone: {e}")))?
+            .len()
+            .saturating_sub(start);
         let limits = PackLimits {
             max_objects: MAX_PUSHED_OBJECTS,
             max_object_size: MAX_PUSHED_OBJECT,
+            max_inflated_bytes: self.config.limits.git_push_inflated_budget(pack_bytes),
             ..PackLimits::default()
         };
         let index_path = path.clone();
         let index = blocking(move || PackIndex::build(Window::open(&index_path, start)?, &limits)).await?;
-        let mut bases = HashMap::new();
+        let mut bases = HashSet::new();
         for id in index.missing_bases() {
             // Thin-pack bases must be objects of this repo, never of another one.
             if self.in_repo(repo, id).await? {
-                let (kind, content) = self.objects.read(id).await?;
-                bases.insert(*id, (kind, content.to_vec()));
+                bases.insert(*id);
             }
         }
-        let (tx, mut rx) = mpsc::channel::<(ObjectKind, Vec<u8>)>(WRITE_CONCURRENCY * 2);
-        let resolver = tokio::task::spawn_blocking(move || -> std::result::Result<(), GitError> {
-            index.resolve(
-                Window::open(&path, start)?,
-                |id| Ok(bases.get(id).cloned()),
-                |object| {
-                    // A closed channel means the writer failed; its error is reported.
-                    let _ = tx.blocking_send((object.kind, object.content.to_vec()));
-                    Ok(())
-                },
-            )
-        });
-        let received = self.store_received(&mut rx).await;
-        let resolved =
-            resolver.await.map_err(|e| CoreError::Corrupt(format!("pack resolver failed: {e}")))?;
-        resolved.map_err(pack_error)?;
-        received
-    }
-
-    /// Writes resolved objects as they come, a few at a time.
-    async fn store_received(&self, rx: &mut mpsc::Receiver<(ObjectKind, Vec<u8>)>) -> Result<Received> {
-        use futures_util::StreamExt;
-        let incoming = futures_util::stream::poll_fn(|cx| rx.poll_recv(cx));
-        let mut writes = incoming
-            .map(|(kind, content)| async move {
-                let id = self.objects.write(kind, &content).await?;
-                Ok::<_, CoreError>((id, kind))
-            })
-            .buffer_unordered(WRITE_CONCURRENCY);
-        let mut received = Received::new();
-        while let Some(written) = writes.next().await {
-            let (id, kind) = written?;
-            received.insert(id, kind);
+        // Bases are read from the store when the resolver needs them (one at a time, again
+        // after a cache eviction), not gathered up front: many large bases would not fit.
+        let store = ObjectStore::new(self.blobs.clone());
+        let runtime = tokio::runtime::Handle::current();
+        let base = move |id: &ObjectId| -> std::result::Result<_, UnpackError> {
+            if !bases.contains(id) {
+                return Ok(None);
+            }
+            let (kind, content) = runtime.block_on(store.read(id)).map_err(UnpackError::Store)?;
+            Ok(Some((kind, content.to_vec())))
+        };
+        // The staging file goes next to the spooled request (a temp file: it has a parent).
+        let dir = path.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+        let resolve = move || -> std::result::Result<Staged, UnpackError> {
+            let mut stage = StageWriter::new_in(&dir).map_err(UnpackError::Stage)?;
+            index.resolve(Window::open(&path, start).map_err(GitError::from)?, base, |object| {
+                stage.add(object.id, object.kind, object.content).map_err(UnpackError::Stage)
+            })?;
+            stage.finish().map_err(UnpackError::Stage)
+        };
+        match tokio::task::spawn_blocking(resolve)
+            .await
+            .map_err(|e| CoreError::Corrupt(format!("pack resolver failed: {e}")))?
+        {
+            Ok(staged) => Ok(staged),
+            Err(UnpackError::Git(error)) => Err(pack_error(error)),
+            Err(UnpackError::Stage(error)) => Err(stage_error(error)),
+            Err(UnpackError::Store(error)) => Err(error),
         }
-        Ok(received)
     }
 
     /// Why `command` cannot be applied, or `None` when it can (the ref CAS may still lose).
@@ -179,7 +194,7 @@ impl Hub {
             return self.rewrite_refusal(identity, repo, what).await;
         }
         let new_is_commit = match received.get(&command.new) {
-            Some(kind) => *kind == ObjectKind::Commit,
+            Some(kind) => kind == ObjectKind::Commit,
             None => self.meta.has_commit(repo.id, &command.new).await?,
         };
         if !new_is_commit {
@@ -200,7 +215,7 @@ impl Hub {
             }
             Some(old)
                 if branch
-                    && !self.is_ancestor(old, command.new).await?
+                    && !self.is_ancestor(known, old, command.new).await?
                     && !self.may_rewrite_history(identity, repo).await? =>
             {
                 Ok(Some("non-fast-forward".to_owned()))
@@ -214,7 +229,7 @@ impl Hub {
         &self,
         repo: &RepoRecord,
         command: &RefUpdate,
-        received: &Received,
+        received: &Staged,
     ) -> Result<Option<String>> {
         let name = RefName::from_full(&command.name).map_err(|e| CoreError::invalid(e.to_string()))?;
         let old = (!command.is_create()).then_some(command.old);
@@ -242,13 +257,13 @@ impl Hub {
         &self,
         repo: &RepoRecord,
         tip: ObjectId,
-        received: &Received,
+        received: &Staged,
     ) -> Result<Vec<ObjectId>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut stack = vec![tip];
         while let Some(oid) = stack.pop() {
-            if !seen.insert(oid) || received.get(&oid) != Some(&ObjectKind::Commit) {
+            if !seen.insert(oid) || received.get(&oid) != Some(ObjectKind::Commit) {
                 continue;
             }
             if self.meta.has_commit(repo.id, &oid).await? {
@@ -260,8 +275,8 @@ impl Hub {
         Ok(out)
     }
 
-    /// Whether `ancestor` is reachable from `tip` (every commit walked is stored by now).
-    async fn is_ancestor(&self, ancestor: ObjectId, tip: ObjectId) -> Result<bool> {
+    /// Whether `ancestor` is reachable from `tip` (every commit walked is pushed or stored).
+    async fn is_ancestor(&self, known: &Known<'_>, ancestor: ObjectId, tip: ObjectId) -> Result<bool> {
         let mut seen = HashSet::new();
         let mut stack = vec![tip];
         while let Some(oid) = stack.pop() {
@@ -271,7 +286,7 @@ impl Hub {
             if !seen.insert(oid) {
                 continue;
             }
-            stack.extend(self.objects.commit(&oid).await?.parents);
+            stack.extend(self.pushed_or_stored_commit(known, &oid).await?.parents);
         }
         Ok(false)
     }
@@ -321,6 +336,9 @@ async fn blocking<T: Send + 'static>(
 
 fn pack_error(error: GitError) -> CoreError {
     match error {
+        GitError::LimitExceeded { what: "inflated pack size" | "bytes produced by deltas", .. } => {
+            CoreError::invalid(format!("{error}: the push's objects inflate too far; push in smaller parts"))
+        }
         GitError::LimitExceeded { .. } => CoreError::invalid(format!(
             "{error}; files over {} MiB must be pushed with Git LFS",
             MAX_PUSHED_OBJECT >> 20

@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::Hub;
 use crate::error::Result;
-use crate::git_push::Received;
+use crate::git_push_stage::Staged;
 use crate::read_proof::PointerCheck;
 
 /// The objects reachable from a repo's refs before the push, computed on first use (only
@@ -30,7 +30,7 @@ impl<'a> RepoObjects<'a> {
 
 /// What a push may build on: its own objects and the repo's.
 pub(crate) struct Known<'a> {
-    pub received: Received,
+    pub received: Staged,
     pub repo: RepoObjects<'a>,
 }
 
@@ -90,7 +90,7 @@ impl Hub {
                 None if self.meta.has_commit(known.repo.repo.id, &oid).await? => continue,
                 None => return Ok(Some(MISSING.to_owned())),
             }
-            let (_, content) = self.objects.read(&oid).await?;
+            let content = known.received.content(&oid).await?;
             let Ok(commit) = Commit::parse(&content) else {
                 return Ok(Some(format!("malformed commit {oid}")));
             };
@@ -120,7 +120,7 @@ impl Hub {
                 None if self.in_repo(&known.repo, &oid).await? => continue,
                 None => return Ok(Some(MISSING.to_owned())),
             }
-            let (_, content) = self.objects.read(&oid).await?;
+            let content = known.received.content(&oid).await?;
             let Ok(tree) = Tree::parse(&content) else {
                 return Ok(Some(format!("malformed tree {oid}")));
             };
@@ -151,8 +151,7 @@ impl Hub {
             None if self.in_repo(&known.repo, &oid).await? => return Ok(None),
             None => return Ok(Some(MISSING.to_owned())),
         }
-        // `blob_info` reads pointer-sized blobs and recognises LFS pointers.
-        let Some(pointer) = self.objects.blob_info(&oid).await?.lfs else {
+        let Some(pointer) = known.received.lfs_pointer(&oid).await? else {
             return Ok(None);
         };
         Ok(match self.check_pointer(known.repo.repo, &pointer.oid, Some(pointer.size)).await? {

@@ -15,6 +15,7 @@ mod fsck;
 mod git_pack_cache;
 mod git_push;
 mod git_push_check;
+mod git_push_stage;
 mod git_serve;
 mod gitattributes;
 mod ingest_hash;

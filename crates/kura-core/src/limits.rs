@@ -50,6 +50,38 @@ pub struct Limits {
     /// Inline (base64 or UTF-8) file content one NDJSON commit may carry, in bytes; larger
     /// files go through LFS or Xet. Preupload sends files to LFS rather than go past it.
     pub commit_max_inline_bytes: u64,
+    /// Largest `git-receive-pack` request body, as spooled to a temp file (gunzipped when the
+    /// client compressed it). Packs carry git objects only; large files go through LFS.
+    pub git_push_max_body_bytes: u64,
+    /// A gzip-encoded push body may inflate to at most this many times its compressed size,
+    /// counting a body under 1 MiB as 1 MiB (git only compresses requests it holds in memory,
+    /// and a pack is mostly zlib data already: real bodies inflate about 1:1).
+    pub git_push_max_gzip_ratio: u64,
+    /// Most bytes the objects of one push may add up to once inflated and resolved (whole
+    /// objects plus the declared results of deltas), summed from the pack's headers and
+    /// refused before any delta is applied.
+    pub git_push_max_inflated_bytes: u64,
+    /// The objects of one push may also add up to at most this many times the pack's size,
+    /// counting a pack under 1 MiB as 1 MiB: a thin push of a few edits to large files
+    /// passes, a delta bomb (a few KiB declaring GiBs) does not.
+    pub git_push_max_inflation_ratio: u64,
+}
+
+/// Bodies and packs smaller than this count as this large for the ratio budgets.
+const RATIO_FLOOR_BYTES: u64 = 1 << 20;
+
+impl Limits {
+    /// How far a gzip push body of `compressed` bytes may inflate.
+    pub fn git_push_gzip_budget(&self, compressed: u64) -> u64 {
+        let ratio_bound = compressed.max(RATIO_FLOOR_BYTES).saturating_mul(self.git_push_max_gzip_ratio);
+        ratio_bound.min(self.git_push_max_body_bytes)
+    }
+
+    /// How many bytes the objects of a pack of `pack_bytes` may resolve to.
+    pub fn git_push_inflated_budget(&self, pack_bytes: u64) -> u64 {
+        let ratio_bound = pack_bytes.max(RATIO_FLOOR_BYTES).saturating_mul(self.git_push_max_inflation_ratio);
+        ratio_bound.min(self.git_push_max_inflated_bytes)
+    }
 }
 
 impl Default for Limits {
@@ -68,5 +100,26 @@ impl Default for Limits {
             body_budget_wait_secs: 60,
             commit_max_inline_bytes: 64 << 20,
         }
+            git_push_max_body_bytes: 2 << 30,
+            git_push_max_gzip_ratio: 64,
+            git_push_max_inflated_bytes: 2 << 30,
+            git_push_max_inflation_ratio: 256,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_budgets_scale_with_the_input_between_a_floor_and_a_cap() {
+        let limits = Limits::default();
+        assert_eq!(limits.git_push_gzip_budget(1000), 64 << 20);
+        assert_eq!(limits.git_push_gzip_budget(2 << 20), 128 << 20);
+        assert_eq!(limits.git_push_gzip_budget(1 << 30), 2 << 30);
+        assert_eq!(limits.git_push_inflated_budget(10_000), 256 << 20);
+        assert_eq!(limits.git_push_inflated_budget(4 << 20), 1 << 30);
+        assert_eq!(limits.git_push_inflated_budget(u64::MAX), 2 << 30);
     }
 }

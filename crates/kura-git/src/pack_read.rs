@@ -31,16 +31,24 @@ pub struct PackLimits {
     pub delta_cache_bytes: u64,
     /// Longest delta chain accepted (git itself never writes chains deeper than 4095).
     pub max_delta_depth: u32,
+    /// Most bytes the pack's objects may add up to once inflated and resolved: the sizes of
+    /// whole entries plus the result size every delta declares. Pass 1 adds these up from the
+    /// headers and refuses the pack as soon as the sum passes the budget, before any delta is
+    /// applied, so a delta bomb (a few bytes of copy instructions declaring a large result,
+    /// repeated) costs no more than reading its delta data. Pass 2 also stops when applying
+    /// deltas, recomputations after cache evictions included, produces more than twice this.
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for PackLimits {
-    /// One million objects of up to 256 MiB, 64 MiB of cached bases, depth 4095.
+    /// One million objects of up to 256 MiB and 4 GiB in all, 64 MiB of cached bases, depth 4095.
     fn default() -> Self {
         Self {
             max_objects: 1 << 20,
             max_object_size: 256 << 20,
             delta_cache_bytes: 64 << 20,
             max_delta_depth: 4095,
+            max_inflated_bytes: 4 << 30,
         }
     }
 }
@@ -82,6 +90,8 @@ pub struct PackIndex {
     pub(crate) limits: PackLimits,
     pub(crate) trailer_offset: u64,
     pub(crate) checksum: ObjectId,
+    /// Sum of the whole entries' sizes and the deltas' declared result sizes.
+    pub(crate) inflated_bytes: u64,
 }
 
 fn bad(reason: impl Into<String>) -> GitError {
@@ -115,15 +125,24 @@ impl PackIndex {
             limits: *limits,
             trailer_offset: 0,
             checksum: ObjectId([0; 20]),
+            inflated_bytes: 0,
         };
         let mut ref_bases = Vec::new();
         for number in 0..count {
-            let entry = index.read_entry(&mut input).map_err(|error| match error {
+            let (entry, resolved_size) = index.read_entry(&mut input).map_err(|error| match error {
                 GitError::Malformed { kind, reason } => {
                     GitError::Malformed { kind, reason: format!("entry {number}: {reason}") }
                 }
                 other => other,
             })?;
+            index.inflated_bytes = index.inflated_bytes.saturating_add(resolved_size);
+            if index.inflated_bytes > limits.max_inflated_bytes {
+                return Err(GitError::limit(
+                    "inflated pack size",
+                    index.inflated_bytes,
+                    limits.max_inflated_bytes,
+                ));
+            }
             if let EntryKind::RefDelta { base } = entry.kind {
                 let children = index.ref_children.entry(base).or_default();
                 if children.is_empty() {
@@ -156,7 +175,9 @@ impl PackIndex {
         Ok(index)
     }
 
-    fn read_entry<R: Read>(&self, input: &mut PackInput<R>) -> Result<Entry, GitError> {
+    /// Reads one entry; returns it with the size of the object it resolves to (for a delta,
+    /// the result size its header declares).
+    fn read_entry<R: Read>(&self, input: &mut PackInput<R>) -> Result<(Entry, u64), GitError> {
         let offset = input.position();
         let (type_code, size) = read_type_and_size(input)?;
         if size > self.limits.max_object_size {
@@ -184,9 +205,10 @@ impl PackIndex {
             other => return Err(bad(format!("invalid object type {other}"))),
         };
         let data_offset = input.position();
+        let mut resolved_size = size;
         let kind = match delta {
             Some(kind) => {
-                self.check_delta_data(input, size)?;
+                resolved_size = self.check_delta_data(input, size)?;
                 kind
             }
             None => {
@@ -205,11 +227,12 @@ impl PackIndex {
                 EntryKind::Whole { kind, id: ObjectId(hasher.finalize().into()) }
             }
         };
-        Ok(Entry { offset, data_offset, size, kind })
+        Ok((Entry { offset, data_offset, size, kind }, resolved_size))
     }
 
-    /// Inflates delta data, keeping only its first bytes to check the declared sizes.
-    fn check_delta_data<R: Read>(&self, input: &mut PackInput<R>, size: u64) -> Result<(), GitError> {
+    /// Inflates delta data, keeping only its first bytes to check the declared sizes; returns
+    /// the declared result size.
+    fn check_delta_data<R: Read>(&self, input: &mut PackInput<R>, size: u64) -> Result<u64, GitError> {
         let mut head = [0u8; 20];
         let mut filled = 0;
         input.inflate(size, &mut |chunk| {
@@ -229,12 +252,18 @@ impl PackIndex {
         if header.base_size > self.limits.max_object_size {
             return Err(GitError::limit("delta base size", header.base_size, self.limits.max_object_size));
         }
-        Ok(())
+        Ok(header.target_size)
     }
 
     /// Number of entries (objects) in the pack.
     pub fn object_count(&self) -> u32 {
         self.entries.len() as u32
+    }
+
+    /// What the pack's objects add up to once resolved (whole sizes plus declared delta
+    /// results), at most [`PackLimits::max_inflated_bytes`].
+    pub fn inflated_bytes(&self) -> u64 {
+        self.inflated_bytes
     }
 
     /// Total pack length in bytes, trailer included.

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use super::*;
 use crate::PackWriter;
 use crate::object::hash_object;
-use crate::test_pack::{TestPack, deflate, make_delta, ofs_encoding, seal};
+use crate::test_pack::{DeltaOp, TestPack, deflate, encode_delta, make_delta, ofs_encoding, seal};
 
 fn limits() -> PackLimits {
     PackLimits { max_objects: 1000, max_object_size: 1 << 20, ..PackLimits::default() }
@@ -212,4 +212,36 @@ fn large_objects_cross_buffer_boundaries() {
     let id = hash_object(ObjectKind::Blob, &content);
     assert_eq!(index.entries[0].kind, EntryKind::Whole { kind: ObjectKind::Blob, id });
     assert_eq!(index.object_count(), 2);
+}
+
+/// A delta bomb: one 64 KiB base and `count` deltas, each a few bytes of copy instructions
+/// declaring an almost 1 MiB result (distinct, thanks to a final insert).
+fn delta_bomb(count: u32) -> Vec<u8> {
+    let base = vec![0u8; 0x10000];
+    let mut pack = TestPack::new();
+    let at = pack.whole(ObjectKind::Blob, &base);
+    for n in 0..count {
+        let mut ops = vec![DeltaOp::Copy { offset: 0, size: 0x10000 }; 15];
+        let tag = n.to_be_bytes();
+        ops.push(DeltaOp::Insert(&tag));
+        pack.ofs_delta(at, &encode_delta(0x10000, 15 * 0x10000 + 4, &ops));
+    }
+    pack.finish()
+}
+
+#[test]
+fn the_inflated_size_is_summed_from_headers_and_budgeted_in_pass_one() {
+    let pack = delta_bomb(20);
+    assert!(pack.len() < 2000, "{} bytes", pack.len());
+    let index = index(&pack).unwrap();
+    assert_eq!(index.inflated_bytes(), 0x10000 + 20 * (15 * 0x10000 + 4));
+    let tight = PackLimits { max_inflated_bytes: 10 << 20, ..limits() };
+    let refused = PackIndex::build(Cursor::new(&pack), &tight).unwrap_err();
+    assert!(
+        matches!(refused, GitError::LimitExceeded { what: "inflated pack size", limit, .. } if limit == 10 << 20),
+        "{refused}"
+    );
+    let whole_only = PackLimits { max_inflated_bytes: 5, ..limits() };
+    let error = PackIndex::build(Cursor::new(&blob_pack()), &whole_only).unwrap_err();
+    assert!(matches!(error, GitError::LimitExceeded { value: 6, limit: 5, .. }), "{error}");
 }

@@ -12,14 +12,16 @@
 //! result are in memory, each at most `max_object_size`, so the peak is about
 //! `delta_cache_bytes + 3 * max_object_size`. When the cap forces a base out and it is needed
 //! again, it is recomputed from the nearest kept ancestor (or re-read / re-fetched), which
-//! costs time up to the chain depth (capped by `max_delta_depth`) but never memory.
+//! costs time up to the chain depth (capped by `max_delta_depth`) but never memory. Time: pass
+//! 1 capped the resolved objects at `max_inflated_bytes`, and the deltas applied here,
+//! recomputations included, may produce at most twice that.
 
 use std::io::{Read, Seek};
 
 use kura_model::ObjectId;
 
 use crate::GitError;
-use crate::delta::apply_delta;
+use crate::delta::{apply_delta, delta_header};
 use crate::object::{ObjectKind, hash_object};
 use crate::pack_input::PackInput;
 use crate::pack_read::{EntryKind, PackIndex};
@@ -146,6 +148,8 @@ struct Resolver<'p, R> {
     done: Vec<bool>,
     /// Content bytes held by the frames below the top of the path.
     held: u64,
+    /// Result bytes of every delta applied so far, recomputations included.
+    applied: u64,
 }
 
 impl<'p, R: Read + Seek> Resolver<'p, R> {
@@ -171,7 +175,7 @@ impl<'p, R: Read + Seek> Resolver<'p, R> {
             }
         }
         let input = PackInput::new(reader, false);
-        Self { index, input, ofs_start, ofs_children, weight, done: vec![false; count], held: 0 }
+        Self { index, input, ofs_start, ofs_children, weight, done: vec![false; count], held: 0, applied: 0 }
     }
 
     /// Unresolved entries built on entry `number` (if any) or on the object `id`, heaviest first.
@@ -198,9 +202,14 @@ impl<'p, R: Read + Seek> Resolver<'p, R> {
         self.input.inflate_to_vec(entry.size)
     }
 
-    /// Applies the delta of entry `number` to `base`.
+    /// Applies the delta of entry `number` to `base`, within the budget of applied bytes.
     fn apply(&mut self, number: u32, base: &[u8]) -> Result<Vec<u8>, GitError> {
         let delta = self.read_data(number)?;
+        let budget = self.index.limits.max_inflated_bytes.saturating_mul(2);
+        self.applied = self.applied.saturating_add(delta_header(&delta)?.target_size);
+        if self.applied > budget {
+            return Err(GitError::limit("bytes produced by deltas", self.applied, budget));
+        }
         apply_delta(base, &delta, self.index.limits.max_object_size)
     }
 

@@ -327,3 +327,29 @@ fn a_pack_changed_between_passes_is_detected() {
     let result = index.resolve(Cursor::new(&second), |_| Ok(None), |_| Ok::<_, GitError>(()));
     assert!(result.unwrap_err().to_string().contains("changed between the two passes"));
 }
+
+#[test]
+fn pass_two_stops_when_deltas_produce_more_than_twice_the_budget() {
+    let (pack, _, expected) = chain(50, false);
+    let index = PackIndex::build(Cursor::new(&pack), &limits()).unwrap();
+    let total = index.inflated_bytes();
+    let exact = PackIndex { limits: PackLimits { max_inflated_bytes: total, ..limits() }, ..index };
+    assert_eq!(as_set(&collect(&exact, &pack).unwrap()), expected);
+    let index = PackIndex::build(Cursor::new(&pack), &limits()).unwrap();
+    let quarter = PackIndex { limits: PackLimits { max_inflated_bytes: total / 4, ..limits() }, ..index };
+    let error = collect(&quarter, &pack).unwrap_err();
+    assert!(matches!(error, GitError::LimitExceeded { what: "bytes produced by deltas", .. }), "{error}");
+}
+
+fn collect(index: &PackIndex, pack: &[u8]) -> Result<Resolved, GitError> {
+    let mut out = Resolved::new();
+    index.resolve(
+        Cursor::new(pack),
+        |_| Ok(None),
+        |object| {
+            out.push((object.id, object.kind, object.content.to_vec()));
+            Ok::<_, GitError>(())
+        },
+    )?;
+    Ok(out)
+}

@@ -11,6 +11,7 @@ use sha1::{Digest, Sha1};
 use crate::ObjectKind;
 
 /// One delta instruction.
+#[derive(Clone, Copy)]
 pub(crate) enum DeltaOp<'a> {
     Copy { offset: u64, size: u64 },
     Insert(&'a [u8]),

@@ -1,7 +1,10 @@
 //! git smart HTTP, push side: the receive-pack ref advertisement and the push itself. The
-//! request body is spooled to a temp file (gunzipped when git compressed it, bounded by
-//! `MAX_PUSH_BYTES`), its command list parsed, and the file handed to the core, which reads
-//! the pack from it; memory stays bounded whatever the push size.
+//! request body is spooled to a temp file (bounded by `Limits::git_push_max_body_bytes`) and,
+//! when git compressed it, gunzipped into another one, stopping as soon as the inflated bytes
+//! pass `Limits::git_push_gzip_budget` (a multiple of the compressed size). Its command list is
+//! parsed and the file handed to the core, which reads the pack from it; memory stays bounded
+//! whatever the push size, and the temp files are removed when the request ends, however it
+//! ends.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -9,7 +12,7 @@ use std::path::Path;
 use axum::body::Body;
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
-use kura_core::RepoRecord;
+use kura_core::{Limits, RepoRecord};
 use kura_git::{ReceiveRequest, parse_receive_request, receive_pack_advertisement, report_status};
 use tokio::io::AsyncWriteExt;
 
@@ -18,15 +21,13 @@ use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
-/// Largest push body accepted (packs carry git objects only; large files go through LFS).
-const MAX_PUSH_BYTES: u64 = 2 << 30;
 /// Largest command section (ref updates and push options) before the pack.
 const MAX_COMMANDS_BYTES: u64 = 1 << 20;
 
-fn too_large() -> ApiError {
+fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("Push too large: at most {} MiB per push", MAX_PUSH_BYTES >> 20),
+        format!("Push too large: at most {} MiB per push", limit >> 20),
     )
 }
 
@@ -52,8 +53,9 @@ pub(crate) async fn advertise(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = push_repo(ctx, repo).await?;
     let gzip = ctx.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) == Some("gzip");
-    let spooled = spool(ctx.body_stream()).await?;
-    let body = if gzip { gunzip(spooled).await? } else { spooled };
+    let limits = ctx.hub().config().limits.clone();
+    let spooled = spool(ctx.body_stream(), limits.git_push_max_body_bytes).await?;
+    let body = if gzip { gunzip(spooled, limits).await? } else { spooled };
     let request = read_commands(body.path()).await?;
     let pack = request.expects_pack().then(|| (body.path().to_owned(), request.pack_offset as u64));
     let report = ctx
@@ -68,16 +70,16 @@ pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     Ok(git_response("application/x-git-receive-pack-result", Body::from(out)))
 }
 
-/// Writes the body to a temp file, refusing bodies over the limit.
-async fn spool(mut body: kura_core::ByteStream) -> ApiResult<tempfile::NamedTempFile> {
+/// Writes the body to a temp file, refusing bodies over `limit`.
+async fn spool(mut body: kura_core::ByteStream, limit: u64) -> ApiResult<tempfile::NamedTempFile> {
     let temp = tempfile::NamedTempFile::new().map_err(spool_error)?;
     let mut file = tokio::fs::File::from_std(temp.reopen().map_err(spool_error)?);
     let mut written = 0u64;
     while let Some(piece) = body.next().await {
         let piece = piece.map_err(|_| ApiError::bad_request("The push request body was interrupted"))?;
         written += piece.len() as u64;
-        if written > MAX_PUSH_BYTES {
-            return Err(too_large());
+        if written > limit {
+            return Err(too_large(limit));
         }
         file.write_all(&piece).await.map_err(spool_error)?;
     }
@@ -85,17 +87,27 @@ async fn spool(mut body: kura_core::ByteStream) -> ApiResult<tempfile::NamedTemp
     Ok(temp)
 }
 
-/// Gunzips a spooled body into a new temp file, with the same limit.
-async fn gunzip(compressed: tempfile::NamedTempFile) -> ApiResult<tempfile::NamedTempFile> {
+/// Gunzips a spooled body into a new temp file, stopping one byte past the budget for its
+/// compressed size (both files are removed when dropped, on every path).
+async fn gunzip(compressed: tempfile::NamedTempFile, limits: Limits) -> ApiResult<tempfile::NamedTempFile> {
     let work = move || -> ApiResult<tempfile::NamedTempFile> {
         let input = std::fs::File::open(compressed.path()).map_err(spool_error)?;
-        let mut decoder =
-            flate2::read::GzDecoder::new(std::io::BufReader::new(input)).take(MAX_PUSH_BYTES + 1);
+        let budget = limits.git_push_gzip_budget(input.metadata().map_err(spool_error)?.len());
+        let mut decoder = flate2::read::GzDecoder::new(std::io::BufReader::new(input)).take(budget + 1);
         let mut output = tempfile::NamedTempFile::new().map_err(spool_error)?;
         let copied = std::io::copy(&mut decoder, &mut output)
             .map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
-        if copied > MAX_PUSH_BYTES {
-            return Err(too_large());
+        if copied > budget {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Push too large: this gzip body may inflate to at most {} MiB \
+                     ({}x its size, at most {} MiB per push)",
+                    budget >> 20,
+                    limits.git_push_max_gzip_ratio,
+                    limits.git_push_max_body_bytes >> 20
+                ),
+            ));
         }
         output.flush().map_err(spool_error)?;
         Ok(output)

@@ -104,6 +104,11 @@ impl CappedServer {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, Iterator::count)
     }
 
+    /// The server's data directory (its blob store is under `blobs/`).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// Peak resident memory of the server so far, in MiB.
     pub(crate) fn peak_rss_mb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();

@@ -7,6 +7,7 @@ mod bad_auth_input;
 mod bad_input;
 mod budget_edge;
 mod budget_lfs_xet;
+mod budget_push;
 mod capped;
 mod content_proof;
 mod crash;
