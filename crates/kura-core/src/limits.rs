@@ -99,7 +99,6 @@ impl Default for Limits {
             body_budget_mib: 256,
             body_budget_wait_secs: 60,
             commit_max_inline_bytes: 64 << 20,
-        }
             git_push_max_body_bytes: 2 << 30,
             git_push_max_gzip_ratio: 64,
             git_push_max_inflated_bytes: 2 << 30,
