@@ -3,7 +3,8 @@
 //! the shared object store), trees are well-formed, and every Git LFS pointer names an object
 //! this repo holds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use kura_git::{Commit, ObjectKind, Tree};
 use kura_model::ObjectId;
@@ -79,6 +80,7 @@ impl Hub {
     pub(crate) async fn check_history(&self, known: &Known<'_>, tip: ObjectId) -> Result<Option<String>> {
         let mut seen = HashSet::new();
         let mut trees_seen = HashSet::new();
+        let mut path_counts = HashMap::new();
         let mut stack = vec![tip];
         while let Some(oid) = stack.pop() {
             if !seen.insert(oid) {
@@ -96,6 +98,13 @@ impl Hub {
             };
             if let Some(problem) = self.check_tree(known, commit.tree, &mut trees_seen).await? {
                 return Ok(Some(problem));
+            }
+            let max_paths = self.config().limits.max_repo_paths;
+            if self.count_paths(commit.tree, max_paths, &mut path_counts).await? > max_paths {
+                return Ok(Some(format!(
+                    "the tree of commit {oid} holds more than {max_paths} files and folders, the limit of \
+                     this server (the Hub advises fewer than 100k files per repo)"
+                )));
             }
             stack.extend(commit.parents);
         }
@@ -141,6 +150,59 @@ impl Hub {
             }
         }
         Ok(None)
+    }
+
+    /// The paths (files and folders) under `root`, counted without expanding them: each
+    /// distinct tree is read once and its count kept in `counts`, so a tree reusing a subtree a
+    /// thousand times costs one subtree. Counts saturate at `max + 1`: past the limit the walk
+    /// stops. Every tree it reads has passed `check_tree`.
+    async fn count_paths(
+        &self,
+        root: ObjectId,
+        max: u64,
+        counts: &mut HashMap<ObjectId, u64>,
+    ) -> Result<u64> {
+        enum Step {
+            Enter(ObjectId),
+            Leave(ObjectId, Arc<Tree>),
+        }
+        let mut stack = vec![Step::Enter(root)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Enter(oid) => {
+                    if counts.contains_key(&oid) {
+                        continue;
+                    }
+                    let tree = self.objects.tree(&oid).await?;
+                    let subtrees: Vec<ObjectId> = tree
+                        .entries()
+                        .iter()
+                        .filter(|e| e.mode.is_tree() && !counts.contains_key(&e.oid))
+                        .map(|e| e.oid)
+                        .collect();
+                    stack.push(Step::Leave(oid, tree));
+                    stack.extend(subtrees.into_iter().map(Step::Enter));
+                }
+                Step::Leave(oid, tree) => {
+                    let mut total: u64 = 0;
+                    for entry in tree.entries() {
+                        let below = if entry.mode.is_tree() {
+                            counts.get(&entry.oid).copied().unwrap_or(0)
+                        } else {
+                            0
+                        };
+                        total = total.saturating_add(1).saturating_add(below);
+                    }
+                    let total = total.min(max.saturating_add(1));
+                    counts.insert(oid, total);
+                    if total > max {
+                        // The whole tree is over the limit, whatever the rest holds.
+                        return Ok(total);
+                    }
+                }
+            }
+        }
+        Ok(counts.get(&root).copied().unwrap_or(0))
     }
 
     /// A blob is in the push or the repo; an LFS pointer must name an object the repo holds.

@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex};
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
 pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
-pub use browse::{Entry, LastCommit};
+pub use browse::{Entry, LastCommit, ListPage};
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use clock::now_millis;
 pub use commit::{CommitRequest, FileContent, Operation};

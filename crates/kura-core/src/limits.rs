@@ -17,10 +17,27 @@ pub struct Limits {
     /// Most multipart part URLs one LFS batch answer may hold, summed over its objects
     /// (S3 allows 10,000 parts per upload). Objects beyond the budget get a single PUT.
     pub lfs_max_parts_per_batch: u64,
+    /// Most paths (files, and folders: git trees) the tree of one revision may hold. A push or
+    /// API commit that would make a bigger tree is refused; pushed trees are counted while they
+    /// are walked (each distinct subtree once, times how often it is used), so a small pack
+    /// that reuses subtrees cannot expand to billions of paths.
+    pub max_repo_paths: u64,
+    /// Most tree entries (files and folders) repo info walks to list `siblings`, also the
+    /// budget of one `?full=1` repo listing page, summed over its repos. A bigger tree gets a
+    /// truncated list; clients then list the tree, which pages.
+    pub max_siblings: u64,
+    /// Entries per page of a tree listing (`/tree/{rev}/{path}`, recursive or not).
+    pub tree_page_entries: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { lfs_max_object_bytes: 50 << 30, lfs_max_parts_per_batch: 10_000 }
+        Self {
+            lfs_max_object_bytes: 50 << 30,
+            lfs_max_parts_per_batch: 10_000,
+            max_repo_paths: 1_000_000,
+            max_siblings: 200_000,
+            tree_page_entries: 1_000,
+        }
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod attacker;
 mod bad_auth_input;
 mod bad_input;
+mod budget_trees;
 mod capped;
 mod content_proof;
 mod crash;

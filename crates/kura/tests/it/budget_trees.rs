@@ -1,0 +1,246 @@
+//! Budgets on expanding stored trees (issue 12, finding 3): a pushed tree that reuses subtrees
+//! is refused before it can expand to a billion paths, and listings of a tree stored before
+//! that rule read one page at a time.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::capped::CappedServer;
+use crate::git_push::blocking;
+use crate::support::*;
+
+/// Runs git with `input` on stdin; returns its stdout (raw bytes).
+fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("git")
+        .args(["-c", "user.name=Pusher", "-c", "user.email=p@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success(), "git {args:?} failed");
+    output.stdout
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap().trim().to_owned()
+}
+
+/// A pack of one commit (child of `parent` when given) whose tree holds 1000 folders of 1000
+/// folders of 1000 files, all the same: five objects, a billion paths. Returns (commit, pack).
+fn tree_bomb(dir: &Path, parent: Option<&str>) -> (String, Vec<u8>) {
+    ok(dir, &["init", "-q", "--bare", "bomb.git"]);
+    let repo = dir.join("bomb.git");
+    let blob = text(git_stdin(&repo, &["hash-object", "-w", "--stdin"], b"x\n"));
+    let mut objects = vec![blob.clone()];
+    for (mode, kind, prefix) in [("100644", "blob", "f"), ("040000", "tree", "d"), ("040000", "tree", "d")] {
+        let below = objects.last().unwrap();
+        let listing: String = (0..1000).map(|i| format!("{mode} {kind} {below}\t{prefix}{i:04}\n")).collect();
+        objects.push(text(git_stdin(&repo, &["mktree"], listing.as_bytes())));
+    }
+    let top = objects.last().unwrap().clone();
+    // Written by hand: the parent lives on the server only.
+    let parent = parent.map(|p| format!("parent {p}\n")).unwrap_or_default();
+    let signature = "P <p@example.com> 1700000000 +0000";
+    let body = format!("tree {top}\n{parent}author {signature}\ncommitter {signature}\n\nbomb\n");
+    let commit = text(git_stdin(
+        &repo,
+        &["hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
+        body.as_bytes(),
+    ));
+    objects.push(commit.clone());
+    let objects = objects.join("\n") + "\n";
+    let pack = git_stdin(&repo, &["pack-objects", "--stdout", "-q"], objects.as_bytes());
+    (commit, pack)
+}
+
+/// A receive-pack request creating or moving `refname` from `old` to `new`.
+fn receive_request(old: &str, new: &str, refname: &str, pack: &[u8]) -> Vec<u8> {
+    let line = format!("{old} {new} {refname}\0report-status\n");
+    let mut body = format!("{:04x}{line}0000", line.len() + 4).into_bytes();
+    body.extend_from_slice(pack);
+    body
+}
+
+async fn receive_pack(server: &CappedServer, repo: &str, body: Vec<u8>) -> String {
+    let response = server
+        .client
+        .post(format!("{}/{repo}.git/git-receive-pack", server.base))
+        .basic_auth("user", Some(&server.alice))
+        .header("content-type", "application/x-git-receive-pack-request")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+async fn head(server: &CappedServer, repo: &str) -> String {
+    let info: Value = server
+        .client
+        .get(format!("{}/api/models/{repo}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    info["sha"].as_str().unwrap().to_owned()
+}
+
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+/// Finding 3: a 1000 × 1000 × 1000 tree from a pack of five objects is refused while it is
+/// counted, with a message saying why, and the server stays healthy.
+#[tokio::test]
+async fn a_push_of_a_tree_that_reuses_subtrees_is_refused() {
+    let mut server = CappedServer::start().await;
+    server.create_repo(&server.alice.clone(), "alice/bomb", false).await;
+    let before = head(&server, "alice/bomb").await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_owned();
+    let (commit, pack) = blocking(move || tree_bomb(&dir, None)).await;
+    assert!(pack.len() < 64 << 10, "the pack is small: {} bytes", pack.len());
+    let started = Instant::now();
+    let report =
+        receive_pack(&server, "alice/bomb", receive_request(ZERO, &commit, "refs/heads/bomb", &pack)).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        report.contains("ng refs/heads/bomb") && report.contains("more than 1000000 files and folders"),
+        "{report}"
+    );
+    let refs: Value = server
+        .client
+        .get(format!("{}/api/models/alice/bomb/refs", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refs["branches"].as_array().unwrap().len(), 1, "{refs}");
+    assert_eq!(head(&server, "alice/bomb").await, before);
+    server.assert_healthy().await;
+}
+
+/// Finding 3, old data: a tree of a billion paths stored before the rule (here: a server
+/// whose limit is above it) is listed a page at a time, repo info lists a bounded `siblings`,
+/// and `?full=1` listings share one budget; the server stays healthy.
+#[tokio::test]
+async fn listings_of_a_huge_stored_tree_read_one_page_at_a_time() {
+    let mut server = CappedServer::start_with(&[
+        ("KURA_LIMIT_MAX_REPO_PATHS", "2000000000"),
+        ("KURA_LIMIT_MAX_SIBLINGS", "5000"),
+    ])
+    .await;
+    server.create_repo(&server.alice.clone(), "alice/old", false).await;
+    let parent = head(&server, "alice/old").await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_owned();
+    let base = parent.clone();
+    let (commit, pack) = blocking(move || tree_bomb(&dir, Some(&base))).await;
+    let report =
+        receive_pack(&server, "alice/old", receive_request(&parent, &commit, "refs/heads/main", &pack)).await;
+    assert!(report.contains("ok refs/heads/main"), "{report}");
+
+    let get = |path: String| server.client.get(format!("{}{path}", server.base)).send();
+    // Another user's read costs the same as an anonymous one.
+    let info = server.client.get(format!("{}/api/models/alice/old", server.base)).bearer_auth(&server.bob);
+    let info: Value = info.send().await.unwrap().json().await.unwrap();
+    let siblings = info["siblings"].as_array().unwrap().len();
+    assert!(siblings > 1000 && siblings <= 5000, "{siblings} siblings");
+    let listing = get("/api/models?full=1&author=alice".into()).await.unwrap();
+    assert_eq!(listing.status(), 200);
+    let listing: Value = listing.json().await.unwrap();
+    assert!(listing[0]["siblings"].as_array().unwrap().len() <= 5000);
+
+    // Recursive listing: pages of 1000 that follow one another.
+    let first = get("/api/models/alice/old/tree/main?recursive=true&expand=false".into()).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let next = header(&first, "link").unwrap().to_owned();
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first.as_array().unwrap().len(), 1000);
+    let url = next.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    let second: Value = server.client.get(url).send().await.unwrap().json().await.unwrap();
+    let second = second.as_array().unwrap();
+    assert_eq!(second.len(), 1000);
+    assert_ne!(second[0]["path"], first[999]["path"]);
+    let deep = get("/api/models/alice/old/tree/main/d0999?recursive=true".into()).await.unwrap();
+    assert_eq!(deep.status(), 200);
+    assert!(header(&deep, "link").is_some());
+    server.assert_healthy().await;
+}
+
+/// Every path of a tree listing, following its `Link`s; pages hold at most 3 entries.
+async fn all_pages(server: &TestServer, path: &str) -> Vec<String> {
+    let mut url = format!("{}{path}", server.base);
+    let mut paths = Vec::new();
+    loop {
+        let response = server.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let link = header(&response, "link")
+            .map(|l| l.trim_start_matches('<').split('>').next().unwrap().to_owned());
+        let page: Value = response.json().await.unwrap();
+        assert!(page.as_array().unwrap().len() <= 3);
+        paths.extend(page.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_owned()));
+        match link {
+            Some(next) => url = next,
+            None => return paths,
+        }
+    }
+}
+
+/// Finding 3: tree pages follow each other without gaps or repeats, in and across folders,
+/// recursive or not; each page reads only its own entries.
+#[tokio::test]
+async fn tree_listings_page_by_cursor() {
+    let server = TestServer::start_with(|config| config.limits.tree_page_entries = 3).await;
+    server.create_repo(&server.alice, "alice/p", false).await;
+    let files = ["a.txt", "b/c.txt", "b/d.txt", "b/e/f.txt", "g.txt", "h/i.txt"];
+    let lines: Vec<Value> = files.iter().map(|f| file_line(f, f.as_bytes())).collect();
+    assert_eq!(server.commit(&server.alice, "alice/p", "main", &lines, None).await.status(), 200);
+    assert_eq!(
+        all_pages(&server, "/api/models/alice/p/tree/main?recursive=true").await,
+        [".gitattributes", "a.txt", "b", "g.txt", "h", "b/c.txt", "b/d.txt", "b/e", "b/e/f.txt", "h/i.txt"]
+    );
+    assert_eq!(all_pages(&server, "/api/models/alice/p/tree/main/b").await, ["b/c.txt", "b/d.txt", "b/e"]);
+    assert_eq!(
+        all_pages(&server, "/api/models/alice/p/tree/main/b?recursive=true").await,
+        ["b/c.txt", "b/d.txt", "b/e", "b/e/f.txt"]
+    );
+    assert_eq!(
+        all_pages(&server, "/api/models/alice/p/tree/main").await,
+        [".gitattributes", "a.txt", "b", "g.txt", "h"]
+    );
+    let bad = server.get("/api/models/alice/p/tree/main?cursor=zz%2Fnope").send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+/// Finding 3: an API commit cannot make a tree over the path budget either.
+#[tokio::test]
+async fn a_commit_over_the_path_budget_is_refused() {
+    let server = TestServer::start_with(|config| config.limits.max_repo_paths = 10).await;
+    server.create_repo(&server.alice, "alice/c", false).await;
+    let before = server.head_sha(&server.alice, "alice/c").await;
+    let lines: Vec<Value> = (0..5).map(|i| file_line(&format!("d{i}/f.txt"), b"x")).collect();
+    let refused = server.commit(&server.alice, "alice/c", "main", &lines, None).await;
+    assert_eq!(refused.status(), 413);
+    let message = refused.text().await.unwrap();
+    assert!(message.contains("more than 10 files and folders"), "{message}");
+    assert_eq!(server.head_sha(&server.alice, "alice/c").await, before);
+    let fits: Vec<Value> = (0..4).map(|i| file_line(&format!("d{i}/f.txt"), b"x")).collect();
+    assert_eq!(server.commit(&server.alice, "alice/c", "main", &fits, None).await.status(), 200);
+}
