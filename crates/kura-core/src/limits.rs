@@ -28,6 +28,13 @@ pub struct Limits {
     pub max_siblings: u64,
     /// Entries per page of a tree listing (`/tree/{rev}/{path}`, recursive or not).
     pub tree_page_entries: u64,
+    /// Most distinct `want` (and, separately, `shallow`) lines one git fetch request may send;
+    /// more are refused. Git sends one want per ref it fetches.
+    pub git_fetch_max_wants: u64,
+    /// Most distinct `have` lines of one git fetch request that are looked up; the rest are
+    /// ignored (the pack can only get bigger). Git sends haves in rounds of a few dozen to a
+    /// few thousand.
+    pub git_fetch_max_haves: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +45,8 @@ impl Default for Limits {
             max_repo_paths: 1_000_000,
             max_siblings: 200_000,
             tree_page_entries: 1_000,
+            git_fetch_max_wants: 10_000,
+            git_fetch_max_haves: 10_000,
         }
     }
 }

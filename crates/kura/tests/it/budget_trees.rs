@@ -1,6 +1,7 @@
-//! Budgets on expanding stored trees (issue 12, finding 3): a pushed tree that reuses subtrees
-//! is refused before it can expand to a billion paths, and listings of a tree stored before
-//! that rule read one page at a time.
+//! Budgets on expanding stored trees and fetch requests (issue 12, findings 3 and 6): a pushed
+//! tree that reuses subtrees is refused before it can expand to a billion paths, listings of a
+//! tree stored before that rule read one page at a time, and upload-pack bounds its wants and
+//! haves.
 
 use std::io::Write;
 use std::path::Path;
@@ -243,4 +244,73 @@ async fn a_commit_over_the_path_budget_is_refused() {
     assert_eq!(server.head_sha(&server.alice, "alice/c").await, before);
     let fits: Vec<Value> = (0..4).map(|i| file_line(&format!("d{i}/f.txt"), b"x")).collect();
     assert_eq!(server.commit(&server.alice, "alice/c", "main", &fits, None).await.status(), 200);
+}
+
+fn pkt(out: &mut Vec<u8>, line: &str) {
+    out.extend_from_slice(format!("{:04x}{line}", line.len() + 4).as_bytes());
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn upload_pack(server: &CappedServer, repo: &str, body: Vec<u8>) -> (u16, Duration) {
+    let started = Instant::now();
+    let response = server
+        .client
+        .post(format!("{}/{repo}.git/git-upload-pack", server.base))
+        .header("content-type", "application/x-git-upload-pack-request")
+        .header("content-encoding", "gzip")
+        .body(gzip(&body))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let _ = response.bytes().await;
+    (status, started.elapsed())
+}
+
+/// Finding 6: 670k want lines (anonymous, gzipped) are answered at once: distinct ones are
+/// refused, repeats count once; 670k haves are looked up only up to the budget.
+#[tokio::test]
+async fn upload_pack_bounds_wants_and_haves() {
+    let mut server = CappedServer::start().await;
+    server.create_repo(&server.alice.clone(), "alice/g", false).await;
+    let tip = head(&server, "alice/g").await;
+
+    let mut distinct = Vec::new();
+    for i in 0..670_000u32 {
+        pkt(&mut distinct, &format!("want {:040x}\n", u128::from(i) + 1));
+    }
+    distinct.extend_from_slice(b"0000");
+    pkt(&mut distinct, "done\n");
+    let (status, took) = upload_pack(&server, "alice/g", distinct).await;
+    assert_eq!(status, 400);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    let mut repeated = Vec::new();
+    pkt(&mut repeated, &format!("want {tip} side-band-64k\n"));
+    for _ in 0..670_000 {
+        pkt(&mut repeated, &format!("want {tip}\n"));
+    }
+    repeated.extend_from_slice(b"0000");
+    pkt(&mut repeated, "done\n");
+    let (status, took) = upload_pack(&server, "alice/g", repeated).await;
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    let mut haves = Vec::new();
+    pkt(&mut haves, &format!("want {tip} side-band-64k\n"));
+    haves.extend_from_slice(b"0000");
+    for i in 0..670_000u32 {
+        pkt(&mut haves, &format!("have {:040x}\n", u128::from(i) + 1));
+    }
+    pkt(&mut haves, "done\n");
+    let (status, took) = upload_pack(&server, "alice/g", haves).await;
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    server.assert_healthy().await;
 }
