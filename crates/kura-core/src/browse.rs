@@ -1,6 +1,6 @@
 //! Reading trees at a commit: path lookup, directory listings, flattening.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use kura_git::EntryMode;
 use kura_model::{ObjectId, RepoPath};
@@ -215,81 +215,5 @@ impl Hub {
     /// Reads a small blob completely (README, .gitattributes).
     pub async fn read_small_blob(&self, oid: &ObjectId) -> Result<bytes::Bytes> {
         Ok(self.objects.read(oid).await?.1)
-    }
-}
-
-/// The commit that last changed a path: id, title and committer time (seconds).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastCommit {
-    pub id: ObjectId,
-    pub title: String,
-    pub time: i64,
-}
-
-/// History depth examined to attribute paths to commits.
-const LAST_COMMIT_HORIZON: usize = 1000;
-
-impl Hub {
-    /// The id of the object at `path` under `root`, without reading blobs.
-    async fn path_oid(&self, root: ObjectId, path: &str) -> Result<Option<ObjectId>> {
-        let mut current = root;
-        for segment in path.split('/') {
-            let tree = self.objects.tree(&current).await?;
-            match tree.get(segment) {
-                Some(entry) => current = entry.oid,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(current))
-    }
-
-    /// For each path, the newest commit (following first parents from `head`) that changed
-    /// it. Paths still unattributed past the horizon get the oldest commit examined.
-    pub async fn last_commits(
-        &self,
-        head: ObjectId,
-        paths: &[String],
-    ) -> Result<HashMap<String, LastCommit>> {
-        let mut found = HashMap::new();
-        let mut pending: Vec<(String, Option<ObjectId>)> = Vec::new();
-        let head_tree = self.objects.commit(&head).await?.tree;
-        for path in paths {
-            pending.push((path.clone(), self.path_oid(head_tree, path).await?));
-        }
-        let mut current = head;
-        for _ in 0..LAST_COMMIT_HORIZON {
-            if pending.is_empty() {
-                break;
-            }
-            let commit = self.objects.commit(&current).await?;
-            let info =
-                LastCommit { id: current, title: commit.title().to_owned(), time: commit.committer.time };
-            let Some(parent) = commit.parents.first().copied() else {
-                for (path, _) in pending.drain(..) {
-                    found.insert(path, info.clone());
-                }
-                break;
-            };
-            let parent_tree = self.objects.commit(&parent).await?.tree;
-            let mut still = Vec::with_capacity(pending.len());
-            for (path, oid) in pending {
-                if self.path_oid(parent_tree, &path).await? == oid {
-                    still.push((path, oid));
-                } else {
-                    found.insert(path, info.clone());
-                }
-            }
-            pending = still;
-            current = parent;
-        }
-        if !pending.is_empty() {
-            let commit = self.objects.commit(&current).await?;
-            let info =
-                LastCommit { id: current, title: commit.title().to_owned(), time: commit.committer.time };
-            for (path, _) in pending {
-                found.insert(path, info.clone());
-            }
-        }
-        Ok(found)
     }
 }

@@ -35,6 +35,9 @@ pub struct Limits {
     /// ignored (the pack can only get bigger). Git sends haves in rounds of a few dozen to a
     /// few thousand.
     pub git_fetch_max_haves: u64,
+    /// Most tree entries one `expand=true` tree listing or paths-info request reads to find
+    /// each path's `lastCommit`; paths not attributed within it get none.
+    pub expand_max_tree_entries: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +50,7 @@ impl Default for Limits {
             tree_page_entries: 1_000,
             git_fetch_max_wants: 10_000,
             git_fetch_max_haves: 10_000,
+            expand_max_tree_entries: 4_000_000,
         }
     }
 }

@@ -1,7 +1,7 @@
-//! Budgets on expanding stored trees and fetch requests (issue 12, findings 3 and 6): a pushed
+//! Budgets on expanding stored trees and histories (issue 12, findings 3, 6 and 9): a pushed
 //! tree that reuses subtrees is refused before it can expand to a billion paths, listings of a
-//! tree stored before that rule read one page at a time, and upload-pack bounds its wants and
-//! haves.
+//! tree stored before that rule read one page at a time, upload-pack bounds its wants and
+//! haves, and `expand=true` bounds its last-commit walk.
 
 use std::io::Write;
 use std::path::Path;
@@ -313,4 +313,92 @@ async fn upload_pack_bounds_wants_and_haves() {
     assert_eq!(status, 200);
     assert!(took < Duration::from_secs(10), "took {took:?}");
     server.assert_healthy().await;
+}
+
+/// A history of 1000 commits on a 1000-file tree: the first commit adds every file, each
+/// later one changes one file. Returns (tip, pack).
+fn long_history(dir: &Path) -> (String, Vec<u8>) {
+    ok(dir, &["init", "-q", "--bare", "hist.git"]);
+    let repo = dir.join("hist.git");
+    let mut stream = String::new();
+    for n in 0..1000 {
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter P <p@example.com> {} +0000\ndata 8\nc{n:06}\n",
+            1_700_000_000 + n
+        ));
+        let changed: Vec<usize> = if n == 0 { (0..1000).collect() } else { vec![n] };
+        for file in changed {
+            let content = format!("{file}:{n}\n");
+            stream.push_str(&format!("M 100644 inline f{file:04}\ndata {}\n{content}", content.len()));
+        }
+        stream.push('\n');
+    }
+    git_stdin(&repo, &["fast-import", "--quiet"], stream.as_bytes());
+    let tip = ok(&repo, &["rev-parse", "main"]);
+    let objects = git_stdin(&repo, &["rev-list", "--objects", "main"], b"");
+    (tip, git_stdin(&repo, &["pack-objects", "--stdout", "-q"], &objects))
+}
+
+/// Finding 9: `expand=true` on a 1000-entry tree with 1000 commits answers each of a few
+/// concurrent anonymous requests quickly, and `/health` stays fast.
+#[tokio::test]
+async fn expand_walks_a_long_history_within_its_budget() {
+    let mut server = CappedServer::start().await;
+    server.create_repo(&server.alice.clone(), "alice/h", false).await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_owned();
+    let (tip, pack) = blocking(move || long_history(&dir)).await;
+    let report =
+        receive_pack(&server, "alice/h", receive_request(ZERO, &tip, "refs/heads/hist", &pack)).await;
+    assert!(report.contains("ok refs/heads/hist"), "{report}");
+
+    let url = format!("{}/api/models/alice/h/tree/hist?expand=true", server.base);
+    let requests: Vec<_> = (0..3)
+        .map(|_| {
+            let (client, url) = (server.client.clone(), url.clone());
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+                (page, started.elapsed())
+            })
+        })
+        .collect();
+    let health_started = Instant::now();
+    let health = server.client.get(format!("{}/health", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health_started.elapsed() < Duration::from_secs(1), "/health took {:?}", health_started.elapsed());
+    for request in requests {
+        let (page, took) = request.await.unwrap();
+        assert!(took < Duration::from_secs(3), "expand took {took:?}");
+        let entries = page.as_array().unwrap();
+        assert_eq!(entries.len(), 1000);
+        let last = |name: &str| {
+            entries
+                .iter()
+                .find(|e| e["path"] == name)
+                .and_then(|e| e["lastCommit"]["title"].as_str())
+                .map(str::to_owned)
+        };
+        assert_eq!(last("f0999").as_deref(), Some("c000999"));
+        assert_eq!(last("f0500").as_deref(), Some("c000500"));
+        assert_eq!(last("f0000").as_deref(), Some("c000000"));
+    }
+    server.assert_healthy().await;
+}
+
+/// Finding 9: past its budget the walk stops and leaves `lastCommit` out, never fails.
+#[tokio::test]
+async fn expand_leaves_last_commit_out_past_its_budget() {
+    let server = TestServer::start_with(|config| config.limits.expand_max_tree_entries = 1).await;
+    server.create_repo(&server.alice, "alice/e", false).await;
+    for content in [b"1", b"2"] {
+        let lines = [file_line("a.txt", content), file_line("b.txt", b"b")];
+        assert_eq!(server.commit(&server.alice, "alice/e", "main", &lines, None).await.status(), 200);
+    }
+    let response = server.get("/api/models/alice/e/tree/main?expand=true").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    let entries = page.as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{page}");
+    assert!(entries.iter().all(|e| e.get("lastCommit").is_none()), "{page}");
 }
