@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use kura_git::EntryMode;
-use kura_model::{ObjectId, RepoPath};
+use kura_model::{MAX_PATH_BYTES, ObjectId, RepoPath};
 
 use crate::Hub;
 use crate::error::{CoreError, Result};
@@ -135,7 +135,9 @@ impl Hub {
                 Some(name) => items.iter().rposition(|e| &e.name == name).ok_or_else(bad_cursor)? + 1,
                 None => 0,
             };
-            for item in &items[from..] {
+            // Paths over the length limit (older data) are neither listed nor entered.
+            let fits = |name: &str| frame.prefix.len() + 1 + name.len() <= MAX_PATH_BYTES;
+            for item in items[from..].iter().filter(|e| fits(&e.name)) {
                 if entries.len() >= limit {
                     let next = entries.last().map(|e: &Entry| e.path().to_owned());
                     return Ok(ListPage { entries, next });
@@ -143,7 +145,7 @@ impl Hub {
                 entries.push(self.entry(&frame.prefix, item.mode, &item.name, item.oid).await?);
             }
             if recursive {
-                for item in items.iter().rev().filter(|e| e.mode.is_tree()) {
+                for item in items.iter().rev().filter(|e| e.mode.is_tree() && fits(&e.name)) {
                     stack.push(Frame { oid: item.oid, prefix: join(&frame.prefix, &item.name), after: None });
                 }
             }
@@ -202,6 +204,11 @@ impl Hub {
             }
             for item in tree.entries() {
                 let path = join(&prefix, &item.name);
+                if path.len() > MAX_PATH_BYTES {
+                    return Err(CoreError::invalid(format!(
+                        "the tree holds a path longer than {MAX_PATH_BYTES} bytes; commits to it are refused"
+                    )));
+                }
                 if item.mode.is_tree() {
                     stack.push((item.oid, path));
                 } else {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use kura_git::{Commit, ObjectKind, Tree};
-use kura_model::ObjectId;
+use kura_model::{MAX_PATH_BYTES, ObjectId};
 use kura_storage::RepoRecord;
 use tokio::sync::OnceCell;
 
@@ -36,6 +36,13 @@ pub(crate) struct Known<'a> {
 }
 
 const MISSING: &str = "missing necessary objects";
+
+/// What a tree expands to: its paths (files and folders) and the length of the longest.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    paths: u64,
+    longest: usize,
+}
 
 impl Hub {
     /// Whether `id` belongs to the repo: one of its commits, or a tree or blob reachable from
@@ -80,7 +87,7 @@ impl Hub {
     pub(crate) async fn check_history(&self, known: &Known<'_>, tip: ObjectId) -> Result<Option<String>> {
         let mut seen = HashSet::new();
         let mut trees_seen = HashSet::new();
-        let mut path_counts = HashMap::new();
+        let mut shapes = HashMap::new();
         let mut stack = vec![tip];
         while let Some(oid) = stack.pop() {
             if !seen.insert(oid) {
@@ -100,10 +107,16 @@ impl Hub {
                 return Ok(Some(problem));
             }
             let max_paths = self.config().limits.max_repo_paths;
-            if self.count_paths(commit.tree, max_paths, &mut path_counts).await? > max_paths {
+            let shape = self.tree_shape(commit.tree, max_paths, &mut shapes).await?;
+            if shape.paths > max_paths {
                 return Ok(Some(format!(
                     "the tree of commit {oid} holds more than {max_paths} files and folders, the limit of \
                      this server (the Hub advises fewer than 100k files per repo)"
+                )));
+            }
+            if shape.longest > MAX_PATH_BYTES {
+                return Ok(Some(format!(
+                    "the tree of commit {oid} holds a path longer than {MAX_PATH_BYTES} bytes"
                 )));
             }
             stack.extend(commit.parents);
@@ -152,16 +165,17 @@ impl Hub {
         Ok(None)
     }
 
-    /// The paths (files and folders) under `root`, counted without expanding them: each
-    /// distinct tree is read once and its count kept in `counts`, so a tree reusing a subtree a
-    /// thousand times costs one subtree. Counts saturate at `max + 1`: past the limit the walk
-    /// stops. Every tree it reads has passed `check_tree`.
-    async fn count_paths(
+    /// How many paths (files and folders) `root` holds and how long the longest is, found
+    /// without expanding them: each distinct tree is read once and its shape kept in `shapes`,
+    /// so a tree reusing a subtree a thousand times costs one subtree. Counts saturate at
+    /// `max + 1` and lengths just past [`MAX_PATH_BYTES`]: past either limit the walk stops.
+    /// Every tree it reads has passed `check_tree`.
+    async fn tree_shape(
         &self,
         root: ObjectId,
         max: u64,
-        counts: &mut HashMap<ObjectId, u64>,
-    ) -> Result<u64> {
+        shapes: &mut HashMap<ObjectId, Shape>,
+    ) -> Result<Shape> {
         enum Step {
             Enter(ObjectId),
             Leave(ObjectId, Arc<Tree>),
@@ -170,39 +184,46 @@ impl Hub {
         while let Some(step) = stack.pop() {
             match step {
                 Step::Enter(oid) => {
-                    if counts.contains_key(&oid) {
+                    if shapes.contains_key(&oid) {
                         continue;
                     }
                     let tree = self.objects.tree(&oid).await?;
                     let subtrees: Vec<ObjectId> = tree
                         .entries()
                         .iter()
-                        .filter(|e| e.mode.is_tree() && !counts.contains_key(&e.oid))
+                        .filter(|e| e.mode.is_tree() && !shapes.contains_key(&e.oid))
                         .map(|e| e.oid)
                         .collect();
                     stack.push(Step::Leave(oid, tree));
                     stack.extend(subtrees.into_iter().map(Step::Enter));
                 }
                 Step::Leave(oid, tree) => {
-                    let mut total: u64 = 0;
+                    let mut shape = Shape::default();
                     for entry in tree.entries() {
                         let below = if entry.mode.is_tree() {
-                            counts.get(&entry.oid).copied().unwrap_or(0)
+                            shapes.get(&entry.oid).copied().unwrap_or_default()
                         } else {
-                            0
+                            Shape::default()
                         };
-                        total = total.saturating_add(1).saturating_add(below);
+                        shape.paths = shape.paths.saturating_add(1).saturating_add(below.paths);
+                        let longest = if below.paths > 0 {
+                            entry.name.len() + 1 + below.longest
+                        } else {
+                            entry.name.len()
+                        };
+                        shape.longest = shape.longest.max(longest);
                     }
-                    let total = total.min(max.saturating_add(1));
-                    counts.insert(oid, total);
-                    if total > max {
-                        // The whole tree is over the limit, whatever the rest holds.
-                        return Ok(total);
+                    shape.paths = shape.paths.min(max.saturating_add(1));
+                    shape.longest = shape.longest.min(MAX_PATH_BYTES + 1);
+                    shapes.insert(oid, shape);
+                    if shape.paths > max || shape.longest > MAX_PATH_BYTES {
+                        // The whole tree is over a limit, whatever the rest holds.
+                        return Ok(shape);
                     }
                 }
             }
         }
-        Ok(counts.get(&root).copied().unwrap_or(0))
+        Ok(shapes.get(&root).copied().unwrap_or_default())
     }
 
     /// A blob is in the push or the repo; an LFS pointer must name an object the repo holds.

@@ -67,6 +67,25 @@ fn tree_bomb(dir: &Path, parent: Option<&str>) -> (String, Vec<u8>) {
     (commit, pack)
 }
 
+/// A pack of one commit holding a single file five folders deep whose path is 1,256 bytes.
+fn long_path(dir: &Path) -> (String, Vec<u8>) {
+    ok(dir, &["init", "-q", "--bare", "long.git"]);
+    let repo = dir.join("long.git");
+    let blob = text(git_stdin(&repo, &["hash-object", "-w", "--stdin"], b"x\n"));
+    let mut objects = vec![blob.clone()];
+    let mut listing = format!("100644 blob {blob}\tf\n");
+    for level in 0..6 {
+        let tree = text(git_stdin(&repo, &["mktree"], listing.as_bytes()));
+        objects.push(tree.clone());
+        listing = format!("040000 tree {tree}\t{}\n", level.to_string().repeat(250));
+    }
+    let top = objects.last().unwrap().clone();
+    let commit = ok(&repo, &["commit-tree", &top, "-m", "long"]);
+    objects.push(commit.clone());
+    let objects = objects.join("\n") + "\n";
+    (commit, git_stdin(&repo, &["pack-objects", "--stdout", "-q"], objects.as_bytes()))
+}
+
 /// A receive-pack request creating or moving `refname` from `old` to `new`.
 fn receive_request(old: &str, new: &str, refname: &str, pack: &[u8]) -> Vec<u8> {
     let line = format!("{old} {new} {refname}\0report-status\n");
@@ -134,6 +153,14 @@ async fn a_push_of_a_tree_that_reuses_subtrees_is_refused() {
         .unwrap();
     assert_eq!(refs["branches"].as_array().unwrap().len(), 1, "{refs}");
     assert_eq!(head(&server, "alice/bomb").await, before);
+
+    // Paths are bounded in length too, as API paths are (else a deep chain of folders makes
+    // every listed path long).
+    let dir = work.path().to_owned();
+    let (commit, pack) = blocking(move || long_path(&dir)).await;
+    let report =
+        receive_pack(&server, "alice/bomb", receive_request(ZERO, &commit, "refs/heads/long", &pack)).await;
+    assert!(report.contains("ng refs/heads/long") && report.contains("longer than 1024 bytes"), "{report}");
     server.assert_healthy().await;
 }
 
