@@ -126,7 +126,8 @@ impl Hub {
         request: &CommitRequest,
     ) -> Result<ObjectId> {
         let head_commit = self.objects.commit(&head).await?;
-        let mut files = self.flatten(head_commit.tree).await?;
+        let max_paths = self.config.limits.max_repo_paths;
+        let mut files = self.flatten(head_commit.tree, max_paths).await?;
         let mut new_lfs_paths = Vec::new();
         for operation in &request.operations {
             self.apply(repo, head, &mut files, operation, &mut new_lfs_paths).await?;
@@ -186,16 +187,17 @@ impl Hub {
                 Ok(())
             }
             Operation::Copy { from, to, revision } => {
-                let source_files = match revision {
+                let not_found = || CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) };
+                let (mode, oid) = match revision {
                     Some(rev) => {
                         let commit = self.resolve_revision(repo, rev).await?.commit;
-                        self.flatten(self.commit_tree(&commit).await?).await?
+                        match self.lookup(self.commit_tree(&commit).await?, from).await? {
+                            Some(crate::Entry::File { mode, oid, .. }) => (mode, oid),
+                            _ => return Err(not_found()),
+                        }
                     }
-                    None => files.clone(),
+                    None => *files.get(from.as_str()).ok_or_else(not_found)?,
                 };
-                let (mode, oid) = *source_files
-                    .get(from.as_str())
-                    .ok_or_else(|| CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) })?;
                 insert_file(files, to, mode, oid)
             }
         }
@@ -261,7 +263,8 @@ impl Hub {
         Ok(())
     }
 
-    /// Writes the trees for a flat file map, deepest first; returns the root tree id.
+    /// Writes the trees for a flat file map, deepest first; returns the root tree id. A map
+    /// with more paths (files and folders) than the server allows writes nothing.
     pub(crate) async fn write_flat_tree(&self, files: &FlatTree) -> Result<ObjectId> {
         let mut dirs: BTreeMap<String, Vec<TreeEntry>> = BTreeMap::new();
         dirs.insert(String::new(), Vec::new());
@@ -278,6 +281,11 @@ impl Hub {
                 dirs.entry(up.to_owned()).or_default();
                 parent = up;
             }
+        }
+        let max_paths = self.config.limits.max_repo_paths;
+        // Every folder but the root is an entry of its parent.
+        if (files.len() + dirs.len() - 1) as u64 > max_paths {
+            return Err(crate::browse::too_many_paths(max_paths));
         }
         let mut order: Vec<String> = dirs.keys().cloned().collect();
         order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));

@@ -3,10 +3,11 @@
 //! the shared object store), trees are well-formed, and every Git LFS pointer names an object
 //! this repo holds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use kura_git::{Commit, ObjectKind, Tree};
-use kura_model::ObjectId;
+use kura_model::{MAX_PATH_BYTES, ObjectId};
 use kura_storage::RepoRecord;
 use tokio::sync::OnceCell;
 
@@ -35,6 +36,13 @@ pub(crate) struct Known<'a> {
 }
 
 const MISSING: &str = "missing necessary objects";
+
+/// What a tree expands to: its paths (files and folders) and the length of the longest.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    paths: u64,
+    longest: usize,
+}
 
 impl Hub {
     /// Whether `id` belongs to the repo: one of its commits, or a tree or blob reachable from
@@ -79,6 +87,7 @@ impl Hub {
     pub(crate) async fn check_history(&self, known: &Known<'_>, tip: ObjectId) -> Result<Option<String>> {
         let mut seen = HashSet::new();
         let mut trees_seen = HashSet::new();
+        let mut shapes = HashMap::new();
         let mut stack = vec![tip];
         while let Some(oid) = stack.pop() {
             if !seen.insert(oid) {
@@ -96,6 +105,19 @@ impl Hub {
             };
             if let Some(problem) = self.check_tree(known, commit.tree, &mut trees_seen).await? {
                 return Ok(Some(problem));
+            }
+            let max_paths = self.config().limits.max_repo_paths;
+            let shape = self.tree_shape(commit.tree, max_paths, &mut shapes).await?;
+            if shape.paths > max_paths {
+                return Ok(Some(format!(
+                    "the tree of commit {oid} holds more than {max_paths} files and folders, the limit of \
+                     this server (the Hub advises fewer than 100k files per repo)"
+                )));
+            }
+            if shape.longest > MAX_PATH_BYTES {
+                return Ok(Some(format!(
+                    "the tree of commit {oid} holds a path longer than {MAX_PATH_BYTES} bytes"
+                )));
             }
             stack.extend(commit.parents);
         }
@@ -141,6 +163,67 @@ impl Hub {
             }
         }
         Ok(None)
+    }
+
+    /// How many paths (files and folders) `root` holds and how long the longest is, found
+    /// without expanding them: each distinct tree is read once and its shape kept in `shapes`,
+    /// so a tree reusing a subtree a thousand times costs one subtree. Counts saturate at
+    /// `max + 1` and lengths just past [`MAX_PATH_BYTES`]: past either limit the walk stops.
+    /// Every tree it reads has passed `check_tree`.
+    async fn tree_shape(
+        &self,
+        root: ObjectId,
+        max: u64,
+        shapes: &mut HashMap<ObjectId, Shape>,
+    ) -> Result<Shape> {
+        enum Step {
+            Enter(ObjectId),
+            Leave(ObjectId, Arc<Tree>),
+        }
+        let mut stack = vec![Step::Enter(root)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Enter(oid) => {
+                    if shapes.contains_key(&oid) {
+                        continue;
+                    }
+                    let tree = self.objects.tree(&oid).await?;
+                    let subtrees: Vec<ObjectId> = tree
+                        .entries()
+                        .iter()
+                        .filter(|e| e.mode.is_tree() && !shapes.contains_key(&e.oid))
+                        .map(|e| e.oid)
+                        .collect();
+                    stack.push(Step::Leave(oid, tree));
+                    stack.extend(subtrees.into_iter().map(Step::Enter));
+                }
+                Step::Leave(oid, tree) => {
+                    let mut shape = Shape::default();
+                    for entry in tree.entries() {
+                        let below = if entry.mode.is_tree() {
+                            shapes.get(&entry.oid).copied().unwrap_or_default()
+                        } else {
+                            Shape::default()
+                        };
+                        shape.paths = shape.paths.saturating_add(1).saturating_add(below.paths);
+                        let longest = if below.paths > 0 {
+                            entry.name.len() + 1 + below.longest
+                        } else {
+                            entry.name.len()
+                        };
+                        shape.longest = shape.longest.max(longest);
+                    }
+                    shape.paths = shape.paths.min(max.saturating_add(1));
+                    shape.longest = shape.longest.min(MAX_PATH_BYTES + 1);
+                    shapes.insert(oid, shape);
+                    if shape.paths > max || shape.longest > MAX_PATH_BYTES {
+                        // The whole tree is over a limit, whatever the rest holds.
+                        return Ok(shape);
+                    }
+                }
+            }
+        }
+        Ok(shapes.get(&root).copied().unwrap_or_default())
     }
 
     /// A blob is in the push or the repo; an LFS pointer must name an object the repo holds.

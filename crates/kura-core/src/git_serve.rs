@@ -96,7 +96,9 @@ impl Hub {
                 plan.common.push(*have);
             }
         }
-        let (mut excluded_commits, mut seen) = self.known_to_client(&plan.common, client_shallow).await?;
+        // A set: the walks below ask it once per commit.
+        let boundaries: HashSet<ObjectId> = client_shallow.iter().copied().collect();
+        let (mut excluded_commits, mut seen) = self.known_to_client(&plan.common, &boundaries).await?;
         // A shallow boundary the client deepens past must be sent again with its parents.
         for boundary in client_shallow {
             if depth.is_some() {
@@ -121,10 +123,11 @@ impl Hub {
             queue.extend(commit.parents.iter().map(|p| (*p, level + 1)));
         }
         // Boundaries the client already has as shallow are not announced again (as git does).
-        plan.shallow.retain(|c| !client_shallow.contains(c));
+        plan.shallow.retain(|c| !boundaries.contains(c));
+        let new_shallow: HashSet<ObjectId> = plan.shallow.iter().copied().collect();
         plan.unshallow = client_shallow
             .iter()
-            .filter(|b| visited.contains(b) && !plan.shallow.contains(b) && !excluded_commits.contains(b))
+            .filter(|b| visited.contains(b) && !new_shallow.contains(b) && !excluded_commits.contains(b))
             .copied()
             .collect();
         let mut trees_and_blobs = Vec::new();
@@ -143,7 +146,7 @@ impl Hub {
     async fn known_to_client(
         &self,
         common: &[ObjectId],
-        client_shallow: &[ObjectId],
+        client_shallow: &HashSet<ObjectId>,
     ) -> Result<(HashSet<ObjectId>, HashSet<ObjectId>)> {
         let mut commits = HashSet::new();
         let mut objects = HashSet::new();

@@ -20,6 +20,7 @@ mod git_serve;
 mod gitattributes;
 mod ingest_hash;
 mod issuer;
+mod last_commit;
 mod lfs;
 mod limits;
 mod login_limit;
@@ -44,7 +45,7 @@ use std::sync::{Arc, Mutex};
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
 pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
-pub use browse::{Entry, LastCommit};
+pub use browse::{Entry, ListPage};
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use clock::now_millis;
 pub use commit::{CommitRequest, FileContent, Operation};
@@ -59,6 +60,7 @@ pub use kura_storage::{
     AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
     RepoRecord, RepoSort, TokenRecord,
 };
+pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use limits::Limits;
 pub use objects::BlobInfo;

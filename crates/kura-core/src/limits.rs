@@ -65,6 +65,27 @@ pub struct Limits {
     /// counting a pack under 1 MiB as 1 MiB: a thin push of a few edits to large files
     /// passes, a delta bomb (a few KiB declaring GiBs) does not.
     pub git_push_max_inflation_ratio: u64,
+    /// Most paths (files, and folders: git trees) the tree of one revision may hold. A push or
+    /// API commit that would make a bigger tree is refused; pushed trees are counted while they
+    /// are walked (each distinct subtree once, times how often it is used), so a small pack
+    /// that reuses subtrees cannot expand to billions of paths.
+    pub max_repo_paths: u64,
+    /// Most tree entries (files and folders) repo info walks to list `siblings`, also the
+    /// budget of one `?full=1` repo listing page, summed over its repos. A bigger tree gets a
+    /// truncated list; clients then list the tree, which pages.
+    pub max_siblings: u64,
+    /// Entries per page of a tree listing (`/tree/{rev}/{path}`, recursive or not).
+    pub tree_page_entries: u64,
+    /// Most distinct `want` (and, separately, `shallow`) lines one git fetch request may send;
+    /// more are refused. Git sends one want per ref it fetches.
+    pub git_fetch_max_wants: u64,
+    /// Most distinct `have` lines of one git fetch request that are looked up; the rest are
+    /// ignored (the pack can only get bigger). Git sends haves in rounds of a few dozen to a
+    /// few thousand.
+    pub git_fetch_max_haves: u64,
+    /// Most tree entries one `expand=true` tree listing or paths-info request reads to find
+    /// each path's `lastCommit`; paths not attributed within it get none.
+    pub expand_max_tree_entries: u64,
 }
 
 /// Bodies and packs smaller than this count as this large for the ratio budgets.
@@ -103,6 +124,12 @@ impl Default for Limits {
             git_push_max_gzip_ratio: 64,
             git_push_max_inflated_bytes: 2 << 30,
             git_push_max_inflation_ratio: 256,
+            max_repo_paths: 1_000_000,
+            max_siblings: 200_000,
+            tree_page_entries: 1_000,
+            git_fetch_max_wants: 10_000,
+            git_fetch_max_haves: 10_000,
+            expand_max_tree_entries: 4_000_000,
         }
     }
 }

@@ -48,6 +48,9 @@ fn is_git_dir_alias(name: &str) -> bool {
     ntfs(".git") || ntfs("git~1") || hfs.eq_ignore_ascii_case(".git")
 }
 
+/// Longest path (in bytes) a repo may hold, whether it comes through the API or a push.
+pub const MAX_PATH_BYTES: usize = 1024;
+
 /// A relative, normalised file path inside a repo: `/`-separated, every segment passing
 /// `check_segment` (no empty, `.`, `..` or `.git` segment, no NUL or backslash), at most 1024
 /// bytes.
@@ -60,7 +63,7 @@ impl RepoPath {
         if text.is_empty() {
             return bad("the path is empty");
         }
-        if text.len() > 1024 {
+        if text.len() > MAX_PATH_BYTES {
             return bad("the path is longer than 1024 bytes");
         }
         if text.starts_with('/') {

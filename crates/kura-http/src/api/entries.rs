@@ -6,13 +6,10 @@ use kura_core::Entry;
 use kura_model::{ObjectId, RepoPath, format_timestamp};
 use serde_json::{Value, json};
 
-use super::{cursor, next_link};
+use super::next_link;
 use crate::context::{Ctx, JSON_LIMIT, query_pairs};
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
-
-/// Entries per tree page.
-const TREE_PAGE: usize = 1000;
 
 /// The JSON shape of a tree entry (`lfs.oid` here, unlike siblings).
 pub(crate) fn entry_json(entry: &Entry) -> Value {
@@ -76,17 +73,24 @@ pub(crate) async fn list_repo_tree(
         None => None,
     };
     let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
-    let entries = ctx.hub().list(root, dir.as_ref(), ctx.flag("recursive")).await.map_err(|e| match e {
-        kura_core::CoreError::EntryNotFound { path, .. } => {
-            ctx.fail(kura_core::CoreError::EntryNotFound { path, commit: Some(resolved.commit) })
-        }
-        other => ctx.fail(other),
-    })?;
-    let start = cursor(ctx)?;
+    // The cursor is the path of the last entry of the previous page: each page reads only its
+    // own entries, however large the tree.
+    let after = ctx.param("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
+    let limit = usize::try_from(ctx.hub().config().limits.tree_page_entries).unwrap_or(usize::MAX).max(1);
+    let page = ctx
+        .hub()
+        .list_page(root, dir.as_ref(), ctx.flag("recursive"), after.as_deref(), limit)
+        .await
+        .map_err(|e| match e {
+            kura_core::CoreError::EntryNotFound { path, .. } => {
+                ctx.fail(kura_core::CoreError::EntryNotFound { path, commit: Some(resolved.commit) })
+            }
+            other => ctx.fail(other),
+        })?;
     let expand = ctx.flag("expand").then_some(resolved.commit);
-    let page = entries_json(ctx, &record, entries.iter().skip(start).take(TREE_PAGE), expand).await?;
-    let mut response = super::json(Value::Array(page)).into_response();
-    if entries.len() > start + TREE_PAGE {
+    let items = entries_json(ctx, &record, page.entries.iter(), expand).await?;
+    let mut response = super::json(Value::Array(items)).into_response();
+    if let Some(next) = page.next {
         let path = format!(
             "/api/{}/{}/tree/{}{}",
             repo.repo_type.plural(),
@@ -94,7 +98,7 @@ pub(crate) async fn list_repo_tree(
             super::encode(revision),
             dir.map(|d| format!("/{}", super::encode(d.as_str()))).unwrap_or_default()
         );
-        let link = next_link(ctx, &path, start + TREE_PAGE);
+        let link = next_link(ctx, &path, next);
         response
             .headers_mut()
             .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);

@@ -1,6 +1,7 @@
 //! git smart HTTP, fetch side: ref advertisement and upload-pack, protocol v2 and v0.
 //! Packs are streamed object by object from the same git objects the API writes.
 
+use std::collections::HashSet;
 use std::io::Read;
 
 use axum::body::Body;
@@ -97,11 +98,14 @@ async fn request_body(ctx: &mut Ctx) -> ApiResult<Vec<u8>> {
     if !gzip {
         return Ok(raw.to_vec());
     }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&raw[..])
-        .take(MAX_REQUEST as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
+    // Inflating up to MAX_REQUEST bytes takes a while: off the async workers.
+    let inflated = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..]).take(MAX_REQUEST as u64 + 1).read_to_end(&mut out).map(|_| out)
+    })
+    .await
+    .map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
+    let out = inflated.map_err(|_| ApiError::bad_request("Malformed gzip request body"))?;
     if out.len() > MAX_REQUEST {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request too large"));
     }
@@ -113,7 +117,8 @@ fn parse_oid(value: &str) -> ApiResult<ObjectId> {
         .map_err(|_| ApiError::bad_request(format!("Malformed object id in '{value}'")))
 }
 
-/// What a fetch asks for, in either protocol version.
+/// What a fetch asks for, in either protocol version: distinct wants, haves and shallow
+/// boundaries, within the budgets of `Limits` (see [`FetchArgs::new`]).
 #[derive(Default)]
 struct FetchArgs {
     wants: Vec<ObjectId>,
@@ -122,18 +127,61 @@ struct FetchArgs {
     depth: Option<u32>,
     done: bool,
     sideband: bool,
+    /// Every id seen in a want, have or shallow line, to drop repeats.
+    seen: HashSet<(u8, ObjectId)>,
+    max_wants: usize,
+    max_haves: usize,
+}
+
+impl FetchArgs {
+    fn new(ctx: &Ctx, sideband: bool) -> Self {
+        let limits = &ctx.hub().config().limits;
+        Self {
+            sideband,
+            max_wants: usize::try_from(limits.git_fetch_max_wants).unwrap_or(usize::MAX),
+            max_haves: usize::try_from(limits.git_fetch_max_haves).unwrap_or(usize::MAX),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a want or shallow line's id once; more distinct ids than the budget refuse the
+    /// request (git sends one want per ref it fetches and one shallow line per boundary).
+    fn add_bounded(&mut self, tag: u8, oid: ObjectId) -> ApiResult<()> {
+        if !self.seen.insert((tag, oid)) {
+            return Ok(());
+        }
+        let list = if tag == b'w' { &mut self.wants } else { &mut self.shallow };
+        if list.len() >= self.max_wants {
+            let what = if tag == b'w' { "want" } else { "shallow" };
+            return Err(ApiError::bad_request(format!(
+                "Too many {what} lines: this server accepts at most {} distinct ones per fetch",
+                self.max_wants
+            )));
+        }
+        list.push(oid);
+        Ok(())
+    }
+
+    /// Adds a have once, up to the budget; the rest are ignored, which can only make the pack
+    /// bigger (objects the client had are sent again), never wrong.
+    fn add_have(&mut self, oid: ObjectId) {
+        if self.haves.len() < self.max_haves && self.seen.insert((b'h', oid)) {
+            self.haves.push(oid);
+        }
+    }
 }
 
 fn fetch_arg(args: &mut FetchArgs, line: &str) -> ApiResult<()> {
     if let Some(rest) = line.strip_prefix("want ") {
-        args.wants.push(parse_oid(rest)?);
+        args.add_bounded(b'w', parse_oid(rest)?)?;
         if rest.contains("side-band-64k") {
             args.sideband = true;
         }
     } else if let Some(rest) = line.strip_prefix("have ") {
-        args.haves.push(parse_oid(rest)?);
+        let oid = parse_oid(rest)?;
+        args.add_have(oid);
     } else if let Some(rest) = line.strip_prefix("shallow ") {
-        args.shallow.push(parse_oid(rest)?);
+        args.add_bounded(b's', parse_oid(rest)?)?;
     } else if let Some(rest) = line.strip_prefix("deepen ") {
         args.depth = Some(rest.trim().parse().map_err(|_| ApiError::bad_request("Malformed deepen"))?);
     } else if line.starts_with("deepen-since ") || line.starts_with("deepen-not ") {
@@ -153,7 +201,7 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     if protocol_v2(ctx) {
         return upload_pack_v2(ctx, &record, &pkts).await;
     }
-    let mut args = FetchArgs::default();
+    let mut args = FetchArgs::new(ctx, false);
     for line in lines.into_iter().flatten() {
         fetch_arg(&mut args, line)?;
     }
@@ -246,7 +294,7 @@ async fn upload_pack_v2(ctx: &Ctx, record: &RepoRecord, pkts: &[Pkt<'_>]) -> Api
             Ok(git_response("application/x-git-upload-pack-result", Body::from(ls_refs(&refs, &args))))
         }
         Some("fetch") => {
-            let mut fetch = FetchArgs { sideband: true, ..FetchArgs::default() };
+            let mut fetch = FetchArgs::new(ctx, true);
             for line in &args {
                 fetch_arg(&mut fetch, line)?;
             }

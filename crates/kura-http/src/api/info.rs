@@ -58,10 +58,24 @@ fn add_card(map: &mut Map<String, Value>, card: &CardInfo, repo_type: RepoType) 
     }
 }
 
-async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
-    let entries = ctx.hub().list(root, None, true).await.map_err(|e| ctx.fail(e))?;
-    let files = entries.iter().filter_map(|entry| match entry {
-        Entry::File { path, oid, info, .. } => {
+/// Entries read per step while listing `siblings`.
+const SIBLINGS_STEP: usize = 1000;
+
+/// The `siblings` of a tree: its files, walking at most `budget` entries (files and folders;
+/// `Limits::max_siblings`) and taking what it used from it. A bigger tree gets a truncated
+/// list, which clients recognise by its size and then list the tree, which pages.
+async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool, budget: &mut usize) -> ApiResult<Value> {
+    let mut files = Vec::new();
+    let mut after: Option<String> = None;
+    while *budget > 0 {
+        let page = ctx
+            .hub()
+            .list_page(root, None, true, after.as_deref(), (*budget).min(SIBLINGS_STEP))
+            .await
+            .map_err(|e| ctx.fail(e))?;
+        *budget = budget.saturating_sub(page.entries.len());
+        for entry in &page.entries {
+            let Entry::File { path, oid, info, .. } = entry else { continue };
             let mut file = json!({"rfilename": path});
             if blobs {
                 file["blobId"] = json!(oid.to_hex());
@@ -71,11 +85,19 @@ async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool) -> ApiResult<Value> {
                         json!({"size": lfs.size, "sha256": lfs.oid.to_hex(), "pointerSize": info.size});
                 }
             }
-            Some(file)
+            files.push(file);
         }
-        Entry::Dir { .. } => None,
-    });
-    Ok(Value::Array(files.collect()))
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(Value::Array(files))
+}
+
+/// `Limits::max_siblings` as a count.
+fn siblings_budget(ctx: &Ctx) -> usize {
+    usize::try_from(ctx.hub().config().limits.max_siblings).unwrap_or(usize::MAX)
 }
 
 pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Option<String>) -> ApiResult {
@@ -91,10 +113,13 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     map.insert("lastModified".into(), json!(format_timestamp(commit.committer.time * 1000)));
     let card = ctx.hub().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
     add_card(&mut map, &card, record.repo_type);
-    map.insert("siblings".into(), siblings(ctx, commit.tree, ctx.flag("blobs")).await?);
+    let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
+    if expand.is_empty() || expand.iter().any(|e| e == "siblings") {
+        let mut budget = siblings_budget(ctx);
+        map.insert("siblings".into(), siblings(ctx, commit.tree, ctx.flag("blobs"), &mut budget).await?);
+    }
     map.insert("xetEnabled".into(), json!(true));
     map.insert("usedStorage".into(), json!(0));
-    let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
     if !expand.is_empty() {
         map.retain(|key, _| key == "id" || key == "_id" || expand.iter().any(|e| e == key));
     }
@@ -132,6 +157,8 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     };
     let records = ctx.hub().list_repos(&ctx.identity, query).await.map_err(|e| ctx.fail(e))?;
     let full = ctx.flag("full");
+    // One budget for the whole page: a thousand large repos cost what one does.
+    let mut budget = siblings_budget(ctx);
     let mut items = Vec::with_capacity(records.len());
     for record in &records {
         let mut map = base_info(record);
@@ -139,7 +166,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             let head = ctx.hub().resolve_revision(record, "main").await.map_err(|e| ctx.fail(e))?;
             let root = ctx.hub().commit_tree(&head.commit).await.map_err(|e| ctx.fail(e))?;
             map.insert("sha".into(), json!(head.commit.to_hex()));
-            map.insert("siblings".into(), siblings(ctx, root, false).await?);
+            map.insert("siblings".into(), siblings(ctx, root, false, &mut budget).await?);
         }
         items.push(Value::Object(map));
     }

@@ -220,14 +220,14 @@ pub(crate) fn json(value: serde_json::Value) -> Response {
 }
 
 /// Pagination: the `Link` header for the next page, built on the public URL.
-pub(crate) fn next_link(ctx: &Ctx, path: &str, cursor: usize) -> String {
+pub(crate) fn next_link(ctx: &Ctx, path: &str, cursor: impl std::fmt::Display) -> String {
     let mut pairs: Vec<String> = ctx
         .query
         .iter()
         .filter(|(k, _)| k != "cursor")
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect();
-    pairs.push(format!("cursor={cursor}"));
+    pairs.push(format!("cursor={}", encode(&cursor.to_string())));
     format!("<{}{}?{}>; rel=\"next\"", ctx.state.public_url, path, pairs.join("&"))
 }
 

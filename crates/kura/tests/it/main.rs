@@ -8,6 +8,7 @@ mod bad_input;
 mod budget_edge;
 mod budget_lfs_xet;
 mod budget_push;
+mod budget_trees;
 mod capped;
 mod content_proof;
 mod crash;
