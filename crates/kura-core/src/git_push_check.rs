@@ -12,7 +12,7 @@ use kura_storage::RepoRecord;
 use tokio::sync::OnceCell;
 
 use crate::Hub;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 use crate::git_push_stage::Staged;
 use crate::read_proof::PointerCheck;
 
@@ -107,7 +107,7 @@ impl Hub {
                 return Ok(Some(problem));
             }
             let max_paths = self.config().limits.max_repo_paths;
-            let shape = self.tree_shape(commit.tree, max_paths, &mut shapes).await?;
+            let shape = self.tree_shape(known, commit.tree, max_paths, &mut shapes).await?;
             if shape.paths > max_paths {
                 return Ok(Some(format!(
                     "the tree of commit {oid} holds more than {max_paths} files and folders, the limit of \
@@ -172,6 +172,7 @@ impl Hub {
     /// Every tree it reads has passed `check_tree`.
     async fn tree_shape(
         &self,
+        known: &Known<'_>,
         root: ObjectId,
         max: u64,
         shapes: &mut HashMap<ObjectId, Shape>,
@@ -187,7 +188,7 @@ impl Hub {
                     if shapes.contains_key(&oid) {
                         continue;
                     }
-                    let tree = self.objects.tree(&oid).await?;
+                    let tree = self.pushed_or_stored_tree(known, &oid).await?;
                     let subtrees: Vec<ObjectId> = tree
                         .entries()
                         .iter()
@@ -224,6 +225,16 @@ impl Hub {
             }
         }
         Ok(shapes.get(&root).copied().unwrap_or_default())
+    }
+
+    /// A tree the push brought (still staged, not in the store) or one the store holds.
+    async fn pushed_or_stored_tree(&self, known: &Known<'_>, oid: &ObjectId) -> Result<Arc<Tree>> {
+        if known.received.get(oid).is_none() {
+            return self.objects.tree(oid).await;
+        }
+        let content = known.received.content(oid).await?;
+        let tree = Tree::parse(&content).map_err(|_| CoreError::invalid(format!("malformed tree {oid}")))?;
+        Ok(Arc::new(tree))
     }
 
     /// A blob is in the push or the repo; an LFS pointer must name an object the repo holds.
