@@ -25,6 +25,10 @@ pub struct Limits {
     /// descriptors stay bounded. Clamped at startup to what the process's file-descriptor
     /// limit allows (each connection may also hold a file open).
     pub max_connections: u64,
+    /// Most connections open at once from one client address (an IPv4 address, an IPv6 /64),
+    /// so one host cannot hold every slot; trusted proxies are exempt. Past it, a new
+    /// connection is closed at once.
+    pub max_connections_per_address: u64,
     /// Seconds a client has to send a request's headers, counted from the connection's
     /// opening or the end of the previous response: it also closes idle keep-alive
     /// connections and slow-header ("slowloris") clients.
@@ -113,6 +117,7 @@ impl Default for Limits {
             // 1 TiB at the usual 64 KiB per chunk; checking costs a few seconds of one core.
             xet_max_shard_chunk_refs: 16 << 20,
             max_connections: 1000,
+            max_connections_per_address: 128,
             header_read_timeout_secs: 30,
             body_stall_timeout_secs: 60,
             send_stall_timeout_secs: 60,

@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod metrics;
 mod middleware;
+pub mod peer_slots;
 mod route;
 pub mod serve;
 

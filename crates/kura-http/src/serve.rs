@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 
+use crate::peer_slots::PeerSlots;
+
 /// Largest request head (request line and headers) a client may send. Also the most a
 /// connection buffers while reading, so a thousand slow clients hold at most 64 MiB.
 const MAX_HEAD_BYTES: usize = 64 << 10;
@@ -58,6 +60,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServeLimits,
+    peers: PeerSlots,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -86,11 +89,18 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // One address may hold only its share of the slots: past it, the connection is
+        // closed at once (its global slot goes back with `permit`).
+        let Some(peer_slot) = peers.enter(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: too many from this address");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {
             serve_connection(stream, peer, app, limits, stop).await;
+            drop(peer_slot);
             drop(permit);
         });
     }

@@ -81,13 +81,16 @@ pub async fn serve_with(
         hub: Arc::new(hub),
         public_url,
         metrics: Arc::default(),
-        trusted_proxies: options.trusted_proxies.into(),
+        trusted_proxies: options.trusted_proxies.clone().into(),
         metrics_token: options.metrics_token.map(Into::into),
     };
     let app = kura_http::router(state);
     let max_connections = connection_cap(limits.max_connections);
+    let config_limits = limits.clone();
     let limits = kura_http::serve::ServeLimits::from_limits(&limits, max_connections);
-    kura_http::serve::serve(listener, app, limits, shutdown).await.context("serving HTTP")
+    let per_address = usize::try_from(config_limits.max_connections_per_address).unwrap_or(usize::MAX);
+    let peers = kura_http::peer_slots::PeerSlots::new(per_address, options.trusted_proxies);
+    kura_http::serve::serve(listener, app, limits, peers, shutdown).await.context("serving HTTP")
 }
 
 /// File descriptors kept for the server itself: the database pool, the listener, logs.

@@ -81,6 +81,36 @@ async fn idle_connections_are_capped_and_closed_by_the_header_timeout() {
     server.assert_healthy().await;
 }
 
+/// Finding 4: one address cannot hold every slot; past its share its connections are closed
+/// at once, while another address is still served.
+#[tokio::test]
+async fn one_address_holds_only_its_share_of_the_connections() {
+    let mut server = CappedServer::start_with(&[("KURA_LIMIT_MAX_CONNECTIONS_PER_ADDRESS", "5")]).await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(TcpStream::connect(address(&server)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let mut extra = TcpStream::connect(address(&server)).await.unwrap();
+        assert!(
+            closed_within(&mut extra, Duration::from_secs(2)).await,
+            "a connection past the share stayed open"
+        );
+    }
+    // Another loopback address (all of 127/8 reaches the listener) has its own share.
+    let other = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let health = other.get(format!("{}/health", server.base)).timeout(Duration::from_secs(5)).send().await;
+    assert!(health.is_ok_and(|r| r.status() == 200), "another address was not served");
+    // The held connections free their places when they end.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.assert_healthy().await;
+}
+
 /// Finding 4: a client sending its headers a byte at a time is closed by the header timeout.
 #[tokio::test]
 async fn a_slowloris_client_is_closed() {
