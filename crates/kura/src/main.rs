@@ -166,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { common, listen, public_url } => {
             let config = load(&common, listen, public_url)?;
             let hub = kura::open_hub(&config).await?;
+            kura::sweep_stale_temp_files(&config).await;
             let listener = tokio::net::TcpListener::bind(&config.listen)
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
