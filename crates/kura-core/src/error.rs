@@ -61,6 +61,12 @@ impl CoreError {
     pub fn conflict(message: impl Into<String>) -> Self {
         CoreError::Conflict { message: message.into(), url: None }
     }
+
+    /// Whether a storage engine failed (what `/metrics` counts as a storage error). A body
+    /// stream that broke is the client's side, not storage's.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(self, CoreError::Storage(error) if !matches!(error, StorageError::Stream(_)))
+    }
 }
 
 impl From<StorageError> for CoreError {
@@ -82,3 +88,19 @@ impl From<kura_model::PathError> for CoreError {
 }
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_engine_is_a_storage_failure_and_a_broken_upload_stream_is_not() {
+        let backend = StorageError::backend(std::io::Error::other("disk on fire"));
+        assert!(CoreError::Storage(backend).is_storage_failure());
+        assert!(CoreError::Storage(StorageError::NotFound).is_storage_failure());
+        let stream = StorageError::Stream(std::io::Error::other("client left"));
+        assert!(!CoreError::Storage(stream).is_storage_failure());
+        assert!(!CoreError::Corrupt("x".into()).is_storage_failure());
+        assert!(!CoreError::RateLimited { retry_after_secs: 1 }.is_storage_failure());
+    }
+}

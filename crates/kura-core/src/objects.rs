@@ -3,7 +3,7 @@
 //! Objects are immutable, so decoded trees and blob facts are cached in memory.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use kura_git::{
@@ -26,6 +26,9 @@ pub struct BlobInfo {
     pub lfs: Option<LfsPointer>,
 }
 
+/// A cache of immutable facts. A panic while its lock is held cannot leave a wrong entry
+/// (each is inserted whole), so a poisoned lock is taken over rather than passed on as a
+/// panic to every later request.
 struct Cache<V> {
     map: Mutex<HashMap<ObjectId, V>>,
 }
@@ -36,11 +39,11 @@ impl<V: Clone> Cache<V> {
     }
 
     fn get(&self, oid: &ObjectId) -> Option<V> {
-        self.map.lock().expect("cache lock is never poisoned").get(oid).cloned()
+        self.map.lock().unwrap_or_else(PoisonError::into_inner).get(oid).cloned()
     }
 
     fn put(&self, oid: ObjectId, value: V) {
-        let mut map = self.map.lock().expect("cache lock is never poisoned");
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= CACHE_LIMIT {
             map.clear();
         }
@@ -177,5 +180,27 @@ impl ObjectStore {
     pub async fn blob_range(&self, oid: &ObjectId, size: u64, offset: u64, len: u64) -> Result<ByteStream> {
         let start = header_len(ObjectKind::Blob, size) + offset;
         Ok(self.blobs.get(&key(oid), start, Some(len)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_cache_lock_does_not_panic_later_callers() {
+        let cache = Arc::new(Cache::<u32>::new());
+        let oid = ObjectId([7; 20]);
+        cache.put(oid, 1);
+        let holder = cache.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = holder.map.lock().unwrap();
+            panic!("a request panics while holding the cache lock");
+        })
+        .join();
+        assert!(panicked.is_err() && cache.map.is_poisoned());
+        assert_eq!(cache.get(&oid), Some(1), "the entries survive");
+        cache.put(ObjectId([8; 20]), 2);
+        assert_eq!(cache.get(&ObjectId([8; 20])), Some(2));
     }
 }

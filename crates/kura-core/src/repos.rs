@@ -2,6 +2,7 @@
 //! history and card metadata.
 
 use std::collections::{BinaryHeap, HashSet};
+use std::sync::PoisonError;
 
 use kura_git::{Commit, EntryMode, ObjectKind, Signature, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
@@ -277,7 +278,8 @@ impl Hub {
 
     /// Card metadata of the README at `root`, cached per tree.
     pub async fn card_info(&self, root: ObjectId) -> Result<CardInfo> {
-        if let Some(info) = self.cards.lock().expect("card cache lock").get(&root) {
+        // A poisoned lock is taken over: cards are inserted whole, so none can be wrong.
+        if let Some(info) = self.cards.lock().unwrap_or_else(PoisonError::into_inner).get(&root) {
             return Ok(info.clone());
         }
         let readme = RepoPath::parse("README.md").expect("constant path is valid");
@@ -287,7 +289,7 @@ impl Hub {
             }
             _ => CardInfo::default(),
         };
-        let mut cache = self.cards.lock().expect("card cache lock");
+        let mut cache = self.cards.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() > 10_000 {
             cache.clear();
         }

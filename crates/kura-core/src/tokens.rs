@@ -1,6 +1,8 @@
 //! Access tokens: issued by the operator (CLI) or by users for themselves (HTTP), listed and
 //! revoked. Only the SHA-256 of a secret is stored; the secret is shown once, at creation.
 
+use std::sync::PoisonError;
+
 use kura_model::{MAX_SCOPES, Role, Sha256, Timestamp, TokenScope};
 use kura_storage::{NewToken, StorageError, TokenRecord, UserRecord};
 use rand::Rng;
@@ -87,7 +89,9 @@ impl Hub {
             let taken = self
                 .token_mints
                 .lock()
-                .map_err(|_| CoreError::Corrupt("rate limiter".into()))?
+                // A poisoned limiter is taken over: at worst one bucket is off by one token,
+                // where refusing would fail every later mint with a 500.
+                .unwrap_or_else(PoisonError::into_inner)
                 .take(owner.id, now);
             if let Err(wait_ms) = taken {
                 let retry_after_secs = u64::try_from(wait_ms.max(0)).unwrap_or(0).div_ceil(1000).max(1);

@@ -2,7 +2,7 @@
 //! with signed fetch URLs (tokens in `xet_token`, shards in `xet_shard`, the bridge that
 //! rebuilds files for plain HTTP clients in `xet_read`).
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kura_cas::{
@@ -309,7 +309,9 @@ impl Hub {
     }
 
     pub(crate) async fn chunk_table(&self, hash: &MerkleHash) -> Result<Arc<Vec<StoredChunk>>> {
-        if let Some(table) = self.chunk_tables.lock().expect("chunk table cache lock").get(hash) {
+        // A poisoned lock is taken over: entries are inserted whole, and a miscounted size
+        // only moves the next clear.
+        if let Some(table) = self.chunk_tables.lock().unwrap_or_else(PoisonError::into_inner).get(hash) {
             return Ok(table);
         }
         let bytes = match self.blobs.get_bytes(&chunk_table_key(hash)).await {
@@ -319,7 +321,7 @@ impl Hub {
             other => other?,
         };
         let table = Arc::new(decode_chunk_table(&bytes)?);
-        self.chunk_tables.lock().expect("chunk table cache lock").insert(*hash, table.clone());
+        self.chunk_tables.lock().unwrap_or_else(PoisonError::into_inner).insert(*hash, table.clone());
         Ok(table)
     }
 

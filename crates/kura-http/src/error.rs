@@ -17,11 +17,21 @@ pub(crate) struct ApiError {
     pub(crate) extra: Option<(&'static str, String)>,
     /// Set for server-side failures so the logging middleware reports them once.
     pub(crate) internal: Option<String>,
+    /// Set when a storage engine failed, for `kura_storage_errors_total`.
+    pub(crate) storage_failure: bool,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, code: None, message: message.into(), headers: Vec::new(), extra: None, internal: None }
+        Self {
+            status,
+            code: None,
+            message: message.into(),
+            headers: Vec::new(),
+            extra: None,
+            internal: None,
+            storage_failure: false,
+        }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -36,7 +46,8 @@ impl ApiError {
     /// Hub answers anonymous callers with 401.
     pub(crate) fn from_core(error: CoreError, anonymous: bool) -> Self {
         let message = error.to_string();
-        match error {
+        let storage_failure = error.is_storage_failure();
+        let mapped = match error {
             CoreError::RepoNotFound => {
                 let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::NOT_FOUND };
                 Self { code: Some("RepoNotFound"), ..Self::new(status, "Repository not found") }
@@ -89,7 +100,8 @@ impl ApiError {
                 internal: Some(format!("{other:?}")),
                 ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
             },
-        }
+        };
+        Self { storage_failure, ..mapped }
     }
 }
 
@@ -124,6 +136,9 @@ impl IntoResponse for ApiError {
         if let Some(internal) = self.internal {
             response.extensions_mut().insert(InternalError(internal));
         }
+        if self.storage_failure {
+            response.extensions_mut().insert(StorageFailure);
+        }
         response
     }
 }
@@ -132,4 +147,30 @@ impl IntoResponse for ApiError {
 #[derive(Clone, Debug)]
 pub(crate) struct InternalError(pub(crate) String);
 
+/// Marker carried to the metrics middleware when a storage engine failed (a 503 alone does
+/// not say so: a busy body budget answers 503 too).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StorageFailure;
+
 pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(error: ApiError) -> (u16, bool) {
+        let response = error.into_response();
+        (response.status().as_u16(), response.extensions().get::<StorageFailure>().is_some())
+    }
+
+    /// Which core errors are storage failures is `CoreError::is_storage_failure`'s test.
+    #[test]
+    fn only_a_storage_failure_is_marked_for_the_metrics() {
+        let failed =
+            ApiError { storage_failure: true, ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "x") };
+        assert_eq!(marked(failed), (503, true));
+        // The body budget's 503 is no storage error.
+        assert_eq!(marked(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy")), (503, false));
+        assert_eq!(marked(ApiError::from_core(CoreError::Corrupt("x".into()), false)), (500, false));
+    }
+}

@@ -57,6 +57,77 @@ pub(crate) enum Route {
     NotFound,
 }
 
+impl Route {
+    /// The route's path template, for the request log: names what was asked without user
+    /// data or secrets. `{repo}` is `[datasets/|spaces/]{namespace}/{name}`, `{type}` the plural
+    /// repo type.
+    pub(crate) fn template(&self) -> &'static str {
+        match self {
+            Route::Health => "/health",
+            Route::Metrics => "/metrics",
+            Route::WhoAmI => "/api/whoami-v2",
+            Route::Login => "/api/login",
+            Route::Logout => "/api/logout",
+            Route::ValidateYaml => "/api/validate-yaml",
+            Route::CreateRepo => "/api/repos/create",
+            Route::DeleteRepo => "/api/repos/delete",
+            Route::MoveRepo => "/api/repos/move",
+            Route::ListRepos(_) => "/api/{type}",
+            Route::RepoInfo { revision: None, .. } => "/api/{type}/{namespace}/{name}",
+            Route::RepoInfo { revision: Some(_), .. } => "/api/{type}/{namespace}/{name}/revision/{revision}",
+            Route::Tree { .. } => "/api/{type}/{namespace}/{name}/tree/{revision}/{path}",
+            Route::PathsInfo { .. } => "/api/{type}/{namespace}/{name}/paths-info/{revision}",
+            Route::Refs { .. } => "/api/{type}/{namespace}/{name}/refs",
+            Route::Commits { .. } => "/api/{type}/{namespace}/{name}/commits/{revision}",
+            Route::Preupload { .. } => "/api/{type}/{namespace}/{name}/preupload/{revision}",
+            Route::Commit { .. } => "/api/{type}/{namespace}/{name}/commit/{revision}",
+            Route::Branch { .. } => "/api/{type}/{namespace}/{name}/branch/{branch}",
+            Route::Tag { .. } => "/api/{type}/{namespace}/{name}/tag/{tag}",
+            Route::Settings { .. } => "/api/{type}/{namespace}/{name}/settings",
+            Route::AuthCheck { write: false, .. } => "/api/{type}/{namespace}/{name}/auth-check",
+            Route::AuthCheck { write: true, .. } => "/api/{type}/{namespace}/{name}/auth-check/write",
+            Route::AskAccess { .. } => "/api/{type}/{namespace}/{name}/ask-access",
+            Route::UserAccessRequest { .. } => "/api/{type}/{namespace}/{name}/user-access-request/{action}",
+            Route::AuditLog => "/api/admin/audit-log",
+            Route::OrgMembers { .. } => "/api/organizations/{org}/members",
+            Route::OrgMember { .. } => "/api/organizations/{org}/members/{user}",
+            Route::OrgMemberRole { .. } => "/api/organizations/{org}/members/{user}/role",
+            Route::Tokens => "/api/settings/tokens",
+            Route::Token { .. } => "/api/settings/tokens/{id}",
+            Route::Discussions { .. } => "/api/{type}/{namespace}/{name}/discussions",
+            Route::XetToken { write: false, .. } => {
+                "/api/{type}/{namespace}/{name}/xet-read-token/{revision}"
+            }
+            Route::XetToken { write: true, .. } => {
+                "/api/{type}/{namespace}/{name}/xet-write-token/{revision}"
+            }
+            Route::Cas(cas) => cas.template(),
+            Route::Resolve { .. } => "/{repo}/resolve/{revision}/{path}",
+            Route::LfsBatch { .. } => "/{repo}.git/info/lfs/objects/batch",
+            Route::GitInfoRefs { .. } => "/{repo}.git/info/refs",
+            Route::GitUploadPack { .. } => "/{repo}.git/git-upload-pack",
+            Route::GitReceivePack { .. } => "/{repo}.git/git-receive-pack",
+            Route::LfsTransfer { .. } => "/_kura/lfs/{token}",
+            Route::NotFound => "(no route)",
+        }
+    }
+}
+
+impl CasRoute {
+    fn template(&self) -> &'static str {
+        match self {
+            CasRoute::Xorb { .. } => "/cas/v1/xorbs/{prefix}/{hash}",
+            CasRoute::Unsupported => "/cas/(unsupported)",
+            CasRoute::Shard => "/cas/v1/shards",
+            CasRoute::Reconstruction { .. } => "/cas/v1/reconstructions/{file}",
+            CasRoute::Chunk { .. } => "/cas/v1/chunks/{prefix}/{hash}",
+            CasRoute::Telemetry => "/cas/v1/telemetry",
+            CasRoute::Fetch { .. } => "/cas/v1/fetch/{token}",
+            CasRoute::NotFound => "/cas/(no route)",
+        }
+    }
+}
+
 fn decode(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
@@ -348,6 +419,24 @@ mod tests {
         check(
             "/datasets/u/d.git/git-receive-pack",
             Route::GitReceivePack { repo: repo(RepoType::Dataset, "u", "d") },
+        );
+    }
+
+    /// Every first segment `parse` matches before the file routes (keep this list with the
+    /// match arms) is a name no user or organization may take.
+    #[test]
+    fn top_level_route_segments_are_reserved_names() {
+        for segment in ["health", "metrics", "api", "_kura", "cas", "datasets", "spaces"] {
+            assert!(kura_model::RESERVED_NAMESPACES.contains(&segment), "{segment} is not reserved");
+        }
+        // A namespace that is not reserved reaches the file routes.
+        check(
+            "/metrics-team/m/resolve/main/f",
+            Route::Resolve {
+                repo: repo(RepoType::Model, "metrics-team", "m"),
+                revision: "main".into(),
+                path: "f".into(),
+            },
         );
     }
 

@@ -65,23 +65,38 @@ impl fmt::Display for RepoType {
     }
 }
 
-/// Namespaces that would collide with route prefixes.
-const RESERVED_NAMESPACES: &[&str] = &[
+/// Top-level path segments kept for routes, today's and those the next edges need (the web
+/// UI's pages and static assets, collections, buckets, the datasets server): no user or
+/// organization may take one, compared without case. The route table's test checks that
+/// every top-level segment it matches is here.
+pub const RESERVED_NAMESPACES: &[&str] = &[
+    // Routes served today.
     "api",
+    "_kura",
+    "cas",
+    "health",
+    "metrics",
     "datasets",
     "spaces",
     "models",
-    "kernels",
+    // Pages and features of the coming edges.
+    "admin",
+    "assets",
     "buckets",
-    "health",
-    "_kura",
-    "new",
-    "settings",
+    "collections",
+    "datasets-server",
+    "docs",
+    "favicon.ico",
+    "join",
+    "kernels",
     "login",
     "logout",
-    "join",
+    "new",
     "organizations",
-    "docs",
+    "robots.txt",
+    "search",
+    "settings",
+    "static",
 ];
 
 /// Checks one segment of a repo id or a user/org name the way the Hub does:
@@ -278,6 +293,21 @@ mod tests {
         check_repo(&format!("alice/{}", "a".repeat(97)), false);
         check_repo("alice/a b", false);
         check_repo("alice/", false);
+    }
+
+    #[test]
+    fn reserved_names_are_refused_in_any_case() {
+        for name in ["datasets-server", "collections", "buckets", "settings", "new", "login", "logout"]
+            .into_iter()
+            .chain(["metrics", "cas", "static", "assets", "api", "spaces", "datasets", "models"])
+            .chain(["organizations", "docs", "Metrics", "STATIC"])
+        {
+            let refused = validate_namespace(name).unwrap_err();
+            assert!(refused.0.contains("reserved"), "{name}: {refused}");
+        }
+        for name in ["alice", "metrics-team", "static2", "my-datasets", "cas-lab"] {
+            assert!(validate_namespace(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

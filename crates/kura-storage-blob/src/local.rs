@@ -2,6 +2,7 @@
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -31,15 +32,48 @@ fn io_error(error: std::io::Error) -> StorageError {
 }
 
 impl LocalBlobStore {
-    /// Opens (and creates) the store at `root`, clearing temp files left by a crash.
+    /// Opens (and creates) the store at `root`. Temp files are left alone: a server may be
+    /// writing them right now (an admin command opens the same directory); only `serve`
+    /// sweeps the stale ones, with [`Self::sweep_temp`].
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let root = root.into();
-        let tmp = root.join(".tmp");
-        if fs::try_exists(&tmp).await.map_err(io_error)? {
-            fs::remove_dir_all(&tmp).await.map_err(io_error)?;
-        }
-        fs::create_dir_all(&tmp).await.map_err(io_error)?;
+        fs::create_dir_all(root.join(".tmp")).await.map_err(io_error)?;
         Ok(Self { root })
+    }
+
+    /// Deletes the temp files not written to for `grace` or longer (left by a crash or a
+    /// stalled upload) and returns how many went. A write in flight touches its file with
+    /// every batch, so one younger than `grace` is kept even if another server owns it.
+    pub async fn sweep_temp(&self, grace: Duration) -> Result<usize, StorageError> {
+        let tmp = self.root.join(".tmp");
+        let work = move || -> std::io::Result<usize> {
+            let now = SystemTime::now();
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&tmp)? {
+                let entry = entry?;
+                let meta = match entry.metadata() {
+                    Ok(meta) => meta,
+                    // Published or removed by its writer since the directory was read.
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(error),
+                };
+                // A clock set back makes every file look fresh: keep them rather than guess.
+                let idle = meta.modified().ok().and_then(|m| now.duration_since(m).ok());
+                if !meta.is_file() || idle.is_none_or(|idle| idle < grace) {
+                    continue;
+                }
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(removed)
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| StorageError::backend(std::io::Error::other(e)))?
+            .map_err(io_error)
     }
 
     fn path(&self, key: &BlobKey) -> PathBuf {
@@ -306,5 +340,29 @@ mod tests {
         kura_storage::conformance::blob_store_listing(&store).await;
         let leftovers = std::fs::read_dir(dir.path().join(".tmp")).unwrap().count();
         assert_eq!(leftovers, 0, "failed writes leave no temp files");
+    }
+
+    fn temp_file(dir: &Path, name: &str, age: Duration) -> PathBuf {
+        let path = dir.join(".tmp").join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn open_keeps_temp_files_and_the_sweep_takes_only_stale_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        LocalBlobStore::open(dir.path()).await.unwrap();
+        let fresh = temp_file(dir.path(), "fresh", Duration::from_secs(60));
+        let stale = temp_file(dir.path(), "stale", Duration::from_secs(2 * 3600));
+
+        // Another process (an admin command) opening the store touches neither.
+        let store = LocalBlobStore::open(dir.path()).await.unwrap();
+        assert!(fresh.exists() && stale.exists(), "open deletes no temp file");
+
+        let removed = store.sweep_temp(Duration::from_secs(3600)).await.unwrap();
+        assert_eq!(removed, 1);
+        assert!(fresh.exists(), "a temp file written to within the grace period is kept");
+        assert!(!stale.exists(), "a temp file idle past the grace period is swept");
     }
 }

@@ -38,6 +38,27 @@ pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     Ok(Hub::new(Arc::new(meta), blobs, hub_config))
 }
 
+/// How long a blob temp file may go unwritten before `serve` takes it for a leftover (of a
+/// crash, or an upload that stalled). Uploads in flight write at least every few MiB; an
+/// hour leaves room for a slow client and a second server sharing the directory.
+pub const TEMP_FILE_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the local blob store's temp files idle for [`TEMP_FILE_GRACE`]. Only `serve` calls
+/// this: admin commands run beside a live server and must not break its uploads. A failed
+/// sweep is logged, not fatal: the leftovers only cost disk space.
+pub async fn sweep_stale_temp_files(config: &Config) {
+    let Storage::Local(root) = &config.storage else { return };
+    let swept = match LocalBlobStore::open(root).await {
+        Ok(store) => store.sweep_temp(TEMP_FILE_GRACE).await,
+        Err(error) => Err(error),
+    };
+    match swept {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "swept stale temp files from the blob directory"),
+        Err(error) => tracing::warn!(%error, "could not sweep stale temp files from the blob directory"),
+    }
+}
+
 fn hex_key(bytes: [u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -88,6 +88,34 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
     Ok(json(json!({"files": files, "commitOid": resolved.commit.to_hex()})))
 }
 
+/// Finds the end of the line at the front of a buffer that grows between calls, looking at
+/// each byte once however many chunks a long line arrives in (searching from the start on
+/// every chunk was quadratic: a 64 MiB line in 64 KiB chunks scanned about 32 GiB).
+#[derive(Default)]
+struct LineFinder {
+    /// Bytes at the front of the buffer already known to hold no line end.
+    scanned: usize,
+    /// Bytes looked at in all, for the test of linear cost.
+    examined: u64,
+}
+
+impl LineFinder {
+    /// Splits the first complete line (without its `\n`) off `buffer`, or `None` when it has
+    /// no line end yet.
+    fn take_line(&mut self, buffer: &mut BytesMut) -> Option<Bytes> {
+        let Some(found) = buffer[self.scanned..].iter().position(|&b| b == b'\n') else {
+            self.examined += (buffer.len() - self.scanned) as u64;
+            self.scanned = buffer.len();
+            return None;
+        };
+        let pos = self.scanned + found;
+        self.examined += found as u64 + 1;
+        self.scanned = 0;
+        let line = buffer.split_to(pos + 1).freeze();
+        Some(line.slice(..pos))
+    }
+}
+
 /// Reads NDJSON lines from the body without holding more than one line at a time. The line
 /// being read, counted twice (parsing copies it), plus `held` bytes already kept, stay covered
 /// by `reservation`.
@@ -98,16 +126,11 @@ async fn next_line(
     reservation: &mut Reservation,
     held: usize,
 ) -> ApiResult<Option<Bytes>> {
-    // Bytes already searched for the line end: each byte is looked at once, however many
-    // chunks a long line arrives in.
-    let mut scanned = 0;
+    let mut finder = LineFinder::default();
     loop {
-        if let Some(found) = buffer[scanned..].iter().position(|&b| b == b'\n') {
-            let pos = scanned + found;
-            let line = buffer.split_to(pos + 1).freeze();
-            return Ok(Some(line.slice(..pos)));
+        if let Some(line) = finder.take_line(buffer) {
+            return Ok(Some(line));
         }
-        scanned = buffer.len();
         if buffer.len() > max_line {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -204,4 +227,37 @@ pub(crate) async fn create_commit(ctx: &mut Ctx, repo: &RepoRef, revision: &str)
         ctx.hub().create_commit(&ctx.identity, &record, revision, request).await.map_err(|e| ctx.fail(e))?;
     let url = ctx.repo_url(record.repo_type, &record.repo_id);
     Ok(json(json!({"commitUrl": format!("{url}/commit/{oid}"), "commitOid": oid.to_hex(), "success": true})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes looked at to find the end of one `len`-byte line arriving in `chunk`-byte reads.
+    fn examined(len: usize, chunk: usize) -> u64 {
+        let mut line = vec![b'a'; len];
+        line.extend_from_slice(b"\n{}");
+        let mut finder = LineFinder::default();
+        let mut buffer = BytesMut::new();
+        for piece in line.chunks(chunk) {
+            buffer.extend_from_slice(piece);
+            if let Some(found) = finder.take_line(&mut buffer) {
+                assert_eq!(found.len(), len);
+                assert_eq!(&buffer[..], b"{}", "the rest stays for the next line");
+                return finder.examined;
+            }
+        }
+        panic!("no line end found");
+    }
+
+    #[test]
+    fn a_long_line_in_many_reads_costs_linear_time() {
+        let chunk = 64 << 10;
+        let small = examined(1 << 20, chunk);
+        let large = examined(16 << 20, chunk);
+        assert_eq!(small, (1 << 20) + 1, "each byte is looked at once");
+        assert_eq!(large, (16 << 20) + 1, "each byte is looked at once");
+        // Rescanning from the start on every read would cost 16² times as much, not 16.
+        assert_eq!(large - 1, 16 * (small - 1));
+    }
 }
