@@ -9,7 +9,7 @@ use kura_cas::{
     MerkleHash, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard, is_global_dedup_eligible,
     validate_xorb,
 };
-use kura_model::Sha256;
+use kura_model::{ByteRange, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
 use crate::Hub;
@@ -329,23 +329,20 @@ impl Hub {
         &self,
         grant: &XetGrant,
         file: &MerkleHash,
-        range: Option<(u64, Option<u64>)>,
+        range: Option<ByteRange>,
     ) -> Result<Reconstruction> {
         let access = self.xet_access(grant).await?;
         let missing = || CoreError::EntryNotFound { path: file.to_hex(), commit: None };
         let read = self.xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
         let record = read.xet_record().ok_or_else(missing)?;
         let size = record.size;
-        let (start, end) = match range {
-            None => (0, size.saturating_sub(1)),
-            Some((start, end)) => (start, end.unwrap_or(u64::MAX).min(size.saturating_sub(1))),
-        };
         if size == 0 {
             return Ok(Reconstruction { offset_into_first_range: 0, terms: Vec::new(), fetches: Vec::new() });
         }
-        if start >= size || start > end {
-            return Err(CoreError::RangeNotSatisfiable { size });
-        }
+        let (start, end) = match range {
+            None => (0, size - 1),
+            Some(range) => range.resolve(size).map_err(|_| CoreError::RangeNotSatisfiable { size })?,
+        };
         let mut plan = Reconstruction { offset_into_first_range: 0, terms: Vec::new(), fetches: Vec::new() };
         let mut position = 0u64;
         for term in decode_terms(&record.terms)? {
