@@ -36,7 +36,7 @@ pub use hash::{
 };
 pub use merkle::{MerkleBuilder, MerkleNode, file_hash, merkle_root, xorb_hash};
 pub use reconstruction::{
-    PlannedTerm, RangeRequest, ReconstructionPlan, plan_reconstruction, record_byte_range,
+    PlannedTerm, ReconstructionPlan, overlapping_terms, plan_reconstruction,
 };
 pub use shard::{
     CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION, FileEntry, FileTerm,
