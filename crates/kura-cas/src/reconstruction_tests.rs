@@ -93,7 +93,10 @@ fn range_across_three_terms_keeps_the_middle_one_whole() {
 #[test]
 fn past_the_end_is_not_satisfiable() {
     let not_satisfiable = |span: Range<u64>| plan_reconstruction(&terms(), span, sizes);
-    assert!(matches!(not_satisfiable(125..126), Err(CasError::RangeNotSatisfiable { start: 125, size: 125 })));
+    assert!(matches!(
+        not_satisfiable(125..126),
+        Err(CasError::RangeNotSatisfiable { start: 125, size: 125 })
+    ));
     assert!(matches!(not_satisfiable(200..300), Err(CasError::RangeNotSatisfiable { .. })));
     assert!(matches!(not_satisfiable(5..5), Err(CasError::RangeNotSatisfiable { .. })));
 }
@@ -111,7 +114,7 @@ fn overlapping_terms_are_those_the_span_touches() {
 #[test]
 fn empty_file_gives_an_empty_plan() {
     assert_eq!(plan_reconstruction(&[], 0..1, sizes).unwrap(), ReconstructionPlan::default());
-    assert_eq!(plan_reconstruction(&[], 7..3, sizes).unwrap(), ReconstructionPlan::default());
+    assert_eq!(plan_reconstruction(&[], 0..u64::MAX, sizes).unwrap(), ReconstructionPlan::default());
 }
 
 #[test]

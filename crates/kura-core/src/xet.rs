@@ -363,8 +363,8 @@ impl Hub {
         let span = start..end + 1;
         let mut tables = HashMap::new();
         for (_, term) in overlapping_terms(&terms, span.clone()) {
-            if !tables.contains_key(&term.xorb_hash) {
-                tables.insert(term.xorb_hash, self.chunk_table(&term.xorb_hash).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(term.xorb_hash) {
+                slot.insert(self.chunk_table(&term.xorb_hash).await?);
             }
         }
         let planned = plan_reconstruction(&terms, span, |xorb| {

@@ -108,8 +108,7 @@ impl Hub {
 
     /// Checks a CAS bearer token's signature and expiry: 401 when missing, forged or expired.
     pub fn check_xet_token(&self, bearer: Option<&str>) -> Result<XetGrant> {
-        let grant: XetGrant =
-            bearer.and_then(|t| claims::open(&self.signer, t)).ok_or_else(invalid_token)?;
+        let grant: XetGrant = bearer.and_then(|t| claims::open(&self.signer, t)).ok_or_else(invalid_token)?;
         if grant.expires_at <= now_millis() / 1000 {
             return Err(invalid_token());
         }
@@ -177,9 +176,9 @@ impl Hub {
 mod tests {
     use super::*;
     use crate::Capability;
+    use crate::signing::Signer;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use crate::signing::Signer;
 
     fn fetch() -> XorbFetch {
         XorbFetch {

@@ -95,7 +95,9 @@ mod tests {
 
     #[test]
     fn malformed_byte_ranges_are_refused() {
-        for bad in ["bytes=", "bytes=5", "bytes=5-2", "bytes=-0", "bytes=-", "bytes=a-b", "bytes=1-x", "bytes=--1"] {
+        for bad in
+            ["bytes=", "bytes=5", "bytes=5-2", "bytes=-0", "bytes=-", "bytes=a-b", "bytes=1-x", "bytes=--1"]
+        {
             assert_eq!(parse(bad), Err(Unsatisfiable), "{bad}");
         }
         assert_eq!(parse("bytes=99999999999999999999-"), Err(Unsatisfiable));
