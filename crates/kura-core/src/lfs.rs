@@ -1,7 +1,7 @@
 //! Git LFS uploads: batch planning and the signed capabilities behind self-authorising
 //! upload URLs (the client sends those without any Authorization header).
 
-use kura_model::{RepoId, RepoType, Sha256};
+use kura_model::{ByteRange, RepoId, RepoType, Sha256};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -202,8 +202,14 @@ impl Hub {
         Ok(plans)
     }
 
-    /// Streams an object for a signed download URL, if its issuer may still read it.
-    pub async fn send_object(self: &Arc<Self>, capability: &Capability) -> Result<ByteStream> {
+    /// Streams an object for a signed download URL, if its issuer may still read it: the bytes
+    /// `range` asks for (resolved against the object's size), or all of them. Answers the span
+    /// sent (`None` for the whole object) with the stream.
+    pub async fn send_object(
+        self: &Arc<Self>,
+        capability: &Capability,
+        range: Option<ByteRange>,
+    ) -> Result<(Option<(u64, u64)>, ByteStream)> {
         if capability.action != Action::Download {
             return Err(CoreError::Forbidden("This URL does not allow downloads".to_owned()));
         }
@@ -212,7 +218,13 @@ impl Hub {
             .object_read(&access, &capability.oid)
             .await?
             .ok_or_else(|| CoreError::EntryNotFound { path: capability.oid.to_string(), commit: None })?;
-        self.read_object(&read, 0, read.size()).await
+        let size = read.size();
+        let span = range
+            .map(|range| range.resolve(size))
+            .transpose()
+            .map_err(|_| CoreError::RangeNotSatisfiable { size })?;
+        let (offset, len) = span.map_or((0, size), |(first, last)| (first, last - first + 1));
+        Ok((span, self.read_object(&read, offset, len).await?))
     }
 
     /// The repo of a download URL, re-checked against what its issuer may read now.
