@@ -1,67 +1,13 @@
 //! Reconstruction planning: which chunk ranges of which xorbs cover a byte range of a file.
+//! Pure: terms, chunk sizes and a byte span in, a plan out. The caller parses the `Range`
+//! header (`kura_model::ByteRange`), resolves it against the file size and loads the chunk
+//! tables of [`overlapping_terms`] first.
+
+use std::ops::Range;
 
 use crate::error::CasError;
 use crate::hash::MerkleHash;
 use crate::shard::FileTerm;
-use crate::xorb::XorbChunk;
-
-/// A byte range as an HTTP `Range: bytes=...` header can ask for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeRequest {
-    /// `a-b`: bytes a through b, inclusive.
-    Closed {
-        /// First byte.
-        start: u64,
-        /// Last byte (inclusive); clamped to the file.
-        last: u64,
-    },
-    /// `a-`: from byte a to the end.
-    From {
-        /// First byte.
-        start: u64,
-    },
-    /// `-n`: the last n bytes.
-    Suffix {
-        /// Number of bytes.
-        len: u64,
-    },
-}
-
-impl RangeRequest {
-    /// Parses one `bytes=` range (a single range; multi-range requests are rejected).
-    pub fn parse_header(value: &str) -> Result<Self, CasError> {
-        let malformed = || CasError::malformed("range header", value.chars().take(80).collect::<String>());
-        let spec = value.trim().strip_prefix("bytes=").ok_or_else(malformed)?.trim();
-        let (first, last) = spec.split_once('-').ok_or_else(malformed)?;
-        let number = |text: &str| text.trim().parse::<u64>().map_err(|_| malformed());
-        match (first.trim().is_empty(), last.trim().is_empty()) {
-            (false, false) => {
-                let (start, last) = (number(first)?, number(last)?);
-                if last < start {
-                    return Err(malformed());
-                }
-                Ok(Self::Closed { start, last })
-            }
-            (false, true) => Ok(Self::From { start: number(first)? }),
-            (true, false) => Ok(Self::Suffix { len: number(last)? }),
-            (true, true) => Err(malformed()),
-        }
-    }
-
-    /// Resolves against a file size to a half-open `[start, end)`, clamping the end.
-    /// A start at or past the end (or an empty suffix) is not satisfiable (HTTP 416).
-    pub fn resolve(&self, size: u64) -> Result<(u64, u64), CasError> {
-        let (start, end) = match *self {
-            Self::Closed { start, last } => (start, last.saturating_add(1).min(size)),
-            Self::From { start } => (start, size),
-            Self::Suffix { len } => (size.saturating_sub(len), size),
-        };
-        if start >= size || start >= end {
-            return Err(CasError::RangeNotSatisfiable { start, size });
-        }
-        Ok((start, end))
-    }
-}
 
 /// One term of a reconstruction answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,15 +31,30 @@ pub struct ReconstructionPlan {
     pub terms: Vec<PlannedTerm>,
 }
 
-/// Plans the terms covering `[start, end)` of a file (`range` of `None` is the whole file).
+/// The terms of a file that overlap bytes `span` (half-open), each with its file offset.
+pub fn overlapping_terms(terms: &[FileTerm], span: Range<u64>) -> impl Iterator<Item = (u64, &FileTerm)> {
+    terms
+        .iter()
+        .scan(0u64, |offset, term| {
+            let start = *offset;
+            *offset += u64::from(term.unpacked_len);
+            Some((start, term))
+        })
+        .take_while(move |(start, _)| *start < span.end)
+        .filter(move |(start, term)| start + u64::from(term.unpacked_len) > span.start)
+}
+
+/// Plans the terms covering bytes `span` (half-open; an end past the file is cut to it) of the
+/// file made of `terms`.
 ///
-/// Terms wholly outside the range are dropped; the first and last kept terms are trimmed to
-/// the chunks that overlap the range, for which `chunk_sizes` must return the raw chunk
-/// sizes of a xorb (`None` if unknown). The client trims the tail itself. An empty file
-/// gives an empty plan whatever the range.
+/// Terms wholly outside the span are dropped; the first and last kept terms are trimmed to
+/// the chunks that overlap it, for which `chunk_sizes` must return the raw chunk sizes of a
+/// xorb (`None` if unknown). The client trims the tail itself. An empty file gives an empty
+/// plan whatever the span; a span starting at or past the end of a non-empty file is
+/// `RangeNotSatisfiable`.
 pub fn plan_reconstruction<F>(
     terms: &[FileTerm],
-    range: Option<RangeRequest>,
+    span: Range<u64>,
     mut chunk_sizes: F,
 ) -> Result<ReconstructionPlan, CasError>
 where
@@ -103,18 +64,13 @@ where
     if size == 0 {
         return Ok(ReconstructionPlan::default());
     }
-    let (start, end) = match range {
-        Some(range) => range.resolve(size)?,
-        None => (0, size),
-    };
+    let (start, end) = (span.start, span.end.min(size));
+    if start >= end {
+        return Err(CasError::RangeNotSatisfiable { start, size });
+    }
     let mut plan = ReconstructionPlan::default();
-    let mut term_start = 0u64;
-    for term in terms {
+    for (term_start, term) in overlapping_terms(terms, start..end) {
         let term_end = term_start + u64::from(term.unpacked_len);
-        if term_end <= start || term_start >= end {
-            term_start = term_end;
-            continue;
-        }
         let planned = if term_start >= start && term_end <= end {
             if plan.terms.is_empty() {
                 plan.offset_into_first_range = start - term_start;
@@ -134,7 +90,6 @@ where
             planned
         };
         plan.terms.push(planned);
-        term_start = term_end;
     }
     Ok(plan)
 }
@@ -181,26 +136,6 @@ fn trim_term(
         unpacked_len: u32::try_from(kept_len).unwrap_or(term.unpacked_len),
     };
     Ok((planned, kept_start))
-}
-
-/// Inclusive physical byte range `[first, last]` of chunks `[chunk_start, chunk_end)` in a
-/// serialized xorb: what a fetch URL's `url_range` names.
-pub fn record_byte_range(
-    chunks: &[XorbChunk],
-    chunk_start: u32,
-    chunk_end: u32,
-) -> Result<(u64, u64), CasError> {
-    let range = chunks
-        .get(chunk_start as usize..chunk_end as usize)
-        .filter(|range| !range.is_empty())
-        .ok_or_else(|| {
-            CasError::malformed(
-                "chunk range",
-                format!("{chunk_start}..{chunk_end} of {} chunks", chunks.len()),
-            )
-        })?;
-    let (first, last) = (range[0], range[range.len() - 1]);
-    Ok((first.record_start, last.record_end - 1))
 }
 
 #[cfg(test)]

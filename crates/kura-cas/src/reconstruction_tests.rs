@@ -1,6 +1,7 @@
-//! Tests for range parsing and reconstruction planning.
+//! Tests for reconstruction planning.
 
 use super::*;
+use kura_model::ByteRange;
 
 fn xorb(byte: u8) -> MerkleHash {
     MerkleHash::from_bytes([byte; 32])
@@ -31,29 +32,19 @@ fn planned(byte: u8, chunk_start: u32, chunk_end: u32, unpacked_len: u32) -> Pla
     PlannedTerm { xorb_hash: xorb(byte), chunk_start, chunk_end, unpacked_len }
 }
 
+/// The plan for a `Range` header value, resolved as the core does (against 125 bytes).
 fn plan_for(range: &str) -> Result<ReconstructionPlan, CasError> {
-    plan_reconstruction(&terms(), Some(RangeRequest::parse_header(range)?), sizes)
-}
-
-#[test]
-fn parses_range_headers() {
-    assert_eq!(
-        RangeRequest::parse_header("bytes=0-99").unwrap(),
-        RangeRequest::Closed { start: 0, last: 99 }
-    );
-    assert_eq!(RangeRequest::parse_header("bytes=5-").unwrap(), RangeRequest::From { start: 5 });
-    assert_eq!(RangeRequest::parse_header("bytes=-7").unwrap(), RangeRequest::Suffix { len: 7 });
-    for bad in ["", "bytes=", "bytes=-", "bytes=5-3", "items=0-1", "bytes=a-b", "bytes=0-1,3-4"] {
-        assert!(RangeRequest::parse_header(bad).is_err(), "{bad}");
-    }
+    let (first, last) = ByteRange::parse(range).unwrap().unwrap().resolve(125).unwrap();
+    plan_reconstruction(&terms(), first..last + 1, sizes)
 }
 
 #[test]
 fn whole_file_keeps_every_term() {
-    let plan = plan_reconstruction(&terms(), None, |_: &MerkleHash| None).unwrap();
+    // Whole terms need no chunk table.
+    let plan = plan_reconstruction(&terms(), 0..125, |_: &MerkleHash| None).unwrap();
     assert_eq!(plan.offset_into_first_range, 0);
     assert_eq!(plan.terms, vec![planned(1, 0, 3, 60), planned(2, 1, 3, 45), planned(1, 1, 2, 20)]);
-    assert_eq!(plan_reconstruction(&terms(), Some(RangeRequest::From { start: 0 }), sizes).unwrap(), plan);
+    assert_eq!(plan_reconstruction(&terms(), 0..u64::MAX, sizes).unwrap(), plan);
 }
 
 #[test]
@@ -85,40 +76,54 @@ fn end_is_clamped_and_suffixes_work() {
 }
 
 #[test]
+fn range_inside_one_chunk_of_a_later_term() {
+    // Byte 100 sits in B's chunk 2 (file bytes 65..105); its term starts at 60.
+    let plan = plan_for("bytes=100-100").unwrap();
+    assert_eq!((plan.offset_into_first_range, plan.terms), (35, vec![planned(2, 2, 3, 40)]));
+}
+
+#[test]
+fn range_across_three_terms_keeps_the_middle_one_whole() {
+    // Bytes 59..=105: A chunk 2 (30..60), all of B (60..105), A chunk 1 again (105..125).
+    let plan = plan_for("bytes=59-105").unwrap();
+    assert_eq!(plan.offset_into_first_range, 29);
+    assert_eq!(plan.terms, vec![planned(1, 2, 3, 30), planned(2, 1, 3, 45), planned(1, 1, 2, 20)]);
+}
+
+#[test]
 fn past_the_end_is_not_satisfiable() {
-    assert!(matches!(plan_for("bytes=125-"), Err(CasError::RangeNotSatisfiable { start: 125, size: 125 })));
-    assert!(matches!(plan_for("bytes=-0"), Err(CasError::RangeNotSatisfiable { .. })));
+    let not_satisfiable = |span: Range<u64>| plan_reconstruction(&terms(), span, sizes);
+    assert!(matches!(
+        not_satisfiable(125..126),
+        Err(CasError::RangeNotSatisfiable { start: 125, size: 125 })
+    ));
+    assert!(matches!(not_satisfiable(200..300), Err(CasError::RangeNotSatisfiable { .. })));
+    assert!(matches!(not_satisfiable(5..5), Err(CasError::RangeNotSatisfiable { .. })));
+}
+
+#[test]
+fn overlapping_terms_are_those_the_span_touches() {
+    let starts = |span: Range<u64>| overlapping_terms(&terms(), span).map(|(at, _)| at).collect::<Vec<_>>();
+    assert_eq!(starts(0..125), vec![0, 60, 105]);
+    assert_eq!(starts(59..61), vec![0, 60]);
+    assert_eq!(starts(60..105), vec![60]);
+    assert_eq!(starts(124..9999), vec![105]);
+    assert_eq!(starts(125..126), Vec::<u64>::new());
 }
 
 #[test]
 fn empty_file_gives_an_empty_plan() {
-    let plan = plan_reconstruction(&[], Some(RangeRequest::From { start: 0 }), sizes).unwrap();
-    assert_eq!(plan, ReconstructionPlan::default());
+    assert_eq!(plan_reconstruction(&[], 0..1, sizes).unwrap(), ReconstructionPlan::default());
+    assert_eq!(plan_reconstruction(&[], 0..u64::MAX, sizes).unwrap(), ReconstructionPlan::default());
 }
 
 #[test]
 fn unknown_xorb_or_inconsistent_sizes_are_errors() {
     let mut bad = terms();
     bad[0].xorb_hash = xorb(9);
-    let result = plan_reconstruction(&bad, Some(RangeRequest::Closed { start: 1, last: 2 }), sizes);
+    let result = plan_reconstruction(&bad, 1..3, sizes);
     assert!(matches!(result, Err(CasError::UnknownXorb { .. })));
     let mut wrong = terms();
     wrong[0].unpacked_len = 61;
-    assert!(plan_reconstruction(&wrong, Some(RangeRequest::Closed { start: 1, last: 2 }), sizes).is_err());
-}
-
-#[test]
-fn record_ranges_are_inclusive() {
-    let chunk = |record_start, record_end| XorbChunk {
-        hash: MerkleHash::ZERO,
-        uncompressed_len: 1,
-        uncompressed_start: 0,
-        record_start,
-        record_end,
-    };
-    let chunks = [chunk(0, 100), chunk(100, 250), chunk(250, 300)];
-    assert_eq!(record_byte_range(&chunks, 1, 3).unwrap(), (100, 299));
-    assert_eq!(record_byte_range(&chunks, 0, 1).unwrap(), (0, 99));
-    assert!(record_byte_range(&chunks, 2, 4).is_err());
-    assert!(record_byte_range(&chunks, 2, 2).is_err());
+    assert!(plan_reconstruction(&wrong, 1..3, sizes).is_err());
 }

@@ -8,8 +8,9 @@ use crate::Hub;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
 
-/// The caller a capability was issued to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller a capability was issued to; inside signed claims in its text form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Issuer {
     Anonymous,
     /// An access token, by id.
@@ -29,7 +30,7 @@ impl Issuer {
         }
     }
 
-    /// Text form for signed payloads: `-`, `t<id>` or `s<hex>`; never contains `|`.
+    /// Text form for signed claims: `-`, `t<id>` or `s<hex>`.
     pub(crate) fn encode(&self) -> String {
         match self {
             Issuer::Anonymous => "-".to_owned(),
@@ -46,6 +47,20 @@ impl Issuer {
             return id.parse().ok().map(Issuer::Token);
         }
         text.strip_prefix('s').and_then(|hex| Sha256::from_hex(hex).ok()).map(Issuer::Session)
+    }
+}
+
+impl From<Issuer> for String {
+    fn from(issuer: Issuer) -> String {
+        issuer.encode()
+    }
+}
+
+impl TryFrom<String> for Issuer {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> std::result::Result<Self, Self::Error> {
+        Issuer::decode(&text).ok_or("not an issuer")
     }
 }
 

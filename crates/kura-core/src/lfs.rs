@@ -1,14 +1,14 @@
 //! Git LFS uploads: batch planning and the signed capabilities behind self-authorising
 //! upload URLs (the client sends those without any Authorization header).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kura_model::{RepoId, RepoType, Sha256};
+use kura_model::{ByteRange, RepoId, RepoType, Sha256};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use kura_storage::RepoRecord;
 
 use crate::auth::{FilesAccess, Identity};
+use crate::claims::{self, Claim, Kind, text};
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
@@ -21,7 +21,8 @@ const CAPABILITY_TTL_MS: i64 = 3600 * 1000;
 pub(crate) const PRESIGNED_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What a signed URL allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// PUT the whole object.
     Put,
@@ -36,62 +37,24 @@ pub enum Action {
 }
 
 /// A signed permission to touch one object of one repo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capability {
     pub action: Action,
+    #[serde(with = "text::repo_type")]
     pub repo_type: RepoType,
+    #[serde(with = "text::repo_id")]
     pub repo_id: RepoId,
+    #[serde(with = "text::sha256")]
     pub oid: Sha256,
     pub size: u64,
+    /// Unix milliseconds.
     pub expires_at: i64,
     /// Who it was issued to; every use re-checks that they still have the access.
     pub issuer: Issuer,
 }
 
-impl Capability {
-    fn payload(&self) -> String {
-        let action = match &self.action {
-            Action::Put => "put".to_owned(),
-            Action::Part { upload, part } => format!("part:{upload}:{part}"),
-            Action::Complete { upload, parts } => format!("complete:{upload}:{parts}"),
-            Action::Verify => "verify".to_owned(),
-            Action::Download => "download".to_owned(),
-        };
-        format!(
-            "{action}|{}|{}|{}|{}|{}|{}",
-            self.repo_type.as_str(),
-            self.repo_id,
-            self.oid,
-            self.size,
-            self.expires_at,
-            self.issuer.encode()
-        )
-    }
-
-    fn parse(payload: &str) -> Option<Self> {
-        let fields: Vec<&str> = payload.split('|').collect();
-        let [action, repo_type, repo_id, oid, size, expires_at, issuer] = fields[..] else {
-            return None;
-        };
-        let parts: Vec<&str> = action.split(':').collect();
-        let action = match parts[..] {
-            ["put"] => Action::Put,
-            ["verify"] => Action::Verify,
-            ["download"] => Action::Download,
-            ["part", upload, part] => Action::Part { upload: upload.to_owned(), part: part.parse().ok()? },
-            ["complete", upload, n] => Action::Complete { upload: upload.to_owned(), parts: n.parse().ok()? },
-            _ => return None,
-        };
-        Some(Self {
-            action,
-            repo_type: RepoType::from_singular(repo_type)?,
-            repo_id: RepoId::parse(repo_id).ok()?,
-            oid: Sha256::from_hex(oid).ok()?,
-            size: size.parse().ok()?,
-            expires_at: expires_at.parse().ok()?,
-            issuer: Issuer::decode(issuer)?,
-        })
-    }
+impl Claim for Capability {
+    const KIND: Kind = Kind::LfsCapability;
 }
 
 /// Where a git-lfs client fetches one object from.
@@ -128,23 +91,13 @@ fn upload_id() -> String {
 impl Hub {
     /// Encodes a capability as an opaque, signed token.
     pub fn issue(&self, capability: &Capability) -> String {
-        let payload = capability.payload();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), self.signer.sign(&payload))
+        claims::seal(&self.signer, capability)
     }
 
-    /// Checks a token's signature and expiry.
+    /// Checks a token's signature, kind and expiry.
     pub fn check(&self, token: &str) -> Result<Capability> {
         let denied = || CoreError::Forbidden("Invalid or expired upload URL".to_owned());
-        let (encoded, signature) = token.split_once('.').ok_or_else(denied)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(encoded)
-            .ok()
-            .and_then(|p| String::from_utf8(p).ok())
-            .ok_or_else(denied)?;
-        if !self.signer.verify(&payload, signature) {
-            return Err(denied());
-        }
-        let capability = Capability::parse(&payload).ok_or_else(denied)?;
+        let capability: Capability = claims::open(&self.signer, token).ok_or_else(denied)?;
         if capability.expires_at <= now_millis() {
             return Err(denied());
         }
@@ -249,8 +202,14 @@ impl Hub {
         Ok(plans)
     }
 
-    /// Streams an object for a signed download URL, if its issuer may still read it.
-    pub async fn send_object(self: &Arc<Self>, capability: &Capability) -> Result<ByteStream> {
+    /// Streams an object for a signed download URL, if its issuer may still read it: the bytes
+    /// `range` asks for (resolved against the object's size), or all of them. Answers the span
+    /// sent (`None` for the whole object) with the stream.
+    pub async fn send_object(
+        self: &Arc<Self>,
+        capability: &Capability,
+        range: Option<ByteRange>,
+    ) -> Result<(Option<(u64, u64)>, ByteStream)> {
         if capability.action != Action::Download {
             return Err(CoreError::Forbidden("This URL does not allow downloads".to_owned()));
         }
@@ -259,7 +218,13 @@ impl Hub {
             .object_read(&access, &capability.oid)
             .await?
             .ok_or_else(|| CoreError::EntryNotFound { path: capability.oid.to_string(), commit: None })?;
-        self.read_object(&read, 0, read.size()).await
+        let size = read.size();
+        let span = range
+            .map(|range| range.resolve(size))
+            .transpose()
+            .map_err(|_| CoreError::RangeNotSatisfiable { size })?;
+        let (offset, len) = span.map_or((0, size), |(first, last)| (first, last - first + 1));
+        Ok((span, self.read_object(&read, offset, len).await?))
     }
 
     /// The repo of a download URL, re-checked against what its issuer may read now.
@@ -350,19 +315,50 @@ fn deny_url(error: CoreError) -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::Signer;
+    use crate::xet_token::XetGrant;
 
-    #[test]
-    fn capability_payload_round_trips() {
-        let cap = Capability {
-            action: Action::Part { upload: "ab12".into(), part: 3 },
+    fn capability(action: Action) -> Capability {
+        Capability {
+            action,
             repo_type: RepoType::Dataset,
             repo_id: RepoId::parse("alice/data").unwrap(),
             oid: Sha256::digest(b"x"),
             size: 42,
             expires_at: 99,
             issuer: Issuer::Token(7),
+        }
+    }
+
+    #[test]
+    fn capabilities_round_trip() {
+        let signer = Signer::new(b"k".to_vec());
+        for action in [
+            Action::Put,
+            Action::Part { upload: "ab12".into(), part: 3 },
+            Action::Complete { upload: "ab12".into(), parts: 4 },
+            Action::Verify,
+            Action::Download,
+        ] {
+            let cap = capability(action);
+            assert_eq!(claims::open(&signer, &claims::seal(&signer, &cap)), Some(cap));
+        }
+    }
+
+    #[test]
+    fn a_capability_is_not_a_xet_token_nor_the_reverse() {
+        let signer = Signer::new(b"k".to_vec());
+        let lfs = claims::seal(&signer, &capability(Action::Download));
+        assert_eq!(claims::open::<XetGrant>(&signer, &lfs), None);
+        let grant = XetGrant {
+            repo_type: RepoType::Dataset,
+            repo_id: RepoId::parse("alice/data").unwrap(),
+            write: true,
+            expires_at: 99,
+            issuer: Issuer::Token(7),
         };
-        assert_eq!(Capability::parse(&cap.payload()), Some(cap));
-        assert_eq!(Capability::parse("garbage"), None);
+        let xet = claims::seal(&signer, &grant);
+        assert_eq!(claims::open::<Capability>(&signer, &xet), None);
+        assert_eq!(claims::open(&signer, &xet), Some(grant));
     }
 }

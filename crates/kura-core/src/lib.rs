@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browse;
 mod card;
+mod claims;
 mod clock;
 mod commit;
 mod content;

@@ -221,7 +221,7 @@ impl Hub {
 
     /// The CSRF token of a session: an HMAC of its id hash, so every replica agrees.
     pub fn csrf_token(&self, session: &Session) -> String {
-        self.signer.sign(&format!("csrf:{}", session.id_hash.to_hex()))
+        self.signer.sign(format!("csrf:{}", session.id_hash.to_hex()))
     }
 
     /// State-changing requests made with a session cookie must echo its CSRF token; other

@@ -5,7 +5,7 @@ use hmac::{Hmac, KeyInit, Mac};
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
-/// Signs and checks capability strings.
+/// Signs and checks capability payloads.
 pub struct Signer {
     key: Vec<u8>,
 }
@@ -15,21 +15,21 @@ impl Signer {
         Self { key }
     }
 
-    fn mac(&self, payload: &str) -> HmacSha256 {
+    fn mac(&self, payload: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
-        mac.update(payload.as_bytes());
+        mac.update(payload);
         mac
     }
 
     /// Hex signature of `payload`.
-    pub fn sign(&self, payload: &str) -> String {
-        hex::encode(self.mac(payload).finalize().into_bytes())
+    pub fn sign(&self, payload: impl AsRef<[u8]>) -> String {
+        hex::encode(self.mac(payload.as_ref()).finalize().into_bytes())
     }
 
     /// Constant-time check of a hex signature.
-    pub fn verify(&self, payload: &str, signature: &str) -> bool {
+    pub fn verify(&self, payload: impl AsRef<[u8]>, signature: &str) -> bool {
         match hex::decode(signature) {
-            Ok(bytes) => self.mac(payload).verify_slice(&bytes).is_ok(),
+            Ok(bytes) => self.mac(payload.as_ref()).verify_slice(&bytes).is_ok(),
             Err(_) => false,
         }
     }

@@ -2,14 +2,15 @@
 //! with signed fetch URLs (tokens in `xet_token`, shards in `xet_shard`, the bridge that
 //! rebuilds files for plain HTTP clients in `xet_read`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kura_cas::{
-    MerkleHash, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard, is_global_dedup_eligible,
-    validate_xorb,
+    CasError, FileTerm, MerkleHash, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard,
+    is_global_dedup_eligible, overlapping_terms, plan_reconstruction, validate_xorb,
 };
-use kura_model::Sha256;
+use kura_model::{ByteRange, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
 use crate::Hub;
@@ -325,68 +326,82 @@ impl Hub {
         Ok(table)
     }
 
-    /// Plans the download of `[start, end]` (inclusive; whole file when `None`) of a file the
-    /// token's repo holds (the same proof as every content read: `xet_file_read`).
+    /// Plans the download of the bytes `range` asks for (the whole file when `None`) of a file
+    /// the token's repo holds (the same proof as every content read: `xet_file_read`), with
+    /// kura-cas's planner and a fetch URL per kept term.
     pub async fn reconstruction(
         &self,
         grant: &XetGrant,
         file: &MerkleHash,
-        range: Option<(u64, Option<u64>)>,
+        range: Option<ByteRange>,
     ) -> Result<Reconstruction> {
         let access = self.xet_access(grant).await?;
         let missing = || CoreError::EntryNotFound { path: file.to_hex(), commit: None };
         let read = self.xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
         let record = read.xet_record().ok_or_else(missing)?;
         let size = record.size;
-        let (start, end) = match range {
-            None => (0, size.saturating_sub(1)),
-            Some((start, end)) => (start, end.unwrap_or(u64::MAX).min(size.saturating_sub(1))),
-        };
         if size == 0 {
             return Ok(Reconstruction { offset_into_first_range: 0, terms: Vec::new(), fetches: Vec::new() });
         }
-        if start >= size || start > end {
-            return Err(CoreError::RangeNotSatisfiable { size });
+        let (start, end) = match range {
+            None => (0, size - 1),
+            Some(range) => range.resolve(size).map_err(|_| CoreError::RangeNotSatisfiable { size })?,
+        };
+        let corrupt = |what: String| CoreError::Corrupt(format!("Xet file {}: {what}", file.to_hex()));
+        let terms = decode_terms(&record.terms)?
+            .into_iter()
+            .map(|term| {
+                Ok(FileTerm {
+                    xorb_hash: term.xorb,
+                    xorb_flags: 0,
+                    unpacked_len: u32::try_from(term.unpacked)
+                        .map_err(|_| corrupt("term longer than a xorb".to_owned()))?,
+                    chunk_start: term.start,
+                    chunk_end: term.end,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The planner is pure: load the chunk tables of the terms it will keep first.
+        let span = start..end + 1;
+        let mut tables = HashMap::new();
+        for (_, term) in overlapping_terms(&terms, span.clone()) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(term.xorb_hash) {
+                slot.insert(self.chunk_table(&term.xorb_hash).await?);
+            }
         }
-        let mut plan = Reconstruction { offset_into_first_range: 0, terms: Vec::new(), fetches: Vec::new() };
-        let mut position = 0u64;
-        for term in decode_terms(&record.terms)? {
-            let table = self.chunk_table(&term.xorb).await?;
-            let chunks = table
-                .get(term.start as usize..term.end as usize)
-                .ok_or_else(|| CoreError::Corrupt("term outside its xorb".to_owned()))?;
-            let mut kept: Option<(u32, u32, u64)> = None;
-            for (i, chunk) in chunks.iter().enumerate() {
-                let (chunk_start, chunk_end) = (position, position + u64::from(chunk.len));
-                position = chunk_end;
-                if chunk_end <= start || chunk_start > end {
-                    continue;
-                }
-                let index = term.start + i as u32;
-                kept = Some(match kept {
-                    None => {
-                        if plan.terms.is_empty() {
-                            plan.offset_into_first_range = start - chunk_start;
-                        }
-                        (index, index + 1, u64::from(chunk.len))
-                    }
-                    Some((s, _, bytes)) => (s, index + 1, bytes + u64::from(chunk.len)),
-                });
-            }
-            if let Some((s, e, unpacked)) = kept {
-                let first = &table[s as usize];
-                let last = &table[e as usize - 1];
-                let (phys_start, phys_end) = (first.record_start, last.record_end - 1);
-                let fetch = match self.blobs.presigned_get(&xorb_key(&term.xorb), PRESIGNED_TTL).await? {
-                    Some(url) => Fetch::Direct(url),
-                    None => Fetch::Token(self.fetch_token(&access, &term.xorb, phys_start, phys_end)),
-                };
-                plan.terms.push(Term { xorb: term.xorb, start: s, end: e, unpacked });
-                plan.fetches.push((phys_start, phys_end, fetch));
-            }
-            if position > end {
-                break;
-            }
+        let planned = plan_reconstruction(&terms, span, |xorb| {
+            tables.get(xorb).map(|table| table.iter().map(|chunk| chunk.len).collect())
+        })
+        .map_err(|error| match error {
+            CasError::RangeNotSatisfiable { .. } => CoreError::RangeNotSatisfiable { size },
+            other => corrupt(other.to_string()),
+        })?;
+        let mut plan = Reconstruction {
+            offset_into_first_range: planned.offset_into_first_range,
+            terms: Vec::with_capacity(planned.terms.len()),
+            fetches: Vec::with_capacity(planned.terms.len()),
+        };
+        for term in planned.terms {
+            let chunks = tables
+                .get(&term.xorb_hash)
+                .and_then(|table| table.get(term.chunk_start as usize..term.chunk_end as usize))
+                .unwrap_or_default();
+            let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else {
+                return Err(corrupt("term outside its xorb".to_owned()));
+            };
+            // The physical bytes of those chunks' records, inclusive: the fetch's url_range.
+            let (phys_start, phys_end) = (first.record_start, last.record_end - 1);
+            let fetch = match self.blobs.presigned_get(&xorb_key(&term.xorb_hash), PRESIGNED_TTL).await? {
+                Some(url) => Fetch::Direct(url),
+                None => Fetch::Token(self.fetch_token(&access, &term.xorb_hash, phys_start, phys_end)),
+            };
+            plan.terms.push(Term {
+                xorb: term.xorb_hash,
+                start: term.chunk_start,
+                end: term.chunk_end,
+                unpacked: u64::from(term.unpacked_len),
+            });
+            plan.fetches.push((phys_start, phys_end, fetch));
         }
         Ok(plan)
     }

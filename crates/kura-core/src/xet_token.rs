@@ -2,13 +2,13 @@
 //! were issued to, and every use re-checks that caller's access to the repo as it is now: a
 //! revoked token or a removed member loses CAS access at once, not when the token expires.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kura_cas::MerkleHash;
 use kura_model::{RepoId, RepoType};
 use kura_storage::RepoRecord;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::{FilesAccess, Identity};
+use crate::claims::{self, Claim, Kind, text};
 use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
@@ -19,14 +19,40 @@ use crate::{ByteStream, Hub};
 pub(crate) const TOKEN_TTL_SECS: i64 = 3600;
 
 /// What a CAS token allows, as signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XetGrant {
+    #[serde(with = "text::repo_type")]
     pub repo_type: RepoType,
+    #[serde(with = "text::repo_id")]
     pub repo_id: RepoId,
     pub write: bool,
     /// Unix seconds.
     pub expires_at: i64,
     pub issuer: Issuer,
+}
+
+impl Claim for XetGrant {
+    const KIND: Kind = Kind::XetToken;
+}
+
+/// What a xorb fetch URL allows, as signed: bytes `start..=end` of one xorb, for the issuer
+/// while they may read the repo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct XorbFetch {
+    xorb: MerkleHash,
+    start: u64,
+    end: u64,
+    /// Unix seconds.
+    expires_at: i64,
+    #[serde(with = "text::repo_type")]
+    repo_type: RepoType,
+    #[serde(with = "text::repo_id")]
+    repo_id: RepoId,
+    issuer: Issuer,
+}
+
+impl Claim for XorbFetch {
+    const KIND: Kind = Kind::XorbFetch;
 }
 
 /// A CAS token checked against its issuer's access now: the repo and the proof that the
@@ -58,16 +84,6 @@ fn lost_access(denied: fn() -> CoreError) -> impl Fn(CoreError) -> CoreError {
 }
 
 impl Hub {
-    pub(crate) fn sign_payload(&self, payload: &str) -> String {
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), self.signer.sign(payload))
-    }
-
-    pub(crate) fn open_payload(&self, token: &str) -> Option<String> {
-        let (encoded, signature) = token.split_once('.')?;
-        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
-        self.signer.verify(&payload, signature).then_some(payload)
-    }
-
     /// Issues a CAS token for the repo (read, or write which implies read).
     pub async fn xet_token(
         &self,
@@ -80,31 +96,19 @@ impl Hub {
         } else {
             self.authorize_files(identity, repo).await?;
         }
-        let expires_at = now_millis() / 1000 + TOKEN_TTL_SECS;
-        let scope = if write { "write" } else { "read" };
-        let payload = format!(
-            "xet|{scope}|{}|{}|{expires_at}|{}",
-            repo.repo_type.as_str(),
-            repo.repo_id,
-            Issuer::of(identity).encode()
-        );
-        Ok((self.sign_payload(&payload), expires_at))
+        let grant = XetGrant {
+            repo_type: repo.repo_type,
+            repo_id: repo.repo_id.clone(),
+            write,
+            expires_at: now_millis() / 1000 + TOKEN_TTL_SECS,
+            issuer: Issuer::of(identity),
+        };
+        Ok((claims::seal(&self.signer, &grant), grant.expires_at))
     }
 
     /// Checks a CAS bearer token's signature and expiry: 401 when missing, forged or expired.
     pub fn check_xet_token(&self, bearer: Option<&str>) -> Result<XetGrant> {
-        let payload = bearer.and_then(|t| self.open_payload(t)).ok_or_else(invalid_token)?;
-        let fields: Vec<&str> = payload.split('|').collect();
-        let ["xet", scope, repo_type, repo_id, expires_at, issuer] = fields[..] else {
-            return Err(invalid_token());
-        };
-        let grant = XetGrant {
-            repo_type: RepoType::from_singular(repo_type).ok_or_else(invalid_token)?,
-            repo_id: RepoId::parse(repo_id).map_err(|_| invalid_token())?,
-            write: scope == "write",
-            expires_at: expires_at.parse().map_err(|_| invalid_token())?,
-            issuer: Issuer::decode(issuer).ok_or_else(invalid_token)?,
-        };
+        let grant: XetGrant = bearer.and_then(|t| claims::open(&self.signer, t)).ok_or_else(invalid_token)?;
         if grant.expires_at <= now_millis() / 1000 {
             return Err(invalid_token());
         }
@@ -135,14 +139,16 @@ impl Hub {
 
     /// A signed URL for bytes `[start, end]` of a xorb, for the issuer of `access`.
     pub(crate) fn fetch_token(&self, access: &XetAccess, xorb: &MerkleHash, start: u64, end: u64) -> String {
-        let expires_at = now_millis() / 1000 + TOKEN_TTL_SECS;
-        self.sign_payload(&format!(
-            "fetch|{}|{start}|{end}|{expires_at}|{}|{}|{}",
-            xorb.to_hex(),
-            access.repo.repo_type.as_str(),
-            access.repo.repo_id,
-            access.issuer.encode()
-        ))
+        let fetch = XorbFetch {
+            xorb: *xorb,
+            start,
+            end,
+            expires_at: now_millis() / 1000 + TOKEN_TTL_SECS,
+            repo_type: access.repo.repo_type,
+            repo_id: access.repo.repo_id.clone(),
+            issuer: access.issuer.clone(),
+        };
+        claims::seal(&self.signer, &fetch)
     }
 
     /// Serves xorb bytes for a signed fetch URL; 403 once expired, when the range strays
@@ -152,26 +158,67 @@ impl Hub {
         token: &str,
         range: Option<(u64, u64)>,
     ) -> Result<(u64, u64, ByteStream)> {
-        let payload = self.open_payload(token).ok_or_else(invalid_fetch)?;
-        let fields: Vec<&str> = payload.split('|').collect();
-        let ["fetch", xorb, start, end, expires_at, repo_type, repo_id, issuer] = fields[..] else {
-            return Err(invalid_fetch());
-        };
-        let parse = |text: &str| text.parse::<u64>().map_err(|_| invalid_fetch());
-        let (start, end, expires_at) = (parse(start)?, parse(end)?, parse(expires_at)?);
-        if expires_at <= (now_millis() / 1000) as u64 {
+        let fetch: XorbFetch = claims::open(&self.signer, token).ok_or_else(invalid_fetch)?;
+        if fetch.expires_at <= now_millis() / 1000 {
             return Err(invalid_fetch());
         }
-        let (from, to) = range.unwrap_or((start, end));
-        if from < start || to > end || from > to {
+        let (from, to) = range.unwrap_or((fetch.start, fetch.end));
+        if from < fetch.start || to > fetch.end || from > to {
             return Err(invalid_fetch());
         }
-        let hash = MerkleHash::from_hex(xorb).map_err(|_| invalid_fetch())?;
-        let repo_type = RepoType::from_singular(repo_type).ok_or_else(invalid_fetch)?;
-        let repo_id = RepoId::parse(repo_id).map_err(|_| invalid_fetch())?;
-        let issuer = Issuer::decode(issuer).ok_or_else(invalid_fetch)?;
-        self.repo_access(repo_type, &repo_id, &issuer, false, invalid_fetch).await?;
-        let stream = self.blobs.get(&xorb_key(&hash), from, Some(to - from + 1)).await?;
+        self.repo_access(fetch.repo_type, &fetch.repo_id, &fetch.issuer, false, invalid_fetch).await?;
+        let stream = self.blobs.get(&xorb_key(&fetch.xorb), from, Some(to - from + 1)).await?;
         Ok((from, to, stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Capability;
+    use crate::signing::Signer;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn fetch() -> XorbFetch {
+        XorbFetch {
+            xorb: MerkleHash::from_hex(&"ab".repeat(32)).unwrap(),
+            start: 10,
+            end: 20,
+            expires_at: 99,
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse("alice/m").unwrap(),
+            issuer: Issuer::Anonymous,
+        }
+    }
+
+    #[test]
+    fn fetch_urls_round_trip_and_refuse_tampering() {
+        let signer = Signer::new(b"k".to_vec());
+        let token = claims::seal(&signer, &fetch());
+        assert_eq!(claims::open(&signer, &token), Some(fetch()));
+        // Widening the signed range by re-encoding the claim breaks the signature.
+        let (body, signature) = token.split_once('.').unwrap();
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
+        let widened = json.replace("\"end\":20", "\"end\":2000");
+        assert_ne!(widened, json);
+        let forged = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(widened));
+        assert_eq!(claims::open::<XorbFetch>(&signer, &forged), None);
+    }
+
+    #[test]
+    fn fetch_urls_capabilities_and_cas_tokens_do_not_stand_in_for_each_other() {
+        let signer = Signer::new(b"k".to_vec());
+        let token = claims::seal(&signer, &fetch());
+        assert_eq!(claims::open::<XetGrant>(&signer, &token), None);
+        assert_eq!(claims::open::<Capability>(&signer, &token), None);
+        let grant = XetGrant {
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse("alice/m").unwrap(),
+            write: false,
+            expires_at: 99,
+            issuer: Issuer::Anonymous,
+        };
+        assert_eq!(claims::open::<XorbFetch>(&signer, &claims::seal(&signer, &grant)), None);
     }
 }

@@ -6,51 +6,41 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// An address block such as `10.0.0.0/8`, `::1/128` or a single address.
+/// An address block such as `10.0.0.0/8`, `::1/128` or a single address: an [`ipnet::IpNet`]
+/// parsed as kura's configuration writes it (a bare address is a block of one, and a block
+/// written as IPv4-mapped IPv6 is the IPv4 block, since addresses are compared so).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct IpNet(ipnet::IpNet);
 
 impl FromStr for IpNet {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text, None),
+        let net = match text.parse::<ipnet::IpNet>() {
+            Ok(net) => net,
+            Err(_) if text.contains('/') => {
+                return Err(format!("'{text}' is not a CIDR block (address/prefix length within its bits)"));
+            }
+            Err(_) => text
+                .parse::<IpAddr>()
+                .map(ipnet::IpNet::from)
+                .map_err(|_| format!("'{text}' is not an IP address or CIDR block"))?,
         };
-        let addr: IpAddr =
-            addr.parse().map_err(|_| format!("'{text}' is not an IP address or CIDR block"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("'{text}' has a prefix length outside 0..={max}"))?,
-        };
-        // A block written as IPv4-mapped IPv6 is the IPv4 block (addresses are compared so).
-        if let IpAddr::V6(v6) = addr
-            && let Some(v4) = v6.to_ipv4_mapped()
-            && prefix >= 96
+        if let ipnet::IpNet::V6(v6) = net
+            && let Some(v4) = v6.addr().to_ipv4_mapped()
+            && let Some(prefix) = v6.prefix_len().checked_sub(96)
+            && let Ok(v4) = ipnet::Ipv4Net::new(v4, prefix)
         {
-            return Ok(Self { addr: IpAddr::V4(v4), prefix: prefix - 96 });
+            return Ok(Self(v4.into()));
         }
-        Ok(Self { addr, prefix })
+        Ok(Self(net))
     }
 }
 
 impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => same_prefix(&net.octets(), &ip.octets(), self.prefix),
-            _ => false,
-        }
+        self.0.contains(&canonical(ip))
     }
 }
 
@@ -60,14 +50,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
-}
-
-fn same_prefix(a: &[u8], b: &[u8], prefix: u8) -> bool {
-    let (whole, rest) = (usize::from(prefix / 8), prefix % 8);
-    if a[..whole] != b[..whole] {
-        return false;
-    }
-    rest == 0 || (a[whole] ^ b[whole]) >> (8 - rest) == 0
 }
 
 /// The client address: the peer itself unless it is a trusted proxy; then the right-most

@@ -8,7 +8,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use kura_core::RepoRecord;
 use kura_core::{ByteStream, Hub, Identity};
 use kura_model::RepoId;
-use percent_encoding::percent_decode_str;
 
 use crate::AppState;
 use crate::budget::{Reservation, UNCOUNTED_BYTES};
@@ -36,14 +35,7 @@ pub(crate) struct Ctx {
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.
 pub(crate) fn query_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-            (decode(k), decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 impl Ctx {
@@ -148,5 +140,20 @@ impl Ctx {
     /// Absolute URL of a repo page (`{E}/ns/name`, `{E}/datasets/ns/name`).
     pub(crate) fn repo_url(&self, repo_type: kura_model::RepoType, repo_id: &RepoId) -> String {
         format!("{}/{}{}", self.state.public_url, repo_type.url_prefix(), repo_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_pairs;
+
+    #[test]
+    fn query_pairs_decode_as_forms_do() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            query_pairs("a=1&b=x+y%2B&&c&d=%E2%9C%93&e=%ff"),
+            vec![pair("a", "1"), pair("b", "x y+"), pair("c", ""), pair("d", "✓"), pair("e", "\u{fffd}")]
+        );
+        assert!(query_pairs("").is_empty());
     }
 }

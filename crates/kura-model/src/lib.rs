@@ -3,12 +3,14 @@
 
 mod hash;
 mod path;
+mod range;
 mod repo;
 mod scope;
 mod time;
 
 pub use hash::{HashParseError, ObjectId, Sha256};
 pub use path::{MAX_PATH_BYTES, PathError, RepoPath, check_segment};
+pub use range::{ByteRange, Unsatisfiable};
 pub use repo::{
     IdError, RESERVED_NAMESPACES, RefName, RepoId, RepoType, Role, validate_namespace, validate_ref_name,
 };

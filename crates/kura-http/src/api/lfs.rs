@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kura_core::{Action, DownloadPlan, UploadPlan};
+use kura_core::{Action, CoreError, DownloadPlan, UploadPlan};
 use kura_model::Sha256;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -226,12 +226,27 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
             Ok(ok())
         }
         (&Method::GET, Action::Download) => {
-            let stream = ctx.state.hub.send_object(&capability).await.map_err(|e| ctx.fail(e))?;
+            let size = capability.size;
+            let range = super::resolve::range_header(ctx)
+                .map_err(|_| ctx.fail(CoreError::RangeNotSatisfiable { size }))?;
+            let (span, stream) =
+                ctx.state.hub.send_object(&capability, range).await.map_err(|e| ctx.fail(e))?;
             let mut response = Response::new(axum::body::Body::from_stream(stream));
-            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(capability.size));
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            match span {
+                None => {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+                }
+                Some((first, last)) => {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(last - first + 1));
+                    let value = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}"))
+                        .map_err(|_| ApiError::bad_request("bad range"))?;
+                    headers.insert(header::CONTENT_RANGE, value);
+                    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                }
+            }
             Ok(response)
         }
         (&Method::POST, Action::Verify) => {

@@ -5,42 +5,19 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use kura_core::CoreError;
+use kura_model::{ByteRange, Unsatisfiable};
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
-/// Parses a single `bytes=` range against `size`; `None` means "serve everything".
-fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
+/// The request's `Range` header under the one set of rules of [`ByteRange::parse`]; `None`
+/// when absent or to be ignored. Every download route reads it here.
+pub(super) fn range_header(ctx: &Ctx) -> Result<Option<ByteRange>, Unsatisfiable> {
+    match ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(value) => ByteRange::parse(value),
     }
-    let Some((start, end)) = spec.split_once('-') else {
-        return Ok(None);
-    };
-    let (start, end) = (start.trim(), end.trim());
-    let parsed = if start.is_empty() {
-        let suffix: u64 = end.parse().map_err(|_| ())?;
-        if suffix == 0 {
-            return Err(());
-        }
-        (size.saturating_sub(suffix), size.saturating_sub(1))
-    } else {
-        let start: u64 = start.parse().map_err(|_| ())?;
-        let end = if end.is_empty() {
-            size.saturating_sub(1)
-        } else {
-            end.parse::<u64>().map_err(|_| ())?.min(size.saturating_sub(1))
-        };
-        (start, end)
-    };
-    if parsed.0 >= size || parsed.0 > parsed.1 {
-        return Err(());
-    }
-    Ok(Some(parsed))
 }
 
 fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -53,15 +30,13 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     let record = ctx.find_repo(repo).await?;
     let file = ctx.hub().open_file(&ctx.identity, &record, revision, path).await.map_err(|e| ctx.fail(e))?;
     let (commit, size, etag) = (file.commit, file.size, file.etag());
-    let range_header = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let range = match range_header.as_deref().map(|r| parse_range(r, size)) {
-        Some(Err(())) => {
+    let range = match range_header(ctx).and_then(|r| r.map(|r| r.resolve(size)).transpose()) {
+        Ok(range) => range,
+        Err(_) => {
             let mut error = ApiError::from_core(CoreError::RangeNotSatisfiable { size }, false);
             error.headers.push(("x-repo-commit", commit.to_hex()));
             return Err(error);
         }
-        Some(Ok(range)) => range,
-        None => None,
     };
     let (offset, len) = range.map_or((0, size), |(a, b)| (a, b - a + 1));
     let mut response = Response::new(Body::empty());
@@ -97,22 +72,4 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     let stream = ctx.state.hub.read_file(&file, offset, len).await.map_err(|e| ctx.fail(e))?;
     *response.body_mut() = Body::from_stream(stream);
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_range;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some((0, 9))));
-        assert_eq!(parse_range("bytes=90-", 100), Ok(Some((90, 99))));
-        assert_eq!(parse_range("bytes=-10", 100), Ok(Some((90, 99))));
-        assert_eq!(parse_range("bytes=50-500", 100), Ok(Some((50, 99))));
-        assert_eq!(parse_range("bytes=100-", 100), Err(()));
-        assert_eq!(parse_range("bytes=5-2", 100), Err(()));
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
-        assert_eq!(parse_range("items=0-1", 100), Ok(None));
-        assert_eq!(parse_range("bytes=0-", 0), Err(()));
-    }
 }

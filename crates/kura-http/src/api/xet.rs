@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kura_core::{Fetch, MerkleHash, Reconstruction};
+use kura_model::ByteRange;
 use serde_json::{Value, json};
 
 use super::json;
@@ -50,15 +51,10 @@ fn parse_hash(text: &str) -> ApiResult<MerkleHash> {
     MerkleHash::from_hex(text).map_err(|_| ApiError::bad_request(format!("Invalid Xet hash '{text}'")))
 }
 
-/// `bytes=a-b` or `bytes=a-` (inclusive end).
-fn range_header(ctx: &Ctx) -> ApiResult<Option<(u64, Option<u64>)>> {
-    let Some(value) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
-    let bad = || ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, format!("Unsupported range '{value}'"));
-    let spec = value.trim().strip_prefix("bytes=").ok_or_else(bad)?;
-    let (start, end) = spec.split_once('-').ok_or_else(bad)?;
-    let start = start.trim().parse().map_err(|_| bad())?;
-    let end = if end.trim().is_empty() { None } else { Some(end.trim().parse().map_err(|_| bad())?) };
-    Ok(Some((start, end)))
+/// The `Range` of a CAS request; a malformed one is a 416 (the size is not known here).
+fn range_header(ctx: &Ctx) -> ApiResult<Option<ByteRange>> {
+    super::resolve::range_header(ctx)
+        .map_err(|_| ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "Unsupported range"))
 }
 
 fn reconstruction_json(ctx: &Ctx, plan: &Reconstruction) -> Value {
@@ -113,8 +109,8 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
         }
         (Method::GET, CasRoute::Fetch { token }) => {
             let range = match range_header(ctx)? {
-                Some((start, Some(end))) => Some((start, end)),
-                Some((_, None)) => {
+                Some(ByteRange::From { first, last: Some(last) }) => Some((first, last)),
+                Some(_) => {
                     return Err(ApiError::new(
                         StatusCode::RANGE_NOT_SATISFIABLE,
                         "Fetch ranges must be closed",

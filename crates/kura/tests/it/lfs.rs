@@ -169,6 +169,14 @@ async fn batch_downloads_hand_out_working_urls_only_for_objects_of_the_repo() {
     let url = answer["objects"][0]["actions"]["download"]["href"].as_str().unwrap();
     let body = server.client.get(url).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&body[..], &data[..]);
+    // A resuming git-lfs asks for the rest: the one Range parser answers 206, or 416 past the end.
+    let rest = server.client.get(url).header("range", "bytes=4-").send().await.unwrap();
+    assert_eq!(rest.status(), 206);
+    assert_eq!(rest.headers()["content-range"], format!("bytes 4-{}/{}", data.len() - 1, data.len()));
+    assert_eq!(&rest.bytes().await.unwrap()[..], &data[4..]);
+    let past = server.client.get(url).header("range", format!("bytes={}-", data.len())).send().await.unwrap();
+    assert_eq!(past.status(), 416);
+    assert_eq!(past.headers()["content-range"], format!("bytes */{}", data.len()));
     assert_eq!(answer["objects"][1]["error"]["code"], 404);
     // Another repo cannot fetch it by oid.
     server.create_repo(&server.bob, "bob/other", false).await;
