@@ -248,17 +248,7 @@ async fn concurrent_xorb_uploads_share_the_body_budget() {
     let mut server = CappedServer::start().await;
     let alice = server.alice.clone();
     server.create_repo(&alice, "alice/m", false).await;
-    let token: Value = server
-        .client
-        .get(format!("{}/api/models/alice/m/xet-write-token/main", server.base))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let cas_token = token["accessToken"].as_str().unwrap().to_owned();
+    let (cas_token, _) = server.xet_write_token("alice/m").await;
     let size: u64 = 64 << 20;
     let chunk = Arc::new(vec![0x5au8; 1 << 20]);
     let uploads: Vec<_> = (0..24u8)

@@ -114,14 +114,6 @@ fn repeating_shard(xorb: MerkleHash, chunks: u32, terms: usize) -> Vec<u8> {
     Shard { files: vec![entry], xorbs: vec![], footer: None }.to_bytes()
 }
 
-/// A Xet write token and the CAS URL for `repo`.
-async fn xet_write(server: &CappedServer, repo: &str) -> (String, String) {
-    let url = format!("{}/api/models/{repo}/xet-write-token/main", server.base);
-    let body: Value =
-        server.client.get(url).bearer_auth(&server.alice).send().await.unwrap().json().await.unwrap();
-    (body["accessToken"].as_str().unwrap().to_owned(), body["casUrl"].as_str().unwrap().to_owned())
-}
-
 async fn upload_xorb(server: &CappedServer, token: &str, cas: &str, xorb: Vec<u8>, hash: MerkleHash) {
     let url = format!("{cas}/v1/xorbs/default/{}", hash.to_hex());
     let response = server.client.post(url).bearer_auth(token).body(xorb).send().await.unwrap();
@@ -134,7 +126,7 @@ async fn upload_xorb(server: &CappedServer, token: &str, cas: &str, xorb: Vec<u8
 async fn a_shard_whose_terms_cover_too_many_chunks_is_refused_before_any_work() {
     let mut server = CappedServer::start().await;
     server.create_repo(&server.alice.clone(), "alice/x", false).await;
-    let (token, cas) = xet_write(&server, "alice/x").await;
+    let (token, cas) = server.xet_write_token("alice/x").await;
     let (xorb, hash) = many_chunk_xorb(8192);
     upload_xorb(&server, &token, &cas, xorb, hash).await;
     let shard = repeating_shard(hash, 8192, 60_000);
@@ -157,7 +149,7 @@ async fn checking_large_shards_keeps_memory_flat_and_the_server_responsive() {
     let budget = (2u64 << 20).to_string();
     let mut server = CappedServer::start_with(&[("KURA_LIMIT_XET_MAX_SHARD_CHUNK_REFS", &budget)]).await;
     server.create_repo(&server.alice.clone(), "alice/x", false).await;
-    let (token, cas) = xet_write(&server, "alice/x").await;
+    let (token, cas) = server.xet_write_token("alice/x").await;
     let (xorb, hash) = many_chunk_xorb(8192);
     upload_xorb(&server, &token, &cas, xorb, hash).await;
     // 256 terms of 8,192 chunks: exactly the budget, so the whole file hash is computed (and

@@ -133,6 +133,15 @@ impl CappedServer {
         assert!(took < Duration::from_secs(1), "/health took {took:?}");
     }
 
+    /// A Xet write token of alice's for the model `repo`, and the CAS URL.
+    pub(crate) async fn xet_write_token(&self, repo: &str) -> (String, String) {
+        let url = format!("{}/api/models/{repo}/xet-write-token/main", self.base);
+        let response = self.client.get(url).bearer_auth(&self.alice).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        (body["accessToken"].as_str().unwrap().to_owned(), body["casUrl"].as_str().unwrap().to_owned())
+    }
+
     /// Creates a model repo with `token`.
     pub(crate) async fn create_repo(&self, token: &str, name: &str, private: bool) {
         let (namespace, name) = name.split_once('/').unwrap();
