@@ -11,6 +11,26 @@ pub struct CardInfo {
     pub library_name: Option<String>,
 }
 
+impl CardInfo {
+    /// Bytes held on the heap (what a cache of cards weighs).
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        let strings = self.tags.iter().chain(&self.pipeline_tag).chain(&self.library_name);
+        let strings: usize = strings.map(|s| std::mem::size_of::<String>() + s.len()).sum();
+        (strings + self.card_data.as_ref().map_or(0, value_bytes)) as u64
+    }
+}
+
+/// Bytes a JSON value holds: a node per value, plus its strings and keys.
+fn value_bytes(value: &Value) -> usize {
+    std::mem::size_of::<Value>()
+        + match value {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(value_bytes).sum(),
+            Value::Object(map) => map.iter().map(|(k, v)| 48 + k.len() + value_bytes(v)).sum(),
+            _ => 0,
+        }
+}
+
 /// The front matter block, if the text starts with one.
 pub fn front_matter(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;

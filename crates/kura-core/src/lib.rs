@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod auth;
 mod browse;
+mod cache;
 mod card;
 mod claims;
 mod clock;
@@ -40,7 +41,6 @@ mod xet_read;
 mod xet_shard;
 mod xet_token;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
@@ -112,10 +112,10 @@ pub struct Hub {
     content: content::ContentStore,
     signer: signing::Signer,
     config: HubConfig,
-    cards: Mutex<HashMap<ObjectId, CardInfo>>,
+    cards: cache::ByteCache<ObjectId, CardInfo>,
     blobs: Arc<dyn BlobStore>,
     logins: sessions::Logins,
-    chunk_tables: Mutex<xet::ChunkTableCache>,
+    chunk_tables: cache::ByteCache<MerkleHash, Arc<Vec<xet::StoredChunk>>>,
     /// Token creation over HTTP, per user (in this process only).
     token_mints: Mutex<rate_limit::RateLimiter>,
 }
@@ -126,11 +126,11 @@ impl Hub {
             objects: objects::ObjectStore::new(blobs.clone()),
             content: content::ContentStore::new(blobs.clone()),
             blobs,
-            chunk_tables: Mutex::default(),
+            chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10),
             signer: signing::Signer::new(config.signing_key.clone()),
             meta,
             config,
-            cards: Mutex::new(HashMap::new()),
+            cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
             logins: sessions::Logins::default(),
             token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
         }

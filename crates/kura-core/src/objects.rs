@@ -2,8 +2,7 @@
 //! them (`<kind> <size>\0<content>`, uncompressed), under keys derived from their ids.
 //! Objects are immutable, so decoded trees and blob facts are cached in memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kura_git::{
@@ -12,10 +11,8 @@ use kura_git::{
 use kura_model::ObjectId;
 use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
 
+use crate::cache::{BLOB_INFO_CACHE_BYTES, ByteCache, TREE_CACHE_BYTES};
 use crate::error::{CoreError, Result};
-
-/// Entries kept per cache before it is cleared (a crude bound on memory).
-const CACHE_LIMIT: usize = 50_000;
 
 /// What tree listings need to know about a blob without reading it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,36 +23,17 @@ pub struct BlobInfo {
     pub lfs: Option<LfsPointer>,
 }
 
-/// A cache of immutable facts. A panic while its lock is held cannot leave a wrong entry
-/// (each is inserted whole), so a poisoned lock is taken over rather than passed on as a
-/// panic to every later request.
-struct Cache<V> {
-    map: Mutex<HashMap<ObjectId, V>>,
-}
-
-impl<V: Clone> Cache<V> {
-    fn new() -> Self {
-        Self { map: Mutex::new(HashMap::new()) }
-    }
-
-    fn get(&self, oid: &ObjectId) -> Option<V> {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).get(oid).cloned()
-    }
-
-    fn put(&self, oid: ObjectId, value: V) {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(oid, value);
-    }
+/// Bytes a decoded tree holds: its entries and their names.
+fn tree_bytes(tree: &Tree) -> u64 {
+    let names: usize = tree.entries().iter().map(|entry| entry.name.len()).sum();
+    (std::mem::size_of_val(tree.entries()) + names) as u64
 }
 
 /// Reads and writes git objects.
 pub struct ObjectStore {
     blobs: Arc<dyn BlobStore>,
-    trees: Cache<Arc<Tree>>,
-    infos: Cache<BlobInfo>,
+    trees: ByteCache<ObjectId, Arc<Tree>>,
+    infos: ByteCache<ObjectId, BlobInfo>,
 }
 
 fn key(oid: &ObjectId) -> BlobKey {
@@ -83,7 +61,11 @@ fn header_len(kind: ObjectKind, size: u64) -> u64 {
 
 impl ObjectStore {
     pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
-        Self { blobs, trees: Cache::new(), infos: Cache::new() }
+        Self {
+            blobs,
+            trees: ByteCache::new(TREE_CACHE_BYTES, 4096),
+            infos: ByteCache::new(BLOB_INFO_CACHE_BYTES, 128),
+        }
     }
 
     /// Stores an object and returns its id. Idempotent.
@@ -100,7 +82,7 @@ impl ObjectStore {
 
     pub async fn write_tree(&self, tree: &Tree) -> Result<ObjectId> {
         let oid = self.write(ObjectKind::Tree, &tree.encode()).await?;
-        self.trees.put(oid, Arc::new(tree.clone()));
+        self.trees.put(oid, Arc::new(tree.clone()), tree_bytes(tree));
         Ok(oid)
     }
 
@@ -134,7 +116,7 @@ impl ObjectStore {
         }
         let content = self.read_kind(oid, ObjectKind::Tree).await?;
         let tree = Arc::new(Tree::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))?);
-        self.trees.put(*oid, tree.clone());
+        self.trees.put(*oid, tree.clone(), tree_bytes(&tree));
         Ok(tree)
     }
 
@@ -161,7 +143,7 @@ impl ObjectStore {
             let size = self.blob_size_from_header(oid, total).await?;
             BlobInfo { size, lfs: None }
         };
-        self.infos.put(*oid, info);
+        self.infos.put(*oid, info, 0);
         Ok(info)
     }
 
@@ -188,19 +170,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_poisoned_cache_lock_does_not_panic_later_callers() {
-        let cache = Arc::new(Cache::<u32>::new());
-        let oid = ObjectId([7; 20]);
-        cache.put(oid, 1);
-        let holder = cache.clone();
-        let panicked = std::thread::spawn(move || {
-            let _guard = holder.map.lock().unwrap();
-            panic!("a request panics while holding the cache lock");
-        })
-        .join();
-        assert!(panicked.is_err() && cache.map.is_poisoned());
-        assert_eq!(cache.get(&oid), Some(1), "the entries survive");
-        cache.put(ObjectId([8; 20]), 2);
-        assert_eq!(cache.get(&ObjectId([8; 20])), Some(2));
+    fn a_tree_weighs_its_entries_and_names() {
+        let entry = |name: &str| kura_git::TreeEntry {
+            mode: kura_git::EntryMode::File,
+            name: name.to_owned(),
+            oid: ObjectId([1; 20]),
+        };
+        let small = Tree::new(vec![entry("a")]);
+        let large = Tree::new((0..1000).map(|n| entry(&format!("file-{n:04}.bin"))).collect());
+        assert!(tree_bytes(&large) >= 1000 * (std::mem::size_of::<kura_git::TreeEntry>() as u64 + 13));
+        assert!(tree_bytes(&small) < 100);
     }
 }

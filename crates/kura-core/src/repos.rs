@@ -2,7 +2,6 @@
 //! history and card metadata.
 
 use std::collections::{BinaryHeap, HashSet};
-use std::sync::PoisonError;
 
 use kura_git::{Commit, EntryMode, ObjectKind, Signature, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
@@ -278,9 +277,8 @@ impl Hub {
 
     /// Card metadata of the README at `root`, cached per tree.
     pub async fn card_info(&self, root: ObjectId) -> Result<CardInfo> {
-        // A poisoned lock is taken over: cards are inserted whole, so none can be wrong.
-        if let Some(info) = self.cards.lock().unwrap_or_else(PoisonError::into_inner).get(&root) {
-            return Ok(info.clone());
+        if let Some(info) = self.cards.get(&root) {
+            return Ok(info);
         }
         let readme = RepoPath::parse("README.md").expect("constant path is valid");
         let info = match self.lookup(root, &readme).await? {
@@ -289,11 +287,7 @@ impl Hub {
             }
             _ => CardInfo::default(),
         };
-        let mut cache = self.cards.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(root, info.clone());
+        self.cards.put(root, info.clone(), info.heap_bytes());
         Ok(info)
     }
 }

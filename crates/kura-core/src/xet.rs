@@ -3,7 +3,7 @@
 //! rebuilds files for plain HTTP clients in `xet_read`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kura_cas::{
@@ -93,34 +93,6 @@ fn encode_chunk_table(chunks: &[XorbChunk]) -> Bytes {
         out.put_u64_le(chunk.record_end);
     }
     out.freeze()
-}
-
-/// Recently read chunk tables, bounded by the chunks they hold (a table holds up to 8,192):
-/// when full, it starts over.
-#[derive(Default)]
-pub(crate) struct ChunkTableCache {
-    tables: std::collections::HashMap<MerkleHash, Arc<Vec<StoredChunk>>>,
-    chunks: usize,
-}
-
-impl ChunkTableCache {
-    /// About 56 MiB of tables.
-    const MAX_CHUNKS: usize = 1 << 20;
-
-    fn get(&self, hash: &MerkleHash) -> Option<Arc<Vec<StoredChunk>>> {
-        self.tables.get(hash).cloned()
-    }
-
-    fn insert(&mut self, hash: MerkleHash, table: Arc<Vec<StoredChunk>>) {
-        if self.chunks + table.len() > Self::MAX_CHUNKS {
-            self.tables.clear();
-            self.chunks = 0;
-        }
-        self.chunks += table.len();
-        if let Some(old) = self.tables.insert(hash, table) {
-            self.chunks -= old.len();
-        }
-    }
 }
 
 /// A stored chunk: hash, raw length, and its record's physical byte range.
@@ -310,9 +282,7 @@ impl Hub {
     }
 
     pub(crate) async fn chunk_table(&self, hash: &MerkleHash) -> Result<Arc<Vec<StoredChunk>>> {
-        // A poisoned lock is taken over: entries are inserted whole, and a miscounted size
-        // only moves the next clear.
-        if let Some(table) = self.chunk_tables.lock().unwrap_or_else(PoisonError::into_inner).get(hash) {
+        if let Some(table) = self.chunk_tables.get(hash) {
             return Ok(table);
         }
         let bytes = match self.blobs.get_bytes(&chunk_table_key(hash)).await {
@@ -322,7 +292,8 @@ impl Hub {
             other => other?,
         };
         let table = Arc::new(decode_chunk_table(&bytes)?);
-        self.chunk_tables.lock().unwrap_or_else(PoisonError::into_inner).insert(*hash, table.clone());
+        let bytes = std::mem::size_of_val(table.as_slice()) as u64;
+        self.chunk_tables.put(*hash, table.clone(), bytes);
         Ok(table)
     }
 
