@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 use crate::Hub;
 use crate::audit::{Authority, actor, record_target};
 use crate::auth::Identity;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// Largest accepted `fields` object, serialized.
@@ -108,7 +107,7 @@ impl Hub {
             user_id: principal.user.id,
             status,
             fields,
-            now: now_millis(),
+            now: self.now_millis(),
         };
         let created = match self.meta.create_access_request(&new).await {
             Err(StorageError::AlreadyExists) => {
@@ -184,7 +183,7 @@ impl Hub {
                 status.as_str()
             )));
         }
-        self.meta.set_access_status(request.id, status, rejection_reason, now_millis()).await?;
+        self.meta.set_access_status(request.id, status, rejection_reason, self.now_millis()).await?;
         let details = json!({"user": request.user_name, "from": request.status.as_str(), "status": status.as_str(), "rejectionReason": rejection_reason});
         self.audit(authority.actor(), "access.handle", record_target(repo), details).await;
         self.meta
@@ -202,7 +201,7 @@ impl Hub {
     ) -> Result<AccessRequestRecord> {
         self.authorize_manage(authority, repo).await?;
         let user = self.user_named(user).await?;
-        let now = now_millis();
+        let now = self.now_millis();
         let granted = match self.meta.access_request(repo.id, user.id).await? {
             Some(existing) if existing.status == AccessStatus::Accepted => {
                 return Err(CoreError::invalid(format!(

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::Hub;
 use crate::auth::Identity;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// Who performs an administrative action.
@@ -48,7 +47,7 @@ impl Hub {
     /// rather than turned into an error the caller would retry.
     pub(crate) async fn audit(&self, actor: Option<&str>, action: &str, target: String, details: Value) {
         let entry = NewAuditEntry {
-            at: now_millis(),
+            at: self.now_millis(),
             actor: actor.map(str::to_owned),
             action: action.to_owned(),
             target,

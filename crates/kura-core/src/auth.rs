@@ -4,7 +4,6 @@ use kura_model::{RepoId, RepoType, Role, ScopeTarget, Sha256, validate_namespace
 use kura_storage::{Gating, NamespaceKind, OrgRole, RepoRecord, TokenRecord, UserRecord};
 
 use crate::Hub;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// An authenticated caller.
@@ -66,7 +65,7 @@ impl Hub {
     /// Creates a user (admin CLI).
     pub async fn create_user(&self, name: &str, is_admin: bool) -> Result<UserRecord> {
         validate_namespace(name)?;
-        let user = self.meta.create_user(name, is_admin, now_millis()).await.map_err(|e| match e {
+        let user = self.meta.create_user(name, is_admin, self.now_millis()).await.map_err(|e| match e {
             kura_storage::StorageError::AlreadyExists => {
                 CoreError::conflict(format!("The name '{name}' is already taken"))
             }
@@ -91,7 +90,7 @@ impl Hub {
     /// its user is gone.
     pub(crate) async fn token_identity(&self, token: TokenRecord) -> Result<Identity> {
         let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
-        let now = now_millis();
+        let now = self.now_millis();
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
             return Err(invalid());
         }

@@ -18,7 +18,6 @@ use kura_storage::{RepoRecord, StorageError};
 
 use crate::Hub;
 use crate::auth::Identity;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::git_push_check::{Known, RepoObjects};
 use crate::git_push_stage::{StageWriter, Staged, stage_error};
@@ -238,7 +237,7 @@ impl Hub {
             let commits = self.new_commits(repo, new, received).await?;
             self.meta.add_commits(repo.id, &commits).await?;
         }
-        match self.meta.update_ref(repo.id, &name, old, new, now_millis()).await {
+        match self.meta.update_ref(repo.id, &name, old, new, self.now_millis()).await {
             Ok(()) => {
                 if let Some(new) = new {
                     self.after_branch_update(repo, &name, new).await?;

@@ -9,7 +9,6 @@ use kura_storage::RepoRecord;
 
 use crate::auth::{FilesAccess, Identity};
 use crate::claims::{self, Claim, Kind, text};
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
 use crate::{ByteStream, Hub};
@@ -98,7 +97,7 @@ impl Hub {
     pub fn check(&self, token: &str) -> Result<Capability> {
         let denied = || CoreError::Forbidden("Invalid or expired upload URL".to_owned());
         let capability: Capability = claims::open(&self.signer, token).ok_or_else(denied)?;
-        if capability.expires_at <= now_millis() {
+        if capability.expires_at <= self.now_millis() {
             return Err(denied());
         }
         Ok(capability)
@@ -113,7 +112,7 @@ impl Hub {
         multipart: bool,
     ) -> Result<Vec<UploadPlan>> {
         self.authorize_write(identity, repo).await?;
-        let expires_at = now_millis() + CAPABILITY_TTL_MS;
+        let expires_at = self.now_millis() + CAPABILITY_TTL_MS;
         let issuer = Issuer::of(identity);
         let limits = &self.config.limits;
         // Part URLs are what make an answer large: the whole batch shares one budget, and
@@ -175,7 +174,7 @@ impl Hub {
         objects: &[(Sha256, u64)],
     ) -> Result<Vec<DownloadPlan>> {
         let access = self.authorize_files(identity, repo).await?;
-        let expires_at = now_millis() + CAPABILITY_TTL_MS;
+        let expires_at = self.now_millis() + CAPABILITY_TTL_MS;
         let mut plans = Vec::with_capacity(objects.len());
         for &(oid, _) in objects {
             let Some(read) = self.object_read(&access, &oid).await? else {

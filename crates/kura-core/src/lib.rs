@@ -48,7 +48,7 @@ pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, ListPage};
 pub use card::{CardInfo, front_matter, parse_front_matter};
-pub use clock::now_millis;
+pub use clock::{Clock, now_millis};
 pub use commit::{CommitRequest, FileContent, Operation};
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
@@ -118,6 +118,7 @@ pub struct Hub {
     chunk_tables: cache::ByteCache<MerkleHash, Arc<Vec<xet::StoredChunk>>>,
     /// Token creation over HTTP, per user (in this process only).
     token_mints: Mutex<rate_limit::RateLimiter>,
+    clock: Clock,
 }
 
 impl Hub {
@@ -133,7 +134,20 @@ impl Hub {
             cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
             logins: sessions::Logins::default(),
             token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same hub reading the time from `clock` (tests move a clock forward instead of
+    /// sleeping until a token expires).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Milliseconds since the Unix epoch, by the hub's clock.
+    pub(crate) fn now_millis(&self) -> kura_model::Timestamp {
+        self.clock.now_millis()
     }
 
     pub fn config(&self) -> &HubConfig {

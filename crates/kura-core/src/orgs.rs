@@ -9,7 +9,6 @@ use kura_storage::{NamespaceKind, OrgRole, StorageError, UserRecord};
 
 use crate::Hub;
 use crate::audit::Authority;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// How `put_org_member` treats someone who is not a member yet.
@@ -26,7 +25,7 @@ impl Hub {
     pub async fn create_org(&self, name: &str, owner: &str) -> Result<()> {
         validate_namespace(name)?;
         let owner = self.user_named(owner).await?;
-        self.meta.create_org(name, owner.id, now_millis()).await.map_err(|e| match e {
+        self.meta.create_org(name, owner.id, self.now_millis()).await.map_err(|e| match e {
             StorageError::AlreadyExists => CoreError::conflict(format!("The name '{name}' is already taken")),
             other => other.into(),
         })?;

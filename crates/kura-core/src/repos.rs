@@ -12,7 +12,6 @@ use crate::audit::{actor, record_target, repo_target};
 use crate::auth::Identity;
 use crate::browse::Entry;
 use crate::card::{CardInfo, card_info};
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::DEFAULT_GITATTRIBUTES;
 
@@ -69,7 +68,7 @@ impl Hub {
             };
             return Err(CoreError::conflict(message));
         }
-        let now = now_millis();
+        let now = self.now_millis();
         let blob = self.objects.write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes()).await?;
         let tree =
             Tree::new(vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }]);
@@ -191,7 +190,8 @@ impl Hub {
         self.authorize_write(identity, repo).await?;
         let name = RefName::branch(branch)?;
         let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
-        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+        let now = self.now_millis();
+        self.meta.update_ref(repo.id, &name, None, Some(target), now).await.map_err(|e| match e {
             StorageError::Conflict => CoreError::conflict(format!("Reference already exists: {name}")),
             other => other.into(),
         })
@@ -213,7 +213,8 @@ impl Hub {
             .ref_target(repo.id, name)
             .await?
             .ok_or_else(|| CoreError::RevisionNotFound { revision: name.short().to_owned() })?;
-        self.meta.update_ref(repo.id, name, Some(current), None, now_millis()).await.map_err(|e| match e {
+        let now = self.now_millis();
+        self.meta.update_ref(repo.id, name, Some(current), None, now).await.map_err(|e| match e {
             StorageError::Conflict => CoreError::conflict("The reference changed concurrently"),
             other => other.into(),
         })
@@ -231,7 +232,8 @@ impl Hub {
         self.authorize_write(identity, repo).await?;
         let name = RefName::tag(tag)?;
         let target = self.resolve_revision(repo, revision).await?.commit;
-        self.meta.update_ref(repo.id, &name, None, Some(target), now_millis()).await.map_err(|e| match e {
+        let now = self.now_millis();
+        self.meta.update_ref(repo.id, &name, None, Some(target), now).await.map_err(|e| match e {
             StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
             other => other.into(),
         })

@@ -12,7 +12,6 @@ use serde_json::json;
 
 use crate::Hub;
 use crate::auth::{Identity, Principal};
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::login_limit::{LoginLimiter, address_key};
 
@@ -152,7 +151,7 @@ impl Hub {
             self.audit(None, "login.failure", format!("user:{target}"), json!({"ip": ip})).await;
             return Err(CoreError::Unauthorized(LOGIN_FAILED.to_owned()));
         };
-        let now = now_millis();
+        let now = self.now_millis();
         let secret = new_session_secret();
         let record = SessionRecord {
             id_hash: Sha256::digest(secret.as_bytes()),
@@ -193,7 +192,7 @@ impl Hub {
     pub(crate) async fn session_identity(&self, id_hash: &Sha256) -> Result<Identity> {
         let id_hash = *id_hash;
         let record = self.meta.session(&id_hash).await?.ok_or_else(session_expired)?;
-        let now = now_millis();
+        let now = self.now_millis();
         if record.expires_at <= now {
             self.meta.delete_session(&id_hash).await?;
             return Err(session_expired());

@@ -9,7 +9,6 @@ use rand::Rng;
 
 use crate::Hub;
 use crate::audit::Authority;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 
 /// Longest token name accepted.
@@ -82,7 +81,7 @@ impl Hub {
         user: &str,
         spec: TokenSpec,
     ) -> Result<IssuedToken> {
-        let now = now_millis();
+        let now = self.now_millis();
         let owner = self.token_owner(authority, user, true).await?;
         validate(&spec, now)?;
         if let Authority::Caller(_) = authority {
@@ -139,7 +138,7 @@ impl Hub {
                 return Err(not_found());
             }
         }
-        self.meta.revoke_token(id, now_millis()).await.map_err(|e| match e {
+        self.meta.revoke_token(id, self.now_millis()).await.map_err(|e| match e {
             StorageError::NotFound => not_found(),
             other => other.into(),
         })?;

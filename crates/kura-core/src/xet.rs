@@ -14,7 +14,6 @@ use kura_model::{ByteRange, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
 use crate::Hub;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::lfs::PRESIGNED_TTL;
 use crate::xet_token::XetGrant;
@@ -180,7 +179,7 @@ impl Hub {
         let stored = info.records_len;
         Ok(self
             .meta
-            .record_xorb(&hex, info.chunks.len() as u64, info.uncompressed_len(), stored, now_millis())
+            .record_xorb(&hex, info.chunks.len() as u64, info.uncompressed_len(), stored, self.now_millis())
             .await?)
     }
 
@@ -272,7 +271,7 @@ impl Hub {
         }
         let mut key: [u8; 32] = rand::random();
         key[0] |= 1;
-        let now = (now_millis() / 1000) as u64;
+        let now = (self.now_millis() / 1000) as u64;
         Ok(Some(dedup_shard(&entries, key, now, now + 7 * 24 * 3600)))
     }
 

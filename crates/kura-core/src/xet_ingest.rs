@@ -10,7 +10,6 @@ use kura_cas::{MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_globa
 use kura_model::Sha256;
 use kura_storage::XetFileRecord;
 
-use crate::clock::now_millis;
 use crate::content::mismatch;
 use crate::error::{CoreError, Result};
 use crate::ingest_hash::BodyHashing;
@@ -196,7 +195,7 @@ impl Hub {
 
         let record =
             XetFileRecord { file_hash: file.to_hex(), sha256: oid, size, terms: encode_terms(&terms) };
-        let now = now_millis();
+        let now = self.now_millis();
         self.meta.record_xet_file(&record, now).await?;
         self.meta.record_lfs_object(&oid, size, now).await?;
         self.index_file_for_dedup(&record).await?;

@@ -11,7 +11,6 @@ use kura_cas::{FileEntry, MerkleBuilder, MerkleHash, MerkleNode, parse_shard, ve
 use kura_storage::XetFileRecord;
 
 use crate::Hub;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::xet::{StoredChunk, Term, encode_terms};
 use crate::xet_token::XetGrant;
@@ -47,7 +46,7 @@ impl Hub {
             self.confirm_sha256(&record).await?;
             checked.push(record);
         }
-        let now = now_millis();
+        let now = self.now_millis();
         for record in &checked {
             self.meta.record_xet_file(record, now).await?;
             self.meta.record_lfs_object(&record.sha256, record.size, now).await?;

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{FilesAccess, Identity};
 use crate::claims::{self, Claim, Kind, text};
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
 use crate::xet::xorb_key;
@@ -100,7 +99,7 @@ impl Hub {
             repo_type: repo.repo_type,
             repo_id: repo.repo_id.clone(),
             write,
-            expires_at: now_millis() / 1000 + TOKEN_TTL_SECS,
+            expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
             issuer: Issuer::of(identity),
         };
         Ok((claims::seal(&self.signer, &grant), grant.expires_at))
@@ -109,7 +108,7 @@ impl Hub {
     /// Checks a CAS bearer token's signature and expiry: 401 when missing, forged or expired.
     pub fn check_xet_token(&self, bearer: Option<&str>) -> Result<XetGrant> {
         let grant: XetGrant = bearer.and_then(|t| claims::open(&self.signer, t)).ok_or_else(invalid_token)?;
-        if grant.expires_at <= now_millis() / 1000 {
+        if grant.expires_at <= self.now_millis() / 1000 {
             return Err(invalid_token());
         }
         Ok(grant)
@@ -143,7 +142,7 @@ impl Hub {
             xorb: *xorb,
             start,
             end,
-            expires_at: now_millis() / 1000 + TOKEN_TTL_SECS,
+            expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
             repo_type: access.repo.repo_type,
             repo_id: access.repo.repo_id.clone(),
             issuer: access.issuer.clone(),
@@ -159,7 +158,7 @@ impl Hub {
         range: Option<(u64, u64)>,
     ) -> Result<(u64, u64, ByteStream)> {
         let fetch: XorbFetch = claims::open(&self.signer, token).ok_or_else(invalid_fetch)?;
-        if fetch.expires_at <= now_millis() / 1000 {
+        if fetch.expires_at <= self.now_millis() / 1000 {
             return Err(invalid_fetch());
         }
         let (from, to) = range.unwrap_or((fetch.start, fetch.end));

@@ -206,7 +206,7 @@ pub(crate) async fn setup() -> Fixture {
     let spec = TokenSpec { name: "x".into(), role: Role::Write, expires_at: None, scopes: vec![] };
     let revoked = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap();
     admin.revoke_token(Authority::Operator, revoked.record.id).await.unwrap();
-    let soon = kura_core::now_millis() + 1500;
+    let soon = kura_core::now_millis() + 60_000;
     let spec = TokenSpec { name: "e".into(), role: Role::Write, expires_at: Some(soon), scopes: vec![] };
     let expired = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
 
@@ -235,8 +235,7 @@ pub(crate) async fn setup() -> Fixture {
         (Who::Contributor, Some(erin)),
     ];
     // Let the expiring token expire.
-    let wait = (soon - kura_core::now_millis() + 100).max(0);
-    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap())).await;
+    server.advance_clock(std::time::Duration::from_secs(61));
     Fixture { server, tokens }
 }
 

@@ -1,5 +1,8 @@
 //! A kura server on 127.0.0.1:0 with a fresh data dir, plus request helpers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use kura::config::{Config, Overrides};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -19,6 +22,8 @@ pub struct TestServer {
     config: Config,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// How far the server's clock is ahead of the system clock, in milliseconds.
+    clock_ahead: Arc<AtomicI64>,
 }
 
 impl TestServer {
@@ -41,7 +46,12 @@ impl TestServer {
         config.lfs_part_bytes = 1 << 20;
         config.metrics_token = Some(METRICS_TOKEN.to_owned());
         adjust(&mut config);
-        let hub = kura::open_hub(&config).await.unwrap();
+        let clock_ahead = Arc::new(AtomicI64::new(0));
+        let clock = kura_core::Clock::from_fn({
+            let ahead = clock_ahead.clone();
+            move || kura_core::now_millis() + ahead.load(Ordering::Relaxed)
+        });
+        let hub = kura::open_hub(&config).await.unwrap().with_clock(clock);
         hub.create_user("alice", false).await.unwrap();
         hub.create_user("bob", false).await.unwrap();
         hub.create_org("acme", "alice").await.unwrap();
@@ -58,7 +68,24 @@ impl TestServer {
                 let _ = rx.await;
             },
         ));
-        Self { base, client: Client::new(), alice, bob, alice_read, config, _dir: dir, shutdown: Some(tx) }
+        Self {
+            base,
+            client: Client::new(),
+            alice,
+            bob,
+            alice_read,
+            config,
+            _dir: dir,
+            shutdown: Some(tx),
+            clock_ahead,
+        }
+    }
+
+    /// Moves the server's clock forward (expiry without sleeping). Hubs from
+    /// [`TestServer::admin`] keep the system clock.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let by = i64::try_from(by.as_millis()).unwrap();
+        self.clock_ahead.fetch_add(by, Ordering::Relaxed);
     }
 
     /// A second hub on the same stores, as the admin CLI opens it next to a running server.
