@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use std::io::Read;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
-use kura_core::{AdvertisedRef, CoreError, FetchPlan, RepoRecord};
+use kura_core::{AdvertisedRef, FetchPlan, RepoRecord};
 use kura_git::pktline::{Pkt, delim, flush, parse_pkts, pkt_line, text};
 use kura_model::ObjectId;
 
+use super::git_common::{git_repo, git_response};
 use super::git_pack::{CacheTarget, cached_pack_response, pack_response};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -25,35 +26,6 @@ fn protocol_v2(ctx: &Ctx) -> bool {
         .get("git-protocol")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(':').any(|p| p == "version=2"))
-}
-
-/// Finds the repo for git; hidden repos ask anonymous callers for credentials.
-pub(super) async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
-    let found = match ctx.repo_id(repo) {
-        Ok(id) => ctx.hub().find_repo(&ctx.identity, repo.repo_type, &id).await,
-        Err(error) => return Err(error),
-    };
-    let record = found.map_err(|e| challenge(ctx, e))?;
-    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
-    Ok(record)
-}
-
-/// 401 with `WWW-Authenticate: Basic` for anonymous callers so credential helpers kick in.
-pub(super) fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
-    let mut api_error = ctx.fail(error);
-    if ctx.anonymous() {
-        api_error.status = StatusCode::UNAUTHORIZED;
-        api_error.headers.push(("www-authenticate", "Basic realm=\"kura\"".to_owned()));
-    }
-    api_error
-}
-
-pub(super) fn git_response(content_type: &'static str, body: Body) -> Response {
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
 }
 
 pub(crate) async fn info_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
