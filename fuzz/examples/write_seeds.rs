@@ -13,8 +13,8 @@ use kura_cas::{
 };
 use kura_git::pktline::{delim, flush, parse_pkts, pkt_line};
 use kura_git::{
-    GitError, LfsPointer, ObjectKind, PackIndex, PackLimits, PackWriter, apply_delta, hash_object,
-    parse_receive_request,
+    GitError, LfsPointer, ObjectKind, PackIndex, PackLimits, PackWriter, UploadLimits, UploadProtocol,
+    apply_delta, hash_object, parse_receive_request, parse_upload_request,
 };
 use kura_model::Sha256;
 
@@ -242,6 +242,47 @@ fn pktline() -> Seeds {
     vec![("push", push), ("delete", delete), ("upload_pack_v2", fetch)]
 }
 
+/// upload-pack requests: a v0 clone, a v0 negotiation round with haves, a stateless v0 shallow
+/// fetch's first request, a v2 fetch with a depth and a v2 ls-refs (the target parses each
+/// input in both protocols).
+fn upload_pack() -> Seeds {
+    let (old, new) = ("1".repeat(40), "2".repeat(40));
+    let lines = |lines: &[&str]| {
+        let mut out = Vec::new();
+        for line in lines {
+            match *line {
+                "|" => flush(&mut out),
+                "-" => delim(&mut out),
+                text => pkt_line(&mut out, text),
+            }
+        }
+        out
+    };
+    let want_caps = format!("want {new} multi_ack_detailed side-band-64k thin-pack ofs-delta agent=git/2.43");
+    let clone = lines(&[&want_caps, "|", "done"]);
+    let round = lines(&[&want_caps, &format!("want {old}"), "|", &format!("have {old}"), "|"]);
+    let shallow = lines(&[&want_caps, &format!("shallow {old}"), "deepen 1", "|"]);
+    let fetch = lines(&[
+        "command=fetch",
+        "agent=git/2.43",
+        "-",
+        &format!("want {new}"),
+        &format!("have {old}"),
+        "deepen 2",
+        "done",
+        "|",
+    ]);
+    let ls_refs =
+        lines(&["command=ls-refs", "agent=git/2.43", "-", "peel", "symrefs", "ref-prefix refs/heads/", "|"]);
+    vec![
+        ("v0_clone", clone),
+        ("v0_round", round),
+        ("v0_shallow", shallow),
+        ("v2_fetch", fetch),
+        ("v2_ls_refs", ls_refs),
+    ]
+}
+
 /// Every seed but the deliberate non-pointer is accepted by the parser it seeds.
 fn check_valid() {
     for (name, bytes) in lfs_pointer() {
@@ -291,6 +332,11 @@ fn check_valid() {
         }
         parse_pkts(&bytes[..framed]).unwrap_or_else(|e| panic!("pktline/{name}: {e}"));
     }
+    let limits = UploadLimits { max_wants: 8, max_haves: 8 };
+    for (name, bytes) in upload_pack() {
+        let protocol = if name.starts_with("v2") { UploadProtocol::V2 } else { UploadProtocol::V0 };
+        parse_upload_request(&bytes, protocol, limits).unwrap_or_else(|e| panic!("upload_pack/{name}: {e}"));
+    }
 }
 
 fn write(root: &Path, target: &str, seeds: Seeds) -> std::io::Result<()> {
@@ -312,6 +358,7 @@ fn main() -> std::io::Result<()> {
     write(&root, "pack", pack())?;
     write(&root, "delta", delta())?;
     write(&root, "pktline", pktline())?;
+    write(&root, "upload_pack", upload_pack())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Git's object model and wire formats, sans-IO: object hashing, tree and commit encoding and
 //! parsing, Git LFS pointer files, pkt-lines, pack writing and reading (with deltas), and the
-//! request and response sides of receive-pack.
+//! request and response sides of receive-pack and upload-pack.
 
 mod commit;
 mod delta;
@@ -16,6 +16,7 @@ mod refname;
 #[cfg(test)]
 mod test_pack;
 mod tree;
+mod upload;
 
 pub use commit::{Commit, Signature};
 pub use delta::apply_delta;
@@ -30,6 +31,11 @@ pub use receive::{
 };
 pub use refname::check_ref_format;
 pub use tree::{EntryMode, Tree, TreeEntry};
+pub use upload::{
+    FetchAnswer, FetchRequest, LsRefs, Negotiated, UPLOAD_PACK_CAPABILITIES, UploadError, UploadLimits,
+    UploadProtocol, UploadRequest, parse_upload_request, upload_pack_advertisement,
+    upload_pack_advertisement_v2,
+};
 
 use kura_model::ObjectId;
 

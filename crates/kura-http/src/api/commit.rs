@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use kura_core::{CommitRequest, Entry, is_lfs_path, lfs_patterns};
+use kura_core::{CommitRequest, UploadCandidate, UploadMode};
 use kura_model::RepoPath;
 use serde::Deserialize;
 use serde_json::json;
@@ -16,8 +16,6 @@ use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
-/// Files at least this large go to LFS, as on the Hub.
-const LFS_THRESHOLD: u64 = 10 * 1000 * 1000;
 /// Longest NDJSON line (a base64 regular file plus framing), whatever the inline budget.
 const MAX_LINE: usize = 64 << 20;
 /// Room for the JSON around a file's content on its line (path, keys, quotes).
@@ -48,44 +46,28 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
         ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     }
     let body: PreuploadBody = ctx.json().await?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
-    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
-    let attributes = RepoPath::parse(".gitattributes").expect("constant path is valid");
-    let patterns = match ctx.hub().lookup(root, &attributes).await.map_err(|e| ctx.fail(e))? {
-        Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => {
-            let text = ctx.hub().read_small_blob(&oid).await.map_err(|e| ctx.fail(e))?;
-            lfs_patterns(&String::from_utf8_lossy(&text))
-        }
-        _ => Vec::new(),
-    };
-    // Regular files travel inline in the commit, which carries at most this much; past it,
-    // files go to LFS instead (the client follows the answer), so an upload of many small
-    // text files still fits in one commit.
-    let inline_budget = ctx.hub().config().limits.commit_max_inline_bytes;
-    let mut inline_total = 0u64;
-    let mut files = Vec::with_capacity(body.files.len());
-    for file in body.files {
+    let mut candidates = Vec::with_capacity(body.files.len());
+    for file in &body.files {
         let path = parse_path(&file.path)?;
         let sample = STANDARD
             .decode(file.sample.as_bytes())
             .map_err(|_| ApiError::bad_request(format!("Invalid base64 sample for '{}'", file.path)))?;
-        let lfs = file.size > 0
-            && (file.size >= LFS_THRESHOLD
-                || is_lfs_path(&patterns, path.as_str())
-                || sample.contains(&0)
-                || inline_total + file.size > inline_budget);
-        if !lfs {
-            inline_total += file.size;
-        }
-        let existing = ctx.hub().lookup(root, &path).await.map_err(|e| ctx.fail(e))?;
-        let oid = match existing {
-            Some(Entry::File { info, .. }) if lfs => info.lfs.map(|l| l.oid.to_hex()),
-            Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => Some(oid.to_hex()),
-            _ => None,
-        };
-        files.push(json!({"path": file.path, "uploadMode": if lfs { "lfs" } else { "regular" }, "shouldIgnore": false, "oid": oid}));
+        candidates.push(UploadCandidate { path, size: file.size, sample });
     }
-    Ok(json(json!({"files": files, "commitOid": resolved.commit.to_hex()})))
+    let plan = ctx.hub().preupload(&record, revision, &candidates).await.map_err(|e| ctx.fail(e))?;
+    let files: Vec<_> = body
+        .files
+        .iter()
+        .zip(&plan.files)
+        .map(|(file, planned)| {
+            let mode = match planned.mode {
+                UploadMode::Lfs => "lfs",
+                UploadMode::Regular => "regular",
+            };
+            json!({"path": file.path, "uploadMode": mode, "shouldIgnore": false, "oid": planned.existing})
+        })
+        .collect();
+    Ok(json(json!({"files": files, "commitOid": plan.commit.to_hex()})))
 }
 
 /// Finds the end of the line at the front of a buffer that grows between calls, looking at

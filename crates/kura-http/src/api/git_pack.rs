@@ -13,7 +13,7 @@ use kura_git::pktline::{flush, pkt};
 use kura_model::ObjectId;
 use tokio::sync::mpsc;
 
-use super::git::git_response;
+use super::git_common::git_response;
 
 /// Sideband data per packet (65520 minus the length and band bytes).
 const SIDEBAND_DATA: usize = 65515;

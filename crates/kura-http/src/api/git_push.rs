@@ -16,7 +16,7 @@ use kura_core::{Limits, RepoRecord};
 use kura_git::{ReceiveRequest, parse_receive_request, receive_pack_advertisement, report_status};
 use tokio::io::AsyncWriteExt;
 
-use super::git::{challenge, git_repo, git_response};
+use super::git_common::{challenge, git_repo, git_response};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;

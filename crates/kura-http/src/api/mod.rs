@@ -5,6 +5,7 @@ mod commit;
 pub(crate) mod commit_line;
 mod entries;
 mod git;
+mod git_common;
 mod git_pack;
 mod git_push;
 mod info;
