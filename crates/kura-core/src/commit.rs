@@ -12,7 +12,6 @@ use kura_storage::{RepoRecord, StorageError};
 use crate::Hub;
 use crate::auth::Identity;
 use crate::browse::FlatTree;
-use crate::clock::now_millis;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::{is_lfs_path, lfs_line_for, lfs_patterns};
 use crate::read_proof::PointerCheck;
@@ -87,7 +86,7 @@ impl Hub {
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
-            match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), now_millis()).await {
+            match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), self.now_millis()).await {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;
                     return Ok(new);
@@ -134,7 +133,7 @@ impl Hub {
         }
         self.route_to_lfs(&mut files, &new_lfs_paths).await?;
         let tree = self.write_flat_tree(&files).await?;
-        let now = now_millis();
+        let now = self.now_millis();
         let signature = signature_for(identity, now);
         let mut message = request.summary.trim().to_owned();
         if message.is_empty() {

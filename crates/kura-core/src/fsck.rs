@@ -17,7 +17,6 @@ use kura_model::{Sha256, Timestamp};
 use kura_storage::{BlobKey, BlobMeta, XetFileRecord, XorbRecord};
 
 use crate::Hub;
-use crate::clock::now_millis;
 use crate::content::object_key;
 use crate::error::Result;
 use crate::xet::{CHUNK_ENTRY, chunk_table_key, decode_terms, xorb_key};
@@ -332,7 +331,7 @@ impl Check<'_> {
 
     /// What is left of the listing is unindexed, unless it was indexed during the walk.
     async fn orphans(&mut self, options: &FsckOptions) -> Result<()> {
-        let cutoff = now_millis() - i64::try_from(options.orphan_grace.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = self.hub.now_millis() - i64::try_from(options.orphan_grace.as_millis()).unwrap_or(i64::MAX);
         let mut left: Vec<BlobMeta> = std::mem::take(&mut self.blobs).into_values().collect();
         left.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
         for meta in left {
