@@ -331,7 +331,8 @@ impl Check<'_> {
 
     /// What is left of the listing is unindexed, unless it was indexed during the walk.
     async fn orphans(&mut self, options: &FsckOptions) -> Result<()> {
-        let cutoff = self.hub.now_millis() - i64::try_from(options.orphan_grace.as_millis()).unwrap_or(i64::MAX);
+        let cutoff =
+            self.hub.now_millis() - i64::try_from(options.orphan_grace.as_millis()).unwrap_or(i64::MAX);
         let mut left: Vec<BlobMeta> = std::mem::take(&mut self.blobs).into_values().collect();
         left.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
         for meta in left {
