@@ -9,9 +9,13 @@
 //! history it was built from. One pack is kept per repo: storing a new one deletes the others,
 //! so the cache costs at most one compressed copy of each cloned repo's git history.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use futures_util::StreamExt;
 use kura_model::{ObjectId, Sha256};
 use kura_storage::{BlobKey, ByteStream, RepoRecord, StorageError};
+use tokio::sync::mpsc;
 
 use crate::Hub;
 use crate::auth::Identity;
@@ -20,6 +24,52 @@ use crate::error::{CoreError, Result};
 const PACKS: &str = "git/packs";
 /// Bumped when the pack layout kura writes changes, so older cached packs are not served.
 const FORMAT: &str = "kura-pack-v1";
+/// Packs larger than this are sent but not cached.
+const MAX_CACHED_PACK: u64 = 2 << 30;
+
+enum Piece {
+    Data(Bytes),
+    End,
+}
+
+/// The copy of a full clone's pack on its way into the cache while the pack streams to the
+/// client. Dropped without [`PackTee::finish`] (the client went away, the pack failed, it grew
+/// past `MAX_CACHED_PACK`), the store keeps nothing.
+pub(crate) struct PackTee {
+    tx: mpsc::Sender<Piece>,
+    sent: u64,
+}
+
+impl PackTee {
+    pub(crate) fn start(hub: Arc<Hub>, repo: RepoRecord, wants: Vec<ObjectId>) -> Self {
+        let (tx, rx) = mpsc::channel::<Piece>(8);
+        let pieces = futures_util::stream::unfold(Some(rx), |rx| async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(Piece::Data(bytes)) => Some((Ok(bytes), Some(rx))),
+                Some(Piece::End) => None,
+                None => Some((Err(std::io::Error::other("the pack was not finished")), None)),
+            }
+        });
+        tokio::spawn(async move {
+            if let Err(error) = hub.store_clone_pack(&repo, &wants, Box::pin(pieces)).await {
+                tracing::debug!(repo = %repo.repo_id, %error, "clone pack not cached");
+            }
+        });
+        Self { tx, sent: 0 }
+    }
+
+    /// Copies `data` to the store; `false` once the copy is abandoned.
+    pub(crate) async fn send(&mut self, data: Bytes) -> bool {
+        self.sent += data.len() as u64;
+        self.sent <= MAX_CACHED_PACK && self.tx.send(Piece::Data(data)).await.is_ok()
+    }
+
+    /// The pack is complete: the store may keep it.
+    pub(crate) async fn finish(self) {
+        let _ = self.tx.send(Piece::End).await;
+    }
+}
 
 fn repo_prefix(repo: &RepoRecord) -> BlobKey {
     BlobKey::new(format!("{PACKS}/{}", repo.id))
@@ -35,7 +85,7 @@ fn pack_key(repo: &RepoRecord, wants: &[ObjectId]) -> BlobKey {
 
 impl Hub {
     /// The stored pack for a full clone of exactly `wants`, if there is one.
-    pub async fn cached_clone_pack(
+    pub(crate) async fn cached_clone_pack(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
@@ -58,7 +108,7 @@ impl Hub {
     /// Stores the pack of a full clone of `wants` as `pack` streams it, then drops the repo's
     /// other cached packs. `pack` must end in an error if the pack was not finished: the store
     /// then keeps nothing.
-    pub async fn store_clone_pack(
+    pub(crate) async fn store_clone_pack(
         &self,
         repo: &RepoRecord,
         wants: &[ObjectId],

@@ -9,8 +9,8 @@
 //! was (see `git_push_stage`).
 
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::io::{Read, Seek};
+use std::sync::Arc;
 
 use kura_git::{GitError, ObjectKind, PackIndex, PackLimits, RefUpdate, RefUpdateResult};
 use kura_model::{ObjectId, RefName};
@@ -59,8 +59,22 @@ impl From<GitError> for UnpackError {
     }
 }
 
+/// A pushed pack, waiting wherever the edge chose to keep it (a temp file, say). The core reads
+/// it twice, indexing and then resolving, each time from its first byte, on the blocking pool.
+pub trait PushedPack: Send + Sync + 'static {
+    /// Its length in bytes.
+    fn byte_len(&self) -> u64;
+    /// A fresh reader at the pack's first byte; its seeks are relative to that byte.
+    fn open(&self) -> std::io::Result<Box<dyn PackReader>>;
+}
+
+/// What the pack reader needs: reads and seeks, from a blocking thread.
+pub trait PackReader: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> PackReader for T {}
+
 impl Hub {
-    /// Applies a push. `pack` is the spooled pack file (absent when every command deletes).
+    /// Applies a push. `pack` is the pushed pack (absent when every command deletes).
     /// Authorization failures are errors; everything git can report is in the [`PushReport`].
     pub async fn receive_push(
         &self,
@@ -68,12 +82,12 @@ impl Hub {
         repo: &RepoRecord,
         commands: &[RefUpdate],
         atomic: bool,
-        pack: Option<(PathBuf, u64)>,
+        pack: Option<Arc<dyn PushedPack>>,
     ) -> Result<PushReport> {
         self.authorize_write(identity, repo).await?;
         let repo_objects = RepoObjects::new(repo);
         let received = match pack {
-            Some((path, start)) => match self.unpack(&repo_objects, path, start).await {
+            Some(pack) => match self.unpack(&repo_objects, pack).await {
                 Ok(received) => received,
                 Err(CoreError::InvalidInput(message)) => return Ok(PushReport::rejected(commands, message)),
                 Err(other) => return Err(other),
@@ -112,20 +126,16 @@ impl Hub {
     }
 
     /// Indexes the pack, resolves it within the inflated budget and stages its objects.
-    async fn unpack(&self, repo: &RepoObjects<'_>, path: PathBuf, start: u64) -> Result<Staged> {
-        let pack_bytes = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| CoreError::Corrupt(format!("the spooled push is gone: {e}")))?
-            .len()
-            .saturating_sub(start);
+    async fn unpack(&self, repo: &RepoObjects<'_>, pack: Arc<dyn PushedPack>) -> Result<Staged> {
+        let pack_bytes = pack.byte_len();
         let limits = PackLimits {
             max_objects: MAX_PUSHED_OBJECTS,
             max_object_size: MAX_PUSHED_OBJECT,
             max_inflated_bytes: self.config.limits.git_push_inflated_budget(pack_bytes),
             ..PackLimits::default()
         };
-        let index_path = path.clone();
-        let index = blocking(move || PackIndex::build(Window::open(&index_path, start)?, &limits)).await?;
+        let index_pack = pack.clone();
+        let index = blocking(move || PackIndex::build(index_pack.open()?, &limits)).await?;
         let mut bases = HashSet::new();
         for id in index.missing_bases() {
             // Thin-pack bases must be objects of this repo, never of another one.
@@ -144,11 +154,9 @@ impl Hub {
             let (kind, content) = runtime.block_on(store.read(id)).map_err(UnpackError::Store)?;
             Ok(Some((kind, content.to_vec())))
         };
-        // The staging file goes next to the spooled request (a temp file: it has a parent).
-        let dir = path.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
         let resolve = move || -> std::result::Result<Staged, UnpackError> {
-            let mut stage = StageWriter::new_in(&dir).map_err(UnpackError::Stage)?;
-            index.resolve(Window::open(&path, start).map_err(GitError::from)?, base, |object| {
+            let mut stage = StageWriter::new().map_err(UnpackError::Stage)?;
+            index.resolve(pack.open().map_err(GitError::from)?, base, |object| {
                 stage.add(object.id, object.kind, object.content).map_err(UnpackError::Stage)
             })?;
             stage.finish().map_err(UnpackError::Stage)
@@ -288,38 +296,6 @@ impl Hub {
             stack.extend(self.pushed_or_stored_commit(known, &oid).await?.parents);
         }
         Ok(false)
-    }
-}
-
-/// The pack inside the spooled request body: the file from `start` on, seen as offset 0.
-struct Window {
-    file: std::io::BufReader<std::fs::File>,
-    start: u64,
-}
-
-impl Window {
-    fn open(path: &std::path::Path, start: u64) -> std::io::Result<Self> {
-        let mut file = std::fs::File::open(path)?;
-        file.seek(SeekFrom::Start(start))?;
-        Ok(Self { file: std::io::BufReader::with_capacity(1 << 16, file), start })
-    }
-}
-
-impl Read for Window {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.file.read(buf)
-    }
-}
-
-impl Seek for Window {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        let absolute = match pos {
-            SeekFrom::Start(offset) => self.file.seek(SeekFrom::Start(self.start + offset))?,
-            relative => self.file.seek(relative)?,
-        };
-        absolute
-            .checked_sub(self.start)
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the pack"))
     }
 }
 

@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -59,9 +58,10 @@ pub(crate) fn stage_error(error: std::io::Error) -> CoreError {
 }
 
 impl StageWriter {
-    /// A writer over a new anonymous temp file in `dir`.
-    pub(crate) fn new_in(dir: &Path) -> std::io::Result<Self> {
-        let file = tempfile::tempfile_in(dir)?;
+    /// A writer over a new anonymous temp file in the system temp directory (removed by the OS
+    /// when closed, however the push ends).
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let file = tempfile::tempfile()?;
         Ok(Self { out: BufWriter::with_capacity(1 << 16, file), position: 0, slots: HashMap::new() })
     }
 

@@ -26,21 +26,17 @@ pub struct AdvertisedRef {
 /// authorization, from commits of the repo), and read only through [`Hub::read_planned`], so a
 /// pack never carries an object the plan did not reach from the repo's own commits.
 #[derive(Debug, Clone, Default)]
-pub struct PlannedObjects(Arc<Vec<ObjectId>>);
+pub(crate) struct PlannedObjects(Arc<Vec<ObjectId>>);
 
 impl PlannedObjects {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
 /// What to send for a fetch.
 #[derive(Debug, Clone, Default)]
-pub struct FetchPlan {
+pub(crate) struct FetchPlan {
     /// Objects to put in the pack, commits first.
     pub objects: PlannedObjects,
     /// Commits whose parents are cut off by `deepen`.
@@ -75,7 +71,7 @@ impl Hub {
     /// Objects reachable from `wants` but not from `haves` (commits cut at `depth` when set).
     /// `client_shallow` are the client's shallow boundaries: it has those commits but not their
     /// parents.
-    pub async fn plan_fetch(
+    pub(crate) async fn plan_fetch(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
@@ -194,7 +190,7 @@ impl Hub {
     }
 
     /// Objects `range` of a fetch plan (in order), each verified against its id.
-    pub async fn read_planned(
+    pub(crate) async fn read_planned(
         &self,
         planned: &PlannedObjects,
         range: std::ops::Range<usize>,

@@ -1,19 +1,22 @@
 //! git smart HTTP, fetch side: ref advertisement and upload-pack, protocol v2 and v0. The
 //! protocol itself (advertisements, request parsing within `Limits`, negotiation answers) is
-//! `kura_git::upload`; this module reads the body, calls the core's planner and streams the
-//! pack (`git_pack`).
+//! `kura_git::upload`; this module reads the body, calls the core's fetch use case
+//! (`Hub::fetch`, which plans, answers and builds or replays the pack) and frames the pack.
 
 use std::io::Read;
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use kura_core::{ByteStream, FetchReply};
+use kura_git::pktline::{BAND_DATA, flush, sideband as pack_frame_into};
 use kura_git::{
-    FetchAnswer, Negotiated, UploadLimits, UploadProtocol, UploadRequest, parse_upload_request,
-    upload_pack_advertisement, upload_pack_advertisement_v2,
+    UploadLimits, UploadProtocol, UploadRequest, parse_upload_request, upload_pack_advertisement,
+    upload_pack_advertisement_v2,
 };
 
 use super::git_common::{git_repo, git_response};
-use super::git_pack::{CacheTarget, cached_pack_response, pack_response};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
@@ -94,32 +97,33 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         }
         UploadRequest::Fetch(fetch) => fetch,
     };
-    if fetch.done && fetch.full_clone() {
-        let cached = ctx
-            .hub()
-            .cached_clone_pack(&ctx.identity, &record, &fetch.wants)
-            .await
-            .map_err(|e| ctx.fail(e))?;
-        if let Some(pack) = cached {
-            return Ok(cached_pack_response(fetch.cached_pack_head(), pack, fetch.sideband));
-        }
+    match ctx.state.hub.fetch(&ctx.identity, &record, &fetch).await.map_err(|e| ctx.fail(e))? {
+        FetchReply::Only(answer) => Ok(git_response(RESULT, Body::from(answer))),
+        FetchReply::Pack { head, pack } => Ok(git_response(RESULT, pack_body(head, pack, fetch.sideband))),
     }
-    let plan = ctx
-        .hub()
-        .plan_fetch(&ctx.identity, &record, &fetch.wants, &fetch.haves, &fetch.shallow, fetch.depth)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let negotiated = Negotiated { common: &plan.common, shallow: &plan.shallow, unshallow: &plan.unshallow };
-    match fetch.answer(&negotiated) {
-        FetchAnswer::Only(answer) => Ok(git_response(RESULT, Body::from(answer))),
-        FetchAnswer::Pack(head) => {
-            // A full clone's pack depends on the wants alone: keep a copy for the next one.
-            let cache = fetch.full_clone().then(|| CacheTarget {
-                hub: ctx.state.hub.clone(),
-                repo: record.clone(),
-                wants: fetch.wants.clone(),
-            });
-            Ok(pack_response(ctx.state.hub.clone(), head, plan.objects, fetch.sideband, cache))
+}
+
+/// `head`, then the pack (in side-band 1 packets when the client asked for side-band), then a
+/// flush to end the side-band stream.
+fn pack_body(head: Vec<u8>, pack: ByteStream, sideband: bool) -> Body {
+    let framed = pack
+        .map(move |piece| piece.map(|bytes| if sideband { Bytes::from(pack_frame(&bytes)) } else { bytes }));
+    let tail = futures_util::stream::once(async move {
+        let mut out = Vec::new();
+        if sideband {
+            flush(&mut out);
         }
-    }
+        Ok::<_, std::io::Error>(Bytes::from(out))
+    });
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
+        .chain(framed)
+        .chain(tail);
+    Body::from_stream(stream)
+}
+
+/// Pack bytes in side-band 1 packets.
+fn pack_frame(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / kura_git::pktline::MAX_SIDEBAND_DATA * 5 + 5);
+    pack_frame_into(&mut out, BAND_DATA, data);
+    out
 }

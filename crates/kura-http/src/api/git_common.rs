@@ -1,5 +1,5 @@
-//! What the git smart HTTP modules share (fetch in `git`, pack streaming in `git_pack`, push
-//! in `git_push`): finding the repo with git's credential challenge, and the response shape.
+//! What the git smart HTTP modules share (fetch in `git`, push in `git_push`): finding the
+//! repo with git's credential challenge, and the response shape.
 //! A leaf: it imports none of them.
 
 use axum::body::Body;

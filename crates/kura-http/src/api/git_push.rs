@@ -2,17 +2,18 @@
 //! request body is spooled to a temp file (bounded by `Limits::git_push_max_body_bytes`) and,
 //! when git compressed it, gunzipped into another one, stopping as soon as the inflated bytes
 //! pass `Limits::git_push_gzip_budget` (a multiple of the compressed size). Its command list is
-//! parsed and the file handed to the core, which reads the pack from it; memory stays bounded
+//! parsed and the pack handed to the core as a `PushedPack` it can open readers on; memory stays bounded
 //! whatever the push size, and the temp files are removed when the request ends, however it
 //! ends.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
-use kura_core::{Limits, RepoRecord};
+use kura_core::{Limits, PackReader, PushedPack, RepoRecord};
 use kura_git::{ReceiveRequest, parse_receive_request, receive_pack_advertisement, report_status};
 use tokio::io::AsyncWriteExt;
 
@@ -57,13 +58,15 @@ pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let spooled = spool(ctx.body_stream(), limits.git_push_max_body_bytes).await?;
     let body = if gzip { gunzip(spooled, limits).await? } else { spooled };
     let request = read_commands(body.path()).await?;
-    let pack = request.expects_pack().then(|| (body.path().to_owned(), request.pack_offset as u64));
+    let pack = match request.expects_pack() {
+        true => Some(SpooledPack::shared(body, request.pack_offset as u64)?),
+        false => None,
+    };
     let report = ctx
         .hub()
         .receive_push(&ctx.identity, &record, &request.commands, request.capabilities.atomic, pack)
         .await
         .map_err(|e| ctx.fail(e))?;
-    drop(body);
     let unpack = report.unpack.as_ref().map(|_| ()).map_err(String::as_str);
     let mut out = request.capabilities.progress("kura: push processed\n");
     out.extend(report_status(&request.capabilities, unpack, &report.results));
@@ -134,6 +137,57 @@ async fn read_commands(path: &Path) -> ApiResult<ReceiveRequest> {
         ))),
         Ok(None) => Err(ApiError::bad_request("Truncated push request: the command list does not end")),
         Err(error) => Err(ApiError::bad_request(format!("Malformed push request: {error}"))),
+    }
+}
+
+/// The pack inside the spooled request body: the file from `start` on, seen as offset 0. The
+/// temp file is removed when the core lets go of the last reader.
+struct SpooledPack {
+    file: tempfile::NamedTempFile,
+    start: u64,
+    len: u64,
+}
+
+impl SpooledPack {
+    fn shared(file: tempfile::NamedTempFile, start: u64) -> ApiResult<Arc<dyn PushedPack>> {
+        let len = file.as_file().metadata().map_err(spool_error)?.len().saturating_sub(start);
+        Ok(Arc::new(Self { file, start, len }))
+    }
+}
+
+impl PushedPack for SpooledPack {
+    fn byte_len(&self) -> u64 {
+        self.len
+    }
+
+    fn open(&self) -> std::io::Result<Box<dyn PackReader>> {
+        let mut file = self.file.reopen()?;
+        file.seek(SeekFrom::Start(self.start))?;
+        Ok(Box::new(Window { file: std::io::BufReader::with_capacity(1 << 16, file), start: self.start }))
+    }
+}
+
+/// A reader of the spooled body whose offset 0 is the pack's first byte.
+struct Window {
+    file: std::io::BufReader<std::fs::File>,
+    start: u64,
+}
+
+impl Read for Window {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Seek for Window {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let absolute = match pos {
+            SeekFrom::Start(offset) => self.file.seek(SeekFrom::Start(self.start + offset))?,
+            relative => self.file.seek(relative)?,
+        };
+        absolute
+            .checked_sub(self.start)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the pack"))
     }
 }
 

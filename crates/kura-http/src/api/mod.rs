@@ -6,7 +6,6 @@ pub(crate) mod commit_line;
 mod entries;
 mod git;
 mod git_common;
-mod git_pack;
 mod git_push;
 mod info;
 mod lfs;
