@@ -14,6 +14,7 @@ mod metrics;
 mod middleware;
 pub mod peer_slots;
 mod route;
+mod route_table;
 pub mod serve;
 
 use std::sync::Arc;

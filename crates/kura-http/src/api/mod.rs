@@ -75,20 +75,26 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     // Signed transfer URLs carry their own authority; a stray header must not break them.
     // The metrics token is no hub token: `/metrics` checks it itself.
     let metrics_token = route == Route::Metrics && metrics::is_metrics_token(&state, token.as_deref());
-    let identity =
-        if metrics_token || matches!(route, Route::LfsTransfer { .. } | Route::Cas(_) | Route::Health) {
-            Ok(kura_core::Identity::Anonymous)
-        } else if bad_credentials {
-            Err(kura_core::CoreError::Unauthorized(kura_core::INVALID_CREDENTIALS.to_owned()))
-        } else if let Some(secret) = &cookie {
-            state.hub.authenticate_session(secret).await
-        } else {
-            state.hub.authenticate(token.as_deref()).await
-        };
+    let access = route.access(&parts.method);
+    let identity = if metrics_token || access.own_credential() || route == Route::Health {
+        Ok(kura_core::Identity::Anonymous)
+    } else if bad_credentials {
+        Err(kura_core::CoreError::Unauthorized(kura_core::INVALID_CREDENTIALS.to_owned()))
+    } else if let Some(secret) = &cookie {
+        state.hub.authenticate_session(secret).await
+    } else {
+        state.hub.authenticate(token.as_deref()).await
+    };
     let identity = match identity {
         Ok(identity) => identity,
         Err(error) => return answered(ApiError::from_core(error, true).into_response(), Some(body), drain),
     };
+    if access.needs_user() && identity.is_anonymous() && !metrics_token {
+        let error = kura_core::CoreError::Unauthorized(
+            "You must be authenticated to call this endpoint: send a token in the Authorization header".to_owned(),
+        );
+        return answered(ApiError::from_core(error, true).into_response(), Some(body), drain);
+    }
     if let Err(error) = session::check_csrf(&state, &identity, &parts.method, &parts.headers) {
         return answered(ApiError::from_core(error, false).into_response(), Some(body), drain);
     }

@@ -1,0 +1,314 @@
+//! What each endpoint is, beside its route: the path template (for the request log and the
+//! docs) and who may call it (`Access`). The dispatcher reads the declaration before any
+//! handler runs: it decides which credentials a request is judged by (a hub token or session,
+//! or a capability the route carries itself) and refuses anonymous callers of routes that need
+//! a user. Finer rules (which repo, which org, which role) are the core's, which hands out the
+//! proofs content is read through; the declaration says which rule applies, and
+//! `docs/security.md` lists it for every route (a test keeps the two equal).
+
+use axum::http::Method;
+
+use crate::route::{CasRoute, Route};
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone, signed in or not.
+    Anyone,
+    /// A signed-in user (a token or a session); what they see is theirs.
+    User,
+    /// Anyone who may read the repo in the path: public repos for everyone, private ones for
+    /// members of its namespace, gated files for users the gate let in.
+    RepoRead,
+    /// Users with write rights on the repo (namespace owner, org writers, write tokens).
+    RepoWrite,
+    /// Users with admin rights on the repo's namespace (settings, moves, deletion, access
+    /// requests, history rewrites).
+    RepoAdmin,
+    /// Signed-in users who can see the repo (asking for access to a gated one). Not refused at
+    /// the gate: for a hidden repo an anonymous caller must get the same answer as for a
+    /// missing one, which only the core can give.
+    RepoVisitor,
+    /// Users with write rights in the namespace named in the body (creating a repo there).
+    NamespaceWrite,
+    /// Members of the organization in the path.
+    OrgMember,
+    /// Admins of the organization in the path.
+    OrgAdmin,
+    /// Server administrators (or, for `/metrics`, the metrics token).
+    ServerAdmin,
+    /// Whoever holds the capability in the URL, which kura signed; hub credentials are ignored.
+    Capability,
+    /// Whoever holds a Xet token from `xet-read-token` / `xet-write-token`; hub credentials are
+    /// ignored.
+    XetToken,
+}
+
+impl Access {
+    /// The request carries its own authority (a signed capability or a Xet token): the hub
+    /// identity is not looked up, and a stray `Authorization` header cannot break it.
+    pub(crate) fn own_credential(self) -> bool {
+        matches!(self, Access::Capability | Access::XetToken)
+    }
+
+    /// Anonymous callers are refused before the handler runs.
+    pub(crate) fn needs_user(self) -> bool {
+        matches!(
+            self,
+            Access::User
+                | Access::NamespaceWrite
+                | Access::OrgMember
+                | Access::OrgAdmin
+                | Access::ServerAdmin
+        )
+    }
+
+    /// The name used in `docs/security.md`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Access::Anyone => "anyone",
+            Access::User => "user",
+            Access::RepoRead => "repo read",
+            Access::RepoWrite => "repo write",
+            Access::RepoAdmin => "repo admin",
+            Access::RepoVisitor => "user who sees the repo",
+            Access::NamespaceWrite => "namespace write",
+            Access::OrgMember => "org member",
+            Access::OrgAdmin => "org admin",
+            Access::ServerAdmin => "server admin",
+            Access::Capability => "capability URL",
+            Access::XetToken => "Xet token",
+        }
+    }
+}
+
+impl Route {
+    /// Who may call this route with `method`. Methods the route does not serve are declared
+    /// `Anyone`: they are answered 405 without looking at anything.
+    pub(crate) fn access(&self, method: &Method) -> Access {
+        let write = !matches!(*method, Method::GET | Method::HEAD);
+        match self {
+            Route::Health | Route::Login | Route::ValidateYaml | Route::ListRepos(_) | Route::NotFound => {
+                Access::Anyone
+            }
+            Route::WhoAmI | Route::Logout | Route::Tokens | Route::Token { .. } => Access::User,
+            // Anonymous callers may ask; the metrics token stands in for an admin.
+            Route::Metrics => Access::ServerAdmin,
+            Route::AuditLog => Access::ServerAdmin,
+            Route::CreateRepo => Access::NamespaceWrite,
+            Route::DeleteRepo | Route::MoveRepo | Route::Settings { .. } => Access::RepoAdmin,
+            Route::UserAccessRequest { .. } => Access::RepoAdmin,
+            Route::AskAccess { .. } => Access::RepoVisitor,
+            Route::RepoInfo { .. }
+            | Route::Tree { .. }
+            | Route::PathsInfo { .. }
+            | Route::Refs { .. }
+            | Route::Commits { .. }
+            | Route::Resolve { .. }
+            | Route::Discussions { .. }
+            | Route::GitUploadPack { .. } => Access::RepoRead,
+            // `info/refs?service=git-receive-pack` needs write rights; the handler checks it
+            // once it has read the service parameter.
+            Route::GitInfoRefs { .. } => Access::RepoRead,
+            // The batch's `operation` says upload or download: checked per request.
+            Route::LfsBatch { .. } => Access::RepoRead,
+            Route::AuthCheck { write, .. } | Route::XetToken { write, .. } => {
+                if *write {
+                    Access::RepoWrite
+                } else {
+                    Access::RepoRead
+                }
+            }
+            Route::Preupload { .. } | Route::Commit { .. } | Route::GitReceivePack { .. } => {
+                Access::RepoWrite
+            }
+            Route::Branch { .. } | Route::Tag { .. } if write => Access::RepoWrite,
+            Route::Branch { .. } | Route::Tag { .. } => Access::Anyone,
+            Route::OrgMembers { .. } if !write => Access::OrgMember,
+            Route::OrgMembers { .. } | Route::OrgMember { .. } | Route::OrgMemberRole { .. } => {
+                Access::OrgAdmin
+            }
+            Route::LfsTransfer { .. } | Route::Cas(CasRoute::Fetch { .. }) => Access::Capability,
+            // Under `/cas` the Xet token is the credential, also where nothing is checked
+            // (telemetry, the v2 probes answered 404): a hub token is never looked at there.
+            Route::Cas(_) => Access::XetToken,
+        }
+    }
+}
+
+impl Route {
+    /// The route's path template, for the request log: names what was asked without user
+    /// data or secrets. `{repo}` is `[datasets/|spaces/]{namespace}/{name}`, `{type}` the plural
+    /// repo type.
+    pub(crate) fn template(&self) -> &'static str {
+        match self {
+            Route::Health => "/health",
+            Route::Metrics => "/metrics",
+            Route::WhoAmI => "/api/whoami-v2",
+            Route::Login => "/api/login",
+            Route::Logout => "/api/logout",
+            Route::ValidateYaml => "/api/validate-yaml",
+            Route::CreateRepo => "/api/repos/create",
+            Route::DeleteRepo => "/api/repos/delete",
+            Route::MoveRepo => "/api/repos/move",
+            Route::ListRepos(_) => "/api/{type}",
+            Route::RepoInfo { revision: None, .. } => "/api/{type}/{namespace}/{name}",
+            Route::RepoInfo { revision: Some(_), .. } => "/api/{type}/{namespace}/{name}/revision/{revision}",
+            Route::Tree { .. } => "/api/{type}/{namespace}/{name}/tree/{revision}/{path}",
+            Route::PathsInfo { .. } => "/api/{type}/{namespace}/{name}/paths-info/{revision}",
+            Route::Refs { .. } => "/api/{type}/{namespace}/{name}/refs",
+            Route::Commits { .. } => "/api/{type}/{namespace}/{name}/commits/{revision}",
+            Route::Preupload { .. } => "/api/{type}/{namespace}/{name}/preupload/{revision}",
+            Route::Commit { .. } => "/api/{type}/{namespace}/{name}/commit/{revision}",
+            Route::Branch { .. } => "/api/{type}/{namespace}/{name}/branch/{branch}",
+            Route::Tag { .. } => "/api/{type}/{namespace}/{name}/tag/{tag}",
+            Route::Settings { .. } => "/api/{type}/{namespace}/{name}/settings",
+            Route::AuthCheck { write: false, .. } => "/api/{type}/{namespace}/{name}/auth-check",
+            Route::AuthCheck { write: true, .. } => "/api/{type}/{namespace}/{name}/auth-check/write",
+            Route::AskAccess { .. } => "/api/{type}/{namespace}/{name}/ask-access",
+            Route::UserAccessRequest { .. } => "/api/{type}/{namespace}/{name}/user-access-request/{action}",
+            Route::AuditLog => "/api/admin/audit-log",
+            Route::OrgMembers { .. } => "/api/organizations/{org}/members",
+            Route::OrgMember { .. } => "/api/organizations/{org}/members/{user}",
+            Route::OrgMemberRole { .. } => "/api/organizations/{org}/members/{user}/role",
+            Route::Tokens => "/api/settings/tokens",
+            Route::Token { .. } => "/api/settings/tokens/{id}",
+            Route::Discussions { .. } => "/api/{type}/{namespace}/{name}/discussions",
+            Route::XetToken { write: false, .. } => {
+                "/api/{type}/{namespace}/{name}/xet-read-token/{revision}"
+            }
+            Route::XetToken { write: true, .. } => {
+                "/api/{type}/{namespace}/{name}/xet-write-token/{revision}"
+            }
+            Route::Cas(cas) => cas.template(),
+            Route::Resolve { .. } => "/{repo}/resolve/{revision}/{path}",
+            Route::LfsBatch { .. } => "/{repo}.git/info/lfs/objects/batch",
+            Route::GitInfoRefs { .. } => "/{repo}.git/info/refs",
+            Route::GitUploadPack { .. } => "/{repo}.git/git-upload-pack",
+            Route::GitReceivePack { .. } => "/{repo}.git/git-receive-pack",
+            Route::LfsTransfer { .. } => "/_kura/lfs/{token}",
+            Route::NotFound => "(no route)",
+        }
+    }
+}
+
+impl CasRoute {
+    fn template(&self) -> &'static str {
+        match self {
+            CasRoute::Xorb { .. } => "/cas/v1/xorbs/{prefix}/{hash}",
+            CasRoute::Unsupported => "/cas/(unsupported)",
+            CasRoute::Shard => "/cas/v1/shards",
+            CasRoute::Reconstruction { .. } => "/cas/v1/reconstructions/{file}",
+            CasRoute::Chunk { .. } => "/cas/v1/chunks/{prefix}/{hash}",
+            CasRoute::Telemetry => "/cas/v1/telemetry",
+            CasRoute::Fetch { .. } => "/cas/v1/fetch/{token}",
+            CasRoute::NotFound => "/cas/(no route)",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::Access;
+    use crate::route::{Route, parse};
+
+    /// One request per endpoint the dispatcher serves (`api::run`).
+    const ENDPOINTS: &[(&str, &str)] = &[
+        ("GET", "/health"),
+        ("GET", "/metrics"),
+        ("GET", "/api/whoami-v2"),
+        ("POST", "/api/login"),
+        ("POST", "/api/logout"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", "/api/repos/create"),
+        ("DELETE", "/api/repos/delete"),
+        ("POST", "/api/repos/move"),
+        ("GET", "/api/models"),
+        ("GET", "/api/models/a/b"),
+        ("GET", "/api/models/a/b/revision/main"),
+        ("GET", "/api/models/a/b/tree/main/dir"),
+        ("POST", "/api/models/a/b/paths-info/main"),
+        ("GET", "/api/models/a/b/refs"),
+        ("GET", "/api/models/a/b/commits/main"),
+        ("POST", "/api/models/a/b/preupload/main"),
+        ("POST", "/api/models/a/b/commit/main"),
+        ("POST", "/api/models/a/b/branch/dev"),
+        ("DELETE", "/api/models/a/b/branch/dev"),
+        ("POST", "/api/models/a/b/tag/v1"),
+        ("DELETE", "/api/models/a/b/tag/v1"),
+        ("PUT", "/api/models/a/b/settings"),
+        ("GET", "/api/models/a/b/auth-check"),
+        ("GET", "/api/models/a/b/auth-check/write"),
+        ("POST", "/api/models/a/b/ask-access"),
+        ("GET", "/api/models/a/b/user-access-request/pending"),
+        ("POST", "/api/models/a/b/user-access-request/grant"),
+        ("GET", "/api/admin/audit-log"),
+        ("GET", "/api/organizations/o/members"),
+        ("POST", "/api/organizations/o/members"),
+        ("DELETE", "/api/organizations/o/members/u"),
+        ("PUT", "/api/organizations/o/members/u/role"),
+        ("GET", "/api/settings/tokens"),
+        ("POST", "/api/settings/tokens"),
+        ("DELETE", "/api/settings/tokens/1"),
+        ("GET", "/api/models/a/b/discussions"),
+        ("GET", "/api/models/a/b/xet-read-token/main"),
+        ("GET", "/api/models/a/b/xet-write-token/main"),
+        ("GET", "/a/b/resolve/main/f"),
+        ("HEAD", "/a/b/resolve/main/f"),
+        ("POST", "/a/b.git/info/lfs/objects/batch"),
+        ("GET", "/a/b.git/info/refs"),
+        ("POST", "/a/b.git/git-upload-pack"),
+        ("POST", "/a/b.git/git-receive-pack"),
+        ("PUT", "/_kura/lfs/t"),
+        ("GET", "/_kura/lfs/t"),
+        ("POST", "/cas/v1/xorbs/default/h"),
+        ("POST", "/cas/v1/shards"),
+        ("GET", "/cas/v1/reconstructions/h"),
+        ("GET", "/cas/v1/chunks/default/h"),
+        ("POST", "/cas/v1/telemetry"),
+        ("GET", "/cas/v1/fetch/t"),
+    ];
+
+    fn table() -> String {
+        let mut out = String::from("| Method | Route | Who may call it |\n|---|---|---|\n");
+        for (method, path) in ENDPOINTS {
+            let route = parse(path);
+            assert_ne!(route, Route::NotFound, "{path} must name an endpoint");
+            let access = route.access(&Method::from_bytes(method.as_bytes()).unwrap());
+            out.push_str(&format!("| {method} | `{}` | {} |\n", route.template(), access.name()));
+        }
+        out
+    }
+
+    /// The table in docs/security.md is this declaration; `KURA_UPDATE_DOCS=1` rewrites it.
+    #[test]
+    fn the_documented_route_table_is_the_declared_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/security.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- routes:begin -->\n", "<!-- routes:end -->");
+        let start = doc.find(begin).expect("docs/security.md has the routes markers") + begin.len();
+        let stop = doc.find(end).unwrap();
+        let table = table();
+        if std::env::var_os("KURA_UPDATE_DOCS").is_some() {
+            std::fs::write(path, format!("{}{table}{}", &doc[..start], &doc[stop..])).unwrap();
+            return;
+        }
+        assert_eq!(&doc[start..stop], table, "run with KURA_UPDATE_DOCS=1 to rewrite the table");
+    }
+
+    #[test]
+    fn credentials_follow_the_declaration() {
+        let get = Method::GET;
+        assert!(parse("/cas/v1/telemetry").access(&Method::POST).own_credential());
+        assert!(parse("/cas/v2/reconstructions/h").access(&get).own_credential());
+        assert!(parse("/_kura/lfs/t").access(&Method::PUT).own_credential());
+        assert!(!parse("/api/models/a/b").access(&get).own_credential());
+        assert!(parse("/api/settings/tokens").access(&get).needs_user());
+        assert!(parse("/api/organizations/o/members").access(&get).needs_user());
+        assert_eq!(parse("/api/organizations/o/members").access(&Method::POST), Access::OrgAdmin);
+        assert!(!parse("/api/models/a/b/tree/main").access(&get).needs_user());
+        assert_eq!(parse("/api/models/a/b/branch/x").access(&Method::DELETE), Access::RepoWrite);
+    }
+}
