@@ -62,24 +62,6 @@ impl Access {
                 | Access::ServerAdmin
         )
     }
-
-    /// The name used in `docs/security.md`.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Access::Anyone => "anyone",
-            Access::User => "user",
-            Access::RepoRead => "repo read",
-            Access::RepoWrite => "repo write",
-            Access::RepoAdmin => "repo admin",
-            Access::RepoVisitor => "user who sees the repo",
-            Access::NamespaceWrite => "namespace write",
-            Access::OrgMember => "org member",
-            Access::OrgAdmin => "org admin",
-            Access::ServerAdmin => "server admin",
-            Access::Capability => "capability URL",
-            Access::XetToken => "Xet token",
-        }
-    }
 }
 
 impl Route {
@@ -270,6 +252,26 @@ mod tests {
         ("POST", "/cas/v1/telemetry"),
         ("GET", "/cas/v1/fetch/t"),
     ];
+
+    impl Access {
+        /// The name used in `docs/security.md`.
+        fn name(self) -> &'static str {
+            match self {
+                Access::Anyone => "anyone",
+                Access::User => "user",
+                Access::RepoRead => "repo read",
+                Access::RepoWrite => "repo write",
+                Access::RepoAdmin => "repo admin",
+                Access::RepoVisitor => "user who sees the repo",
+                Access::NamespaceWrite => "namespace write",
+                Access::OrgMember => "org member",
+                Access::OrgAdmin => "org admin",
+                Access::ServerAdmin => "server admin",
+                Access::Capability => "capability URL",
+                Access::XetToken => "Xet token",
+            }
+        }
+    }
 
     fn table() -> String {
         let mut out = String::from("| Method | Route | Who may call it |\n|---|---|---|\n");

@@ -91,7 +91,8 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     };
     if access.needs_user() && identity.is_anonymous() && !metrics_token {
         let error = kura_core::CoreError::Unauthorized(
-            "You must be authenticated to call this endpoint: send a token in the Authorization header".to_owned(),
+            "You must be authenticated to call this endpoint: send a token in the Authorization header"
+                .to_owned(),
         );
         return answered(ApiError::from_core(error, true).into_response(), Some(body), drain);
     }
