@@ -6,10 +6,10 @@ use kura_model::{RepoId, RepoType};
 use kura_storage::{AccessRequestRecord, AccessStatus, Gating, NewAccessRequest, RepoRecord, StorageError};
 use serde_json::{Map, Value, json};
 
-use crate::Hub;
 use crate::audit::{Authority, actor, record_target};
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// Largest accepted `fields` object, serialized.
 pub const MAX_FIELDS_BYTES: usize = 16 * 1024;
@@ -44,7 +44,7 @@ fn ask_hint(repo: &RepoRecord) -> String {
     format!("POST /api/{}/{}/ask-access", repo.repo_type.plural(), repo.repo_id)
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// Gating part of `authorize_files`, for callers without standing in the namespace:
     /// only an accepted request opens the files.
     pub(crate) async fn gate(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {

@@ -5,9 +5,9 @@ use kura_model::RepoType;
 use kura_storage::{AuditRecord, NewAuditEntry, RepoRecord};
 use serde_json::Value;
 
-use crate::Hub;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// Who performs an administrative action.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +42,7 @@ pub(crate) fn record_target(repo: &RepoRecord) -> String {
     repo_target(repo.repo_type, &repo.repo_id)
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// Appends an event. The action already happened, so a failing write is logged (loudly)
     /// rather than turned into an error the caller would retry.
     pub(crate) async fn audit(&self, actor: Option<&str>, action: &str, target: String, details: Value) {

@@ -3,8 +3,8 @@
 use kura_model::{RepoId, RepoType, Role, ScopeTarget, Sha256, validate_namespace};
 use kura_storage::{Gating, NamespaceKind, OrgRole, RepoRecord, TokenRecord, UserRecord};
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ enum Standing {
 /// The message the client recognises as a bad token (it then does not claim "repo not found").
 pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization header";
 
-impl Hub {
+impl Accounts<'_> {
     /// Creates a user (admin CLI).
     pub async fn create_user(&self, name: &str, is_admin: bool) -> Result<UserRecord> {
         validate_namespace(name)?;

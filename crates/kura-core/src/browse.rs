@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use kura_git::EntryMode;
 use kura_model::{MAX_PATH_BYTES, ObjectId, RepoPath};
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
 use crate::objects::BlobInfo;
+use crate::services::Repos;
 
 /// A file or directory at some commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
 }
 
-impl Hub {
+impl Repos<'_> {
     /// Root tree of a commit.
     pub async fn commit_tree(&self, commit: &ObjectId) -> Result<ObjectId> {
         Ok(self.objects.commit(commit).await?.tree)

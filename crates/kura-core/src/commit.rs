@@ -9,13 +9,13 @@ use kura_git::{Commit, EntryMode, LfsPointer, ObjectKind, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoPath, Sha256};
 use kura_storage::{RepoRecord, StorageError};
 
-use crate::Hub;
 use crate::auth::Identity;
 use crate::browse::FlatTree;
 use crate::error::{CoreError, Result};
 use crate::gitattributes::{is_lfs_path, lfs_line_for, lfs_patterns};
 use crate::read_proof::PointerCheck;
 use crate::repos::signature_for;
+use crate::services::Repos;
 
 /// Content of a file being added.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub struct CommitRequest {
 /// How many times a commit without `parentCommit` is re-applied when it loses a race.
 const MAX_ATTEMPTS: usize = 32;
 
-impl Hub {
+impl Repos<'_> {
     /// Applies `request` to branch `revision` and returns the new commit id.
     pub async fn create_commit(
         &self,
@@ -69,7 +69,7 @@ impl Hub {
         revision: &str,
         request: CommitRequest,
     ) -> Result<ObjectId> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         let expected_parent = match &request.parent {
             Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(|| {
                 CoreError::PreconditionFailed(format!("Parent commit {prefix} is not a commit of this repo"))
@@ -224,7 +224,7 @@ impl Hub {
     /// The size of a large object this repo holds (uploaded and verified); an error naming the
     /// object when it does not, or when `size` is given and differs.
     async fn held_object_size(&self, repo: &RepoRecord, oid: &Sha256, size: Option<u64>) -> Result<u64> {
-        match self.check_pointer(repo, oid, size).await? {
+        match self.hub.files().check_pointer(repo, oid, size).await? {
             PointerCheck::Held { size } => Ok(size),
             PointerCheck::NotHeld => Err(CoreError::invalid(format!(
                 "LFS object {oid} was not uploaded to this repo; upload it before committing"

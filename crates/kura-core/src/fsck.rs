@@ -16,9 +16,9 @@ use kura_cas::MerkleHash;
 use kura_model::{Sha256, Timestamp};
 use kura_storage::{BlobKey, BlobMeta, XetFileRecord, XorbRecord};
 
-use crate::Hub;
 use crate::content::object_key;
 use crate::error::Result;
+use crate::services::Ops;
 use crate::xet::{CHUNK_ENTRY, chunk_table_key, decode_terms, xorb_key};
 
 /// Rows fetched per metadata page.
@@ -129,14 +129,14 @@ impl FsckReport {
 
 /// State of one run: the xorb blobs listed up front, and what the index walk has seen.
 struct Check<'a> {
-    hub: &'a Hub,
+    hub: Ops<'a>,
     blobs: HashMap<String, BlobMeta>,
     chunks_of: HashMap<String, u64>,
     files: HashSet<String>,
     report: FsckReport,
 }
 
-impl Hub {
+impl Ops<'_> {
     /// Checks the content index against the blob store (see the module docs) and deletes
     /// old orphans when asked. Runs alongside a live server: anything indexed while the
     /// check runs is looked up again rather than reported.
@@ -148,7 +148,7 @@ impl Hub {
             blobs.insert(meta.key.as_str().to_owned(), meta);
         }
         let mut check = Check {
-            hub: self,
+            hub: *self,
             blobs,
             chunks_of: HashMap::new(),
             files: HashSet::new(),
@@ -215,7 +215,7 @@ impl Check<'_> {
             let Some(last) = page.last() else { return Ok(()) };
             after = Some(last.file_hash.clone());
             for file in page {
-                let actual = match self.hub.xet_sha256(&file).await {
+                let actual = match self.hub.hub.xet().xet_sha256(&file).await {
                     Ok(actual) => actual,
                     // Unreadable terms are reported by the file walk.
                     Err(_) => continue,

@@ -14,11 +14,12 @@ use futures_util::StreamExt;
 use kura_git::{FetchAnswer, FetchRequest, Negotiated, PackWriter};
 use kura_storage::{ByteStream, RepoRecord};
 
-use crate::Hub;
+use crate::Base;
 use crate::auth::Identity;
 use crate::error::Result;
 use crate::git_pack_cache::PackTee;
 use crate::git_serve::PlannedObjects;
+use crate::services::Git;
 
 /// Objects read from the store in one batch while a pack is streamed.
 const PACK_READ_BATCH: usize = 64;
@@ -35,10 +36,10 @@ pub enum FetchReply {
     Pack { head: Vec<u8>, pack: ByteStream },
 }
 
-impl Hub {
+impl Git<'_> {
     /// Answers `fetch` on `repo` for `identity` (who must be able to read its files).
     pub async fn fetch(
-        self: &Arc<Self>,
+        &self,
         identity: &Identity,
         repo: &RepoRecord,
         fetch: &FetchRequest,
@@ -59,62 +60,63 @@ impl Hub {
                 // A full clone's pack depends on the wants alone: keep a copy for the next one.
                 let tee = fetch
                     .full_clone()
-                    .then(|| PackTee::start(self.clone(), repo.clone(), fetch.wants.clone()));
-                FetchReply::Pack { head, pack: self.clone().pack_stream(plan.objects, tee) }
+                    .then(|| PackTee::start(self.hub.base.clone(), repo.clone(), fetch.wants.clone()));
+                FetchReply::Pack { head, pack: pack_stream(self.hub.base.clone(), plan.objects, tee) }
             }
         })
     }
+}
 
-    /// The pack of `objects`, in frames of about `PACK_FRAME` bytes; with `tee`, each frame is
-    /// also copied to the clone-pack cache.
-    fn pack_stream(self: Arc<Self>, objects: PlannedObjects, tee: Option<PackTee>) -> ByteStream {
-        let (writer, header) = PackWriter::new(objects.len() as u32);
-        let total = objects.len();
-        let batches =
-            (0..total).step_by(PACK_READ_BATCH).map(move |start| start..(start + PACK_READ_BATCH).min(total));
-        let reads = futures_util::stream::iter(batches)
-            .map(move |batch| {
-                let (hub, objects) = (self.clone(), objects.clone());
-                async move { hub.read_planned(&objects, batch).await }
-            })
-            .buffered(PACK_READ_AHEAD)
-            .flat_map(|batch| match batch {
-                Ok(objects) => futures_util::stream::iter(objects.into_iter().map(Ok).collect::<Vec<_>>()),
-                Err(error) => futures_util::stream::iter(vec![Err(error)]),
-            });
-        let mut pending = Vec::with_capacity(PACK_FRAME + (64 << 10));
-        pending.extend_from_slice(&header);
-        let state = (Box::pin(reads), Some(writer), pending, tee);
-        let frames =
-            futures_util::stream::unfold(state, |(mut reads, mut writer, mut pending, mut tee)| async move {
-                writer.as_ref()?;
-                let mut finished = false;
-                while pending.len() < PACK_FRAME && !finished {
-                    match reads.next().await {
-                        Some(Ok((kind, content))) => pending
-                            .extend(writer.as_mut().map(|w| w.entry(kind, &content)).unwrap_or_default()),
-                        Some(Err(error)) => {
-                            let error = std::io::Error::other(error.to_string());
-                            return Some((Err(error), (reads, None, pending, None)));
-                        }
-                        None => {
-                            pending.extend(writer.take()?.finish());
-                            finished = true;
-                        }
+/// The pack of `objects`, in frames of about `PACK_FRAME` bytes; with `tee`, each frame is
+/// also copied to the clone-pack cache.
+fn pack_stream(base: Arc<Base>, objects: PlannedObjects, tee: Option<PackTee>) -> ByteStream {
+    let (writer, header) = PackWriter::new(objects.len() as u32);
+    let total = objects.len();
+    let batches =
+        (0..total).step_by(PACK_READ_BATCH).map(move |start| start..(start + PACK_READ_BATCH).min(total));
+    let reads = futures_util::stream::iter(batches)
+        .map(move |batch| {
+            let (base, objects) = (base.clone(), objects.clone());
+            async move { base.read_planned(&objects, batch).await }
+        })
+        .buffered(PACK_READ_AHEAD)
+        .flat_map(|batch| match batch {
+            Ok(objects) => futures_util::stream::iter(objects.into_iter().map(Ok).collect::<Vec<_>>()),
+            Err(error) => futures_util::stream::iter(vec![Err(error)]),
+        });
+    let mut pending = Vec::with_capacity(PACK_FRAME + (64 << 10));
+    pending.extend_from_slice(&header);
+    let state = (Box::pin(reads), Some(writer), pending, tee);
+    let frames =
+        futures_util::stream::unfold(state, |(mut reads, mut writer, mut pending, mut tee)| async move {
+            writer.as_ref()?;
+            let mut finished = false;
+            while pending.len() < PACK_FRAME && !finished {
+                match reads.next().await {
+                    Some(Ok((kind, content))) => {
+                        pending.extend(writer.as_mut().map(|w| w.entry(kind, &content)).unwrap_or_default())
+                    }
+                    Some(Err(error)) => {
+                        let error = std::io::Error::other(error.to_string());
+                        return Some((Err(error), (reads, None, pending, None)));
+                    }
+                    None => {
+                        pending.extend(writer.take()?.finish());
+                        finished = true;
                     }
                 }
-                let frame =
-                    Bytes::from(std::mem::replace(&mut pending, Vec::with_capacity(PACK_FRAME + (64 << 10))));
-                if let Some(active) = tee.as_mut()
-                    && !active.send(frame.clone()).await
-                {
-                    tee = None;
-                }
-                if finished && let Some(done) = tee.take() {
-                    done.finish().await;
-                }
-                Some((Ok(frame), (reads, writer, pending, tee)))
-            });
-        Box::pin(frames)
-    }
+            }
+            let frame =
+                Bytes::from(std::mem::replace(&mut pending, Vec::with_capacity(PACK_FRAME + (64 << 10))));
+            if let Some(active) = tee.as_mut()
+                && !active.send(frame.clone()).await
+            {
+                tee = None;
+            }
+            if finished && let Some(done) = tee.take() {
+                done.finish().await;
+            }
+            Some((Ok(frame), (reads, writer, pending, tee)))
+        });
+    Box::pin(frames)
 }

@@ -17,9 +17,10 @@ use kura_model::{ObjectId, Sha256};
 use kura_storage::{BlobKey, ByteStream, RepoRecord, StorageError};
 use tokio::sync::mpsc;
 
-use crate::Hub;
+use crate::Base;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
+use crate::services::Git;
 
 const PACKS: &str = "git/packs";
 /// Bumped when the pack layout kura writes changes, so older cached packs are not served.
@@ -41,7 +42,7 @@ pub(crate) struct PackTee {
 }
 
 impl PackTee {
-    pub(crate) fn start(hub: Arc<Hub>, repo: RepoRecord, wants: Vec<ObjectId>) -> Self {
+    pub(crate) fn start(base: Arc<Base>, repo: RepoRecord, wants: Vec<ObjectId>) -> Self {
         let (tx, rx) = mpsc::channel::<Piece>(8);
         let pieces = futures_util::stream::unfold(Some(rx), |rx| async move {
             let mut rx = rx?;
@@ -52,7 +53,7 @@ impl PackTee {
             }
         });
         tokio::spawn(async move {
-            if let Err(error) = hub.store_clone_pack(&repo, &wants, Box::pin(pieces)).await {
+            if let Err(error) = base.store_clone_pack(&repo, &wants, Box::pin(pieces)).await {
                 tracing::debug!(repo = %repo.repo_id, %error, "clone pack not cached");
             }
         });
@@ -83,7 +84,7 @@ fn pack_key(repo: &RepoRecord, wants: &[ObjectId]) -> BlobKey {
     BlobKey::new(format!("{PACKS}/{}/{}.pack", repo.id, digest.to_hex()))
 }
 
-impl Hub {
+impl Git<'_> {
     /// The stored pack for a full clone of exactly `wants`, if there is one.
     pub(crate) async fn cached_clone_pack(
         &self,
@@ -91,7 +92,7 @@ impl Hub {
         repo: &RepoRecord,
         wants: &[ObjectId],
     ) -> Result<Option<ByteStream>> {
-        self.authorize_files(identity, repo).await?;
+        self.hub.accounts().authorize_files(identity, repo).await?;
         for want in wants {
             if !self.meta.has_commit(repo.id, want).await? {
                 return Err(CoreError::invalid(format!("not our ref {want}")));
@@ -104,7 +105,10 @@ impl Hub {
             Err(other) => Err(other.into()),
         }
     }
+}
 
+/// The cache's storage, which deleting a repo also needs (`Repos::delete`).
+impl Base {
     /// Stores the pack of a full clone of `wants` as `pack` streams it, then drops the repo's
     /// other cached packs. `pack` must end in an error if the pack was not finished: the store
     /// then keeps nothing.

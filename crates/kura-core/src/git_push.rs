@@ -16,12 +16,12 @@ use kura_git::{GitError, ObjectKind, PackIndex, PackLimits, RefUpdate, RefUpdate
 use kura_model::{ObjectId, RefName};
 use kura_storage::{RepoRecord, StorageError};
 
-use crate::Hub;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
 use crate::git_push_check::{Known, RepoObjects};
 use crate::git_push_stage::{StageWriter, Staged, stage_error};
 use crate::objects::ObjectStore;
+use crate::services::Git;
 
 /// Largest git object a push may carry: bigger files belong in Git LFS, as on the Hub.
 pub const MAX_PUSHED_OBJECT: u64 = 10 << 20;
@@ -73,7 +73,7 @@ pub trait PackReader: Read + Seek + Send {}
 
 impl<T: Read + Seek + Send> PackReader for T {}
 
-impl Hub {
+impl Git<'_> {
     /// Applies a push. `pack` is the pushed pack (absent when every command deletes).
     /// Authorization failures are errors; everything git can report is in the [`PushReport`].
     pub async fn receive_push(
@@ -84,7 +84,7 @@ impl Hub {
         atomic: bool,
         pack: Option<Arc<dyn PushedPack>>,
     ) -> Result<PushReport> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         let repo_objects = RepoObjects::new(repo);
         let received = match pack {
             Some(pack) => match self.unpack(&repo_objects, pack).await {
@@ -198,7 +198,7 @@ impl Hub {
                 return Ok(Some("refusing to delete the current branch: refs/heads/main".to_owned()));
             }
             let what = if branch { "deleting a branch" } else { "deleting a tag" };
-            return self.rewrite_refusal(identity, repo, what).await;
+            return self.hub.accounts().rewrite_refusal(identity, repo, what).await;
         }
         let new_is_commit = match received.get(&command.new) {
             Some(kind) => kind == ObjectKind::Commit,
@@ -218,12 +218,12 @@ impl Hub {
         match old {
             // A tag that exists points somewhere already: any other target is a move.
             Some(old) if !branch && old != command.new => {
-                self.rewrite_refusal(identity, repo, "moving a tag").await
+                self.hub.accounts().rewrite_refusal(identity, repo, "moving a tag").await
             }
             Some(old)
                 if branch
                     && !self.is_ancestor(known, old, command.new).await?
-                    && !self.may_rewrite_history(identity, repo).await? =>
+                    && !self.hub.accounts().may_rewrite_history(identity, repo).await? =>
             {
                 Ok(Some("non-fast-forward".to_owned()))
             }
@@ -248,7 +248,7 @@ impl Hub {
         match self.meta.update_ref(repo.id, &name, old, new, self.now_millis()).await {
             Ok(()) => {
                 if let Some(new) = new {
-                    self.after_branch_update(repo, &name, new).await?;
+                    self.hub.repos().after_branch_update(repo, &name, new).await?;
                 }
                 Ok(None)
             }

@@ -11,10 +11,10 @@ use kura_model::{MAX_PATH_BYTES, ObjectId};
 use kura_storage::RepoRecord;
 use tokio::sync::OnceCell;
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
 use crate::git_push_stage::Staged;
 use crate::read_proof::PointerCheck;
+use crate::services::Git;
 
 /// The objects reachable from a repo's refs before the push, computed on first use (only
 /// pushes that lean on existing objects need it).
@@ -44,7 +44,7 @@ struct Shape {
     longest: usize,
 }
 
-impl Hub {
+impl Git<'_> {
     /// Whether `id` belongs to the repo: one of its commits, or a tree or blob reachable from
     /// one of its refs.
     pub(crate) async fn in_repo(&self, repo: &RepoObjects<'_>, id: &ObjectId) -> Result<bool> {
@@ -248,7 +248,7 @@ impl Hub {
         let Some(pointer) = known.received.lfs_pointer(&oid).await? else {
             return Ok(None);
         };
-        Ok(match self.check_pointer(known.repo.repo, &pointer.oid, Some(pointer.size)).await? {
+        Ok(match self.hub.files().check_pointer(known.repo.repo, &pointer.oid, Some(pointer.size)).await? {
             PointerCheck::Held { .. } => None,
             PointerCheck::NotHeld => Some(format!(
                 "Git LFS object {} is missing on the server: push it with git-lfs (git lfs push --all) first",

@@ -25,9 +25,9 @@ use kura_model::ObjectId;
 use kura_storage::StorageError;
 use tokio::sync::mpsc;
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
 use crate::git_push_check::Known;
+use crate::services::Git;
 
 /// Objects copied to the store at once.
 const WRITE_CONCURRENCY: usize = 8;
@@ -129,7 +129,7 @@ impl Staged {
     }
 }
 
-impl Hub {
+impl Git<'_> {
     /// A commit the push brought, or else one of the store.
     pub(crate) async fn pushed_or_stored_commit(&self, known: &Known<'_>, id: &ObjectId) -> Result<Commit> {
         if known.received.get(id) != Some(ObjectKind::Commit) {

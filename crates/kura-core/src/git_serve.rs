@@ -9,9 +9,10 @@ use kura_git::ObjectKind;
 use kura_model::ObjectId;
 use kura_storage::RepoRecord;
 
-use crate::Hub;
+use crate::Base;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
+use crate::services::Git;
 
 /// A ref as git sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +23,8 @@ pub struct AdvertisedRef {
     pub symref_target: Option<String>,
 }
 
-/// The objects a fetch may send: made only by [`Hub::plan_fetch`] (after the file-read
-/// authorization, from commits of the repo), and read only through [`Hub::read_planned`], so a
+/// The objects a fetch may send: made only by [`Git::plan_fetch`] (after the file-read
+/// authorization, from commits of the repo), and read only through [`Base::read_planned`], so a
 /// pack never carries an object the plan did not reach from the repo's own commits.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PlannedObjects(Arc<Vec<ObjectId>>);
@@ -47,10 +48,10 @@ pub(crate) struct FetchPlan {
     pub common: Vec<ObjectId>,
 }
 
-impl Hub {
+impl Git<'_> {
     /// Refs a reader of the repo sees: `HEAD` (→ `refs/heads/main`), branches, tags, PRs.
     pub async fn git_refs(&self, identity: &Identity, repo: &RepoRecord) -> Result<Vec<AdvertisedRef>> {
-        self.authorize_files(identity, repo).await?;
+        self.hub.accounts().authorize_files(identity, repo).await?;
         let refs = self.meta.refs(repo.id).await?;
         let mut out = Vec::with_capacity(refs.len() + 1);
         if let Some(main) = refs.iter().find(|r| r.name.as_str() == "refs/heads/main") {
@@ -80,7 +81,7 @@ impl Hub {
         client_shallow: &[ObjectId],
         depth: Option<u32>,
     ) -> Result<FetchPlan> {
-        self.authorize_files(identity, repo).await?;
+        self.hub.accounts().authorize_files(identity, repo).await?;
         for want in wants {
             if !self.meta.has_commit(repo.id, want).await? {
                 return Err(CoreError::invalid(format!("not our ref {want}")));
@@ -188,7 +189,10 @@ impl Hub {
         }
         Ok(())
     }
+}
 
+/// Pack streaming reads planned objects from the shared storage, without a view of the hub.
+impl Base {
     /// Objects `range` of a fetch plan (in order), each verified against its id.
     pub(crate) async fn read_planned(
         &self,

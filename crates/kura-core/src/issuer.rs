@@ -4,9 +4,9 @@
 
 use kura_model::Sha256;
 
-use crate::Hub;
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// The caller a capability was issued to; inside signed claims in its text form.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -64,7 +64,7 @@ impl TryFrom<String> for Issuer {
     }
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// The identity behind an issuer as it stands now: a revoked or expired token, an ended
     /// session or a deleted user is `denied`.
     pub(crate) async fn reauthenticate(

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use kura_git::{Tree, TreeEntry};
 use kura_model::ObjectId;
 
-use crate::Hub;
 use crate::error::Result;
+use crate::services::Repos;
 
 /// The commit that last changed a path: id, title and committer time (seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,7 @@ fn find_folder<'t>(tree: &'t Tree, name: &str) -> Option<&'t TreeEntry> {
     entries.binary_search_by(|e| git_order(e, &key)).ok().map(|i| &entries[i]).filter(|e| e.mode.is_tree())
 }
 
-impl Hub {
+impl Repos<'_> {
     /// For each path, the newest commit (following first parents from `head`) that changed
     /// it. Paths still unattributed past the horizon get the oldest commit examined; paths
     /// left when the budget runs out get nothing.

@@ -3,15 +3,15 @@
 
 use kura_model::{ByteRange, RepoId, RepoType, Sha256};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 use kura_storage::RepoRecord;
 
+use crate::ByteStream;
 use crate::auth::{FilesAccess, Identity};
 use crate::claims::{self, Claim, Kind, text};
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
-use crate::{ByteStream, Hub};
+use crate::services::Files;
 
 /// How long upload URLs stay valid. Each use also re-checks the issuer's access.
 const CAPABILITY_TTL_MS: i64 = 3600 * 1000;
@@ -87,7 +87,7 @@ fn upload_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-impl Hub {
+impl Files<'_> {
     /// Encodes a capability as an opaque, signed token.
     pub fn issue(&self, capability: &Capability) -> String {
         claims::seal(&self.signer, capability)
@@ -111,7 +111,7 @@ impl Hub {
         objects: &[(Sha256, u64)],
         multipart: bool,
     ) -> Result<Vec<UploadPlan>> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         let expires_at = self.now_millis() + CAPABILITY_TTL_MS;
         let issuer = Issuer::of(identity);
         let limits = &self.config.limits;
@@ -173,7 +173,7 @@ impl Hub {
         repo: &RepoRecord,
         objects: &[(Sha256, u64)],
     ) -> Result<Vec<DownloadPlan>> {
-        let access = self.authorize_files(identity, repo).await?;
+        let access = self.hub.accounts().authorize_files(identity, repo).await?;
         let expires_at = self.now_millis() + CAPABILITY_TTL_MS;
         let mut plans = Vec::with_capacity(objects.len());
         for &(oid, _) in objects {
@@ -205,7 +205,7 @@ impl Hub {
     /// `range` asks for (resolved against the object's size), or all of them. Answers the span
     /// sent (`None` for the whole object) with the stream.
     pub async fn send_object(
-        self: &Arc<Self>,
+        &self,
         capability: &Capability,
         range: Option<ByteRange>,
     ) -> Result<(Option<(u64, u64)>, ByteStream)> {
@@ -229,15 +229,15 @@ impl Hub {
     /// The repo of a download URL, re-checked against what its issuer may read now.
     async fn capability_files(&self, capability: &Capability) -> Result<FilesAccess> {
         let repo = self.capability_target(capability).await?;
-        let identity = self.reauthenticate(&capability.issuer, url_revoked).await?;
-        self.authorize_files(&identity, &repo).await.map_err(deny_url)
+        let identity = self.hub.accounts().reauthenticate(&capability.issuer, url_revoked).await?;
+        self.hub.accounts().authorize_files(&identity, &repo).await.map_err(deny_url)
     }
 
     /// The repo of an upload URL, re-checked against what its issuer may write now.
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
         let repo = self.capability_target(capability).await?;
-        let identity = self.reauthenticate(&capability.issuer, url_revoked).await?;
-        self.authorize_write(&identity, &repo).await.map_err(deny_url)?;
+        let identity = self.hub.accounts().reauthenticate(&capability.issuer, url_revoked).await?;
+        self.hub.accounts().authorize_write(&identity, &repo).await.map_err(deny_url)?;
         Ok(repo)
     }
 
@@ -251,7 +251,7 @@ impl Hub {
             return Err(CoreError::Forbidden("This URL does not allow uploads".to_owned()));
         }
         let repo = self.capability_repo(capability).await?;
-        self.ingest_as_xet(capability.oid, capability.size, body).await?;
+        self.hub.xet().ingest_as_xet(capability.oid, capability.size, body).await?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }
 
@@ -271,7 +271,7 @@ impl Hub {
         };
         let repo = self.capability_repo(capability).await?;
         let (joined, keys) = self.content.joined_parts(upload, *parts).await?;
-        let outcome = self.ingest_as_xet(capability.oid, capability.size, joined).await;
+        let outcome = self.hub.xet().ingest_as_xet(capability.oid, capability.size, joined).await;
         self.content.delete_parts(&keys).await;
         outcome?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)

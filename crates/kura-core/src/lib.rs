@@ -34,6 +34,7 @@ mod rate_limit;
 mod read_proof;
 mod repos;
 mod revision;
+mod services;
 mod sessions;
 mod signing;
 mod tokens;
@@ -43,7 +44,7 @@ mod xet_read;
 mod xet_shard;
 mod xet_token;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
 pub use audit::Authority;
@@ -73,6 +74,7 @@ pub use preupload::{LFS_THRESHOLD, PlannedUpload, Preupload, UploadCandidate, Up
 pub use read_proof::{ObjectRead, OpenFile};
 pub use repos::RepoSettings;
 pub use revision::Resolved;
+pub use services::{Accounts, Files, Git, Ops, Repos, Xet};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session,
@@ -82,7 +84,6 @@ pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;
 pub use xet_token::XetGrant;
 
-use kura_model::ObjectId;
 use kura_storage::{BlobStore, MetadataStore};
 
 /// Tunables of the domain layer.
@@ -109,52 +110,79 @@ impl HubConfig {
     }
 }
 
-/// The hub: every use case hangs off this.
+/// The hub: the shared parts every service uses, and the state each service owns. The use
+/// cases live in the services (`hub.repos()`, `hub.xet()`, ...; see `services`).
+///
+/// Cloning is cheap (a few reference counts): streams that outlive a request's borrow keep a
+/// clone.
+#[derive(Clone)]
 pub struct Hub {
-    meta: Arc<dyn MetadataStore>,
-    objects: objects::ObjectStore,
-    content: content::ContentStore,
-    signer: signing::Signer,
-    config: HubConfig,
-    cards: cache::ByteCache<ObjectId, CardInfo>,
-    blobs: Arc<dyn BlobStore>,
-    logins: sessions::Logins,
-    chunk_tables: cache::ByteCache<MerkleHash, Arc<Vec<xet::StoredChunk>>>,
-    /// Token creation over HTTP, per user (in this process only).
-    token_mints: Mutex<rate_limit::RateLimiter>,
-    clock: Clock,
+    base: Arc<Base>,
+    account_state: Arc<services::AccountState>,
+    repo_state: Arc<services::RepoState>,
+    xet_state: Arc<services::XetState>,
 }
 
-impl Hub {
-    pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
-        Self {
-            objects: objects::ObjectStore::new(blobs.clone()),
-            content: content::ContentStore::new(blobs.clone()),
-            blobs,
-            chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10),
-            signer: signing::Signer::new(config.signing_key.clone()),
-            meta,
-            config,
-            cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
-            logins: sessions::Logins::default(),
-            token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
-            clock: Clock::system(),
-        }
-    }
+/// What every service shares: the storage ports, the signer of capabilities, the
+/// configuration and the clock. Public only as the target of the services' `Deref`; nothing
+/// in it is reachable from outside the crate.
+pub struct Base {
+    pub(crate) meta: Arc<dyn MetadataStore>,
+    pub(crate) objects: objects::ObjectStore,
+    pub(crate) content: content::ContentStore,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) signer: signing::Signer,
+    pub(crate) config: HubConfig,
+    pub(crate) clock: Clock,
+}
 
-    /// The same hub reading the time from `clock` (tests move a clock forward instead of
-    /// sleeping until a token expires).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Base {
     /// Milliseconds since the Unix epoch, by the hub's clock.
     pub(crate) fn now_millis(&self) -> kura_model::Timestamp {
         self.clock.now_millis()
     }
 
-    pub fn config(&self) -> &HubConfig {
+    pub(crate) fn config(&self) -> &HubConfig {
         &self.config
+    }
+}
+
+impl Hub {
+    pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
+        Self::with_parts(meta, blobs, config, Clock::system())
+    }
+
+    /// The same hub reading the time from `clock` (tests move a clock forward instead of
+    /// sleeping until a token expires). Call it before the hub is used: caches start empty.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        let base = &self.base;
+        Self::with_parts(base.meta.clone(), base.blobs.clone(), base.config.clone(), clock)
+    }
+
+    fn with_parts(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        config: HubConfig,
+        clock: Clock,
+    ) -> Self {
+        let base = Base {
+            objects: objects::ObjectStore::new(blobs.clone()),
+            content: content::ContentStore::new(blobs.clone()),
+            blobs,
+            signer: signing::Signer::new(config.signing_key.clone()),
+            meta,
+            config,
+            clock,
+        };
+        Self {
+            base: Arc::new(base),
+            account_state: Arc::new(services::AccountState::new()),
+            repo_state: Arc::new(services::RepoState::new()),
+            xet_state: Arc::new(services::XetState::new()),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.base.config
     }
 }

@@ -7,9 +7,9 @@
 use kura_model::{Role, validate_namespace};
 use kura_storage::{NamespaceKind, OrgRole, StorageError, UserRecord};
 
-use crate::Hub;
 use crate::audit::Authority;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// How `put_org_member` treats someone who is not a member yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub enum MemberChange {
     RoleOnly,
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// Creates an organization owned by `owner` (admin CLI).
     pub async fn create_org(&self, name: &str, owner: &str) -> Result<()> {
         validate_namespace(name)?;

@@ -4,10 +4,10 @@
 use kura_model::{ObjectId, RepoPath};
 use kura_storage::RepoRecord;
 
-use crate::Hub;
 use crate::browse::Entry;
 use crate::error::Result;
 use crate::gitattributes::{is_lfs_path, lfs_patterns};
+use crate::services::Repos;
 
 /// Files at least this large go to LFS, as on the Hub.
 pub const LFS_THRESHOLD: u64 = 10 * 1000 * 1000;
@@ -77,7 +77,7 @@ pub fn upload_modes(
         .collect()
 }
 
-impl Hub {
+impl Repos<'_> {
     /// Plans the uploads of a commit to `revision` (the caller has checked the right to
     /// prepare it): the mode of each file under the revision's `.gitattributes` and the
     /// inline budget, and what the revision already holds at each path.

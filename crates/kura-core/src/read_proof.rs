@@ -6,16 +6,15 @@
 //! `Hub::authorize_files`) and the repo's own record of the object; every path that sends
 //! large-file bytes (resolve, LFS downloads, Xet reconstruction) takes one.
 
-use std::sync::Arc;
-
 use kura_git::LfsPointer;
 use kura_model::{ObjectId, RepoPath, Sha256};
 use kura_storage::{RepoRecord, XetFileRecord};
 
+use crate::ByteStream;
 use crate::auth::{FilesAccess, Identity};
 use crate::browse::Entry;
 use crate::error::{CoreError, Result};
-use crate::{ByteStream, Hub};
+use crate::services::Files;
 
 /// Where a stored large object's bytes are.
 #[derive(Debug, Clone)]
@@ -119,7 +118,7 @@ impl OpenFile {
     }
 }
 
-impl Hub {
+impl Files<'_> {
     /// Where an object's bytes are, by its SHA-256. Only SHA-256s kura computed count (a Xet
     /// file's claimed hash is verified before it is recorded). Crate-private: callers outside
     /// reach content only through [`Hub::object_read`].
@@ -172,14 +171,9 @@ impl Hub {
     }
 
     /// Streams `len` bytes from `offset` of an object.
-    pub async fn read_object(
-        self: &Arc<Self>,
-        read: &ObjectRead,
-        offset: u64,
-        len: u64,
-    ) -> Result<ByteStream> {
+    pub async fn read_object(&self, read: &ObjectRead, offset: u64, len: u64) -> Result<ByteStream> {
         match &read.stored {
-            Stored::Xet(record) => Ok(self.read_xet(record.clone(), offset, len)),
+            Stored::Xet(record) => Ok(self.hub.xet().read_xet(record.clone(), offset, len)),
             Stored::Raw { .. } => self.content.read_raw(&read.oid, offset, len).await,
         }
     }
@@ -194,12 +188,12 @@ impl Hub {
         revision: &str,
         path: &str,
     ) -> Result<OpenFile> {
-        let access = self.authorize_files(identity, repo).await?;
-        let commit = self.resolve_revision(repo, revision).await?.commit;
+        let access = self.hub.accounts().authorize_files(identity, repo).await?;
+        let commit = self.hub.repos().resolve_revision(repo, revision).await?.commit;
         let missing = || CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) };
         let path = RepoPath::parse(path).map_err(|_| missing())?;
-        let root = self.commit_tree(&commit).await?;
-        let Some(Entry::File { oid: blob, info, .. }) = self.lookup(root, &path).await? else {
+        let root = self.hub.repos().commit_tree(&commit).await?;
+        let Some(Entry::File { oid: blob, info, .. }) = self.hub.repos().lookup(root, &path).await? else {
             return Err(missing());
         };
         let (size, body) = match &info.lfs {
@@ -216,7 +210,7 @@ impl Hub {
     }
 
     /// Streams `len` bytes from `offset` of an opened file.
-    pub async fn read_file(self: &Arc<Self>, file: &OpenFile, offset: u64, len: u64) -> Result<ByteStream> {
+    pub async fn read_file(&self, file: &OpenFile, offset: u64, len: u64) -> Result<ByteStream> {
         match &file.body {
             FileBody::Git { blob, size } => self.objects.blob_range(blob, *size, offset, len).await,
             FileBody::Object(read) => self.read_object(read, offset, len).await,

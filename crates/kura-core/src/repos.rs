@@ -7,13 +7,13 @@ use kura_git::{Commit, EntryMode, ObjectKind, Signature, Tree, TreeEntry};
 use kura_model::{ObjectId, RefName, RepoId, RepoPath, RepoType};
 use kura_storage::{Gating, NewRepo, RefRecord, RepoQuery, RepoRecord, StorageError};
 
-use crate::Hub;
 use crate::audit::{actor, record_target, repo_target};
 use crate::auth::Identity;
 use crate::browse::Entry;
 use crate::card::{CardInfo, card_info};
 use crate::error::{CoreError, Result};
 use crate::gitattributes::DEFAULT_GITATTRIBUTES;
+use crate::services::Repos;
 
 /// Settings a caller may change.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,7 @@ pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
     }
 }
 
-impl Hub {
+impl Repos<'_> {
     /// Finds a repo the caller may see; anything else looks missing.
     pub async fn find_repo(
         &self,
@@ -44,10 +44,10 @@ impl Hub {
         let Some(repo) = self.meta.repo(repo_type, repo_id).await? else {
             // Ask the same questions as for a hidden repo, so a missing repo and a hidden one
             // cost the same and cannot be told apart by timing.
-            let _ = self.can_see(identity, &hidden_stand_in(repo_type, repo_id)).await;
+            let _ = self.hub.accounts().can_see(identity, &hidden_stand_in(repo_type, repo_id)).await;
             return Err(CoreError::RepoNotFound);
         };
-        self.authorize_read(identity, &repo).await?;
+        self.hub.accounts().authorize_read(identity, &repo).await?;
         Ok(repo)
     }
 
@@ -59,9 +59,9 @@ impl Hub {
         repo_id: &RepoId,
         private: bool,
     ) -> Result<RepoRecord> {
-        self.authorize_namespace_write(identity, repo_id.namespace()).await?;
+        self.hub.accounts().authorize_namespace_write(identity, repo_id.namespace()).await?;
         if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
-            let message = if self.can_see(identity, &existing).await? {
+            let message = if self.hub.accounts().can_see(identity, &existing).await? {
                 "You already created this repo"
             } else {
                 "A repo with this name already exists"
@@ -105,12 +105,15 @@ impl Hub {
         repo_id: &RepoId,
     ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, repo_id).await?;
-        self.authorize_write(identity, &repo).await?;
+        self.hub.accounts().authorize_write(identity, &repo).await?;
         self.meta.delete_repo(repo.id).await?;
         if let Err(error) = self.drop_clone_packs(&repo).await {
             tracing::warn!(repo = %repo.repo_id, ?error, "could not delete the cached clone packs");
         }
-        self.audit(actor(identity), "repo.delete", record_target(&repo), serde_json::json!({})).await;
+        self.hub
+            .accounts()
+            .audit(actor(identity), "repo.delete", record_target(&repo), serde_json::json!({}))
+            .await;
         Ok(())
     }
 
@@ -122,10 +125,12 @@ impl Hub {
         to: &RepoId,
     ) -> Result<()> {
         let repo = self.find_repo(identity, repo_type, from).await?;
-        self.authorize_write(identity, &repo).await?;
-        self.authorize_namespace_write(identity, to.namespace()).await?;
+        self.hub.accounts().authorize_write(identity, &repo).await?;
+        self.hub.accounts().authorize_namespace_write(identity, to.namespace()).await?;
         // Taking a repo out of its namespace is the namespace admins' call, not a writer's.
-        if from.namespace() != to.namespace() && !self.may_rewrite_history(identity, &repo).await? {
+        if from.namespace() != to.namespace()
+            && !self.hub.accounts().may_rewrite_history(identity, &repo).await?
+        {
             return Err(CoreError::Forbidden(format!(
                 "Moving a repo out of '{}' needs admin rights there",
                 from.namespace()
@@ -139,7 +144,7 @@ impl Hub {
             other => other.into(),
         })?;
         let details = serde_json::json!({"to": repo_target(repo_type, to)});
-        self.audit(actor(identity), "repo.move", record_target(&repo), details).await;
+        self.hub.accounts().audit(actor(identity), "repo.move", record_target(&repo), details).await;
         Ok(())
     }
 
@@ -149,19 +154,22 @@ impl Hub {
         repo: &RepoRecord,
         settings: RepoSettings,
     ) -> Result<()> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         if let Some(private) = settings.private {
             self.meta.set_repo_private(repo.id, private).await?;
             if private != repo.private {
                 let details = serde_json::json!({"private": private});
-                self.audit(actor(identity), "repo.visibility", record_target(repo), details).await;
+                self.hub
+                    .accounts()
+                    .audit(actor(identity), "repo.visibility", record_target(repo), details)
+                    .await;
             }
         }
         if let Some(gating) = settings.gating {
             self.meta.set_repo_gating(repo.id, gating).await?;
             if gating != repo.gating {
                 let details = serde_json::json!({"gated": gating.as_str()});
-                self.audit(actor(identity), "repo.gating", record_target(repo), details).await;
+                self.hub.accounts().audit(actor(identity), "repo.gating", record_target(repo), details).await;
             }
         }
         Ok(())
@@ -170,7 +178,7 @@ impl Hub {
     /// Repos matching `query`, restricted to what the caller may see.
     pub async fn list_repos(&self, identity: &Identity, mut query: RepoQuery) -> Result<Vec<RepoRecord>> {
         (query.private_namespaces, query.private_repos) =
-            self.visible_private(identity, query.repo_type).await?;
+            self.hub.accounts().visible_private(identity, query.repo_type).await?;
         Ok(self.meta.list_repos(&query).await?)
     }
 
@@ -187,7 +195,7 @@ impl Hub {
         branch: &str,
         start: Option<&str>,
     ) -> Result<()> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         let name = RefName::branch(branch)?;
         let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
         let now = self.now_millis();
@@ -199,13 +207,13 @@ impl Hub {
 
     /// Deletes a branch or tag ref: a history rewrite, for namespace owners and admins only.
     pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         if name.as_str() == "refs/heads/main" {
             return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
         }
         let what =
             if name.as_str().starts_with("refs/tags/") { "Deleting a tag" } else { "Deleting a branch" };
-        if let Some(refusal) = self.rewrite_refusal(identity, repo, what).await? {
+        if let Some(refusal) = self.hub.accounts().rewrite_refusal(identity, repo, what).await? {
             return Err(CoreError::Forbidden(refusal));
         }
         let current = self
@@ -229,7 +237,7 @@ impl Hub {
         revision: &str,
         tag: &str,
     ) -> Result<()> {
-        self.authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_write(identity, repo).await?;
         let name = RefName::tag(tag)?;
         let target = self.resolve_revision(repo, revision).await?.commit;
         let now = self.now_millis();
@@ -279,7 +287,7 @@ impl Hub {
 
     /// Card metadata of the README at `root`, cached per tree.
     pub async fn card_info(&self, root: ObjectId) -> Result<CardInfo> {
-        if let Some(info) = self.cards.get(&root) {
+        if let Some(info) = self.hub.repo_state.cards.get(&root) {
             return Ok(info);
         }
         let readme = RepoPath::parse("README.md").expect("constant path is valid");
@@ -289,7 +297,7 @@ impl Hub {
             }
             _ => CardInfo::default(),
         };
-        self.cards.put(root, info.clone(), info.heap_bytes());
+        self.hub.repo_state.cards.put(root, info.clone(), info.heap_bytes());
         Ok(info)
     }
 }

@@ -3,8 +3,8 @@
 use kura_model::{ObjectId, RefName};
 use kura_storage::RepoRecord;
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
+use crate::services::Repos;
 
 /// A revision resolved at request time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub struct Resolved {
     pub ref_name: Option<RefName>,
 }
 
-impl Hub {
+impl Repos<'_> {
     /// Resolves a branch, tag, full ref (`refs/pr/1`) or 40-hex commit id of this repo.
     pub async fn resolve_revision(&self, repo: &RepoRecord, revision: &str) -> Result<Resolved> {
         let not_found = || CoreError::RevisionNotFound { revision: revision.to_owned() };

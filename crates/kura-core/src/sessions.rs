@@ -10,10 +10,10 @@ use kura_model::{Role, Sha256, Timestamp};
 use kura_storage::{SessionRecord, TokenRecord, UserRecord};
 use serde_json::json;
 
-use crate::Hub;
 use crate::auth::{Identity, Principal};
 use crate::error::{CoreError, Result};
 use crate::login_limit::{LoginLimiter, address_key};
+use crate::services::Accounts;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "kura_session";
@@ -102,7 +102,7 @@ fn session_token(user: &UserRecord, record: &SessionRecord) -> TokenRecord {
     }
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// Sets a user's password (admin CLI) and ends their sessions.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -130,7 +130,7 @@ impl Hub {
     pub async fn login(&self, name: &str, password: &str, client: Option<IpAddr>) -> Result<LoginOutcome> {
         let mut keys = vec![format!("user:{}", name.to_lowercase())];
         keys.extend(client.map(address_key));
-        if let Err(wait) = self.logins.limiter.attempt(&keys, Instant::now()) {
+        if let Err(wait) = self.hub.account_state.logins.limiter.attempt(&keys, Instant::now()) {
             return Err(CoreError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 });
         }
         let user = self.meta.user_by_name(name).await?;
@@ -176,7 +176,13 @@ impl Hub {
     }
 
     async fn dummy_hash(&self) -> Result<String> {
-        let hash = self.logins.dummy_hash.get_or_try_init(|| hash_password(new_session_secret())).await?;
+        let hash = self
+            .hub
+            .account_state
+            .logins
+            .dummy_hash
+            .get_or_try_init(|| hash_password(new_session_secret()))
+            .await?;
         Ok(hash.clone())
     }
 

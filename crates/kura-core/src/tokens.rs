@@ -7,9 +7,9 @@ use kura_model::{MAX_SCOPES, Role, Sha256, Timestamp, TokenScope};
 use kura_storage::{NewToken, StorageError, TokenRecord, UserRecord};
 use rand::Rng;
 
-use crate::Hub;
 use crate::audit::Authority;
 use crate::error::{CoreError, Result};
+use crate::services::Accounts;
 
 /// Longest token name accepted.
 pub const MAX_TOKEN_NAME_CHARS: usize = 100;
@@ -66,7 +66,7 @@ fn validate(spec: &TokenSpec, now: Timestamp) -> Result<()> {
     Ok(())
 }
 
-impl Hub {
+impl Accounts<'_> {
     /// Issues a token for `user` as the operator and returns its secret (admin CLI, tests).
     pub async fn create_token(&self, user: &str, name: &str, role: Role) -> Result<String> {
         let spec = TokenSpec { name: name.to_owned(), role, expires_at: None, scopes: Vec::new() };
@@ -86,6 +86,8 @@ impl Hub {
         validate(&spec, now)?;
         if let Authority::Caller(_) = authority {
             let taken = self
+                .hub
+                .account_state
                 .token_mints
                 .lock()
                 // A poisoned limiter is taken over: at worst one bucket is off by one token,

@@ -13,9 +13,9 @@ use kura_cas::{
 use kura_model::{ByteRange, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
 use crate::lfs::PRESIGNED_TTL;
+use crate::services::Xet;
 use crate::xet_token::XetGrant;
 
 /// One term of a file: chunks `[start, end)` of a xorb holding `unpacked` raw bytes.
@@ -124,7 +124,7 @@ fn decode_chunk_table(bytes: &[u8]) -> Result<Vec<StoredChunk>> {
         .collect())
 }
 
-impl Hub {
+impl Xet<'_> {
     /// Verifies and stores an uploaded xorb. `Ok(false)` when it was already stored.
     pub async fn put_xorb(&self, grant: &XetGrant, hash: &MerkleHash, body: Bytes) -> Result<bool> {
         if !grant.write {
@@ -281,7 +281,7 @@ impl Hub {
     }
 
     pub(crate) async fn chunk_table(&self, hash: &MerkleHash) -> Result<Arc<Vec<StoredChunk>>> {
-        if let Some(table) = self.chunk_tables.get(hash) {
+        if let Some(table) = self.hub.xet_state.chunk_tables.get(hash) {
             return Ok(table);
         }
         let bytes = match self.blobs.get_bytes(&chunk_table_key(hash)).await {
@@ -292,7 +292,7 @@ impl Hub {
         };
         let table = Arc::new(decode_chunk_table(&bytes)?);
         let bytes = std::mem::size_of_val(table.as_slice()) as u64;
-        self.chunk_tables.put(*hash, table.clone(), bytes);
+        self.hub.xet_state.chunk_tables.put(*hash, table.clone(), bytes);
         Ok(table)
     }
 
@@ -307,7 +307,8 @@ impl Hub {
     ) -> Result<Reconstruction> {
         let access = self.xet_access(grant).await?;
         let missing = || CoreError::EntryNotFound { path: file.to_hex(), commit: None };
-        let read = self.xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
+        let read =
+            self.hub.files().xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
         let record = read.xet_record().ok_or_else(missing)?;
         let size = record.size;
         if size == 0 {

@@ -10,11 +10,12 @@ use kura_cas::{MerkleHash, MerkleNode, XorbInfo, XorbWriter, file_hash, is_globa
 use kura_model::Sha256;
 use kura_storage::XetFileRecord;
 
+use crate::ByteStream;
 use crate::content::mismatch;
 use crate::error::{CoreError, Result};
 use crate::ingest_hash::BodyHashing;
+use crate::services::Xet;
 use crate::xet::{Term, encode_terms};
-use crate::{ByteStream, Hub};
 
 /// Size of the xorbs this conversion writes: half the protocol's 64 MiB, since one xorb fills
 /// while the previous one is written, and both are in memory.
@@ -41,7 +42,7 @@ struct PendingTerm {
 
 /// State of one upload being converted.
 struct Conversion<'a> {
-    hub: &'a Hub,
+    hub: Xet<'a>,
     nodes: Vec<MerkleNode>,
     terms: Vec<PendingTerm>,
     writer: XorbWriter,
@@ -130,16 +131,16 @@ impl Conversion<'_> {
     }
 }
 
-impl Hub {
+impl Xet<'_> {
     /// Converts a verified whole-file upload into Xet storage and records it as a large object.
     pub(crate) async fn ingest_as_xet(&self, oid: Sha256, size: u64, body: ByteStream) -> Result<()> {
         // Skipping the conversion is safe only because every recorded SHA-256 was computed by
         // kura: the body is still hashed, so the uploader proves it has these bytes.
-        if self.stored_object(&oid).await?.is_some() {
+        if self.hub.files().stored_object(&oid).await?.is_some() {
             return self.content.drain_verified(oid, size, body).await;
         }
         let mut conversion = Conversion {
-            hub: self,
+            hub: *self,
             nodes: Vec::new(),
             terms: Vec::new(),
             writer: XorbWriter::with_buffer(Vec::with_capacity(XORB_BUFFER_BYTES)),

@@ -1,8 +1,6 @@
 //! Rebuilding Xet-stored files for plain HTTP clients (the "bridge"): xorb records are read in
 //! bounded groups and sent chunk by chunk.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use futures_util::StreamExt;
 use kura_cas::{CHUNK_HEADER_LEN, ChunkRecords, CompressionScheme, MerkleHash};
@@ -10,9 +8,10 @@ use kura_model::Sha256;
 use kura_storage::XetFileRecord;
 use sha2::Digest;
 
+use crate::ByteStream;
 use crate::error::{CoreError, Result};
+use crate::services::Xet;
 use crate::xet::{decode_terms, xorb_key};
-use crate::{ByteStream, Hub};
 
 /// Largest run of xorb records read at once when rebuilding a file.
 const READ_GROUP: u64 = 8 << 20;
@@ -29,15 +28,15 @@ struct ReadGroup {
     file_at: u64,
 }
 
-impl Hub {
+impl Xet<'_> {
     /// Rebuilds `len` bytes from `offset` of a Xet-stored file. Records are read in groups of
     /// at most `READ_GROUP` physical bytes and sent chunk by chunk; stored (uncompressed) chunks
     /// are sliced out of the read buffer without copying. Memory is bounded by `READ_AHEAD` groups.
-    pub(crate) fn read_xet(self: &Arc<Self>, record: XetFileRecord, offset: u64, len: u64) -> ByteStream {
-        let hub = self.clone();
+    pub(crate) fn read_xet(&self, record: XetFileRecord, offset: u64, len: u64) -> ByteStream {
+        let hub = self.hub.clone();
         let end = offset + len;
         let stream = futures_util::stream::once(async move {
-            let groups = hub.read_groups(&record, offset, end).await;
+            let groups = hub.xet().read_groups(&record, offset, end).await;
             (hub, groups)
         })
         .flat_map(move |(hub, groups)| {
@@ -48,7 +47,7 @@ impl Hub {
             futures_util::stream::iter(groups)
                 .map(move |group| {
                     let hub = hub.clone();
-                    async move { hub.read_group(group, offset, end).await }
+                    async move { hub.xet().read_group(group, offset, end).await }
                 })
                 // Read the next group while the current one is being sent.
                 .buffered(READ_AHEAD)

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use kura_cas::{FileEntry, MerkleBuilder, MerkleHash, MerkleNode, parse_shard, verification_range_hash};
 use kura_storage::XetFileRecord;
 
-use crate::Hub;
 use crate::error::{CoreError, Result};
+use crate::services::Xet;
 use crate::xet::{StoredChunk, Term, encode_terms};
 use crate::xet_token::XetGrant;
 
@@ -19,7 +19,7 @@ use crate::xet_token::XetGrant;
 /// hash it costs time in proportion to its size.
 pub const MAX_XET_FILE_BYTES: u64 = 50 << 30;
 
-impl Hub {
+impl Xet<'_> {
     /// Registers the files of an uploaded shard. Each verified file's SHA-256 becomes a large
     /// object of the token's repo, so commits can name it.
     pub async fn put_shard(&self, grant: &XetGrant, body: Bytes) -> Result<bool> {

@@ -7,12 +7,13 @@ use kura_model::{RepoId, RepoType};
 use kura_storage::RepoRecord;
 use serde::{Deserialize, Serialize};
 
+use crate::ByteStream;
 use crate::auth::{FilesAccess, Identity};
 use crate::claims::{self, Claim, Kind, text};
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
+use crate::services::Xet;
 use crate::xet::xorb_key;
-use crate::{ByteStream, Hub};
 
 /// Lifetime of CAS access tokens and fetch URLs, in seconds.
 pub(crate) const TOKEN_TTL_SECS: i64 = 3600;
@@ -82,7 +83,7 @@ fn lost_access(denied: fn() -> CoreError) -> impl Fn(CoreError) -> CoreError {
     }
 }
 
-impl Hub {
+impl Xet<'_> {
     /// Issues a CAS token for the repo (read, or write which implies read).
     pub async fn xet_token(
         &self,
@@ -91,9 +92,9 @@ impl Hub {
         write: bool,
     ) -> Result<(String, i64)> {
         if write {
-            self.authorize_write(identity, repo).await?;
+            self.hub.accounts().authorize_write(identity, repo).await?;
         } else {
-            self.authorize_files(identity, repo).await?;
+            self.hub.accounts().authorize_files(identity, repo).await?;
         }
         let grant = XetGrant {
             repo_type: repo.repo_type,
@@ -128,11 +129,12 @@ impl Hub {
         denied: fn() -> CoreError,
     ) -> Result<XetAccess> {
         let repo = self.meta.repo(repo_type, repo_id).await?.ok_or_else(denied)?;
-        let identity = self.reauthenticate(issuer, denied).await?;
+        let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
         if write {
-            self.authorize_write(&identity, &repo).await.map_err(lost_access(denied))?;
+            self.hub.accounts().authorize_write(&identity, &repo).await.map_err(lost_access(denied))?;
         }
-        let files = self.authorize_files(&identity, &repo).await.map_err(lost_access(denied))?;
+        let files =
+            self.hub.accounts().authorize_files(&identity, &repo).await.map_err(lost_access(denied))?;
         Ok(XetAccess { repo, files, issuer: issuer.clone() })
     }
 

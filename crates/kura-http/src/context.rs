@@ -134,7 +134,7 @@ impl Ctx {
     /// Finds a repo the caller may see.
     pub(crate) async fn find_repo(&self, repo: &RepoRef) -> ApiResult<RepoRecord> {
         let repo_id = self.repo_id(repo)?;
-        self.hub().find_repo(&self.identity, repo.repo_type, &repo_id).await.map_err(|e| self.fail(e))
+        self.hub().repos().find_repo(&self.identity, repo.repo_type, &repo_id).await.map_err(|e| self.fail(e))
     }
 
     /// Absolute URL of a repo page (`{E}/ns/name`, `{E}/datasets/ns/name`).

@@ -69,7 +69,7 @@ async fn find_repo(hub: &Hub, repo_type: &str, repo: &str) -> anyhow::Result<kur
     let repo_type =
         RepoType::from_singular(repo_type).context("repo type must be model, dataset or space")?;
     let repo_id = RepoId::parse(repo).map_err(|e| anyhow::anyhow!(e.0)).context("invalid repo id")?;
-    hub.operator_repo(repo_type, &repo_id).await.with_context(|| format!("finding {repo}"))
+    hub.accounts().operator_repo(repo_type, &repo_id).await.with_context(|| format!("finding {repo}"))
 }
 
 fn status_of(text: &str) -> anyhow::Result<AccessStatus> {
@@ -82,6 +82,7 @@ pub(crate) async fn run_access(action: AccessAction) -> anyhow::Result<()> {
             let hub = open(&common).await?;
             let record = find_repo(&hub, &repo_type, &repo).await?;
             let requests = hub
+                .accounts()
                 .list_access_requests(Authority::Operator, &record, status_of(&status)?, 0, limit)
                 .await
                 .with_context(|| format!("listing access requests of {repo}"))?;
@@ -99,7 +100,8 @@ pub(crate) async fn run_access(action: AccessAction) -> anyhow::Result<()> {
         AccessAction::Grant { repo, user, repo_type, common } => {
             let hub = open(&common).await?;
             let record = find_repo(&hub, &repo_type, &repo).await?;
-            hub.grant_access(Authority::Operator, &record, &user)
+            hub.accounts()
+                .grant_access(Authority::Operator, &record, &user)
                 .await
                 .with_context(|| format!("granting {user} access to {repo}"))?;
             eprintln!("granted {user} access to {repo}");
@@ -108,15 +110,16 @@ pub(crate) async fn run_access(action: AccessAction) -> anyhow::Result<()> {
             let hub = open(&common).await?;
             let record = find_repo(&hub, &repo_type, &repo).await?;
             let selector = RequestSelector::User(user.clone());
-            hub.handle_access_request(
-                Authority::Operator,
-                &record,
-                selector,
-                status_of(&status)?,
-                reason.as_deref(),
-            )
-            .await
-            .with_context(|| format!("handling the request of {user} for {repo}"))?;
+            hub.accounts()
+                .handle_access_request(
+                    Authority::Operator,
+                    &record,
+                    selector,
+                    status_of(&status)?,
+                    reason.as_deref(),
+                )
+                .await
+                .with_context(|| format!("handling the request of {user} for {repo}"))?;
             eprintln!("request of {user} for {repo} is now {status}");
         }
     }
@@ -126,7 +129,11 @@ pub(crate) async fn run_access(action: AccessAction) -> anyhow::Result<()> {
 pub(crate) async fn run_audit(action: AuditAction) -> anyhow::Result<()> {
     let AuditAction::List { limit, offset, common } = action;
     let hub = open(&common).await?;
-    let entries = hub.audit_log(Authority::Operator, offset, limit).await.context("reading the audit log")?;
+    let entries = hub
+        .accounts()
+        .audit_log(Authority::Operator, offset, limit)
+        .await
+        .context("reading the audit log")?;
     for record in entries {
         let entry = record.entry;
         println!(

@@ -37,7 +37,7 @@ pub(crate) async fn run_fsck(args: FsckArgs) -> anyhow::Result<()> {
         delete_orphans: args.delete_orphans || args.delete_orphans_now,
         orphan_grace: if args.delete_orphans_now { Duration::ZERO } else { ORPHAN_GRACE },
     };
-    let report = hub.fsck(&options).await?;
+    let report = hub.ops().fsck(&options).await?;
     print_report(&report);
     if report.is_consistent() {
         Ok(())

@@ -189,9 +189,13 @@ async fn main() -> anyhow::Result<()> {
         Command::User { action: UserAction::Create { name, admin, password_stdin, common } } => {
             let password = if password_stdin { Some(password_cli::read_password_stdin()?) } else { None };
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_user(&name, admin).await.with_context(|| format!("creating user {name}"))?;
+            hub.accounts()
+                .create_user(&name, admin)
+                .await
+                .with_context(|| format!("creating user {name}"))?;
             if let Some(password) = password {
-                hub.set_password(&name, &password)
+                hub.accounts()
+                    .set_password(&name, &password)
                     .await
                     .with_context(|| format!("setting the password of {name}"))?;
             }
@@ -201,7 +205,8 @@ async fn main() -> anyhow::Result<()> {
         Command::User { action: UserAction::SetPassword { name, common } } => {
             let password = password_cli::read_password_stdin()?;
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.set_password(&name, &password)
+            hub.accounts()
+                .set_password(&name, &password)
                 .await
                 .with_context(|| format!("setting the password of {name}"))?;
             eprintln!("password of {name} set");

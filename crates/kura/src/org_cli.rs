@@ -47,28 +47,33 @@ pub(crate) async fn run_org(action: OrgAction) -> anyhow::Result<()> {
     match action {
         OrgAction::Create { name, owner, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
+            hub.accounts().create_org(&name, &owner).await.with_context(|| format!("creating org {name}"))?;
             eprintln!("created organization {name} owned by {owner}");
         }
         OrgAction::SetMember { org, user, role, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let parsed = OrgRole::parse(&role).context("unknown role")?;
-            hub.put_org_member(Authority::Operator, &org, &user, parsed, MemberChange::Upsert)
+            hub.accounts()
+                .put_org_member(Authority::Operator, &org, &user, parsed, MemberChange::Upsert)
                 .await
                 .with_context(|| format!("adding {user} to {org}"))?;
             eprintln!("{user} is now {role} in {org}");
         }
         OrgAction::RemoveMember { org, user, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            hub.remove_org_member(Authority::Operator, &org, &user)
+            hub.accounts()
+                .remove_org_member(Authority::Operator, &org, &user)
                 .await
                 .with_context(|| format!("removing {user} from {org}"))?;
             eprintln!("{user} is no longer a member of {org}");
         }
         OrgAction::Members { org, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
-            let members =
-                hub.org_members(Authority::Operator, &org).await.with_context(|| format!("listing {org}"))?;
+            let members = hub
+                .accounts()
+                .org_members(Authority::Operator, &org)
+                .await
+                .with_context(|| format!("listing {org}"))?;
             for (user, role) in members {
                 println!("{}\t{}", user.name, role.as_str());
             }

@@ -68,6 +68,7 @@ pub(crate) async fn run_token(action: TokenAction) -> anyhow::Result<()> {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let spec = TokenSpec { name, role, expires_at, scopes };
             let issued = hub
+                .accounts()
                 .issue_token(Authority::Operator, &user, spec)
                 .await
                 .with_context(|| format!("creating a token for {user}"))?;
@@ -76,6 +77,7 @@ pub(crate) async fn run_token(action: TokenAction) -> anyhow::Result<()> {
         TokenAction::List { user, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let tokens = hub
+                .accounts()
                 .list_tokens(Authority::Operator, &user)
                 .await
                 .with_context(|| format!("listing tokens of {user}"))?;
@@ -97,6 +99,7 @@ pub(crate) async fn run_token(action: TokenAction) -> anyhow::Result<()> {
         TokenAction::Revoke { id, common } => {
             let hub = kura::open_hub(&load(&common, None, None)?).await?;
             let token = hub
+                .accounts()
                 .revoke_token(Authority::Operator, id)
                 .await
                 .with_context(|| format!("revoking token {id}"))?;

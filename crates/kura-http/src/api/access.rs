@@ -48,7 +48,12 @@ pub(crate) async fn ask_access(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
     };
-    let request = ctx.hub().ask_access(&ctx.identity, &record, body.fields).await.map_err(|e| ctx.fail(e))?;
+    let request = ctx
+        .hub()
+        .accounts()
+        .ask_access(&ctx.identity, &record, body.fields)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     Ok(json(json!({"requestId": request_id(&request), "status": request.status.as_str()})))
 }
 
@@ -61,6 +66,7 @@ pub(crate) async fn list_access_requests(ctx: &mut Ctx, repo: &RepoRef, status: 
     let (offset, limit) = (cursor(ctx)?, page_limit(ctx)?);
     let requests = ctx
         .hub()
+        .accounts()
         .list_access_requests(Authority::Caller(&ctx.identity), &record, status, offset as u64, limit as u64)
         .await
         .map_err(|e| ctx.fail(e))?;
@@ -110,12 +116,13 @@ pub(crate) async fn change_access_request(
             })?;
             let reason = body.rejection_reason.as_deref();
             ctx.hub()
+                .accounts()
                 .handle_access_request(Authority::Caller(&ctx.identity), &record, selector, status, reason)
                 .await
         }
         "grant" => {
             let body: GrantBody = ctx.json().await?;
-            ctx.hub().grant_access(Authority::Caller(&ctx.identity), &record, &body.user).await
+            ctx.hub().accounts().grant_access(Authority::Caller(&ctx.identity), &record, &body.user).await
         }
         _ => return Err(ApiError::not_found()),
     };
@@ -128,6 +135,7 @@ pub(crate) async fn list_audit_log(ctx: &mut Ctx) -> ApiResult {
     let (offset, limit) = (cursor(ctx)?, page_limit(ctx)?);
     let entries = ctx
         .hub()
+        .accounts()
         .audit_log(Authority::Caller(&ctx.identity), offset as u64, limit as u64)
         .await
         .map_err(|e| ctx.fail(e))?;

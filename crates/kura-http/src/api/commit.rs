@@ -43,7 +43,7 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
     // As on the Hub: a preupload prepares a commit, so it needs write rights, except for a
     // pull request (which readers may open).
     if !ctx.flag("create_pr") {
-        ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     }
     let body: PreuploadBody = ctx.json().await?;
     let mut candidates = Vec::with_capacity(body.files.len());
@@ -54,7 +54,7 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
             .map_err(|_| ApiError::bad_request(format!("Invalid base64 sample for '{}'", file.path)))?;
         candidates.push(UploadCandidate { path, size: file.size, sample });
     }
-    let plan = ctx.hub().preupload(&record, revision, &candidates).await.map_err(|e| ctx.fail(e))?;
+    let plan = ctx.hub().repos().preupload(&record, revision, &candidates).await.map_err(|e| ctx.fail(e))?;
     let files: Vec<_> = body
         .files
         .iter()
@@ -203,10 +203,14 @@ pub(crate) async fn create_commit(ctx: &mut Ctx, repo: &RepoRef, revision: &str)
             "Pull requests are not supported by this kura server yet",
         ));
     }
-    ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     let request = read_commit_request(ctx).await?;
-    let oid =
-        ctx.hub().create_commit(&ctx.identity, &record, revision, request).await.map_err(|e| ctx.fail(e))?;
+    let oid = ctx
+        .hub()
+        .repos()
+        .create_commit(&ctx.identity, &record, revision, request)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let url = ctx.repo_url(record.repo_type, &record.repo_id);
     Ok(json(json!({"commitUrl": format!("{url}/commit/{oid}"), "commitOid": oid.to_hex(), "success": true})))
 }

@@ -40,7 +40,7 @@ async fn entries_json<'a>(
     let last = match expand {
         Some(commit) => {
             let paths: Vec<String> = entries.iter().map(|e| e.path().to_owned()).collect();
-            ctx.hub().last_commits(commit, &paths).await.map_err(|e| ctx.fail(e))?
+            ctx.hub().repos().last_commits(commit, &paths).await.map_err(|e| ctx.fail(e))?
         }
         None => Default::default(),
     };
@@ -51,7 +51,8 @@ async fn entries_json<'a>(
             value["lastCommit"] = json!({"id": info.id.to_hex(), "title": info.title, "date": format_timestamp(info.time * 1000)});
         }
         if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry
-            && let Some(hash) = ctx.hub().xet_hash_in(record, &lfs.oid).await.map_err(|e| ctx.fail(e))?
+            && let Some(hash) =
+                ctx.hub().files().xet_hash_in(record, &lfs.oid).await.map_err(|e| ctx.fail(e))?
         {
             value["xetHash"] = Value::String(hash);
         }
@@ -67,18 +68,19 @@ pub(crate) async fn list_repo_tree(
     path: Option<String>,
 ) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let dir = match path.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
         Some(p) => Some(RepoPath::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?),
         None => None,
     };
-    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let root = ctx.hub().repos().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     // The cursor is the path of the last entry of the previous page: each page reads only its
     // own entries, however large the tree.
     let after = ctx.param("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
     let limit = usize::try_from(ctx.hub().config().limits.tree_page_entries).unwrap_or(usize::MAX).max(1);
     let page = ctx
         .hub()
+        .repos()
         .list_page(root, dir.as_ref(), ctx.flag("recursive"), after.as_deref(), limit)
         .await
         .map_err(|e| match e {
@@ -145,12 +147,12 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
     let record = ctx.find_repo(repo).await?;
     let body = ctx.body_bytes(JSON_LIMIT).await?;
     let (paths, expand) = requested_paths(ctx, &body)?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
-    let root = ctx.hub().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let root = ctx.hub().repos().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let mut found = Vec::new();
     for path in paths {
         let Ok(path) = RepoPath::parse(path.trim_matches('/')) else { continue };
-        if let Some(entry) = ctx.hub().lookup(root, &path).await.map_err(|e| ctx.fail(e))? {
+        if let Some(entry) = ctx.hub().repos().lookup(root, &path).await.map_err(|e| ctx.fail(e))? {
             found.push(entry);
         }
     }

@@ -14,11 +14,11 @@ use crate::route::RepoRef;
 /// Finds the repo for git; hidden repos ask anonymous callers for credentials.
 pub(super) async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
     let found = match ctx.repo_id(repo) {
-        Ok(id) => ctx.hub().find_repo(&ctx.identity, repo.repo_type, &id).await,
+        Ok(id) => ctx.hub().repos().find_repo(&ctx.identity, repo.repo_type, &id).await,
         Err(error) => return Err(error),
     };
     let record = found.map_err(|e| challenge(ctx, e))?;
-    ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
+    ctx.hub().accounts().authorize_files(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
     Ok(record)
 }
 

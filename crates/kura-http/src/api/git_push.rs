@@ -36,14 +36,14 @@ fn too_large(limit: u64) -> ApiError {
 /// anonymous callers, so credential helpers ask for a token).
 async fn push_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
     let record = git_repo(ctx, repo).await?;
-    ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
+    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
     Ok(record)
 }
 
 /// `GET info/refs?service=git-receive-pack`.
 pub(crate) async fn advertise(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = push_repo(ctx, repo).await?;
-    let refs = ctx.hub().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     let body = receive_pack_advertisement(
         refs.iter().filter(|r| r.symref_target.is_none()).map(|r| (r.oid, r.name.as_str())),
     );
@@ -64,6 +64,7 @@ pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     };
     let report = ctx
         .hub()
+        .git()
         .receive_push(&ctx.identity, &record, &request.commands, request.capabilities.atomic, pack)
         .await
         .map_err(|e| ctx.fail(e))?;

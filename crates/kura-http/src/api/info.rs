@@ -70,6 +70,7 @@ async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool, budget: &mut usize) ->
     while *budget > 0 {
         let page = ctx
             .hub()
+            .repos()
             .list_page(root, None, true, after.as_deref(), (*budget).min(SIBLINGS_STEP))
             .await
             .map_err(|e| ctx.fail(e))?;
@@ -104,14 +105,15 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     let record = ctx.find_repo(repo).await?;
     let resolved = ctx
         .hub()
+        .repos()
         .resolve_revision(&record, revision.as_deref().unwrap_or("main"))
         .await
         .map_err(|e| ctx.fail(e))?;
-    let commit = ctx.hub().commit(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let commit = ctx.hub().repos().commit(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
     let mut map = base_info(&record);
     map.insert("sha".into(), json!(resolved.commit.to_hex()));
     map.insert("lastModified".into(), json!(format_timestamp(commit.committer.time * 1000)));
-    let card = ctx.hub().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
+    let card = ctx.hub().repos().card_info(commit.tree).await.map_err(|e| ctx.fail(e))?;
     add_card(&mut map, &card, record.repo_type);
     let expand: Vec<String> = ctx.params("expand").into_iter().map(str::to_owned).collect();
     if expand.is_empty() || expand.iter().any(|e| e == "siblings") {
@@ -155,7 +157,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         offset: offset as u64,
         limit: limit as u64,
     };
-    let records = ctx.hub().list_repos(&ctx.identity, query).await.map_err(|e| ctx.fail(e))?;
+    let records = ctx.hub().repos().list_repos(&ctx.identity, query).await.map_err(|e| ctx.fail(e))?;
     let full = ctx.flag("full");
     // One budget for the whole page: a thousand large repos cost what one does.
     let mut budget = siblings_budget(ctx);
@@ -163,8 +165,8 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     for record in &records {
         let mut map = base_info(record);
         if full {
-            let head = ctx.hub().resolve_revision(record, "main").await.map_err(|e| ctx.fail(e))?;
-            let root = ctx.hub().commit_tree(&head.commit).await.map_err(|e| ctx.fail(e))?;
+            let head = ctx.hub().repos().resolve_revision(record, "main").await.map_err(|e| ctx.fail(e))?;
+            let root = ctx.hub().repos().commit_tree(&head.commit).await.map_err(|e| ctx.fail(e))?;
             map.insert("sha".into(), json!(head.commit.to_hex()));
             map.insert("siblings".into(), siblings(ctx, root, false, &mut budget).await?);
         }
@@ -182,7 +184,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
 
 pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let refs = ctx.hub().refs(&record).await.map_err(|e| ctx.fail(e))?;
+    let refs = ctx.hub().repos().refs(&record).await.map_err(|e| ctx.fail(e))?;
     let mut groups: [Vec<Value>; 4] = Default::default();
     for r in refs {
         let index = match r.name.as_str() {
@@ -206,9 +208,10 @@ pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     const PAGE: usize = 100;
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     let offset = cursor(ctx)?;
-    let (commits, more) = ctx.hub().history(resolved.commit, offset, PAGE).await.map_err(|e| ctx.fail(e))?;
+    let (commits, more) =
+        ctx.hub().repos().history(resolved.commit, offset, PAGE).await.map_err(|e| ctx.fail(e))?;
     let items: Vec<Value> = commits
         .iter()
         .map(|(oid, commit)| {
@@ -244,7 +247,7 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
             true,
         ));
     };
-    let orgs = ctx.hub().user_orgs(principal).await.map_err(|e| ctx.fail(e))?;
+    let orgs = ctx.hub().accounts().user_orgs(principal).await.map_err(|e| ctx.fail(e))?;
     let orgs: Vec<Value> = orgs
         .iter()
         .map(|(name, role)| json!({"type": "org", "name": name, "fullname": name, "avatarUrl": "", "roleInOrg": role.as_str()}))
@@ -263,7 +266,7 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
         "auth": {"type": "access_token", "accessToken": super::tokens::access_token_json(principal)},
     });
     if let Some(session) = &principal.session {
-        body["auth"] = json!({"type": "session", "csrfToken": ctx.hub().csrf_token(session)});
+        body["auth"] = json!({"type": "session", "csrfToken": ctx.hub().accounts().csrf_token(session)});
     }
     Ok(json(body))
 }
@@ -271,9 +274,9 @@ pub(crate) async fn whoami(ctx: &mut Ctx) -> ApiResult {
 pub(crate) async fn auth_check(ctx: &mut Ctx, repo: &RepoRef, write: bool) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     if write {
-        ctx.hub().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     } else {
-        ctx.hub().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().accounts().authorize_files(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
     }
     Ok(json(json!({})))
 }

@@ -105,6 +105,7 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     }
     let mut plans = ctx
         .hub()
+        .files()
         .plan_uploads(&ctx.identity, &record, &valid, offers(&body, "multipart"))
         .await
         .map_err(|e| ctx.fail(e))?
@@ -133,12 +134,13 @@ async fn xet_batch(
 ) -> ApiResult {
     let mut plans = ctx
         .hub()
+        .files()
         .plan_uploads(&ctx.identity, record, valid, false)
         .await
         .map_err(|e| ctx.fail(e))?
         .into_iter();
     let (token, expires_at) =
-        ctx.hub().xet_token(&ctx.identity, record, true).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().xet().xet_token(&ctx.identity, record, true).await.map_err(|e| ctx.fail(e))?;
     let refresh = format!(
         "{}/api/{}/{}/xet-write-token/main",
         ctx.state.public_url,
@@ -172,8 +174,13 @@ async fn download_batch(
     objects: &[BatchObject],
     valid: &[(Sha256, u64)],
 ) -> ApiResult {
-    let mut plans =
-        ctx.hub().plan_downloads(&ctx.identity, record, valid).await.map_err(|e| ctx.fail(e))?.into_iter();
+    let mut plans = ctx
+        .hub()
+        .files()
+        .plan_downloads(&ctx.identity, record, valid)
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .into_iter();
     let out: Vec<Value> = objects
         .iter()
         .map(|object| {
@@ -202,17 +209,17 @@ struct VerifyBody {
 
 /// Signed transfer URLs: whole-object PUT, part PUT, multipart completion, verify.
 pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
-    let capability = ctx.hub().check(token).map_err(|e| ctx.fail(e))?;
+    let capability = ctx.hub().files().check(token).map_err(|e| ctx.fail(e))?;
     let ok = || lfs_response(StatusCode::OK, json!({}));
     match (&ctx.method, &capability.action) {
         (&Method::PUT, Action::Put) => {
             let body = ctx.body_stream();
-            ctx.hub().receive_object(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().receive_object(&capability, body).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
         (&Method::PUT, Action::Part { .. }) => {
             let body = ctx.body_stream();
-            let etag = ctx.hub().receive_part(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            let etag = ctx.hub().files().receive_part(&capability, body).await.map_err(|e| ctx.fail(e))?;
             let mut response = ok();
             response.headers_mut().insert(
                 header::ETAG,
@@ -222,7 +229,7 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         }
         (&Method::POST, Action::Complete { .. }) => {
             let _ = ctx.body_bytes(crate::context::JSON_LIMIT).await?;
-            ctx.hub().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
         (&Method::GET, Action::Download) => {
@@ -230,7 +237,7 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
             let range = super::resolve::range_header(ctx)
                 .map_err(|_| ctx.fail(CoreError::RangeNotSatisfiable { size }))?;
             let (span, stream) =
-                ctx.state.hub.send_object(&capability, range).await.map_err(|e| ctx.fail(e))?;
+                ctx.state.hub.files().send_object(&capability, range).await.map_err(|e| ctx.fail(e))?;
             let mut response = Response::new(axum::body::Body::from_stream(stream));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -252,7 +259,7 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         (&Method::POST, Action::Verify) => {
             let body: VerifyBody = ctx.json().await?;
             let oid = Sha256::from_hex(&body.oid).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            ctx.hub().verify_object(&capability, oid, body.size).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().verify_object(&capability, oid, body.size).await.map_err(|e| ctx.fail(e))?;
             Ok(ok())
         }
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This URL does not allow that method")),

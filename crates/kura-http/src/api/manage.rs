@@ -61,7 +61,7 @@ pub(crate) async fn create_repo(ctx: &mut Ctx) -> ApiResult {
     let repo_id = body_repo_id(ctx, &body.name, body.organization.as_deref())?;
     let private = private_of(body.private, body.visibility.as_deref())?.unwrap_or(false);
     let url = ctx.repo_url(repo_type, &repo_id);
-    match ctx.hub().create_repo(&ctx.identity, repo_type, &repo_id, private).await {
+    match ctx.hub().repos().create_repo(&ctx.identity, repo_type, &repo_id, private).await {
         Ok(_) => Ok(json(json!({"url": url, "name": repo_id.to_string(), "id": repo_id.to_string()}))),
         Err(CoreError::Conflict { message, .. }) => {
             Err(ctx.fail(CoreError::Conflict { message, url: Some(url) }))
@@ -82,7 +82,7 @@ pub(crate) async fn delete_repo(ctx: &mut Ctx) -> ApiResult {
     let body: DeleteBody = ctx.json().await?;
     let repo_type = repo_type_of(body.repo_type.as_deref())?;
     let repo_id = body_repo_id(ctx, &body.name, body.organization.as_deref())?;
-    ctx.hub().delete_repo(&ctx.identity, repo_type, &repo_id).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().delete_repo(&ctx.identity, repo_type, &repo_id).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }
 
@@ -100,7 +100,7 @@ pub(crate) async fn move_repo(ctx: &mut Ctx) -> ApiResult {
     let repo_type = repo_type_of(body.repo_type.as_deref())?;
     let from = RepoId::parse(&body.from_repo).map_err(|e| ApiError::bad_request(e.0))?;
     let to = RepoId::parse(&body.to_repo).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().move_repo(&ctx.identity, repo_type, &from, &to).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().move_repo(&ctx.identity, repo_type, &from, &to).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({"url": ctx.repo_url(repo_type, &to)})))
 }
 
@@ -121,7 +121,7 @@ pub(crate) async fn update_settings(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult 
     };
     let private = private_of(body["private"].as_bool(), body["visibility"].as_str())?;
     let settings = RepoSettings { private, gating };
-    ctx.hub().update_settings(&ctx.identity, &record, settings).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().update_settings(&ctx.identity, &record, settings).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }
 
@@ -133,14 +133,14 @@ pub(crate) async fn create_branch(ctx: &mut Ctx, repo: &RepoRef, branch: &str) -
         Value::Null
     };
     let start = body["startingPoint"].as_str();
-    ctx.hub().create_branch(&ctx.identity, &record, branch, start).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().create_branch(&ctx.identity, &record, branch, start).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }
 
 pub(crate) async fn delete_branch(ctx: &mut Ctx, repo: &RepoRef, branch: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let name = RefName::branch(branch).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }
 
@@ -148,13 +148,13 @@ pub(crate) async fn create_tag(ctx: &mut Ctx, repo: &RepoRef, revision: &str) ->
     let record = ctx.find_repo(repo).await?;
     let body: Value = ctx.json().await?;
     let tag = body["tag"].as_str().ok_or_else(|| ApiError::bad_request("Missing 'tag'"))?;
-    ctx.hub().create_tag(&ctx.identity, &record, revision, tag).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().create_tag(&ctx.identity, &record, revision, tag).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }
 
 pub(crate) async fn delete_tag(ctx: &mut Ctx, repo: &RepoRef, tag: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let name = RefName::tag(tag).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }

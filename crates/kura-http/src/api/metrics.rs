@@ -32,7 +32,7 @@ pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
         return Err(ApiError::from_core(error, ctx.anonymous()));
     }
     let mut text = ctx.state.metrics.render();
-    let stored = ctx.hub().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
+    let stored = ctx.hub().xet().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
     text.push_str(&format!(
         "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
     ));

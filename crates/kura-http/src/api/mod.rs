@@ -81,9 +81,9 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     } else if bad_credentials {
         Err(kura_core::CoreError::Unauthorized(kura_core::INVALID_CREDENTIALS.to_owned()))
     } else if let Some(secret) = &cookie {
-        state.hub.authenticate_session(secret).await
+        state.hub.accounts().authenticate_session(secret).await
     } else {
-        state.hub.authenticate(token.as_deref()).await
+        state.hub.accounts().authenticate(token.as_deref()).await
     };
     let identity = match identity {
         Ok(identity) => identity,

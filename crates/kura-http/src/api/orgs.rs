@@ -28,8 +28,12 @@ fn role_of(text: &str) -> ApiResult<OrgRole> {
 /// `GET /api/organizations/{org}/members` (paginated): `[{"user", "fullname", "type", "role"}]`.
 pub(crate) async fn list_members(ctx: &mut Ctx, org: &str) -> ApiResult<Response> {
     let (offset, limit) = (cursor(ctx)?, page_limit(ctx)?);
-    let members =
-        ctx.hub().org_members(Authority::Caller(&ctx.identity), org).await.map_err(|e| ctx.fail(e))?;
+    let members = ctx
+        .hub()
+        .accounts()
+        .org_members(Authority::Caller(&ctx.identity), org)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let items = members
         .iter()
         .skip(offset)
@@ -47,7 +51,8 @@ pub(crate) async fn add_member(ctx: &mut Ctx, org: &str) -> ApiResult<Response> 
     let body: AddBody = ctx.json().await?;
     let role = role_of(body.role.as_deref().unwrap_or("read"))?;
     let authority = Authority::Caller(&ctx.identity);
-    let result = ctx.hub().put_org_member(authority, org, &body.user, role, MemberChange::Upsert).await;
+    let result =
+        ctx.hub().accounts().put_org_member(authority, org, &body.user, role, MemberChange::Upsert).await;
     result.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({"user": body.user, "role": role.as_str()})))
 }
@@ -58,14 +63,15 @@ pub(crate) async fn set_role(ctx: &mut Ctx, org: &str, user: &str) -> ApiResult<
     let body: RoleBody = ctx.json().await?;
     let role = role_of(&body.role)?;
     let authority = Authority::Caller(&ctx.identity);
-    let result = ctx.hub().put_org_member(authority, org, user, role, MemberChange::RoleOnly).await;
+    let result =
+        ctx.hub().accounts().put_org_member(authority, org, user, role, MemberChange::RoleOnly).await;
     result.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({"user": user, "role": role.as_str()})))
 }
 
 /// `DELETE /api/organizations/{org}/members/{user}` (kura).
 pub(crate) async fn remove_member(ctx: &mut Ctx, org: &str, user: &str) -> ApiResult<Response> {
-    let result = ctx.hub().remove_org_member(Authority::Caller(&ctx.identity), org, user).await;
+    let result = ctx.hub().accounts().remove_org_member(Authority::Caller(&ctx.identity), org, user).await;
     result.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }

@@ -46,7 +46,7 @@ pub(super) fn check_csrf(
         return Ok(());
     }
     let provided = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    state.hub.check_csrf(identity, provided)
+    state.hub.accounts().check_csrf(identity, provided)
 }
 
 /// `Set-Cookie` for the session: `value` lives `max_age_secs` (0 deletes it). `Secure` is
@@ -126,7 +126,7 @@ fn without_challenge(error: ApiError) -> Response {
 pub(crate) async fn login(ctx: &mut Ctx) -> ApiResult {
     check_login_origin(ctx)?;
     let form = read_form(ctx).await?;
-    let outcome = match ctx.hub().login(&form.username, &form.password, ctx.client_ip).await {
+    let outcome = match ctx.hub().accounts().login(&form.username, &form.password, ctx.client_ip).await {
         Ok(outcome) => outcome,
         Err(error) => return Ok(without_challenge(ctx.fail(error))),
     };
@@ -136,7 +136,7 @@ pub(crate) async fn login(ctx: &mut Ctx) -> ApiResult {
 }
 
 pub(crate) async fn logout(ctx: &mut Ctx) -> ApiResult {
-    if let Err(error) = ctx.hub().logout(&ctx.identity).await {
+    if let Err(error) = ctx.hub().accounts().logout(&ctx.identity).await {
         return Ok(without_challenge(ctx.fail(error)));
     }
     let cookie = set_cookie(ctx, "", 0)?;

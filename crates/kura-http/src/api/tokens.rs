@@ -141,8 +141,12 @@ fn caller_name(ctx: &Ctx) -> ApiResult<String> {
 pub(crate) async fn list_tokens(ctx: &mut Ctx) -> ApiResult {
     let caller = caller_name(ctx)?;
     let user = ctx.param("user").map_or(caller, str::to_owned);
-    let tokens =
-        ctx.hub().list_tokens(Authority::Caller(&ctx.identity), &user).await.map_err(|e| ctx.fail(e))?;
+    let tokens = ctx
+        .hub()
+        .accounts()
+        .list_tokens(Authority::Caller(&ctx.identity), &user)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     Ok(json(Value::Array(tokens.iter().map(|t| token_json(&user, t)).collect())))
 }
 
@@ -161,6 +165,7 @@ pub(crate) async fn create_token(ctx: &mut Ctx) -> ApiResult {
     let spec = TokenSpec { name: body.name, role, expires_at, scopes };
     let issued = ctx
         .hub()
+        .accounts()
         .issue_token(Authority::Caller(&ctx.identity), &user, spec)
         .await
         .map_err(|e| ctx.fail(e))?;
@@ -174,6 +179,6 @@ pub(crate) async fn revoke_token(ctx: &mut Ctx, id: &str) -> ApiResult {
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "Token not found"));
     };
-    ctx.hub().revoke_token(Authority::Caller(&ctx.identity), id).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().accounts().revoke_token(Authority::Caller(&ctx.identity), id).await.map_err(|e| ctx.fail(e))?;
     Ok(json(json!({})))
 }

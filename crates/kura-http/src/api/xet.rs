@@ -27,10 +27,10 @@ pub(crate) async fn get_xet_token(ctx: &mut Ctx, repo: &RepoRef, write: bool, re
     let record = ctx.find_repo(repo).await?;
     // `None` comes from clients that commit to a PR they have not opened yet.
     if revision != "None" {
-        ctx.hub().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
     }
     let (token, expires_at) =
-        ctx.hub().xet_token(&ctx.identity, &record, write).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().xet().xet_token(&ctx.identity, &record, write).await.map_err(|e| ctx.fail(e))?;
     let cas = cas_url(ctx);
     let mut response = json(json!({"accessToken": token, "exp": expires_at, "casUrl": cas}));
     let headers = response.headers_mut();
@@ -83,28 +83,33 @@ fn reconstruction_json(ctx: &Ctx, plan: &Reconstruction) -> Value {
 pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
     let hub = ctx.state.hub.clone();
     let method = ctx.method.clone();
-    let grant = || hub.check_xet_token(ctx.bearer.as_deref()).map_err(|e| ApiError::from_core(e, false));
+    let grant =
+        || hub.xet().check_xet_token(ctx.bearer.as_deref()).map_err(|e| ApiError::from_core(e, false));
     match (method, route) {
         (Method::POST, CasRoute::Xorb { hash }) => {
             let grant = grant()?;
             let hash = parse_hash(&hash)?;
             let body = ctx.body_bytes(MAX_XORB_BODY).await?;
             let inserted =
-                hub.put_xorb(&grant, &hash, body).await.map_err(|e| ApiError::from_core(e, false))?;
+                hub.xet().put_xorb(&grant, &hash, body).await.map_err(|e| ApiError::from_core(e, false))?;
             Ok(json(json!({"was_inserted": inserted})))
         }
         (Method::POST, CasRoute::Shard) => {
             let grant = grant()?;
             let body = ctx.body_bytes(MAX_SHARD_BODY).await?;
-            let registered = hub.put_shard(&grant, body).await.map_err(|e| ApiError::from_core(e, false))?;
+            let registered =
+                hub.xet().put_shard(&grant, body).await.map_err(|e| ApiError::from_core(e, false))?;
             Ok(json(json!({"result": u8::from(registered)})))
         }
         (Method::GET, CasRoute::Reconstruction { file }) => {
             let grant = grant()?;
             let file = parse_hash(&file)?;
             let range = range_header(ctx)?;
-            let plan =
-                hub.reconstruction(&grant, &file, range).await.map_err(|e| ApiError::from_core(e, false))?;
+            let plan = hub
+                .xet()
+                .reconstruction(&grant, &file, range)
+                .await
+                .map_err(|e| ApiError::from_core(e, false))?;
             Ok(json(reconstruction_json(ctx, &plan)))
         }
         (Method::GET, CasRoute::Fetch { token }) => {
@@ -119,7 +124,7 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
                 None => None,
             };
             let (from, to, stream) =
-                hub.fetch_xorb_range(&token, range).await.map_err(|e| ApiError::from_core(e, false))?;
+                hub.xet().fetch_xorb_range(&token, range).await.map_err(|e| ApiError::from_core(e, false))?;
             let mut response = Response::new(Body::from_stream(stream));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(to - from + 1));
@@ -138,7 +143,7 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
         (Method::GET, CasRoute::Chunk { hash }) => {
             let grant = grant()?;
             let hash = parse_hash(&hash)?;
-            match hub.dedup_query(&grant, &hash).await.map_err(|e| ApiError::from_core(e, false))? {
+            match hub.xet().dedup_query(&grant, &hash).await.map_err(|e| ApiError::from_core(e, false))? {
                 Some(shard) => {
                     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], shard).into_response())
                 }

@@ -35,14 +35,14 @@ impl Server {
         .unwrap();
         let hub = kura::open_hub(&config).await.unwrap();
         for name in ["alice", "bob", "carol"] {
-            hub.create_user(name, false).await.unwrap();
+            hub.accounts().create_user(name, false).await.unwrap();
         }
-        hub.create_user("root", true).await.unwrap();
-        hub.create_org("acme", "alice").await.unwrap();
+        hub.accounts().create_user("root", true).await.unwrap();
+        hub.accounts().create_org("acme", "alice").await.unwrap();
         let write = kura_model::Role::Write;
         let token = |user: &'static str, role| {
             let hub = &hub;
-            async move { hub.create_token(user, "t", role).await.unwrap() }
+            async move { hub.accounts().create_token(user, "t", role).await.unwrap() }
         };
         let (alice, bob, carol, root) = (
             token("alice", write).await,

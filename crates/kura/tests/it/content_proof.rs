@@ -300,7 +300,7 @@ async fn claims_of_older_releases_stay_hidden_until_fsck_confirms_them() {
     }
 
     let options = kura_core::FsckOptions { delete_orphans: false, orphan_grace: std::time::Duration::ZERO };
-    let report = server.admin().await.fsck(&options).await.unwrap();
+    let report = server.admin().await.ops().fsck(&options).await.unwrap();
     assert_eq!(report.verified, 1);
     let false_claim = kura_core::Problem::FalseSha256 {
         file: lying_file,

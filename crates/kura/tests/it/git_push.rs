@@ -90,7 +90,7 @@ async fn pushed_commits_keep_their_ids_and_show_through_the_api() {
 #[tokio::test]
 async fn history_rewrites_need_force_and_rights() {
     let server = TestServer::start().await;
-    server.admin().await.set_org_member("acme", "bob", kura_core::OrgRole::Write).await.unwrap();
+    server.admin().await.accounts().set_org_member("acme", "bob", kura_core::OrgRole::Write).await.unwrap();
     server.create_repo(&server.alice, "acme/r", false).await;
     let work = tempfile::tempdir().unwrap();
     let (base, alice, bob) = (

@@ -21,14 +21,14 @@ const REWRITE: &str = "rewrites history: only the owner or an admin of 'acme'";
 /// admin).
 async fn people(server: &TestServer) -> (String, String, String) {
     let admin = server.admin().await;
-    admin.create_user("dave", false).await.unwrap();
-    admin.create_user("erin", false).await.unwrap();
-    admin.create_user("root", true).await.unwrap();
-    admin.set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
-    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    admin.accounts().create_user("dave", false).await.unwrap();
+    admin.accounts().create_user("erin", false).await.unwrap();
+    admin.accounts().create_user("root", true).await.unwrap();
+    admin.accounts().set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
     let mut tokens = Vec::new();
     for user in ["dave", "erin", "root"] {
-        tokens.push(admin.create_token(user, "t", Role::Write).await.unwrap());
+        tokens.push(admin.accounts().create_token(user, "t", Role::Write).await.unwrap());
     }
     let root = tokens.pop().unwrap();
     let erin = tokens.pop().unwrap();

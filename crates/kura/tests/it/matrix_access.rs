@@ -48,10 +48,10 @@ async fn prepare(fixture: &Fixture) {
     let server = &fixture.server;
     let admin = server.admin().await;
     for n in 0..WHO.len() {
-        admin.create_user(&format!("gr{n}"), false).await.unwrap();
+        admin.accounts().create_user(&format!("gr{n}"), false).await.unwrap();
         let asker = format!("ha{n}");
-        admin.create_user(&asker, false).await.unwrap();
-        let token = admin.create_token(&asker, "t", Role::Read).await.unwrap();
+        admin.accounts().create_user(&asker, false).await.unwrap();
+        let token = admin.accounts().create_token(&asker, "t", Role::Read).await.unwrap();
         let ask = server.post(&format!("/api/models/{}/ask-access", repo_of(Vis::Gated)));
         assert_eq!(ask.bearer_auth(&token).send().await.unwrap().status(), 200);
     }

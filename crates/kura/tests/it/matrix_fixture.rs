@@ -187,28 +187,28 @@ pub(crate) async fn setup() -> Fixture {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     for (name, is_admin) in [("carol", false), ("dave", false), ("root", true), ("erin", false)] {
-        admin.create_user(name, is_admin).await.unwrap();
+        admin.accounts().create_user(name, is_admin).await.unwrap();
     }
-    admin.set_org_member("acme", "carol", OrgRole::Read).await.unwrap();
-    admin.set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
-    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    admin.accounts().set_org_member("acme", "carol", OrgRole::Read).await.unwrap();
+    admin.accounts().set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
     let write = |user: &'static str| {
         let admin = &admin;
-        async move { admin.create_token(user, "m", Role::Write).await.unwrap() }
+        async move { admin.accounts().create_token(user, "m", Role::Write).await.unwrap() }
     };
     let (carol, dave, root, erin) =
         (write("carol").await, write("dave").await, write("root").await, write("erin").await);
-    let dave_read = admin.create_token("dave", "r", Role::Read).await.unwrap();
+    let dave_read = admin.accounts().create_token("dave", "r", Role::Read).await.unwrap();
     let scope =
         TokenScope::new(ScopeTarget::parse("model:acme/pub").unwrap(), &["repo.content.read"]).unwrap();
     let spec = TokenSpec { name: "f".into(), role: Role::FineGrained, expires_at: None, scopes: vec![scope] };
-    let scoped = admin.issue_token(Authority::Operator, "dave", spec).await.unwrap().secret;
+    let scoped = admin.accounts().issue_token(Authority::Operator, "dave", spec).await.unwrap().secret;
     let spec = TokenSpec { name: "x".into(), role: Role::Write, expires_at: None, scopes: vec![] };
-    let revoked = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap();
-    admin.revoke_token(Authority::Operator, revoked.record.id).await.unwrap();
+    let revoked = admin.accounts().issue_token(Authority::Operator, "alice", spec).await.unwrap();
+    admin.accounts().revoke_token(Authority::Operator, revoked.record.id).await.unwrap();
     let soon = kura_core::now_millis() + 60_000;
     let spec = TokenSpec { name: "e".into(), role: Role::Write, expires_at: Some(soon), scopes: vec![] };
-    let expired = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
+    let expired = admin.accounts().issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
 
     for kind in KINDS {
         for vis in VIS {

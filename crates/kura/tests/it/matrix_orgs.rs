@@ -51,18 +51,20 @@ fn expect(who: Who, op: Members) -> u16 {
 async fn org_members_and_tokens_per_identity_follow_the_rules() {
     let fixture = setup().await;
     let admin = fixture.server.admin().await;
-    admin.create_user("victim", false).await.unwrap();
+    admin.accounts().create_user("victim", false).await.unwrap();
     let mut victims = Vec::new();
     for n in 0..WHO.len() {
-        admin.create_user(&format!("m{n}"), false).await.unwrap();
-        admin.set_org_member("acme", &format!("m{n}"), OrgRole::Read).await.unwrap();
+        admin.accounts().create_user(&format!("m{n}"), false).await.unwrap();
+        admin.accounts().set_org_member("acme", &format!("m{n}"), OrgRole::Read).await.unwrap();
         let spec = kura_core::TokenSpec {
             name: format!("v{n}"),
             role: Role::Read,
             expires_at: None,
             scopes: vec![],
         };
-        victims.push(admin.issue_token(kura_core::Authority::Operator, "victim", spec).await.unwrap());
+        victims.push(
+            admin.accounts().issue_token(kura_core::Authority::Operator, "victim", spec).await.unwrap(),
+        );
     }
     let mut cells = Cells::default();
     for (n, who) in WHO.into_iter().enumerate() {

@@ -26,9 +26,9 @@ fn with(builder: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Reque
 async fn contributors_create_repos_and_write_only_to_their_own() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.create_user("erin", false).await.unwrap();
-    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
-    let erin = admin.create_token("erin", "t", Role::Write).await.unwrap();
+    admin.accounts().create_user("erin", false).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    let erin = admin.accounts().create_token("erin", "t", Role::Write).await.unwrap();
     assert_eq!(status(server.create_repo(&server.alice, "acme/by-alice", true).await).await, 200);
 
     // Reads the org's private repos like a reader, cannot write to them.
@@ -46,12 +46,12 @@ async fn contributors_create_repos_and_write_only_to_their_own() {
     assert_eq!(status(server.commit(&server.alice, "acme/by-erin", "main", &line, None).await).await, 200);
 
     // Demoted to read, her own repo becomes read-only to her.
-    admin.set_org_member("acme", "erin", OrgRole::Read).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Read).await.unwrap();
     assert_eq!(status(server.commit(&erin, "acme/by-erin", "main", &line, None).await).await, 403);
     assert_eq!(status(server.create_repo(&erin, "acme/another", false).await).await, 403);
 
     // A repo created by alice in erin's name space is not "erin's own" in acme.
-    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
     let delete = server
         .client
         .delete(format!("{}/api/repos/delete", server.base))
@@ -110,8 +110,8 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn org_admins_manage_members_over_the_api() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.create_user("root", true).await.unwrap();
-    let root = admin.create_token("root", "t", Role::Write).await.unwrap();
+    admin.accounts().create_user("root", true).await.unwrap();
+    let root = admin.accounts().create_token("root", "t", Role::Write).await.unwrap();
     let (alice, bob) = (server.alice.as_str(), server.bob.as_str());
     let m = Members { server: &server };
     assert_eq!(status(server.create_repo(alice, "acme/secret", true).await).await, 200);
@@ -179,10 +179,10 @@ async fn org_admins_manage_members_over_the_api() {
 async fn moving_a_repo_out_of_an_org_needs_an_org_admin() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.set_org_member("acme", "bob", OrgRole::Write).await.unwrap();
-    admin.create_user("erin", false).await.unwrap();
-    admin.set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
-    let erin = admin.create_token("erin", "t", Role::Write).await.unwrap();
+    admin.accounts().set_org_member("acme", "bob", OrgRole::Write).await.unwrap();
+    admin.accounts().create_user("erin", false).await.unwrap();
+    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
+    let erin = admin.accounts().create_token("erin", "t", Role::Write).await.unwrap();
     assert_eq!(status(server.create_repo(&server.alice, "acme/team", false).await).await, 200);
     assert_eq!(status(server.create_repo(&erin, "acme/erins", false).await).await, 200);
     let mv = |token: &str, from: &str, to: &str| {
@@ -207,8 +207,8 @@ async fn moving_a_repo_out_of_an_org_needs_an_org_admin() {
 async fn server_admins_list_any_users_tokens_and_others_only_their_own() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.create_user("root", true).await.unwrap();
-    let root = admin.create_token("root", "t", Role::Write).await.unwrap();
+    admin.accounts().create_user("root", true).await.unwrap();
+    let root = admin.accounts().create_token("root", "t", Role::Write).await.unwrap();
     let names = |response: Response| async move {
         assert_eq!(response.status(), 200);
         let items: Vec<Value> = response.json().await.unwrap();

@@ -52,8 +52,8 @@ async fn start_replicas() -> Option<Replicas> {
             Config::load(&Overrides { public_url: Some(base.clone()), ..overrides.clone() }).unwrap();
         let hub = kura::open_hub(&config).await.unwrap();
         if i == 0 {
-            hub.create_user(&user, false).await.unwrap();
-            token = hub.create_token(&user, "t", kura_model::Role::Write).await.unwrap();
+            hub.accounts().create_user(&user, false).await.unwrap();
+            token = hub.accounts().create_token(&user, "t", kura_model::Role::Write).await.unwrap();
         }
         tokio::spawn(kura::serve(listener, hub, base.clone(), std::future::pending()));
         urls.push(base);
@@ -280,8 +280,8 @@ async fn an_unreachable_object_store_gives_a_clean_503_and_no_partial_repo() {
     let config = Config::load(&Overrides { public_url: Some(base.clone()), ..overrides }).unwrap();
     let hub = kura::open_hub(&config).await.unwrap();
     let user = format!("u{:x}", rand::random::<u32>());
-    hub.create_user(&user, false).await.unwrap();
-    let token = hub.create_token(&user, "t", kura_model::Role::Write).await.unwrap();
+    hub.accounts().create_user(&user, false).await.unwrap();
+    let token = hub.accounts().create_token(&user, "t", kura_model::Role::Write).await.unwrap();
     tokio::spawn(kura::serve(listener, hub, base.clone(), std::future::pending()));
     let client = reqwest::Client::new();
     let created = client

@@ -139,12 +139,12 @@ async fn urls_and_xet_tokens_stop_when_their_token_is_revoked() {
     let data = private_repo(&server, "alice/p").await;
     let admin = server.admin().await;
     let spec = TokenSpec { name: "laptop".into(), role: Role::Write, expires_at: None, scopes: vec![] };
-    let issued = admin.issue_token(Authority::Operator, "alice", spec).await.unwrap();
+    let issued = admin.accounts().issue_token(Authority::Operator, "alice", spec).await.unwrap();
     let handed = take(&server, &issued.secret, "alice/p", &data).await;
     let before = use_all(&server, &handed).await;
     assert_eq!(statuses(&before), WORKING, "{before:?}");
 
-    admin.revoke_token(Authority::Operator, issued.record.id).await.unwrap();
+    admin.accounts().revoke_token(Authority::Operator, issued.record.id).await.unwrap();
     let after = use_all(&server, &handed).await;
     assert_eq!(statuses(&after), [403, 403, 401, 401, 403], "{after:?}");
     // Other tokens of the same user are unaffected.
@@ -158,14 +158,14 @@ async fn a_removed_member_loses_what_was_handed_to_them() {
     let server = TestServer::start().await;
     let data = private_repo(&server, "acme/p").await;
     let admin = server.admin().await;
-    admin.create_user("dave", false).await.unwrap();
-    admin.set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
-    let dave = admin.create_token("dave", "t", Role::Write).await.unwrap();
+    admin.accounts().create_user("dave", false).await.unwrap();
+    admin.accounts().set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
+    let dave = admin.accounts().create_token("dave", "t", Role::Write).await.unwrap();
     let handed = take(&server, &dave, "acme/p", &data).await;
     let body = server.client.get(&handed.download).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&body[..], &data[..]);
 
-    admin.remove_org_member(Authority::Operator, "acme", "dave").await.unwrap();
+    admin.accounts().remove_org_member(Authority::Operator, "acme", "dave").await.unwrap();
     let after = use_all(&server, &handed).await;
     assert_eq!(statuses(&after), [403, 403, 401, 401, 403], "{after:?}");
 }

@@ -72,8 +72,8 @@ async fn signed_lfs_and_cas_urls_never_reach_the_log() {
         Config::load(&Overrides { data_dir: Some(dir.path().to_owned()), ..Default::default() }).unwrap();
     let token = {
         let hub = kura::open_hub(&config).await.unwrap();
-        hub.create_user("alice", false).await.unwrap();
-        hub.create_token("alice", "t", kura_model::Role::Write).await.unwrap()
+        hub.accounts().create_user("alice", false).await.unwrap();
+        hub.accounts().create_token("alice", "t", kura_model::Role::Write).await.unwrap()
     };
     let log = dir.path().join("serve.log");
     let server = LoggingServer::start(dir.path(), &log);
@@ -149,8 +149,8 @@ async fn metrics(server: &TestServer, bearer: Option<&str>) -> (u16, String) {
 async fn metrics_are_for_server_admins_and_the_metrics_token() {
     let server = TestServer::start().await;
     let hub = server.admin().await;
-    hub.create_user("root", true).await.unwrap();
-    let admin_read = hub.create_token("root", "scrape", kura_model::Role::Read).await.unwrap();
+    hub.accounts().create_user("root", true).await.unwrap();
+    let admin_read = hub.accounts().create_token("root", "scrape", kura_model::Role::Read).await.unwrap();
     for (who, bearer, want) in [
         ("anonymous", None, 401),
         ("a user", Some(server.alice.as_str()), 403),
@@ -188,7 +188,7 @@ async fn form_login(server: &TestServer, user: &str, headers: &[(&str, &str)]) -
 async fn cross_site_logins_are_refused_and_same_site_or_headerless_ones_work() {
     let server = TestServer::start().await;
     let hub = server.admin().await;
-    hub.set_password("alice", PASSWORD).await.unwrap();
+    hub.accounts().set_password("alice", PASSWORD).await.unwrap();
     let ours = server.base.as_str();
     let page = format!("{ours}/login?next=/");
     let other_port = ours.rsplit_once(':').unwrap().0.to_owned() + ":1";
@@ -210,7 +210,7 @@ async fn cross_site_logins_are_refused_and_same_site_or_headerless_ones_work() {
         assert!(body["error"].as_str().unwrap().contains("another site"), "{body}");
     }
     let logins = || async {
-        let entries = hub.audit_log(kura_core::Authority::Operator, 0, 100).await.unwrap();
+        let entries = hub.accounts().audit_log(kura_core::Authority::Operator, 0, 100).await.unwrap();
         entries.iter().filter(|e| e.entry.action == "login" || e.entry.action == "login.failure").count()
     };
     assert_eq!(logins().await, 0, "no refused login reached the password check or made a session");
@@ -238,7 +238,7 @@ async fn ipv6_clients_share_the_login_limit_of_their_64() {
         TestServer::start_with(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
     let hub = server.admin().await;
     for user in ["alice", "bob"] {
-        hub.set_password(user, PASSWORD).await.unwrap();
+        hub.accounts().set_password(user, PASSWORD).await.unwrap();
     }
     let login = |user: &str, client: &str, password: &str| {
         let body = json!({"username": user, "password": password});

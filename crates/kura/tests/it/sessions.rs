@@ -13,7 +13,7 @@ const PASSWORD: &str = "correct horse battery";
 /// A server where alice has a password.
 async fn server() -> TestServer {
     let server = TestServer::start().await;
-    server.admin().await.set_password("alice", PASSWORD).await.unwrap();
+    server.admin().await.accounts().set_password("alice", PASSWORD).await.unwrap();
     server
 }
 
@@ -196,9 +196,9 @@ async fn behind_a_trusted_proxy_the_address_limit_counts_the_forwarded_client() 
     let server =
         TestServer::start_with(|config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
     let store = server.admin().await;
-    store.set_password("alice", PASSWORD).await.unwrap();
-    store.create_user("carol", false).await.unwrap();
-    store.set_password("carol", PASSWORD).await.unwrap();
+    store.accounts().set_password("alice", PASSWORD).await.unwrap();
+    store.accounts().create_user("carol", false).await.unwrap();
+    store.accounts().set_password("carol", PASSWORD).await.unwrap();
     // Ten failures for alice from one client behind the proxy spend that client's address.
     for attempt in 0..10 {
         let status = login_from(&server, "198.51.100.7", "wrong password").await;
@@ -271,7 +271,7 @@ async fn logins_logouts_and_password_changes_are_audited() {
         with_cookie(server.post("/api/logout"), &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::OK);
     let hub = server.admin().await;
-    let entries = hub.audit_log(kura_core::Authority::Operator, 0, 50).await.unwrap();
+    let entries = hub.accounts().audit_log(kura_core::Authority::Operator, 0, 50).await.unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.entry.action.as_str()).collect();
     for action in ["user.password", "login.failure", "login", "logout"] {
         assert!(actions.contains(&action), "{action} missing in {actions:?}");
@@ -283,8 +283,8 @@ async fn logins_logouts_and_password_changes_are_audited() {
 
     // A new password ends every session.
     let (cookie, _) = session(&server).await;
-    hub.set_password("alice", "another password").await.unwrap();
+    hub.accounts().set_password("alice", "another password").await.unwrap();
     let whoami = with_cookie(server.get("/api/whoami-v2"), &cookie).send().await.unwrap();
     assert_eq!(whoami.status(), StatusCode::UNAUTHORIZED);
-    assert!(hub.set_password("alice", "short").await.is_err(), "at least 8 characters");
+    assert!(hub.accounts().set_password("alice", "short").await.is_err(), "at least 8 characters");
 }

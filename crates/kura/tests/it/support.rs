@@ -52,12 +52,12 @@ impl TestServer {
             move || kura_core::now_millis() + ahead.load(Ordering::Relaxed)
         });
         let hub = kura::open_hub(&config).await.unwrap().with_clock(clock);
-        hub.create_user("alice", false).await.unwrap();
-        hub.create_user("bob", false).await.unwrap();
-        hub.create_org("acme", "alice").await.unwrap();
-        let alice = hub.create_token("alice", "t", kura_model::Role::Write).await.unwrap();
-        let bob = hub.create_token("bob", "t", kura_model::Role::Write).await.unwrap();
-        let alice_read = hub.create_token("alice", "r", kura_model::Role::Read).await.unwrap();
+        hub.accounts().create_user("alice", false).await.unwrap();
+        hub.accounts().create_user("bob", false).await.unwrap();
+        hub.accounts().create_org("acme", "alice").await.unwrap();
+        let alice = hub.accounts().create_token("alice", "t", kura_model::Role::Write).await.unwrap();
+        let bob = hub.accounts().create_token("bob", "t", kura_model::Role::Write).await.unwrap();
+        let alice_read = hub.accounts().create_token("alice", "r", kura_model::Role::Read).await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(kura::serve_with(
             listener,

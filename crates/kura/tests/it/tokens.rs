@@ -73,6 +73,7 @@ async fn tokens_are_created_listed_and_revoked_through_the_api() {
     let actions: Vec<String> = server
         .admin()
         .await
+        .accounts()
         .audit_log(Authority::Operator, 0, 100)
         .await
         .unwrap()
@@ -182,7 +183,8 @@ async fn revoked_and_expired_tokens_are_refused_everywhere() {
     let (id, revoked) = created(&server, &server.alice, json!({"name": "r", "role": "write"})).await;
     let soon = kura_core::now_millis() + 60_000;
     let spec = TokenSpec { name: "e".into(), role: Role::Write, expires_at: Some(soon), scopes: vec![] };
-    let expired = server.admin().await.issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
+    let expired =
+        server.admin().await.accounts().issue_token(Authority::Operator, "alice", spec).await.unwrap().secret;
     for token in [&revoked, &expired] {
         assert_eq!(read_statuses(&server, token).await, [200; 5], "valid before");
     }
@@ -315,8 +317,8 @@ async fn unscoped_fine_grained_tokens_do_not_inherit_gated_access() {
 async fn server_admins_revoke_any_token() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    admin.create_user("root", true).await.unwrap();
-    let root = admin.create_token("root", "t", Role::Write).await.unwrap();
+    admin.accounts().create_user("root", true).await.unwrap();
+    let root = admin.accounts().create_token("root", "t", Role::Write).await.unwrap();
     let (id, secret) = created(&server, &server.bob, json!({"name": "b", "role": "read"})).await;
     assert_eq!(revoke(&server, &root, &id).send().await.unwrap().status(), 200);
     assert_eq!(whoami(&server, &secret).await.status(), 401);

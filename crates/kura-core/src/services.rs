@@ -1,0 +1,116 @@
+//! The hub's services: each groups the use cases of one area and owns that area's state.
+//!
+//! | service | use cases | owns |
+//! |---|---|---|
+//! | [`Accounts`] | identities, permissions, tokens, sessions, orgs, gated access, audit | login throttle, token-mint limiter |
+//! | [`Repos`] | repos, revisions, trees, commits, cards, last commits, preupload | the card cache |
+//! | [`Files`] | LFS batch and transfers, reads of files and objects (the read proofs) | nothing |
+//! | [`Xet`] | Xet tokens, xorbs, shards, reconstructions, dedup | the chunk-table cache |
+//! | [`Git`] | ref advertisement, fetch (pack streaming, clone-pack cache), push | nothing |
+//! | [`Ops`] | fsck | nothing |
+//!
+//! A service is a cheap view of the hub (`hub.repos()`), so services may call each other
+//! (a commit checks pointers with `Files`, everything asks `Accounts` for permission) without
+//! owning each other. What all of them share (storage ports, signer, configuration, clock)
+//! is `Base`, which each view dereferences to.
+
+use std::sync::{Arc, Mutex};
+
+use kura_cas::MerkleHash;
+use kura_model::ObjectId;
+
+use crate::{Base, Hub, cache, card::CardInfo, rate_limit, sessions, tokens, xet};
+
+/// State of [`Accounts`].
+pub(crate) struct AccountState {
+    pub(crate) logins: sessions::Logins,
+    /// Token creation over HTTP, per user (in this process only).
+    pub(crate) token_mints: Mutex<rate_limit::RateLimiter>,
+}
+
+impl AccountState {
+    pub(crate) fn new() -> Self {
+        Self {
+            logins: sessions::Logins::default(),
+            token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
+        }
+    }
+}
+
+/// State of [`Repos`].
+pub(crate) struct RepoState {
+    pub(crate) cards: cache::ByteCache<ObjectId, CardInfo>,
+}
+
+impl RepoState {
+    pub(crate) fn new() -> Self {
+        Self { cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024) }
+    }
+}
+
+/// State of [`Xet`].
+pub(crate) struct XetState {
+    pub(crate) chunk_tables: cache::ByteCache<MerkleHash, Arc<Vec<xet::StoredChunk>>>,
+}
+
+impl XetState {
+    pub(crate) fn new() -> Self {
+        Self { chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10) }
+    }
+}
+
+macro_rules! service {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'h> {
+            pub(crate) hub: &'h Hub,
+        }
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = Base;
+
+            fn deref(&self) -> &Base {
+                &self.hub.base
+            }
+        }
+
+        impl Hub {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $name<'_> {
+                $name { hub: self }
+            }
+        }
+    };
+}
+
+service!(
+    /// Identities, permissions, tokens, sessions, organizations, gated access and the audit log.
+    Accounts,
+    accounts
+);
+service!(
+    /// Repos, revisions, trees, commits, model cards and preupload.
+    Repos,
+    repos
+);
+service!(
+    /// Git LFS and reads of files and objects through the read proofs.
+    Files,
+    files
+);
+service!(
+    /// The Xet protocol: tokens, xorbs, shards, reconstructions and dedup.
+    Xet,
+    xet
+);
+service!(
+    /// git smart HTTP: refs, fetches and pushes.
+    Git,
+    git
+);
+service!(
+    /// Maintenance: fsck.
+    Ops,
+    ops
+);
