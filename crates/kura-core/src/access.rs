@@ -1,6 +1,6 @@
 //! Gated repos: users ask for access to a gated repo's files; with `auto` gating they get it at
 //! once, with `manual` the repo's managers (write rights on its namespace) accept or reject.
-//! `gate` is the grant lookup behind `Hub::authorize_files`, so every content path checks it.
+//! `gate` is the grant lookup behind `Accounts::authorize_files`, so every content path checks it.
 
 use kura_model::{RepoId, RepoType};
 use kura_storage::{AccessRequestRecord, AccessStatus, Gating, NewAccessRequest, RepoRecord, StorageError};

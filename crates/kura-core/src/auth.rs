@@ -37,7 +37,7 @@ impl Identity {
 }
 
 /// Proof that the caller may read a repo's files (visibility and gating checked). Only
-/// `Hub::authorize_files` makes one; every read of file contents needs one, directly or
+/// `Accounts::authorize_files` makes one; every read of file contents needs one, directly or
 /// through the proofs derived from it (`ObjectRead`, `OpenFile`).
 #[derive(Debug, Clone)]
 pub struct FilesAccess {

@@ -26,7 +26,7 @@ const PAGE: u64 = 1000;
 /// Where xorb blobs and their chunk tables live.
 const XORB_PREFIX: &str = "xet/xorbs";
 
-/// What `Hub::fsck` does besides checking.
+/// What `Ops::fsck` does besides checking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsckOptions {
     /// Delete orphan blobs older than `orphan_grace`.
@@ -106,7 +106,7 @@ pub struct Orphan {
     pub deleted: bool,
 }
 
-/// What `Hub::fsck` found.
+/// What `Ops::fsck` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FsckReport {
     pub xorbs: u64,

@@ -2,7 +2,7 @@
 //! push's budgets (`Limits::git_push_*`), its objects are staged in a temp file under the ids
 //! they hash to, the new history is checked (connected to this repo, LFS objects present, no
 //! oversized plain files), history rewrites (a forced branch update, deleting a branch or tag,
-//! moving a tag) are left to namespace owners and admins (`Hub::may_rewrite_history`), and
+//! moving a tag) are left to namespace owners and admins (`Accounts::may_rewrite_history`), and
 //! then each ref moves through the same compare-and-swap as the commit API. The staged objects
 //! reach the object store only when some ref update is going to be applied, and before any ref
 //! moves: a refused push stores nothing, a failed or interrupted one leaves every ref where it

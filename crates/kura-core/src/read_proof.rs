@@ -2,8 +2,8 @@
 //! so its bytes must never be reachable by SHA-256 alone: a repo reads an object only if it
 //! acquired it itself (its own verified upload, or content kura put there), and a caller reads
 //! it only through a repo whose files it may read. `ObjectRead` is that proof: only
-//! [`Hub::object_read`] makes one, from a [`FilesAccess`] (itself made only by
-//! `Hub::authorize_files`) and the repo's own record of the object; every path that sends
+//! [`Files::object_read`] makes one, from a [`FilesAccess`] (itself made only by
+//! `Accounts::authorize_files`) and the repo's own record of the object; every path that sends
 //! large-file bytes (resolve, LFS downloads, Xet reconstruction) takes one.
 
 use kura_git::LfsPointer;
@@ -34,7 +34,7 @@ impl Stored {
     }
 }
 
-/// What [`Hub::check_pointer`] found.
+/// What [`Files::check_pointer`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PointerCheck {
     Held {
@@ -121,7 +121,7 @@ impl OpenFile {
 impl Files<'_> {
     /// Where an object's bytes are, by its SHA-256. Only SHA-256s kura computed count (a Xet
     /// file's claimed hash is verified before it is recorded). Crate-private: callers outside
-    /// reach content only through [`Hub::object_read`].
+    /// reach content only through [`Files::object_read`].
     pub(crate) async fn stored_object(&self, oid: &Sha256) -> Result<Option<Stored>> {
         if let Some(size) = self.content.raw_size(oid).await? {
             return Ok(Some(Stored::Raw { size }));

@@ -149,7 +149,7 @@ impl Xet<'_> {
         self.store_xorb_task(info, records).await
     }
 
-    /// The same as [`Hub::store_xorb_blobs`], as a task that owns what it needs (to spawn it).
+    /// The same as [`Xet::store_xorb_blobs`], as a task that owns what it needs (to spawn it).
     pub(crate) fn store_xorb_task(
         &self,
         info: &XorbInfo,

@@ -1,7 +1,7 @@
 //! git smart HTTP, fetch side: ref advertisement and upload-pack, protocol v2 and v0. The
 //! protocol itself (advertisements, request parsing within `Limits`, negotiation answers) is
 //! `kura_git::upload`; this module reads the body, calls the core's fetch use case
-//! (`Hub::fetch`, which plans, answers and builds or replays the pack) and frames the pack.
+//! (`Git::fetch`, which plans, answers and builds or replays the pack) and frames the pack.
 
 use std::io::Read;
 
