@@ -37,6 +37,13 @@ fn lfs_pointer() -> Seeds {
     ]
 }
 
+fn gitignore() -> Seeds {
+    vec![
+        ("python", b"pkg/__pycache__/m.pyc\n__pycache__/\n*.py[cod]\n!keep.pyc\n/build\n".to_vec()),
+        ("nested", b"docs/sub/a.tmp\ndocs/**/*.tmp\n\\#literal\ntrailing\\ \n".to_vec()),
+    ]
+}
+
 fn xorb_chunks() -> Vec<Vec<u8>> {
     vec![b"abcd".repeat(40), (0u8..=200).collect(), b"xet chunk ".repeat(12)]
 }
@@ -359,6 +366,7 @@ fn main() -> std::io::Result<()> {
     write(&root, "delta", delta())?;
     write(&root, "pktline", pktline())?;
     write(&root, "upload_pack", upload_pack())?;
+    write(&root, "gitignore", gitignore())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

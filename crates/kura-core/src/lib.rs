@@ -21,6 +21,7 @@ mod git_push_check;
 mod git_push_stage;
 mod git_serve;
 mod gitattributes;
+mod gitignore;
 mod ingest_hash;
 mod issuer;
 mod last_commit;
@@ -59,6 +60,7 @@ pub use git_fetch::FetchReply;
 pub use git_push::{MAX_PUSHED_OBJECT, PackReader, PushReport, PushedPack};
 pub use git_serve::AdvertisedRef;
 pub use gitattributes::{is_lfs_path, lfs_patterns};
+pub use gitignore::GitIgnore;
 pub use issuer::Issuer;
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{

@@ -7,6 +7,7 @@ use kura_storage::RepoRecord;
 use crate::browse::Entry;
 use crate::error::Result;
 use crate::gitattributes::{is_lfs_path, lfs_patterns};
+use crate::gitignore::{GitIgnore, MAX_GITIGNORE_BYTES};
 use crate::services::Repos;
 
 /// Files at least this large go to LFS, as on the Hub.
@@ -34,6 +35,8 @@ pub enum UploadMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedUpload {
     pub mode: UploadMode,
+    /// The root `.gitignore` excludes the file: the client skips it.
+    pub should_ignore: bool,
     /// The id the revision already holds for this path in this mode (the git blob id of a
     /// regular file, the sha256 of an LFS file), so the client may skip the upload.
     pub existing: Option<String>,
@@ -97,6 +100,10 @@ impl Repos<'_> {
             _ => Vec::new(),
         };
         let modes = upload_modes(files, &patterns, self.config.limits.commit_max_inline_bytes);
+        let ignore = match uploaded_gitignore(files) {
+            Some(text) => GitIgnore::parse(&text),
+            None => GitIgnore::parse(&self.root_gitignore(root).await?),
+        };
         let mut planned = Vec::with_capacity(files.len());
         for (file, mode) in files.iter().zip(modes) {
             let existing = match self.lookup(root, &file.path).await? {
@@ -104,10 +111,34 @@ impl Repos<'_> {
                 Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => Some(oid.to_hex()),
                 _ => None,
             };
-            planned.push(PlannedUpload { mode, existing });
+            planned.push(PlannedUpload { mode, should_ignore: ignore.ignores(file.path.as_str()), existing });
         }
         Ok(Preupload { commit: resolved.commit, files: planned })
     }
+}
+
+impl Repos<'_> {
+    /// The `.gitignore` at the root of `root` (a tree), or nothing.
+    async fn root_gitignore(&self, root: ObjectId) -> Result<String> {
+        let path = RepoPath::parse(".gitignore").expect("constant path is valid");
+        Ok(match self.lookup(root, &path).await? {
+            Some(Entry::File { oid, info, .. })
+                if info.lfs.is_none() && info.size <= MAX_GITIGNORE_BYTES as u64 =>
+            {
+                String::from_utf8_lossy(&self.read_small_blob(&oid).await?).into_owned()
+            }
+            _ => String::new(),
+        })
+    }
+}
+
+/// A root `.gitignore` the upload itself brings, when its sample is the whole file (the
+/// clients send the first 512 bytes): the Hub applies the uploaded rules to the same upload.
+fn uploaded_gitignore(files: &[UploadCandidate]) -> Option<String> {
+    files
+        .iter()
+        .find(|f| f.path.as_str() == ".gitignore" && f.size == f.sample.len() as u64)
+        .map(|f| String::from_utf8_lossy(&f.sample).into_owned())
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ pub struct PathError {
 
 /// Why one path segment (a git tree entry name) is refused, if it is: the one rule for API
 /// paths (`RepoPath::parse`) and pushed trees (`git_push_check`). Refused are empty names,
-/// `.` and `..`, NUL, backslash, and every name a checkout could turn into the `.git`
-/// directory: git's own `verify_path`/fsck rules (`core.protectNTFS` and `core.protectHFS`,
+/// `.` and `..`, NUL, and every name a checkout could turn into the `.git` directory or a
+/// parent directory: git's own `verify_path`/fsck rules (`core.protectNTFS` and `core.protectHFS`,
 /// on by default where they matter):
 /// - `.git` in any case;
 /// - NTFS aliases: `.git` or its 8.3 short name `git~1`, in any case, followed only by dots
@@ -21,17 +21,26 @@ pub struct PathError {
 /// - HFS+ aliases: `.git` with code points HFS+ ignores (zero-width joiners, direction
 ///   marks, U+FEFF) anywhere in it.
 ///
-/// Backslash is refused outright (git refuses it on checkout with `core.protectNTFS`), which
-/// also covers `.git\x`. Other NTFS 8.3 spellings (`GIT~2` and up) are not refused, as git's
-/// `verify_path` does not refuse them either.
+/// A backslash is an ordinary character, as on the Hub. Windows treats it as a separator,
+/// though, so every backslash-separated piece of a name must pass the same rules: `.git\x`,
+/// `..\x` and `a\.GIT` are refused, `a\b` is not. Other NTFS 8.3 spellings (`GIT~2` and up)
+/// are not refused, as git's `verify_path` does not refuse them either.
 pub fn check_segment(name: &str) -> Result<(), &'static str> {
-    match name {
-        "" => Err("empty path segment"),
-        "." | ".." => Err("'.' and '..' segments are not allowed"),
-        _ if name.contains(['\0', '\\']) => Err("NUL and backslash are not allowed"),
-        _ if is_git_dir_alias(name) => Err("'.git' segments (in any case or spelling) are not allowed"),
-        _ => Ok(()),
+    if name.is_empty() {
+        return Err("empty path segment");
     }
+    if name.contains('\0') {
+        return Err("NUL is not allowed");
+    }
+    for piece in name.split('\\') {
+        if matches!(piece, "." | "..") {
+            return Err("'.' and '..' segments are not allowed");
+        }
+        if is_git_dir_alias(piece) {
+            return Err("'.git' segments (in any case or spelling) are not allowed");
+        }
+    }
+    Ok(())
 }
 
 /// Whether a checkout could write `name` into the `.git` directory (see `check_segment`).
@@ -52,7 +61,7 @@ fn is_git_dir_alias(name: &str) -> bool {
 pub const MAX_PATH_BYTES: usize = 1024;
 
 /// A relative, normalised file path inside a repo: `/`-separated, every segment passing
-/// `check_segment` (no empty, `.`, `..` or `.git` segment, no NUL or backslash), at most 1024
+/// `check_segment` (no empty, `.`, `..` or `.git` segment, also between backslashes; no NUL), at most 1024
 /// bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath(String);
@@ -107,14 +116,36 @@ mod tests {
 
     #[test]
     fn accepts_normal_paths() {
-        for ok in ["a", "a/b.txt", "sub dir/file#1.txt", ".gitattributes", "a/.hidden"] {
+        for ok in [
+            "a",
+            "a/b.txt",
+            "sub dir/file#1.txt",
+            ".gitattributes",
+            "a/.hidden",
+            "a\\b",
+            "dir\\sub\\f.txt",
+            "\\",
+        ] {
             assert!(RepoPath::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn rejects_traversal_and_oddities() {
-        for bad in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", ".git/config", "a\\b", "a/./b", "a\0b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a//b",
+            "a/",
+            ".git/config",
+            ".git\\config",
+            "a\\..\\b",
+            "a\\.GIT",
+            "a/./b",
+            "a\0b",
+        ] {
             assert!(RepoPath::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(RepoPath::parse_folder("dir/").unwrap().as_str(), "dir");

@@ -64,7 +64,7 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
                 UploadMode::Lfs => "lfs",
                 UploadMode::Regular => "regular",
             };
-            json!({"path": file.path, "uploadMode": mode, "shouldIgnore": false, "oid": planned.existing})
+            json!({"path": file.path, "uploadMode": mode, "shouldIgnore": planned.should_ignore, "oid": planned.existing})
         })
         .collect();
     Ok(json(json!({"files": files, "commitOid": plan.commit.to_hex()})))
