@@ -57,6 +57,11 @@ pub struct CommitRequest {
     pub operations: Vec<Operation>,
 }
 
+/// A `parentCommit` that is not the branch head, in the Hub's words (its clients show them).
+fn stale_parent() -> CoreError {
+    CoreError::PreconditionFailed("A commit has happened since. Please refresh and try again.".to_owned())
+}
+
 /// How many times a commit without `parentCommit` is re-applied when it loses a race.
 const MAX_ATTEMPTS: usize = 32;
 
@@ -71,18 +76,14 @@ impl Repos<'_> {
     ) -> Result<ObjectId> {
         self.hub.accounts().authorize_write(identity, repo).await?;
         let expected_parent = match &request.parent {
-            Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(|| {
-                CoreError::PreconditionFailed(format!("Parent commit {prefix} is not a commit of this repo"))
-            })?),
+            // Not a commit of this repo: the Hub answers it like any other stale parent.
+            Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(stale_parent)?),
             None => None,
         };
         for _ in 0..MAX_ATTEMPTS {
             let (ref_name, head) = self.writable_ref(repo, revision).await?;
-            if let Some(parent) = expected_parent.filter(|p| *p != head) {
-                return Err(CoreError::PreconditionFailed(format!(
-                    "A commit has happened since. Please refresh and try again. (parent {parent} is not the head {head} of {})",
-                    ref_name.short()
-                )));
+            if expected_parent.is_some_and(|p| p != head) {
+                return Err(stale_parent());
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
@@ -91,11 +92,7 @@ impl Repos<'_> {
                     self.after_branch_update(repo, &ref_name, new).await?;
                     return Ok(new);
                 }
-                Err(StorageError::Conflict) if expected_parent.is_some() => {
-                    return Err(CoreError::PreconditionFailed(
-                        "A commit has happened since. Please refresh and try again.".to_owned(),
-                    ));
-                }
+                Err(StorageError::Conflict) if expected_parent.is_some() => return Err(stale_parent()),
                 Err(StorageError::Conflict) => continue,
                 Err(other) => return Err(other.into()),
             }
@@ -172,19 +169,12 @@ impl Repos<'_> {
                 }
                 insert_file(files, path, EntryMode::File, oid)
             }
+            // A folder named without its trailing slash is deleted as a folder, as on the Hub.
             Operation::Delete { path } => match files.remove(path.as_str()) {
                 Some(_) => Ok(()),
-                None => Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) }),
+                None => delete_folder(files, path, head),
             },
-            Operation::DeleteFolder { path } => {
-                let prefix = format!("{path}/");
-                let before = files.len();
-                files.retain(|p, _| !p.starts_with(&prefix));
-                if files.len() == before {
-                    return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
-                }
-                Ok(())
-            }
+            Operation::DeleteFolder { path } => delete_folder(files, path, head),
             Operation::Copy { from, to, revision } => {
                 let not_found = || CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) };
                 let (mode, oid) = match revision {
@@ -319,5 +309,16 @@ fn insert_file(files: &mut FlatTree, path: &RepoPath, mode: EntryMode, oid: Obje
         parent = up;
     }
     files.insert(path.to_string(), (mode, oid));
+    Ok(())
+}
+
+/// Removes every file under `path`; a folder that holds nothing is a missing entry.
+fn delete_folder(files: &mut FlatTree, path: &RepoPath, head: ObjectId) -> Result<()> {
+    let prefix = format!("{path}/");
+    let before = files.len();
+    files.retain(|p, _| !p.starts_with(&prefix));
+    if files.len() == before {
+        return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
+    }
     Ok(())
 }

@@ -33,6 +33,9 @@ pub enum CoreError {
     PreconditionFailed(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// A file path the repo cannot hold (the Hub answers these 422).
+    #[error("{0}")]
+    InvalidPath(String),
     /// Something other than a repo, revision or file is missing (a user, an access request).
     #[error("{0}")]
     NotFound(String),
@@ -83,7 +86,7 @@ impl From<kura_model::IdError> for CoreError {
 
 impl From<kura_model::PathError> for CoreError {
     fn from(error: kura_model::PathError) -> Self {
-        CoreError::InvalidInput(error.to_string())
+        CoreError::InvalidPath(error.to_string())
     }
 }
 

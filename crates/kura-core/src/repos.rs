@@ -62,9 +62,9 @@ impl Repos<'_> {
         self.hub.accounts().authorize_namespace_write(identity, repo_id.namespace()).await?;
         if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
             let message = if self.hub.accounts().can_see(identity, &existing).await? {
-                "You already created this repo"
+                format!("You already created this {} repo", repo_type.as_str())
             } else {
-                "A repo with this name already exists"
+                "A repo with this name already exists".to_owned()
             };
             return Err(CoreError::conflict(message));
         }
@@ -93,7 +93,9 @@ impl Repos<'_> {
             created_by,
         };
         self.meta.create_repo(new).await.map_err(|e| match e {
-            StorageError::AlreadyExists => CoreError::conflict("You already created this repo"),
+            StorageError::AlreadyExists => {
+                CoreError::conflict(format!("You already created this {} repo", repo_type.as_str()))
+            }
             other => other.into(),
         })
     }
@@ -136,11 +138,14 @@ impl Repos<'_> {
                 from.namespace()
             )));
         }
+        // The Hub's wording, which its client's users see.
+        let taken =
+            || CoreError::conflict(format!("A {} repository called {to} already exists", repo_type.as_str()));
         if self.meta.repo(repo_type, to).await?.is_some() {
-            return Err(CoreError::conflict(format!("A repo named {to} already exists")));
+            return Err(taken());
         }
         self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {
-            StorageError::AlreadyExists => CoreError::conflict(format!("A repo named {to} already exists")),
+            StorageError::AlreadyExists => taken(),
             other => other.into(),
         })?;
         let details = serde_json::json!({"to": repo_target(repo_type, to)});
@@ -200,7 +205,7 @@ impl Repos<'_> {
         let target = self.resolve_revision(repo, start.unwrap_or("main")).await?.commit;
         let now = self.now_millis();
         self.meta.update_ref(repo.id, &name, None, Some(target), now).await.map_err(|e| match e {
-            StorageError::Conflict => CoreError::conflict(format!("Reference already exists: {name}")),
+            StorageError::Conflict => CoreError::conflict(format!("Reference {name} already exists")),
             other => other.into(),
         })
     }
@@ -209,7 +214,9 @@ impl Repos<'_> {
     pub async fn delete_ref(&self, identity: &Identity, repo: &RepoRecord, name: &RefName) -> Result<()> {
         self.hub.accounts().authorize_write(identity, repo).await?;
         if name.as_str() == "refs/heads/main" {
-            return Err(CoreError::Forbidden("The default branch cannot be deleted".to_owned()));
+            return Err(CoreError::Forbidden(
+                "Cannot delete refs/heads/main: it is the default branch".to_owned(),
+            ));
         }
         let what =
             if name.as_str().starts_with("refs/tags/") { "Deleting a tag" } else { "Deleting a branch" };
@@ -238,11 +245,12 @@ impl Repos<'_> {
         tag: &str,
     ) -> Result<()> {
         self.hub.accounts().authorize_write(identity, repo).await?;
-        let name = RefName::tag(tag)?;
+        // The revision first, as on the Hub: a missing revision is a 404 whatever the tag.
         let target = self.resolve_revision(repo, revision).await?.commit;
+        let name = RefName::tag(tag)?;
         let now = self.now_millis();
         self.meta.update_ref(repo.id, &name, None, Some(target), now).await.map_err(|e| match e {
-            StorageError::Conflict => CoreError::conflict(format!("Tag {tag} already exists")),
+            StorageError::Conflict => CoreError::conflict(format!("Reference {name} already exists")),
             other => other.into(),
         })
     }
