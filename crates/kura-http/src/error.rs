@@ -76,6 +76,7 @@ impl ApiError {
             }
             CoreError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, message),
             CoreError::InvalidInput(_) => Self::bad_request(message),
+            CoreError::InvalidPath(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, message),
             CoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, message),
             CoreError::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
             CoreError::RangeNotSatisfiable { size } => {
