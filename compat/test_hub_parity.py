@@ -1,0 +1,127 @@
+"""Behaviours where kura once differed from the Hub (issue 14), each through the official client:
+the Hub's error wording for common mistakes, `.gitignore` in uploads, backslashes in paths,
+folder deletion without a trailing slash, and the order of checks in `create_tag`.
+
+The wording comes from huggingface_hub's own test suite, which runs against the Hub
+(tests/test_hf_api.py: branch, tag and move tests), and from the Hub's 412 message for a stale
+`parentCommit`."""
+
+import pytest
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
+from support import unique, write_tree
+
+
+def test_error_wording_matches_the_hub(api):
+    repo = f"alice/{unique()}"
+    other = f"alice/{unique()}"
+    api.create_repo(repo)
+    api.create_repo(other)
+
+    api.create_branch(repo, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/cool-branch already exists") as error:
+        api.create_branch(repo, branch="cool-branch")
+    assert error.value.response.status_code == 409
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/main already exists"):
+        api.create_branch(repo, branch="main")
+    api.create_branch(repo, branch="cool-branch", exist_ok=True)
+
+    with pytest.raises(HfHubHTTPError, match="Cannot delete refs/heads/main"):
+        api.delete_branch(repo, branch="main")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(repo, branch="no-such-branch")
+
+    with pytest.raises(HfHubHTTPError, match=r"A model repository called .* already exists") as error:
+        api.move_repo(from_id=repo, to_id=other)
+    assert error.value.response.status_code == 409
+
+    with pytest.raises(HfHubHTTPError, match="You already created this model repo"):
+        api.create_repo(repo)
+
+
+def test_a_stale_parent_commit_gets_the_hubs_412(api):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    first = api.model_info(repo).sha
+    api.upload_file(path_or_fileobj=b"one", path_in_repo="a.txt", repo_id=repo)
+    for parent in (first, first[:7]):
+        with pytest.raises(HfHubHTTPError, match=r"A commit has happened since\. Please refresh and try again\.") as error:
+            api.upload_file(path_or_fileobj=b"two", path_in_repo="b.txt", repo_id=repo, parent_commit=parent)
+        assert error.value.response.status_code == 412
+    assert api.list_repo_files(repo) == [".gitattributes", "a.txt"]
+
+
+def test_create_tag_checks_the_revision_before_the_tag_name(api):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    with pytest.raises(RevisionNotFoundError):
+        api.create_tag(repo, tag="invalid tag", revision="foobar")
+    with pytest.raises(HfHubHTTPError):
+        api.create_tag(repo, tag="invalid tag")
+    api.create_tag(repo, tag="v1")
+    with pytest.raises(HfHubHTTPError) as error:
+        api.create_tag(repo, tag="v1")
+    assert error.value.response.status_code == 409
+    api.create_tag(repo, tag="v1", exist_ok=True)
+
+
+def test_upload_folder_skips_what_the_gitignore_excludes(api, tmp_path):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    # The repo's own .gitignore applies to later uploads.
+    api.upload_file(path_or_fileobj=b"*.log\nbuild/\n!keep.log\n", path_in_repo=".gitignore", repo_id=repo)
+    folder = write_tree(
+        tmp_path / "up",
+        {
+            "model.txt": b"weights",
+            "train.log": b"noise",
+            "keep.log": b"kept",
+            "build/out.o": b"object",
+            "sub/deep.log": b"noise",
+        },
+    )
+    api.upload_folder(folder_path=folder, repo_id=repo)
+    assert sorted(api.list_repo_files(repo)) == [".gitattributes", ".gitignore", "keep.log", "model.txt"]
+
+    # A .gitignore that travels with the upload applies to that same upload.
+    fresh = f"alice/{unique()}"
+    api.create_repo(fresh)
+    folder = write_tree(tmp_path / "fresh", {".gitignore": b"secret.txt\n", "secret.txt": b"x", "a.txt": b"y"})
+    api.upload_folder(folder_path=folder, repo_id=fresh)
+    assert sorted(api.list_repo_files(fresh)) == [".gitattributes", ".gitignore", "a.txt"]
+
+
+def test_a_backslash_is_an_ordinary_path_character(api):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    api.upload_file(path_or_fileobj=b"odd", path_in_repo="dir\\name.txt", repo_id=repo)
+    assert "dir\\name.txt" in api.list_repo_files(repo)
+    assert api.file_exists(repo, "dir\\name.txt")
+    # What a Windows checkout would read as the .git directory stays refused.
+    with pytest.raises(HfHubHTTPError) as error:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo=".git\\config", repo_id=repo)
+    assert error.value.response.status_code in (400, 422)
+
+
+def test_deleting_a_folder_named_without_its_slash(api):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    api.create_commit(
+        repo,
+        operations=[
+            CommitOperationAdd(path_in_repo="nested/a.txt", path_or_fileobj=b"a"),
+            CommitOperationAdd(path_in_repo="nested/sub/b.txt", path_or_fileobj=b"b"),
+            CommitOperationAdd(path_in_repo="top.txt", path_or_fileobj=b"t"),
+        ],
+        commit_message="tree",
+    )
+    api.delete_file("nested", repo_id=repo)
+    assert sorted(api.list_repo_files(repo)) == [".gitattributes", "top.txt"]
+    api.create_commit(
+        repo, operations=[CommitOperationAdd(path_in_repo="again/x.txt", path_or_fileobj=b"x")], commit_message="x"
+    )
+    api.create_commit(repo, operations=[CommitOperationDelete(path_in_repo="again")], commit_message="rm")
+    assert sorted(api.list_repo_files(repo)) == [".gitattributes", "top.txt"]
+    with pytest.raises(HfHubHTTPError) as error:
+        api.delete_file("missing", repo_id=repo)
+    assert error.value.response.status_code == 404
