@@ -1,15 +1,18 @@
 //! `MetadataStore` on SQL databases through sqlx: SQLite (the embedded default) and
-//! PostgreSQL (scale-out), chosen by URL. Queries are written once with `?` placeholders and
-//! rewritten for PostgreSQL; each engine has its own versioned migrations, never edited once
-//! shipped.
+//! PostgreSQL (scale-out), chosen by URL. Queries are written once, with `$n` placeholders that
+//! both drivers bind, and run on either engine; each engine has its own versioned migrations,
+//! checksummed so an edited one is refused.
 
 mod access;
 mod inventory;
 mod migrate;
 mod pool;
+mod repos;
 mod rows;
 mod session;
 mod store;
+#[cfg(test)]
+mod testing;
 mod tokens;
 
 pub use pool::SqlStore;

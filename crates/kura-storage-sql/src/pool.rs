@@ -1,16 +1,13 @@
-//! Connecting to SQLite or PostgreSQL, dialect rewriting and migrations.
+//! Connecting to SQLite or PostgreSQL (migrating at connect), and running one body per engine.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use kura_storage::StorageError;
-use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-
-use crate::migrate::{self, Migration};
 
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
@@ -125,92 +122,5 @@ impl SqlStore {
         let store = Self { pool: Pool::Sqlite(pool) };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// Rewrites portable SQL (`?` placeholders, SQLite function names) for the engine.
-    pub(crate) fn sql(&self, text: &str) -> AssertSqlSafe<String> {
-        AssertSqlSafe(match self.pool {
-            Pool::Sqlite(_) => text.to_owned(),
-            Pool::Postgres(_) => to_postgres(text),
-        })
-    }
-
-    fn migrations(&self) -> &'static [Migration] {
-        match self.pool {
-            Pool::Sqlite(_) => migrate::SQLITE,
-            Pool::Postgres(_) => migrate::POSTGRES,
-        }
-    }
-
-    /// Applies every migration not yet recorded. On PostgreSQL an advisory lock keeps
-    /// replicas starting together from racing; on SQLite the transaction takes the write lock up
-    /// front (`BEGIN IMMEDIATE`), so it waits for the busy timeout instead of failing on a
-    /// read-to-write upgrade.
-    pub async fn migrate(&self) -> Result<(), StorageError> {
-        let migrations = self.migrations();
-        let begin = if matches!(self.pool, Pool::Sqlite(_)) { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_with(AssertSqlSafe(begin)).await.map_err(db_error)?;
-            if matches!(self.pool, Pool::Postgres(_)) {
-                sqlx::query("SELECT pg_advisory_xact_lock(7283401)").execute(&mut *tx).await.map_err(db_error)?;
-            }
-            sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            for migration in migrations {
-                let done = sqlx::query(self.sql("SELECT version FROM schema_migrations WHERE version = ?"))
-                    .bind(migration.version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                if done.is_some() {
-                    continue;
-                }
-                for statement in migrate::statements(migration.sql) {
-                    sqlx::query(AssertSqlSafe(statement)).execute(&mut *tx).await.map_err(db_error)?;
-                }
-                sqlx::query(self.sql("INSERT INTO schema_migrations (version) VALUES (?)"))
-                    .bind(migration.version)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            }
-            tx.commit().await.map_err(db_error)
-        })
-    }
-}
-
-/// `?` → `$n` (outside string literals) and SQLite function names → PostgreSQL ones.
-fn to_postgres(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut n = 0;
-    let mut in_literal = false;
-    for c in text.chars() {
-        match c {
-            '\'' => {
-                in_literal = !in_literal;
-                out.push(c);
-            }
-            '?' if !in_literal => {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            }
-            _ => out.push(c),
-        }
-    }
-    out.replace("instr(", "strpos(").replace("char(10)", "chr(10)")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_postgres;
-
-    #[test]
-    fn rewrites_placeholders_outside_literals() {
-        assert_eq!(
-            to_postgres("SELECT '?' WHERE a = ? AND instr(b, char(10) || ?) > 0"),
-            "SELECT '?' WHERE a = $1 AND strpos(b, chr(10) || $2) > 0"
-        );
     }
 }

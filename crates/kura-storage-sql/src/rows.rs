@@ -1,106 +1,167 @@
-//! Decoding rows into records, generic over the engine.
+//! Rows as the queries return them (`FromRow`, the same for both engines), turned into the
+//! records of `kura-storage`. Text columns holding enums are parsed here; a value that does
+//! not parse is reported as a corrupt database, never guessed.
 
-use kura_model::{ObjectId, RepoId, RepoType, Role, TokenScope};
-use kura_storage::{Gating, RepoRecord, StorageError, TokenRecord, UserRecord};
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
-use crate::pool::db_error;
+use kura_model::{ObjectId, RepoId, RepoType, Role, Sha256, Timestamp, TokenScope};
+use kura_storage::{Gating, RepoRecord, StorageError, TokenRecord, UserRecord, XetFileRecord};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
-/// A row type whose engine decodes the column types kura uses.
-pub(crate) trait KuraRow: Row
-where
-    for<'a> &'a str: ColumnIndex<Self>,
-{
-    fn field<'r, T: Decode<'r, Self::Database> + Type<Self::Database>>(&'r self, column: &str) -> Result<T> {
-        self.try_get(column).map_err(db_error)
-    }
-}
-
-impl KuraRow for sqlx::sqlite::SqliteRow {}
-impl KuraRow for sqlx::postgres::PgRow {}
-
-fn corrupt(what: &str) -> StorageError {
+pub(crate) fn corrupt(what: &str) -> StorageError {
     StorageError::backend(std::io::Error::other(format!("corrupt {what} in the database")))
-}
-
-pub(crate) const REPO_COLUMNS: &str =
-    "id, repo_type, namespace, name, private, gating, created_at, last_modified, tags, created_by";
-
-pub(crate) fn repo<R>(row: &R) -> Result<RepoRecord>
-where
-    R: KuraRow,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let repo_type: String = row.field("repo_type")?;
-    let namespace: String = row.field("namespace")?;
-    let name: String = row.field("name")?;
-    let gating: String = row.field("gating")?;
-    let tags: String = row.field("tags")?;
-    Ok(RepoRecord {
-        id: row.field("id")?,
-        repo_type: RepoType::from_singular(&repo_type).ok_or_else(|| corrupt("repo type"))?,
-        repo_id: RepoId::new(&namespace, &name).map_err(|_| corrupt("repo id"))?,
-        private: row.field("private")?,
-        gating: Gating::parse(&gating).ok_or_else(|| corrupt("gating"))?,
-        created_at: row.field("created_at")?,
-        last_modified: row.field("last_modified")?,
-        tags: tags.lines().map(str::to_owned).collect(),
-        created_by: row.field("created_by")?,
-    })
-}
-
-pub(crate) fn user<R>(row: &R) -> Result<UserRecord>
-where
-    R: KuraRow,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
-{
-    Ok(UserRecord {
-        id: row.field("id")?,
-        name: row.field("name")?,
-        is_admin: row.field("is_admin")?,
-        created_at: row.field("created_at")?,
-    })
-}
-
-pub(crate) const TOKEN_COLUMNS: &str =
-    "id, user_id, name, role, created_at, expires_at, scopes, last_used_at, revoked_at";
-
-pub(crate) fn token<R>(row: &R) -> Result<TokenRecord>
-where
-    R: KuraRow,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let role: String = row.field("role")?;
-    let scopes: String = row.field("scopes")?;
-    let scopes: Vec<String> = serde_json::from_str(&scopes).map_err(|_| corrupt("token scopes"))?;
-    Ok(TokenRecord {
-        id: row.field("id")?,
-        user_id: row.field("user_id")?,
-        name: row.field("name")?,
-        role: Role::parse(&role).ok_or_else(|| corrupt("token role"))?,
-        created_at: row.field("created_at")?,
-        expires_at: row.field("expires_at")?,
-        scopes: scopes
-            .iter()
-            .map(|s| TokenScope::parse(s).map_err(|_| corrupt("token scope")))
-            .collect::<Result<_>>()?,
-        last_used_at: row.field("last_used_at")?,
-        revoked_at: row.field("revoked_at")?,
-    })
 }
 
 pub(crate) fn oid(text: &str) -> Result<ObjectId> {
     ObjectId::from_hex(text).map_err(StorageError::backend)
+}
+
+pub(crate) fn sha256(text: &str) -> Result<Sha256> {
+    Sha256::from_hex(text).map_err(StorageError::backend)
+}
+
+/// Sizes are `BIGINT` (signed) in both engines and never negative.
+pub(crate) fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The columns of `RepoRow`, for `SELECT` and `RETURNING` (a macro so queries stay literals).
+macro_rules! repo_columns {
+    () => {
+        "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
+         repos.created_at, repos.last_modified, repos.created_by"
+    };
+}
+pub(crate) use repo_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RepoRow {
+    pub(crate) id: i64,
+    repo_type: String,
+    namespace: String,
+    name: String,
+    private: bool,
+    gating: String,
+    created_at: Timestamp,
+    last_modified: Timestamp,
+    created_by: Option<i64>,
+}
+
+impl RepoRow {
+    pub(crate) fn into_record(self, tags: Vec<String>) -> Result<RepoRecord> {
+        Ok(RepoRecord {
+            id: self.id,
+            repo_type: RepoType::from_singular(&self.repo_type).ok_or_else(|| corrupt("repo type"))?,
+            repo_id: RepoId::new(&self.namespace, &self.name).map_err(|_| corrupt("repo id"))?,
+            private: self.private,
+            gating: Gating::parse(&self.gating).ok_or_else(|| corrupt("gating"))?,
+            created_at: self.created_at,
+            last_modified: self.last_modified,
+            tags,
+            created_by: self.created_by,
+        })
+    }
+}
+
+/// A repo joined to one of its tags (`None`: the repo has none).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RepoTagRow {
+    #[sqlx(flatten)]
+    repo: RepoRow,
+    tag: Option<String>,
+}
+
+/// Folds repos joined to their tags into records. The query orders the rows so that a repo's
+/// rows are adjacent and its tags in order.
+pub(crate) fn repos_with_tags(rows: Vec<RepoTagRow>) -> Result<Vec<RepoRecord>> {
+    let mut records: Vec<RepoRecord> = Vec::new();
+    for RepoTagRow { repo, tag } in rows {
+        match records.last_mut() {
+            Some(last) if last.id == repo.id => last.tags.extend(tag),
+            _ => records.push(repo.into_record(tag.into_iter().collect())?),
+        }
+    }
+    Ok(records)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    name: String,
+    is_admin: bool,
+    created_at: Timestamp,
+}
+
+impl From<UserRow> for UserRecord {
+    fn from(row: UserRow) -> Self {
+        UserRecord { id: row.id, name: row.name, is_admin: row.is_admin, created_at: row.created_at }
+    }
+}
+
+/// The columns of `TokenRow` (a macro so queries stay literals).
+macro_rules! token_columns {
+    () => {
+        "id, user_id, name, role, created_at, expires_at, scopes, last_used_at, revoked_at"
+    };
+}
+pub(crate) use token_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    role: String,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    /// A JSON array of scope strings.
+    scopes: String,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = StorageError;
+
+    fn try_from(row: TokenRow) -> Result<Self> {
+        let scopes: Vec<String> = serde_json::from_str(&row.scopes).map_err(|_| corrupt("token scopes"))?;
+        Ok(TokenRecord {
+            id: row.id,
+            user_id: row.user_id,
+            name: row.name,
+            role: Role::parse(&row.role).ok_or_else(|| corrupt("token role"))?,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            scopes: scopes
+                .iter()
+                .map(|s| TokenScope::parse(s).map_err(|_| corrupt("token scope")))
+                .collect::<Result<_>>()?,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct XetFileRow {
+    file_hash: String,
+    sha256: String,
+    size: i64,
+    terms: String,
+}
+
+impl TryFrom<XetFileRow> for XetFileRecord {
+    type Error = StorageError;
+
+    fn try_from(row: XetFileRow) -> Result<Self> {
+        Ok(XetFileRecord {
+            file_hash: row.file_hash,
+            sha256: sha256(&row.sha256)?,
+            size: to_u64(row.size),
+            terms: row.terms,
+        })
+    }
 }

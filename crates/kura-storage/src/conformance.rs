@@ -189,6 +189,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(store.refs(repo.id).await.unwrap().is_empty());
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
+    crate::tags_conformance::repo_tags(store).await;
     crate::access_conformance::access_store(store).await;
     crate::tokens_conformance::token_store(store).await;
     crate::session_conformance::session_store(store).await;

@@ -21,6 +21,8 @@ mod inventory_conformance;
 #[cfg(feature = "conformance")]
 mod session_conformance;
 #[cfg(feature = "conformance")]
+mod tags_conformance;
+#[cfg(feature = "conformance")]
 mod tokens_conformance;
 
 pub use access::AccessStore;

@@ -1,0 +1,103 @@
+//! Conformance of repo tags and the listing that filters by them: a tag matches only itself
+//! (never a tag it is a prefix of), many tags per repo, tags in their given order, the page
+//! limit counting repos (not tags), and search taking `_` and `%` literally. Run by
+//! `conformance::metadata_store`.
+
+use kura_model::{ObjectId, RepoId, RepoType};
+
+use crate::*;
+
+async fn repo(store: &dyn MetadataStore, id: &str, owner: i64, tags: &[&str]) -> RepoRecord {
+    let new = NewRepo {
+        repo_type: RepoType::Model,
+        repo_id: RepoId::parse(id).unwrap(),
+        private: false,
+        created_at: 100,
+        initial_commit: ObjectId([7; 20]),
+        created_by: Some(owner),
+    };
+    let record = store.create_repo(new).await.expect("create repo");
+    assert!(record.tags.is_empty(), "a new repo has no tags");
+    let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+    store.set_repo_tags(record.id, &tags).await.expect("set tags");
+    record
+}
+
+fn query(tags: &[&str]) -> RepoQuery {
+    RepoQuery {
+        repo_type: RepoType::Model,
+        search: None,
+        author: Some("tagger".into()),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        private_namespaces: None,
+        private_repos: vec![],
+        sort: RepoSort::Id,
+        descending: false,
+        offset: 0,
+        limit: 100,
+    }
+}
+
+/// The names listed, sorted here: how an engine orders `-`, `_` and case depends on its collation.
+async fn names(store: &dyn MetadataStore, query: &RepoQuery) -> Vec<String> {
+    let found = store.list_repos(query).await.expect("list repos");
+    let mut names: Vec<String> = found.iter().map(|r| r.repo_id.name().to_owned()).collect();
+    names.sort();
+    names
+}
+
+pub(crate) async fn repo_tags(store: &dyn MetadataStore) {
+    let owner = store.create_user("tagger", false, 1).await.unwrap();
+    let many: Vec<String> = (0..40).map(|i| format!("tag-{i}")).collect();
+    let mut many_tags: Vec<&str> = many.iter().map(String::as_str).collect();
+    many_tags.extend(["ab", "with space", "x%y", "under_score", "naïve", "back\\slash", "a"]);
+    repo(store, "tagger/a-only", owner.id, &["a"]).await;
+    repo(store, "tagger/ab-only", owner.id, &["ab", "abc"]).await;
+    let big = repo(store, "tagger/many", owner.id, &many_tags).await;
+    repo(store, "tagger/none", owner.id, &[]).await;
+
+    assert_eq!(names(store, &query(&["a"])).await, ["a-only", "many"], "`a` is not a prefix match");
+    assert_eq!(names(store, &query(&["ab"])).await, ["ab-only", "many"]);
+    assert_eq!(names(store, &query(&["b"])).await, Vec::<String>::new());
+    assert_eq!(names(store, &query(&["ab", "abc"])).await, ["ab-only"], "every tag must be present");
+    assert_eq!(names(store, &query(&many_tags)).await, ["many"]);
+    for odd in ["with space", "x%y", "under_score", "naïve", "back\\slash"] {
+        assert_eq!(names(store, &query(&[odd])).await, ["many"], "tag {odd:?}");
+    }
+    assert!(names(store, &query(&["x_y"])).await.is_empty(), "tags are not patterns");
+    assert_eq!(names(store, &query(&[])).await, ["a-only", "ab-only", "many", "none"]);
+
+    // Records carry every tag, in order, in a listing and by lookup; the limit counts repos
+    // (`many` is third in any collation).
+    let listed = store.list_repos(&query(&["a"])).await.unwrap();
+    assert_eq!(listed[0].tags, ["a"]);
+    assert_eq!(listed[1].tags, many_tags);
+    let first = store.list_repos(&RepoQuery { limit: 1, offset: 2, ..query(&[]) }).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].tags, many_tags);
+    let looked_up = store.repo(RepoType::Model, &big.repo_id).await.unwrap().unwrap();
+    assert_eq!(looked_up.tags, many_tags);
+
+    // Setting replaces the whole set; a tag given twice is kept once, at its first place.
+    let again: Vec<String> = ["z", "a", "z"].map(String::from).into();
+    store.set_repo_tags(big.id, &again).await.unwrap();
+    assert_eq!(store.repo(RepoType::Model, &big.repo_id).await.unwrap().unwrap().tags, ["z", "a"]);
+    assert_eq!(names(store, &query(&["ab"])).await, ["ab-only"]);
+    store.set_repo_tags(big.id, &[]).await.unwrap();
+    assert!(store.repo(RepoType::Model, &big.repo_id).await.unwrap().unwrap().tags.is_empty());
+
+    // Search is a substring of `namespace/name`, its `_` and `%` literal.
+    repo(store, "tagger/my_model", owner.id, &[]).await;
+    repo(store, "tagger/myXmodel", owner.id, &[]).await;
+    let search = |text: &str| RepoQuery { search: Some(text.into()), ..query(&[]) };
+    assert_eq!(names(store, &search("MY_MODEL")).await, ["my_model"]);
+    assert_eq!(names(store, &search("y%m")).await, Vec::<String>::new());
+    assert_eq!(names(store, &search("tagger/a")).await, ["a-only", "ab-only"]);
+
+    // Deleting a repo removes its tags; a repo created after it (SQLite may reuse the id) has none.
+    let gone = store.repo(RepoType::Model, &RepoId::parse("tagger/a-only").unwrap()).await.unwrap().unwrap();
+    store.delete_repo(gone.id).await.unwrap();
+    assert_eq!(names(store, &query(&["a"])).await, Vec::<String>::new());
+    let fresh = repo(store, "tagger/fresh", owner.id, &[]).await;
+    assert!(store.repo(RepoType::Model, &fresh.repo_id).await.unwrap().unwrap().tags.is_empty());
+}
