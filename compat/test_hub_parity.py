@@ -125,3 +125,18 @@ def test_deleting_a_folder_named_without_its_slash(api):
     with pytest.raises(HfHubHTTPError) as error:
         api.delete_file("missing", repo_id=repo)
     assert error.value.response.status_code == 404
+
+
+def test_a_short_commit_id_is_a_revision(api):
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    first = api.upload_file(path_or_fileobj=b"v1", path_in_repo="f.txt", repo_id=repo).oid
+    api.upload_file(path_or_fileobj=b"v2", path_in_repo="f.txt", repo_id=repo)
+    short = first[:7]
+    assert api.model_info(repo, revision=short).sha == first
+    assert [f.path for f in api.list_repo_tree(repo, revision=short)] == [".gitattributes", "f.txt"]
+    with open(api.hf_hub_download(repo, "f.txt", revision=short), "rb") as f:
+        assert f.read() == b"v1"
+    api.create_tag(repo, tag="first", revision=short)
+    assert api.model_info(repo, revision="first").sha == first
+    assert not api.revision_exists(repo, "0000000")

@@ -14,8 +14,13 @@ pub struct Resolved {
     pub ref_name: Option<RefName>,
 }
 
+/// Shortest abbreviated commit id accepted as a revision (git's default abbreviation).
+const MIN_ABBREVIATION: usize = 7;
+
 impl Repos<'_> {
-    /// Resolves a branch, tag, full ref (`refs/pr/1`) or 40-hex commit id of this repo.
+    /// Resolves a branch, tag, full ref (`refs/pr/1`) or commit id of this repo: 40 hex, or
+    /// an unambiguous abbreviation of at least 7 (as the Hub accepts), tried after the refs
+    /// so a branch named like hex still wins.
     pub async fn resolve_revision(&self, repo: &RepoRecord, revision: &str) -> Result<Resolved> {
         let not_found = || CoreError::RevisionNotFound { revision: revision.to_owned() };
         if ObjectId::looks_like_full(revision) {
@@ -34,6 +39,11 @@ impl Repos<'_> {
             if let Some(commit) = self.meta.ref_target(repo.id, &name).await? {
                 return Ok(Resolved { commit, ref_name: Some(name) });
             }
+        }
+        if revision.len() >= MIN_ABBREVIATION
+            && let Some(commit) = self.resolve_commit_prefix(repo, &revision.to_ascii_lowercase()).await?
+        {
+            return Ok(Resolved { commit, ref_name: None });
         }
         Err(not_found())
     }
