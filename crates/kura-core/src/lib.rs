@@ -39,6 +39,7 @@ mod services;
 mod sessions;
 mod signing;
 mod tokens;
+pub mod views;
 mod xet;
 mod xet_ingest;
 mod xet_read;

@@ -47,7 +47,8 @@ impl Ctx {
         self.identity.is_anonymous()
     }
 
-    /// Maps a domain error for this caller.
+    /// Maps a domain error for this caller now (the git handlers, which adjust the answer);
+    /// other handlers return the `CoreError` with `?` and the dispatcher maps it.
     pub(crate) fn fail(&self, error: kura_core::CoreError) -> ApiError {
         ApiError::from_core(error, self.anonymous())
     }
@@ -134,7 +135,7 @@ impl Ctx {
     /// Finds a repo the caller may see.
     pub(crate) async fn find_repo(&self, repo: &RepoRef) -> ApiResult<RepoRecord> {
         let repo_id = self.repo_id(repo)?;
-        self.hub().repos().find_repo(&self.identity, repo.repo_type, &repo_id).await.map_err(|e| self.fail(e))
+        Ok(self.hub().repos().find_repo(&self.identity, repo.repo_type, &repo_id).await?)
     }
 
     /// Absolute URL of a repo page (`{E}/ns/name`, `{E}/datasets/ns/name`).

@@ -1,9 +1,12 @@
 //! The one mapping from domain errors to the Hub's error contract: status, `X-Error-Code`,
-//! `X-Error-Message` and a JSON `{"error": ...}` body.
+//! `X-Error-Message` and a JSON `{"error": ...}` body. Handlers return a `CoreError` with `?`;
+//! whether the caller is anonymous (a hidden repo is a 401 to them, as on the Hub) is decided
+//! once, by the dispatcher (`ApiError::for_caller`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kura_core::CoreError;
+use kura_core::views::ErrorView;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -13,8 +16,11 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// Extra headers (`X-Repo-Commit` on EntryNotFound, `Content-Range` on 416).
     pub(crate) headers: Vec<(&'static str, String)>,
-    /// Extra JSON fields (`url` on a create conflict).
-    pub(crate) extra: Option<(&'static str, String)>,
+    /// The existing repo's URL on a create conflict (`url` in the body).
+    pub(crate) url: Option<String>,
+    /// The status for an anonymous caller where it differs (a hidden repo or gated files),
+    /// until `for_caller` applies it.
+    anonymous_status: Option<StatusCode>,
     /// Set for server-side failures so the logging middleware reports them once.
     pub(crate) internal: Option<String>,
     /// Set when a storage engine failed, for `kura_storage_errors_total`.
@@ -28,7 +34,8 @@ impl ApiError {
             code: None,
             message: message.into(),
             headers: Vec::new(),
-            extra: None,
+            url: None,
+            anonymous_status: None,
             internal: None,
             storage_failure: false,
         }
@@ -42,20 +49,38 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "Not Found")
     }
 
-    /// Maps a domain error. `anonymous` decides between 401 and 404 for hidden repos, as the
-    /// Hub answers anonymous callers with 401.
+    /// Maps a domain error for a caller who is known to be anonymous or not.
     pub(crate) fn from_core(error: CoreError, anonymous: bool) -> Self {
+        Self::from(error).for_caller(anonymous)
+    }
+
+    /// Settles the status for the caller: anonymous callers get a 401 where the Hub answers
+    /// them so (hidden repos, gated files). An error already settled is left as it is.
+    pub(crate) fn for_caller(mut self, anonymous: bool) -> Self {
+        if let Some(status) = self.anonymous_status.take().filter(|_| anonymous) {
+            self.status = status;
+        }
+        self
+    }
+}
+
+/// The mapping of every domain error, as a signed-in caller sees it (`for_caller` adjusts it
+/// for anonymous ones).
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
         let message = error.to_string();
         let storage_failure = error.is_storage_failure();
         let mapped = match error {
-            CoreError::RepoNotFound => {
-                let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::NOT_FOUND };
-                Self { code: Some("RepoNotFound"), ..Self::new(status, "Repository not found") }
-            }
-            CoreError::GatedRepo(_) => {
-                let status = if anonymous { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
-                Self { code: Some("GatedRepo"), ..Self::new(status, message) }
-            }
+            CoreError::RepoNotFound => Self {
+                code: Some("RepoNotFound"),
+                anonymous_status: Some(StatusCode::UNAUTHORIZED),
+                ..Self::new(StatusCode::NOT_FOUND, "Repository not found")
+            },
+            CoreError::GatedRepo(_) => Self {
+                code: Some("GatedRepo"),
+                anonymous_status: Some(StatusCode::UNAUTHORIZED),
+                ..Self::new(StatusCode::FORBIDDEN, message)
+            },
             CoreError::RevisionNotFound { .. } => {
                 Self { code: Some("RevisionNotFound"), ..Self::new(StatusCode::NOT_FOUND, message) }
             }
@@ -69,11 +94,7 @@ impl ApiError {
             }
             CoreError::Unauthorized(_) => Self::new(StatusCode::UNAUTHORIZED, message),
             CoreError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, message),
-            CoreError::Conflict { url, .. } => {
-                let mut error = Self::new(StatusCode::CONFLICT, message);
-                error.extra = url.map(|u| ("url", u));
-                error
-            }
+            CoreError::Conflict { url, .. } => Self { url, ..Self::new(StatusCode::CONFLICT, message) },
             CoreError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, message),
             CoreError::InvalidInput(_) => Self::bad_request(message),
             CoreError::InvalidPath(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, message),
@@ -115,10 +136,7 @@ fn header_safe(text: &str) -> HeaderValue {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({ "error": self.message });
-        if let Some((key, value)) = &self.extra {
-            body[*key] = serde_json::Value::String(value.clone());
-        }
+        let body = ErrorView { error: self.message.clone(), url: self.url.clone() };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(code) = self.code {
@@ -173,5 +191,19 @@ mod tests {
         // The body budget's 503 is no storage error.
         assert_eq!(marked(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy")), (503, false));
         assert_eq!(marked(ApiError::from_core(CoreError::Corrupt("x".into()), false)), (500, false));
+    }
+
+    #[test]
+    fn hidden_repos_and_gated_files_are_a_401_only_to_anonymous_callers() {
+        let status =
+            |error: CoreError, anonymous| ApiError::from(error).for_caller(anonymous).status.as_u16();
+        assert_eq!(status(CoreError::RepoNotFound, true), 401);
+        assert_eq!(status(CoreError::RepoNotFound, false), 404);
+        assert_eq!(status(CoreError::GatedRepo("ask".into()), true), 401);
+        assert_eq!(status(CoreError::GatedRepo("ask".into()), false), 403);
+        assert_eq!(status(CoreError::NotFound("user".into()), true), 404);
+        // Settled once: the dispatcher's later call leaves an error a handler settled alone.
+        let settled = ApiError::from_core(CoreError::RepoNotFound, false);
+        assert_eq!(settled.for_caller(true).status.as_u16(), 404);
     }
 }

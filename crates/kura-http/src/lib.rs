@@ -2,9 +2,6 @@
 //! typed values, calls `kura-core`, and shapes responses and errors the way the official
 //! clients expect.
 
-// Errors travel only on the cold path; boxing them would buy nothing measurable.
-#![expect(clippy::result_large_err)]
-
 mod api;
 mod budget;
 mod client_ip;

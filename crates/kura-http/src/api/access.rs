@@ -2,10 +2,10 @@
 //! repo managers, and the admin audit log.
 
 use axum::response::Response;
-use kura_core::{AccessRequestRecord, AccessStatus, Authority, RequestSelector, request_id};
-use kura_model::format_timestamp;
+use kura_core::views::{AccessRequestView, AskAccessView, AuditEntryView};
+use kura_core::{AccessStatus, Authority, RequestSelector};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{cursor, json, page, page_limit};
 use crate::context::Ctx;
@@ -14,23 +14,6 @@ use crate::route::RepoRef;
 
 /// Room for `fields` (bounded again, serialized, by the core) plus some whitespace.
 const ASK_BODY_LIMIT: usize = 64 * 1024;
-
-/// A request as the Hub lists it (`user.user` is what the client reads as the username).
-fn request_json(record: &AccessRequestRecord) -> Value {
-    let mut item = json!({
-        "user": {"user": record.user_name, "fullname": record.user_name},
-        "requestId": request_id(record),
-        "status": record.status.as_str(),
-        "timestamp": format_timestamp(record.created_at),
-    });
-    if let Some(fields) = record.fields.as_deref().and_then(|f| serde_json::from_str::<Value>(f).ok()) {
-        item["fields"] = fields;
-    }
-    if let Some(reason) = &record.rejection_reason {
-        item["rejectionReason"] = json!(reason);
-    }
-    item
-}
 
 #[derive(Deserialize)]
 struct AskBody {
@@ -48,13 +31,8 @@ pub(crate) async fn ask_access(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?
     };
-    let request = ctx
-        .hub()
-        .accounts()
-        .ask_access(&ctx.identity, &record, body.fields)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({"requestId": request_id(&request), "status": request.status.as_str()})))
+    let request = ctx.hub().accounts().ask_access(&ctx.identity, &record, body.fields).await?;
+    Ok(json(AskAccessView::new(&request)))
 }
 
 /// `GET /api/{type}s/{repo}/user-access-request/{pending|accepted|rejected}`.
@@ -68,15 +46,14 @@ pub(crate) async fn list_access_requests(ctx: &mut Ctx, repo: &RepoRef, status: 
         .hub()
         .accounts()
         .list_access_requests(Authority::Caller(&ctx.identity), &record, status, offset as u64, limit as u64)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+        .await?;
     let path = format!(
         "/api/{}/{}/user-access-request/{}",
         repo.repo_type.plural(),
         record.repo_id,
         status.as_str()
     );
-    page(ctx, &path, requests.iter().map(request_json).collect(), offset, limit)
+    page(ctx, &path, requests.iter().map(AccessRequestView::new).collect(), offset, limit)
 }
 
 #[derive(Deserialize)]
@@ -126,32 +103,14 @@ pub(crate) async fn change_access_request(
         }
         _ => return Err(ApiError::not_found()),
     };
-    let changed = changed.map_err(|e| ctx.fail(e))?;
-    Ok(json(request_json(&changed)))
+    Ok(json(AccessRequestView::new(&changed?)))
 }
 
 /// `GET /api/admin/audit-log` (server admins): newest first, paginated.
 pub(crate) async fn list_audit_log(ctx: &mut Ctx) -> ApiResult {
     let (offset, limit) = (cursor(ctx)?, page_limit(ctx)?);
-    let entries = ctx
-        .hub()
-        .accounts()
-        .audit_log(Authority::Caller(&ctx.identity), offset as u64, limit as u64)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let items = entries
-        .iter()
-        .map(|record| {
-            let details = serde_json::from_str::<Value>(&record.entry.details).unwrap_or(Value::Null);
-            json!({
-                "id": record.id,
-                "time": format_timestamp(record.entry.at),
-                "actor": record.entry.actor,
-                "action": record.entry.action,
-                "target": record.entry.target,
-                "details": details,
-            })
-        })
-        .collect();
+    let entries =
+        ctx.hub().accounts().audit_log(Authority::Caller(&ctx.identity), offset as u64, limit as u64).await?;
+    let items: Vec<AuditEntryView> = entries.iter().map(AuditEntryView::new).collect();
     page(ctx, "/api/admin/audit-log", items, offset, limit)
 }

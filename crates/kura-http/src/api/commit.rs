@@ -4,10 +4,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use kura_core::{CommitRequest, UploadCandidate, UploadMode};
+use kura_core::views::{CommitResultView, PreuploadView};
+use kura_core::{CommitRequest, UploadCandidate};
 use kura_model::RepoPath;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::commit_line::{CommitLine, CommitLineError, parse_commit_line};
 use super::json;
@@ -43,7 +43,7 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
     // As on the Hub: a preupload prepares a commit, so it needs write rights, except for a
     // pull request (which readers may open).
     if !ctx.flag("create_pr") {
-        ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().accounts().authorize_write(&ctx.identity, &record).await?;
     }
     let body: PreuploadBody = ctx.json().await?;
     let mut candidates = Vec::with_capacity(body.files.len());
@@ -54,20 +54,8 @@ pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> 
             .map_err(|_| ApiError::bad_request(format!("Invalid base64 sample for '{}'", file.path)))?;
         candidates.push(UploadCandidate { path, size: file.size, sample });
     }
-    let plan = ctx.hub().repos().preupload(&record, revision, &candidates).await.map_err(|e| ctx.fail(e))?;
-    let files: Vec<_> = body
-        .files
-        .iter()
-        .zip(&plan.files)
-        .map(|(file, planned)| {
-            let mode = match planned.mode {
-                UploadMode::Lfs => "lfs",
-                UploadMode::Regular => "regular",
-            };
-            json!({"path": file.path, "uploadMode": mode, "shouldIgnore": planned.should_ignore, "oid": planned.existing})
-        })
-        .collect();
-    Ok(json(json!({"files": files, "commitOid": plan.commit.to_hex()})))
+    let plan = ctx.hub().repos().preupload(&record, revision, &candidates).await?;
+    Ok(json(PreuploadView::new(body.files.iter().map(|file| file.path.as_str()), &plan)))
 }
 
 /// Finds the end of the line at the front of a buffer that grows between calls, looking at
@@ -203,16 +191,11 @@ pub(crate) async fn create_commit(ctx: &mut Ctx, repo: &RepoRef, revision: &str)
             "Pull requests are not supported by this kura server yet",
         ));
     }
-    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await?;
     let request = read_commit_request(ctx).await?;
-    let oid = ctx
-        .hub()
-        .repos()
-        .create_commit(&ctx.identity, &record, revision, request)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let oid = ctx.hub().repos().create_commit(&ctx.identity, &record, revision, request).await?;
     let url = ctx.repo_url(record.repo_type, &record.repo_id);
-    Ok(json(json!({"commitUrl": format!("{url}/commit/{oid}"), "commitOid": oid.to_hex(), "success": true})))
+    Ok(json(CommitResultView::new(&url, &oid)))
 }
 
 #[cfg(test)]

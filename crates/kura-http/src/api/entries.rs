@@ -1,62 +1,40 @@
 //! Tree listings and paths-info.
 
 use axum::http::header;
-use axum::response::IntoResponse;
-use kura_core::Entry;
-use kura_model::{ObjectId, RepoPath, format_timestamp};
-use serde_json::{Value, json};
+use kura_core::views::{LastCommitView, TreeEntryView};
+use kura_core::{CoreError, Entry};
+use kura_model::{ObjectId, RepoPath};
+use serde_json::Value;
 
 use super::next_link;
 use crate::context::{Ctx, JSON_LIMIT, query_pairs};
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
-/// The JSON shape of a tree entry (`lfs.oid` here, unlike siblings).
-pub(crate) fn entry_json(entry: &Entry) -> Value {
-    match entry {
-        Entry::Dir { path, oid } => {
-            json!({"type": "directory", "oid": oid.to_hex(), "size": 0, "path": path})
-        }
-        Entry::File { path, oid, info, .. } => {
-            let mut value = json!({"type": "file", "oid": oid.to_hex(), "size": info.size, "path": path});
-            if let Some(lfs) = info.lfs {
-                value["size"] = json!(lfs.size);
-                value["lfs"] = json!({"oid": lfs.oid.to_hex(), "size": lfs.size, "pointerSize": info.size});
-            }
-            value
-        }
-    }
-}
-
-/// Tree entries as JSON, with `xetHash` on Xet-stored files and, when `expand` is given,
-/// `lastCommit` (attributed against `commit`).
-async fn entries_json<'a>(
+/// Tree entries with `xetHash` on Xet-stored files and, when `expand` is given, `lastCommit`
+/// (attributed against `commit`).
+async fn entry_views<'a>(
     ctx: &Ctx,
     record: &kura_core::RepoRecord,
     entries: impl Iterator<Item = &'a Entry>,
     expand: Option<ObjectId>,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<TreeEntryView>> {
     let entries: Vec<&Entry> = entries.collect();
     let last = match expand {
         Some(commit) => {
             let paths: Vec<String> = entries.iter().map(|e| e.path().to_owned()).collect();
-            ctx.hub().repos().last_commits(commit, &paths).await.map_err(|e| ctx.fail(e))?
+            ctx.hub().repos().last_commits(commit, &paths).await?
         }
         None => Default::default(),
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
-        let mut value = entry_json(entry);
-        if let Some(info) = last.get(entry.path()) {
-            value["lastCommit"] = json!({"id": info.id.to_hex(), "title": info.title, "date": format_timestamp(info.time * 1000)});
+        let mut view = TreeEntryView::new(entry);
+        view.last_commit = last.get(entry.path()).map(LastCommitView::from);
+        if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry {
+            view.xet_hash = ctx.hub().files().xet_hash_in(record, &lfs.oid).await?;
         }
-        if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry
-            && let Some(hash) =
-                ctx.hub().files().xet_hash_in(record, &lfs.oid).await.map_err(|e| ctx.fail(e))?
-        {
-            value["xetHash"] = Value::String(hash);
-        }
-        out.push(value);
+        out.push(view);
     }
     Ok(out)
 }
@@ -68,12 +46,12 @@ pub(crate) async fn list_repo_tree(
     path: Option<String>,
 ) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await?;
     let dir = match path.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
         Some(p) => Some(RepoPath::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?),
         None => None,
     };
-    let root = ctx.hub().repos().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let root = ctx.hub().repos().commit_tree(&resolved.commit).await?;
     // The cursor is the path of the last entry of the previous page: each page reads only its
     // own entries, however large the tree.
     let after = ctx.param("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
@@ -84,14 +62,14 @@ pub(crate) async fn list_repo_tree(
         .list_page(root, dir.as_ref(), ctx.flag("recursive"), after.as_deref(), limit)
         .await
         .map_err(|e| match e {
-            kura_core::CoreError::EntryNotFound { path, .. } => {
-                ctx.fail(kura_core::CoreError::EntryNotFound { path, commit: Some(resolved.commit) })
+            CoreError::EntryNotFound { path, .. } => {
+                CoreError::EntryNotFound { path, commit: Some(resolved.commit) }
             }
-            other => ctx.fail(other),
+            other => other,
         })?;
     let expand = ctx.flag("expand").then_some(resolved.commit);
-    let items = entries_json(ctx, &record, page.entries.iter(), expand).await?;
-    let mut response = super::json(Value::Array(items)).into_response();
+    let items = entry_views(ctx, &record, page.entries.iter(), expand).await?;
+    let mut response = super::json(items);
     if let Some(next) = page.next {
         let path = format!(
             "/api/{}/{}/tree/{}{}",
@@ -147,16 +125,14 @@ pub(crate) async fn get_paths_info(ctx: &mut Ctx, repo: &RepoRef, revision: &str
     let record = ctx.find_repo(repo).await?;
     let body = ctx.body_bytes(JSON_LIMIT).await?;
     let (paths, expand) = requested_paths(ctx, &body)?;
-    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
-    let root = ctx.hub().repos().commit_tree(&resolved.commit).await.map_err(|e| ctx.fail(e))?;
+    let resolved = ctx.hub().repos().resolve_revision(&record, revision).await?;
+    let root = ctx.hub().repos().commit_tree(&resolved.commit).await?;
     let mut found = Vec::new();
     for path in paths {
         let Ok(path) = RepoPath::parse(path.trim_matches('/')) else { continue };
-        if let Some(entry) = ctx.hub().repos().lookup(root, &path).await.map_err(|e| ctx.fail(e))? {
+        if let Some(entry) = ctx.hub().repos().lookup(root, &path).await? {
             found.push(entry);
         }
     }
-    Ok(super::json(Value::Array(
-        entries_json(ctx, &record, found.iter(), expand.then_some(resolved.commit)).await?,
-    )))
+    Ok(super::json(entry_views(ctx, &record, found.iter(), expand.then_some(resolved.commit)).await?))
 }

@@ -1,11 +1,15 @@
 //! Git LFS: the batch API and the signed transfer URLs it hands out.
 
+use std::collections::BTreeMap;
+
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kura_core::{Action, CoreError, DownloadPlan, UploadPlan};
+use kura_core::views::{
+    BatchObjectView, BatchRequest, BatchRequestObject, BatchResponseView, EmptyView, LfsMessageView,
+};
+use kura_core::{Action, CoreError, UploadPlan};
 use kura_model::Sha256;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
@@ -16,75 +20,44 @@ const LFS_JSON: &str = "application/vnd.git-lfs+json";
 /// Most objects accepted in one batch request.
 const MAX_BATCH: usize = 1000;
 
-#[derive(Deserialize)]
-struct BatchObject {
-    oid: String,
-    size: u64,
-}
-
-#[derive(Deserialize)]
-struct BatchBody {
-    operation: String,
-    objects: Vec<BatchObject>,
-    #[serde(default)]
-    transfers: Vec<String>,
-}
-
-/// The per-object error for an oid that is not a SHA-256 hex digest.
-fn invalid_object(object: &BatchObject) -> Value {
-    let message = "Invalid object id: expected a sha256 hex digest";
-    json!({"oid": object.oid, "size": object.size, "error": {"code": 422, "message": message}})
-}
-
-/// The per-object error for a declared size above the server's limit.
-fn too_large(oid: &str, size: u64, limit: u64) -> Value {
-    let message = format!("Object size {size} exceeds the limit of {limit} bytes");
-    json!({"oid": oid, "size": size, "error": {"code": 422, "message": message}})
-}
-
-fn lfs_response(status: StatusCode, body: Value) -> Response {
+fn lfs_response(status: StatusCode, body: impl Serialize) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
     response
 }
 
-fn plan_json(ctx: &Ctx, oid: &str, size: u64, plan: UploadPlan) -> Value {
-    let url = |token: &str| format!("{}/_kura/lfs/{token}", ctx.state.public_url);
-    match plan {
-        UploadPlan::Present => json!({"oid": oid, "size": size}),
-        UploadPlan::TooLarge { limit } => too_large(oid, size, limit),
-        UploadPlan::Basic { put, verify } => json!({
-            "oid": oid, "size": size, "authenticated": true,
-            "actions": {
-                "upload": {"href": url(&put), "header": {}, "expires_in": 3600},
-                "verify": {"href": url(&verify), "header": {}, "expires_in": 3600},
-            }
-        }),
-        UploadPlan::Multipart { part_size, parts, complete, verify } => {
-            let mut header = serde_json::Map::new();
-            header.insert("chunk_size".into(), json!(part_size.to_string()));
-            for (i, part) in parts.iter().enumerate() {
-                header.insert((i + 1).to_string(), json!(url(part)));
-            }
-            json!({
-                "oid": oid, "size": size, "authenticated": true,
-                "actions": {
-                    "upload": {"href": url(&complete), "header": header, "expires_in": 3600},
-                    "verify": {"href": url(&verify), "header": {}, "expires_in": 3600},
-                }
-            })
-        }
-    }
+/// A whole-batch refusal.
+fn refusal(status: StatusCode, message: String) -> ApiResult {
+    Ok(lfs_response(status, LfsMessageView { message }))
+}
+
+/// The URL of a signed transfer token.
+fn transfer_url(ctx: &Ctx, token: &str) -> String {
+    format!("{}/_kura/lfs/{token}", ctx.state.public_url)
+}
+
+/// One answer per requested object: invalid oids get their error, the others take the next
+/// of `plans` (the core makes one per valid object, in order).
+fn answer_each<P>(
+    objects: &[BatchRequestObject],
+    plans: Vec<P>,
+    mut answer: impl FnMut(&BatchRequestObject, P) -> BatchObjectView,
+) -> Vec<BatchObjectView> {
+    let mut plans = plans.into_iter();
+    objects
+        .iter()
+        .map(|object| match Sha256::from_hex(&object.oid).ok().and_then(|_| plans.next()) {
+            Some(plan) => answer(object, plan),
+            None => BatchObjectView::invalid(&object.oid, object.size),
+        })
+        .collect()
 }
 
 pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let body: BatchBody = ctx.json().await?;
+    let body: BatchRequest = ctx.json().await?;
     if body.objects.len() > MAX_BATCH {
-        return Ok(lfs_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"message": format!("At most {MAX_BATCH} objects per batch")}),
-        ));
+        return refusal(StatusCode::PAYLOAD_TOO_LARGE, format!("At most {MAX_BATCH} objects per batch"));
     }
     let mut valid = Vec::new();
     for object in &body.objects {
@@ -93,34 +66,19 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         }
     }
     match body.operation.as_str() {
-        "upload" if offers(&body, "xet") => {
+        "upload" if body.offers("xet") => {
             return xet_batch(ctx, &record, &body.objects, &valid).await;
         }
         "upload" => {}
         "download" => return download_batch(ctx, &record, &body.objects, &valid).await,
-        other => {
-            let message = format!("Unknown operation '{other}'");
-            return Ok(lfs_response(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": message })));
-        }
+        other => return refusal(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown operation '{other}'")),
     }
-    let mut plans = ctx
-        .hub()
-        .files()
-        .plan_uploads(&ctx.identity, &record, &valid, offers(&body, "multipart"))
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .into_iter();
-    let objects: Vec<Value> = body
-        .objects
-        .iter()
-        .map(|object| match Sha256::from_hex(&object.oid) {
-            Ok(_) => {
-                plan_json(ctx, &object.oid, object.size, plans.next().expect("one plan per valid object"))
-            }
-            Err(_) => invalid_object(object),
-        })
-        .collect();
-    Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})))
+    let plans =
+        ctx.hub().files().plan_uploads(&ctx.identity, &record, &valid, body.offers("multipart")).await?;
+    let objects = answer_each(&body.objects, plans, |object, plan| {
+        BatchObjectView::upload(&object.oid, object.size, plan, |token| transfer_url(ctx, token))
+    });
+    Ok(lfs_response(StatusCode::OK, BatchResponseView::new("basic", objects)))
 }
 
 /// Uploads negotiated to Xet (clients that offer `xet`, e.g. huggingface_hub 0.36–1.19,
@@ -129,76 +87,39 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 async fn xet_batch(
     ctx: &Ctx,
     record: &kura_core::RepoRecord,
-    objects: &[BatchObject],
+    objects: &[BatchRequestObject],
     valid: &[(Sha256, u64)],
 ) -> ApiResult {
-    let mut plans = ctx
-        .hub()
-        .files()
-        .plan_uploads(&ctx.identity, record, valid, false)
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .into_iter();
-    let (token, expires_at) =
-        ctx.hub().xet().xet_token(&ctx.identity, record, true).await.map_err(|e| ctx.fail(e))?;
+    let plans = ctx.hub().files().plan_uploads(&ctx.identity, record, valid, false).await?;
+    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, record, true).await?;
     let refresh = format!(
         "{}/api/{}/{}/xet-write-token/main",
         ctx.state.public_url,
         record.repo_type.plural(),
         record.repo_id
     );
-    let cas = super::xet::cas_url(ctx);
-    let out: Vec<Value> = objects
-        .iter()
-        .map(|object| {
-            if Sha256::from_hex(&object.oid).is_err() {
-                return invalid_object(object);
-            }
-            match plans.next().expect("one plan per valid object") {
-                UploadPlan::Present => json!({"oid": object.oid, "size": object.size}),
-                UploadPlan::TooLarge { limit } => too_large(&object.oid, object.size, limit),
-                _ => json!({"oid": object.oid, "size": object.size, "authenticated": true, "actions": {"upload": {
-                    "href": refresh,
-                    "header": {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": expires_at.to_string()},
-                    "expires_in": 3600,
-                }}}),
-            }
-        })
-        .collect();
-    Ok(lfs_response(StatusCode::OK, json!({"transfer": "xet", "objects": out, "hash_algo": "sha256"})))
+    let header = BTreeMap::from([
+        ("X-Xet-Access-Token".to_owned(), token),
+        ("X-Xet-Cas-Url".to_owned(), super::xet::cas_url(ctx)),
+        ("X-Xet-Token-Expiration".to_owned(), expires_at.to_string()),
+    ]);
+    let out = answer_each(objects, plans, |object, plan: UploadPlan| {
+        BatchObjectView::xet_upload(&object.oid, object.size, plan, &refresh, &header)
+    });
+    Ok(lfs_response(StatusCode::OK, BatchResponseView::new("xet", out)))
 }
 
 async fn download_batch(
     ctx: &Ctx,
     record: &kura_core::RepoRecord,
-    objects: &[BatchObject],
+    objects: &[BatchRequestObject],
     valid: &[(Sha256, u64)],
 ) -> ApiResult {
-    let mut plans = ctx
-        .hub()
-        .files()
-        .plan_downloads(&ctx.identity, record, valid)
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .into_iter();
-    let out: Vec<Value> = objects
-        .iter()
-        .map(|object| {
-            if Sha256::from_hex(&object.oid).is_err() {
-                return invalid_object(object);
-            }
-            let href = match plans.next().expect("one plan per valid object") {
-                DownloadPlan::Direct(url) => url,
-                DownloadPlan::Token(token) => format!("{}/_kura/lfs/{token}", ctx.state.public_url),
-                DownloadPlan::Missing => {
-                    return json!({"oid": object.oid, "size": object.size, "error": {"code": 404, "message": "Object does not exist in this repository"}});
-                }
-            };
-            json!({"oid": object.oid, "size": object.size, "authenticated": true,
-                   "actions": {"download": {"href": href, "header": {}, "expires_in": 3600}}})
-        })
-        .collect();
-    Ok(lfs_response(StatusCode::OK, json!({"transfer": "basic", "objects": out, "hash_algo": "sha256"})))
+    let plans = ctx.hub().files().plan_downloads(&ctx.identity, record, valid).await?;
+    let out = answer_each(objects, plans, |object, plan| {
+        BatchObjectView::download(&object.oid, object.size, plan, |token| transfer_url(ctx, token))
+    });
+    Ok(lfs_response(StatusCode::OK, BatchResponseView::new("basic", out)))
 }
 
 #[derive(Deserialize)]
@@ -209,17 +130,17 @@ struct VerifyBody {
 
 /// Signed transfer URLs: whole-object PUT, part PUT, multipart completion, verify.
 pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
-    let capability = ctx.hub().files().check(token).map_err(|e| ctx.fail(e))?;
-    let ok = || lfs_response(StatusCode::OK, json!({}));
+    let capability = ctx.hub().files().check(token)?;
+    let ok = || lfs_response(StatusCode::OK, EmptyView {});
     match (&ctx.method, &capability.action) {
         (&Method::PUT, Action::Put) => {
             let body = ctx.body_stream();
-            ctx.hub().files().receive_object(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().receive_object(&capability, body).await?;
             Ok(ok())
         }
         (&Method::PUT, Action::Part { .. }) => {
             let body = ctx.body_stream();
-            let etag = ctx.hub().files().receive_part(&capability, body).await.map_err(|e| ctx.fail(e))?;
+            let etag = ctx.hub().files().receive_part(&capability, body).await?;
             let mut response = ok();
             response.headers_mut().insert(
                 header::ETAG,
@@ -229,15 +150,14 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         }
         (&Method::POST, Action::Complete { .. }) => {
             let _ = ctx.body_bytes(crate::context::JSON_LIMIT).await?;
-            ctx.hub().files().complete_upload(&capability).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().complete_upload(&capability).await?;
             Ok(ok())
         }
         (&Method::GET, Action::Download) => {
             let size = capability.size;
-            let range = super::resolve::range_header(ctx)
-                .map_err(|_| ctx.fail(CoreError::RangeNotSatisfiable { size }))?;
-            let (span, stream) =
-                ctx.state.hub.files().send_object(&capability, range).await.map_err(|e| ctx.fail(e))?;
+            let range =
+                super::resolve::range_header(ctx).map_err(|_| CoreError::RangeNotSatisfiable { size })?;
+            let (span, stream) = ctx.state.hub.files().send_object(&capability, range).await?;
             let mut response = Response::new(axum::body::Body::from_stream(stream));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -259,14 +179,9 @@ pub(crate) async fn transfer(ctx: &mut Ctx, token: &str) -> ApiResult {
         (&Method::POST, Action::Verify) => {
             let body: VerifyBody = ctx.json().await?;
             let oid = Sha256::from_hex(&body.oid).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            ctx.hub().files().verify_object(&capability, oid, body.size).await.map_err(|e| ctx.fail(e))?;
+            ctx.hub().files().verify_object(&capability, oid, body.size).await?;
             Ok(ok())
         }
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "This URL does not allow that method")),
     }
-}
-
-/// Whether the batch request lists `transfer` among the transfers the client supports.
-fn offers(body: &BatchBody, transfer: &str) -> bool {
-    body.transfers.iter().any(|t| t == transfer)
 }

@@ -1,9 +1,10 @@
 //! Repo management: create, delete, move, settings, branches and tags.
 
+use kura_core::views::{EmptyView, RepoCreatedView, RepoUrlView};
 use kura_core::{CoreError, Gating, RepoSettings};
 use kura_model::{RefName, RepoId, RepoType};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::json;
 use crate::context::Ctx;
@@ -47,7 +48,7 @@ fn body_repo_id(ctx: &Ctx, name: &str, organization: Option<&str>) -> ApiResult<
             Some(p) => format!("{}/{name}", p.user.name),
             None => {
                 return Err(
-                    ctx.fail(CoreError::Unauthorized("You must be authenticated to create a repo".into()))
+                    CoreError::Unauthorized("You must be authenticated to create a repo".into()).into()
                 );
             }
         },
@@ -62,11 +63,11 @@ pub(crate) async fn create_repo(ctx: &mut Ctx) -> ApiResult {
     let private = private_of(body.private, body.visibility.as_deref())?.unwrap_or(false);
     let url = ctx.repo_url(repo_type, &repo_id);
     match ctx.hub().repos().create_repo(&ctx.identity, repo_type, &repo_id, private).await {
-        Ok(_) => Ok(json(json!({"url": url, "name": repo_id.to_string(), "id": repo_id.to_string()}))),
+        Ok(_) => Ok(json(RepoCreatedView { id: repo_id.to_string(), name: repo_id.to_string(), url })),
         Err(CoreError::Conflict { message, .. }) => {
-            Err(ctx.fail(CoreError::Conflict { message, url: Some(url) }))
+            Err(CoreError::Conflict { message, url: Some(url) }.into())
         }
-        Err(other) => Err(ctx.fail(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -82,8 +83,8 @@ pub(crate) async fn delete_repo(ctx: &mut Ctx) -> ApiResult {
     let body: DeleteBody = ctx.json().await?;
     let repo_type = repo_type_of(body.repo_type.as_deref())?;
     let repo_id = body_repo_id(ctx, &body.name, body.organization.as_deref())?;
-    ctx.hub().repos().delete_repo(&ctx.identity, repo_type, &repo_id).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().delete_repo(&ctx.identity, repo_type, &repo_id).await?;
+    Ok(json(EmptyView {}))
 }
 
 #[derive(Deserialize)]
@@ -100,8 +101,8 @@ pub(crate) async fn move_repo(ctx: &mut Ctx) -> ApiResult {
     let repo_type = repo_type_of(body.repo_type.as_deref())?;
     let from = RepoId::parse(&body.from_repo).map_err(|e| ApiError::bad_request(e.0))?;
     let to = RepoId::parse(&body.to_repo).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().repos().move_repo(&ctx.identity, repo_type, &from, &to).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({"url": ctx.repo_url(repo_type, &to)})))
+    ctx.hub().repos().move_repo(&ctx.identity, repo_type, &from, &to).await?;
+    Ok(json(RepoUrlView { url: ctx.repo_url(repo_type, &to) }))
 }
 
 pub(crate) async fn update_settings(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
@@ -121,8 +122,8 @@ pub(crate) async fn update_settings(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult 
     };
     let private = private_of(body["private"].as_bool(), body["visibility"].as_str())?;
     let settings = RepoSettings { private, gating };
-    ctx.hub().repos().update_settings(&ctx.identity, &record, settings).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().update_settings(&ctx.identity, &record, settings).await?;
+    Ok(json(EmptyView {}))
 }
 
 pub(crate) async fn create_branch(ctx: &mut Ctx, repo: &RepoRef, branch: &str) -> ApiResult {
@@ -133,28 +134,28 @@ pub(crate) async fn create_branch(ctx: &mut Ctx, repo: &RepoRef, branch: &str) -
         Value::Null
     };
     let start = body["startingPoint"].as_str();
-    ctx.hub().repos().create_branch(&ctx.identity, &record, branch, start).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().create_branch(&ctx.identity, &record, branch, start).await?;
+    Ok(json(EmptyView {}))
 }
 
 pub(crate) async fn delete_branch(ctx: &mut Ctx, repo: &RepoRef, branch: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let name = RefName::branch(branch).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await?;
+    Ok(json(EmptyView {}))
 }
 
 pub(crate) async fn create_tag(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let body: Value = ctx.json().await?;
     let tag = body["tag"].as_str().ok_or_else(|| ApiError::bad_request("Missing 'tag'"))?;
-    ctx.hub().repos().create_tag(&ctx.identity, &record, revision, tag).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().create_tag(&ctx.identity, &record, revision, tag).await?;
+    Ok(json(EmptyView {}))
 }
 
 pub(crate) async fn delete_tag(ctx: &mut Ctx, repo: &RepoRef, tag: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let name = RefName::tag(tag).map_err(|e| ApiError::bad_request(e.0))?;
-    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().repos().delete_ref(&ctx.identity, &record, &name).await?;
+    Ok(json(EmptyView {}))
 }

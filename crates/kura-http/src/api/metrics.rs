@@ -7,7 +7,7 @@ use kura_core::CoreError;
 
 use crate::AppState;
 use crate::context::Ctx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// Whether `bearer` is the configured metrics token (compared in constant time).
 pub(crate) fn is_metrics_token(state: &AppState, bearer: Option<&str>) -> bool {
@@ -29,10 +29,10 @@ pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
             true => CoreError::Unauthorized(message.to_owned()),
             false => CoreError::Forbidden(message.to_owned()),
         };
-        return Err(ApiError::from_core(error, ctx.anonymous()));
+        return Err(error.into());
     }
     let mut text = ctx.state.metrics.render();
-    let stored = ctx.hub().xet().stored_xorb_bytes().await.map_err(|e| ctx.fail(e))?;
+    let stored = ctx.hub().xet().stored_xorb_bytes().await?;
     text.push_str(&format!(
         "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
     ));

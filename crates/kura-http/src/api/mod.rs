@@ -24,7 +24,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::budget::Reservation;
@@ -111,9 +111,12 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         client_ip,
         reservation,
     };
+    // The one place a handler's error meets the caller: CAS routes authenticate by Xet
+    // token, never as a hub user, so their errors are never the anonymous 401.
+    let anonymous = ctx.anonymous() && !matches!(route, Route::Cas(_));
     let response = match run(&mut ctx, route).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error.for_caller(anonymous).into_response(),
     };
     let unread = ctx.body.lock().ok().and_then(|mut body| body.take());
     answered(response, unread, drain)
@@ -222,8 +225,8 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
 }
 
 /// A JSON response.
-pub(crate) fn json(value: serde_json::Value) -> Response {
-    axum::Json(value).into_response()
+pub(crate) fn json(view: impl Serialize) -> Response {
+    axum::Json(view).into_response()
 }
 
 /// Pagination: the `Link` header for the next page, built on the public URL.
@@ -264,9 +267,15 @@ pub(crate) fn page_limit(ctx: &Ctx) -> ApiResult<usize> {
 }
 
 /// A JSON array with a `Link` to the next page when this one is full.
-pub(crate) fn page(ctx: &Ctx, path: &str, items: Vec<Value>, offset: usize, limit: usize) -> ApiResult {
+pub(crate) fn page<T: Serialize>(
+    ctx: &Ctx,
+    path: &str,
+    items: Vec<T>,
+    offset: usize,
+    limit: usize,
+) -> ApiResult {
     let full = items.len() == limit;
-    let mut response = json(Value::Array(items)).into_response();
+    let mut response = json(items);
     if full {
         let link = next_link(ctx, path, offset + limit);
         response

@@ -28,13 +28,12 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
 
 pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, path: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    let file =
-        ctx.hub().files().open_file(&ctx.identity, &record, revision, path).await.map_err(|e| ctx.fail(e))?;
+    let file = ctx.hub().files().open_file(&ctx.identity, &record, revision, path).await?;
     let (commit, size, etag) = (file.commit, file.size, file.etag());
     let range = match range_header(ctx).and_then(|r| r.map(|r| r.resolve(size)).transpose()) {
         Ok(range) => range,
         Err(_) => {
-            let mut error = ApiError::from_core(CoreError::RangeNotSatisfiable { size }, false);
+            let mut error = ApiError::from(CoreError::RangeNotSatisfiable { size });
             error.headers.push(("x-repo-commit", commit.to_hex()));
             return Err(error);
         }
@@ -70,7 +69,7 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     if ctx.method == Method::HEAD || len == 0 {
         return Ok(response);
     }
-    let stream = ctx.state.hub.files().read_file(&file, offset, len).await.map_err(|e| ctx.fail(e))?;
+    let stream = ctx.state.hub.files().read_file(&file, offset, len).await?;
     *response.body_mut() = Body::from_stream(stream);
     Ok(response)
 }

@@ -5,9 +5,9 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kura_core::views::{EmptyView, LoginView};
 use kura_core::{Identity, SESSION_COOKIE, SESSION_LIFETIME_MS};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::AppState;
 use crate::context::{Ctx, query_pairs};
@@ -128,19 +128,19 @@ pub(crate) async fn login(ctx: &mut Ctx) -> ApiResult {
     let form = read_form(ctx).await?;
     let outcome = match ctx.hub().accounts().login(&form.username, &form.password, ctx.client_ip).await {
         Ok(outcome) => outcome,
-        Err(error) => return Ok(without_challenge(ctx.fail(error))),
+        Err(error) => return Ok(without_challenge(error.into())),
     };
     let cookie = set_cookie(ctx, &outcome.secret, SESSION_LIFETIME_MS / 1000)?;
-    let body = json!({"name": outcome.user, "csrfToken": outcome.csrf_token});
+    let body = LoginView { csrf_token: outcome.csrf_token, name: outcome.user };
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
 }
 
 pub(crate) async fn logout(ctx: &mut Ctx) -> ApiResult {
     if let Err(error) = ctx.hub().accounts().logout(&ctx.identity).await {
-        return Ok(without_challenge(ctx.fail(error)));
+        return Ok(without_challenge(error.into()));
     }
     let cookie = set_cookie(ctx, "", 0)?;
-    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(json!({}))).into_response())
+    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], axum::Json(EmptyView {})).into_response())
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Access tokens over HTTP: `GET`/`POST /api/settings/tokens`, `DELETE
-//! /api/settings/tokens/{id}`, and the `auth.accessToken` object of whoami-v2. Scopes travel
-//! in the Hub's `fineGrained` shape (`scoped[].entity` + `permissions`, `global`).
+//! /api/settings/tokens/{id}`. Scopes travel in the Hub's `fineGrained` shape
+//! (`scoped[].entity` + `permissions`, `global`; `TokenView` shows them).
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use kura_core::{Authority, Principal, TokenRecord, TokenSpec};
-use kura_model::{RepoType, Role, ScopeTarget, TokenScope, format_timestamp, parse_timestamp};
+use kura_core::views::{EmptyView, TokenView};
+use kura_core::{Authority, CoreError, TokenSpec};
+use kura_model::{RepoType, Role, ScopeTarget, TokenScope, parse_timestamp};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::json;
 use crate::context::Ctx;
@@ -71,68 +71,10 @@ fn scopes_of(body: FineGrainedBody) -> ApiResult<Vec<TokenScope>> {
     Ok(scopes)
 }
 
-/// The Hub's `fineGrained` object for a token's scopes.
-fn fine_grained_json(owner: &str, scopes: &[TokenScope]) -> Value {
-    let names = |scope: &TokenScope| scope.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>();
-    let mut scoped = Vec::new();
-    let mut global = Vec::new();
-    for scope in scopes {
-        let entity = match &scope.target {
-            ScopeTarget::Global => {
-                global.extend(names(scope));
-                continue;
-            }
-            ScopeTarget::Namespace(namespace) => {
-                json!({"type": if namespace == owner { "user" } else { "org" }, "name": namespace})
-            }
-            ScopeTarget::Repo(repo_type, repo_id) => {
-                json!({"type": repo_type.as_str(), "name": repo_id.to_string()})
-            }
-        };
-        scoped.push(json!({"entity": entity, "permissions": names(scope)}));
-    }
-    json!({"scoped": scoped, "global": global})
-}
-
-fn token_json(owner: &str, token: &TokenRecord) -> Value {
-    let mut value = json!({
-        "id": token.id.to_string(),
-        "name": token.name,
-        "displayName": token.name,
-        "role": token.role.as_str(),
-        "createdAt": format_timestamp(token.created_at),
-        "lastUsedAt": token.last_used_at.map(format_timestamp),
-        "expiresAt": token.expires_at.map(format_timestamp),
-    });
-    if token.role == Role::FineGrained {
-        value["fineGrained"] = fine_grained_json(owner, &token.scopes);
-    }
-    value
-}
-
-/// `auth.accessToken` of whoami-v2.
-pub(crate) fn access_token_json(principal: &Principal) -> Value {
-    let token = &principal.token;
-    let mut value = json!({
-        "displayName": token.name,
-        "role": token.role.as_str(),
-        "createdAt": format_timestamp(token.created_at),
-    });
-    if let Some(expires_at) = token.expires_at {
-        value["expiresAt"] = json!(format_timestamp(expires_at));
-    }
-    if token.role == Role::FineGrained {
-        value["fineGrained"] = fine_grained_json(&principal.user.name, &token.scopes);
-    }
-    value
-}
-
 fn caller_name(ctx: &Ctx) -> ApiResult<String> {
     match ctx.identity.principal() {
         Some(principal) => Ok(principal.user.name.clone()),
-        None => Err(ctx.fail(kura_core::CoreError::Unauthorized(
-            "You must be authenticated to manage tokens".to_owned(),
-        ))),
+        None => Err(CoreError::Unauthorized("You must be authenticated to manage tokens".to_owned()).into()),
     }
 }
 
@@ -141,13 +83,8 @@ fn caller_name(ctx: &Ctx) -> ApiResult<String> {
 pub(crate) async fn list_tokens(ctx: &mut Ctx) -> ApiResult {
     let caller = caller_name(ctx)?;
     let user = ctx.param("user").map_or(caller, str::to_owned);
-    let tokens = ctx
-        .hub()
-        .accounts()
-        .list_tokens(Authority::Caller(&ctx.identity), &user)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    Ok(json(Value::Array(tokens.iter().map(|t| token_json(&user, t)).collect())))
+    let tokens = ctx.hub().accounts().list_tokens(Authority::Caller(&ctx.identity), &user).await?;
+    Ok(json(tokens.iter().map(|t| TokenView::new(&user, t)).collect::<Vec<_>>()))
 }
 
 pub(crate) async fn create_token(ctx: &mut Ctx) -> ApiResult {
@@ -163,15 +100,9 @@ pub(crate) async fn create_token(ctx: &mut Ctx) -> ApiResult {
     };
     let scopes = body.fine_grained.map(scopes_of).transpose()?.unwrap_or_default();
     let spec = TokenSpec { name: body.name, role, expires_at, scopes };
-    let issued = ctx
-        .hub()
-        .accounts()
-        .issue_token(Authority::Caller(&ctx.identity), &user, spec)
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let mut value = token_json(&user, &issued.record);
-    value["token"] = json!(issued.secret);
-    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+    let issued = ctx.hub().accounts().issue_token(Authority::Caller(&ctx.identity), &user, spec).await?;
+    let view = TokenView { token: Some(issued.secret), ..TokenView::new(&user, &issued.record) };
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 pub(crate) async fn revoke_token(ctx: &mut Ctx, id: &str) -> ApiResult {
@@ -179,6 +110,6 @@ pub(crate) async fn revoke_token(ctx: &mut Ctx, id: &str) -> ApiResult {
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "Token not found"));
     };
-    ctx.hub().accounts().revoke_token(Authority::Caller(&ctx.identity), id).await.map_err(|e| ctx.fail(e))?;
-    Ok(json(json!({})))
+    ctx.hub().accounts().revoke_token(Authority::Caller(&ctx.identity), id).await?;
+    Ok(json(EmptyView {}))
 }

@@ -3,9 +3,9 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kura_core::{Fetch, MerkleHash, Reconstruction};
+use kura_core::MerkleHash;
+use kura_core::views::{EmptyView, ReconstructionView, ShardUploadView, XetTokenView, XorbUploadView};
 use kura_model::ByteRange;
-use serde_json::{Value, json};
 
 use super::json;
 use crate::context::Ctx;
@@ -27,12 +27,12 @@ pub(crate) async fn get_xet_token(ctx: &mut Ctx, repo: &RepoRef, write: bool, re
     let record = ctx.find_repo(repo).await?;
     // `None` comes from clients that commit to a PR they have not opened yet.
     if revision != "None" {
-        ctx.hub().repos().resolve_revision(&record, revision).await.map_err(|e| ctx.fail(e))?;
+        ctx.hub().repos().resolve_revision(&record, revision).await?;
     }
-    let (token, expires_at) =
-        ctx.hub().xet().xet_token(&ctx.identity, &record, write).await.map_err(|e| ctx.fail(e))?;
+    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, &record, write).await?;
     let cas = cas_url(ctx);
-    let mut response = json(json!({"accessToken": token, "exp": expires_at, "casUrl": cas}));
+    let view = XetTokenView { access_token: token.clone(), cas_url: cas.clone(), exp: expires_at };
+    let mut response = json(view);
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-xet-access-token", token),
@@ -57,60 +57,32 @@ fn range_header(ctx: &Ctx) -> ApiResult<Option<ByteRange>> {
         .map_err(|_| ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "Unsupported range"))
 }
 
-fn reconstruction_json(ctx: &Ctx, plan: &Reconstruction) -> Value {
-    let cas = cas_url(ctx);
-    let mut terms = Vec::new();
-    let mut fetch_info = serde_json::Map::new();
-    for (term, (start, end, fetch)) in plan.terms.iter().zip(&plan.fetches) {
-        let url = match fetch {
-            Fetch::Direct(url) => url.clone(),
-            Fetch::Token(token) => format!("{cas}/fetch/{token}"),
-        };
-        let hash = term.xorb.to_hex();
-        terms.push(json!({"hash": hash, "unpacked_length": term.unpacked, "range": {"start": term.start, "end": term.end}}));
-        let entry = json!({"range": {"start": term.start, "end": term.end}, "url": url, "url_range": {"start": start, "end": end}});
-        fetch_info
-            .entry(hash)
-            .or_insert_with(|| Value::Array(Vec::new()))
-            .as_array_mut()
-            .expect("always an array")
-            .push(entry);
-    }
-    json!({"offset_into_first_range": plan.offset_into_first_range, "terms": terms, "fetch_info": fetch_info})
-}
-
 /// Every CAS route. Authentication is the Xet token, never a hub token.
 pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
     let hub = ctx.state.hub.clone();
     let method = ctx.method.clone();
-    let grant =
-        || hub.xet().check_xet_token(ctx.bearer.as_deref()).map_err(|e| ApiError::from_core(e, false));
+    // Errors go up unsettled: the dispatcher never answers CAS callers as anonymous ones.
+    let grant = || hub.xet().check_xet_token(ctx.bearer.as_deref());
     match (method, route) {
         (Method::POST, CasRoute::Xorb { hash }) => {
             let grant = grant()?;
             let hash = parse_hash(&hash)?;
             let body = ctx.body_bytes(MAX_XORB_BODY).await?;
-            let inserted =
-                hub.xet().put_xorb(&grant, &hash, body).await.map_err(|e| ApiError::from_core(e, false))?;
-            Ok(json(json!({"was_inserted": inserted})))
+            let inserted = hub.xet().put_xorb(&grant, &hash, body).await?;
+            Ok(json(XorbUploadView { was_inserted: inserted }))
         }
         (Method::POST, CasRoute::Shard) => {
             let grant = grant()?;
             let body = ctx.body_bytes(MAX_SHARD_BODY).await?;
-            let registered =
-                hub.xet().put_shard(&grant, body).await.map_err(|e| ApiError::from_core(e, false))?;
-            Ok(json(json!({"result": u8::from(registered)})))
+            let registered = hub.xet().put_shard(&grant, body).await?;
+            Ok(json(ShardUploadView { result: u8::from(registered) }))
         }
         (Method::GET, CasRoute::Reconstruction { file }) => {
             let grant = grant()?;
             let file = parse_hash(&file)?;
             let range = range_header(ctx)?;
-            let plan = hub
-                .xet()
-                .reconstruction(&grant, &file, range)
-                .await
-                .map_err(|e| ApiError::from_core(e, false))?;
-            Ok(json(reconstruction_json(ctx, &plan)))
+            let plan = hub.xet().reconstruction(&grant, &file, range).await?;
+            Ok(json(ReconstructionView::new(&cas_url(ctx), &plan)))
         }
         (Method::GET, CasRoute::Fetch { token }) => {
             let range = match range_header(ctx)? {
@@ -123,8 +95,7 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
                 }
                 None => None,
             };
-            let (from, to, stream) =
-                hub.xet().fetch_xorb_range(&token, range).await.map_err(|e| ApiError::from_core(e, false))?;
+            let (from, to, stream) = hub.xet().fetch_xorb_range(&token, range).await?;
             let mut response = Response::new(Body::from_stream(stream));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(to - from + 1));
@@ -139,11 +110,11 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
             }
             Ok(response)
         }
-        (Method::POST, CasRoute::Telemetry) => Ok(json(json!({}))),
+        (Method::POST, CasRoute::Telemetry) => Ok(json(EmptyView {})),
         (Method::GET, CasRoute::Chunk { hash }) => {
             let grant = grant()?;
             let hash = parse_hash(&hash)?;
-            match hub.xet().dedup_query(&grant, &hash).await.map_err(|e| ApiError::from_core(e, false))? {
+            match hub.xet().dedup_query(&grant, &hash).await? {
                 Some(shard) => {
                     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], shard).into_response())
                 }

@@ -1,0 +1,52 @@
+//! Typed views: the JSON bodies the Hub API answers with, one module per area, built from core
+//! records. They live below the edges so the HTTP API and the web UI to come shape the same
+//! objects the same way.
+//!
+//! Conventions: field names are exactly the Hub's (renamed per field where Rust names differ);
+//! a field the Hub omits is an `Option` skipped when `None`, a field it sends as `null` is an
+//! `Option` always written. Fields are declared in the byte order of their JSON names, the order
+//! `serde_json` gave the `json!` bodies these replace, so answers stay byte for byte the same
+//! (the snapshot tests check the order).
+
+mod access;
+mod auth;
+mod commits;
+mod errors;
+mod lfs;
+mod orgs;
+mod refs;
+mod repos;
+mod tokens;
+mod tree;
+mod xet;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+pub use access::{AccessRequestView, AskAccessView, AuditEntryView, RequesterView};
+pub use auth::{AuthView, LoginView, OrgMembershipView, WhoAmIView};
+pub use commits::{
+    CommitAuthorView, CommitResultView, CommitView, PreuploadFileView, PreuploadView, upload_mode_name,
+};
+pub use errors::{ErrorView, LfsMessageView};
+pub use lfs::{
+    ActionView, ActionsView, BatchObjectView, BatchRequest, BatchRequestObject, BatchResponseView,
+    ObjectErrorView,
+};
+pub use orgs::{MemberRoleView, MemberView};
+pub use refs::{GitRefView, RefsView};
+pub use repos::{
+    GatedView, RepoCreatedView, RepoUrlView, RepoView, SiblingLfsView, SiblingView, ValidateYamlView,
+    YamlMessageView,
+};
+pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView};
+pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};
+pub use xet::{
+    FetchInfoView, RangeView, ReconstructionView, ShardUploadView, TermView, XetTokenView, XorbUploadView,
+};
+
+/// `{}`: the answer of calls that succeed with nothing to say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EmptyView {}
