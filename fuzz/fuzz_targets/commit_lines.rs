@@ -44,7 +44,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(inline_total - before, check_operation(&operation), "inline bytes miscounted");
             }
             Ok(CommitLine::Blank | CommitLine::Header { .. }) => assert_eq!(inline_total, before),
-            Err(CommitLineError::Invalid(message)) => assert!(!message.is_empty()),
+            Err(CommitLineError::Invalid(message) | CommitLineError::InvalidPath(message)) => {
+                assert!(!message.is_empty())
+            }
             Err(CommitLineError::TooLarge(_)) => assert!(inline_total > MAX_INLINE_TOTAL),
         }
     }

@@ -47,12 +47,6 @@ impl Ctx {
         self.identity.is_anonymous()
     }
 
-    /// Maps a domain error for this caller now (the git handlers, which adjust the answer);
-    /// other handlers return the `CoreError` with `?` and the dispatcher maps it.
-    pub(crate) fn fail(&self, error: kura_core::CoreError) -> ApiError {
-        ApiError::from_core(error, self.anonymous())
-    }
-
     pub(crate) fn param(&self, key: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }

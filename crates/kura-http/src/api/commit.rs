@@ -35,7 +35,7 @@ struct PreuploadBody {
 }
 
 fn parse_path(path: &str) -> ApiResult<RepoPath> {
-    RepoPath::parse(path).map_err(|e| ApiError::bad_request(e.to_string()))
+    Ok(RepoPath::parse(path).map_err(kura_core::CoreError::from)?)
 }
 
 pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
@@ -128,6 +128,7 @@ impl From<CommitLineError> for ApiError {
     fn from(error: CommitLineError) -> Self {
         match error {
             CommitLineError::Invalid(message) => ApiError::bad_request(message),
+            CommitLineError::InvalidPath(message) => kura_core::CoreError::InvalidPath(message).into(),
             CommitLineError::TooLarge(message) => {
                 ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, message)
             }

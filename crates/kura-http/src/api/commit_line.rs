@@ -29,6 +29,8 @@ pub enum CommitLine {
 pub enum CommitLineError {
     /// Malformed line (400).
     Invalid(String),
+    /// A file path the repo cannot hold (422, as on the Hub).
+    InvalidPath(String),
     /// The commit carries more inline content than `MAX_INLINE_TOTAL` (413).
     TooLarge(String),
 }
@@ -36,7 +38,9 @@ pub enum CommitLineError {
 impl fmt::Display for CommitLineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Invalid(message) | Self::TooLarge(message) => f.write_str(message),
+            Self::Invalid(message) | Self::InvalidPath(message) | Self::TooLarge(message) => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -50,7 +54,7 @@ fn invalid(message: impl Into<String>) -> CommitLineError {
 }
 
 fn parse_path(path: &str) -> LineResult<RepoPath> {
-    RepoPath::parse(path).map_err(|e| invalid(e.to_string()))
+    RepoPath::parse(path).map_err(|e| CommitLineError::InvalidPath(e.to_string()))
 }
 
 fn field<'a>(value: &'a Value, key: &str, line: usize) -> LineResult<&'a str> {
@@ -114,8 +118,8 @@ fn operation(entry: &Value, line: usize, inline_total: &mut usize) -> LineResult
         }
         Some("deletedFile") => Ok(Operation::Delete { path: parse_path(field(value, "path", line)?)? }),
         Some("deletedFolder") => {
-            let path =
-                RepoPath::parse_folder(field(value, "path", line)?).map_err(|e| invalid(e.to_string()))?;
+            let path = RepoPath::parse_folder(field(value, "path", line)?)
+                .map_err(|e| CommitLineError::InvalidPath(e.to_string()))?;
             Ok(Operation::DeleteFolder { path })
         }
         Some("copyFile") => Ok(Operation::Copy {

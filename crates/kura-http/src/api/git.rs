@@ -46,7 +46,7 @@ pub(crate) async fn info_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let out = if protocol_v2(ctx) {
         upload_pack_advertisement_v2()
     } else {
-        let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+        let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await?;
         upload_pack_advertisement(refs.iter().map(|r| (r.oid, r.name.as_str())))
     };
     Ok(git_response("application/x-git-upload-pack-advertisement", Body::from(out)))
@@ -90,14 +90,14 @@ pub(crate) async fn upload_pack(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let fetch = match request {
         UploadRequest::LsRefs(ls_refs) => {
-            let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+            let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await?;
             let answer =
                 ls_refs.answer(refs.iter().map(|r| (r.oid, r.name.as_str(), r.symref_target.as_deref())));
             return Ok(git_response(RESULT, Body::from(answer)));
         }
         UploadRequest::Fetch(fetch) => fetch,
     };
-    match ctx.state.hub.git().fetch(&ctx.identity, &record, &fetch).await.map_err(|e| ctx.fail(e))? {
+    match ctx.state.hub.git().fetch(&ctx.identity, &record, &fetch).await? {
         FetchReply::Only(answer) => Ok(git_response(RESULT, Body::from(answer))),
         FetchReply::Pack { head, pack } => Ok(git_response(RESULT, pack_body(head, pack, fetch.sideband))),
     }

@@ -24,7 +24,7 @@ pub(super) async fn git_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord>
 
 /// 401 with `WWW-Authenticate: Basic` for anonymous callers so credential helpers kick in.
 pub(super) fn challenge(ctx: &Ctx, error: CoreError) -> ApiError {
-    let mut api_error = ctx.fail(error);
+    let mut api_error = ApiError::from(error).for_caller(ctx.anonymous());
     if ctx.anonymous() {
         api_error.status = StatusCode::UNAUTHORIZED;
         api_error.headers.push(("www-authenticate", "Basic realm=\"kura\"".to_owned()));

@@ -43,7 +43,7 @@ async fn push_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
 /// `GET info/refs?service=git-receive-pack`.
 pub(crate) async fn advertise(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
     let record = push_repo(ctx, repo).await?;
-    let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await.map_err(|e| ctx.fail(e))?;
+    let refs = ctx.hub().git().git_refs(&ctx.identity, &record).await?;
     let body = receive_pack_advertisement(
         refs.iter().filter(|r| r.symref_target.is_none()).map(|r| (r.oid, r.name.as_str())),
     );
@@ -66,8 +66,7 @@ pub(crate) async fn receive(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
         .hub()
         .git()
         .receive_push(&ctx.identity, &record, &request.commands, request.capabilities.atomic, pack)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+        .await?;
     let unpack = report.unpack.as_ref().map(|_| ()).map_err(String::as_str);
     let mut out = request.capabilities.progress("kura: push processed\n");
     out.extend(report_status(&request.capabilities, unpack, &report.results));

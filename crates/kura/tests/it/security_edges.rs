@@ -281,7 +281,7 @@ async fn api_commits_refuse_git_dir_segments_in_any_spelling() {
     paths.extend(GIT_DIR_ALIASES.iter().map(|alias| format!("a/{alias}/x")));
     for path in &paths {
         let response = server.commit(&server.alice, "alice/m", "main", &[file_line(path, b"x")], None).await;
-        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(response.status(), 422, "{path}");
         assert!(header(&response, "x-error-message").unwrap().contains(".git"), "{path}");
     }
     assert_eq!(server.head_sha(&server.alice, "alice/m").await, head, "no commit was made");
