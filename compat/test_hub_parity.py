@@ -6,10 +6,12 @@ The wording comes from huggingface_hub's own test suite, which runs against the 
 (tests/test_hf_api.py: branch, tag and move tests), and from the Hub's 412 message for a stale
 `parentCommit`."""
 
+import json
+
 import pytest
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
-from support import unique, write_tree
+from support import http, unique, write_tree
 
 
 def test_error_wording_matches_the_hub(api):
@@ -140,3 +142,22 @@ def test_a_short_commit_id_is_a_revision(api):
     api.create_tag(repo, tag="first", revision=short)
     assert api.model_info(repo, revision="first").sha == first
     assert not api.revision_exists(repo, "0000000")
+
+
+def test_a_path_a_repo_cannot_hold_is_422(hub, api, alice):
+    # The client refuses such paths itself, so this goes on the wire as the client would send it.
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    for path in ("../escape.txt", "/abs.txt", "a/.git/config"):
+        header = json.dumps({"key": "header", "value": {"summary": "x", "description": ""}})
+        line = json.dumps({"key": "file", "value": {"path": path, "content": "eA==", "encoding": "base64"}})
+        status, headers, _ = http(
+            "POST",
+            f"{hub.endpoint}/api/models/{repo}/commit/main",
+            token=alice.write_token,
+            headers={"Content-Type": "application/x-ndjson"},
+            data=f"{header}\n{line}\n".encode(),
+        )
+        assert status == 422, path
+        assert "Invalid path" in headers["X-Error-Message"]
+    assert api.list_repo_files(repo) == [".gitattributes"]
