@@ -161,3 +161,12 @@ def test_a_path_a_repo_cannot_hold_is_422(hub, api, alice):
         assert status == 422, path
         assert "Invalid path" in headers["X-Error-Message"]
     assert api.list_repo_files(repo) == [".gitattributes"]
+
+
+@pytest.mark.parametrize("repo_type", [None, "dataset", "space"])
+def test_a_repo_id_without_namespace_does_not_exist(api, repo_type):
+    # The Hub's canonical repos (`gpt2`) have such ids; kura has none, and says so the way the
+    # client understands: RepoNotFound, so these answer False instead of raising.
+    assert api.repo_exists("gpt2", repo_type=repo_type) is False
+    assert api.revision_exists("gpt2", "main", repo_type=repo_type) is False
+    assert api.file_exists("gpt2", "config.json", repo_type=repo_type) is False
