@@ -189,7 +189,21 @@ def test_readme_metadata_is_checked_as_on_the_hub(api):
         api.upload_file(path_or_fileobj=b"# Just a title\n", path_in_repo="README.md", repo_id=repo)
     good = ModelCard("---\nlicense: [mit, other]\nmodel-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n    dataset: {type: imdb, name: IMDB}\n    metrics:\n    - {type: accuracy, value: 0.9}\n---\n# m\n")
     good.validate()
-    good.push_to_hub(repo)
-    assert ModelCard.load(repo).data.license == ["mit", "other"]
+    good.push_to_hub(repo, token=api.token)
+    assert ModelCard.load(repo, token=api.token).data.license == ["mit", "other"]
     with pytest.raises(ValueError, match="license"):
         ModelCard("---\nlicense: nope\n---\n# m\n").validate()
+
+
+@pytest.mark.parametrize("sdk", ["static", "gradio", "docker"])
+def test_a_new_space_gets_a_readme_with_its_sdk(api, sdk):
+    from huggingface_hub import SpaceCard
+
+    repo = f"alice/{unique()}"
+    api.create_repo(repo, repo_type="space", space_sdk=sdk)
+    assert sorted(api.list_repo_files(repo, repo_type="space")) == [".gitattributes", "README.md"]
+    card = SpaceCard.load(repo, repo_type="space", token=api.token)
+    assert card.data.sdk == sdk
+    assert card.data.title == repo.split("/")[1]
+    assert card.data.colorFrom and card.data.colorTo and card.data.emoji
+    assert api.space_info(repo).sdk == sdk

@@ -39,6 +39,7 @@ mod revision;
 mod services;
 mod sessions;
 mod signing;
+mod space_card;
 mod tokens;
 pub mod views;
 mod xet;
@@ -84,6 +85,7 @@ pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session,
 };
+pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;
