@@ -95,3 +95,39 @@ def test_list_spaces_and_full_repo_name(api):
     api.create_repo(space, repo_type="space", space_sdk="static")
     assert space in [s.id for s in api.list_spaces(author="alice")]
     assert api.get_full_repo_name("thing") == "alice/thing"
+
+
+def test_cards_checksums_and_revisions(api, alice, tmp_path):
+    repo = _repo_with_files(api, {"README.md": b"---\nlicense: mit\n---\n# Card text\n", "w.txt": b"weights"})
+    token = alice.write_token
+    assert "Card text" in run_cli(["models", "card", repo], token=token).stdout
+    dataset = f"alice/{unique()}"
+    api.create_repo(dataset, repo_type="dataset")
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\n---\n# Data card\n", path_in_repo="README.md", repo_id=dataset, repo_type="dataset")
+    assert "Data card" in run_cli(["datasets", "card", dataset], token=token).stdout
+    space = f"alice/{unique()}"
+    api.create_repo(space, repo_type="space", space_sdk="static")
+    assert "sdk: static" in run_cli(["spaces", "card", space], token=token).stdout
+
+    head = api.model_info(repo).sha
+    assert api.resolve_revision(repo, revision="main").resolved == head
+
+    local = tmp_path / "snap"
+    api.snapshot_download(repo, local_dir=local)
+    verification = api.verify_repo_checksums(repo, local_dir=local)
+    assert not verification.mismatches and not verification.missing_paths
+    (local / "w.txt").write_bytes(b"tampered")
+    assert api.verify_repo_checksums(repo, local_dir=local).mismatches
+
+
+def test_copy_files_within_a_repo_and_hf_cp(api, alice, tmp_path):
+    repo = _repo_with_files(api, {"src/a.txt": b"alpha", "src/b.bin": b"\x00beta"})
+    api.copy_files(f"hf://{repo}/src/a.txt", f"hf://{repo}/dst/a.txt")
+    assert b"alpha" == open(api.hf_hub_download(repo, "dst/a.txt"), "rb").read()
+    local = tmp_path / "a.txt"
+    run_cli(["cp", f"hf://{repo}/src/a.txt", str(local)], token=alice.write_token)
+    assert local.read_bytes() == b"alpha"
+    up = tmp_path / "up.txt"
+    up.write_bytes(b"uploaded")
+    run_cli(["cp", str(up), f"hf://{repo}/up.txt"], token=alice.write_token)
+    assert b"uploaded" == open(api.hf_hub_download(repo, "up.txt"), "rb").read()
