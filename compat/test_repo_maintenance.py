@@ -7,7 +7,7 @@ import json
 import pytest
 from huggingface_hub import CommitOperationCopy, hf_hub_download
 from huggingface_hub.errors import BadRequestError, FileDuplicationError, HfHubHTTPError
-from support import random_bytes, read, run_cli, sha256_bytes, unique
+from support import http, random_bytes, read, run_cli, sha256_bytes, unique
 
 
 def _upload(api, repo: str, path: str, data: bytes, **kwargs) -> None:
@@ -31,11 +31,20 @@ def test_super_squash_history_keeps_the_files(api, repo_id, cache_dir):
 
 
 def test_super_squash_history_is_for_owners_only(hub, alice, bob):
-    # bob writes to acme repos only if he is a member; as an outsider the repo is not his to squash.
-    repo = f"{hub.org}/{unique('squash')}"
+    # bob is a `write` member of the org: he commits, but a squash rewrites history.
+    org = unique("org")
+    hub.admin_cli("org", "create", org, "--owner", alice.name)
+    status, _, _ = http(
+        "POST",
+        f"{hub.endpoint}/api/organizations/{org}/members",
+        headers={"Authorization": f"Bearer {alice.write_token}", "Content-Type": "application/json"},
+        data=json.dumps({"user": bob.name, "role": "write"}).encode(),
+    )
+    assert status == 200
+    repo = f"{org}/{unique('squash')}"
     alice.api.create_repo(repo)
-    _upload(alice.api, repo, "a.txt", b"a")
-    with pytest.raises(HfHubHTTPError) as refused:
+    _upload(bob.api, repo, "a.txt", b"a")
+    with pytest.raises(HfHubHTTPError, match="rewrites history") as refused:
         bob.api.super_squash_history(repo)
     assert refused.value.response.status_code == 403
     alice.api.create_tag(repo, tag="v1")
