@@ -29,6 +29,7 @@ mod last_commit;
 mod lfs;
 mod limits;
 mod login_limit;
+mod maintenance;
 mod objects;
 mod orgs;
 mod preupload;
@@ -74,6 +75,7 @@ pub use kura_storage::{
 pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use limits::Limits;
+pub use maintenance::{DuplicateFailure, DuplicateFile, LfsFile, MAX_LFS_BATCH};
 pub use objects::BlobInfo;
 pub use orgs::MemberChange;
 pub use preupload::{LFS_THRESHOLD, PlannedUpload, Preupload, UploadCandidate, UploadMode, upload_modes};

@@ -3,8 +3,8 @@
 //! | service | use cases | owns |
 //! |---|---|---|
 //! | [`Accounts`] | identities, permissions, tokens, sessions, orgs, gated access, audit | login throttle, token-mint limiter |
-//! | [`Repos`] | repos, revisions, trees, commits, cards, last commits, preupload | the card cache |
-//! | [`Files`] | LFS batch and transfers, reads of files and objects (the read proofs) | nothing |
+//! | [`Repos`] | repos, revisions, trees, commits, cards, last commits, preupload, squash, a namespace's repos | the card cache |
+//! | [`Files`] | LFS batch and transfers, reads of files and objects (the read proofs), a repo's large objects (list, unlink, copy) | nothing |
 //! | [`Xet`] | Xet tokens, xorbs, shards, reconstructions, dedup | the chunk-table cache |
 //! | [`Git`] | ref advertisement, fetch (pack streaming, clone-pack cache), push | nothing |
 //! | [`Ops`] | fsck | nothing |

@@ -26,6 +26,7 @@ pub(crate) enum Route {
     DeleteRepo,
     MoveRepo,
     ListRepos(RepoType),
+<<<<<<< HEAD
     RepoInfo {
         repo: RepoRef,
         revision: Option<String>,
@@ -76,6 +77,26 @@ pub(crate) enum Route {
         repo: RepoRef,
         action: String,
     },
+=======
+    RepoInfo { repo: RepoRef, revision: Option<String> },
+    Tree { repo: RepoRef, revision: String, path: Option<String> },
+    PathsInfo { repo: RepoRef, revision: String },
+    Refs { repo: RepoRef },
+    Commits { repo: RepoRef, revision: String },
+    Preupload { repo: RepoRef, revision: String },
+    Commit { repo: RepoRef, revision: String },
+    Branch { repo: RepoRef, branch: String },
+    Tag { repo: RepoRef, value: String },
+    Settings { repo: RepoRef },
+    SuperSquash { repo: RepoRef, branch: String },
+    LfsFiles { repo: RepoRef },
+    LfsFilesBatch { repo: RepoRef },
+    LfsFilesDuplicate { repo: RepoRef },
+    RepoStorage { org: Option<String> },
+    AuthCheck { repo: RepoRef, write: bool },
+    AskAccess { repo: RepoRef },
+    UserAccessRequest { repo: RepoRef, action: String },
+>>>>>>> calls
     AuditLog,
     OrgMembers {
         org: String,
@@ -198,6 +219,10 @@ fn parse_known(raw_path: &str) -> Route {
         ["api", "organizations", org, "members", user, "role"] => {
             Route::OrgMemberRole { org: org.to_owned(), user: user.to_owned() }
         }
+        ["api", "organizations", org, "settings", "repositories"] => {
+            Route::RepoStorage { org: Some(org.to_owned()) }
+        }
+        ["api", "settings", "repositories"] => Route::RepoStorage { org: None },
         ["api", "settings", "tokens"] => Route::Tokens,
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
@@ -275,6 +300,10 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("branch", Some(branch)) => Route::Branch { repo, branch },
         ("tag", Some(value)) => Route::Tag { repo, value },
         ("settings", None) => Route::Settings { repo },
+        ("super-squash", Some(branch)) => Route::SuperSquash { repo, branch },
+        ("lfs-files", None) => Route::LfsFiles { repo },
+        ("lfs-files", Some(action)) if action == "batch" => Route::LfsFilesBatch { repo },
+        ("lfs-files", Some(action)) if action == "duplicate" => Route::LfsFilesDuplicate { repo },
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
         ("discussions", _) => Route::Discussions { repo },
@@ -333,6 +362,21 @@ mod tests {
 
     fn check(path: &str, expected: Route) {
         assert_eq!(parse(path), expected, "{path}");
+    }
+
+    #[test]
+    fn maintenance_urls_as_the_client_builds_them() {
+        let model = repo(RepoType::Model, "u", "m");
+        check(
+            "/api/models/u/m/super-squash/feature%2Fx",
+            Route::SuperSquash { repo: model.clone(), branch: "feature/x".into() },
+        );
+        check("/api/models/u/m/lfs-files", Route::LfsFiles { repo: model.clone() });
+        check("/api/models/u/m/lfs-files/batch", Route::LfsFilesBatch { repo: model.clone() });
+        check("/api/models/u/m/lfs-files/duplicate", Route::LfsFilesDuplicate { repo: model.clone() });
+        check("/api/models/u/m/lfs-files/other", Route::NotFound);
+        check("/api/settings/repositories", Route::RepoStorage { org: None });
+        check("/api/organizations/o/settings/repositories", Route::RepoStorage { org: Some("o".into()) });
     }
 
     #[test]

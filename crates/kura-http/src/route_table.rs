@@ -74,12 +74,20 @@ impl Route {
                 Access::Anyone
             }
             Route::WhoAmI | Route::Logout | Route::Tokens | Route::Token { .. } => Access::User,
+            Route::RepoStorage { org: None } => Access::User,
+            Route::RepoStorage { org: Some(_) } => Access::OrgMember,
             // Anonymous callers may ask; the metrics token stands in for an admin.
             Route::Metrics => Access::ServerAdmin,
             Route::AuditLog => Access::ServerAdmin,
             Route::CreateRepo => Access::NamespaceWrite,
             Route::DeleteRepo | Route::MoveRepo | Route::Settings { .. } => Access::RepoAdmin,
             Route::UserAccessRequest { .. } => Access::RepoAdmin,
+            // History rewrites: squashing a branch, unlinking large objects.
+            Route::SuperSquash { .. } | Route::LfsFilesBatch { .. } => Access::RepoAdmin,
+            Route::LfsFiles { .. } => Access::RepoWrite,
+            // Read access to the source repo in the path; the core also requires write access
+            // to the target named in the body.
+            Route::LfsFilesDuplicate { .. } => Access::RepoRead,
             Route::AskAccess { .. } => Access::RepoVisitor,
             Route::RepoInfo { .. }
             | Route::Tree { .. }
@@ -146,6 +154,12 @@ impl Route {
             Route::Branch { .. } => "/api/{type}/{namespace}/{name}/branch/{branch}",
             Route::Tag { .. } => "/api/{type}/{namespace}/{name}/tag/{tag}",
             Route::Settings { .. } => "/api/{type}/{namespace}/{name}/settings",
+            Route::SuperSquash { .. } => "/api/{type}/{namespace}/{name}/super-squash/{branch}",
+            Route::LfsFiles { .. } => "/api/{type}/{namespace}/{name}/lfs-files",
+            Route::LfsFilesBatch { .. } => "/api/{type}/{namespace}/{name}/lfs-files/batch",
+            Route::LfsFilesDuplicate { .. } => "/api/{type}/{namespace}/{name}/lfs-files/duplicate",
+            Route::RepoStorage { org: None } => "/api/settings/repositories",
+            Route::RepoStorage { org: Some(_) } => "/api/organizations/{org}/settings/repositories",
             Route::AuthCheck { write: false, .. } => "/api/{type}/{namespace}/{name}/auth-check",
             Route::AuthCheck { write: true, .. } => "/api/{type}/{namespace}/{name}/auth-check/write",
             Route::AskAccess { .. } => "/api/{type}/{namespace}/{name}/ask-access",
@@ -223,6 +237,10 @@ mod tests {
         ("POST", "/api/models/a/b/tag/v1"),
         ("DELETE", "/api/models/a/b/tag/v1"),
         ("PUT", "/api/models/a/b/settings"),
+        ("POST", "/api/models/a/b/super-squash/main"),
+        ("GET", "/api/models/a/b/lfs-files"),
+        ("POST", "/api/models/a/b/lfs-files/batch"),
+        ("POST", "/api/models/a/b/lfs-files/duplicate"),
         ("GET", "/api/models/a/b/auth-check"),
         ("GET", "/api/models/a/b/auth-check/write"),
         ("POST", "/api/models/a/b/ask-access"),
@@ -236,6 +254,8 @@ mod tests {
         ("GET", "/api/settings/tokens"),
         ("POST", "/api/settings/tokens"),
         ("DELETE", "/api/settings/tokens/1"),
+        ("GET", "/api/settings/repositories"),
+        ("GET", "/api/organizations/o/settings/repositories"),
         ("GET", "/api/models/a/b/discussions"),
         ("GET", "/api/models/a/b/xet-read-token/main"),
         ("GET", "/api/models/a/b/xet-write-token/main"),

@@ -444,6 +444,47 @@ impl MetadataStore for SqlStore {
         });
         Ok(found.is_some())
     }
+
+    async fn repo_lfs_objects(
+        &self,
+        repo: i64,
+        after: Option<&Sha256>,
+        limit: u64,
+    ) -> Result<Vec<RepoLfsObject>> {
+        // An object is stored raw (`lfs_objects`) or as a verified Xet file; a link without
+        // either has no bytes to list.
+        let sql = "SELECT oid, size, stored_at FROM (SELECT l.oid AS oid, \
+                   COALESCE((SELECT o.size FROM lfs_objects o WHERE o.oid = l.oid), \
+                   (SELECT MIN(x.size) FROM xet_files x WHERE x.sha256 = l.oid AND x.verified = 1)) AS size, \
+                   COALESCE((SELECT o.created_at FROM lfs_objects o WHERE o.oid = l.oid), \
+                   (SELECT MIN(x.created_at) FROM xet_files x WHERE x.sha256 = l.oid AND x.verified = 1)) AS stored_at \
+                   FROM repo_lfs_objects l WHERE l.repo_id = $1 AND l.oid > $2) linked \
+                   WHERE size IS NOT NULL ORDER BY oid LIMIT $3";
+        let after = after.map(Sha256::to_hex).unwrap_or_default();
+        let rows: Vec<(String, i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(repo).bind(after.as_str()).bind(rows::to_i64(limit))
+                .fetch_all(pool).await.map_err(db_error)?
+        });
+        rows.into_iter()
+            .map(|(oid, size, stored_at)| {
+                Ok(RepoLfsObject { oid: rows::sha256(&oid)?, size: rows::to_u64(size), stored_at })
+            })
+            .collect()
+    }
+
+    async fn unlink_lfs_objects(&self, repo: i64, oids: &[Sha256]) -> Result<u64> {
+        let mut removed = 0;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            for oid in oids {
+                removed += sqlx::query("DELETE FROM repo_lfs_objects WHERE repo_id = $1 AND oid = $2")
+                    .bind(repo).bind(oid.to_hex()).execute(&mut *tx).await.map_err(db_error)?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(db_error)?;
+        });
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

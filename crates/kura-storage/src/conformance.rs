@@ -154,6 +154,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.link_lfs_object(repo.id, &blob).await.unwrap();
     store.link_lfs_object(repo.id, &blob).await.expect("idempotent");
     assert!(store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
+    repo_lfs_listing(store, repo.id, &blob).await;
     // Held by a public repo only while that repo is public and not gated.
     store.set_repo_private(repo.id, false).await.unwrap();
     store.set_repo_gating(repo.id, Gating::Off).await.unwrap();
@@ -193,6 +194,32 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     crate::access_conformance::access_store(store).await;
     crate::tokens_conformance::token_store(store).await;
     crate::session_conformance::session_store(store).await;
+}
+
+/// The repo's linked objects: listed by SHA-256 with size and time, a link without stored
+/// bytes left out, unlinking counts what it removed and leaves the bytes' record alone.
+async fn repo_lfs_listing(store: &dyn MetadataStore, repo: i64, blob: &Sha256) {
+    let listed = store.repo_lfs_objects(repo, None, 10).await.unwrap();
+    assert_eq!(listed, vec![RepoLfsObject { oid: *blob, size: 7, stored_at: 30 }]);
+    let dangling = Sha256::digest(b"no bytes");
+    store.link_lfs_object(repo, &dangling).await.unwrap();
+    assert_eq!(store.repo_lfs_objects(repo, None, 10).await.unwrap().len(), 1, "no bytes, not listed");
+    assert!(store.repo_lfs_objects(repo, Some(blob), 10).await.unwrap().is_empty(), "keyset");
+    let extra = Sha256::digest(b"extra");
+    store.record_lfs_object(&extra, 5, 33).await.unwrap();
+    store.link_lfs_object(repo, &extra).await.unwrap();
+    let first = store.repo_lfs_objects(repo, None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = store.repo_lfs_objects(repo, Some(&first[0].oid), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].oid, first[0].oid);
+    assert_eq!(
+        store.unlink_lfs_objects(repo, &[extra, dangling, Sha256::digest(b"never")]).await.unwrap(),
+        2
+    );
+    assert!(!store.repo_has_lfs_object(repo, &extra).await.unwrap());
+    assert_eq!(store.lfs_object_size(&extra).await.unwrap(), Some(5), "bytes' record stays");
+    assert!(store.repo_has_lfs_object(repo, blob).await.unwrap());
 }
 
 /// Exercises every `BlobStore` method's contract.

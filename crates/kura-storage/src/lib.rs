@@ -32,8 +32,8 @@ pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use metadata::MetadataStore;
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,
-    NewRepo, NewToken, OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord, UserRecord,
-    XetFileRecord,
+    NewRepo, NewToken, OrgRole, RefRecord, RepoLfsObject, RepoQuery, RepoRecord, RepoSort, TokenRecord,
+    UserRecord, XetFileRecord,
 };
 pub use session::{SessionRecord, SessionStore};
 pub use tokens::TokenStore;

@@ -87,6 +87,18 @@ pub trait MetadataStore:
     /// Marks the object as usable by the repo (it proved possession by uploading it).
     async fn link_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<()>;
     async fn repo_has_lfs_object(&self, repo: i64, oid: &Sha256) -> Result<bool>;
+    /// The large objects linked to the repo, ordered by SHA-256, at most `limit` after
+    /// `after`; each with its size and when kura first stored it (absent for a link whose
+    /// bytes are not recorded).
+    async fn repo_lfs_objects(
+        &self,
+        repo: i64,
+        after: Option<&Sha256>,
+        limit: u64,
+    ) -> Result<Vec<RepoLfsObject>>;
+    /// Removes the repo's links to these objects (its proof that it may read them); the bytes
+    /// stay. Returns how many links existed.
+    async fn unlink_lfs_objects(&self, repo: i64, oids: &[Sha256]) -> Result<u64>;
     /// Whether a public, ungated repo holds the object (uploaded it, or had it linked).
     async fn public_repo_holds(&self, oid: &Sha256) -> Result<bool>;
 

@@ -234,3 +234,12 @@ pub struct AuditRecord {
     pub id: i64,
     pub entry: NewAuditEntry,
 }
+
+/// A large object linked to a repo (`MetadataStore::repo_lfs_objects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoLfsObject {
+    pub oid: Sha256,
+    pub size: u64,
+    /// When kura first recorded the object (raw LFS upload or verified Xet file).
+    pub stored_at: Timestamp,
+}

@@ -13,6 +13,7 @@ mod auth;
 mod commits;
 mod errors;
 mod lfs;
+mod maintenance;
 mod orgs;
 mod refs;
 mod repos;
@@ -35,6 +36,7 @@ pub use lfs::{
     ActionView, ActionsView, BatchObjectView, BatchRequest, BatchRequestObject, BatchResponseView,
     ObjectErrorView,
 };
+pub use maintenance::{DuplicateFailureView, DuplicateResultView, LfsFileView, RepoStorageView};
 pub use orgs::{MemberRoleView, MemberView};
 pub use refs::{GitRefView, RefsView};
 pub use repos::{

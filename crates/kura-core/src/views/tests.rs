@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::*;
 use crate::{
-    AccessRequestRecord, AccessStatus, BlobInfo, CardInfo, DownloadPlan, Entry, Fetch, LastCommit,
-    MerkleHash, OrgRole, PlannedUpload, Preupload, Principal, Reconstruction, RefRecord, RepoRecord, Session,
-    Term, TokenRecord, UploadMode, UploadPlan,
+    AccessRequestRecord, AccessStatus, BlobInfo, CardInfo, DownloadPlan, DuplicateFailure, Entry, Fetch,
+    LastCommit, LfsFile, MerkleHash, OrgRole, PlannedUpload, Preupload, Principal, Reconstruction, RefRecord,
+    RepoRecord, Session, Term, TokenRecord, UploadMode, UploadPlan,
 };
 
 /// Compares `view` with `snapshots/{name}.json`.
@@ -431,4 +431,24 @@ fn small_answers() {
     let warning =
         crate::CardCheck { errors: vec![], warnings: vec![crate::card_check::EMPTY_METADATA.into()] };
     check("validate_yaml_warning", &ValidateYamlView::new(warning));
+}
+
+#[test]
+fn maintenance_answers() {
+    let named =
+        LfsFile { oid: sha(0xab), size: 1024, pushed_at: TIME, filename: Some("weights/model.bin".into()) };
+    let unnamed = LfsFile { filename: None, ..named.clone() };
+    check("lfs_files", &vec![LfsFileView::new(&named), LfsFileView::new(&unnamed)]);
+    let failed = [DuplicateFailure {
+        sha256: "cd".repeat(32),
+        error: "File not found in the source repository".into(),
+    }];
+    check("duplicate_failed", &DuplicateResultView::new(&failed));
+    check("duplicate_ok", &DuplicateResultView::new(&[]));
+    let mut private = repo(RepoType::Dataset, Gating::Off);
+    private.private = true;
+    check(
+        "repo_storage",
+        &vec![RepoStorageView::new(&repo(RepoType::Model, Gating::Off)), RepoStorageView::new(&private)],
+    );
 }

@@ -9,6 +9,7 @@ mod git_common;
 mod git_push;
 mod info;
 mod lfs;
+mod maintenance;
 mod manage;
 mod metrics;
 mod orgs;
@@ -182,6 +183,15 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::POST, Route::Tag { repo, value }) => manage::create_tag(ctx, &repo, &value).await,
         (Method::DELETE, Route::Tag { repo, value }) => manage::delete_tag(ctx, &repo, &value).await,
         (Method::PUT, Route::Settings { repo }) => manage::update_settings(ctx, &repo).await,
+        (Method::POST, Route::SuperSquash { repo, branch }) => {
+            maintenance::super_squash(ctx, &repo, &branch).await
+        }
+        (Method::GET, Route::LfsFiles { repo }) => maintenance::list_lfs_files(ctx, &repo).await,
+        (Method::POST, Route::LfsFilesBatch { repo }) => maintenance::delete_lfs_files(ctx, &repo).await,
+        (Method::POST, Route::LfsFilesDuplicate { repo }) => {
+            maintenance::duplicate_lfs_files(ctx, &repo).await
+        }
+        (Method::GET, Route::RepoStorage { org }) => maintenance::repo_storage(ctx, org.as_deref()).await,
         (Method::GET, Route::AuthCheck { repo, write }) => info::auth_check(ctx, &repo, write).await,
         (Method::POST, Route::AskAccess { repo }) => access::ask_access(ctx, &repo).await,
         (Method::GET, Route::UserAccessRequest { repo, action }) => {

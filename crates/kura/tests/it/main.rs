@@ -17,6 +17,7 @@ mod git_cache;
 mod git_push;
 mod history_rewrite;
 mod lfs;
+mod maintenance;
 mod matrix;
 mod matrix_access;
 mod matrix_fixture;
