@@ -26,7 +26,6 @@ pub(crate) enum Route {
     DeleteRepo,
     MoveRepo,
     ListRepos(RepoType),
-<<<<<<< HEAD
     RepoInfo {
         repo: RepoRef,
         revision: Option<String>,
@@ -66,6 +65,22 @@ pub(crate) enum Route {
     Settings {
         repo: RepoRef,
     },
+    SuperSquash {
+        repo: RepoRef,
+        branch: String,
+    },
+    LfsFiles {
+        repo: RepoRef,
+    },
+    LfsFilesBatch {
+        repo: RepoRef,
+    },
+    LfsFilesDuplicate {
+        repo: RepoRef,
+    },
+    RepoStorage {
+        org: Option<String>,
+    },
     AuthCheck {
         repo: RepoRef,
         write: bool,
@@ -77,26 +92,6 @@ pub(crate) enum Route {
         repo: RepoRef,
         action: String,
     },
-=======
-    RepoInfo { repo: RepoRef, revision: Option<String> },
-    Tree { repo: RepoRef, revision: String, path: Option<String> },
-    PathsInfo { repo: RepoRef, revision: String },
-    Refs { repo: RepoRef },
-    Commits { repo: RepoRef, revision: String },
-    Preupload { repo: RepoRef, revision: String },
-    Commit { repo: RepoRef, revision: String },
-    Branch { repo: RepoRef, branch: String },
-    Tag { repo: RepoRef, value: String },
-    Settings { repo: RepoRef },
-    SuperSquash { repo: RepoRef, branch: String },
-    LfsFiles { repo: RepoRef },
-    LfsFilesBatch { repo: RepoRef },
-    LfsFilesDuplicate { repo: RepoRef },
-    RepoStorage { org: Option<String> },
-    AuthCheck { repo: RepoRef, write: bool },
-    AskAccess { repo: RepoRef },
-    UserAccessRequest { repo: RepoRef, action: String },
->>>>>>> calls
     AuditLog,
     OrgMembers {
         org: String,
