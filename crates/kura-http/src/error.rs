@@ -21,6 +21,9 @@ pub(crate) struct ApiError {
     /// The status for an anonymous caller where it differs (a hidden repo or gated files),
     /// until `for_caller` applies it.
     anonymous_status: Option<StatusCode>,
+    /// A moved repo's earlier and current ids: the dispatcher redirects when the path names
+    /// the earlier one, and otherwise answers as for a missing repo.
+    pub(crate) moved: Option<(kura_model::RepoId, kura_model::RepoId)>,
     /// Set for server-side failures so the logging middleware reports them once.
     pub(crate) internal: Option<String>,
     /// Set when a storage engine failed, for `kura_storage_errors_total`.
@@ -35,6 +38,7 @@ impl ApiError {
             message: message.into(),
             headers: Vec::new(),
             url: None,
+            moved: None,
             anonymous_status: None,
             internal: None,
             storage_failure: false,
@@ -74,6 +78,12 @@ impl From<CoreError> for ApiError {
             CoreError::RepoNotFound => Self {
                 code: Some("RepoNotFound"),
                 anonymous_status: Some(StatusCode::UNAUTHORIZED),
+                ..Self::new(StatusCode::NOT_FOUND, "Repository not found")
+            },
+            CoreError::RepoMoved { from, to } => Self {
+                code: Some("RepoNotFound"),
+                anonymous_status: Some(StatusCode::UNAUTHORIZED),
+                moved: Some((from, to)),
                 ..Self::new(StatusCode::NOT_FOUND, "Repository not found")
             },
             CoreError::GatedRepo(_) => Self {

@@ -59,11 +59,8 @@ async fn check_twins(store: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_twins_survive_the_migration() {
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect("sqlite::memory:")
-        .await
-        .unwrap();
+    let pool =
+        sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
     let store = SqlStore { pool: Pool::Sqlite(pool) };
     migrate_with_twins(&store, SQLITE).await;
     check_twins(&store).await;

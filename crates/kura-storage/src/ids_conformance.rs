@@ -32,7 +32,11 @@ async fn redirected(store: &dyn MetadataStore, repo_id: &str) -> Option<String> 
 
 pub(crate) async fn repo_ids(store: &dyn MetadataStore) {
     let demo = store.create_repo(new_repo("Cased/Demo")).await.unwrap();
-    assert_eq!(current(store, "cased/demo").await.as_deref(), Some("Cased/Demo"), "any case, stored spelling");
+    assert_eq!(
+        current(store, "cased/demo").await.as_deref(),
+        Some("Cased/Demo"),
+        "any case, stored spelling"
+    );
     assert!(store.repo(RepoType::Dataset, &id("cased/demo")).await.unwrap().is_none(), "per type");
     let twin = store.create_repo(new_repo("cased/DEMO")).await.expect_err("one repo per id in any case");
     assert!(matches!(twin, StorageError::AlreadyExists), "{twin:?}");
