@@ -161,3 +161,49 @@ def test_a_path_a_repo_cannot_hold_is_422(hub, api, alice):
         assert status == 422, path
         assert "Invalid path" in headers["X-Error-Message"]
     assert api.list_repo_files(repo) == [".gitattributes"]
+
+
+@pytest.mark.parametrize("repo_type", [None, "dataset", "space"])
+def test_a_repo_id_without_namespace_does_not_exist(api, repo_type):
+    # The Hub's canonical repos (`gpt2`) have such ids; kura has none, and says so the way the
+    # client understands: RepoNotFound, so these answer False instead of raising.
+    assert api.repo_exists("gpt2", repo_type=repo_type) is False
+    assert api.revision_exists("gpt2", "main", repo_type=repo_type) is False
+    assert api.file_exists("gpt2", "config.json", repo_type=repo_type) is False
+
+
+def test_readme_metadata_is_checked_as_on_the_hub(api):
+    from huggingface_hub import ModelCard
+
+    repo = f"alice/{unique()}"
+    api.create_repo(repo)
+    # An unknown license stops the upload with the client's ValueError, before anything is sent.
+    with pytest.raises(ValueError, match=r'"license" must be one of \[apache-2.0, mit'):
+        api.upload_file(path_or_fileobj=b"---\nlicense: my-own\n---\n# m\n", path_in_repo="README.md", repo_id=repo)
+    bad_index = b"---\nmodel-index:\n- name: m\n  results:\n  - task: {}\n    metrics: []\n---\n"
+    with pytest.raises(ValueError, match=r"model-index\[0\]\.results\[0\]\.task\.type"):
+        api.upload_file(path_or_fileobj=bad_index, path_in_repo="README.md", repo_id=repo)
+    assert api.list_repo_files(repo) == [".gitattributes"]
+    # Empty metadata is a warning the client shows, and the upload goes through.
+    with pytest.warns(UserWarning, match="Empty or missing yaml metadata in repo card"):
+        api.upload_file(path_or_fileobj=b"# Just a title\n", path_in_repo="README.md", repo_id=repo)
+    good = ModelCard("---\nlicense: [mit, other]\nmodel-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n    dataset: {type: imdb, name: IMDB}\n    metrics:\n    - {type: accuracy, value: 0.9}\n---\n# m\n")
+    good.validate()
+    good.push_to_hub(repo, token=api.token)
+    assert ModelCard.load(repo, token=api.token).data.license == ["mit", "other"]
+    with pytest.raises(ValueError, match="license"):
+        ModelCard("---\nlicense: nope\n---\n# m\n").validate()
+
+
+@pytest.mark.parametrize("sdk", ["static", "gradio", "docker"])
+def test_a_new_space_gets_a_readme_with_its_sdk(api, sdk):
+    from huggingface_hub import SpaceCard
+
+    repo = f"alice/{unique()}"
+    api.create_repo(repo, repo_type="space", space_sdk=sdk)
+    assert sorted(api.list_repo_files(repo, repo_type="space")) == [".gitattributes", "README.md"]
+    card = SpaceCard.load(repo, repo_type="space", token=api.token)
+    assert card.data.sdk == sdk
+    assert card.data.title == repo.split("/")[1]
+    assert card.data.colorFrom and card.data.colorTo and card.data.emoji
+    assert api.space_info(repo).sdk == sdk

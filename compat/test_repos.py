@@ -48,7 +48,9 @@ def test_dataset_and_space_repos(hub, api, repo_type):
 
     info = api.repo_info(repo, repo_type=repo_type)
     assert info.id == repo
-    assert sorted(s.rfilename for s in info.siblings) == [".gitattributes", "data.csv"]
+    # A Space starts with a README naming its SDK, as on the Hub.
+    readme = ["README.md"] if repo_type == "space" else []
+    assert sorted(s.rfilename for s in info.siblings) == sorted([".gitattributes", "data.csv", *readme])
     assert api.repo_exists(repo, repo_type=repo_type)
     assert not api.repo_exists(repo)  # same id, model type: a different repo
     assert api.file_exists(repo, "data.csv", repo_type=repo_type)

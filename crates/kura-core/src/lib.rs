@@ -8,6 +8,7 @@ mod auth;
 mod browse;
 mod cache;
 mod card;
+mod card_check;
 mod claims;
 mod clock;
 mod commit;
@@ -38,6 +39,7 @@ mod revision;
 mod services;
 mod sessions;
 mod signing;
+mod space_card;
 mod tokens;
 pub mod views;
 mod xet;
@@ -53,6 +55,7 @@ pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, ListPage};
 pub use card::{CardInfo, front_matter, parse_front_matter};
+pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};
 pub use commit::{CommitRequest, FileContent, Operation};
 pub use error::{CoreError, Result};
@@ -82,6 +85,7 @@ pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session,
 };
+pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;

@@ -14,6 +14,7 @@ use crate::card::{CardInfo, card_info};
 use crate::error::{CoreError, Result};
 use crate::gitattributes::DEFAULT_GITATTRIBUTES;
 use crate::services::Repos;
+use crate::space_card::space_readme;
 
 /// Settings a caller may change.
 #[derive(Debug, Clone, Default)]
@@ -66,8 +67,14 @@ impl Repos<'_> {
         repo_type: RepoType,
         repo_id: &RepoId,
         private: bool,
+        space_sdk: Option<&str>,
     ) -> Result<RepoRecord> {
         self.hub.accounts().authorize_namespace_write(identity, repo_id.namespace()).await?;
+        // A Space starts with a README naming its SDK, as on the Hub.
+        let readme = match (repo_type, space_sdk) {
+            (RepoType::Space, Some(sdk)) => Some(space_readme(repo_id, sdk)?),
+            _ => None,
+        };
         if let Some(existing) = self.meta.repo(repo_type, repo_id).await? {
             let message = if self.hub.accounts().can_see(identity, &existing).await? {
                 format!("You already created this {} repo", repo_type.as_str())
@@ -78,8 +85,12 @@ impl Repos<'_> {
         }
         let now = self.now_millis();
         let blob = self.objects.write(ObjectKind::Blob, DEFAULT_GITATTRIBUTES.as_bytes()).await?;
-        let tree =
-            Tree::new(vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }]);
+        let mut entries = vec![TreeEntry { mode: EntryMode::File, name: ".gitattributes".into(), oid: blob }];
+        if let Some(readme) = readme {
+            let oid = self.objects.write(ObjectKind::Blob, readme.as_bytes()).await?;
+            entries.push(TreeEntry { mode: EntryMode::File, name: "README.md".into(), oid });
+        }
+        let tree = Tree::new(entries);
         let tree_id = self.objects.write_tree(&tree).await?;
         let signature = signature_for(identity, now);
         let commit = Commit {

@@ -26,34 +26,103 @@ pub(crate) enum Route {
     DeleteRepo,
     MoveRepo,
     ListRepos(RepoType),
-    RepoInfo { repo: RepoRef, revision: Option<String> },
-    Tree { repo: RepoRef, revision: String, path: Option<String> },
-    PathsInfo { repo: RepoRef, revision: String },
-    Refs { repo: RepoRef },
-    Commits { repo: RepoRef, revision: String },
-    Preupload { repo: RepoRef, revision: String },
-    Commit { repo: RepoRef, revision: String },
-    Branch { repo: RepoRef, branch: String },
-    Tag { repo: RepoRef, value: String },
-    Settings { repo: RepoRef },
-    AuthCheck { repo: RepoRef, write: bool },
-    AskAccess { repo: RepoRef },
-    UserAccessRequest { repo: RepoRef, action: String },
+    RepoInfo {
+        repo: RepoRef,
+        revision: Option<String>,
+    },
+    Tree {
+        repo: RepoRef,
+        revision: String,
+        path: Option<String>,
+    },
+    PathsInfo {
+        repo: RepoRef,
+        revision: String,
+    },
+    Refs {
+        repo: RepoRef,
+    },
+    Commits {
+        repo: RepoRef,
+        revision: String,
+    },
+    Preupload {
+        repo: RepoRef,
+        revision: String,
+    },
+    Commit {
+        repo: RepoRef,
+        revision: String,
+    },
+    Branch {
+        repo: RepoRef,
+        branch: String,
+    },
+    Tag {
+        repo: RepoRef,
+        value: String,
+    },
+    Settings {
+        repo: RepoRef,
+    },
+    AuthCheck {
+        repo: RepoRef,
+        write: bool,
+    },
+    AskAccess {
+        repo: RepoRef,
+    },
+    UserAccessRequest {
+        repo: RepoRef,
+        action: String,
+    },
     AuditLog,
-    OrgMembers { org: String },
-    OrgMember { org: String, user: String },
-    OrgMemberRole { org: String, user: String },
+    OrgMembers {
+        org: String,
+    },
+    OrgMember {
+        org: String,
+        user: String,
+    },
+    OrgMemberRole {
+        org: String,
+        user: String,
+    },
     Tokens,
-    Token { id: String },
-    Discussions { repo: RepoRef },
-    XetToken { repo: RepoRef, write: bool, revision: String },
+    Token {
+        id: String,
+    },
+    Discussions {
+        repo: RepoRef,
+    },
+    XetToken {
+        repo: RepoRef,
+        write: bool,
+        revision: String,
+    },
     Cas(CasRoute),
-    Resolve { repo: RepoRef, revision: String, path: String },
-    LfsBatch { repo: RepoRef },
-    GitInfoRefs { repo: RepoRef },
-    GitUploadPack { repo: RepoRef },
-    GitReceivePack { repo: RepoRef },
-    LfsTransfer { token: String },
+    Resolve {
+        repo: RepoRef,
+        revision: String,
+        path: String,
+    },
+    LfsBatch {
+        repo: RepoRef,
+    },
+    GitInfoRefs {
+        repo: RepoRef,
+    },
+    GitUploadPack {
+        repo: RepoRef,
+    },
+    GitReceivePack {
+        repo: RepoRef,
+    },
+    LfsTransfer {
+        token: String,
+    },
+    /// A repo named without a namespace: kura has no such repos (`RepoNotFound`).
+    RepoWithoutNamespace,
     NotFound,
 }
 
@@ -80,6 +149,34 @@ fn joined(segments: &[String]) -> Option<String> {
 
 /// Parses a raw request path.
 pub(crate) fn parse(raw_path: &str) -> Route {
+    match parse_known(raw_path) {
+        Route::NotFound if names_repo_without_namespace(raw_path) => Route::RepoWithoutNamespace,
+        route => route,
+    }
+}
+
+/// Whether a path that matched nothing names a repo by a bare name (`/api/models/gpt2`,
+/// `/api/models/gpt2/revision/main`, `/gpt2/resolve/main/x`): the Hub's canonical repos have
+/// such ids, and its clients expect `RepoNotFound` for a repo a server does not have, not a
+/// bare 404 (`repo_exists` and friends then answer `False` instead of raising).
+fn names_repo_without_namespace(raw_path: &str) -> bool {
+    let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
+    let api_keywords =
+        ["revision", "tree", "paths-info", "refs", "commits", "preupload", "commit", "branch", "tag"];
+    match parts[..] {
+        ["api", plural, name, ref rest @ ..] => {
+            RepoType::from_plural(plural).is_some()
+                && !name.is_empty()
+                && rest.first().is_none_or(|keyword| api_keywords.contains(keyword))
+        }
+        ["datasets" | "spaces", name, "resolve", _, _, ..] | [name, "resolve", _, _, ..] => {
+            !name.is_empty() && !["api", "cas", "_kura"].contains(&name)
+        }
+        _ => false,
+    }
+}
+
+fn parse_known(raw_path: &str) -> Route {
     let trimmed = raw_path.strip_prefix('/').unwrap_or(raw_path);
     let segments: Vec<String> = trimmed.split('/').map(decode).collect();
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();

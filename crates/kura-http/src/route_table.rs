@@ -88,7 +88,8 @@ impl Route {
             | Route::Commits { .. }
             | Route::Resolve { .. }
             | Route::Discussions { .. }
-            | Route::GitUploadPack { .. } => Access::RepoRead,
+            | Route::GitUploadPack { .. }
+            | Route::RepoWithoutNamespace => Access::RepoRead,
             // `info/refs?service=git-receive-pack` needs write rights; the handler checks it
             // once it has read the service parameter.
             Route::GitInfoRefs { .. } => Access::RepoRead,
@@ -169,6 +170,7 @@ impl Route {
             Route::GitUploadPack { .. } => "/{repo}.git/git-upload-pack",
             Route::GitReceivePack { .. } => "/{repo}.git/git-receive-pack",
             Route::LfsTransfer { .. } => "/_kura/lfs/{token}",
+            Route::RepoWithoutNamespace => "(repo id without namespace)",
             Route::NotFound => "(no route)",
         }
     }
@@ -251,6 +253,7 @@ mod tests {
         ("GET", "/cas/v1/chunks/default/h"),
         ("POST", "/cas/v1/telemetry"),
         ("GET", "/cas/v1/fetch/t"),
+        ("GET", "/api/models/gpt2"),
     ];
 
     impl Access {
@@ -298,6 +301,21 @@ mod tests {
             return;
         }
         assert_eq!(&doc[start..stop], table, "run with KURA_UPDATE_DOCS=1 to rewrite the table");
+    }
+
+    #[test]
+    fn bare_repo_names_are_repo_routes_not_unknown_paths() {
+        for path in [
+            "/api/models/gpt2",
+            "/api/datasets/squad/revision/main",
+            "/gpt2/resolve/main/config.json",
+            "/datasets/squad/resolve/main/a/b",
+        ] {
+            assert_eq!(parse(path), Route::RepoWithoutNamespace, "{path}");
+        }
+        for path in ["/api/models/a/b", "/api/whoami-v2", "/api/nothing/x", "/gpt2", "/cas/resolve/a/b"] {
+            assert_ne!(parse(path), Route::RepoWithoutNamespace, "{path}");
+        }
     }
 
     #[test]

@@ -221,11 +221,10 @@ pub struct YamlMessageView {
 }
 
 impl ValidateYamlView {
-    /// The answer for front matter that parsed (`None`) or did not (`Some(message)`).
-    pub fn new(error: Option<String>) -> Self {
-        Self {
-            errors: error.map(|message| YamlMessageView { message }).into_iter().collect(),
-            warnings: Vec::new(),
-        }
+    /// The answer for what the card checks found.
+    pub fn new(check: crate::CardCheck) -> Self {
+        let messages =
+            |all: Vec<String>| all.into_iter().map(|message| YamlMessageView { message }).collect();
+        Self { errors: messages(check.errors), warnings: messages(check.warnings) }
     }
 }

@@ -425,6 +425,10 @@ fn small_answers() {
             url: "http://hub.test/alice/thing".into(),
         },
     );
-    check("validate_yaml_error", &ValidateYamlView::new(Some("bad yaml".into())));
-    check("validate_yaml_ok", &ValidateYamlView::new(None));
+    let errors = crate::CardCheck { errors: vec!["bad yaml".into()], warnings: vec![] };
+    check("validate_yaml_error", &ValidateYamlView::new(errors));
+    check("validate_yaml_ok", &ValidateYamlView::new(crate::CardCheck::default()));
+    let warning =
+        crate::CardCheck { errors: vec![], warnings: vec![crate::card_check::EMPTY_METADATA.into()] };
+    check("validate_yaml_warning", &ValidateYamlView::new(warning));
 }

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use kura_core::views::{
     CommitView, EmptyView, RefsView, RepoView, SiblingView, ValidateYamlView, WhoAmIView,
 };
-use kura_core::{CoreError, RepoQuery, RepoSort, front_matter, parse_front_matter};
+use kura_core::{CoreError, RepoQuery, RepoSort, check_card, front_matter};
 use kura_model::{ObjectId, RepoType};
 
 use super::{cursor, json, next_link};
@@ -180,8 +180,9 @@ struct ValidateYamlBody {
     _repo_type: Option<String>,
 }
 
-/// Checks README front matter; 400 with `errors` when it is not valid YAML. Anonymous, so
-/// its body is small and typed.
+/// Checks README metadata as the Hub does (`kura_core::check_card`): 400 with `errors` for
+/// invalid YAML, an unknown license or a malformed `model-index`; `warnings` for empty
+/// metadata. Anonymous, so its body is small and typed.
 pub(crate) async fn validate_yaml(ctx: &mut Ctx) -> ApiResult {
     let body: ValidateYamlBody = ctx.json_limited(VALIDATE_YAML_LIMIT).await?;
     let yaml = front_matter(&body.content);
@@ -190,10 +191,7 @@ pub(crate) async fn validate_yaml(ctx: &mut Ctx) -> ApiResult {
     if parsed_bytes > crate::budget::UNCOUNTED_BYTES {
         ctx.reservation.cover(parsed_bytes).await?;
     }
-    match yaml.map(parse_front_matter) {
-        Some(Err(message)) => {
-            Ok((StatusCode::BAD_REQUEST, axum::Json(ValidateYamlView::new(Some(message)))).into_response())
-        }
-        _ => Ok(json(ValidateYamlView::new(None))),
-    }
+    let check = check_card(&body.content);
+    let status = if check.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((status, axum::Json(ValidateYamlView::new(check))).into_response())
 }

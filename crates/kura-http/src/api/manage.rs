@@ -20,6 +20,8 @@ struct CreateBody {
     repo_type: Option<String>,
     private: Option<bool>,
     visibility: Option<String>,
+    /// A Space's SDK (`gradio`, `docker`, `static`, `streamlit`).
+    sdk: Option<String>,
 }
 
 fn repo_type_of(text: Option<&str>) -> ApiResult<RepoType> {
@@ -62,7 +64,12 @@ pub(crate) async fn create_repo(ctx: &mut Ctx) -> ApiResult {
     let repo_id = body_repo_id(ctx, &body.name, body.organization.as_deref())?;
     let private = private_of(body.private, body.visibility.as_deref())?.unwrap_or(false);
     let url = ctx.repo_url(repo_type, &repo_id);
-    match ctx.hub().repos().create_repo(&ctx.identity, repo_type, &repo_id, private).await {
+    match ctx
+        .hub()
+        .repos()
+        .create_repo(&ctx.identity, repo_type, &repo_id, private, body.sdk.as_deref())
+        .await
+    {
         Ok(_) => Ok(json(RepoCreatedView { id: repo_id.to_string(), name: repo_id.to_string(), url })),
         Err(CoreError::Conflict { message, .. }) => {
             // The existing repo's own spelling when the caller may see it (ids match in any case).

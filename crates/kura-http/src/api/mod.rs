@@ -225,6 +225,7 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             xet::get_xet_token(ctx, &repo, write, &revision).await
         }
         (_, Route::Cas(route)) => xet::cas(ctx, route).await,
+        (_, Route::RepoWithoutNamespace) => Err(kura_core::CoreError::RepoNotFound.into()),
         (_, Route::NotFound) => Err(ApiError::not_found()),
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
     }
