@@ -118,7 +118,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let response = match run(&mut ctx, route).await {
         Ok(response) => response,
         Err(error) => {
-            let moved = error.moved.as_ref().and_then(|(from, to)| {
+            let moved = error.moved.as_deref().and_then(|(from, to)| {
                 crate::moved::redirect(&crate::moved::location(&path, raw_query.as_deref(), from, to)?)
             });
             moved.unwrap_or_else(|| error.for_caller(anonymous).into_response())
