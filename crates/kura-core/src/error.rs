@@ -1,7 +1,7 @@
 //! The domain's error type. `kura-http` maps each variant to a status and Hub error code in
 //! one place.
 
-use kura_model::ObjectId;
+use kura_model::{ObjectId, RepoId};
 use kura_storage::StorageError;
 
 /// What a use case can fail with, in domain terms.
@@ -11,6 +11,11 @@ pub enum CoreError {
     /// The repo does not exist, or the caller may not know that it exists.
     #[error("Repository not found")]
     RepoNotFound,
+    /// The repo was moved: `from` is an earlier id of the repo now at `to`, which the caller
+    /// may see (otherwise the answer is `RepoNotFound`, so a guessed old id of a private repo
+    /// never reveals its new one). The HTTP layer redirects where the id is in the path.
+    #[error("Repository not found")]
+    RepoMoved { from: RepoId, to: RepoId },
     /// Gated repo whose files the caller may not read yet; the message says how to get access.
     #[error("{0}")]
     GatedRepo(String),

@@ -35,7 +35,9 @@ pub(crate) fn signature_for(identity: &Identity, time_ms: i64) -> Signature {
 }
 
 impl Repos<'_> {
-    /// Finds a repo the caller may see; anything else looks missing.
+    /// Finds a repo the caller may see, by its id in any case (the record carries the stored
+    /// spelling); anything else looks missing. An earlier id of a moved repo the caller may
+    /// see is `RepoMoved`; of one they may not see, missing like any other id.
     pub async fn find_repo(
         &self,
         identity: &Identity,
@@ -43,6 +45,12 @@ impl Repos<'_> {
         repo_id: &RepoId,
     ) -> Result<RepoRecord> {
         let Some(repo) = self.meta.repo(repo_type, repo_id).await? else {
+            if let Some(moved) = self.meta.repo_redirect(repo_type, repo_id).await? {
+                if self.hub.accounts().can_see(identity, &moved).await? {
+                    return Err(CoreError::RepoMoved { from: repo_id.clone(), to: moved.repo_id });
+                }
+                return Err(CoreError::RepoNotFound);
+            }
             // Ask the same questions as for a hidden repo, so a missing repo and a hidden one
             // cost the same and cannot be told apart by timing.
             let _ = self.hub.accounts().can_see(identity, &hidden_stand_in(repo_type, repo_id)).await;
@@ -152,7 +160,8 @@ impl Repos<'_> {
         // The Hub's wording, which its client's users see.
         let taken =
             || CoreError::conflict(format!("A {} repository called {to} already exists", repo_type.as_str()));
-        if self.meta.repo(repo_type, to).await?.is_some() {
+        // Another repo at `to` in any case; the repo itself may change its id's case.
+        if self.meta.repo(repo_type, to).await?.is_some_and(|other| other.id != repo.id) {
             return Err(taken());
         }
         self.meta.rename_repo(repo.id, to).await.map_err(|e| match e {

@@ -21,8 +21,12 @@ pub(crate) struct ApiError {
     /// The status for an anonymous caller where it differs (a hidden repo or gated files),
     /// until `for_caller` applies it.
     anonymous_status: Option<StatusCode>,
+    /// A moved repo's earlier and current ids: the dispatcher redirects when the path names
+    /// the earlier one, and otherwise answers as for a missing repo.
+    pub(crate) moved: Option<Box<(kura_model::RepoId, kura_model::RepoId)>>,
     /// Set for server-side failures so the logging middleware reports them once.
-    pub(crate) internal: Option<String>,
+    /// (Boxed text keeps `ApiError` within clippy's size for error variants.)
+    pub(crate) internal: Option<Box<str>>,
     /// Set when a storage engine failed, for `kura_storage_errors_total`.
     pub(crate) storage_failure: bool,
 }
@@ -35,6 +39,7 @@ impl ApiError {
             message: message.into(),
             headers: Vec::new(),
             url: None,
+            moved: None,
             anonymous_status: None,
             internal: None,
             storage_failure: false,
@@ -76,6 +81,12 @@ impl From<CoreError> for ApiError {
                 anonymous_status: Some(StatusCode::UNAUTHORIZED),
                 ..Self::new(StatusCode::NOT_FOUND, "Repository not found")
             },
+            CoreError::RepoMoved { from, to } => Self {
+                code: Some("RepoNotFound"),
+                anonymous_status: Some(StatusCode::UNAUTHORIZED),
+                moved: Some(Box::new((from, to))),
+                ..Self::new(StatusCode::NOT_FOUND, "Repository not found")
+            },
             CoreError::GatedRepo(_) => Self {
                 code: Some("GatedRepo"),
                 anonymous_status: Some(StatusCode::UNAUTHORIZED),
@@ -112,14 +123,14 @@ impl From<CoreError> for ApiError {
                 error
             }
             CoreError::Storage(source) => Self {
-                internal: Some(format!("{source:?}")),
+                internal: Some(format!("{source:?}").into()),
                 ..Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Storage is temporarily unavailable; please retry",
                 )
             },
             other => Self {
-                internal: Some(format!("{other:?}")),
+                internal: Some(format!("{other:?}").into()),
                 ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
             },
         };
@@ -153,7 +164,7 @@ impl IntoResponse for ApiError {
             );
         }
         if let Some(internal) = self.internal {
-            response.extensions_mut().insert(InternalError(internal));
+            response.extensions_mut().insert(InternalError(internal.into()));
         }
         if self.storage_failure {
             response.extensions_mut().insert(StorageFailure);

@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod metrics;
 mod middleware;
+mod moved;
 pub mod peer_slots;
 mod route;
 mod route_table;

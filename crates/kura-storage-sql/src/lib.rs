@@ -6,6 +6,8 @@
 mod access;
 mod inventory;
 mod migrate;
+#[cfg(test)]
+mod migrate_case_tests;
 mod pool;
 mod repos;
 mod rows;

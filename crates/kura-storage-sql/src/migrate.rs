@@ -24,6 +24,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (7, "repo creator", include_str!("../migrations/sqlite/0007_repo_creator.sql")),
     (8, "verified sha256", include_str!("../migrations/sqlite/0008_verified_sha256.sql")),
     (9, "repo tags", include_str!("../migrations/sqlite/0009_repo_tags.sql")),
+    (10, "case-insensitive ids", include_str!("../migrations/sqlite/0010_case_insensitive_ids.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -36,6 +37,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (7, "repo creator", include_str!("../migrations/postgres/0007_repo_creator.sql")),
     (8, "verified sha256", include_str!("../migrations/postgres/0008_verified_sha256.sql")),
     (9, "repo tags", include_str!("../migrations/postgres/0009_repo_tags.sql")),
+    (10, "case-insensitive ids", include_str!("../migrations/postgres/0010_case_insensitive_ids.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

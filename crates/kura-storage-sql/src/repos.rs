@@ -78,6 +78,10 @@ where
     sql
 }
 
+/// Drops the redirect at (type, namespace, name), compared in any case.
+const DROP_REDIRECT: &str = "DELETE FROM repo_redirects WHERE repo_type = $1 \
+     AND lower(namespace) = lower($2) AND lower(name) = lower($3)";
+
 /// Each tag once, in first-seen order (the table keys a repo's tags by name).
 fn distinct(tags: &[String]) -> Vec<&str> {
     let mut seen = std::collections::HashSet::new();
@@ -98,6 +102,10 @@ impl SqlStore {
             .fetch_one(&mut *tx).await.map_err(db_error)?;
             // SQLite may reuse a deleted repo's id: a new repo starts with no tags.
             sqlx::query("DELETE FROM repo_tags WHERE repo_id = $1").bind(row.id).execute(&mut *tx).await.map_err(db_error)?;
+            // A new repo at a moved repo's earlier id takes the id over, as on the Hub.
+            sqlx::query(DROP_REDIRECT)
+                .bind(repo.repo_type.as_str()).bind(repo.repo_id.namespace()).bind(repo.repo_id.name())
+                .execute(&mut *tx).await.map_err(db_error)?;
             sqlx::query("INSERT INTO refs (repo_id, name, target) VALUES ($1, 'refs/heads/main', $2)")
                 .bind(row.id).bind(&head).execute(&mut *tx).await.map_err(db_error)?;
             sqlx::query("INSERT INTO repo_commits (repo_id, oid) VALUES ($1, $2)")
@@ -108,6 +116,8 @@ impl SqlStore {
         row.into_record(Vec::new())
     }
 
+    /// The repo `repo_id` names in any case: the exact spelling first, then the oldest
+    /// (`case_twin` 0); twins exist only in databases of earlier releases (migration 0010).
     pub(crate) async fn find_repo(
         &self,
         repo_type: RepoType,
@@ -116,12 +126,62 @@ impl SqlStore {
         let found: Vec<RepoTagRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!(
                 "SELECT ", repo_columns!(), ", t.tag FROM repos LEFT JOIN repo_tags t ON t.repo_id = repos.id \
-                 WHERE repos.repo_type = $1 AND repos.namespace = $2 AND repos.name = $3 ORDER BY t.ordinal"
+                 WHERE repos.id = (SELECT c.id FROM repos c WHERE c.repo_type = $1 \
+                 AND lower(c.namespace) = lower($2) AND lower(c.name) = lower($3) \
+                 ORDER BY CASE WHEN c.namespace = $2 AND c.name = $3 THEN 0 ELSE 1 END, c.case_twin LIMIT 1) \
+                 ORDER BY t.ordinal"
             ))
             .bind(repo_type.as_str()).bind(repo_id.namespace()).bind(repo_id.name())
             .fetch_all(pool).await.map_err(db_error)?
         });
         Ok(rows::repos_with_tags(found)?.pop())
+    }
+
+    /// The repo a moved repo's earlier id (any case) points at, under its current id.
+    pub(crate) async fn find_redirect(
+        &self,
+        repo_type: RepoType,
+        old_id: &RepoId,
+    ) -> Result<Option<RepoRecord>> {
+        let found: Vec<RepoTagRow> = with_pool!(self, pool => {
+            sqlx::query_as(concat!(
+                "SELECT ", repo_columns!(), ", t.tag FROM repos LEFT JOIN repo_tags t ON t.repo_id = repos.id \
+                 WHERE repos.id = (SELECT r.repo_id FROM repo_redirects r WHERE r.repo_type = $1 \
+                 AND lower(r.namespace) = lower($2) AND lower(r.name) = lower($3)) ORDER BY t.ordinal"
+            ))
+            .bind(repo_type.as_str()).bind(old_id.namespace()).bind(old_id.name())
+            .fetch_all(pool).await.map_err(db_error)?
+        });
+        Ok(rows::repos_with_tags(found)?.pop())
+    }
+
+    /// Renames a repo and redirects its previous id to it, in one transaction. The new id is
+    /// taken over from any redirect that held it; a rename that only changes case adds none
+    /// (the lookup finds the repo in any case already). Redirects to the repo's earlier ids
+    /// point at the repo itself, so a chain of moves ends at its current id.
+    pub(crate) async fn rename(&self, id: i64, new_id: &RepoId) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            let old: Option<(String, String, String)> =
+                sqlx::query_as("SELECT repo_type, namespace, name FROM repos WHERE id = $1")
+                    .bind(id).fetch_optional(&mut *tx).await.map_err(db_error)?;
+            let Some((repo_type, namespace, name)) = old else {
+                return Ok(());
+            };
+            sqlx::query("UPDATE repos SET namespace = $1, name = $2, case_twin = 0 WHERE id = $3")
+                .bind(new_id.namespace()).bind(new_id.name()).bind(id).execute(&mut *tx).await.map_err(db_error)?;
+            sqlx::query(DROP_REDIRECT).bind(&repo_type).bind(new_id.namespace()).bind(new_id.name())
+                .execute(&mut *tx).await.map_err(db_error)?;
+            let same = namespace.eq_ignore_ascii_case(new_id.namespace()) && name.eq_ignore_ascii_case(new_id.name());
+            if !same {
+                sqlx::query(DROP_REDIRECT).bind(&repo_type).bind(&namespace).bind(&name)
+                    .execute(&mut *tx).await.map_err(db_error)?;
+                sqlx::query("INSERT INTO repo_redirects (repo_type, namespace, name, repo_id) VALUES ($1, $2, $3, $4)")
+                    .bind(&repo_type).bind(&namespace).bind(&name).bind(id)
+                    .execute(&mut *tx).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
     }
 
     /// Replaces the repo's tag set in one transaction; a repo that no longer exists gets none.

@@ -170,8 +170,13 @@ impl MetadataStore for SqlStore {
         self.find_repo(repo_type, repo_id).await
     }
 
+    async fn repo_redirect(&self, repo_type: RepoType, old_id: &RepoId) -> Result<Option<RepoRecord>> {
+        self.find_redirect(repo_type, old_id).await
+    }
+
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 6] = [
+        const DELETES: [&str; 7] = [
+            "DELETE FROM repo_redirects WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",
             "DELETE FROM repo_commits WHERE repo_id = $1",
             "DELETE FROM repo_lfs_objects WHERE repo_id = $1",
@@ -189,11 +194,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn rename_repo(&self, id: i64, new_id: &RepoId) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE repos SET namespace = $1, name = $2 WHERE id = $3")
-                .bind(new_id.namespace()).bind(new_id.name()).bind(id).execute(pool).await.map_err(db_error)?;
-        });
-        Ok(())
+        self.rename(id, new_id).await
     }
 
     async fn set_repo_private(&self, id: i64, private: bool) -> Result<()> {

@@ -191,6 +191,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     assert!(!store.repo_has_lfs_object(repo.id, &blob).await.unwrap());
 
     crate::tags_conformance::repo_tags(store).await;
+    crate::ids_conformance::repo_ids(store).await;
     crate::access_conformance::access_store(store).await;
     crate::tokens_conformance::token_store(store).await;
     crate::session_conformance::session_store(store).await;

@@ -17,6 +17,8 @@ mod access_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]
+mod ids_conformance;
+#[cfg(feature = "conformance")]
 mod inventory_conformance;
 #[cfg(feature = "conformance")]
 mod session_conformance;

@@ -49,9 +49,15 @@ pub trait MetadataStore:
 
     /// Creates the repo and its `refs/heads/main` in one transaction.
     async fn create_repo(&self, repo: NewRepo) -> Result<RepoRecord>;
+    /// The repo with this id in any case, as the Hub resolves them; the exact spelling wins
+    /// over another case (databases of earlier releases may hold both).
     async fn repo(&self, repo_type: RepoType, repo_id: &RepoId) -> Result<Option<RepoRecord>>;
-    /// Deletes the repo, its refs, commit index, content links and access requests.
+    /// The repo an earlier id (any case) of a moved repo now names.
+    async fn repo_redirect(&self, repo_type: RepoType, old_id: &RepoId) -> Result<Option<RepoRecord>>;
+    /// Deletes the repo, its refs, commit index, content links, access requests and redirects.
     async fn delete_repo(&self, id: i64) -> Result<()>;
+    /// Renames the repo and, in the same transaction, redirects its previous id to it;
+    /// `AlreadyExists` when another repo holds `new_id` in any case.
     async fn rename_repo(&self, id: i64, new_id: &RepoId) -> Result<()>;
     async fn set_repo_private(&self, id: i64, private: bool) -> Result<()>;
     async fn set_repo_gating(&self, id: i64, gating: Gating) -> Result<()>;

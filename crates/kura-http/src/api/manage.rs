@@ -72,6 +72,11 @@ pub(crate) async fn create_repo(ctx: &mut Ctx) -> ApiResult {
     {
         Ok(_) => Ok(json(RepoCreatedView { id: repo_id.to_string(), name: repo_id.to_string(), url })),
         Err(CoreError::Conflict { message, .. }) => {
+            // The existing repo's own spelling when the caller may see it (ids match in any case).
+            let url = match ctx.hub().repos().find_repo(&ctx.identity, repo_type, &repo_id).await {
+                Ok(existing) => ctx.repo_url(repo_type, &existing.repo_id),
+                Err(_) => url,
+            };
             Err(CoreError::Conflict { message, url: Some(url) }.into())
         }
         Err(other) => Err(other.into()),

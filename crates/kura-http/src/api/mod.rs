@@ -63,6 +63,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         Err(()) => (None, true),
     };
     let query = query_pairs(request.uri().query().unwrap_or(""));
+    let (path, raw_query) = (request.uri().path().to_owned(), request.uri().query().map(str::to_owned));
     let drain = Duration::from_secs(state.hub.config().limits.drain_timeout_secs);
     let (parts, body) = request.into_parts();
     // A bearer token wins over a session cookie; login ignores a stale cookie.
@@ -117,7 +118,12 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let anonymous = ctx.anonymous() && !matches!(route, Route::Cas(_));
     let response = match run(&mut ctx, route).await {
         Ok(response) => response,
-        Err(error) => error.for_caller(anonymous).into_response(),
+        Err(error) => {
+            let moved = error.moved.as_deref().and_then(|(from, to)| {
+                crate::moved::redirect(&crate::moved::location(&path, raw_query.as_deref(), from, to)?)
+            });
+            moved.unwrap_or_else(|| error.for_caller(anonymous).into_response())
+        }
     };
     let unread = ctx.body.lock().ok().and_then(|mut body| body.take());
     answered(response, unread, drain)

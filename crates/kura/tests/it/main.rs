@@ -28,6 +28,7 @@ mod matrix_xet;
 mod orgs;
 mod read;
 mod replicas;
+mod repo_ids;
 mod review_bugs;
 mod revocation;
 mod security_edges;

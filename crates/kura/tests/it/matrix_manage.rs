@@ -126,10 +126,12 @@ impl Fixture {
         self.send(request, who).await
     }
 
-    /// Whether alice sees `repo` (a model).
+    /// Whether alice sees `repo` (a model) at this id; a moved repo's earlier id redirects to
+    /// the repo under its new one, which does not count.
     async fn exists(&self, repo: &str) -> bool {
         let response = self.server.get(&format!("/api/models/{repo}")).bearer_auth(&self.server.alice);
-        response.send().await.unwrap().status() == 200
+        let response = response.send().await.unwrap();
+        response.status() == 200 && response.json::<Value>().await.unwrap()["id"] == repo
     }
 
     /// Short names of the branches and tags of a fixture repo, as alice sees them.
