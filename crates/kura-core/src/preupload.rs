@@ -92,17 +92,11 @@ impl Repos<'_> {
     ) -> Result<Preupload> {
         let resolved = self.resolve_revision(repo, revision).await?;
         let root = self.commit_tree(&resolved.commit).await?;
-        let attributes = RepoPath::parse(".gitattributes").expect("constant path is valid");
-        let patterns = match self.lookup(root, &attributes).await? {
-            Some(Entry::File { oid, info, .. }) if info.lfs.is_none() => {
-                lfs_patterns(&String::from_utf8_lossy(&self.read_small_blob(&oid).await?))
-            }
-            _ => Vec::new(),
-        };
+        let patterns = lfs_patterns(&self.root_text(root, ".gitattributes", u64::MAX).await?);
         let modes = upload_modes(files, &patterns, self.config.limits.commit_max_inline_bytes);
         let ignore = match uploaded_gitignore(files) {
             Some(text) => GitIgnore::parse(&text),
-            None => GitIgnore::parse(&self.root_gitignore(root).await?),
+            None => GitIgnore::parse(&self.root_text(root, ".gitignore", MAX_GITIGNORE_BYTES as u64).await?),
         };
         let mut planned = Vec::with_capacity(files.len());
         for (file, mode) in files.iter().zip(modes) {
@@ -118,13 +112,12 @@ impl Repos<'_> {
 }
 
 impl Repos<'_> {
-    /// The `.gitignore` at the root of `root` (a tree), or nothing.
-    async fn root_gitignore(&self, root: ObjectId) -> Result<String> {
-        let path = RepoPath::parse(".gitignore").expect("constant path is valid");
+    /// The text of the plain (not LFS) file `name` at the root of tree `root`, when it holds at
+    /// most `max_bytes`; otherwise nothing, as when the file is missing.
+    async fn root_text(&self, root: ObjectId, name: &str, max_bytes: u64) -> Result<String> {
+        let path = RepoPath::parse(name)?;
         Ok(match self.lookup(root, &path).await? {
-            Some(Entry::File { oid, info, .. })
-                if info.lfs.is_none() && info.size <= MAX_GITIGNORE_BYTES as u64 =>
-            {
+            Some(Entry::File { oid, info, .. }) if info.lfs.is_none() && info.size <= max_bytes => {
                 String::from_utf8_lossy(&self.read_small_blob(&oid).await?).into_owned()
             }
             _ => String::new(),

@@ -19,7 +19,7 @@ const REWRITE: &str = "rewrites history: only the owner or an admin of 'acme'";
 
 /// Write tokens of `dave` (org member with role write), `erin` (contributor) and `root` (server
 /// admin).
-async fn people(server: &TestServer) -> (String, String, String) {
+pub(crate) async fn people(server: &TestServer) -> (String, String, String) {
     let admin = server.admin().await;
     admin.accounts().create_user("dave", false).await.unwrap();
     admin.accounts().create_user("erin", false).await.unwrap();

@@ -3,31 +3,15 @@
 //! attacker cases: a squash or deletion by a plain writer, a copy of an object the source repo
 //! does not hold, a copy out of a private repo the caller cannot read.
 
-use kura_core::OrgRole;
-use kura_model::Role;
 use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::content_proof::{bytes, lfs_line, lfs_put, resolve};
+use crate::history_rewrite::people;
 use crate::support::*;
 
 /// The message part every refused rewrite carries.
 const REWRITE: &str = "rewrites history: only the owner or an admin of 'acme'";
-
-/// Write tokens of `dave` (acme member with role write), `erin` (acme contributor) and
-/// `root` (server admin).
-async fn people(server: &TestServer) -> (String, String, String) {
-    let admin = server.admin().await;
-    admin.accounts().create_user("dave", false).await.unwrap();
-    admin.accounts().create_user("erin", false).await.unwrap();
-    admin.accounts().create_user("root", true).await.unwrap();
-    admin.accounts().set_org_member("acme", "dave", OrgRole::Write).await.unwrap();
-    admin.accounts().set_org_member("acme", "erin", OrgRole::Contributor).await.unwrap();
-    let dave = admin.accounts().create_token("dave", "t", Role::Write).await.unwrap();
-    let erin = admin.accounts().create_token("erin", "t", Role::Write).await.unwrap();
-    let root = admin.accounts().create_token("root", "t", Role::Write).await.unwrap();
-    (dave, erin, root)
-}
 
 async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> Response {
     server.post(path).bearer_auth(token).json(&body).send().await.unwrap()
