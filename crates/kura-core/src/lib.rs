@@ -69,8 +69,8 @@ pub use gitignore::GitIgnore;
 pub use issuer::Issuer;
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
-    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, OrgRole, RefRecord, RepoQuery,
-    RepoRecord, RepoSort, TokenRecord,
+    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, NamespaceKind, OrgRole, RefRecord,
+    RepoQuery, RepoRecord, RepoSort, TokenRecord,
 };
 pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};

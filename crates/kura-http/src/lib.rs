@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::response::Response;
 pub use budget::BodyBudget;
 pub use client_ip::IpNet;
 use kura_core::Hub;
@@ -45,14 +44,34 @@ pub struct AppState {
     pub body_budget: BodyBudget,
 }
 
-/// The complete router. Every request goes through `dispatch`, which routes on the raw path.
+/// The API's router alone (tests of this crate, tools without pages).
 pub fn router(state: AppState) -> Router {
+    router_beside(state, Router::new(), |_, _| false)
+}
+
+/// Which requests belong to the edge beside the API (the web pages).
+pub type Claims = fn(&axum::http::Method, &str) -> bool;
+
+/// The binary's one router: a request `claims` accepts goes to `other` (the web edge), every
+/// other one to the API; both share the request id, the log line and the metrics.
+pub fn router_beside(state: AppState, other: Router, claims: Claims) -> Router {
+    let dispatch = move |State(state): State<AppState>, request: Request| {
+        let other = other.clone();
+        async move {
+            if claims(request.method(), request.uri().path()) {
+                use tower_service::Service;
+                let mut other = other;
+                match other.call(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            } else {
+                api::handle(state, request).await
+            }
+        }
+    };
     Router::new()
         .fallback(dispatch)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_id_and_log))
         .with_state(state)
-}
-
-async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
-    api::handle(state, request).await
 }

@@ -105,7 +105,9 @@ pub async fn serve_with(
         trusted_proxies: options.trusted_proxies.clone().into(),
         metrics_token: options.metrics_token.map(Into::into),
     };
-    let app = kura_http::router(state);
+    let web = kura_web::WebState { hub: state.hub.clone(), public_url: state.public_url.clone() };
+    let pages = kura_web::router(web);
+    let app = kura_http::router_beside(state, pages, kura_web::claims);
     let max_connections = connection_cap(limits.max_connections);
     let config_limits = limits.clone();
     let limits = kura_http::serve::ServeLimits::from_limits(&limits, max_connections);

@@ -1,0 +1,167 @@
+//! Model cards and Markdown files as HTML: GitHub-flavoured Markdown (comrak) with raw HTML
+//! allowed and then sanitised (ammonia), so a card's centred images and badges work and no
+//! script, event handler or `javascript:` link survives. Relative links point into the repo
+//! at the same revision: links to its file pages, images to its raw content.
+
+use std::borrow::Cow;
+
+use comrak::nodes::NodeValue;
+use comrak::{Arena, Options};
+
+/// Where relative links in a document lead: `/{prefix}{ns}/{name}`, the revision (one
+/// encoded segment) and the folder the document is in.
+pub(crate) struct LinkBase {
+    pub(crate) repo: String,
+    pub(crate) revision: String,
+    pub(crate) dir: String,
+}
+
+impl LinkBase {
+    fn resolve(&self, kind: &str, url: &str) -> Option<String> {
+        if url.is_empty()
+            || url.starts_with('#')
+            || url.starts_with('/')
+            || url.starts_with("//")
+            || has_scheme(url)
+        {
+            return None;
+        }
+        let (path, fragment) = match url.split_once('#') {
+            Some((path, fragment)) => (path, format!("#{fragment}")),
+            None => (url, String::new()),
+        };
+        let mut parts: Vec<&str> = self.dir.split('/').filter(|s| !s.is_empty()).collect();
+        for segment in path.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                other => parts.push(other),
+            }
+        }
+        Some(format!("{}/{kind}/{}/{}{fragment}", self.repo, self.revision, parts.join("/")))
+    }
+}
+
+fn has_scheme(url: &str) -> bool {
+    match url.find(':') {
+        Some(colon) => {
+            url[..colon].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && colon > 0
+        }
+        None => false,
+    }
+}
+
+fn options() -> Options<'static> {
+    let mut options = Options::default();
+    options.extension.table = true;
+    options.extension.strikethrough = true;
+    options.extension.autolink = true;
+    options.extension.tasklist = true;
+    options.extension.footnotes = true;
+    options.extension.front_matter_delimiter = Some("---".to_owned());
+    options.render.r#unsafe = true;
+    options
+}
+
+/// Renders Markdown to sanitised HTML.
+pub(crate) fn render(text: &str, base: &LinkBase) -> String {
+    let arena = Arena::new();
+    let options = options();
+    let root = comrak::parse_document(&arena, text, &options);
+    for node in root.descendants() {
+        let mut data = node.data.borrow_mut();
+        match &mut data.value {
+            NodeValue::Link(link) => {
+                if let Some(url) = base.resolve("blob", &link.url) {
+                    link.url = url;
+                }
+            }
+            NodeValue::Image(image) => {
+                if let Some(url) = base.resolve("resolve", &image.url) {
+                    image.url = url;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut html = String::new();
+    if comrak::format_html(root, &options, &mut html).is_err() {
+        return String::new();
+    }
+    sanitize(&html, base)
+}
+
+/// Cleans HTML: ammonia's allow-list (no scripts, styles, event handlers or unsafe schemes);
+/// relative URLs left in raw HTML point at the repo's raw files.
+fn sanitize(html: &str, base: &LinkBase) -> String {
+    let raw = RawLinks(LinkBase {
+        repo: base.repo.clone(),
+        revision: base.revision.clone(),
+        dir: base.dir.clone(),
+    });
+    ammonia::Builder::default()
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(raw)))
+        .add_tag_attributes("img", &["align", "width", "height"])
+        .add_tag_attributes("p", &["align"])
+        .add_tag_attributes("div", &["align"])
+        .clean(html)
+        .to_string()
+}
+
+/// Relative URLs of raw HTML: into the repo's raw files; absolute paths and fragments stay.
+struct RawLinks(LinkBase);
+
+impl<'a> ammonia::UrlRelativeEvaluate<'a> for RawLinks {
+    fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
+        match self.0.resolve("resolve", url) {
+            Some(resolved) => Some(Cow::Owned(resolved)),
+            None if url.starts_with('/') || url.starts_with('#') => Some(Cow::Borrowed(url)),
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> LinkBase {
+        LinkBase { repo: "/alice/demo".into(), revision: "main".into(), dir: String::new() }
+    }
+
+    #[test]
+    fn scripts_handlers_and_javascript_links_do_not_survive() {
+        let html = render(
+            "# Title\n\n<script>alert(1)</script>\n<img src=x onerror=alert(2)>\n[a](javascript:alert(3))\n<a href=\"javascript:alert(4)\">b</a>\n<iframe src=\"https://evil\"></iframe><svg onload=alert(5)></svg>",
+            &base(),
+        );
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        for bad in ["<script", "onerror", "javascript:", "<iframe", "onload", "alert(1)"] {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
+    }
+
+    #[test]
+    fn relative_links_stay_in_the_repo_at_the_same_revision() {
+        let base = LinkBase { repo: "/datasets/a/b".into(), revision: "v1".into(), dir: "docs".into() };
+        let html = render(
+            "[guide](guide.md#setup) ![plot](../img/p.png) [abs](https://example.org/x)\n\n<img src=\"raw.png\">",
+            &base,
+        );
+        assert!(html.contains("href=\"/datasets/a/b/blob/v1/docs/guide.md#setup\""), "{html}");
+        assert!(html.contains("src=\"/datasets/a/b/resolve/v1/img/p.png\""), "{html}");
+        assert!(html.contains("href=\"https://example.org/x\""), "{html}");
+        assert!(html.contains("src=\"/datasets/a/b/resolve/v1/docs/raw.png\""), "{html}");
+    }
+
+    #[test]
+    fn gfm_tables_and_front_matter() {
+        let html =
+            render("---\nlicense: mit\n---\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ - [x] done", &base());
+        assert!(!html.contains("license: mit"), "{html}");
+        assert!(html.contains("<table>") && html.contains("<td>1</td>"), "{html}");
+        assert!(html.contains("<del>old</del>"), "{html}");
+    }
+}

@@ -1,0 +1,66 @@
+//! Page handlers, one module per area, and the dispatch from pages to them.
+
+mod auth;
+mod format;
+mod home;
+pub(crate) mod layout;
+mod repo;
+mod repo_common;
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{WebError, WebResult};
+use crate::request::Req;
+use crate::route::Page;
+
+pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
+    match page {
+        Page::Asset(name) => crate::assets::serve(&name),
+        Page::Home => home::home(req).await,
+        Page::Listing(repo_type) => home::listing(req, repo_type).await,
+        Page::Profile(name) => home::profile(req, &name).await,
+        Page::Login if req.method == axum::http::Method::POST => auth::login(req).await,
+        Page::Login => auth::login_page(req, None),
+        Page::Logout => auth::logout(req).await,
+        Page::Repo(repo) => repo::repo_page(req, &repo).await,
+        _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
+    }
+}
+
+/// Security headers of every page: scripts and styles only from this server, no framing,
+/// no plugins, forms only to this server.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Renders a template into a page response.
+pub(crate) fn html<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(body) => {
+            let mut response = (status, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+            headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// A 200 page.
+pub(crate) fn ok<T: Template>(page: &T) -> WebResult {
+    Ok(html(StatusCode::OK, page))
+}
+
+/// The answer to a form post: 303 to the page that shows its result.
+pub(crate) fn see_other(location: &str) -> WebResult {
+    let value = HeaderValue::from_str(location).map_err(|_| WebError::bad_request("Invalid redirect"))?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response())
+}

@@ -1,0 +1,179 @@
+//! The repo page: the rendered card with its metadata as chips, a sidebar with what the hub
+//! knows of the repo, and "use this repo" snippets that carry this server's URL.
+
+use askama::Template;
+use kura_core::RepoRecord;
+use kura_core::views::CommitView;
+use serde_json::Value;
+
+use super::layout::Layout;
+use super::repo_common::{self, RepoHeader, Tab};
+use super::{format, ok};
+use crate::error::WebResult;
+use crate::markdown::{self, LinkBase};
+use crate::request::Req;
+use crate::route::RepoName;
+
+/// Most of a README rendered as the card (the rest is cut, with a link to the file).
+const CARD_MAX_BYTES: u64 = 512 * 1024;
+/// Entries walked for the sidebar's file count and size.
+const SIZE_WALK_ENTRIES: usize = 10_000;
+
+/// One metadata chip: what it is and its value.
+pub(crate) struct Chip {
+    pub(crate) label: &'static str,
+    pub(crate) value: String,
+    pub(crate) link: Option<String>,
+}
+
+pub(crate) struct Snippet {
+    pub(crate) title: &'static str,
+    pub(crate) code: String,
+}
+
+#[derive(Template)]
+#[template(path = "repo.html")]
+struct RepoPage {
+    layout: Layout,
+    header: RepoHeader,
+    card: Option<String>,
+    card_cut: bool,
+    chips: Vec<Chip>,
+    last_commit: CommitView,
+    files: usize,
+    files_more: bool,
+    size: String,
+    snippets: Vec<Snippet>,
+}
+
+pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
+    let record = repo_common::find(req, name).await?;
+    let repos = req.hub().repos();
+    let head = repos.resolve_revision(&record, "main").await?.commit;
+    let commit = repos.commit(&head).await?;
+    let header = RepoHeader::new(req, &record, Tab::Card, "main").await;
+    let readme = repo_common::read_prefix(req, &record, &head.to_hex(), "README.md", CARD_MAX_BYTES).await;
+    // A gated repo's card is shown only to those who may read its files, as on the Hub.
+    let (card, card_cut) = match readme {
+        Ok(Some((bytes, size))) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let base =
+                LinkBase { repo: header.base.clone(), revision: format::segment("main"), dir: String::new() };
+            (Some(markdown::render(&text, &base)), size > CARD_MAX_BYTES)
+        }
+        Ok(None) | Err(_) => (None, false),
+    };
+    let info = repos.card_info(commit.tree).await?;
+    let chips =
+        chips(&record, info.card_data.as_ref(), info.pipeline_tag.as_deref(), info.library_name.as_deref());
+    let (files, files_more, bytes) = walk_size(req, commit.tree).await?;
+    let snippets = snippets(&req.state.public_url, &record, info.library_name.as_deref());
+    let page = RepoPage {
+        layout: Layout::new(req, &record.repo_id.to_string()),
+        header,
+        card,
+        card_cut,
+        chips,
+        last_commit: CommitView::new(&head, &commit),
+        files,
+        files_more,
+        size: format::size(bytes),
+        snippets,
+    };
+    ok(&page)
+}
+
+/// Counts files and bytes of a tree, reading at most `SIZE_WALK_ENTRIES` entries.
+async fn walk_size(req: &Req, root: kura_model::ObjectId) -> WebResult<(usize, bool, u64)> {
+    let page = req.hub().repos().list_page(root, None, true, None, SIZE_WALK_ENTRIES).await?;
+    let mut files = 0;
+    let mut bytes = 0;
+    for entry in &page.entries {
+        if let kura_core::Entry::File { info, .. } = entry {
+            files += 1;
+            bytes += info.size;
+        }
+    }
+    Ok((files, page.next.is_some(), bytes))
+}
+
+/// Strings of a metadata field that may be one string or a list.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(|v| v.as_str().map(str::to_owned)).take(20).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn chips(record: &RepoRecord, card: Option<&Value>, task: Option<&str>, library: Option<&str>) -> Vec<Chip> {
+    let field = |name: &str| strings(card.and_then(|c| c.get(name)));
+    let listing = format!("/{}", record.repo_type.plural());
+    let tag_link = |tag: &str| Some(format!("{listing}?other={}", format::segment(tag)));
+    let mut chips = Vec::new();
+    for (label, values) in [
+        ("Task", task.map(str::to_owned).into_iter().collect()),
+        ("Library", library.map(str::to_owned).into_iter().collect()),
+    ] {
+        let values: Vec<String> = values;
+        chips.extend(values.into_iter().map(|value| Chip { label, link: tag_link(&value), value }));
+    }
+    for (label, key) in [
+        ("License", "license"),
+        ("Language", "language"),
+        ("Base model", "base_model"),
+        ("Dataset", "datasets"),
+    ] {
+        for value in field(key) {
+            let link = match key {
+                "base_model" => Some(format!("/{}", format::path(&value))),
+                "datasets" => Some(format!("/datasets/{}", format::path(&value))),
+                _ => tag_link(&format!("{key}:{value}")),
+            };
+            chips.push(Chip { label, value, link });
+        }
+    }
+    for tag in field("tags") {
+        chips.push(Chip { label: "Tag", link: tag_link(&tag), value: tag });
+    }
+    chips
+}
+
+fn snippets(public_url: &str, record: &RepoRecord, library: Option<&str>) -> Vec<Snippet> {
+    let id = record.repo_id.to_string();
+    let kind = record.repo_type.as_str();
+    let type_arg = if kind == "model" { String::new() } else { format!(", repo_type=\"{kind}\"") };
+    let cli_type = if kind == "model" { String::new() } else { format!(" --repo-type {kind}") };
+    let mut out = vec![
+        Snippet {
+            title: "huggingface_hub",
+            code: format!(
+                "import os\nos.environ[\"HF_ENDPOINT\"] = \"{public_url}\"\n\nfrom huggingface_hub import snapshot_download\nsnapshot_download(\"{id}\"{type_arg})"
+            ),
+        },
+        Snippet { title: "hf CLI", code: format!("HF_ENDPOINT={public_url} hf download {id}{cli_type}") },
+        Snippet {
+            title: "git",
+            code: format!("git lfs install\ngit clone {public_url}/{}{id}", record.repo_type.url_prefix()),
+        },
+    ];
+    if kind == "model" && library.is_none_or(|l| l == "transformers") {
+        out.push(Snippet {
+            title: "transformers",
+            code: format!(
+                "import os\nos.environ[\"HF_ENDPOINT\"] = \"{public_url}\"\n\nfrom transformers import AutoModel\nmodel = AutoModel.from_pretrained(\"{id}\")"
+            ),
+        });
+    }
+    if kind == "dataset" {
+        out.push(Snippet {
+            title: "datasets",
+            code: format!(
+                "import os\nos.environ[\"HF_ENDPOINT\"] = \"{public_url}\"\n\nfrom datasets import load_dataset\nds = load_dataset(\"{id}\")"
+            ),
+        });
+    }
+    out
+}
