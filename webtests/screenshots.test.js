@@ -1,0 +1,135 @@
+// Screenshots of the main pages in light and dark, written to docs/screenshots (or
+// KURA_SCREENSHOT_DIR) as {page}-{light|dark}.png. Each page must also load without a console
+// error (a CSP refusal of an inline style or script is one) and without a failed request.
+"use strict";
+
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const { after, before, test } = require("node:test");
+const { launchBrowser, newContext, screenshotDir, signIn, startKura } = require("./harness");
+
+const REPO = "alice/tiny-llm";
+const BASE = `/${REPO}`;
+
+const README = `---
+license: apache-2.0
+language: en
+library_name: transformers
+pipeline_tag: text-generation
+tags: [tiny, demo]
+---
+# tiny-llm
+
+A very small language model, trained for an afternoon on public-domain novels. It is here to
+show what a model page looks like on **kura**.
+
+## Usage
+
+\`\`\`python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained("alice/tiny-llm")
+model = AutoModelForCausalLM.from_pretrained("alice/tiny-llm")
+\`\`\`
+
+## Results
+
+| task | score |
+| --- | --- |
+| next word | 41.2 |
+| rhymes | 12.0 |
+
+- 6 layers, 256 hidden units
+- vocabulary of 8,000 tokens
+`;
+
+const MODEL_V1 = `"""A tiny causal language model."""
+
+import math
+
+import torch
+from torch import nn
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab: int = 8000, hidden: int = 256, layers: int = 6):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(hidden, 4) for _ in range(layers))
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids) * math.sqrt(self.embed.embedding_dim)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+`;
+const MODEL_V2 = MODEL_V1.replace("layers: int = 6", "layers: int = 8")
+  .replace("        return self.head(x)\n", "        x = self.norm(x)\n        return self.head(x)\n")
+  .replace("        self.head = nn.Linear(hidden, vocab)\n", "        self.norm = nn.LayerNorm(hidden)\n        self.head = nn.Linear(hidden, vocab)\n");
+
+const CONFIG = JSON.stringify({ architectures: ["TinyLM"], vocab_size: 8000, hidden_size: 256, num_layers: 8 }, null, 2);
+
+let kura;
+let browser;
+let commitUrl;
+
+before(async () => {
+  kura = await startKura(["alice"]);
+  const token = kura.token("alice");
+  await kura.createRepo(token, REPO);
+  await kura.createRepo(token, "alice/poetry-corpus");
+  await kura.commit(token, REPO, { "README.md": README, "model.py": MODEL_V1, "config.json": CONFIG }, "Initial model");
+  await kura.commit(token, REPO, { "tokenizer/vocab.txt": "a\nb\nc\n", "tokenizer/merges.txt": "#version: 0.2\n" }, "Add the tokenizer");
+  const second = await kura.commit(token, REPO, { "model.py": MODEL_V2 }, "Eight layers and a final norm", "Deeper, and normalised before the head.");
+  commitUrl = `${BASE}/commit/${second.commitOid}`;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await kura?.stop();
+});
+
+/** The pages to shoot: name, URL, and whether to sign in first. */
+function pages() {
+  return [
+    ["front", "/", true],
+    ["repo", BASE, true],
+    ["tree", `${BASE}/tree/main`, true],
+    ["blob", `${BASE}/blob/main/model.py`, true],
+    ["history", `${BASE}/commits/main`, true],
+    ["commit", commitUrl, true],
+    ["settings", `${BASE}/settings`, true],
+    ["login", "/login", false],
+  ];
+}
+
+for (const scheme of ["light", "dark"]) {
+  test(`main pages in ${scheme} load cleanly and are captured`, async () => {
+    const problems = [];
+    for (const signedIn of [false, true]) {
+      const context = await newContext(browser, kura, scheme);
+      try {
+        const page = await context.newPage();
+        page.on("console", (msg) => msg.type() === "error" && problems.push(`${page.url()}: ${msg.text()}`));
+        page.on("pageerror", (error) => problems.push(`${page.url()}: ${error.message}`));
+        page.on("requestfailed", (req) => problems.push(`${req.url()}: ${req.failure()?.errorText}`));
+        if (signedIn) await signIn(page);
+        for (const [name, url, wantsUser] of pages()) {
+          if (wantsUser !== signedIn) continue;
+          const response = await page.goto(url);
+          if (response.status() !== 200) {
+            problems.push(`${name}: ${url} answered ${response.status()}`);
+            continue;
+          }
+          const file = path.join(screenshotDir(), `${name}-${scheme}.png`);
+          await page.screenshot({ path: file });
+        }
+      } finally {
+        await context.close();
+      }
+    }
+    assert.deepEqual(problems, [], "console errors or failed requests");
+  });
+}
