@@ -23,6 +23,7 @@ mod matrix_access;
 mod matrix_fixture;
 mod matrix_manage;
 mod matrix_orgs;
+mod matrix_pages;
 mod matrix_routes;
 mod matrix_xet;
 mod orgs;
