@@ -39,11 +39,16 @@ impl Access {
 impl Page {
     pub(crate) fn access(&self) -> Access {
         match self {
-            Page::Home | Page::Listing(_) | Page::Asset(_) | Page::Login | Page::Logout | Page::Profile(_) => {
-                Access::Anyone
+            Page::Home
+            | Page::Listing(_)
+            | Page::Asset(_)
+            | Page::Login
+            | Page::Logout
+            | Page::Profile(_) => Access::Anyone,
+            Page::NewRepo | Page::Tokens | Page::RevokeToken(_) | Page::AskAccess(_) => Access::User,
+            Page::Repo(_) | Page::Tree { .. } | Page::Commits { .. } | Page::Commit { .. } => {
+                Access::RepoRead
             }
-            Page::NewRepo | Page::Tokens | Page::RevokeToken(_) => Access::User,
-            Page::Repo(_) | Page::Tree { .. } | Page::Commits { .. } | Page::Commit { .. } => Access::RepoRead,
             Page::Blob { .. } => Access::RepoFiles,
             Page::Settings { .. } | Page::Upload { .. } => Access::RepoWrite,
         }
@@ -69,6 +74,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/{repo}/settings", "/alice/demo/settings"),
     ("/{repo}/settings/{action}", "/alice/demo/settings/visibility"),
     ("/{repo}/upload/{rev}", "/alice/demo/upload/main"),
+    ("/{repo}/ask-access", "/alice/demo/ask-access"),
 ];
 
 /// The Markdown table of docs/security.md.
@@ -80,7 +86,9 @@ pub(crate) fn table() -> String {
             .filter(|m| crate::route::parse(m, sample).is_some())
             .map(Method::as_str)
             .collect();
-        let Some(page) = methods.first().and_then(|m| crate::route::parse(&m.parse().unwrap_or(Method::GET), sample)) else {
+        let Some(page) =
+            methods.first().and_then(|m| crate::route::parse(&m.parse().unwrap_or(Method::GET), sample))
+        else {
             continue;
         };
         out.push_str(&format!("| {} | `{template}` | {} |\n", methods.join(", "), page.access().describe()));

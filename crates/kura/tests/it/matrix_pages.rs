@@ -2,7 +2,7 @@
 //! fixture as the API's matrix (tokens as bearer credentials, which pages accept too), and no
 //! page of a private repo naming anything of it to those who may not see it.
 
-use crate::matrix::{Vis, VIS, WHO, Who, file_of, member, repo_of, sees};
+use crate::matrix::{VIS, Vis, WHO, Who, file_of, member, repo_of, sees};
 use crate::matrix_fixture::{Cells, Kind, setup};
 use crate::web_pages::no_redirects;
 
@@ -17,8 +17,15 @@ enum PageOp {
     Upload,
 }
 
-const PAGES: [PageOp; 7] =
-    [PageOp::Repo, PageOp::Tree, PageOp::Blob, PageOp::Commits, PageOp::Commit, PageOp::Settings, PageOp::Upload];
+const PAGES: [PageOp; 7] = [
+    PageOp::Repo,
+    PageOp::Tree,
+    PageOp::Blob,
+    PageOp::Commits,
+    PageOp::Commit,
+    PageOp::Settings,
+    PageOp::Upload,
+];
 
 /// The expected status of one page cell, from the rules in `kura_core::auth`.
 fn expected(who: Who, vis: Vis, op: PageOp) -> u16 {

@@ -247,3 +247,42 @@ async fn a_head_request_gets_the_headers_of_the_page() {
     assert_eq!(header(&response, "content-type"), Some("text/html; charset=utf-8"));
     assert!(response.text().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_gated_repo_page_hides_its_card_and_offers_to_ask_for_access() {
+    let server = TestServer::start().await;
+    demo(&server).await;
+    let gate = server
+        .client
+        .put(format!("{}/api/models/alice/demo/settings", server.base))
+        .bearer_auth(&server.alice)
+        .json(&serde_json::json!({"gated": "manual"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(gate.status().is_success(), "{}", gate.status());
+    let (status, html) = page_as(&server, &server.bob, "/alice/demo").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("badge gated") && html.contains("Request access"), "{html}");
+    assert!(!html.contains("<h1>Demo model</h1>"), "the card is for those who may read the files");
+    let (_, anonymous) = page(&server, "/alice/demo").await;
+    assert!(anonymous.contains("to request access") && !anonymous.contains("<h1>Demo model</h1>"));
+
+    let asked = no_redirects()
+        .post(format!("{}/alice/demo/ask-access", server.base))
+        .bearer_auth(&server.bob)
+        .form_pairs(&[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let (_, waiting) = page_as(&server, &server.bob, "/alice/demo").await;
+    assert!(waiting.contains("awaiting approval"), "{waiting}");
+    let (_, owner) = page_as(&server, &server.alice, "/alice/demo").await;
+    assert!(owner.contains("<h1>Demo model</h1>") && !owner.contains("Request access"));
+    // Anonymous callers are sent to sign in first.
+    let anonymous =
+        no_redirects().post(format!("{}/alice/demo/ask-access", server.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert!(header(&anonymous, "location").unwrap().starts_with("/login?next="));
+}
