@@ -42,6 +42,7 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
     ("kura-cas", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-core", &["axum", "hyper", "sqlx", "object_store", "reqwest"]),
     ("kura-http", &["sqlx", "object_store"]),
+    ("kura-web", &["sqlx", "object_store", "reqwest"]),
     ("kura-storage", &["axum", "hyper", "sqlx", "object_store"]),
 ];
 

@@ -43,6 +43,11 @@ mod signing;
 mod space_card;
 mod tokens;
 pub mod views;
+
+/// The address a request comes from, as the edge that received it determined it (the peer,
+/// or the client a trusted proxy names): what per-address limits count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
 mod xet;
 mod xet_ingest;
 mod xet_read;

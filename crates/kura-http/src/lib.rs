@@ -44,6 +44,13 @@ pub struct AppState {
     pub body_budget: BodyBudget,
 }
 
+/// The client's address: the peer, or the client a trusted proxy names.
+fn client_address(state: &AppState, request: &Request) -> Option<std::net::IpAddr> {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?.0.ip();
+    let forwarded = request.headers().get_all("x-forwarded-for").iter().map(|v| v.as_bytes());
+    Some(client_ip::client_address(peer, forwarded, &state.trusted_proxies))
+}
+
 /// The API's router alone (tests of this crate, tools without pages).
 pub fn router(state: AppState) -> Router {
     router_beside(state, Router::new(), |_, _| false)
@@ -61,6 +68,10 @@ pub fn router_beside(state: AppState, other: Router, claims: Claims) -> Router {
             if claims(request.method(), request.uri().path()) {
                 use tower_service::Service;
                 let mut other = other;
+                let mut request = request;
+                if let Some(address) = client_address(&state, &request) {
+                    request.extensions_mut().insert(kura_core::ClientAddress(address));
+                }
                 match other.call(request).await {
                     Ok(response) => response,
                     Err(never) => match never {},

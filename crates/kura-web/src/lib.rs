@@ -5,6 +5,7 @@
 mod assets;
 mod error;
 mod markdown;
+mod page_table;
 mod pages;
 mod request;
 mod route;
@@ -35,6 +36,9 @@ pub async fn handle(state: WebState, request: Request) -> Response {
     let started = std::time::Instant::now();
     let path = request.uri().path().to_owned();
     let mut response = match request::Req::new(state, request).await {
+        Ok(req) if page.access().needs_user() && req.identity.is_anonymous() => {
+            error::WebError::login_required(&req.path).into_response()
+        }
         Ok(mut req) => pages::run(&mut req, page).await.unwrap_or_else(|error| error.into_response()),
         Err(error) => error.into_response(),
     };

@@ -23,6 +23,8 @@ pub(crate) struct Req {
     pub(crate) identity: Identity,
     /// The CSRF token forms of this session carry (`None` without a session).
     pub(crate) csrf: Option<String>,
+    /// The client's address as the edge in front determined it (per-address login limits).
+    pub(crate) client: Option<std::net::IpAddr>,
     /// Behind a lock so `&Req` is `Send` across awaits (a body is not `Sync`).
     pub(crate) body: std::sync::Mutex<Option<Body>>,
 }
@@ -44,6 +46,7 @@ impl Req {
             query,
             identity,
             csrf,
+            client: parts.extensions.get::<kura_core::ClientAddress>().map(|a| a.0),
             body: std::sync::Mutex::new(Some(body)),
         })
     }

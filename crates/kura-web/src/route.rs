@@ -57,6 +57,8 @@ pub(crate) enum Page {
         repo: RepoName,
         revision: String,
     },
+    /// `POST …/ask-access`: a signed-in reader asks for a gated repo's files.
+    AskAccess(RepoName),
 }
 
 /// Whether the binary should send this request to the web edge.
@@ -80,8 +82,9 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::RevokeToken(_)
             | Page::Settings { .. }
             | Page::Upload { .. }
+            | Page::AskAccess(_)
     );
-    let get = !matches!(page, Page::Logout | Page::RevokeToken(_))
+    let get = !matches!(page, Page::Logout | Page::RevokeToken(_) | Page::AskAccess(_))
         && !matches!(&page, Page::Settings { action: Some(_), .. });
     let allowed =
         (get && (method == Method::GET || method == Method::HEAD)) || (post && method == Method::POST);
@@ -139,6 +142,7 @@ fn repo_page(repo_type: RepoType, namespace: &str, name: &str, rest: &[&str]) ->
         ["settings"] => Some(Page::Settings { repo, action: None }),
         ["settings", action] => Some(Page::Settings { repo, action: Some((*action).to_owned()) }),
         ["upload", revision] => Some(Page::Upload { repo, revision: (*revision).to_owned() }),
+        ["ask-access"] => Some(Page::AskAccess(repo)),
         _ => None,
     }
 }

@@ -51,8 +51,7 @@ pub(crate) async fn login(req: &mut Req) -> WebResult {
     req.check_origin()?;
     let form = req.form_unchecked().await?;
     let (user, password) = (form.get("username").unwrap_or("").trim(), form.get("password").unwrap_or(""));
-    let client = None;
-    match req.hub().accounts().login(user, password, client).await {
+    match req.hub().accounts().login(user, password, req.client).await {
         Ok(outcome) => {
             let next = safe_next(form.get("next"));
             let cookie = cookie(req, &outcome.secret, SESSION_MAX_AGE_SECS)?;

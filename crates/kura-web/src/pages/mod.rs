@@ -25,6 +25,7 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Login => auth::login_page(req, None),
         Page::Logout => auth::logout(req).await,
         Page::Repo(repo) => repo::repo_page(req, &repo).await,
+        Page::AskAccess(repo) => repo::ask_access(req, &repo).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }

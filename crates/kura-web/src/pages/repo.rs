@@ -38,6 +38,8 @@ struct RepoPage {
     header: RepoHeader,
     card: Option<String>,
     card_cut: bool,
+    /// Why the caller may not read this gated repo's files (the core's words), if so.
+    gate: Option<String>,
     chips: Vec<Chip>,
     last_commit: CommitView,
     files: usize,
@@ -52,8 +54,13 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
     let head = repos.resolve_revision(&record, "main").await?.commit;
     let commit = repos.commit(&head).await?;
     let header = RepoHeader::new(req, &record, Tab::Card, "main").await;
+    let gate = match req.hub().accounts().authorize_files(&req.identity, &record).await {
+        Err(kura_core::CoreError::GatedRepo(why)) => Some(why),
+        Err(error) => return Err(error.into()),
+        Ok(_) => None,
+    };
     let readme = repo_common::read_prefix(req, &record, &head.to_hex(), "README.md", CARD_MAX_BYTES).await;
-    // A gated repo's card is shown only to those who may read its files, as on the Hub.
+    // A gated repo's card is shown only to those who may read its files.
     let (card, card_cut) = match readme {
         Ok(Some((bytes, size))) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -73,6 +80,7 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         header,
         card,
         card_cut,
+        gate,
         chips,
         last_commit: CommitView::new(&head, &commit),
         files,
@@ -176,4 +184,13 @@ fn snippets(public_url: &str, record: &RepoRecord, library: Option<&str>) -> Vec
         });
     }
     out
+}
+
+/// A signed-in reader asks for a gated repo's files (accepted at once when gating is
+/// automatic, queued for the authors when manual).
+pub(crate) async fn ask_access(req: &mut Req, name: &RepoName) -> WebResult {
+    let record = repo_common::find(req, name).await?;
+    req.form().await?;
+    req.hub().accounts().ask_access(&req.identity, &record, None).await?;
+    super::see_other(&repo_common::base_url(record.repo_type, &record.repo_id))
 }

@@ -214,3 +214,30 @@ pub fn ok(dir: &std::path::Path, args: &[&str]) -> String {
     assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
+
+/// An url-encoded form body on a request, as a browser sends it.
+pub trait FormExt {
+    fn form_pairs(self, pairs: &[(&str, &str)]) -> Self;
+}
+
+impl FormExt for RequestBuilder {
+    fn form_pairs(self, pairs: &[(&str, &str)]) -> Self {
+        let body = form_urlencoded_pairs(pairs);
+        self.header("content-type", "application/x-www-form-urlencoded").body(body)
+    }
+}
+
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                other => format!("%{other:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
