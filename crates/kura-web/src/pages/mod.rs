@@ -4,8 +4,10 @@ mod auth;
 mod format;
 mod home;
 pub(crate) mod layout;
+mod new_repo;
 mod repo;
 mod repo_common;
+mod tokens;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,6 +27,11 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Login => auth::login_page(req, None),
         Page::Logout => auth::logout(req).await,
         Page::Repo(repo) => repo::repo_page(req, &repo).await,
+        Page::NewRepo if req.method == axum::http::Method::POST => new_repo::create(req).await,
+        Page::NewRepo => new_repo::new_repo_page(req).await,
+        Page::Tokens if req.method == axum::http::Method::POST => tokens::create(req).await,
+        Page::Tokens => tokens::tokens_page(req).await,
+        Page::RevokeToken(id) => tokens::revoke(req, &id).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }
