@@ -7,6 +7,7 @@ pub(crate) mod layout;
 mod new_repo;
 mod repo;
 mod repo_common;
+mod settings;
 mod tokens;
 
 use askama::Template;
@@ -32,6 +33,8 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Tokens if req.method == axum::http::Method::POST => tokens::create(req).await,
         Page::Tokens => tokens::tokens_page(req).await,
         Page::RevokeToken(id) => tokens::revoke(req, &id).await,
+        Page::Settings { repo, action: None } => settings::settings_page(req, &repo).await,
+        Page::Settings { repo, action: Some(action) } => settings::change(req, &repo, &action).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }
