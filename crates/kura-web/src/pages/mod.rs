@@ -9,6 +9,7 @@ mod repo;
 mod repo_common;
 mod settings;
 mod tokens;
+mod upload;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -35,6 +36,10 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::RevokeToken(id) => tokens::revoke(req, &id).await,
         Page::Settings { repo, action: None } => settings::settings_page(req, &repo).await,
         Page::Settings { repo, action: Some(action) } => settings::change(req, &repo, &action).await,
+        Page::Upload { repo, revision } if req.method == axum::http::Method::POST => {
+            upload::upload(req, &repo, &revision).await
+        }
+        Page::Upload { repo, revision } => upload::upload_page(req, &repo, &revision).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }

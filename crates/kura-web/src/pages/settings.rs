@@ -39,7 +39,7 @@ struct SettingsPage {
 }
 
 /// The repo, for callers who may write to it: 404 when they cannot see it, 403 otherwise.
-async fn writable(req: &Req, name: &RepoName) -> WebResult<RepoRecord> {
+pub(crate) async fn writable(req: &Req, name: &RepoName) -> WebResult<RepoRecord> {
     req.require_user()?;
     let record = repo_common::find(req, name).await?;
     if req.hub().accounts().authorize_write(&req.identity, &record).await.is_err() {

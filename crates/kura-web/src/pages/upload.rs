@@ -1,0 +1,236 @@
+//! `{base}/upload/{rev}`: files uploaded through the browser become one new commit. The
+//! multipart body is streamed field by field: the `csrf` field must come first and is checked
+//! before any file is read; each file is routed like a preupload (`.gitattributes`, size,
+//! binary sample, the commit's inline budget), so a small text file travels inline while any
+//! other is handed to the core as a stream, which hashes it itself and stores it as a large
+//! object. Only a commit makes the files visible: a refused or broken upload commits nothing.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use bytes::BytesMut;
+use futures_util::{StreamExt, TryStreamExt};
+use kura_core::{
+    CommitRequest, FileContent, LFS_THRESHOLD, Operation, RepoRecord, UploadCandidate, UploadMode,
+};
+use kura_model::RepoPath;
+
+use super::layout::Layout;
+use super::repo_common::{RepoHeader, Tab};
+use super::{format, html, see_other, settings};
+use crate::error::{WebError, WebResult};
+use crate::request::Req;
+use crate::route::RepoName;
+
+/// Most files one upload may carry.
+const MAX_FILES: usize = 100;
+/// Bytes of the sample preupload looks at (as the Hub's clients send).
+const SAMPLE_BYTES: usize = 512;
+/// Longest text field (folder, summary, description).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct UploadPage {
+    layout: Layout,
+    header: RepoHeader,
+    revision: String,
+    max_files: usize,
+}
+
+pub(crate) async fn upload_page(req: &Req, name: &RepoName, revision: &str) -> WebResult {
+    let record = settings::writable(req, name).await?;
+    req.hub().repos().resolve_revision(&record, revision).await?;
+    let page = UploadPage {
+        layout: Layout::new(req, &format!("Upload · {}", record.repo_id)),
+        header: RepoHeader::new(req, &record, Tab::Files, revision).await,
+        revision: revision.to_owned(),
+        max_files: MAX_FILES,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// What the form has said so far.
+#[derive(Default)]
+struct Upload {
+    folder: Option<RepoPath>,
+    summary: String,
+    description: String,
+    operations: Vec<Operation>,
+    inline_bytes: u64,
+}
+
+pub(crate) async fn upload(req: &mut Req, name: &RepoName, revision: &str) -> WebResult {
+    let record = settings::writable(req, name).await?;
+    let limit = req.hub().config().limits.web_upload_max_bytes;
+    let declared = req.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large(limit));
+    }
+    let mut multipart = open_multipart(req, limit)?;
+    check_csrf_first(req, &mut multipart).await?;
+    let mut upload = Upload::default();
+    let mut files = 0;
+    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
+        match field.name().unwrap_or("") {
+            "folder" if files == 0 => upload.folder = folder(&read_text(field, limit).await?)?,
+            "summary" => upload.summary = read_text(field, limit).await?.trim().to_owned(),
+            "description" => upload.description = read_text(field, limit).await?,
+            "files" => {
+                let Some(file_name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                    continue; // The empty part a browser sends when no file was chosen.
+                };
+                files += 1;
+                if files > MAX_FILES {
+                    return Err(WebError::too_large(&format!("At most {MAX_FILES} files per upload")));
+                }
+                let path = file_path(upload.folder.as_ref(), &file_name)?;
+                let operation = receive_file(req, &record, revision, &mut upload, path, field, limit).await?;
+                upload.operations.push(operation);
+            }
+            "folder" => return Err(WebError::bad_request("The folder field must come before the files")),
+            other => return Err(WebError::bad_request(&format!("Unexpected form field '{other}'"))),
+        }
+    }
+    if upload.operations.is_empty() {
+        return Err(WebError::bad_request("Choose at least one file to upload"));
+    }
+    let count = upload.operations.len();
+    let summary = if upload.summary.is_empty() {
+        format!("Upload {count} file{}", if count == 1 { "" } else { "s" })
+    } else {
+        upload.summary
+    };
+    let request = CommitRequest {
+        summary,
+        description: upload.description,
+        parent: None,
+        operations: upload.operations,
+    };
+    req.hub().repos().create_commit(&req.identity, &record, revision, request).await?;
+    let base = super::repo_common::base_url(record.repo_type, &record.repo_id);
+    let mut location = format!("{base}/tree/{}", format::segment(revision));
+    if let Some(folder) = &upload.folder {
+        location = format!("{location}/{}", format::path(folder.as_str()));
+    }
+    see_other(&location)
+}
+
+fn too_large(limit: u64) -> WebError {
+    WebError::too_large(&format!("The upload is larger than {}; nothing was committed", format::size(limit)))
+}
+
+fn multipart_error(error: multer::Error, limit: u64) -> WebError {
+    match error {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            too_large(limit)
+        }
+        other => WebError::bad_request(&format!("The upload was cut or malformed: {other}")),
+    }
+}
+
+/// The body as a multipart stream, at most `limit` bytes in all.
+fn open_multipart(req: &Req, limit: u64) -> WebResult<multer::Multipart<'static>> {
+    let content_type = req.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| WebError::bad_request("The upload must be sent as multipart/form-data"))?;
+    let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
+    let body = req.take_body()?.into_data_stream();
+    Ok(multer::Multipart::with_constraints(body, boundary, constraints))
+}
+
+/// The first field must be the CSRF token: a forged post is refused before any file is read.
+async fn check_csrf_first(req: &Req, multipart: &mut multer::Multipart<'static>) -> WebResult<()> {
+    let first = multipart.next_field().await.map_err(|e| multipart_error(e, u64::MAX))?;
+    let token = match first {
+        Some(field) if field.name() == Some("csrf") => Some(read_text(field, 0).await?),
+        _ => None,
+    };
+    req.hub().accounts().check_csrf(&req.identity, token.as_deref())?;
+    Ok(())
+}
+
+/// A text field, at most `MAX_TEXT_BYTES`.
+async fn read_text(mut field: multer::Field<'static>, limit: u64) -> WebResult<String> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+        if text.len() + chunk.len() > MAX_TEXT_BYTES {
+            return Err(WebError::bad_request("A text field of the form is too long"));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text).map_err(|_| WebError::bad_request("A text field of the form is not UTF-8"))
+}
+
+fn folder(text: &str) -> WebResult<Option<RepoPath>> {
+    let text = text.trim().trim_matches('/');
+    if text.is_empty() {
+        return Ok(None);
+    }
+    RepoPath::parse(text).map(Some).map_err(|e| invalid_path(&e.to_string()))
+}
+
+fn file_path(folder: Option<&RepoPath>, file_name: &str) -> WebResult<RepoPath> {
+    let full = match folder {
+        Some(folder) => format!("{folder}/{file_name}"),
+        None => file_name.to_owned(),
+    };
+    RepoPath::parse(&full).map_err(|e| invalid_path(&e.to_string()))
+}
+
+fn invalid_path(message: &str) -> WebError {
+    WebError::new(StatusCode::UNPROCESSABLE_ENTITY, &format!("Invalid file path: {message}"))
+}
+
+/// Reads one file part. Up to what may still travel inline (and below the LFS threshold) is
+/// held in memory; a file that ends within it is routed like a preupload, a longer one is a
+/// large object whatever its path, streamed on from there.
+async fn receive_file(
+    req: &Req,
+    record: &RepoRecord,
+    revision: &str,
+    upload: &mut Upload,
+    path: RepoPath,
+    mut field: multer::Field<'static>,
+    limit: u64,
+) -> WebResult<Operation> {
+    let inline_left = req.hub().config().limits.commit_max_inline_bytes.saturating_sub(upload.inline_bytes);
+    let held_max = usize::try_from(inline_left.min(LFS_THRESHOLD)).unwrap_or(usize::MAX);
+    let mut head = BytesMut::new();
+    let mut overflow = None;
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+        if head.len() + chunk.len() > held_max {
+            overflow = Some(chunk);
+            break;
+        }
+        head.extend_from_slice(&chunk);
+    }
+    let head = head.freeze();
+    let Some(overflow) = overflow else {
+        let candidate = UploadCandidate {
+            path: path.clone(),
+            size: head.len() as u64,
+            sample: head[..head.len().min(SAMPLE_BYTES)].to_vec(),
+        };
+        let plan = req.hub().repos().preupload(record, revision, &[candidate]).await?;
+        if plan.files.first().is_some_and(|p| p.mode == UploadMode::Regular) {
+            upload.inline_bytes += head.len() as u64;
+            return Ok(Operation::Put { path, content: FileContent::Regular(head) });
+        }
+        let stream = futures_util::stream::iter([Ok(head)]);
+        return store(req, record, path, Box::pin(stream), limit).await;
+    };
+    let rest = field.map_err(std::io::Error::other);
+    let stream = futures_util::stream::iter([Ok(head), Ok(overflow)]).chain(rest);
+    store(req, record, path, Box::pin(stream), limit).await
+}
+
+async fn store(
+    req: &Req,
+    record: &RepoRecord,
+    path: RepoPath,
+    body: kura_core::ByteStream,
+    limit: u64,
+) -> WebResult<Operation> {
+    let stored = req.hub().files().store_upload(&req.identity, record, body, limit).await?;
+    Ok(Operation::Put { path, content: FileContent::Lfs { oid: stored.oid, size: Some(stored.size) } })
+}
