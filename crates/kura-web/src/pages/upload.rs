@@ -17,6 +17,7 @@ use kura_model::RepoPath;
 use super::layout::Layout;
 use super::repo_common::{RepoHeader, Tab};
 use super::{format, html, see_other, settings};
+use crate::budget::Held;
 use crate::error::{WebError, WebResult};
 use crate::request::Req;
 use crate::route::RepoName;
@@ -50,13 +51,15 @@ pub(crate) async fn upload_page(req: &Req, name: &RepoName, revision: &str) -> W
 }
 
 /// What the form has said so far.
-#[derive(Default)]
 struct Upload {
     folder: Option<RepoPath>,
     summary: String,
     description: String,
     operations: Vec<Operation>,
     inline_bytes: u64,
+    /// The memory held (inline files, the file being read), reserved in the server's body
+    /// budget until the request ends.
+    held: Held,
 }
 
 pub(crate) async fn upload(req: &mut Req, name: &RepoName, revision: &str) -> WebResult {
@@ -68,7 +71,14 @@ pub(crate) async fn upload(req: &mut Req, name: &RepoName, revision: &str) -> We
     }
     let mut multipart = open_multipart(req, limit)?;
     check_csrf_first(req, &mut multipart).await?;
-    let mut upload = Upload::default();
+    let mut upload = Upload {
+        folder: None,
+        summary: String::new(),
+        description: String::new(),
+        operations: Vec::new(),
+        inline_bytes: 0,
+        held: Held::new(&req.state.body_budget),
+    };
     let mut files = 0;
     while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
         match field.name().unwrap_or("") {
@@ -202,6 +212,7 @@ async fn receive_file(
             overflow = Some(chunk);
             break;
         }
+        upload.held.cover(upload.inline_bytes + (head.len() + chunk.len()) as u64).await?;
         head.extend_from_slice(&chunk);
     }
     let head = head.freeze();
