@@ -79,50 +79,70 @@ pub(crate) async fn upload(req: &mut Req, name: &RepoName, revision: &str) -> We
         inline_bytes: 0,
         held: Held::new(&req.state.body_budget),
     };
-    let mut files = 0;
     while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
-        match field.name().unwrap_or("") {
-            "folder" if files == 0 => upload.folder = folder(&read_text(field, limit).await?)?,
-            "summary" => upload.summary = read_text(field, limit).await?.trim().to_owned(),
-            "description" => upload.description = read_text(field, limit).await?,
-            "files" => {
-                let Some(file_name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
-                    continue; // The empty part a browser sends when no file was chosen.
-                };
-                files += 1;
-                if files > MAX_FILES {
-                    return Err(WebError::too_large(&format!("At most {MAX_FILES} files per upload")));
-                }
-                let path = file_path(upload.folder.as_ref(), &file_name)?;
-                let operation = receive_file(req, &record, revision, &mut upload, path, field, limit).await?;
-                upload.operations.push(operation);
-            }
-            "folder" => return Err(WebError::bad_request("The folder field must come before the files")),
-            other => return Err(WebError::bad_request(&format!("Unexpected form field '{other}'"))),
-        }
+        upload.take_field(req, &record, revision, field, limit).await?;
     }
     if upload.operations.is_empty() {
         return Err(WebError::bad_request("Choose at least one file to upload"));
     }
-    let count = upload.operations.len();
-    let summary = if upload.summary.is_empty() {
-        format!("Upload {count} file{}", if count == 1 { "" } else { "s" })
-    } else {
-        upload.summary
-    };
-    let request = CommitRequest {
-        summary,
-        description: upload.description,
-        parent: None,
-        operations: upload.operations,
-    };
-    req.hub().repos().create_commit(&req.identity, &record, revision, request).await?;
-    let base = super::repo_common::base_url(record.repo_type, &record.repo_id);
-    let mut location = format!("{base}/tree/{}", format::segment(revision));
-    if let Some(folder) = &upload.folder {
-        location = format!("{location}/{}", format::path(folder.as_str()));
-    }
+    let location = upload_location(&record, revision, upload.folder.as_ref());
+    req.hub().repos().create_commit(&req.identity, &record, revision, upload.into_commit()).await?;
     see_other(&location)
+}
+
+impl Upload {
+    /// Takes one field of the form after the CSRF token; the folder must come before the
+    /// files (browsers send fields in the page's order).
+    async fn take_field(
+        &mut self,
+        req: &Req,
+        record: &RepoRecord,
+        revision: &str,
+        field: multer::Field<'static>,
+        limit: u64,
+    ) -> WebResult<()> {
+        match field.name().unwrap_or("") {
+            "folder" if self.operations.is_empty() => self.folder = folder(&read_text(field, limit).await?)?,
+            "summary" => self.summary = read_text(field, limit).await?.trim().to_owned(),
+            "description" => self.description = read_text(field, limit).await?,
+            "files" => {
+                // A browser sends an empty, nameless part when no file was chosen.
+                let Some(file_name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                    return Ok(());
+                };
+                if self.operations.len() >= MAX_FILES {
+                    return Err(WebError::too_large(&format!("At most {MAX_FILES} files per upload")));
+                }
+                let path = file_path(self.folder.as_ref(), &file_name)?;
+                let operation = receive_file(req, record, revision, self, path, field, limit).await?;
+                self.operations.push(operation);
+            }
+            "folder" => return Err(WebError::bad_request("The folder field must come before the files")),
+            other => return Err(WebError::bad_request(&format!("Unexpected form field '{other}'"))),
+        }
+        Ok(())
+    }
+
+    /// The commit: the title defaults to "Upload N files", as on the Hub.
+    fn into_commit(self) -> CommitRequest {
+        let count = self.operations.len();
+        let summary = if self.summary.is_empty() {
+            format!("Upload {count} file{}", if count == 1 { "" } else { "s" })
+        } else {
+            self.summary
+        };
+        CommitRequest { summary, description: self.description, parent: None, operations: self.operations }
+    }
+}
+
+/// `{base}/tree/{rev}/{folder}`: where the uploaded files are.
+fn upload_location(record: &RepoRecord, revision: &str, folder: Option<&RepoPath>) -> String {
+    let base = super::repo_common::base_url(record.repo_type, &record.repo_id);
+    let tree = format!("{base}/tree/{}", format::segment(revision));
+    match folder {
+        Some(folder) => format!("{tree}/{}", format::path(folder.as_str())),
+        None => tree,
+    }
 }
 
 fn too_large(limit: u64) -> WebError {
@@ -244,4 +264,42 @@ async fn store(
 ) -> WebResult<Operation> {
     let stored = req.hub().files().store_upload(&req.identity, record, body, limit).await?;
     Ok(Operation::Put { path, content: FileContent::Lfs { oid: stored.oid, size: Some(stored.size) } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_the_folder_and_refuse_escapes() {
+        let data = folder(" /data/raw/ ").unwrap();
+        assert_eq!(data.as_ref().map(RepoPath::as_str), Some("data/raw"));
+        assert_eq!(folder("  ").unwrap(), None);
+        assert_eq!(file_path(data.as_ref(), "a.txt").unwrap().as_str(), "data/raw/a.txt");
+        for bad in ["../a.txt", "a/../../b", ".git/config", "/etc/passwd", ""] {
+            assert!(file_path(None, bad).is_err(), "{bad}");
+        }
+        assert!(folder("../up").is_err());
+    }
+
+    #[test]
+    fn the_commit_title_defaults_to_the_file_count() {
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let share = crate::budget::BodyShare::new(permits, 1, std::time::Duration::ZERO);
+        let put = || Operation::Put {
+            path: RepoPath::parse("a").unwrap(),
+            content: FileContent::Regular(bytes::Bytes::new()),
+        };
+        let upload = |summary: &str, operations| Upload {
+            folder: None,
+            summary: summary.to_owned(),
+            description: String::new(),
+            operations,
+            inline_bytes: 0,
+            held: Held::new(&share),
+        };
+        assert_eq!(upload("", vec![put(), put()]).into_commit().summary, "Upload 2 files");
+        assert_eq!(upload("", vec![put()]).into_commit().summary, "Upload 1 file");
+        assert_eq!(upload("Add data", vec![put()]).into_commit().summary, "Add data");
+    }
 }

@@ -438,3 +438,33 @@ async fn a_login_form_from_another_site_is_refused() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(header(&response, "set-cookie").is_none());
 }
+
+/// The core use case behind the upload form: only writers store, and kura names the object
+/// by the hash it computed (a client never declares one).
+#[tokio::test]
+async fn store_upload_is_for_writers_and_names_objects_by_their_hash() {
+    let server = server().await;
+    assert_eq!(server.create_repo(&server.alice, "alice/objects", false).await.status(), StatusCode::OK);
+    let hub = server.admin().await;
+    let alice = hub.accounts().authenticate(Some(&server.alice)).await.unwrap();
+    let bob = hub.accounts().authenticate(Some(&server.bob)).await.unwrap();
+    let repo_id = kura_model::RepoId::parse("alice/objects").unwrap();
+    let record = hub.repos().find_repo(&alice, kura_model::RepoType::Model, &repo_id).await.unwrap();
+    let data = bytes(3 << 20);
+    let body = |data: &[u8]| -> kura_core::ByteStream {
+        let chunks: Vec<std::io::Result<bytes::Bytes>> =
+            data.chunks(100_000).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+        Box::pin(futures_util::stream::iter(chunks))
+    };
+
+    let refused = hub.files().store_upload(&bob, &record, body(&data), u64::MAX).await;
+    assert!(matches!(refused, Err(kura_core::CoreError::Forbidden(_))), "{refused:?}");
+    let too_big = hub.files().store_upload(&alice, &record, body(&data), 1 << 20).await;
+    assert!(matches!(too_big, Err(kura_core::CoreError::TooLarge(_))), "{too_big:?}");
+
+    let stored = hub.files().store_upload(&alice, &record, body(&data), u64::MAX).await.unwrap();
+    assert_eq!(stored.size, data.len() as u64);
+    assert_eq!(stored.oid.to_hex(), sha256_hex(&data));
+    let again = hub.files().store_upload(&alice, &record, body(&data), u64::MAX).await.unwrap();
+    assert_eq!(again, stored, "the same bytes are the same object");
+}
