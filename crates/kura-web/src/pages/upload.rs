@@ -250,9 +250,22 @@ async fn receive_file(
         let stream = futures_util::stream::iter([Ok(head)]);
         return store(req, record, path, Box::pin(stream), limit).await;
     };
-    let rest = field.map_err(std::io::Error::other);
+    // The core sees a broken stream as an interrupted upload; the cap is told apart here.
+    let capped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = capped.clone();
+    let rest = field.map_err(move |error| {
+        if matches!(error, multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. })
+        {
+            seen.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        std::io::Error::other(error)
+    });
     let stream = futures_util::stream::iter([Ok(head), Ok(overflow)]).chain(rest);
-    store(req, record, path, Box::pin(stream), limit).await
+    let stored = store(req, record, path, Box::pin(stream), limit).await;
+    if stored.is_err() && capped.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(too_large(limit));
+    }
+    stored
 }
 
 async fn store(

@@ -468,3 +468,62 @@ async fn store_upload_is_for_writers_and_names_objects_by_their_hash() {
     let again = hub.files().store_upload(&alice, &record, body(&data), u64::MAX).await.unwrap();
     assert_eq!(again, stored, "the same bytes are the same object");
 }
+
+/// The upload's budgets: the whole body (declared or streamed) and the commit's inline bytes.
+#[tokio::test]
+async fn uploads_keep_to_the_body_cap_and_the_inline_budget() {
+    let server = TestServer::start_with(|config| {
+        config.limits.web_upload_max_bytes = 1 << 20;
+        config.limits.commit_max_inline_bytes = 100;
+    })
+    .await;
+    server.admin().await.accounts().set_password("alice", PASSWORD).await.unwrap();
+    assert_eq!(server.create_repo(&server.alice, "alice/up", false).await.status(), StatusCode::OK);
+    let before = commit_count(&server, "alice/up").await;
+    let alice = Browser::sign_in(&server, "alice").await;
+    let csrf = alice.csrf.clone();
+    let path = "/alice/up/upload/main";
+
+    let big = bytes(2 << 20);
+    let declared =
+        alice.post_multipart(path, &[Part::Text("csrf", &csrf), Part::File("big.bin", &big)]).await;
+    assert_eq!(declared.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // The same body without a length: the cap is enforced while reading.
+    let boundary = "b0undary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&big);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        body.chunks(64 << 10).map(|c| Ok(c.to_vec())).collect();
+    let streamed = alice
+        .client
+        .post(format!("{}{path}", server.base))
+        .header("cookie", &alice.cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(commit_count(&server, "alice/up").await, before, "nothing committed");
+
+    // Two 80-byte text files: the first fits the 100-byte inline budget, the second goes to LFS.
+    let (first, second) = (vec![b'a'; 80], vec![b'b'; 80]);
+    let parts = [Part::Text("csrf", &csrf), Part::File("one.txt", &first), Part::File("two.txt", &second)];
+    assert_eq!(alice.post_multipart(path, &parts).await.status(), StatusCode::SEE_OTHER);
+    let tree: Value = server.get_json(&server.alice, "/api/models/alice/up/tree/main").await;
+    let lfs = |name: &str| {
+        let entry = tree.as_array().unwrap().iter().find(|e| e["path"] == name).unwrap();
+        entry.get("lfs").is_some_and(|l| !l.is_null())
+    };
+    assert!(!lfs("one.txt") && lfs("two.txt"), "{tree}");
+    for (name, data) in [("one.txt", &first), ("two.txt", &second)] {
+        let file = server.get(&format!("/alice/up/resolve/main/{name}")).send().await.unwrap();
+        assert!(file.bytes().await.unwrap()[..] == data[..], "{name}");
+    }
+}
