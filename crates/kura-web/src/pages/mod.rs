@@ -34,6 +34,9 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Tokens if req.method == axum::http::Method::POST => tokens::create(req).await,
         Page::Tokens => tokens::tokens_page(req).await,
         Page::RevokeToken(id) => tokens::revoke(req, &id).await,
+        Page::Settings { action: None, .. } if req.method == axum::http::Method::POST => {
+            Err(WebError::not_found())
+        }
         Page::Settings { repo, action: None } => settings::settings_page(req, &repo).await,
         Page::Settings { repo, action: Some(action) } => settings::change(req, &repo, &action).await,
         Page::Upload { repo, revision } if req.method == axum::http::Method::POST => {
