@@ -348,6 +348,27 @@ async fn settings_forms_change_the_repo_for_writers_only() {
     }
     assert_eq!(bob.get("/alice/demo/settings").await.status(), StatusCode::FORBIDDEN);
 
+    // Every settings form is refused without its CSRF field, and changes nothing.
+    let refs_before: Value = server.get_json(&server.alice, "/api/models/alice/demo/refs").await;
+    for (action, fields) in [
+        ("move", vec![("new_id", "alice/elsewhere")]),
+        ("delete", vec![("confirm", "alice/demo")]),
+        ("branch", vec![("name", "sneaky"), ("revision", "main")]),
+        ("tag", vec![("name", "sneaky"), ("revision", "main")]),
+        ("delete-branch", vec![("name", "main")]),
+        ("access", vec![("user", "bob"), ("status", "accepted")]),
+    ] {
+        let refused = alice.post(&format!("/alice/demo/settings/{action}"), &fields, false).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{action}");
+    }
+    assert_eq!(api_status(&server, None, "/api/models/alice/demo").await, StatusCode::OK);
+    assert_eq!(
+        api_status(&server, Some(&server.alice), "/api/models/alice/elsewhere").await,
+        StatusCode::NOT_FOUND
+    );
+    let refs_after: Value = server.get_json(&server.alice, "/api/models/alice/demo/refs").await;
+    assert_eq!(refs_before, refs_after);
+
     // Visibility: refused without CSRF and for bob; alice's form hides the repo.
     let private = [("visibility", "private")];
     assert_eq!(
