@@ -42,6 +42,7 @@ mod sessions;
 mod signing;
 mod space_card;
 mod tokens;
+mod upload;
 pub mod views;
 
 /// The address a request comes from, as the edge that received it determined it (the peer,
@@ -94,6 +95,7 @@ pub use sessions::{
 };
 pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
+pub use upload::StoredUpload;
 pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;
 pub use xet_token::XetGrant;

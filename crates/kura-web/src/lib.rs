@@ -3,6 +3,7 @@
 //! binary's router sends a request here when `claims` says it names a page.
 
 mod assets;
+mod budget;
 mod error;
 mod markdown;
 mod page_table;
@@ -17,6 +18,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use kura_core::Hub;
 
+pub use budget::BodyShare;
 pub use route::claims;
 
 /// What every page handler needs.
@@ -25,6 +27,8 @@ pub struct WebState {
     pub hub: Arc<Hub>,
     /// Externally visible base URL, without a trailing slash (snippets and `Origin` checks).
     pub public_url: String,
+    /// The server's body budget, shared with the API edge (uploads hold inline files).
+    pub body_budget: BodyShare,
 }
 
 /// Renders the page `request` names (callers check `claims` first; anything else is a 404 page).

@@ -37,5 +37,6 @@ mod sessions;
 mod support;
 mod tokens;
 mod web_pages;
+mod web_forms;
 mod write;
 mod xet;
