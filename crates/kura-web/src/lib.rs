@@ -3,7 +3,9 @@
 //! binary's router sends a request here when `claims` says it names a page.
 
 mod assets;
+mod diff;
 mod error;
+mod highlight;
 mod markdown;
 mod pages;
 mod request;
