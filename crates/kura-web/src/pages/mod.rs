@@ -1,11 +1,14 @@
 //! Page handlers, one module per area, and the dispatch from pages to them.
 
 mod auth;
+mod blob;
 mod format;
+mod history;
 mod home;
 pub(crate) mod layout;
 mod repo;
 mod repo_common;
+mod tree;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,6 +28,9 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Login => auth::login_page(req, None),
         Page::Logout => auth::logout(req).await,
         Page::Repo(repo) => repo::repo_page(req, &repo).await,
+        Page::Tree { repo, revision, path } => tree::tree_page(req, &repo, &revision, &path).await,
+        Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
+        Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }
