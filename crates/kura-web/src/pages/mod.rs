@@ -2,6 +2,7 @@
 
 mod auth;
 mod blob;
+mod commit;
 mod format;
 mod history;
 mod home;
@@ -31,6 +32,7 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Tree { repo, revision, path } => tree::tree_page(req, &repo, &revision, &path).await,
         Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
         Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
+        Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
         _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
     }
 }

@@ -35,5 +35,6 @@ mod security_edges;
 mod sessions;
 mod support;
 mod tokens;
+mod web_browse;
 mod write;
 mod xet;
