@@ -114,7 +114,8 @@ mod tests {
         assert!(rows[1..].iter().all(|r| r.kind == RowKind::Add));
         assert!(unified("same\n", "same\n").is_empty());
         let old: String = (0..40).map(|i| format!("{i}\n")).collect();
-        let new: String = (0..40).map(|i| if i % 30 == 5 { format!("x{i}\n") } else { format!("{i}\n") }).collect();
+        let new: String =
+            (0..40).map(|i| if i % 30 == 5 { format!("x{i}\n") } else { format!("{i}\n") }).collect();
         let hunks = unified(&old, &new).iter().filter(|r| r.kind == RowKind::Hunk).count();
         assert_eq!(hunks, 2);
     }

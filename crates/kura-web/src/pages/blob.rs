@@ -127,9 +127,14 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         Shown::Binary
     } else if markdown_file && req.param("plain") != Some("1") {
         let text = String::from_utf8_lossy(&bytes);
-        let base = LinkBase { repo: page.header.base.clone(), revision: format::segment(revision), dir: dir.to_owned() };
+        let base = LinkBase {
+            repo: page.header.base.clone(),
+            revision: format::segment(revision),
+            dir: dir.to_owned(),
+        };
         page.html = markdown::render(&text, &base);
-        page.toggle = Some((format!("{}?plain=1", file_url(&page.header.base, "blob", revision, path)), "Source"));
+        page.toggle =
+            Some((format!("{}?plain=1", file_url(&page.header.base, "blob", revision, path)), "Source"));
         Shown::Markdown
     } else {
         if markdown_file {
@@ -138,7 +143,8 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         let text = String::from_utf8_lossy(&bytes).into_owned();
         match highlighted(path, text.clone()).await {
             Some(lines) => {
-                page.lines = lines.into_iter().enumerate().map(|(i, html)| Line { number: i + 1, html }).collect();
+                page.lines =
+                    lines.into_iter().enumerate().map(|(i, html)| Line { number: i + 1, html }).collect();
                 Shown::Code
             }
             None => {

@@ -112,8 +112,11 @@ async fn file_diff(
     budget: &mut u64,
 ) -> WebResult<FileDiff> {
     let sides = [changed.old.as_ref(), changed.new.as_ref()];
-    let size = |side: Option<&FileSide>| side.map_or_else(|| "—".to_owned(), |s| format::size(content_size(s)));
-    let blob = |side: Option<&FileSide>| side.map_or_else(|| "0000000".to_owned(), |s| s.blob.to_hex()[..7].to_owned());
+    let size =
+        |side: Option<&FileSide>| side.map_or_else(|| "—".to_owned(), |s| format::size(content_size(s)));
+    let blob = |side: Option<&FileSide>| {
+        side.map_or_else(|| "0000000".to_owned(), |s| s.blob.to_hex()[..7].to_owned())
+    };
     let mut out = FileDiff {
         path: changed.path.clone(),
         kind: changed.kind.as_str(),

@@ -30,7 +30,10 @@ pub(crate) struct Crumb {
 
 /// The crumbs of `path` (the repo root first), each linking to its folder's tree page.
 pub(crate) fn crumbs(base: &str, revision: &str, path: &str) -> Vec<Crumb> {
-    let mut out = vec![Crumb { name: base.rsplit('/').next().unwrap_or(base).to_owned(), href: tree_url(base, revision, "") }];
+    let mut out = vec![Crumb {
+        name: base.rsplit('/').next().unwrap_or(base).to_owned(),
+        href: tree_url(base, revision, ""),
+    }];
     let mut sofar = String::new();
     for part in path.split('/').filter(|p| !p.is_empty()) {
         sofar = if sofar.is_empty() { part.to_owned() } else { format!("{sofar}/{part}") };
@@ -42,7 +45,11 @@ pub(crate) fn crumbs(base: &str, revision: &str, path: &str) -> Vec<Crumb> {
 /// `{base}/tree/{rev}/{path}` with the revision as one segment.
 pub(crate) fn tree_url(base: &str, revision: &str, path: &str) -> String {
     let rev = format::segment(revision);
-    if path.is_empty() { format!("{base}/tree/{rev}") } else { format!("{base}/tree/{rev}/{}", format::path(path)) }
+    if path.is_empty() {
+        format!("{base}/tree/{rev}")
+    } else {
+        format!("{base}/tree/{rev}/{}", format::path(path))
+    }
 }
 
 /// `{base}/{kind}/{rev}/{path}` for blob, resolve and commits pages.
@@ -219,7 +226,14 @@ mod tests {
     fn crumbs_link_each_folder_and_keep_the_revision_one_segment() {
         let crumbs = super::crumbs("/alice/demo", "release/v1", "a b/c");
         let hrefs: Vec<&str> = crumbs.iter().map(|c| c.href.as_str()).collect();
-        assert_eq!(hrefs, ["/alice/demo/tree/release%2Fv1", "/alice/demo/tree/release%2Fv1/a%20b", "/alice/demo/tree/release%2Fv1/a%20b/c"]);
+        assert_eq!(
+            hrefs,
+            [
+                "/alice/demo/tree/release%2Fv1",
+                "/alice/demo/tree/release%2Fv1/a%20b",
+                "/alice/demo/tree/release%2Fv1/a%20b/c"
+            ]
+        );
         assert_eq!(crumbs[0].name, "demo");
     }
 }

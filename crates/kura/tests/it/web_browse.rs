@@ -73,7 +73,9 @@ async fn tree_lists_entries_paginates_and_redirects_files() {
 
     let response = server.get("/alice/demo/tree/main/src/main.rs").send().await.unwrap();
     assert_eq!(response.url().path(), "/alice/demo/blob/main/src/main.rs");
-    for missing in ["/alice/demo/tree/main/nope", "/alice/demo/tree/nobranch", "/alice/demo/tree/main?cursor=zzz/x"] {
+    for missing in
+        ["/alice/demo/tree/main/nope", "/alice/demo/tree/nobranch", "/alice/demo/tree/main?cursor=zzz/x"]
+    {
         let (status, _) = page(&server, None, missing).await;
         assert!(status == 404 || status == 400, "{missing}: {status}");
     }
@@ -86,7 +88,10 @@ async fn blob_highlights_renders_markdown_and_caps_binary_and_large_files() {
     let (status, html) = page(&server, None, "/alice/demo/blob/main/src/main.rs").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<div class=\"code hl\">"), "{html}");
-    assert!(html.contains("<td class=\"src\"><span class=\"source rust\"><span class=\"meta function rust\">"), "{html}");
+    assert!(
+        html.contains("<td class=\"src\"><span class=\"source rust\"><span class=\"meta function rust\">"),
+        "{html}"
+    );
     assert!(html.contains("storage type function rust"), "{html}");
     assert!(html.contains("class=\"raw\" href=\"/alice/demo/resolve/main/src/main.rs\""), "{html}");
     assert!(html.contains("class=\"history\" href=\"/alice/demo/commits/main/src/main.rs\""), "{html}");
@@ -107,7 +112,10 @@ async fn blob_highlights_renders_markdown_and_caps_binary_and_large_files() {
     let huge = vec![b'a'; 9 << 20]; // over 8 MiB: not shown
     commit(&server, REPO, &[file_line("big.txt", big_text.as_bytes()), file_line("huge.txt", &huge)]).await;
     let (_, big) = page(&server, None, "/alice/demo/blob/main/big.txt").await;
-    assert!(big.contains("<pre class=\"plain\">") && !big.contains("class=\"code hl\""), "plain beyond the cap");
+    assert!(
+        big.contains("<pre class=\"plain\">") && !big.contains("class=\"code hl\""),
+        "plain beyond the cap"
+    );
     let (status, huge_page) = page(&server, None, "/alice/demo/blob/main/huge.txt").await;
     assert_eq!(status, 200);
     assert!(huge_page.contains("larger than 8 MiB") && huge_page.len() < 100_000, "huge files are not shown");
@@ -122,7 +130,8 @@ async fn blob_highlights_renders_markdown_and_caps_binary_and_large_files() {
 async fn history_and_commit_pages_show_titles_and_diffs() {
     let server = TestServer::start().await;
     demo(&server).await;
-    let edit = json!({"key": "header", "value": {"summary": "Say goodbye", "description": "A longer story."}});
+    let edit =
+        json!({"key": "header", "value": {"summary": "Say goodbye", "description": "A longer story."}});
     let body = [edit, file_line("src/main.rs", b"fn main() {\n    println!(\"goodbye\");\n}\n")]
         .iter()
         .map(|v| serde_json::to_string(v).unwrap())
@@ -149,27 +158,40 @@ async fn history_and_commit_pages_show_titles_and_diffs() {
     let (status, _) = page(&server, None, "/alice/demo/commits/main?p=0").await;
     assert_eq!(status, 400);
 
-    let href = history.split("class=\"commit-title\" href=\"").nth(2).unwrap().split('"').next().unwrap().to_owned();
+    let href =
+        history.split("class=\"commit-title\" href=\"").nth(2).unwrap().split('"').next().unwrap().to_owned();
     let (status, commit_page) = page(&server, None, &href).await;
     assert_eq!(status, 200, "{commit_page}");
-    assert!(commit_page.contains("<h1>Say goodbye</h1>") && commit_page.contains("A longer story."), "{commit_page}");
+    assert!(
+        commit_page.contains("<h1>Say goodbye</h1>") && commit_page.contains("A longer story."),
+        "{commit_page}"
+    );
     assert!(commit_page.contains("<section class=\"file-diff modified\">"), "{commit_page}");
     assert!(commit_page.contains("src/main.rs</a></h3>"), "{commit_page}");
     assert!(commit_page.contains("<table class=\"diff\">"), "{commit_page}");
-    assert!(commit_page.contains("<tr class=\"del\">") && commit_page.contains("-    println!(&#34;hello&#34;);"), "{commit_page}");
-    assert!(commit_page.contains("<tr class=\"add\">") && commit_page.contains("+    println!(&#34;goodbye&#34;);"), "{commit_page}");
+    assert!(
+        commit_page.contains("<tr class=\"del\">") && commit_page.contains("-    println!(&#34;hello&#34;);"),
+        "{commit_page}"
+    );
+    assert!(
+        commit_page.contains("<tr class=\"add\">")
+            && commit_page.contains("+    println!(&#34;goodbye&#34;);"),
+        "{commit_page}"
+    );
     assert!(commit_page.contains("<tr class=\"hunk\">") && commit_page.contains("<tr class=\"ctx\">"));
     assert!(commit_page.contains("class=\"parent\""), "{commit_page}");
 
     // The 1,003-file commit is cut at 300 files; the repo's first commit is compared with
     // the empty tree.
-    let big = history.split("class=\"commit-title\" href=\"").nth(3).unwrap().split('"').next().unwrap().to_owned();
+    let big =
+        history.split("class=\"commit-title\" href=\"").nth(3).unwrap().split('"').next().unwrap().to_owned();
     let (_, big) = page(&server, None, &big).await;
     assert!(big.contains("<section class=\"file-diff added\">") && big.contains("+# Demo model"), "{big}");
     assert_eq!(count(&big, "<section class=\"file-diff"), 300);
     assert!(big.contains("more files changed than this page lists"));
     assert!(big.contains("Binary file"), "data.bin shows only its size");
-    let first = history.split("class=\"commit-title\" href=\"").nth(4).unwrap().split('"').next().unwrap().to_owned();
+    let first =
+        history.split("class=\"commit-title\" href=\"").nth(4).unwrap().split('"').next().unwrap().to_owned();
     let (status, root) = page(&server, None, &first).await;
     assert_eq!(status, 200, "{root}");
     assert!(!root.contains("class=\"parent\""), "{root}");
@@ -182,8 +204,11 @@ async fn compare_walks_changed_folders_and_says_when_it_is_cut() {
     commit(&server, REPO, &[file_line("many/file-0007.txt", b"seven\n"), file_line("new.txt", b"n\n")]).await;
     let hub = server.admin().await;
     let id = kura_model::RepoId::new("alice", "demo").unwrap();
-    let record =
-        hub.repos().find_repo(&kura_core::Identity::Anonymous, kura_model::RepoType::Model, &id).await.unwrap();
+    let record = hub
+        .repos()
+        .find_repo(&kura_core::Identity::Anonymous, kura_model::RepoType::Model, &id)
+        .await
+        .unwrap();
     let head = hub.repos().resolve_revision(&record, "main").await.unwrap().commit;
     let commit = hub.repos().commit(&head).await.unwrap();
     let parent_tree = hub.repos().commit_tree(&commit.parents[0]).await.unwrap();
