@@ -284,3 +284,52 @@ async fn raw_answers_are_sandboxed() {
     let response = server.get("/alice/demo/resolve/main/page.html").send().await.unwrap();
     assert_eq!(header(&response, "content-type"), Some("application/octet-stream"));
 }
+
+#[tokio::test]
+async fn lfs_files_show_badges_their_sha256_and_only_size_changes() {
+    let server = TestServer::start().await;
+    assert_eq!(server.create_repo(&server.alice, REPO, false).await.status(), 200);
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let oid = crate::support::sha256_hex(&data);
+    let plan: Value = server
+        .post("/alice/demo.git/info/lfs/objects/batch")
+        .bearer_auth(&server.alice)
+        .header("content-type", "application/vnd.git-lfs+json")
+        .json(&json!({"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": data.len()}], "hash_algo": "sha256"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions = &plan["objects"][0]["actions"];
+    let put = server.client.put(actions["upload"]["href"].as_str().unwrap()).body(data.clone());
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    if let Some(verify) = actions["verify"]["href"].as_str() {
+        let body = json!({"oid": oid, "size": data.len()});
+        let verified = server.client.post(verify).bearer_auth(&server.alice).json(&body).send().await.unwrap();
+        assert_eq!(verified.status(), 200);
+    }
+    let lfs = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": data.len()}});
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+    commit(&server, REPO, &[lfs, file_line("pic.png", png), file_line("logo.svg", svg)]).await;
+
+    let (_, tree) = page(&server, None, "/alice/demo/tree/main").await;
+    let row = tree.split("w.bin</a>").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("<span class=\"badge lfs\">LFS</span>"), "{row}");
+    assert!(row.contains("<span class=\"badge xet\">Xet</span>"), "uploads are stored as Xet: {row}");
+    assert!(row.contains(">100 kB<"), "the content's size, not the pointer's: {row}");
+    let (_, blob) = page(&server, None, "/alice/demo/blob/main/w.bin").await;
+    assert!(blob.contains(&oid) && blob.contains("download-only"), "{blob}");
+
+    let (_, image) = page(&server, None, "/alice/demo/blob/main/pic.png").await;
+    assert!(image.contains("<img class=\"preview\" src=\"/alice/demo/resolve/main/pic.png\""), "{image}");
+    let (_, vector) = page(&server, None, "/alice/demo/blob/main/logo.svg").await;
+    assert!(!vector.contains("<img class=\"preview\"") && !vector.contains("<script>"), "{vector}");
+
+    let sha = server.head_sha(&server.alice, REPO).await;
+    let (_, commit_page) = page(&server, None, &format!("/alice/demo/commit/{sha}")).await;
+    let section = commit_page.split("w.bin</a></h3>").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(section.contains("only its size is compared") && !section.contains("<table"), "{section}");
+}
