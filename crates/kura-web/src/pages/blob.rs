@@ -102,7 +102,6 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
     let (bytes, _) = repo_common::read_prefix(req, &record, &commit.to_hex(), repo_path.as_str(), cap)
         .await?
         .ok_or_else(WebError::not_found)?;
-    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let mut page = BlobPage {
         layout: Layout::new(req, &format!("{path} · {}", record.repo_id)),
         crumbs: crumbs(&header.base, revision, path),
@@ -119,41 +118,57 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         header,
     };
     let markdown_file = matches!(extension(path).as_str(), "md" | "markdown");
+    let plain_wanted = req.param("plain") == Some("1");
     page.shown = if image {
         Shown::Image
     } else if size > MAX_DISPLAY_BYTES {
         Shown::TooLarge
     } else if looks_binary(&bytes, true) {
         Shown::Binary
-    } else if markdown_file && req.param("plain") != Some("1") {
-        let text = String::from_utf8_lossy(&bytes);
-        let base = LinkBase {
-            repo: page.header.base.clone(),
-            revision: format::segment(revision),
-            dir: dir.to_owned(),
-        };
-        page.html = markdown::render(&text, &base);
-        page.toggle =
-            Some((format!("{}?plain=1", file_url(&page.header.base, "blob", revision, path)), "Source"));
-        Shown::Markdown
+    } else if markdown_file && !plain_wanted {
+        page.markdown(&String::from_utf8_lossy(&bytes), revision, path)
     } else {
         if markdown_file {
             page.toggle = Some((file_url(&page.header.base, "blob", revision, path), "Rendered"));
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        page.source(String::from_utf8_lossy(&bytes).into_owned(), path).await
+    };
+    ok(&page)
+}
+
+impl BlobPage {
+    /// Renders a Markdown file, its relative links resolved from its folder at this revision.
+    fn markdown(&mut self, text: &str, revision: &str, path: &str) -> Shown {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let base = LinkBase {
+            repo: self.header.base.clone(),
+            revision: format::segment(revision),
+            dir: dir.to_owned(),
+        };
+        self.html = markdown::render(text, &base);
+        let source = file_url(&self.header.base, "blob", revision, path);
+        self.toggle = Some((format!("{source}?plain=1"), "Source"));
+        Shown::Markdown
+    }
+
+    /// Highlighted lines within the highlighting caps, plain text past them.
+    async fn source(&mut self, text: String, path: &str) -> Shown {
+        if text.len() > highlight::MAX_HIGHLIGHT_BYTES {
+            self.text = text;
+            return Shown::Plain;
+        }
         match highlighted(path, text.clone()).await {
             Some(lines) => {
-                page.lines =
+                self.lines =
                     lines.into_iter().enumerate().map(|(i, html)| Line { number: i + 1, html }).collect();
                 Shown::Code
             }
             None => {
-                page.text = text;
+                self.text = text;
                 Shown::Plain
             }
         }
-    };
-    ok(&page)
+    }
 }
 
 /// Highlights off the async workers (a large file takes a fraction of a second).

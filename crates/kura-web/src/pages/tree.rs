@@ -111,6 +111,7 @@ pub(crate) async fn tree_page(req: &mut Req, name: &RepoName, revision: &str, pa
     let cursor = req.param("cursor").filter(|c| !c.is_empty());
     let page = repos.list_page(root, dir.as_ref(), false, cursor, PAGE_ENTRIES).await?;
     let paths: Vec<String> = page.entries.iter().map(|e| e.path().to_owned()).collect();
+    // The last-commit column is a courtesy within the core's budget: a failure leaves it empty.
     let last = repos.last_commits(commit, &paths).await.unwrap_or_default();
     let rows = rows(req, &record, &header.base, revision, &page.entries, &last).await;
     let path = dir.as_ref().map_or("", |d| d.as_str()).to_owned();

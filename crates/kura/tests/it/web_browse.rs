@@ -71,6 +71,15 @@ async fn tree_lists_entries_paginates_and_redirects_files() {
     assert_eq!(count(&last, "class=\"entry\""), 100);
     assert!(!last.contains("rel=\"next\""));
 
+    // A branch with a slash stays one encoded segment in every link.
+    let branch = server.post("/api/models/alice/demo/branch/release%2Fv1").bearer_auth(&server.alice);
+    assert_eq!(branch.send().await.unwrap().status(), 200);
+    let (status, release) = page(&server, None, "/alice/demo/tree/release%2Fv1/src").await;
+    assert_eq!(status, 200, "{release}");
+    assert!(release.contains("href=\"/alice/demo/blob/release%2Fv1/src/main.rs\""), "{release}");
+    assert!(release.contains("href=\"/alice/demo/tree/release%2Fv1/src\" aria-current=\"page\">release/v1<"));
+    assert!(release.contains("href=\"/alice/demo/tree/main/src\">main<"), "{release}");
+
     let response = server.get("/alice/demo/tree/main/src/main.rs").send().await.unwrap();
     assert_eq!(response.url().path(), "/alice/demo/blob/main/src/main.rs");
     for missing in
@@ -307,7 +316,8 @@ async fn lfs_files_show_badges_their_sha256_and_only_size_changes() {
     assert_eq!(put.send().await.unwrap().status(), 200);
     if let Some(verify) = actions["verify"]["href"].as_str() {
         let body = json!({"oid": oid, "size": data.len()});
-        let verified = server.client.post(verify).bearer_auth(&server.alice).json(&body).send().await.unwrap();
+        let verified =
+            server.client.post(verify).bearer_auth(&server.alice).json(&body).send().await.unwrap();
         assert_eq!(verified.status(), 200);
     }
     let lfs = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": data.len()}});
