@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use kura_core::views::CommitView;
 use kura_model::{ObjectId, RepoPath};
 
 use super::layout::Layout;
@@ -21,25 +22,23 @@ const MAX_PAGE: usize = 1000;
 /// Commits examined for a path's history, whatever the page.
 const PATH_WALK_COMMITS: usize = 2000;
 
-/// A history line from a commit (a macro: the commit type is the core's, not named here).
-macro_rules! item {
-    ($base:expr, $id:expr, $commit:expr) => {
-        Item {
-            href: format!("{}/commit/{}", $base, $id),
-            title: $commit.title().to_owned(),
-            author: $commit.author.name.clone(),
-            date: format::day_of_millis($commit.committer.time * 1000),
-            short: $id.to_hex()[..7].to_owned(),
-        }
-    };
-}
-
 struct Item {
     href: String,
     title: String,
     author: String,
     date: String,
     short: String,
+}
+
+/// A history line, from the commit's typed view.
+fn item(base: &str, view: CommitView) -> Item {
+    Item {
+        href: format!("{base}/commit/{}", view.id),
+        author: view.authors.into_iter().next().map(|a| a.user).unwrap_or_default(),
+        date: format::day(&view.date),
+        short: view.id.get(..7).unwrap_or(&view.id).to_owned(),
+        title: view.title,
+    }
 }
 
 #[derive(Template)]
@@ -76,7 +75,11 @@ pub(crate) async fn history_page(req: &mut Req, name: &RepoName, revision: &str,
     let offset = (page - 1) * PAGE_COMMITS;
     let (items, more, cut) = if path.is_empty() {
         let (commits, more) = repos.history(head, offset, PAGE_COMMITS).await?;
-        (commits.iter().map(|(id, commit)| item!(&header.base, id, commit)).collect(), more, None)
+        (
+            commits.iter().map(|(id, commit)| item(&header.base, CommitView::new(id, commit))).collect(),
+            more,
+            None,
+        )
     } else {
         let repo_path = RepoPath::parse(path).map_err(|_| WebError::not_found())?;
         path_history(req, &header.base, head, &repo_path, offset).await?
@@ -133,7 +136,7 @@ async fn path_history(
         if found.len() == PAGE_COMMITS {
             return Ok((found, true, None));
         }
-        found.push(item!(base, id, commit));
+        found.push(item(base, CommitView::new(&id, &commit)));
     }
     Ok((found, false, truncated.then_some(PATH_WALK_COMMITS)))
 }
