@@ -4,7 +4,9 @@
 
 mod assets;
 mod budget;
+mod diff;
 mod error;
+mod highlight;
 mod markdown;
 mod page_table;
 mod pages;

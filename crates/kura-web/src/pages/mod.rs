@@ -1,7 +1,10 @@
 //! Page handlers, one module per area, and the dispatch from pages to them.
 
 mod auth;
+mod blob;
+mod commit;
 mod format;
+mod history;
 mod home;
 pub(crate) mod layout;
 mod new_repo;
@@ -9,6 +12,7 @@ mod repo;
 mod repo_common;
 mod settings;
 mod tokens;
+mod tree;
 mod upload;
 
 use askama::Template;
@@ -44,7 +48,10 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
             upload::upload(req, &repo, &revision).await
         }
         Page::Upload { repo, revision } => upload::upload_page(req, &repo, &revision).await,
-        _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
+        Page::Tree { repo, revision, path } => tree::tree_page(req, &repo, &revision, &path).await,
+        Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
+        Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
+        Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
     }
 }
 
