@@ -44,6 +44,31 @@ fn gitignore() -> Seeds {
     ]
 }
 
+fn safetensors_header() -> Seeds {
+    let json = br#"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#;
+    let mut file = (json.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(json);
+    vec![("two_by_three", file)]
+}
+
+fn gguf_header() -> Seeds {
+    use kura_formats::gguf::build::{Kv, header};
+    let kv = [
+        ("general.architecture", Kv::Str("llama")),
+        ("llama.context_length", Kv::U32(4096)),
+        ("tokenizer.ggml.tokens", Kv::Strings(&["<unk>", "<s>", "</s>"])),
+        ("tokenizer.ggml.bos_token_id", Kv::U32(1)),
+    ];
+    vec![("llama", header(&kv, &[("w", &[4, 4]), ("b", &[4])]))]
+}
+
+fn pickle_scan() -> Seeds {
+    let mut torch = vec![0x80, 0x04, 0x95];
+    torch.extend_from_slice(&30u64.to_le_bytes());
+    torch.extend_from_slice(b"\x8c\x05torch\x94\x8c\x0cFloatStorage\x94\x93\x94h\x00h\x01\x93.");
+    vec![("protocol0_global", b"cos\nsystem\n(S'echo hi'\ntR.".to_vec()), ("torch_stack_global", torch)]
+}
+
 fn xorb_chunks() -> Vec<Vec<u8>> {
     vec![b"abcd".repeat(40), (0u8..=200).collect(), b"xet chunk ".repeat(12)]
 }
@@ -292,6 +317,17 @@ fn upload_pack() -> Seeds {
 
 /// Every seed but the deliberate non-pointer is accepted by the parser it seeds.
 fn check_valid() {
+    for (name, bytes) in safetensors_header() {
+        let len = kura_formats::safetensors::header_len(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        kura_formats::safetensors::parse_header(&bytes[8..8 + len as usize]).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for (name, bytes) in gguf_header() {
+        kura_formats::gguf::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for (name, bytes) in pickle_scan() {
+        let walk = kura_formats::pickle::walk(&bytes, true);
+        assert!(walk.error.is_none() && !walk.imports.is_empty(), "{name}: {walk:?}");
+    }
     for (name, bytes) in lfs_pointer() {
         let parsed = LfsPointer::parse(&bytes);
         assert_eq!(matches!(parsed, Ok(Some(_))), name != "not_a_pointer", "lfs_pointer/{name}: {parsed:?}");
@@ -367,6 +403,9 @@ fn main() -> std::io::Result<()> {
     write(&root, "pktline", pktline())?;
     write(&root, "upload_pack", upload_pack())?;
     write(&root, "gitignore", gitignore())?;
+    write(&root, "safetensors_header", safetensors_header())?;
+    write(&root, "gguf_header", gguf_header())?;
+    write(&root, "pickle_scan", pickle_scan())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

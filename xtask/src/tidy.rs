@@ -27,6 +27,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("kura-http", &["kura-core", "kura-git", "kura-model"]),
     ("kura-core", &["kura-cas", "kura-git", "kura-storage", "kura-model"]),
     ("kura-cas", &["kura-model"]),
+    // Sans-IO readers of model formats: no kura crate, no I/O.
+    ("kura-formats", &[]),
     ("kura-git", &["kura-model"]),
     ("kura-storage-sql", &["kura-storage", "kura-model"]),
     ("kura-storage-blob", &["kura-storage", "kura-model"]),
@@ -40,6 +42,7 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
     ("kura-model", &["tokio", "axum", "hyper", "sqlx", "object_store"]),
     ("kura-git", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-cas", &["axum", "hyper", "sqlx", "object_store"]),
+    ("kura-formats", &["tokio", "axum", "hyper", "sqlx", "object_store"]),
     ("kura-core", &["axum", "hyper", "sqlx", "object_store", "reqwest"]),
     ("kura-http", &["sqlx", "object_store"]),
     ("kura-web", &["sqlx", "object_store", "reqwest"]),

@@ -12,6 +12,7 @@ mod card_check;
 mod claims;
 mod clock;
 mod commit;
+mod compare;
 mod content;
 mod error;
 mod fsck;
@@ -42,6 +43,7 @@ mod sessions;
 mod signing;
 mod space_card;
 mod tokens;
+mod upload;
 pub mod views;
 
 /// The address a request comes from, as the edge that received it determined it (the peer,
@@ -64,6 +66,7 @@ pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};
 pub use commit::{CommitRequest, FileContent, Operation};
+pub use compare::{ChangeKind, ChangedFile, CompareBudget, Comparison, FileSide};
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
 pub use git_fetch::FetchReply;
@@ -94,6 +97,7 @@ pub use sessions::{
 };
 pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
+pub use upload::StoredUpload;
 pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;
 pub use xet_token::XetGrant;

@@ -90,6 +90,9 @@ pub struct Limits {
     /// Most tree entries one `expand=true` tree listing or paths-info request reads to find
     /// each path's `lastCommit`; paths not attributed within it get none.
     pub expand_max_tree_entries: u64,
+    /// Largest upload through the web page's form (the whole multipart body, all its files);
+    /// each file past the inline rules is spooled to a temp file, so this bounds temp space.
+    pub web_upload_max_bytes: u64,
 }
 
 /// Bodies and packs smaller than this count as this large for the ratio budgets.
@@ -135,6 +138,7 @@ impl Default for Limits {
             git_fetch_max_wants: 10_000,
             git_fetch_max_haves: 10_000,
             expand_max_tree_entries: 4_000_000,
+            web_upload_max_bytes: 5 << 30,
         }
     }
 }

@@ -190,6 +190,21 @@ impl Files<'_> {
     ) -> Result<OpenFile> {
         let access = self.hub.accounts().authorize_files(identity, repo).await?;
         let commit = self.hub.repos().resolve_revision(repo, revision).await?.commit;
+        self.open_in(&access, commit, path).await
+    }
+
+    /// Opens `path` at `commit` through an authorization already made (pages that read many
+    /// files of one repo, such as a commit's diff). The commit must belong to `access`'s repo,
+    /// so the proof never reaches another repo's content.
+    pub async fn open_at(&self, access: &FilesAccess, commit: ObjectId, path: &str) -> Result<OpenFile> {
+        if !self.meta.has_commit(access.repo().id, &commit).await? {
+            return Err(CoreError::RevisionNotFound { revision: commit.to_hex() });
+        }
+        self.open_in(access, commit, path).await
+    }
+
+    /// `open_at` for a commit already known to be the repo's (resolved from its refs).
+    async fn open_in(&self, access: &FilesAccess, commit: ObjectId, path: &str) -> Result<OpenFile> {
         let missing = || CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) };
         let path = RepoPath::parse(path).map_err(|_| missing())?;
         let root = self.hub.repos().commit_tree(&commit).await?;
@@ -198,7 +213,7 @@ impl Files<'_> {
         };
         let (size, body) = match &info.lfs {
             Some(pointer) => {
-                let read = self.object_read(&access, &pointer.oid).await?.ok_or_else(missing)?;
+                let read = self.object_read(access, &pointer.oid).await?.ok_or_else(missing)?;
                 if read.size() != pointer.size {
                     return Err(missing());
                 }

@@ -40,6 +40,12 @@ impl BodyBudget {
         }
     }
 
+    /// The semaphore of MiB permits, its size and the wait, for another edge (the web
+    /// pages) to reserve in the same budget.
+    pub fn parts(&self) -> (Arc<Semaphore>, u32, Duration) {
+        (self.permits.clone(), self.total_mib, self.wait)
+    }
+
     /// MiB currently free (for tests and metrics).
     pub fn available_mib(&self) -> usize {
         self.permits.available_permits()

@@ -56,6 +56,11 @@ impl WebError {
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What the page says (forms show it beside the fields they re-render).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<CoreError> for WebError {

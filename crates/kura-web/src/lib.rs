@@ -3,7 +3,10 @@
 //! binary's router sends a request here when `claims` says it names a page.
 
 mod assets;
+mod budget;
+mod diff;
 mod error;
+mod highlight;
 mod markdown;
 mod page_table;
 mod pages;
@@ -17,6 +20,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use kura_core::Hub;
 
+pub use budget::BodyShare;
 pub use route::claims;
 
 /// What every page handler needs.
@@ -25,6 +29,8 @@ pub struct WebState {
     pub hub: Arc<Hub>,
     /// Externally visible base URL, without a trailing slash (snippets and `Origin` checks).
     pub public_url: String,
+    /// The server's body budget, shared with the API edge (uploads hold inline files).
+    pub body_budget: BodyShare,
 }
 
 /// Renders the page `request` names (callers check `claims` first; anything else is a 404 page).

@@ -3,8 +3,6 @@
 //! the finer rule (read, read files, write, admin of the repo) is the core's, applied by the
 //! same use cases the API calls. docs/security.md's page table is generated from this.
 
-use axum::http::Method;
-
 use crate::route::Page;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +23,7 @@ impl Access {
         matches!(self, Access::RepoWrite | Access::User)
     }
 
+    #[cfg(test)]
     fn describe(self) -> &'static str {
         match self {
             Access::Anyone => "anyone",
@@ -56,6 +55,7 @@ impl Page {
 }
 
 /// Every page template with a sample path, for the documented table.
+#[cfg(test)]
 const TEMPLATES: &[(&str, &str)] = &[
     ("/", "/"),
     ("/models, /datasets, /spaces", "/models"),
@@ -78,9 +78,11 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The Markdown table of docs/security.md.
+#[cfg(test)]
 pub(crate) fn table() -> String {
     let mut out = String::from("| Methods | Page | Who may open it |\n|---|---|---|\n");
     for (template, sample) in TEMPLATES {
+        use axum::http::Method;
         let methods: Vec<&str> = [Method::GET, Method::POST]
             .iter()
             .filter(|m| crate::route::parse(m, sample).is_some())

@@ -116,7 +116,8 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     // The one place a handler's error meets the caller: CAS routes authenticate by Xet
     // token, never as a hub user, so their errors are never the anonymous 401.
     let anonymous = ctx.anonymous() && !matches!(route, Route::Cas(_));
-    let response = match run(&mut ctx, route).await {
+    let raw_content = matches!(route, Route::Resolve { .. });
+    let mut response = match run(&mut ctx, route).await {
         Ok(response) => response,
         Err(error) => {
             let moved = error.moved.as_deref().and_then(|(from, to)| {
@@ -125,6 +126,9 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
             moved.unwrap_or_else(|| error.for_caller(anonymous).into_response())
         }
     };
+    if raw_content {
+        resolve::sandbox(response.headers_mut());
+    }
     let unread = ctx.body.lock().ok().and_then(|mut body| body.take());
     answered(response, unread, drain)
 }

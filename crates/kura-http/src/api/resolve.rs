@@ -20,6 +20,14 @@ pub(super) fn range_header(ctx: &Ctx) -> Result<Option<ByteRange>, Unsatisfiable
     }
 }
 
+/// Repo content is never a page of the hub's origin: every raw answer (file, redirect or
+/// error) forbids scripts, plugins and same-origin access, and content sniffing, so an HTML or
+/// SVG file opened from a link cannot act as the signed-in user.
+pub(super) fn sandbox(headers: &mut HeaderMap) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+}
+
 fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);

@@ -1,11 +1,19 @@
 //! Page handlers, one module per area, and the dispatch from pages to them.
 
 mod auth;
+mod blob;
+mod commit;
 mod format;
+mod history;
 mod home;
 pub(crate) mod layout;
+mod new_repo;
 mod repo;
 mod repo_common;
+mod settings;
+mod tokens;
+mod tree;
+mod upload;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -26,7 +34,24 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Logout => auth::logout(req).await,
         Page::Repo(repo) => repo::repo_page(req, &repo).await,
         Page::AskAccess(repo) => repo::ask_access(req, &repo).await,
-        _ => Err(WebError::new(StatusCode::NOT_IMPLEMENTED, "This page is not built yet.")),
+        Page::NewRepo if req.method == axum::http::Method::POST => new_repo::create(req).await,
+        Page::NewRepo => new_repo::new_repo_page(req).await,
+        Page::Tokens if req.method == axum::http::Method::POST => tokens::create(req).await,
+        Page::Tokens => tokens::tokens_page(req).await,
+        Page::RevokeToken(id) => tokens::revoke(req, &id).await,
+        Page::Settings { action: None, .. } if req.method == axum::http::Method::POST => {
+            Err(WebError::not_found())
+        }
+        Page::Settings { repo, action: None } => settings::settings_page(req, &repo).await,
+        Page::Settings { repo, action: Some(action) } => settings::change(req, &repo, &action).await,
+        Page::Upload { repo, revision } if req.method == axum::http::Method::POST => {
+            upload::upload(req, &repo, &revision).await
+        }
+        Page::Upload { repo, revision } => upload::upload_page(req, &repo, &revision).await,
+        Page::Tree { repo, revision, path } => tree::tree_page(req, &repo, &revision, &path).await,
+        Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
+        Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
+        Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
     }
 }
 

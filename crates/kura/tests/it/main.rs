@@ -36,6 +36,8 @@ mod security_edges;
 mod sessions;
 mod support;
 mod tokens;
+mod web_browse;
+mod web_forms;
 mod web_pages;
 mod write;
 mod xet;

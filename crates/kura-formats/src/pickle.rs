@@ -1,0 +1,387 @@
+//! The imports a pickle stream would perform, found by walking its opcodes without running
+//! anything (as `pickletools.genops` does, and as the Hub's and picklescan's scanners do).
+//! `GLOBAL`/`INST` name their import inline; `STACK_GLOBAL` takes module and name from the two
+//! values pushed before it, which the walk resolves through the memo; anything that is not a
+//! string there makes the import `unknown` (treated as dangerous: an attacker hides behind it).
+//! Concatenated pickles are all scanned; a malformed one ends the walk with an error, keeping
+//! what was found before it.
+
+use std::collections::HashMap;
+
+/// One `module.name` a pickle imports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+}
+
+/// What a walk found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// Distinct imports, sorted.
+    pub imports: Vec<Import>,
+    /// Why the walk stopped before the end of the data, if it did.
+    pub error: Option<String>,
+    /// Complete pickles (ending in `STOP`) seen.
+    pub pickles: usize,
+}
+
+/// Memo entries remembered (a pickle may memoize millions of values; only strings matter).
+const MAX_MEMO: usize = 1 << 20;
+/// Bytes of memoized strings remembered.
+const MAX_MEMO_BYTES: usize = 64 << 20;
+/// Distinct imports kept (a pickle naming more is reported as an error).
+const MAX_IMPORTS: usize = 10_000;
+/// Ops looked back through by `STACK_GLOBAL`.
+const LOOKBACK: usize = 64;
+
+/// What an op left for a later `STACK_GLOBAL` or memo op to look at.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// A string push (any of the unicode and string opcodes).
+    Str(String),
+    /// A memo read of this key.
+    Get(u64),
+    /// A memo write (skipped by `STACK_GLOBAL`'s look back).
+    Put,
+    /// An op with a non-string argument, kept as text for the memo (picklescan casts it).
+    Value(Option<String>),
+}
+
+enum Arg<'a> {
+    None,
+    Bytes(&'a [u8]),
+    Line(&'a [u8]),
+    Int(u64),
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: u64) -> Result<&'a [u8], String> {
+        let n = usize::try_from(n).map_err(|_| "length overflows".to_owned())?;
+        let end = self.pos.checked_add(n).filter(|end| *end <= self.data.len());
+        let end = end.ok_or_else(|| format!("truncated: {n} bytes wanted at offset {}", self.pos))?;
+        let out = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, String> {
+        let bytes = self.take(n as u64)?;
+        Ok(bytes.iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    }
+
+    fn line(&mut self) -> Result<&'a [u8], String> {
+        let rest = &self.data[self.pos..];
+        let end = rest.iter().position(|b| *b == b'\n').ok_or("no newline at the end of a line argument")?;
+        self.pos += end + 1;
+        Ok(&rest[..end])
+    }
+}
+
+/// Reads the argument of `op`; `None` for an unknown opcode.
+fn argument<'a>(reader: &mut Reader<'a>, op: u8) -> Result<Option<Arg<'a>>, String> {
+    let arg = match op {
+        // No argument.
+        b'('
+        | b'.'
+        | b'0'
+        | b'1'
+        | b'2'
+        | b'N'
+        | b'Q'
+        | b'R'
+        | b'a'
+        | b'b'
+        | b'd'
+        | b'}'
+        | b'e'
+        | b'l'
+        | b']'
+        | b'o'
+        | b's'
+        | b't'
+        | b')'
+        | b'u'
+        | 0x81
+        | 0x85..=0x89
+        | 0x8f..=0x94
+        | 0x97
+        | 0x98 => Arg::None,
+        // Decimal, float, quoted or raw-unicode text up to a newline.
+        b'F' | b'I' | b'L' | b'P' | b'S' | b'V' | b'g' | b'p' => Arg::Line(reader.line()?),
+        // Two lines: module and name.
+        b'c' | b'i' => {
+            let start = reader.pos;
+            reader.line()?;
+            reader.line()?;
+            Arg::Line(&reader.data[start..reader.pos - 1])
+        }
+        b'K' | b'h' | b'q' | 0x80 | 0x82 => Arg::Int(reader.uint(1)?),
+        b'M' | 0x83 => Arg::Int(reader.uint(2)?),
+        b'J' | b'j' | b'r' | 0x84 => Arg::Int(reader.uint(4)?),
+        b'G' => Arg::Bytes(reader.take(8)?),
+        0x95 => Arg::Int(reader.uint(8)?),
+        // Length-prefixed data.
+        b'U' | b'C' | 0x8a | 0x8c => {
+            let n = reader.uint(1)?;
+            Arg::Bytes(reader.take(n)?)
+        }
+        b'T' | b'X' | b'B' | 0x8b => {
+            let n = reader.uint(4)?;
+            Arg::Bytes(reader.take(n)?)
+        }
+        0x8d | 0x8e | 0x96 => {
+            let n = reader.uint(8)?;
+            Arg::Bytes(reader.take(n)?)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(arg))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The string a `STRING` line holds: its quotes removed (escapes are left as they are; names
+/// of modules never contain any).
+fn quoted(line: &[u8]) -> String {
+    let inner = match line {
+        [b'\'', inner @ .., b'\''] | [b'"', inner @ .., b'"'] => inner,
+        other => other,
+    };
+    text(inner)
+}
+
+fn decimal(line: &[u8]) -> Option<u64> {
+    std::str::from_utf8(line).ok()?.trim().parse().ok()
+}
+
+/// The walk's state across ops and pickles (the memo lives as long as the stream).
+#[derive(Default)]
+struct State {
+    recent: Vec<Seen>,
+    memo: HashMap<u64, String>,
+    memo_bytes: usize,
+    memo_len: u64,
+    imports: std::collections::BTreeSet<Import>,
+}
+
+impl State {
+    fn remember(&mut self, seen: Seen) {
+        if self.recent.len() == LOOKBACK * 2 {
+            self.recent.drain(..LOOKBACK);
+        }
+        self.recent.push(seen);
+    }
+
+    /// The value the previous op pushed, as picklescan memoizes it (its argument).
+    fn previous_value(&self) -> Option<String> {
+        match self.recent.last()? {
+            Seen::Str(s) => Some(s.clone()),
+            Seen::Value(v) => v.clone(),
+            Seen::Get(key) => Some(key.to_string()),
+            Seen::Put => None,
+        }
+    }
+
+    fn memo_put(&mut self, key: u64) {
+        if let Some(value) = self.previous_value()
+            && self.memo.len() < MAX_MEMO
+            && self.memo_bytes + value.len() <= MAX_MEMO_BYTES
+        {
+            self.memo_bytes += value.len();
+            if let Some(old) = self.memo.insert(key, value) {
+                self.memo_bytes -= old.len();
+            }
+        }
+        self.remember(Seen::Put);
+    }
+
+    fn import(&mut self, module: String, name: String) -> Result<(), String> {
+        if self.imports.len() >= MAX_IMPORTS {
+            return Err(format!("more than {MAX_IMPORTS} distinct imports"));
+        }
+        self.imports.insert(Import { module, name });
+        Ok(())
+    }
+
+    /// Module and name of a `STACK_GLOBAL`: the two values pushed before it.
+    fn stack_global(&mut self) -> Result<(), String> {
+        let mut values = Vec::with_capacity(2);
+        for seen in self.recent.iter().rev() {
+            let value = match seen {
+                Seen::Put => continue,
+                Seen::Str(s) => s.clone(),
+                Seen::Get(key) => self.memo.get(key).cloned().unwrap_or_else(|| "unknown".to_owned()),
+                Seen::Value(_) => "unknown".to_owned(),
+            };
+            values.push(value);
+            if values.len() == 2 {
+                break;
+            }
+        }
+        match values.as_slice() {
+            [name, module] => {
+                let (module, name) = (module.clone(), name.clone());
+                self.import(module, name)
+            }
+            _ => Err(format!("found {} values for STACK_GLOBAL instead of 2", values.len())),
+        }
+    }
+
+    /// Handles one op; `Ok(true)` at `STOP`.
+    fn step(&mut self, op: u8, arg: Arg<'_>) -> Result<bool, String> {
+        match (op, arg) {
+            (b'.', _) => return Ok(true),
+            (b'c' | b'i', Arg::Line(line)) => {
+                let line = text(line);
+                let (module, name) = line.split_once('\n').unwrap_or((line.as_str(), ""));
+                let (module, name) = (module.to_owned(), name.to_owned());
+                self.import(module, name)?;
+                self.remember(Seen::Value(Some(line.replace('\n', " "))));
+            }
+            (0x93, _) => {
+                self.stack_global()?;
+                self.remember(Seen::Value(None));
+            }
+            (0x94, _) => {
+                let key = self.memo_len;
+                self.memo_len += 1;
+                self.memo_put(key);
+            }
+            (b'p', Arg::Line(line)) => match decimal(line) {
+                Some(key) => self.memo_put(key),
+                None => return Err("a PUT key is not a number".to_owned()),
+            },
+            (b'q' | b'r', Arg::Int(key)) => self.memo_put(key),
+            (b'g', Arg::Line(line)) => match decimal(line) {
+                Some(key) => self.remember(Seen::Get(key)),
+                None => return Err("a GET key is not a number".to_owned()),
+            },
+            (b'h' | b'j', Arg::Int(key)) => self.remember(Seen::Get(key)),
+            (b'X' | 0x8c | 0x8d | b'T' | b'U', Arg::Bytes(bytes)) => self.remember(Seen::Str(text(bytes))),
+            (b'V', Arg::Line(line)) => self.remember(Seen::Str(text(line))),
+            (b'S', Arg::Line(line)) => self.remember(Seen::Str(quoted(line))),
+            (_, Arg::Int(n)) => self.remember(Seen::Value(Some(n.to_string()))),
+            (_, Arg::Line(line)) => self.remember(Seen::Value(Some(text(line)))),
+            (_, _) => self.remember(Seen::Value(None)),
+        }
+        Ok(false)
+    }
+}
+
+/// Walks every pickle in `data` (or only the first, for `multiple == false`).
+pub fn walk(data: &[u8], multiple: bool) -> Walk {
+    let mut state = State::default();
+    let mut reader = Reader { data, pos: 0 };
+    let mut pickles = 0;
+    let mut error = None;
+    'pickles: while reader.pos < data.len() {
+        loop {
+            let at = reader.pos;
+            let Ok(&[op]) = reader.take(1) else {
+                error = Some("the data ends inside a pickle (no STOP)".to_owned());
+                break 'pickles;
+            };
+            let arg = match argument(&mut reader, op) {
+                Ok(Some(arg)) => arg,
+                Ok(None) => {
+                    error = Some(format!("unknown opcode 0x{op:02x} at offset {at}"));
+                    break 'pickles;
+                }
+                Err(why) => {
+                    error = Some(why);
+                    break 'pickles;
+                }
+            };
+            match state.step(op, arg) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(why) => {
+                    error = Some(why);
+                    break 'pickles;
+                }
+            }
+        }
+        pickles += 1;
+        if !multiple {
+            break;
+        }
+    }
+    Walk { imports: state.imports.into_iter().collect(), error, pickles }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports(walk: &Walk) -> Vec<(String, String)> {
+        walk.imports.iter().map(|i| (i.module.clone(), i.name.clone())).collect()
+    }
+
+    fn pair(module: &str, name: &str) -> (String, String) {
+        (module.to_owned(), name.to_owned())
+    }
+
+    #[test]
+    fn protocol_zero_globals_are_read_inline() {
+        let walk = walk(b"cos\nsystem\n(S'echo hi'\ntR.", true);
+        assert_eq!(imports(&walk), vec![pair("os", "system")]);
+        assert_eq!((walk.error, walk.pickles), (None, 1));
+    }
+
+    #[test]
+    fn stack_global_takes_the_two_strings_before_it_through_the_memo() {
+        // What torch.save writes: FRAME, then module and name pushed and memoized.
+        let mut data = vec![0x80, 0x04, 0x95];
+        data.extend_from_slice(&30u64.to_le_bytes());
+        data.extend_from_slice(b"\x8c\x05torch\x94\x8c\x0cFloatStorage\x94\x93\x94");
+        // The same names read back from the memo: BINGET 0, BINGET 1.
+        data.extend_from_slice(b"h\x00h\x01\x93.");
+        let walk = walk(&data, true);
+        assert_eq!(imports(&walk), vec![pair("torch", "FloatStorage")]);
+        assert_eq!(walk.error, None);
+    }
+
+    #[test]
+    fn a_non_string_before_stack_global_is_an_unknown_import() {
+        let walk = walk(b"\x80\x04K\x01\x8c\x06system\x93.", true);
+        assert_eq!(imports(&walk), vec![pair("unknown", "system")]);
+        let walk2 = walk_memo_miss();
+        assert_eq!(imports(&walk2), vec![pair("unknown", "unknown")]);
+    }
+
+    fn walk_memo_miss() -> Walk {
+        walk(b"\x80\x04h\x07h\x08\x93.", true)
+    }
+
+    #[test]
+    fn every_concatenated_pickle_is_scanned() {
+        let mut data = b"\x80\x02K\x01.".to_vec();
+        data.extend_from_slice(b"cposix\nsystem\n.");
+        let all = walk(&data, true);
+        assert_eq!(imports(&all), vec![pair("posix", "system")]);
+        assert_eq!(all.pickles, 2);
+        assert!(walk(&data, false).imports.is_empty());
+    }
+
+    #[test]
+    fn malformed_streams_stop_with_an_error_and_keep_what_was_found() {
+        let walk1 = walk(b"cbuiltins\neval\n\xff", true);
+        assert_eq!(imports(&walk1), vec![pair("builtins", "eval")]);
+        assert!(walk1.error.unwrap().contains("unknown opcode 0xff"));
+        let truncated = walk(b"X\xff\xff\xff\x7fabc", true);
+        assert!(truncated.error.unwrap().contains("truncated"));
+        let no_stop = walk(b"\x80\x02K\x01", true);
+        assert!(no_stop.error.unwrap().contains("no STOP"));
+        assert_eq!(walk(b"", true), Walk::default());
+        let huge = walk(b"\x8e\xff\xff\xff\xff\xff\xff\xff\xff", true);
+        assert!(huge.error.is_some());
+    }
+}
