@@ -107,7 +107,7 @@ def page_weight(url):
 
 PAGES = [
     ("repo", "repo page `/alice/pages` (card of {readme} B of Markdown)"),
-    ("tree", "tree page `/alice/pages/tree/main/many` (first page of {entries} entries)"),
+    ("tree", "tree page `/alice/pages/tree/main/many` (first page: {tree_rows} of {entries} entries)"),
     ("blob", "blob page `/alice/pages/blob/main/model.py` ({blob_lines} highlighted lines)"),
 ]
 
@@ -124,8 +124,9 @@ def render(values):
         "|---|---|---|---|---|---|",
     ]
     jm, jmed = _minmed(json_rps)
-    lines.append(f"| repo info JSON `/api/models/alice/pages` (reference) | {jm} / {jmed} | 1.00 | – | – | – |")
-    fmt = {k: _one(values, k) for k in ("readme", "entries", "blob_lines")}
+    lines.append(f"| repo info JSON `/api/models/alice/pages` (reference, {_one(values, 'json_bytes')} B) "
+                 f"| {jm} / {jmed} | 1.00 | – | – | – |")
+    fmt = {k: _one(values, k) for k in ("readme", "entries", "blob_lines", "tree_rows")}
     for key, label in PAGES:
         rps = _nums(values, f"{key}_rps")
         ratio = statistics.median(rps) / statistics.median(json_rps) if rps and json_rps else 0

@@ -134,13 +134,15 @@ class Kura {
     }
   }
 
-  /** Creates a model repo `ns/name` through the API. */
-  async createRepo(token, id, { isPrivate = false } = {}) {
+  /** Creates repo `ns/name` (a model unless `type` says dataset or space) through the API. */
+  async createRepo(token, id, { isPrivate = false, type = "model" } = {}) {
     const [organization, name] = id.split("/");
+    const body = { name, organization, private: isPrivate, type };
+    if (type === "space") body.space_sdk = "static";
     const res = await fetch(`${this.url}/api/repos/create`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name, organization, private: isPrivate }),
+      body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`create ${id}: ${res.status} ${await res.text()}`);
   }

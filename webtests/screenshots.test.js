@@ -78,7 +78,8 @@ before(async () => {
   kura = await startKura(["alice"]);
   const token = kura.token("alice");
   await kura.createRepo(token, REPO);
-  await kura.createRepo(token, "alice/poetry-corpus");
+  await kura.createRepo(token, "alice/poetry-corpus", { type: "dataset" });
+  await kura.createRepo(token, "alice/rhyme-finder", { type: "space" });
   await kura.commit(token, REPO, { "README.md": README, "model.py": MODEL_V1, "config.json": CONFIG }, "Initial model");
   await kura.commit(token, REPO, { "tokenizer/vocab.txt": "a\nb\nc\n", "tokenizer/merges.txt": "#version: 0.2\n" }, "Add the tokenizer");
   const second = await kura.commit(token, REPO, { "model.py": MODEL_V2 }, "Eight layers and a final norm", "Deeper, and normalised before the head.");
