@@ -95,6 +95,27 @@ test("the commit is in the history and its page shows the diff", async () => {
   assert.equal(await diff.locator("table.diff tr.del").count(), 0);
 });
 
+test("a token made on the tokens page works on the API until it is revoked", async () => {
+  await page.goto("/settings/tokens");
+  await page.fill('input[name="name"]', "laptop");
+  await page.selectOption('select[name="role"]', "read");
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Create token")')]);
+  const token = (await page.locator("code.new-token").innerText()).trim();
+  assert.match(token, /^hf_\S+$/);
+  const whoami = () => fetch(`${kura.url}/api/whoami-v2`, { headers: { authorization: `Bearer ${token}` } });
+  const me = await whoami();
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).name, "alice");
+
+  await page.goto("/settings/tokens");
+  const row = page.locator("table.tokens tr", { has: page.locator("td.name", { hasText: "laptop" }) });
+  assert.equal(await row.count(), 1, "the new token is not listed");
+  assert.doesNotMatch(await page.content(), new RegExp(token), "the token is shown again");
+  await Promise.all([page.waitForNavigation(), row.locator('button:has-text("Revoke")').click()]);
+  assert.equal(await page.locator("table.tokens td.name", { hasText: "laptop" }).count(), 0);
+  assert.equal((await whoami()).status, 401, "a revoked token still works");
+});
+
 test("making the repo private in settings hides it from anonymous visitors", async () => {
   const anonymous = await newContext(browser, kura);
   try {

@@ -102,6 +102,7 @@ function pages() {
     ["history", `${BASE}/commits/main`, true],
     ["commit", commitUrl, true],
     ["settings", `${BASE}/settings`, true],
+    ["tokens", "/settings/tokens", true],
     ["login", "/login", false],
   ];
 }
