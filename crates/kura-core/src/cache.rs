@@ -42,25 +42,25 @@ impl<K, V> Weighter<K, Weighed<V>> for ByBytes {
 }
 
 /// A cache that holds at most `budget` bytes, as the caller measures them.
-pub(crate) struct ByteCache<K, V> {
+pub struct ByteCache<K, V> {
     inner: quick_cache::sync::Cache<K, Weighed<V>, ByBytes>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> ByteCache<K, V> {
     /// A cache of at most `budget` bytes, sized for entries of about `typical_bytes`.
-    pub(crate) fn new(budget: u64, typical_bytes: u64) -> Self {
+    pub fn new(budget: u64, typical_bytes: u64) -> Self {
         let estimated = usize::try_from(budget / typical_bytes.max(1)).unwrap_or(usize::MAX).max(16);
         Self { inner: quick_cache::sync::Cache::with_weighter(estimated, budget, ByBytes) }
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub fn get(&self, key: &K) -> Option<V> {
         self.inner.get(key).map(|entry| entry.value)
     }
 
     /// Inserts `value`, which holds `bytes` bytes (beyond its fixed size). Colder entries
     /// are evicted to stay within the budget; a value larger than a shard of the cache is
     /// not kept.
-    pub(crate) fn put(&self, key: K, value: V, bytes: u64) {
+    pub fn put(&self, key: K, value: V, bytes: u64) {
         let bytes = bytes.saturating_add(ENTRY_OVERHEAD + std::mem::size_of::<(K, V)>() as u64);
         self.inner.insert(key, Weighed { value, bytes });
     }

@@ -62,6 +62,7 @@ pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id
 pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, ListPage};
+pub use cache::ByteCache;
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};

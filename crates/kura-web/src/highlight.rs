@@ -1,12 +1,15 @@
-//! Source files as highlighted HTML lines: syntect's scopes become CSS classes (the stylesheet
-//! colours `.hl .keyword` and friends), so pages carry no inline style and the page CSP holds.
-//! Each line is self-contained (spans open at its start are reopened, spans still open at its
-//! end are closed), so lines can sit in table rows next to their numbers.
+//! Source files as highlighted HTML lines. syntect parses the text; each token gets one short
+//! class for what it is (`c` comment, `s` string, `k` keyword, ...: the stylesheet colours
+//! `.hl .k` and friends per theme), so pages carry no inline style, the page CSP holds and a
+//! line costs a few bytes more than its text. Lines are self-contained (every span closes on
+//! its line), so they sit in table rows beside their numbers. A file's lines never change for
+//! the same bytes, so they are cached, bounded by bytes, keyed by a keyed hash of the text.
 
-use std::sync::LazyLock;
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock};
 
-use syntect::html::{ClassStyle, line_tokens_to_classed_spans};
-use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
+use kura_core::ByteCache;
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// Largest text highlighted; past it a file is shown as plain text (highlighting with
@@ -14,9 +17,51 @@ use syntect::util::LinesWithEndings;
 pub(crate) const MAX_HIGHLIGHT_BYTES: usize = 512 * 1024;
 /// Most lines highlighted.
 pub(crate) const MAX_HIGHLIGHT_LINES: usize = 10_000;
+/// Bytes of highlighted lines kept in memory.
+const CACHE_BYTES: u64 = 32 << 20;
 
 /// The grammars, loaded once (a few milliseconds) on first use.
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
+
+/// Highlighted lines by (keyed hash of the text, its length, the grammar's name). The hash
+/// keys are random per process, so nobody can make two texts share an entry on purpose.
+type LineCache = ByteCache<(u64, usize, String), Arc<Vec<String>>>;
+static CACHE: LazyLock<(LineCache, std::hash::RandomState)> =
+    LazyLock::new(|| (ByteCache::new(CACHE_BYTES, 16 << 10), std::hash::RandomState::new()));
+
+/// Token classes by scope prefix, most specific first (the innermost scope that matches wins).
+static CLASSES: LazyLock<Vec<(Scope, &'static str)>> = LazyLock::new(|| {
+    [
+        ("comment", "c"),
+        ("string", "s"),
+        ("constant.numeric", "n"),
+        ("constant.character", "s"),
+        ("constant", "n"),
+        ("keyword.operator", "o"),
+        ("keyword", "k"),
+        ("storage", "k"),
+        ("entity.name.function", "f"),
+        ("support.function", "f"),
+        ("entity.name.tag", "t"),
+        ("entity.other.attribute-name", "a"),
+        ("entity.name", "y"),
+        ("support.type", "y"),
+        ("support.class", "y"),
+        ("variable.parameter", "p"),
+        ("markup.heading", "h"),
+        ("meta.preprocessor", "o"),
+    ]
+    .into_iter()
+    .filter_map(|(prefix, class)| Scope::new(prefix).ok().map(|scope| (scope, class)))
+    .collect()
+});
+
+/// The class of a token under `stack`: from its innermost scope that has one.
+fn class_of(stack: &ScopeStack) -> Option<&'static str> {
+    stack.as_slice().iter().rev().find_map(|scope| {
+        CLASSES.iter().find(|(prefix, _)| prefix.is_prefix_of(*scope)).map(|(_, class)| *class)
+    })
+}
 
 /// The grammar of a file: by extension or file name, then by its first line (`#!/bin/sh`).
 fn syntax_for<'s>(set: &'s SyntaxSet, path: &str, text: &str) -> &'s SyntaxReference {
@@ -28,21 +73,8 @@ fn syntax_for<'s>(set: &'s SyntaxSet, path: &str, text: &str) -> &'s SyntaxRefer
         .unwrap_or_else(|| set.find_syntax_plain_text())
 }
 
-/// The opening tags of the spans for the scopes open before a line.
-fn reopen(stack: &ScopeStack) -> String {
-    let mut out = String::new();
-    for scope in stack.as_slice() {
-        let classes = scope.build_string().replace('.', " ");
-        out.push_str("<span class=\"");
-        out.push_str(&crate::highlight::escape(&classes));
-        out.push_str("\">");
-    }
-    out
-}
-
 /// HTML-escapes text for element content and quoted attributes.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -53,28 +85,70 @@ pub(crate) fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+}
+
+/// Appends `text` under `class`, merging with the span still open when the class is the same.
+fn push_token(out: &mut String, open: &mut Option<&'static str>, class: Option<&'static str>, text: &str) {
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.is_empty() {
+        return;
+    }
+    if *open != class {
+        if open.is_some() {
+            out.push_str("</span>");
+        }
+        if let Some(class) = class {
+            out.push_str("<span class=\"");
+            out.push_str(class);
+            out.push_str("\">");
+        }
+        *open = class;
+    }
+    escape_into(out, text);
+}
+
+/// One line as HTML, the scope stack carried over from the lines before it.
+fn line_html(line: &str, state: &mut ParseState, stack: &mut ScopeStack, set: &SyntaxSet) -> Option<String> {
+    let ops = state.parse_line(line, set).ok()?;
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut open = None;
+    let mut at = 0;
+    for (index, op) in ops {
+        if index > at {
+            push_token(&mut out, &mut open, class_of(stack), line.get(at..index)?);
+            at = index;
+        }
+        stack.apply(&op).ok()?;
+    }
+    push_token(&mut out, &mut open, class_of(stack), line.get(at..)?);
+    if open.is_some() {
+        out.push_str("</span>");
+    }
+    Some(out)
+}
+
+fn highlight_uncached(syntax: &SyntaxReference, text: &str) -> Option<Vec<String>> {
+    let set = &*SYNTAXES;
+    let mut state = ParseState::new(syntax);
+    let mut stack = ScopeStack::new();
+    LinesWithEndings::from(text).map(|line| line_html(line, &mut state, &mut stack, set)).collect()
 }
 
 /// One highlighted HTML fragment per line of `text`, or `None` when the text is over the caps
 /// or a grammar fails (the caller shows plain text then).
-pub(crate) fn highlight(path: &str, text: &str) -> Option<Vec<String>> {
+pub(crate) fn highlight(path: &str, text: &str) -> Option<Arc<Vec<String>>> {
     if text.len() > MAX_HIGHLIGHT_BYTES || text.lines().count() > MAX_HIGHLIGHT_LINES {
         return None;
     }
-    let set = &*SYNTAXES;
-    let mut state = ParseState::new(syntax_for(set, path, text));
-    let mut stack = ScopeStack::new();
-    let mut lines = Vec::new();
-    for line in LinesWithEndings::from(text) {
-        let prefix = reopen(&stack);
-        let ops = state.parse_line(line, set).ok()?;
-        let (html, _) = line_tokens_to_classed_spans(line, &ops, ClassStyle::Spaced, &mut stack).ok()?;
-        let mut out = prefix;
-        out.push_str(&html.replace(['\n', '\r'], ""));
-        out.push_str(&"</span>".repeat(stack.len()));
-        lines.push(out);
+    let syntax = syntax_for(&SYNTAXES, path, text);
+    let (cache, keys) = &*CACHE;
+    let key = (keys.hash_one(text), text.len(), syntax.name.clone());
+    if let Some(lines) = cache.get(&key) {
+        return Some(lines);
     }
+    let lines = Arc::new(highlight_uncached(syntax, text)?);
+    let bytes: usize = lines.iter().map(|l| l.len() + 24).sum();
+    cache.put(key, lines.clone(), bytes as u64);
     Some(lines)
 }
 
@@ -86,30 +160,44 @@ mod tests {
     fn rust_keywords_and_strings_get_classes() {
         let lines = highlight("src/main.rs", "fn main() {\n    let s = \"<b>\";\n}\n").unwrap();
         assert_eq!(lines.len(), 3);
-        assert!(lines[0].contains("<span class=\"storage type function rust\">fn</span>"), "{}", lines[0]);
-        assert!(lines[1].contains("string quoted double rust"), "{}", lines[1]);
-        assert!(lines[1].contains("&lt;b&gt;") && !lines[1].contains("<b>"), "{}", lines[1]);
+        assert!(
+            lines[0].starts_with("<span class=\"k\">fn</span> <span class=\"f\">main</span>"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains("<span class=\"s\">&quot;&lt;b&gt;&quot;</span>"), "{}", lines[1]);
+        assert!(!lines[1].contains("<b>"), "{}", lines[1]);
     }
 
     #[test]
     fn every_line_balances_its_spans() {
         let text = "/* a comment\n   over <two> lines */\nint x = 1;\n";
-        for line in highlight("a.c", text).unwrap() {
+        let lines = highlight("a.c", text).unwrap();
+        for line in lines.iter() {
             assert_eq!(line.matches("<span").count(), line.matches("</span>").count(), "{line}");
             assert!(!line.contains('\n'));
         }
-        let lines = highlight("a.c", text).unwrap();
-        assert!(lines[1].contains("comment"), "{}", lines[1]);
+        assert!(lines[1].starts_with("<span class=\"c\">"), "the comment goes on: {}", lines[1]);
+        assert!(lines[2].contains("<span class=\"n\">1</span>"), "{}", lines[2]);
     }
 
     #[test]
     fn shebang_and_unknown_files_and_caps() {
         let lines = highlight("run", "#!/bin/sh\necho hi\n").unwrap();
-        assert!(lines[0].contains("source shell"), "{}", lines[0]);
+        assert!(lines[0].contains("class=\"c\""), "{}", lines[0]);
         let plain = highlight("notes.unknownext", "just <text>").unwrap();
-        assert_eq!(plain.len(), 1);
-        assert!(plain[0].contains("just &lt;text&gt;"), "{}", plain[0]);
+        assert_eq!(plain.as_slice(), ["just &lt;text&gt;"]);
         assert!(highlight("a.txt", &"x\n".repeat(MAX_HIGHLIGHT_LINES + 1)).is_none());
         assert!(highlight("a.txt", &"x".repeat(MAX_HIGHLIGHT_BYTES + 1)).is_none());
+    }
+
+    #[test]
+    fn the_same_text_is_highlighted_once() {
+        let text = "def cached():\n    return 42\n";
+        let first = highlight("m.py", text).unwrap();
+        let second = highlight("m.py", text).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the second call is served from the cache");
+        let other = highlight("m.rb", text).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other), "another grammar is another entry");
     }
 }

@@ -159,8 +159,11 @@ impl BlobPage {
         }
         match highlighted(path, text.clone()).await {
             Some(lines) => {
-                self.lines =
-                    lines.into_iter().enumerate().map(|(i, html)| Line { number: i + 1, html }).collect();
+                self.lines = lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, html)| Line { number: i + 1, html: html.clone() })
+                    .collect();
                 Shown::Code
             }
             None => {
@@ -172,7 +175,7 @@ impl BlobPage {
 }
 
 /// Highlights off the async workers (a large file takes a fraction of a second).
-async fn highlighted(path: &str, text: String) -> Option<Vec<String>> {
+async fn highlighted(path: &str, text: String) -> Option<std::sync::Arc<Vec<String>>> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || highlight::highlight(&path, &text)).await.ok().flatten()
 }

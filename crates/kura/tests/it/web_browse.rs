@@ -98,10 +98,9 @@ async fn blob_highlights_renders_markdown_and_caps_binary_and_large_files() {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<div class=\"code hl\">"), "{html}");
     assert!(
-        html.contains("<td class=\"src\"><span class=\"source rust\"><span class=\"meta function rust\">"),
+        html.contains("<td class=\"src\"><span class=\"k\">fn</span> <span class=\"f\">main</span>"),
         "{html}"
     );
-    assert!(html.contains("storage type function rust"), "{html}");
     assert!(html.contains("class=\"raw\" href=\"/alice/demo/resolve/main/src/main.rs\""), "{html}");
     assert!(html.contains("class=\"history\" href=\"/alice/demo/commits/main/src/main.rs\""), "{html}");
     assert!(html.contains("<nav class=\"crumbs\">"), "{html}");
