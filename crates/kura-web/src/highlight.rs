@@ -17,6 +17,10 @@ use syntect::util::LinesWithEndings;
 pub(crate) const MAX_HIGHLIGHT_BYTES: usize = 512 * 1024;
 /// Most lines highlighted.
 pub(crate) const MAX_HIGHLIGHT_LINES: usize = 10_000;
+/// Longest line highlighted (grammars can be slow on one huge line: minified code, JSON).
+const MAX_LINE_BYTES: usize = 5_000;
+/// Time one file may take; past it the file is shown as plain text.
+const MAX_HIGHLIGHT_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 /// Bytes of highlighted lines kept in memory.
 const CACHE_BYTES: u64 = 32 << 20;
 
@@ -71,6 +75,13 @@ fn syntax_for<'s>(set: &'s SyntaxSet, path: &str, text: &str) -> &'s SyntaxRefer
         .or_else(|| set.find_syntax_by_extension(name))
         .or_else(|| set.find_syntax_by_first_line(text.lines().next().unwrap_or("")))
         .unwrap_or_else(|| set.find_syntax_plain_text())
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
 }
 
 /// HTML-escapes text for element content and quoted attributes.
@@ -131,18 +142,43 @@ fn highlight_uncached(syntax: &SyntaxReference, text: &str) -> Option<Vec<String
     let set = &*SYNTAXES;
     let mut state = ParseState::new(syntax);
     let mut stack = ScopeStack::new();
-    LinesWithEndings::from(text).map(|line| line_html(line, &mut state, &mut stack, set)).collect()
+    let started = std::time::Instant::now();
+    let mut lines = Vec::new();
+    for line in LinesWithEndings::from(text) {
+        if started.elapsed() > MAX_HIGHLIGHT_TIME {
+            return None;
+        }
+        lines.push(line_html(line, &mut state, &mut stack, set)?);
+    }
+    Some(lines)
+}
+
+/// Whether a text is within the caps highlighting takes on.
+fn within_caps(text: &str) -> bool {
+    text.len() <= MAX_HIGHLIGHT_BYTES
+        && text.lines().count() <= MAX_HIGHLIGHT_LINES
+        && text.lines().all(|line| line.len() <= MAX_LINE_BYTES)
+}
+
+fn cache_key(path: &str, text: &str) -> ((u64, usize, String), &'static SyntaxReference) {
+    let syntax = syntax_for(&SYNTAXES, path, text);
+    let (_, keys) = &*CACHE;
+    ((keys.hash_one(text), text.len(), syntax.name.clone()), syntax)
+}
+
+/// The highlighted lines of a text highlighted before, from the cache (cheap: no parsing).
+pub(crate) fn lookup(path: &str, text: &str) -> Option<Arc<Vec<String>>> {
+    CACHE.0.get(&cache_key(path, text).0)
 }
 
 /// One highlighted HTML fragment per line of `text`, or `None` when the text is over the caps
 /// or a grammar fails (the caller shows plain text then).
 pub(crate) fn highlight(path: &str, text: &str) -> Option<Arc<Vec<String>>> {
-    if text.len() > MAX_HIGHLIGHT_BYTES || text.lines().count() > MAX_HIGHLIGHT_LINES {
+    if !within_caps(text) {
         return None;
     }
-    let syntax = syntax_for(&SYNTAXES, path, text);
-    let (cache, keys) = &*CACHE;
-    let key = (keys.hash_one(text), text.len(), syntax.name.clone());
+    let (key, syntax) = cache_key(path, text);
+    let cache = &CACHE.0;
     if let Some(lines) = cache.get(&key) {
         return Some(lines);
     }
@@ -189,6 +225,7 @@ mod tests {
         assert_eq!(plain.as_slice(), ["just &lt;text&gt;"]);
         assert!(highlight("a.txt", &"x\n".repeat(MAX_HIGHLIGHT_LINES + 1)).is_none());
         assert!(highlight("a.txt", &"x".repeat(MAX_HIGHLIGHT_BYTES + 1)).is_none());
+        assert!(highlight("a.json", &"[".repeat(MAX_LINE_BYTES + 1)).is_none(), "one huge line");
     }
 
     #[test]
@@ -197,6 +234,8 @@ mod tests {
         let first = highlight("m.py", text).unwrap();
         let second = highlight("m.py", text).unwrap();
         assert!(Arc::ptr_eq(&first, &second), "the second call is served from the cache");
+        assert!(Arc::ptr_eq(&first, &lookup("m.py", text).unwrap()));
+        assert!(lookup("m.py", "never highlighted").is_none());
         let other = highlight("m.rb", text).unwrap();
         assert!(!Arc::ptr_eq(&first, &other), "another grammar is another entry");
     }

@@ -6,6 +6,7 @@ mod assets;
 mod budget;
 mod diff;
 mod error;
+mod heavy;
 mod highlight;
 mod markdown;
 mod page_table;

@@ -4,6 +4,8 @@
 //! at the same revision: links to its file pages, images to its raw content.
 
 use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock};
 
 use comrak::nodes::NodeValue;
 use comrak::{Arena, Options};
@@ -63,6 +65,33 @@ fn options() -> Options<'static> {
     options.extension.front_matter_delimiter = Some("---".to_owned());
     options.render.r#unsafe = true;
     options
+}
+
+/// Bytes of rendered documents kept in memory.
+const CACHE_BYTES: u64 = 16 << 20;
+
+type Key = (u64, usize, String);
+/// Rendered documents by (keyed hash of the text, its length, the link base): the same bytes
+/// at the same place always render the same. Keys are random per process, so nobody can make
+/// two texts share an entry on purpose.
+static CACHE: LazyLock<(kura_core::ByteCache<Key, Arc<String>>, std::hash::RandomState)> =
+    LazyLock::new(|| (kura_core::ByteCache::new(CACHE_BYTES, 8 << 10), std::hash::RandomState::new()));
+
+fn key(text: &str, base: &LinkBase) -> Key {
+    let (_, keys) = &*CACHE;
+    (keys.hash_one(text), text.len(), format!("{}\n{}\n{}", base.repo, base.revision, base.dir))
+}
+
+/// Renders a document off the async workers (`heavy`), from the cache when it was rendered
+/// before; `None` when the server is too busy to render it now.
+pub(crate) async fn render_shared(text: String, base: LinkBase) -> Option<Arc<String>> {
+    let key = key(&text, &base);
+    if let Some(html) = CACHE.0.get(&key) {
+        return Some(html);
+    }
+    let html = crate::heavy::run(move || Arc::new(render(&text, &base))).await?;
+    CACHE.0.put(key, html.clone(), html.len() as u64);
+    Some(html)
 }
 
 /// Renders Markdown to sanitised HTML.

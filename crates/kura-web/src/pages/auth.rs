@@ -21,10 +21,16 @@ struct LoginPage {
     error: Option<String>,
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only local paths are followed after login (no open redirect): a path starting with one
+/// `/`, of visible ASCII only. Browsers drop tabs and newlines from URLs, so `/\t/evil` would
+/// become `//evil`; a backslash reads as a slash to them.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             next.to_owned()
         }
         _ => "/".to_owned(),
@@ -97,7 +103,16 @@ mod tests {
     #[test]
     fn only_local_pages_follow_a_login() {
         assert_eq!(super::safe_next(Some("/alice/demo")), "/alice/demo");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "evil",
+            "/\t/evil.example",
+            "/\n/evil",
+            "/ /x",
+            "/é",
+        ] {
             assert_eq!(super::safe_next(Some(bad)), "/", "{bad}");
         }
     }

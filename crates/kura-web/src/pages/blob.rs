@@ -19,6 +19,11 @@ use crate::route::RepoName;
 
 /// Largest file displayed at all (larger ones are offered for download, as Gitea does).
 const MAX_DISPLAY_BYTES: u64 = 8 << 20;
+/// Most of a text file shown as plain text (the rest is a download away): escaped HTML can
+/// be several times its text, and a page holds it until the client has read it.
+const PLAIN_SHOWN_BYTES: u64 = 1 << 20;
+/// Largest Markdown file rendered (bigger ones are shown as text).
+const MARKDOWN_MAX_BYTES: u64 = 512 * 1024;
 /// Bytes looked at to tell text from binary.
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Images shown inline from the raw URL. Never SVG: it can carry script (the raw answer is
@@ -54,6 +59,8 @@ struct BlobPage {
     shown: Shown,
     lines: Vec<Line>,
     text: String,
+    /// The plain text shown is the start of a longer file.
+    cut: bool,
     html: String,
     raw: String,
     history: String,
@@ -98,7 +105,8 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
     };
     let size = info.lfs.map_or(info.size, |p| p.size);
     let image = IMAGE_EXTENSIONS.contains(&extension(path).as_str());
-    let cap = if image || size > MAX_DISPLAY_BYTES { SNIFF_BYTES as u64 } else { size };
+    let cap =
+        if image || size > MAX_DISPLAY_BYTES { SNIFF_BYTES as u64 } else { size.min(PLAIN_SHOWN_BYTES) };
     let (bytes, _) = repo_common::read_prefix(req, &record, &commit.to_hex(), repo_path.as_str(), cap)
         .await?
         .ok_or_else(WebError::not_found)?;
@@ -111,6 +119,7 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         shown: Shown::Binary,
         lines: Vec::new(),
         text: String::new(),
+        cut: size > cap,
         html: String::new(),
         raw: file_url(&header.base, "resolve", revision, path),
         history: file_url(&header.base, "commits", revision, path),
@@ -123,10 +132,10 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         Shown::Image
     } else if size > MAX_DISPLAY_BYTES {
         Shown::TooLarge
-    } else if looks_binary(&bytes, true) {
+    } else if looks_binary(&bytes, size <= cap) {
         Shown::Binary
-    } else if markdown_file && !plain_wanted {
-        page.markdown(&String::from_utf8_lossy(&bytes), revision, path)
+    } else if markdown_file && !plain_wanted && size <= MARKDOWN_MAX_BYTES {
+        page.markdown(String::from_utf8_lossy(&bytes).into_owned(), revision, path).await
     } else {
         if markdown_file {
             page.toggle = Some((file_url(&page.header.base, "blob", revision, path), "Rendered"));
@@ -138,15 +147,20 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
 
 impl BlobPage {
     /// Renders a Markdown file, its relative links resolved from its folder at this revision.
-    fn markdown(&mut self, text: &str, revision: &str, path: &str) -> Shown {
+    async fn markdown(&mut self, text: String, revision: &str, path: &str) -> Shown {
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
         let base = LinkBase {
             repo: self.header.base.clone(),
             revision: format::segment(revision),
             dir: dir.to_owned(),
         };
-        self.html = markdown::render(text, &base);
         let source = file_url(&self.header.base, "blob", revision, path);
+        let Some(html) = markdown::render_shared(text.clone(), base).await else {
+            // Too busy to render now: the source, as text.
+            self.text = text;
+            return Shown::Plain;
+        };
+        self.html = html.as_str().to_owned();
         self.toggle = Some((format!("{source}?plain=1"), "Source"));
         Shown::Markdown
     }
@@ -174,10 +188,14 @@ impl BlobPage {
     }
 }
 
-/// Highlights off the async workers (a large file takes a fraction of a second).
+/// Highlighted lines: from the cache, else highlighted off the async workers (`heavy`; a
+/// large file takes a fraction of a second), else `None` (plain text).
 async fn highlighted(path: &str, text: String) -> Option<std::sync::Arc<Vec<String>>> {
+    if let Some(lines) = highlight::lookup(path, &text) {
+        return Some(lines);
+    }
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || highlight::highlight(&path, &text)).await.ok().flatten()
+    crate::heavy::run(move || highlight::highlight(&path, &text)).await.flatten()
 }
 
 #[cfg(test)]

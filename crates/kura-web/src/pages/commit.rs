@@ -4,6 +4,8 @@
 //! commits of this repo only. Large, LFS and binary files show only their size change, and a
 //! page diffs at most ~2 MiB of text.
 
+use std::time::Instant;
+
 use askama::Template;
 use futures_util::StreamExt;
 use kura_core::{ChangedFile, CompareBudget, CoreError, FileSide, FilesAccess};
@@ -24,6 +26,14 @@ const BUDGET: CompareBudget = CompareBudget { max_entries: 100_000, max_files: 3
 const MAX_DIFF_FILE_BYTES: u64 = 256 * 1024;
 /// Text diffed on one page, both sides together.
 const MAX_DIFF_PAGE_BYTES: u64 = 2 << 20;
+/// Time all the diffs of one page may take (each file also stops at its own limit).
+const MAX_DIFF_PAGE_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a page's diffs may still spend.
+struct PageBudget {
+    bytes: u64,
+    deadline: Instant,
+}
 
 struct FileDiff {
     path: String,
@@ -71,7 +81,7 @@ pub(crate) async fn commit_page(req: &mut Req, name: &RepoName, id: &str) -> Web
         Err(error) => return Err(error.into()),
     };
     let header = RepoHeader::new(req, &record, Tab::Commits, &oid.to_hex()).await;
-    let mut budget = MAX_DIFF_PAGE_BYTES;
+    let mut budget = PageBudget { bytes: MAX_DIFF_PAGE_BYTES, deadline: Instant::now() + MAX_DIFF_PAGE_TIME };
     let mut files = Vec::with_capacity(comparison.files.len());
     for changed in &comparison.files {
         files.push(file_diff(req, access.as_ref(), &header.base, oid, parent, changed, &mut budget).await?);
@@ -109,7 +119,7 @@ async fn file_diff(
     commit: ObjectId,
     parent: Option<ObjectId>,
     changed: &ChangedFile,
-    budget: &mut u64,
+    budget: &mut PageBudget,
 ) -> WebResult<FileDiff> {
     let sides = [changed.old.as_ref(), changed.new.as_ref()];
     let size =
@@ -136,13 +146,13 @@ async fn file_diff(
         Some("Submodule or special entry.".to_owned())
     } else if sides.iter().flatten().any(|s| s.info.size > MAX_DIFF_FILE_BYTES) {
         Some("File over 256 KiB: only its size is compared.".to_owned())
-    } else if total > *budget {
+    } else if total > budget.bytes {
         Some("Diff not shown: this page already shows as much text as it can.".to_owned())
     } else {
         None
     };
     let Some(access) = access.filter(|_| out.note.is_none()) else { return Ok(out) };
-    *budget -= total;
+    budget.bytes -= total;
     let old = match (parent, &changed.old) {
         (Some(parent), Some(_)) => read_all(req, access, parent, &changed.path).await?,
         _ => Vec::new(),
@@ -155,7 +165,16 @@ async fn file_diff(
         out.note = Some("Binary file: only its size is compared.".to_owned());
         return Ok(out);
     }
-    out.rows = diff::unified(&String::from_utf8_lossy(&old), &String::from_utf8_lossy(&new));
+    if Instant::now() > budget.deadline {
+        out.note = Some("Diff not shown: this page spent the time it may take.".to_owned());
+        return Ok(out);
+    }
+    let (old, new) = (String::from_utf8_lossy(&old).into_owned(), String::from_utf8_lossy(&new).into_owned());
+    let Some(rows) = crate::heavy::run(move || diff::unified(&old, &new)).await else {
+        out.note = Some("Diff not shown: the server is busy; reload to try again.".to_owned());
+        return Ok(out);
+    };
+    out.rows = rows;
     if out.rows.is_empty() {
         out.note = Some("Only the file mode changed.".to_owned());
     }

@@ -20,7 +20,9 @@ const PAGE_COMMITS: usize = 50;
 /// Deepest page (the walk to a page costs its offset).
 const MAX_PAGE: usize = 1000;
 /// Commits examined for a path's history, whatever the page.
-const PATH_WALK_COMMITS: usize = 2000;
+const PATH_WALK_COMMITS: usize = 1000;
+/// Commits held at a time while walking a path's history.
+const WALK_CHUNK: usize = 50;
 
 struct Item {
     href: String,
@@ -104,7 +106,7 @@ pub(crate) async fn history_page(req: &mut Req, name: &RepoName, revision: &str,
 
 /// The commits among the newest `PATH_WALK_COMMITS` whose entry at `path` differs from their
 /// first parent's, skipping `offset` of them; whether more remain; and the budget when the
-/// walk stopped at it.
+/// walk stopped at it. The walk holds `WALK_CHUNK` commits at a time (messages can be large).
 async fn path_history(
     req: &Req,
     base: &str,
@@ -113,32 +115,41 @@ async fn path_history(
     offset: usize,
 ) -> WebResult<(Vec<Item>, bool, Option<usize>)> {
     let repos = req.hub().repos();
-    let (walked, truncated) = repos.history(head, 0, PATH_WALK_COMMITS).await?;
     let mut entries: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
     let mut found = Vec::new();
     let mut skipped = 0;
-    for (id, commit) in walked {
-        let here = entry_at(req, &mut entries, id, commit.tree, path).await?;
-        let before = match commit.parents.first() {
-            Some(parent) => {
-                let tree = repos.commit_tree(parent).await?;
-                entry_at(req, &mut entries, *parent, tree, path).await?
+    let mut walked = 0;
+    loop {
+        let (chunk, more) = repos.history(head, walked, WALK_CHUNK).await?;
+        walked += chunk.len();
+        for (id, commit) in chunk {
+            let here = entry_at(req, &mut entries, id, commit.tree, path).await?;
+            let before = match commit.parents.first() {
+                Some(parent) => {
+                    let tree = repos.commit_tree(parent).await?;
+                    entry_at(req, &mut entries, *parent, tree, path).await?
+                }
+                None => None,
+            };
+            if here == before {
+                continue;
             }
-            None => None,
-        };
-        if here == before {
-            continue;
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            if found.len() == PAGE_COMMITS {
+                return Ok((found, true, None));
+            }
+            found.push(item(base, CommitView::new(&id, &commit)));
         }
-        if skipped < offset {
-            skipped += 1;
-            continue;
+        if !more {
+            return Ok((found, false, None));
         }
-        if found.len() == PAGE_COMMITS {
-            return Ok((found, true, None));
+        if walked >= PATH_WALK_COMMITS {
+            return Ok((found, false, Some(walked)));
         }
-        found.push(item(base, CommitView::new(&id, &commit)));
     }
-    Ok((found, false, truncated.then_some(PATH_WALK_COMMITS)))
 }
 
 /// The object id at `path` in a commit's tree, remembered per commit.

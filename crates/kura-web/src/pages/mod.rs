@@ -70,7 +70,7 @@ pub(crate) fn html<T: Template>(status: StatusCode, page: &T) -> Response {
             headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
             headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             response
         }
         Err(error) => {

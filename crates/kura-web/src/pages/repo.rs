@@ -63,10 +63,16 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
     // A gated repo's card is shown only to those who may read its files.
     let (card, card_cut) = match readme {
         Ok(Some((bytes, size))) => {
-            let text = String::from_utf8_lossy(&bytes);
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             let base =
                 LinkBase { repo: header.base.clone(), revision: format::segment("main"), dir: String::new() };
-            (Some(markdown::render(&text, &base)), size > CARD_MAX_BYTES)
+            // A server too busy to render it shows the card's text as it is.
+            let plain = || format!("<pre class=\"plain\">{}</pre>", crate::highlight::escape(&text));
+            let html = match markdown::render_shared(text.clone(), base).await {
+                Some(html) => html.as_str().to_owned(),
+                None => plain(),
+            };
+            (Some(html), size > CARD_MAX_BYTES)
         }
         Ok(None) | Err(_) => (None, false),
     };
@@ -135,9 +141,13 @@ fn chips(record: &RepoRecord, card: Option<&Value>, task: Option<&str>, library:
         ("Dataset", "datasets"),
     ] {
         for value in field(key) {
+            // Repo ids link to their pages; anything else in those fields links nowhere.
+            let repo_link = |repo_type| {
+                kura_model::RepoId::parse(&value).ok().map(|id| repo_common::base_url(repo_type, &id))
+            };
             let link = match key {
-                "base_model" => Some(format!("/{}", format::path(&value))),
-                "datasets" => Some(format!("/datasets/{}", format::path(&value))),
+                "base_model" => repo_link(kura_model::RepoType::Model),
+                "datasets" => repo_link(kura_model::RepoType::Dataset),
                 _ => tag_link(&format!("{key}:{value}")),
             };
             chips.push(Chip { label, value, link });

@@ -20,7 +20,7 @@ async fn page_as(server: &TestServer, token: &str, path: &str) -> (StatusCode, S
     text(server.get(path).bearer_auth(token).send().await.unwrap()).await
 }
 
-const CARD: &str = "---\nlicense: apache-2.0\nlanguage: [en, fr]\ntags: [robotics]\nlibrary_name: transformers\npipeline_tag: text-generation\n---\n# Demo model\n\nA card with a [guide](docs/guide.md) and ![plot](plot.png).\n\n<script>window.__pwned = 1</script>\n<img src=x onerror=\"window.__pwned = 2\">\n[click](javascript:alert(1))\n";
+const CARD: &str = "---\nlicense: apache-2.0\nlanguage: [en, fr]\ntags: [robotics]\nlibrary_name: transformers\npipeline_tag: text-generation\nbase_model: [acme/base, /evil.example/x]\n---\n# Demo model\n\nA card with a [guide](docs/guide.md) and ![plot](plot.png).\n\n<script>window.__pwned = 1</script>\n<img src=x onerror=\"window.__pwned = 2\">\n[click](javascript:alert(1))\n";
 
 async fn demo(server: &TestServer) {
     assert!(server.create_repo(&server.alice, "alice/demo", false).await.status().is_success());
@@ -35,6 +35,7 @@ async fn the_repo_page_renders_the_card_chips_and_snippets_with_this_servers_url
     let response = server.get("/alice/demo").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(header(&response, "cache-control"), Some("private, no-store"));
     let csp = header(&response, "content-security-policy").unwrap().to_owned();
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = response.text().await.unwrap();
@@ -51,6 +52,8 @@ async fn the_repo_page_renders_the_card_chips_and_snippets_with_this_servers_url
     for chip in ["apache-2.0", "text-generation", "transformers", "robotics", ">en<", ">fr<"] {
         assert!(html.contains(chip), "chip {chip} missing");
     }
+    assert!(html.contains("href=\"/acme/base\">acme/base</a>"), "a base model links to its page");
+    assert!(!html.contains("//evil.example"), "a base model that is no repo id links nowhere");
     let snippet = format!("HF_ENDPOINT={} hf download alice/demo", server.base);
     assert!(html.contains(&snippet), "snippet with this server's URL");
     assert!(html.contains(&format!("git clone {}/alice/demo", server.base)));
@@ -197,6 +200,14 @@ async fn signing_in_and_out_through_the_pages() {
         .await
         .unwrap();
     assert_eq!(header(&away, "location"), Some("/"));
+    // Browsers drop a tab from a URL: `/<TAB>/evil.example` would be `//evil.example`.
+    let tab = no_redirects()
+        .post(format!("{}/login", server.base))
+        .form_pairs(&[("username", "alice"), ("password", PASSWORD), ("next", "/\t/evil.example/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&tab, "location"), Some("/"));
 
     // Logging out needs the CSRF token, then ends the session.
     let client = no_redirects();
