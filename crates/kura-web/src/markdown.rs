@@ -94,8 +94,28 @@ pub(crate) async fn render_shared(text: String, base: LinkBase) -> Option<Arc<St
     Some(html)
 }
 
-/// Renders Markdown to sanitised HTML.
+/// Deepest blockquote nesting rendered (parsing and sanitising deep nesting is quadratic:
+/// 100,000 levels took over a minute).
+const MAX_QUOTE_DEPTH: usize = 32;
+/// Most `<` a rendered document may hold (100,000 nested raw `<div>`s took half a minute to
+/// sanitise).
+const MAX_ANGLE_BRACKETS: usize = 10_000;
+
+/// Whether a document is shaped to make rendering slow; it is then shown as text.
+fn too_complex(text: &str) -> bool {
+    let quote_depth = |line: &str| {
+        line.bytes().take_while(|b| matches!(b, b'>' | b' ' | b'\t')).filter(|b| *b == b'>').count()
+    };
+    text.bytes().filter(|b| *b == b'<').count() > MAX_ANGLE_BRACKETS
+        || text.lines().any(|line| quote_depth(line) > MAX_QUOTE_DEPTH)
+}
+
+/// Renders Markdown to sanitised HTML (a document shaped to be slow to render is shown as
+/// escaped text instead).
 pub(crate) fn render(text: &str, base: &LinkBase) -> String {
+    if too_complex(text) {
+        return format!("<pre class=\"plain\">{}</pre>", crate::highlight::escape(text));
+    }
     let arena = Arena::new();
     let options = options();
     let root = comrak::parse_document(&arena, text, &options);
@@ -184,6 +204,18 @@ mod tests {
         assert!(html.contains("src=\"/datasets/a/b/resolve/v1/img/p.png\""), "{html}");
         assert!(html.contains("href=\"https://example.org/x\""), "{html}");
         assert!(html.contains("src=\"/datasets/a/b/resolve/v1/docs/raw.png\""), "{html}");
+    }
+
+    #[test]
+    fn documents_shaped_to_be_slow_are_shown_as_text() {
+        for text in [">".repeat(100_000), "<div>".repeat(20_000), "> ".repeat(40) + "<script>x</script>"] {
+            let started = std::time::Instant::now();
+            let html = render(&text, &base());
+            assert!(html.starts_with("<pre class=\"plain\">"), "{}", &html[..40]);
+            assert!(!html.contains("<div>") && !html.contains("<script"));
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        assert!(render(&"> ".repeat(8), &base()).contains("<blockquote>"), "ordinary nesting renders");
     }
 
     #[test]
