@@ -245,23 +245,27 @@ def render(values):
     return "\n".join(lines) + "\n"
 
 
-def report(results, doc):
-    text = render(_load(results))
-    print(text)
+def write_section(doc, text, begin, end):
+    """Puts `text` between the `begin` and `end` markers of `doc` (appended when absent)."""
     try:
         with open(doc) as f:
             current = f.read()
     except FileNotFoundError:
         current = "# Benchmarks\n\n## Results\n\n"
-    section = f"{BEGIN}\n{text}{END}"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        updated = head + section + tail
+    section = f"{begin}\n{text}{end}"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        updated = head + section + rest.split(end, 1)[1]
     else:
         updated = current.rstrip("\n") + "\n\n" + section + "\n"
     with open(doc, "w") as f:
         f.write(updated)
+
+
+def report(results, doc):
+    text = render(_load(results))
+    print(text)
+    write_section(doc, text, BEGIN, END)
 
 
 def main(argv):

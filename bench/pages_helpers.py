@@ -18,7 +18,7 @@ import sys
 import urllib.parse
 import urllib.request
 
-from helpers import _load, _minmed, _nums, _one, _runs, _verdict
+from helpers import _load, _minmed, _nums, _one, _runs, _verdict, write_section
 
 BEGIN = "<!-- bench:pages:begin -->"
 END = "<!-- bench:pages:end -->"
@@ -151,16 +151,7 @@ def report(results, doc):
     print(text)
     if doc == "/dev/null":
         return
-    with open(doc) as f:
-        current = f.read()
-    section = f"{BEGIN}\n{text}{END}"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        updated = head + section + rest.split(END, 1)[1]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section + "\n"
-    with open(doc, "w") as f:
-        f.write(updated)
+    write_section(doc, text, BEGIN, END)
 
 
 def main(argv):

@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod auth;
 mod browse;
+mod budget;
 mod cache;
 mod card;
 mod card_check;
@@ -62,6 +63,7 @@ pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id
 pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, ListPage};
+pub use budget::{BodyBudget, BudgetBusy, Reservation, UNCOUNTED_BYTES};
 pub use cache::ByteCache;
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use card_check::{CardCheck, LICENSES, check_card};

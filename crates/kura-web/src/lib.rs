@@ -21,7 +21,6 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use kura_core::Hub;
 
-pub use budget::BodyShare;
 pub use route::claims;
 
 /// What every page handler needs.
@@ -31,7 +30,7 @@ pub struct WebState {
     /// Externally visible base URL, without a trailing slash (snippets and `Origin` checks).
     pub public_url: String,
     /// The server's body budget, shared with the API edge (uploads hold inline files).
-    pub body_budget: BodyShare,
+    pub body_budget: kura_core::BodyBudget,
 }
 
 /// Renders the page `request` names (callers check `claims` first; anything else is a 404 page).

@@ -105,11 +105,10 @@ pub async fn serve_with(
         trusted_proxies: options.trusted_proxies.clone().into(),
         metrics_token: options.metrics_token.map(Into::into),
     };
-    let (permits, total_mib, wait) = state.body_budget.parts();
     let web = kura_web::WebState {
         hub: state.hub.clone(),
         public_url: state.public_url.clone(),
-        body_budget: kura_web::BodyShare::new(permits, total_mib, wait),
+        body_budget: state.body_budget.clone(),
     };
     let pages = kura_web::router(web);
     let app = kura_http::router_beside(state, pages, kura_web::claims);

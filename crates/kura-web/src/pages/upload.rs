@@ -297,8 +297,7 @@ mod tests {
 
     #[test]
     fn the_commit_title_defaults_to_the_file_count() {
-        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
-        let share = crate::budget::BodyShare::new(permits, 1, std::time::Duration::ZERO);
+        let share = kura_core::BodyBudget::new(&kura_core::Limits::default());
         let put = || Operation::Put {
             path: RepoPath::parse("a").unwrap(),
             content: FileContent::Regular(bytes::Bytes::new()),
