@@ -96,7 +96,7 @@ pub use revision::Resolved;
 pub use services::{Accounts, Files, Git, Ops, Repos, Xet};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
-    Session,
+    Session, session_from_cookies, session_set_cookie,
 };
 pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};

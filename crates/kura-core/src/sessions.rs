@@ -17,6 +17,23 @@ use crate::services::Accounts;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "kura_session";
+
+/// The `Set-Cookie` value of a session: `value` lives `max_age_secs` (0 deletes it), never
+/// readable by scripts, not sent on cross-site posts, `Secure` when the server is on https.
+/// Both edges (API login, page login) set the cookie with this.
+pub fn session_set_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The session cookie's value among the values of a request's `Cookie` headers.
+pub fn session_from_cookies<'a>(headers: impl Iterator<Item = &'a str>) -> Option<String> {
+    headers
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+}
 /// How long a session lasts after login.
 pub const SESSION_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Shortest password accepted, in characters.

@@ -9,8 +9,6 @@ use kura_core::{Hub, Identity};
 use crate::WebState;
 use crate::error::{WebError, WebResult};
 
-/// The session cookie the API's login sets too.
-pub(crate) const SESSION_COOKIE: &str = "kura_session";
 /// Largest url-encoded form body a page accepts (uploads use multipart and their own budget).
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -130,16 +128,9 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-/// The session cookie's value, from any `Cookie` header.
+/// The session cookie's value, from any `Cookie` header (the API edge reads it alike).
 pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+    kura_core::session_from_cookies(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
 }
 
 /// A decoded url-encoded form.

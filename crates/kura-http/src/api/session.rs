@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kura_core::views::{EmptyView, LoginView};
-use kura_core::{Identity, SESSION_COOKIE, SESSION_LIFETIME_MS};
+use kura_core::{Identity, SESSION_LIFETIME_MS};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -24,14 +24,7 @@ struct LoginForm {
 
 /// The session cookie's value, from any `Cookie` header.
 pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+    kura_core::session_from_cookies(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
 }
 
 /// State-changing requests authenticated by the session cookie must carry its CSRF token in
@@ -57,8 +50,7 @@ fn set_cookie(ctx: &Ctx, value: &str, max_age_secs: i64) -> ApiResult<HeaderValu
 }
 
 fn cookie_text(value: &str, max_age_secs: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+    kura_core::session_set_cookie(value, max_age_secs, secure)
 }
 
 async fn read_form(ctx: &mut Ctx) -> ApiResult<LoginForm> {

@@ -8,10 +8,10 @@ use axum::response::IntoResponse;
 use super::html;
 use super::layout::Layout;
 use crate::error::{WebError, WebResult};
-use crate::request::{Req, SESSION_COOKIE};
+use crate::request::Req;
 
 /// How long a browser session lives (the core expires it; the cookie follows).
-const SESSION_MAX_AGE_SECS: i64 = 30 * 24 * 3600;
+const SESSION_MAX_AGE_SECS: i64 = kura_core::SESSION_LIFETIME_MS / 1000;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -48,8 +48,7 @@ pub(crate) fn login_page(req: &Req, error: Option<(StatusCode, String)>) -> WebR
 }
 
 fn cookie(req: &Req, value: &str, max_age: i64) -> WebResult<HeaderValue> {
-    let secure = if req.state.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let text = format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    let text = kura_core::session_set_cookie(value, max_age, req.state.public_url.starts_with("https://"));
     HeaderValue::from_str(&text).map_err(|_| WebError::bad_request("Invalid session cookie"))
 }
 
