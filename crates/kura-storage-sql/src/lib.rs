@@ -5,6 +5,7 @@
 
 mod access;
 mod inventory;
+mod jobs;
 mod migrate;
 #[cfg(test)]
 mod migrate_case_tests;

@@ -25,6 +25,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (8, "verified sha256", include_str!("../migrations/sqlite/0008_verified_sha256.sql")),
     (9, "repo tags", include_str!("../migrations/sqlite/0009_repo_tags.sql")),
     (10, "case-insensitive ids", include_str!("../migrations/sqlite/0010_case_insensitive_ids.sql")),
+    (11, "jobs", include_str!("../migrations/sqlite/0011_jobs.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (8, "verified sha256", include_str!("../migrations/postgres/0008_verified_sha256.sql")),
     (9, "repo tags", include_str!("../migrations/postgres/0009_repo_tags.sql")),
     (10, "case-insensitive ids", include_str!("../migrations/postgres/0010_case_insensitive_ids.sql")),
+    (11, "jobs", include_str!("../migrations/postgres/0011_jobs.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

@@ -195,6 +195,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     crate::access_conformance::access_store(store).await;
     crate::tokens_conformance::token_store(store).await;
     crate::session_conformance::session_store(store).await;
+    crate::jobs_conformance::job_store(store).await;
 }
 
 /// The repo's linked objects: listed by SHA-256 with size and time, a link without stored

@@ -7,6 +7,7 @@ mod access;
 mod blob;
 mod error;
 mod inventory;
+mod jobs;
 mod metadata;
 mod records;
 mod session;
@@ -21,6 +22,8 @@ mod ids_conformance;
 #[cfg(feature = "conformance")]
 mod inventory_conformance;
 #[cfg(feature = "conformance")]
+mod jobs_conformance;
+#[cfg(feature = "conformance")]
 mod session_conformance;
 #[cfg(feature = "conformance")]
 mod tags_conformance;
@@ -31,6 +34,7 @@ pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
+pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
 pub use metadata::MetadataStore;
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,

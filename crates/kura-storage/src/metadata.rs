@@ -5,6 +5,7 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 use crate::StorageError;
 use crate::access::AccessStore;
 use crate::inventory::InventoryStore;
+use crate::jobs::JobStore;
 use crate::records::*;
 use crate::session::SessionStore;
 use crate::tokens::TokenStore;
@@ -17,7 +18,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 /// implementation per database engine; all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
 pub trait MetadataStore:
-    AccessStore + InventoryStore + TokenStore + SessionStore + Send + Sync + 'static
+    AccessStore + InventoryStore + JobStore + TokenStore + SessionStore + Send + Sync + 'static
 {
     // --- server ---
 

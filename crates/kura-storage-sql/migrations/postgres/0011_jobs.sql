@@ -1,0 +1,30 @@
+-- The durable job queue: one row per waiting, running or failed job, unique by kind and key.
+-- A worker leases a job (lease_owner, lease_until); an expired lease may be claimed again.
+CREATE TABLE jobs (
+    id BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL,
+    job_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    run_after BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (kind, job_key)
+);
+CREATE INDEX jobs_due ON jobs (state, run_after);
+-- Facts the indexer computed from content: per blob (by content key) and per commit.
+CREATE TABLE blob_facts (
+    fact_key TEXT PRIMARY KEY,
+    version BIGINT NOT NULL,
+    facts TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE commit_facts (
+    fact_key TEXT PRIMARY KEY,
+    version BIGINT NOT NULL,
+    facts TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
