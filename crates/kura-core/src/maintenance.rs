@@ -145,6 +145,7 @@ impl Repos<'_> {
                 tags: Vec::new(),
                 private_namespaces: None,
                 private_repos: Vec::new(),
+                parameters: None,
                 sort: RepoSort::Id,
                 descending: false,
                 offset,

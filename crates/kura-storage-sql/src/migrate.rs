@@ -181,6 +181,7 @@ mod tests {
             tags: vec![tag.to_owned()],
             private_namespaces: None,
             private_repos: vec![],
+            parameters: None,
             sort: RepoSort::Id,
             descending: false,
             offset: 0,

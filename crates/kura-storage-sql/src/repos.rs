@@ -42,6 +42,10 @@ where
     if let Some(author) = &query.author {
         sql.push(" AND repos.namespace = ").push_bind(author.clone());
     }
+    if let Some((min, max)) = query.parameters {
+        sql.push(" AND repos.parameters >= ").push_bind(rows::to_i64(min));
+        sql.push(" AND repos.parameters <= ").push_bind(rows::to_i64(max));
+    }
     for tag in &query.tags {
         sql.push(" AND EXISTS (SELECT 1 FROM repo_tags f WHERE f.repo_id = repos.id AND f.tag = ");
         sql.push_bind(tag.clone()).push(")");

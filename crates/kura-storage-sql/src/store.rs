@@ -217,6 +217,15 @@ impl MetadataStore for SqlStore {
         self.replace_tags(id, tags).await
     }
 
+    async fn set_repo_parameters(&self, id: i64, parameters: Option<u64>) -> Result<()> {
+        let parameters = parameters.map(crate::rows::to_i64);
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE repos SET parameters = $1 WHERE id = $2")
+                .bind(parameters).bind(id).execute(pool).await.map_err(db_error)?;
+        });
+        Ok(())
+    }
+
     async fn list_repos(&self, query: &RepoQuery) -> Result<Vec<RepoRecord>> {
         self.list(query).await
     }

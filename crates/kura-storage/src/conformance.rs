@@ -123,6 +123,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         tags: vec!["en".into()],
         private_namespaces: Some(vec![]),
         private_repos: vec![],
+        parameters: None,
         sort: RepoSort::Id,
         descending: false,
         offset: 0,

@@ -63,6 +63,9 @@ pub trait MetadataStore:
     async fn set_repo_private(&self, id: i64, private: bool) -> Result<()>;
     async fn set_repo_gating(&self, id: i64, gating: Gating) -> Result<()>;
     async fn set_repo_tags(&self, id: i64, tags: &[String]) -> Result<()>;
+    /// Records the parameter count the indexer computed for the repo's default branch (what
+    /// `RepoQuery::parameters` filters on); `None` when it has none.
+    async fn set_repo_parameters(&self, id: i64, parameters: Option<u64>) -> Result<()>;
     async fn list_repos(&self, query: &RepoQuery) -> Result<Vec<RepoRecord>>;
 
     // --- refs and commits ---

@@ -148,6 +148,8 @@ pub struct RepoQuery {
     /// Private repos (of `repo_type`) included one by one besides those namespaces: the repos a
     /// fine-grained token is scoped to.
     pub private_repos: Vec<RepoId>,
+    /// Only repos whose default branch has a parameter count in this range (inclusive).
+    pub parameters: Option<(u64, u64)>,
     pub sort: RepoSort,
     pub descending: bool,
     pub offset: u64,

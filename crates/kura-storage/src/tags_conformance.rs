@@ -31,6 +31,7 @@ fn query(tags: &[&str]) -> RepoQuery {
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         private_namespaces: None,
         private_repos: vec![],
+        parameters: None,
         sort: RepoSort::Id,
         descending: false,
         offset: 0,
@@ -66,6 +67,18 @@ pub(crate) async fn repo_tags(store: &dyn MetadataStore) {
     }
     assert!(names(store, &query(&["x_y"])).await.is_empty(), "tags are not patterns");
     assert_eq!(names(store, &query(&[])).await, ["a-only", "ab-only", "many", "none"]);
+
+    // The parameter range: repos without a count never match; bounds are inclusive.
+    let a_only =
+        store.repo(RepoType::Model, &RepoId::parse("tagger/a-only").unwrap()).await.unwrap().unwrap();
+    store.set_repo_parameters(a_only.id, Some(7_000_000_000)).await.unwrap();
+    store.set_repo_parameters(big.id, Some(124_000_000)).await.unwrap();
+    let range = |min, max| RepoQuery { parameters: Some((min, max)), ..query(&[]) };
+    assert_eq!(names(store, &range(0, u64::MAX)).await, ["a-only", "many"]);
+    assert_eq!(names(store, &range(124_000_000, 124_000_000)).await, ["many"]);
+    assert_eq!(names(store, &range(1_000_000_000, u64::MAX)).await, ["a-only"]);
+    store.set_repo_parameters(a_only.id, None).await.unwrap();
+    assert_eq!(names(store, &range(0, u64::MAX)).await, ["many"], "cleared");
 
     // Records carry every tag, in order, in a listing and by lookup; the limit counts repos
     // (`many` is third in any collation).

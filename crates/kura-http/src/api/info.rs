@@ -85,6 +85,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         tags: ctx.params("filter").into_iter().filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         private_namespaces: None,
         private_repos: Vec::new(),
+        parameters: None,
         sort,
         descending,
         offset: offset as u64,

@@ -28,3 +28,5 @@ CREATE TABLE commit_facts (
     facts TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+-- The parameter count of each repo's default branch, set by the indexer (the listing filters on it).
+ALTER TABLE repos ADD COLUMN parameters INTEGER;

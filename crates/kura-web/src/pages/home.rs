@@ -43,6 +43,7 @@ fn query(repo_type: RepoType, sort: RepoSort, offset: u64, limit: u64) -> RepoQu
         tags: Vec::new(),
         private_namespaces: None,
         private_repos: Vec::new(),
+        parameters: None,
         sort,
         descending: true,
         offset,
