@@ -8,8 +8,8 @@ from the installed package (no network, no model is loaded) and writes three sor
 tab-separated tables next to `crates/kura-formats/src/derive/mod.rs`:
 
 * `arch_tasks.tsv`: architecture class, Auto class, Hub pipeline tag (`-` when none).
-* `auto_tasks.tsv`: Auto class, Hub pipeline tag: for custom code (`auto_map` in config.json),
-  whose classes transformers does not know.
+* `auto_tasks.tsv`: Auto class, priority, Hub pipeline tag: for custom code (`auto_map` in
+  config.json), whose classes transformers does not know.
 * `model_types.tsv`: config `model_type`, processor Auto class, default mask token (`-` when
   none).
 
@@ -230,8 +230,8 @@ def main() -> None:
         if task is not None and task not in HUB_TASKS:
             sys.exit(f"{task} is not a Hub pipeline tag")
     write("arch_tasks.tsv", "architecture, Auto class, pipeline tag", arch_rows())
-    write("auto_tasks.tsv", "Auto class, pipeline tag",
-          sorted((a, t or "-") for a, t in AUTO_PRIORITY))
+    write("auto_tasks.tsv", "Auto class, priority (lower first), pipeline tag",
+          sorted((a, f"{rank:02}", t or "-") for rank, (a, t) in enumerate(AUTO_PRIORITY)))
     write("model_types.tsv", "model_type, processor, mask token", model_type_rows())
 
 
