@@ -3,6 +3,7 @@
 //! Every reader has a budget and reports malformed input as an error, never a panic; the
 //! callers (the indexer) read bounded prefixes of stored files and hand them over.
 
+pub mod derive;
 pub mod gguf;
 pub mod pickle;
 pub mod pickle_policy;
