@@ -4,6 +4,7 @@
 //! callers (the indexer) read bounded prefixes of stored files and hand them over.
 
 pub mod gguf;
+pub mod inspect;
 pub mod pickle;
 pub mod pickle_policy;
 pub mod safetensors;
