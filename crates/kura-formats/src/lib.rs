@@ -5,6 +5,7 @@
 
 pub mod derive;
 pub mod gguf;
+pub mod inspect;
 pub mod pickle;
 pub mod pickle_policy;
 pub mod safetensors;

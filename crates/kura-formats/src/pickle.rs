@@ -24,6 +24,11 @@ pub struct Walk {
     pub error: Option<String>,
     /// Complete pickles (ending in `STOP`) seen.
     pub pickles: usize,
+    /// Offset just past the last op read (past the `STOP` of the one pickle walked, for
+    /// `multiple == false`): where the next pickle of a stream starts.
+    pub end: usize,
+    /// The walk stopped because the data ended (a longer prefix of the file could go on).
+    pub ran_out: bool,
 }
 
 /// Memo entries remembered (a pickle may memoize millions of values; only strings matter).
@@ -58,13 +63,18 @@ enum Arg<'a> {
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    /// A read failed for want of data (rather than for a malformed op).
+    hit_end: bool,
 }
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: u64) -> Result<&'a [u8], String> {
         let n = usize::try_from(n).map_err(|_| "length overflows".to_owned())?;
         let end = self.pos.checked_add(n).filter(|end| *end <= self.data.len());
-        let end = end.ok_or_else(|| format!("truncated: {n} bytes wanted at offset {}", self.pos))?;
+        let Some(end) = end else {
+            self.hit_end = true;
+            return Err(format!("truncated: {n} bytes wanted at offset {}", self.pos));
+        };
         let out = &self.data[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -77,7 +87,10 @@ impl<'a> Reader<'a> {
 
     fn line(&mut self) -> Result<&'a [u8], String> {
         let rest = &self.data[self.pos..];
-        let end = rest.iter().position(|b| *b == b'\n').ok_or("no newline at the end of a line argument")?;
+        let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+            self.hit_end = true;
+            return Err("no newline at the end of a line argument".to_owned());
+        };
         self.pos += end + 1;
         Ok(&rest[..end])
     }
@@ -279,7 +292,7 @@ impl State {
 /// Walks every pickle in `data` (or only the first, for `multiple == false`).
 pub fn walk(data: &[u8], multiple: bool) -> Walk {
     let mut state = State::default();
-    let mut reader = Reader { data, pos: 0 };
+    let mut reader = Reader { data, pos: 0, hit_end: false };
     let mut pickles = 0;
     let mut error = None;
     'pickles: while reader.pos < data.len() {
@@ -314,7 +327,43 @@ pub fn walk(data: &[u8], multiple: bool) -> Walk {
             break;
         }
     }
-    Walk { imports: state.imports.into_iter().collect(), error, pickles }
+    let ran_out = error.is_some() && reader.hit_end;
+    Walk { imports: state.imports.into_iter().collect(), error, pickles, end: reader.pos, ran_out }
+}
+
+/// The value of the first integer op of the first pickle in `data` (an op whose name holds
+/// `INT` or `LONG`, as picklescan's `get_magic_number` looks for; the memo ops `LONG_BINGET`
+/// and `LONG_BINPUT` count), or `None` when there is none, it does not fit or the data is not
+/// a pickle. Legacy PyTorch files start with a pickle of one such number.
+pub fn first_int(data: &[u8]) -> Option<u128> {
+    let mut reader = Reader { data, pos: 0, hit_end: false };
+    loop {
+        let [op] = *reader.take(1).ok()? else { return None };
+        let arg = argument(&mut reader, op).ok()??;
+        match (op, arg) {
+            (b'.', _) => return None,
+            (b'J' | b'K' | b'M' | b'j' | b'r', Arg::Int(n)) => return Some(u128::from(n)),
+            (b'I' | b'L', Arg::Line(line)) => {
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                return std::str::from_utf8(digits).ok()?.trim().parse().ok();
+            }
+            (0x8a | 0x8b, Arg::Bytes(bytes)) => return little_endian(bytes),
+            _ => {}
+        }
+    }
+}
+
+/// A non-negative little-endian two's complement number, if it fits in 128 bits.
+fn little_endian(bytes: &[u8]) -> Option<u128> {
+    if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let significant = bytes.get(..end)?;
+    if significant.len() > 16 {
+        return None;
+    }
+    Some(significant.iter().rev().fold(0u128, |acc, b| (acc << 8) | u128::from(*b)))
 }
 
 #[cfg(test)]
@@ -369,6 +418,34 @@ mod tests {
         assert_eq!(imports(&all), vec![pair("posix", "system")]);
         assert_eq!(all.pickles, 2);
         assert!(walk(&data, false).imports.is_empty());
+    }
+
+    #[test]
+    fn one_pickle_at_a_time_says_where_it_ends_and_whether_the_data_ran_out() {
+        let data = b"\x80\x02K\x01.cos\nsystem\n.";
+        let first = walk(data, false);
+        assert_eq!((first.end, first.pickles, first.ran_out), (5, 1, false));
+        let second = walk(&data[first.end..], false);
+        assert_eq!(imports(&second), vec![pair("os", "system")]);
+        assert!(walk(b"\x80\x02X\x05\x00\x00\x00ab", true).ran_out, "a string cut short");
+        assert!(walk(b"cos\nsys", true).ran_out, "a line cut short");
+        assert!(walk(b"\x80\x02K", true).ran_out);
+        assert!(!walk(b"\x80\x02\xff", true).ran_out, "an unknown opcode is not for want of data");
+    }
+
+    #[test]
+    fn the_first_integer_is_read_as_the_torch_magic_check_reads_it() {
+        let magic = 0x1950_a86a_20f9_469c_fc6c_u128;
+        assert_eq!(first_int(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."), Some(magic));
+        assert_eq!(first_int(b"L119547037146038801333356L\n."), Some(magic));
+        assert_eq!(
+            first_int(b"\x80\x02\x8a\x0c\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x00\x00."),
+            Some(magic)
+        );
+        assert_eq!(first_int(b"\x80\x02X\x01\x00\x00\x00aK\x07."), Some(7), "after other ops");
+        assert_eq!(first_int(b"\x80\x02\x8a\x01\xff."), None, "negative");
+        assert_eq!(first_int(b"\x80\x02N.K\x01."), None, "only the first pickle");
+        assert_eq!(first_int(b"\x80\x02\xff"), None);
     }
 
     #[test]
