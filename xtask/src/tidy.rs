@@ -25,7 +25,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     // The web UI renders the core's typed views; it never goes through the HTTP API's crate.
     ("kura-web", &["kura-core", "kura-model"]),
     ("kura-http", &["kura-core", "kura-git", "kura-model"]),
-    ("kura-core", &["kura-cas", "kura-git", "kura-storage", "kura-model"]),
+    ("kura-core", &["kura-cas", "kura-formats", "kura-git", "kura-storage", "kura-model"]),
     ("kura-cas", &["kura-model"]),
     // Sans-IO readers of model formats: no kura crate, no I/O.
     ("kura-formats", &[]),

@@ -48,6 +48,13 @@ impl FilesAccess {
     pub fn repo(&self) -> &RepoRecord {
         &self.repo
     }
+
+    /// The access of the hub's own background jobs (the indexer) to the repo a job was queued
+    /// for: there is no caller to authorize, and what the job computes is shown to callers
+    /// only through their own authorization of the repo.
+    pub(crate) fn for_job(repo: RepoRecord) -> Self {
+        Self { repo }
+    }
 }
 
 /// What the caller may do in a namespace.

@@ -87,6 +87,7 @@ impl Repos<'_> {
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
+            self.hub.index().gate_pickles(repo, Some(head), new).await?;
             match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), self.now_millis()).await {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;
@@ -100,7 +101,8 @@ impl Repos<'_> {
         Err(CoreError::conflict("Another commit landed on this branch at the same time; please retry"))
     }
 
-    /// Keeps listing metadata in step with the default branch.
+    /// After a ref moved to a new commit (API commit, git push, squash): queues the commit's
+    /// indexing and keeps listing metadata in step with the default branch.
     pub(crate) async fn after_branch_update(
         &self,
         repo: &RepoRecord,
@@ -111,6 +113,8 @@ impl Repos<'_> {
             let info = self.card_info(self.commit_tree(&commit).await?).await?;
             self.meta.set_repo_tags(repo.id, &info.tags).await?;
         }
+        // After the card's tags: the indexer replaces them with the enriched ones.
+        self.hub.jobs().queue_index_after_commit(repo, &commit).await;
         Ok(())
     }
 

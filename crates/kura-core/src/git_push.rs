@@ -244,6 +244,10 @@ impl Git<'_> {
         if let Some(new) = new {
             let commits = self.new_commits(repo, new, received).await?;
             self.meta.add_commits(repo.id, &commits).await?;
+            match self.hub.index().gate_pickles(repo, old, new).await {
+                Err(CoreError::Forbidden(refusal)) => return Ok(Some(refusal)),
+                other => other?,
+            }
         }
         match self.meta.update_ref(repo.id, &name, old, new, self.now_millis()).await {
             Ok(()) => {

@@ -25,8 +25,11 @@ mod git_push_stage;
 mod git_serve;
 mod gitattributes;
 mod gitignore;
+mod index;
+mod index_facts;
 mod ingest_hash;
 mod issuer;
+mod jobs;
 mod last_commit;
 mod lfs;
 mod limits;
@@ -34,11 +37,14 @@ mod login_limit;
 mod maintenance;
 mod objects;
 mod orgs;
+mod pickle_gate;
 mod preupload;
 mod rate_limit;
 mod read_proof;
+mod reindex;
 mod repos;
 mod revision;
+mod safetensors_meta;
 mod services;
 mod sessions;
 mod signing;
@@ -91,9 +97,11 @@ pub use objects::BlobInfo;
 pub use orgs::MemberChange;
 pub use preupload::{LFS_THRESHOLD, PlannedUpload, Preupload, UploadCandidate, UploadMode, upload_modes};
 pub use read_proof::{ObjectRead, OpenFile};
+pub use reindex::ReindexProgress;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
-pub use services::{Accounts, Files, Git, Ops, Repos, Xet};
+pub use safetensors_meta::SafetensorsMetadata;
+pub use services::{Accounts, Files, Git, Index, Jobs, Ops, Repos, Xet};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,
@@ -142,6 +150,7 @@ pub struct Hub {
     account_state: Arc<services::AccountState>,
     repo_state: Arc<services::RepoState>,
     xet_state: Arc<services::XetState>,
+    job_state: Arc<jobs::JobState>,
 }
 
 /// What every service shares: the storage ports, the signer of capabilities, the
@@ -200,6 +209,7 @@ impl Hub {
             account_state: Arc::new(services::AccountState::new()),
             repo_state: Arc::new(services::RepoState::new()),
             xet_state: Arc::new(services::XetState::new()),
+            job_state: Arc::new(jobs::JobState::new()),
         }
     }
 

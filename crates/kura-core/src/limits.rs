@@ -93,6 +93,10 @@ pub struct Limits {
     /// Largest upload through the web page's form (the whole multipart body, all its files);
     /// each file past the inline rules is spooled to a temp file, so this bounds temp space.
     pub web_upload_max_bytes: u64,
+    /// Policy rather than budget: refuse commits and pushes that add a file whose pickle scan
+    /// finds a dangerous import (the error names the file and the import). The scan then runs
+    /// before the branch moves, reading only the pickle streams of the added files.
+    pub refuse_unsafe_pickles: bool,
 }
 
 /// Bodies and packs smaller than this count as this large for the ratio budgets.
@@ -139,6 +143,7 @@ impl Default for Limits {
             git_fetch_max_haves: 10_000,
             expand_max_tree_entries: 4_000_000,
             web_upload_max_bytes: 5 << 30,
+            refuse_unsafe_pickles: false,
         }
     }
 }

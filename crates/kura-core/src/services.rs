@@ -8,6 +8,8 @@
 //! | [`Xet`] | Xet tokens, xorbs, shards, reconstructions, dedup | the chunk-table cache |
 //! | [`Git`] | ref advertisement, fetch (pack streaming, clone-pack cache), push | nothing |
 //! | [`Ops`] | fsck | nothing |
+//! | [`Jobs`] | the durable job queue, the worker loop | the workers' wake-up and lease owner |
+//! | [`Index`] | indexing commits (file and commit facts), model metadata and the security scan | nothing |
 //!
 //! A service is a cheap view of the hub (`hub.repos()`), so services may call each other
 //! (a commit checks pointers with `Files`, everything asks `Accounts` for permission) without
@@ -113,4 +115,14 @@ service!(
     /// Maintenance: fsck.
     Ops,
     ops
+);
+service!(
+    /// The durable job queue and its workers.
+    Jobs,
+    jobs
+);
+service!(
+    /// What the hub computes from content: file facts, commit facts, model metadata.
+    Index,
+    index
 );

@@ -19,6 +19,12 @@ impl Reservation {
         Self(kura_core::Reservation::new(budget))
     }
 
+    /// The core's reservation, for use cases that grow it as they read (a refusal there is
+    /// the core's error, a 429 with `Retry-After`).
+    pub(crate) fn core(&mut self) -> &mut kura_core::Reservation {
+        &mut self.0
+    }
+
     /// Makes the reservation cover `bytes` in all (see `kura_core::Reservation::cover`).
     pub(crate) async fn cover(&mut self, bytes: u64) -> ApiResult<()> {
         self.0.cover(bytes).await.map_err(|_| {

@@ -39,6 +39,11 @@ pub(crate) enum Route {
         repo: RepoRef,
         revision: String,
     },
+    /// Models: the headers of a sharded safetensors checkpoint's shards, by its index file.
+    SafetensorsMetadata {
+        repo: RepoRef,
+        filename: String,
+    },
     Refs {
         repo: RepoRef,
     },
@@ -288,6 +293,9 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
             None => Route::NotFound,
         },
         ("paths-info", Some(revision)) => Route::PathsInfo { repo, revision },
+        ("safetensors-metadata", Some(filename)) if repo.repo_type == RepoType::Model => {
+            Route::SafetensorsMetadata { repo, filename }
+        }
         ("refs", None) => Route::Refs { repo },
         ("commits", Some(revision)) => Route::Commits { repo, revision },
         ("preupload", Some(revision)) => Route::Preupload { repo, revision },

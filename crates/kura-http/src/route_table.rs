@@ -92,6 +92,7 @@ impl Route {
             Route::RepoInfo { .. }
             | Route::Tree { .. }
             | Route::PathsInfo { .. }
+            | Route::SafetensorsMetadata { .. }
             | Route::Refs { .. }
             | Route::Commits { .. }
             | Route::Resolve { .. }
@@ -147,6 +148,9 @@ impl Route {
             Route::RepoInfo { revision: Some(_), .. } => "/api/{type}/{namespace}/{name}/revision/{revision}",
             Route::Tree { .. } => "/api/{type}/{namespace}/{name}/tree/{revision}/{path}",
             Route::PathsInfo { .. } => "/api/{type}/{namespace}/{name}/paths-info/{revision}",
+            Route::SafetensorsMetadata { .. } => {
+                "/api/models/{namespace}/{name}/safetensors-metadata/{filename}"
+            }
             Route::Refs { .. } => "/api/{type}/{namespace}/{name}/refs",
             Route::Commits { .. } => "/api/{type}/{namespace}/{name}/commits/{revision}",
             Route::Preupload { .. } => "/api/{type}/{namespace}/{name}/preupload/{revision}",
@@ -228,6 +232,7 @@ mod tests {
         ("GET", "/api/models/a/b/revision/main"),
         ("GET", "/api/models/a/b/tree/main/dir"),
         ("POST", "/api/models/a/b/paths-info/main"),
+        ("GET", "/api/models/a/b/safetensors-metadata/model.safetensors.index.json"),
         ("GET", "/api/models/a/b/refs"),
         ("GET", "/api/models/a/b/commits/main"),
         ("POST", "/api/models/a/b/preupload/main"),

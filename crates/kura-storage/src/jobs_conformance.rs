@@ -79,7 +79,7 @@ async fn concurrent_claims(store: &dyn MetadataStore) {
     let owners: Vec<String> = (0..8).map(|n| format!("r{n}")).collect();
     let claims = owners.iter().map(|owner| store.claim_job(owner, 20_001, 30_000));
     let mut got: Vec<JobRecord> =
-        futures_util::future::join_all(claims).await.into_iter().map(Result::unwrap).flatten().collect();
+        futures_util::future::join_all(claims).await.into_iter().filter_map(Result::unwrap).collect();
     // A claim that lost a race may come back empty; the rest must still be claimable.
     while let Some(job) = claim(store, "late", 20_002).await {
         got.push(job);

@@ -65,6 +65,8 @@ pub struct FileConfig {
     pub s3: S3File,
     /// The `[limits]` table: fields of `kura_core::Limits`.
     pub limits: Option<toml::Table>,
+    /// Background workers of this replica.
+    pub job_workers: Option<u64>,
 }
 
 /// Values given on the command line or through the environment (clap merges both; flags win).
@@ -80,6 +82,8 @@ pub struct Overrides {
     pub trusted_proxies: Option<String>,
     /// `KURA_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// `KURA_JOB_WORKERS`.
+    pub job_workers: Option<u64>,
     /// `[s3]` values from the environment (each wins over the file's).
     pub s3: S3File,
     /// `KURA_LIMIT_<FIELD>` variables as (field in lower case, value); each wins over the file's.
@@ -109,6 +113,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Budgets of requests, connections and expansions.
     pub limits: kura_core::Limits,
+    /// Background workers this replica runs (indexing): 1 by default; 0 for a replica that
+    /// only serves requests while others work the shared queue.
+    pub job_workers: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -203,6 +210,7 @@ impl Config {
             trusted_proxies,
             metrics_token,
             limits,
+            job_workers: overrides.job_workers.or(file.job_workers).unwrap_or(1).min(64),
         })
     }
 

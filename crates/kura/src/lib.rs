@@ -70,11 +70,17 @@ pub struct EdgeOptions {
     pub trusted_proxies: Vec<kura_http::IpNet>,
     /// A bearer token that may read `/metrics` (server admins always may).
     pub metrics_token: Option<String>,
+    /// Background job workers to run beside the server.
+    pub job_workers: u64,
 }
 
 impl From<&Config> for EdgeOptions {
     fn from(config: &Config) -> Self {
-        Self { trusted_proxies: config.trusted_proxies.clone(), metrics_token: config.metrics_token.clone() }
+        Self {
+            trusted_proxies: config.trusted_proxies.clone(),
+            metrics_token: config.metrics_token.clone(),
+            job_workers: config.job_workers,
+        }
     }
 }
 
@@ -85,7 +91,8 @@ pub async fn serve(
     public_url: String,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_with(listener, hub, public_url, EdgeOptions::default(), shutdown).await
+    serve_with(listener, hub, public_url, EdgeOptions { job_workers: 1, ..EdgeOptions::default() }, shutdown)
+        .await
 }
 
 /// `serve` with the edge settings of the configuration (trusted proxies, metrics token).
@@ -111,13 +118,34 @@ pub async fn serve_with(
         body_budget: state.body_budget.clone(),
     };
     let pages = kura_web::router(web);
+    let state_hub = state.hub.clone();
     let app = kura_http::router_beside(state, pages, kura_web::claims);
     let max_connections = connection_cap(limits.max_connections);
     let config_limits = limits.clone();
     let limits = kura_http::serve::ServeLimits::from_limits(&limits, max_connections);
     let per_address = usize::try_from(config_limits.max_connections_per_address).unwrap_or(usize::MAX);
     let peers = kura_http::peer_slots::PeerSlots::new(per_address, options.trusted_proxies);
-    kura_http::serve::serve(listener, app, limits, peers, shutdown).await.context("serving HTTP")
+    // The background workers (indexing), stopped with the server; a job one leaves half done
+    // is retried once its lease ends.
+    let workers: Vec<AbortOnDrop> = (0..options.job_workers)
+        .map(|_| {
+            let hub = (*state_hub).clone();
+            AbortOnDrop(tokio::spawn(async move { hub.jobs().work().await }))
+        })
+        .collect();
+    let served =
+        kura_http::serve::serve(listener, app, limits, peers, shutdown).await.context("serving HTTP");
+    drop(workers);
+    served
+}
+
+/// Aborts a task when dropped (the worker ends with the server, however serving ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// File descriptors kept for the server itself: the database pool, the listener, logs.

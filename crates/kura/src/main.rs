@@ -4,6 +4,7 @@ mod access_cli;
 mod fsck_cli;
 mod org_cli;
 mod password_cli;
+mod reindex_cli;
 mod token_cli;
 
 use std::path::PathBuf;
@@ -80,6 +81,9 @@ enum Command {
     },
     /// Check that the content index and the stored blobs agree; exit 1 when they do not.
     Fsck(fsck_cli::FsckArgs),
+    /// Index every branch head now: model metadata and the pickle scan (repos from before the
+    /// indexer, or after an upgrade of it), with a progress bar.
+    Reindex(reindex_cli::ReindexArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +119,10 @@ fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> 
         storage: common.storage.clone(),
         trusted_proxies: std::env::var("KURA_TRUSTED_PROXIES").ok(),
         metrics_token: std::env::var("KURA_METRICS_TOKEN").ok(),
+        job_workers: match std::env::var("KURA_JOB_WORKERS") {
+            Ok(text) => Some(text.trim().parse().context("KURA_JOB_WORKERS must be a number")?),
+            Err(_) => None,
+        },
         s3: s3_from_env(),
         limits: limits_from_env(),
     })
@@ -217,5 +225,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Access { action } => access_cli::run_access(action).await,
         Command::Audit { action } => access_cli::run_audit(action).await,
         Command::Fsck(args) => fsck_cli::run_fsck(args).await,
+        Command::Reindex(args) => reindex_cli::run_reindex(args).await,
     }
 }

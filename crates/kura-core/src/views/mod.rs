@@ -17,6 +17,7 @@ mod maintenance;
 mod orgs;
 mod refs;
 mod repos;
+mod security;
 mod tokens;
 mod tree;
 mod xet;
@@ -42,6 +43,9 @@ pub use refs::{GitRefView, RefsView};
 pub use repos::{
     GatedView, RepoCreatedView, RepoUrlView, RepoView, SiblingLfsView, SiblingView, ValidateYamlView,
     YamlMessageView,
+};
+pub use security::{
+    FileIssueView, PickleImportScanView, PickleImportView, SecurityFileStatusView, SecurityRepoStatusView,
 };
 pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView};
 pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};

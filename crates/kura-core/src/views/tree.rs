@@ -25,6 +25,9 @@ pub struct TreeEntryView {
     pub lfs: Option<TreeLfsView>,
     pub oid: String,
     pub path: String,
+    /// Files, when the listing was asked to expand: the pickle scan's verdict.
+    #[serde(rename = "securityFileStatus", skip_serializing_if = "Option::is_none")]
+    pub security_file_status: Option<crate::views::SecurityFileStatusView>,
     pub size: u64,
     #[serde(rename = "type")]
     pub kind: EntryKind,
@@ -69,6 +72,7 @@ impl TreeEntryView {
                 lfs: None,
                 oid: oid.to_hex(),
                 path: path.clone(),
+                security_file_status: None,
                 size: 0,
                 kind: EntryKind::Directory,
                 xet_hash: None,
@@ -82,6 +86,7 @@ impl TreeEntryView {
                 }),
                 oid: oid.to_hex(),
                 path: path.clone(),
+                security_file_status: None,
                 size: info.lfs.map_or(info.size, |lfs| lfs.size),
                 kind: EntryKind::File,
                 xet_hash: None,

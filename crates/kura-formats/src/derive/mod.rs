@@ -52,7 +52,8 @@ pub struct Inputs<'a> {
 }
 
 /// How transformers loads the model (`transformersInfo`, huggingface_hub `TransformersInfo`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TransformersInfo {
     /// The Auto class, e.g. `AutoModelForCausalLM`.
     pub auto_model: String,
@@ -67,7 +68,9 @@ pub struct TransformersInfo {
 }
 
 /// What the Hub derives (field names are this crate's; the API edge names them on the wire).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+/// Stored with the commit's facts (hence `Deserialize`, with defaults for fields added later).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Derived {
     pub library_name: Option<String>,
     pub pipeline_tag: Option<String>,

@@ -1,3 +1,6 @@
+//! Derivation on hand-built cards, configs and file lists: the gpt2 recording of the contract,
+//! task inference through the generated tables, every precedence rule, and hostile shapes.
+
 use serde_json::{Value, json};
 
 use super::*;

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
 
 /// Tree entries with `xetHash` on Xet-stored files and, when `expand` is given, `lastCommit`
-/// (attributed against `commit`).
+/// (attributed against `commit`) and `securityFileStatus`.
 async fn entry_views<'a>(
     ctx: &Ctx,
     record: &kura_core::RepoRecord,
@@ -27,10 +27,15 @@ async fn entry_views<'a>(
         }
         None => Default::default(),
     };
+    let security = match expand {
+        Some(commit) => ctx.hub().index().file_statuses(record, &commit, &entries).await?,
+        None => Vec::new(),
+    };
     let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
+    for (at, entry) in entries.into_iter().enumerate() {
         let mut view = TreeEntryView::new(entry);
         view.last_commit = last.get(entry.path()).map(LastCommitView::from);
+        view.security_file_status = security.get(at).cloned().flatten();
         if let Entry::File { info: kura_core::BlobInfo { lfs: Some(lfs), .. }, .. } = entry {
             view.xet_hash = ctx.hub().files().xet_hash_in(record, &lfs.oid).await?;
         }

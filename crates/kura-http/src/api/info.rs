@@ -4,7 +4,8 @@
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use kura_core::views::{
-    CommitView, EmptyView, RefsView, RepoView, SiblingView, ValidateYamlView, WhoAmIView,
+    CommitView, EmptyView, RefsView, RepoView, SecurityRepoStatusView, SiblingView, ValidateYamlView,
+    WhoAmIView,
 };
 use kura_core::{CoreError, RepoQuery, RepoSort, check_card, front_matter};
 use kura_model::{ObjectId, RepoType};
@@ -50,6 +51,14 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     let commit = ctx.hub().repos().commit(&resolved.commit).await?;
     let card = ctx.hub().repos().card_info(commit.tree).await?;
     let mut view = RepoView::info(&record, &resolved.commit, commit.committer.time, &card);
+    let facts = ctx.hub().index().facts_for(&record, &resolved.commit).await?;
+    if record.repo_type == RepoType::Model {
+        view = view.with_facts(facts.as_ref());
+    }
+    view.used_storage = Some(ctx.hub().files().used_storage(&record).await?);
+    if ctx.flag("securityStatus") {
+        view.security_repo_status = Some(SecurityRepoStatusView::new(facts.as_ref()));
+    }
     let expand = ctx.params("expand");
     if expand.is_empty() || expand.contains(&"siblings") {
         let mut budget = siblings_budget(ctx);
@@ -85,7 +94,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         tags: ctx.params("filter").into_iter().filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         private_namespaces: None,
         private_repos: Vec::new(),
-        parameters: None,
+        parameters: ctx.param("num_parameters").map(parameter_range).transpose()?,
         sort,
         descending,
         offset: offset as u64,
@@ -114,6 +123,50 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
     }
     Ok(response)
+}
+
+/// A parameter count as the Hub writes it: digits with an optional `K`, `M`, `B` or `T`
+/// (`6B`, `1.5B`, `350M`).
+fn parameter_count(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, scale) = match text.char_indices().last()? {
+        (at, 'k' | 'K') => (&text[..at], 1e3),
+        (at, 'm' | 'M') => (&text[..at], 1e6),
+        (at, 'b' | 'B') => (&text[..at], 1e9),
+        (at, 't' | 'T') => (&text[..at], 1e12),
+        _ => (text, 1.0),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let value = number.parse::<f64>().ok()? * scale;
+    (0.0..1e19).contains(&value).then_some(value as u64)
+}
+
+/// `num_parameters=min:6B,max:128B` (either bound may be left out) as an inclusive range.
+fn parameter_range(text: &str) -> Result<(u64, u64), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(format!("Invalid num_parameters {text:?}: expected min:N,max:N (N like 6B)"))
+    };
+    let (mut min, mut max) = (0, u64::MAX);
+    for part in text.split(',').filter(|part| !part.trim().is_empty()) {
+        match part.trim().split_once(':') {
+            Some(("min", value)) => min = parameter_count(value).ok_or_else(invalid)?,
+            Some(("max", value)) => max = parameter_count(value).ok_or_else(invalid)?,
+            _ => return Err(invalid()),
+        }
+    }
+    Ok((min, max))
+}
+
+/// `GET /api/models/{repo}/safetensors-metadata/{index file}`: the index's fields and every
+/// shard's header, at the default branch.
+pub(crate) async fn safetensors_metadata(ctx: &mut Ctx, repo: &RepoRef, filename: &str) -> ApiResult {
+    let record = ctx.find_repo(repo).await?;
+    let hub = ctx.state.hub.clone();
+    let metadata =
+        hub.index().safetensors_metadata(&ctx.identity, &record, filename, ctx.reservation.core()).await?;
+    Ok(json(metadata))
 }
 
 pub(crate) async fn list_refs(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {

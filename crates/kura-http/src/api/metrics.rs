@@ -36,5 +36,12 @@ pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
     text.push_str(&format!(
         "# HELP kura_xet_stored_bytes Bytes stored in xorbs after deduplication.\n# TYPE kura_xet_stored_bytes gauge\nkura_xet_stored_bytes {stored}\n"
     ));
+    let jobs = ctx.hub().jobs().counts().await?;
+    text.push_str(
+        "# HELP kura_jobs Jobs in the durable queue (all replicas), by state.\n# TYPE kura_jobs gauge\n",
+    );
+    for (state, count) in [("queued", jobs.queued), ("running", jobs.running), ("failed", jobs.failed)] {
+        text.push_str(&format!("kura_jobs{{state=\"{state}\"}} {count}\n"));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

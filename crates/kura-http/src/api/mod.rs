@@ -176,6 +176,9 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::POST, Route::MoveRepo) => manage::move_repo(ctx).await,
         (Method::GET, Route::ListRepos(repo_type)) => info::list_repos(ctx, repo_type).await,
         (Method::GET, Route::RepoInfo { repo, revision }) => info::get_repo_info(ctx, &repo, revision).await,
+        (Method::GET, Route::SafetensorsMetadata { repo, filename }) => {
+            info::safetensors_metadata(ctx, &repo, &filename).await
+        }
         (Method::GET, Route::Tree { repo, revision, path }) => {
             entries::list_repo_tree(ctx, &repo, &revision, path).await
         }

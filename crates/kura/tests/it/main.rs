@@ -16,6 +16,7 @@ mod git;
 mod git_cache;
 mod git_push;
 mod history_rewrite;
+mod index;
 mod lfs;
 mod maintenance;
 mod matrix;

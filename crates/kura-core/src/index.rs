@@ -1,0 +1,295 @@
+//! The indexer: what the hub learns from a commit's files, computed off the request path by the
+//! `index-commit` job and read by `model_info`, the tree listings and the web UI.
+//!
+//! Facts are content-keyed: a file's facts are stored under its content (SHA-256 for large
+//! files, the git blob id otherwise) and its extension (which decides how it is read), so a
+//! file that already exists anywhere costs nothing; a commit's facts are stored under its id,
+//! which fixes every byte of its tree. Files are read only through a `FilesAccess` of the repo
+//! the job was queued for, by byte ranges: a header never loads a whole file.
+
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt;
+use kura_formats::derive::{Inputs, derive_model_with_tokenizer};
+use kura_formats::inspect::{self, FileFacts, Inspector, Step};
+use kura_model::{ObjectId, RepoId, RepoType};
+use kura_storage::{FactRecord, FactTable, MAX_FACT_KEYS, RepoRecord};
+
+use crate::auth::FilesAccess;
+use crate::browse::Entry;
+use crate::error::{CoreError, Result};
+use crate::index_facts::{self, CommitFacts};
+use crate::jobs::IndexCommit;
+use crate::read_proof::OpenFile;
+use crate::services::Index;
+use crate::views::SecurityFileStatusView;
+
+/// Version of the commit facts: a change of the file inspector or of the folding rules makes
+/// older facts stale (they are recomputed when next asked for).
+pub(crate) const COMMIT_FACTS_VERSION: u32 = inspect::VERSION * 100 + 1;
+/// Candidate files inspected per commit; the rest are counted as skipped (unscanned).
+const MAX_INSPECTED_FILES: usize = 2000;
+/// Largest JSON file read whole (`config.json`, a safetensors index).
+const MAX_JSON_BYTES: u64 = 16 << 20;
+/// Largest single range the indexer reads at once (the inspector's own budgets are smaller).
+const MAX_READ_BYTES: u64 = 64 << 20;
+
+/// The key a file's facts are stored under: its content and the extension that decides how it
+/// is read.
+pub(crate) fn fact_key(path: &str, blob: &ObjectId, lfs: Option<&kura_git::LfsPointer>) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext: String = match name.rsplit_once('.') {
+        Some((_, ext)) => ext.chars().take(16).collect::<String>().to_ascii_lowercase(),
+        None => String::new(),
+    };
+    match lfs {
+        Some(pointer) => format!("sha256:{}.{ext}", pointer.oid.to_hex()),
+        None => format!("git:{}.{ext}", blob.to_hex()),
+    }
+}
+
+/// Whether the inspector reads files of this name at all.
+pub(crate) fn inspectable(path: &str) -> bool {
+    Inspector::for_path(path, u64::MAX).is_some()
+}
+
+impl Index<'_> {
+    /// Runs an `index-commit` job: finds the repo (by id, following a rename), then indexes.
+    pub(crate) async fn run_job(&self, task: &IndexCommit) -> Result<()> {
+        let commit = ObjectId::from_hex(&task.commit)
+            .map_err(|_| CoreError::Corrupt(format!("an index job names no commit: {:?}", task.commit)))?;
+        let repo_type = RepoType::ALL.into_iter().find(|kind| kind.as_str() == task.repo_type);
+        let (Some(repo_type), Ok(repo_id)) = (repo_type, RepoId::parse(&task.repo_id)) else {
+            return Err(CoreError::Corrupt(format!("an index job names no repo: {task:?}")));
+        };
+        let found = match self.meta.repo(repo_type, &repo_id).await? {
+            Some(repo) => Some(repo),
+            None => self.meta.repo_redirect(repo_type, &repo_id).await?,
+        };
+        // A repo deleted (or replaced under its id) since: nothing to index through it.
+        let Some(repo) = found.filter(|repo| repo.id == task.repo) else { return Ok(()) };
+        if !self.meta.has_commit(repo.id, &commit).await? {
+            return Ok(());
+        }
+        let facts = self.index_commit(repo.clone(), commit).await?;
+        self.update_listing(&repo, &commit, &facts).await
+    }
+
+    /// When `commit` is the head of the default branch, the listing's tags and parameter
+    /// count follow its facts (the card's tags were set when the branch moved).
+    pub(crate) async fn update_listing(
+        &self,
+        repo: &RepoRecord,
+        commit: &ObjectId,
+        facts: &CommitFacts,
+    ) -> Result<()> {
+        let main = kura_model::RefName::from_full("refs/heads/main")
+            .map_err(|e| CoreError::Corrupt(format!("the default branch name: {e}")))?;
+        if self.meta.ref_target(repo.id, &main).await?.as_ref() != Some(commit) {
+            return Ok(());
+        }
+        if !facts.derived.tags.is_empty() {
+            self.meta.set_repo_tags(repo.id, &facts.derived.tags).await?;
+        }
+        let total =
+            facts.safetensors.as_ref().map(|count| count.total).or(facts.gguf.as_ref().map(|g| g.total));
+        self.meta.set_repo_parameters(repo.id, total).await?;
+        Ok(())
+    }
+
+    /// `securityFileStatus` of listed entries at `commit` (folders get `None`): unscanned
+    /// until the revision is indexed, then from each file's stored facts.
+    pub async fn file_statuses(
+        &self,
+        repo: &RepoRecord,
+        commit: &ObjectId,
+        entries: &[&Entry],
+    ) -> Result<Vec<Option<SecurityFileStatusView>>> {
+        let indexed = self.facts_for(repo, commit).await?;
+        let keys: Vec<Option<String>> = entries
+            .iter()
+            .map(|entry| match entry {
+                Entry::File { path, oid, info, .. } if inspectable(path) => {
+                    Some(fact_key(path, oid, info.lfs.as_ref()))
+                }
+                _ => None,
+            })
+            .collect();
+        let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+        let stored = if indexed.is_some() { self.stored_file_facts(&wanted).await? } else { BTreeMap::new() };
+        Ok(entries
+            .iter()
+            .zip(&keys)
+            .map(|(entry, key)| match (entry, key) {
+                (Entry::Dir { .. }, _) => None,
+                _ if indexed.is_none() => Some(SecurityFileStatusView::unscanned()),
+                (_, None) => Some(SecurityFileStatusView::of(None)),
+                (_, Some(key)) => Some(match stored.get(key) {
+                    Some(facts) => SecurityFileStatusView::of(Some(facts)),
+                    // Past the indexer's per-commit budget.
+                    None => SecurityFileStatusView::unscanned(),
+                }),
+            })
+            .collect())
+    }
+
+    /// Computes and stores the facts of `commit` (a commit of `repo`), unless current ones exist.
+    pub async fn index_commit(&self, repo: RepoRecord, commit: ObjectId) -> Result<CommitFacts> {
+        if let Some(facts) = self.commit_facts(&commit).await? {
+            return Ok(facts);
+        }
+        let started = std::time::Instant::now();
+        let access = FilesAccess::for_job(repo);
+        let root = self.hub.repos().commit_tree(&commit).await?;
+        let flat = self.hub.repos().flatten(root, self.config.limits.max_siblings).await?;
+        let paths: Vec<&str> = flat.keys().map(String::as_str).collect();
+        let candidates: Vec<&str> = paths.iter().copied().filter(|path| inspectable(path)).collect();
+        let skipped = candidates.len().saturating_sub(MAX_INSPECTED_FILES);
+        let mut files = BTreeMap::new();
+        let mut bytes_read = 0u64;
+        for path in candidates.iter().take(MAX_INSPECTED_FILES) {
+            let open = self.hub.files().open_at(&access, commit, path).await?;
+            let (facts, read) = self.file_facts(&open).await?;
+            bytes_read += read;
+            files.insert((*path).to_owned(), facts);
+        }
+        let card = self.hub.repos().card_info(root).await?;
+        let config = self.read_json(&access, commit, &flat, "config.json").await?;
+        let index = self.read_json(&access, commit, &flat, "model.safetensors.index.json").await?;
+        let shards = index.as_ref().map(shard_names);
+        let tokenizer = self.read_json(&access, commit, &flat, "tokenizer_config.json").await?;
+        let inputs = Inputs { card: card.card_data.as_ref(), config: config.as_ref(), files: &paths };
+        let derived = derive_model_with_tokenizer(&inputs, tokenizer.as_ref());
+        let facts = CommitFacts {
+            safetensors: index_facts::safetensors_count(&files, shards.as_deref()),
+            gguf: index_facts::gguf_summary(&files),
+            files_with_issues: index_facts::issues(&files),
+            files_inspected: files.len() as u64,
+            files_skipped: skipped as u64,
+            derived,
+        };
+        let json =
+            serde_json::to_string(&facts).map_err(|e| CoreError::Corrupt(format!("commit facts: {e}")))?;
+        let record = FactRecord { key: commit.to_hex(), version: COMMIT_FACTS_VERSION, facts: json };
+        self.meta.put_facts(FactTable::Commit, &record, self.now_millis()).await?;
+        tracing::info!(%commit, files = files.len(), skipped, bytes_read, elapsed_ms = started.elapsed().as_millis() as u64, "indexed a commit");
+        Ok(facts)
+    }
+
+    /// The stored facts of `commit`, if current ones exist.
+    pub async fn commit_facts(&self, commit: &ObjectId) -> Result<Option<CommitFacts>> {
+        let found = self.meta.facts(FactTable::Commit, &[commit.to_hex()]).await?;
+        Ok(found
+            .into_iter()
+            .find(|record| record.version == COMMIT_FACTS_VERSION)
+            .and_then(|record| serde_json::from_str(&record.facts).ok()))
+    }
+
+    /// `commit_facts` for a reader: when there are none yet (the job was lost in a crash, or
+    /// the facts are of an older version), the indexing is queued again.
+    pub async fn facts_for(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<Option<CommitFacts>> {
+        let facts = self.commit_facts(commit).await?;
+        if facts.is_none() {
+            self.hub.jobs().queue_index(repo, commit).await?;
+        }
+        Ok(facts)
+    }
+
+    /// Stored facts of files by key (current versions only), batched.
+    pub async fn stored_file_facts(&self, keys: &[String]) -> Result<BTreeMap<String, FileFacts>> {
+        let mut out = BTreeMap::new();
+        for batch in keys.chunks(MAX_FACT_KEYS) {
+            for record in self.meta.facts(FactTable::Blob, batch).await? {
+                if record.version != inspect::VERSION {
+                    continue;
+                }
+                if let Ok(facts) = serde_json::from_str::<FileFacts>(&record.facts) {
+                    out.insert(record.key, facts);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A file's facts: stored ones, else read from the file and stored. Returns the bytes read.
+    pub(crate) async fn file_facts(&self, open: &OpenFile) -> Result<(FileFacts, u64)> {
+        let key = fact_key(open.path.as_str(), &open.blob, open.lfs.as_ref());
+        if let Some(facts) = self.stored_file_facts(std::slice::from_ref(&key)).await?.remove(&key) {
+            return Ok((facts, 0));
+        }
+        let Some(inspector) = Inspector::for_path(open.path.as_str(), open.size) else {
+            return Ok((FileFacts::default(), 0));
+        };
+        let (facts, read) = self.inspect(open, inspector).await?;
+        let json =
+            serde_json::to_string(&facts).map_err(|e| CoreError::Corrupt(format!("file facts: {e}")))?;
+        let record = FactRecord { key, version: inspect::VERSION, facts: json };
+        self.meta.put_facts(FactTable::Blob, &record, self.now_millis()).await?;
+        Ok((facts, read))
+    }
+
+    /// Drives an inspector over a file's bytes, range by range.
+    pub(crate) async fn inspect(
+        &self,
+        open: &OpenFile,
+        mut inspector: Inspector,
+    ) -> Result<(FileFacts, u64)> {
+        let mut read = 0u64;
+        loop {
+            match inspector.step() {
+                Step::Done(facts) => return Ok((facts, read)),
+                Step::Read { offset, len } => {
+                    let bytes = self.read_range(open, offset, len).await?;
+                    read += bytes.len() as u64;
+                    inspector.feed(&bytes);
+                }
+            }
+        }
+    }
+
+    /// Up to `len` bytes from `offset` (fewer at the end of the file, none past it).
+    async fn read_range(&self, open: &OpenFile, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let len = len.min(MAX_READ_BYTES).min(open.size.saturating_sub(offset));
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stream = self.hub.files().read_file(open, offset, len).await?;
+        let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        while let Some(chunk) = stream.try_next().await.map_err(kura_storage::StorageError::Stream)? {
+            let room = usize::try_from(len).unwrap_or(usize::MAX).saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        Ok(out)
+    }
+
+    /// A small JSON file at the root of the commit, parsed; `None` when absent, too large or
+    /// not JSON (the facts then say nothing about it).
+    async fn read_json(
+        &self,
+        access: &FilesAccess,
+        commit: ObjectId,
+        flat: &crate::browse::FlatTree,
+        path: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        if !flat.contains_key(path) {
+            return Ok(None);
+        }
+        let open = self.hub.files().open_at(access, commit, path).await?;
+        if open.size > MAX_JSON_BYTES {
+            return Ok(None);
+        }
+        let bytes = self.read_range(&open, 0, open.size).await?;
+        Ok(serde_json::from_slice(&bytes).ok())
+    }
+}
+
+/// The distinct shard files a `model.safetensors.index.json` maps tensors to, in order.
+fn shard_names(index: &serde_json::Value) -> Vec<String> {
+    let mut shards: Vec<String> = match index.get("weight_map").and_then(|map| map.as_object()) {
+        Some(map) => map.values().filter_map(|v| v.as_str()).map(str::to_owned).collect(),
+        None => Vec::new(),
+    };
+    shards.sort();
+    shards.dedup();
+    shards
+}

@@ -1,0 +1,142 @@
+//! Background work through the one durable queue (`JobStore`): what kinds of jobs exist, how
+//! they are queued, and the worker loop every `kura serve` replica runs. A job is leased, so a
+//! replica that dies mid-job leaves it to another once the lease ends; handlers are
+//! idempotent (indexing a commit twice stores the same facts), which makes "at least once"
+//! safe.
+
+use std::time::Duration;
+
+use kura_model::ObjectId;
+use kura_storage::{JobCounts, JobRecord, RepoRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+use crate::services::Jobs;
+
+/// How long a claimed job is a worker's before another may take it over.
+const LEASE: Duration = Duration::from_secs(600);
+/// A job running longer than this is abandoned (and retried): well inside its lease.
+const JOB_TIMEOUT: Duration = Duration::from_secs(480);
+/// Attempts before a job is failed for good (operators see it in `/metrics`; `kura reindex`
+/// queues it again).
+const MAX_ATTEMPTS: u32 = 3;
+/// How often an idle worker looks for jobs other replicas queued (its own wake it at once).
+const POLL: Duration = Duration::from_secs(2);
+
+/// The kinds of job, as stored.
+pub(crate) const INDEX_COMMIT: &str = "index-commit";
+
+/// `index-commit`: compute what the hub knows about a commit's files, reading them through
+/// `repo`'s files (the repo the commit landed in).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IndexCommit {
+    /// The repo's record id, and its type and id when queued (a job follows a rename, and
+    /// does nothing for a repo deleted since).
+    pub repo: i64,
+    pub repo_type: String,
+    pub repo_id: String,
+    pub commit: String,
+}
+
+/// State of [`Jobs`]: a wake-up for this process's workers and its lease owner name.
+pub(crate) struct JobState {
+    pub(crate) wake: tokio::sync::Notify,
+    pub(crate) owner: String,
+}
+
+impl JobState {
+    pub(crate) fn new() -> Self {
+        let nonce: u64 = rand::random();
+        Self { wake: tokio::sync::Notify::new(), owner: format!("{}-{nonce:016x}", std::process::id()) }
+    }
+}
+
+/// Wait before retrying after `attempts` failed attempts: 10 s, 1 min, 6 min.
+fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(10 * 6u64.saturating_pow(attempts.saturating_sub(1).min(4)))
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Jobs<'_> {
+    /// Queues the indexing of `commit`, which just landed in `repo` (a no-op when it is queued
+    /// or running already, and cheap when its facts exist: the job finds them and stops).
+    pub async fn queue_index(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<()> {
+        let payload = serde_json::to_string(&IndexCommit {
+            repo: repo.id,
+            repo_type: repo.repo_type.as_str().to_owned(),
+            repo_id: repo.repo_id.to_string(),
+            commit: commit.to_hex(),
+        })
+        .map_err(|error| CoreError::Corrupt(format!("encoding a job: {error}")))?;
+        if self.meta.enqueue_job(INDEX_COMMIT, &commit.to_hex(), &payload, self.now_millis()).await? {
+            self.hub.job_state.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// `queue_index` after a ref moved: a failure to queue is logged, not returned, since the
+    /// commit has landed (`kura reindex` and the next read of the revision queue it again).
+    pub(crate) async fn queue_index_after_commit(&self, repo: &RepoRecord, commit: &ObjectId) {
+        if let Err(error) = self.queue_index(repo, commit).await {
+            tracing::warn!(%error, repo = %repo.repo_id, %commit, "could not queue the indexing of a commit");
+        }
+    }
+
+    /// The queue's backlog.
+    pub async fn counts(&self) -> Result<JobCounts> {
+        Ok(self.meta.job_counts(self.now_millis()).await?)
+    }
+
+    /// Claims and runs one due job; `Ok(false)` when none was due.
+    pub async fn run_one(&self) -> Result<bool> {
+        let owner = &self.hub.job_state.owner;
+        let now = self.now_millis();
+        let Some(job) = self.meta.claim_job(owner, now, now + millis(LEASE)).await? else {
+            return Ok(false);
+        };
+        let outcome = match tokio::time::timeout(JOB_TIMEOUT, self.dispatch(&job)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(CoreError::Corrupt(format!("the job ran past {} s", JOB_TIMEOUT.as_secs()))),
+        };
+        match outcome {
+            Ok(()) => {
+                self.meta.finish_job(job.id, owner).await?;
+            }
+            Err(error) => {
+                let retry =
+                    (job.attempts < MAX_ATTEMPTS).then(|| self.now_millis() + millis(backoff(job.attempts)));
+                tracing::warn!(%error, kind = %job.kind, key = %job.key, attempts = job.attempts, retry = retry.is_some(), "a job failed");
+                self.meta.fail_job(job.id, owner, &error.to_string(), retry).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn dispatch(&self, job: &JobRecord) -> Result<()> {
+        match job.kind.as_str() {
+            INDEX_COMMIT => {
+                let task: IndexCommit = serde_json::from_str(&job.payload).map_err(|error| {
+                    CoreError::Corrupt(format!("a malformed {INDEX_COMMIT} job: {error}"))
+                })?;
+                self.hub.index().run_job(&task).await
+            }
+            other => Err(CoreError::Corrupt(format!("unknown job kind {other:?} (a newer replica's job?)"))),
+        }
+    }
+
+    /// The worker loop: runs jobs while there are any, then waits for a local wake-up or the
+    /// poll interval. Runs until its task is dropped; a job cut short is retried after its lease.
+    pub async fn work(&self) {
+        loop {
+            match self.run_one().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "the job queue could not be read"),
+            }
+            let _ = tokio::time::timeout(POLL, self.hub.job_state.wake.notified()).await;
+        }
+    }
+}

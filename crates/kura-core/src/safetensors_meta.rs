@@ -1,0 +1,119 @@
+//! `GET /api/models/{repo}/safetensors-metadata/{index}` (huggingface_hub's
+//! `get_sharded_safetensors_metadata`): the index file's fields besides `weight_map`, and the
+//! JSON header of every shard it names, read by ranges through the caller's file access.
+
+use futures_util::TryStreamExt;
+use kura_formats::safetensors;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::auth::Identity;
+use crate::budget::Reservation;
+use crate::error::{CoreError, Result};
+use crate::read_proof::OpenFile;
+use crate::services::Index;
+use kura_storage::RepoRecord;
+
+/// Largest index file read (real ones are a few hundred kilobytes).
+const MAX_INDEX_BYTES: u64 = 16 << 20;
+/// Most shards one index may name.
+const MAX_SHARDS: usize = 10_000;
+/// Header bytes one answer may hold, over all shards (each header is also capped at the
+/// format's 25,000,000 bytes). They are held as text, counted in the request's memory budget.
+const MAX_TOTAL_HEADER_BYTES: u64 = 64 << 20;
+
+/// The index's fields (without `weight_map`) and each shard's header, by shard name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SafetensorsMetadata {
+    pub headers: std::collections::BTreeMap<String, Box<RawValue>>,
+    pub index: Map<String, Value>,
+}
+
+fn not_sharded(filename: &str) -> CoreError {
+    CoreError::invalid(format!("{filename} is not a safetensors index (a JSON file with a weight_map)"))
+}
+
+impl Index<'_> {
+    /// Reads the index `filename` at the default branch and the header of every shard it names.
+    pub async fn safetensors_metadata(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        filename: &str,
+        memory: &mut Reservation,
+    ) -> Result<SafetensorsMetadata> {
+        let files = self.hub.files();
+        let index_file = files.open_file(identity, repo, "main", filename).await?;
+        if index_file.size > MAX_INDEX_BYTES {
+            return Err(CoreError::TooLarge(format!("{filename} is larger than {MAX_INDEX_BYTES} bytes")));
+        }
+        let bytes = self.read_exact(&index_file, 0, index_file.size).await?;
+        let Ok(Value::Object(mut index)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err(not_sharded(filename));
+        };
+        let Some(Value::Object(weight_map)) = index.remove("weight_map") else {
+            return Err(not_sharded(filename));
+        };
+        let mut shards: Vec<String> =
+            weight_map.values().filter_map(Value::as_str).map(str::to_owned).collect();
+        shards.sort();
+        shards.dedup();
+        if shards.len() > MAX_SHARDS {
+            return Err(CoreError::TooLarge(format!("{filename} names more than {MAX_SHARDS} shards")));
+        }
+        let dir = filename.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
+        let mut headers = std::collections::BTreeMap::new();
+        let mut total = 0u64;
+        for shard in shards {
+            let path = format!("{dir}{shard}");
+            let file = files.open_file(identity, repo, &index_file.commit.to_hex(), &path).await?;
+            let header = self.shard_header(&file, &path, &mut total, memory).await?;
+            headers.insert(shard, header);
+        }
+        Ok(SafetensorsMetadata { headers, index })
+    }
+
+    /// One shard's JSON header, counted against the answer's budget.
+    async fn shard_header(
+        &self,
+        file: &OpenFile,
+        path: &str,
+        total: &mut u64,
+        memory: &mut Reservation,
+    ) -> Result<Box<RawValue>> {
+        let unreadable =
+            |why: String| CoreError::invalid(format!("{path} is not a readable safetensors file: {why}"));
+        if file.size < 8 {
+            return Err(unreadable("it is shorter than the 8-byte header length".into()));
+        }
+        let prefix = self.read_exact(file, 0, 8).await?;
+        let len = safetensors::header_len(&prefix).map_err(|e| unreadable(e.to_string()))?;
+        if len.saturating_add(8) > file.size {
+            return Err(unreadable("its header runs past the end of the file".into()));
+        }
+        *total = total.saturating_add(len);
+        if *total > MAX_TOTAL_HEADER_BYTES {
+            return Err(CoreError::TooLarge(format!(
+                "the shards' headers hold more than {MAX_TOTAL_HEADER_BYTES} bytes"
+            )));
+        }
+        // The server's request-memory budget is spent: the client retries after a moment.
+        memory.cover(len).await.map_err(|_| CoreError::RateLimited { retry_after_secs: 2 })?;
+        let json = self.read_exact(file, 8, len).await?;
+        let text = String::from_utf8(json).map_err(|_| unreadable("its header is not UTF-8".into()))?;
+        RawValue::from_string(text).map_err(|e| unreadable(e.to_string()))
+    }
+
+    /// Exactly `len` bytes from `offset` of a file whose size was checked by the caller.
+    async fn read_exact(&self, file: &OpenFile, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let mut stream = self.hub.files().read_file(file, offset, len).await?;
+        let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        while let Some(chunk) = stream.try_next().await.map_err(kura_storage::StorageError::Stream)? {
+            out.extend_from_slice(&chunk);
+            if out.len() as u64 > len {
+                return Err(CoreError::Corrupt(format!("a read of {len} bytes returned more")));
+            }
+        }
+        Ok(out)
+    }
+}
