@@ -83,6 +83,7 @@ pub use git_push::{MAX_PUSHED_OBJECT, PackReader, PushReport, PushedPack};
 pub use git_serve::AdvertisedRef;
 pub use gitattributes::{is_lfs_path, lfs_patterns};
 pub use gitignore::GitIgnore;
+pub use index_facts::{CommitFacts, FileIssue, GgufSummary, ParameterCount, ScanLevel};
 pub use issuer::Issuer;
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
