@@ -16,6 +16,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "kura-http",
             "kura-web",
             "kura-core",
+            // `kura scan` runs the inspector on local files.
+            "kura-formats",
             "kura-storage",
             "kura-storage-sql",
             "kura-storage-blob",

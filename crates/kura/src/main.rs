@@ -5,6 +5,7 @@ mod fsck_cli;
 mod org_cli;
 mod password_cli;
 mod reindex_cli;
+mod scan_cli;
 mod token_cli;
 
 use std::path::PathBuf;
@@ -84,6 +85,9 @@ enum Command {
     /// Index every branch head now: model metadata and the pickle scan (repos from before the
     /// indexer, or after an upgrade of it), with a progress bar.
     Reindex(reindex_cli::ReindexArgs),
+    /// Inspect local files as the indexer does (safetensors and GGUF headers, the pickle
+    /// import scan); one JSON line per file.
+    Scan(scan_cli::ScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -226,5 +230,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit { action } => access_cli::run_audit(action).await,
         Command::Fsck(args) => fsck_cli::run_fsck(args).await,
         Command::Reindex(args) => reindex_cli::run_reindex(args).await,
+        Command::Scan(args) => scan_cli::run_scan(args),
     }
 }

@@ -452,3 +452,100 @@ fn maintenance_answers() {
         &vec![RepoStorageView::new(&repo(RepoType::Model, Gating::Off)), RepoStorageView::new(&private)],
     );
 }
+
+/// A commit's facts as the indexer stores them: a sharded model's count, a GGUF summary, one
+/// flagged file and the card/config derivation.
+fn facts() -> crate::CommitFacts {
+    use kura_formats::derive::{Derived, TransformersInfo};
+    crate::CommitFacts {
+        safetensors: Some(crate::ParameterCount {
+            parameters: BTreeMap::from([("BF16".to_owned(), 7_000), ("F32".to_owned(), 12)]),
+            total: 7_012,
+        }),
+        gguf: Some(crate::GgufSummary {
+            total: 8_190_735_360,
+            architecture: Some("qwen3".into()),
+            context_length: Some(40_960),
+            ..Default::default()
+        }),
+        files_with_issues: vec![crate::FileIssue { path: "evil.pkl".into(), level: crate::ScanLevel::Unsafe }],
+        files_inspected: 3,
+        files_skipped: 0,
+        derived: Derived {
+            library_name: Some("transformers".into()),
+            pipeline_tag: Some("text-generation".into()),
+            transformers_info: Some(TransformersInfo {
+                auto_model: "AutoModelForCausalLM".into(),
+                pipeline_tag: Some("text-generation".into()),
+                processor: Some("AutoTokenizer".into()),
+                ..Default::default()
+            }),
+            config: Some(json!({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "tokenizer_config": {}})),
+            tags: vec!["transformers".into(), "safetensors".into(), "gpt2".into(), "text-generation".into()],
+            widget_data: Some(json!([{"text": "My name is Julien and I like to"}])),
+            base_models: None,
+            mask_token: None,
+        },
+    }
+}
+
+#[test]
+fn repo_info_with_computed_facts_and_the_security_status() {
+    let mut view = info(RepoType::Model, false).with_facts(Some(&facts()));
+    view.security_repo_status = Some(SecurityRepoStatusView::new(Some(&facts())));
+    check("repo_info_model_facts", &view);
+    // Every expand value the client may send is answered, with its type, even where kura has
+    // nothing (then zero, an empty list or null).
+    let everything = [
+        "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
+        "downloadsAllTime", "evalResults", "gated", "gguf", "inference", "inferenceProviderMapping", "lastModified",
+        "library_name", "likes", "mask_token", "model-index", "pipeline_tag", "private", "resourceGroup",
+        "safetensors", "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
+        "widgetData",
+    ];
+    let expanded = info(RepoType::Model, false).expanded(&everything);
+    let value = serde_json::to_value(&expanded).expect("serializes");
+    for name in everything {
+        assert!(value.get(name).is_some(), "expand={name} is answered: {value}");
+    }
+    check("repo_info_expand_everything", &expanded);
+    let unindexed = SecurityRepoStatusView::new(None);
+    assert_eq!(serde_json::to_value(unindexed).expect("serializes"), json!({"filesWithIssues": [], "scansDone": false}));
+}
+
+#[test]
+fn security_file_statuses() {
+    use kura_formats::inspect::{FileFacts, PickleFacts, ScannedImport};
+    use kura_formats::pickle_policy::Safety;
+    let import = |module: &str, name: &str, safety| ScannedImport { module: module.into(), name: name.into(), safety };
+    let evil = FileFacts {
+        pickle: Some(PickleFacts {
+            imports: vec![
+                import("collections", "OrderedDict", Safety::Innocuous),
+                import("os", "system", Safety::Dangerous),
+            ],
+            highest: Some(Safety::Dangerous),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let odd = FileFacts {
+        pickle: Some(PickleFacts {
+            imports: vec![import("mylib", "Thing", Safety::Suspicious)],
+            highest: Some(Safety::Suspicious),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut entry = TreeEntryView::new(&lfs_file());
+    entry.security_file_status = Some(SecurityFileStatusView::of(Some(&evil)));
+    check(
+        "security_file_statuses",
+        &vec![
+            SecurityFileStatusView::unscanned(),
+            SecurityFileStatusView::of(None),
+            SecurityFileStatusView::of(Some(&odd)),
+        ],
+    );
+    check("tree_entry_with_security", &vec![entry]);
+}
