@@ -112,10 +112,38 @@ impl Repos<'_> {
         if name.as_str() == "refs/heads/main" {
             let info = self.card_info(self.commit_tree(&commit).await?).await?;
             self.meta.set_repo_tags(repo.id, &info.tags).await?;
+            if repo.repo_type == kura_model::RepoType::Space {
+                for (kind, field) in [("model", "models"), ("dataset", "datasets")] {
+                    self.meta
+                        .set_repo_links(repo.id, kind, &card_ids(info.card_data.as_ref(), field))
+                        .await?;
+                }
+            }
         }
         // After the card's tags: the indexer replaces them with the enriched ones.
         self.hub.jobs().queue_index_after_commit(repo, &commit).await;
         Ok(())
+    }
+
+    /// The Spaces whose default branch's card names `model` (`models:`), as `identity` may see
+    /// them, at most 100.
+    pub async fn spaces_using(&self, identity: &Identity, model: &RepoRecord) -> Result<Vec<RepoRecord>> {
+        let query = kura_storage::RepoQuery {
+            repo_type: kura_model::RepoType::Space,
+            search: None,
+            author: None,
+            tags: Vec::new(),
+            private_namespaces: None,
+            private_repos: Vec::new(),
+            parameters: None,
+            linking: Some(("model".to_owned(), model.repo_id.to_string())),
+            pipeline_tag: None,
+            sort: kura_storage::RepoSort::Id,
+            descending: false,
+            offset: 0,
+            limit: MAX_CARD_LINKS as u64,
+        };
+        self.list_repos(identity, query).await
     }
 
     async fn build_commit(
@@ -325,4 +353,19 @@ fn delete_folder(files: &mut FlatTree, path: &RepoPath, head: ObjectId) -> Resul
         return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
     }
     Ok(())
+}
+
+/// Repo ids a card lists under `field` (a Space's `models:` or `datasets:`), at most 100.
+const MAX_CARD_LINKS: usize = 100;
+
+fn card_ids(card: Option<&serde_json::Value>, field: &str) -> Vec<String> {
+    let listed = card.and_then(|card| card.get(field)).and_then(|value| value.as_array());
+    listed
+        .into_iter()
+        .flatten()
+        .filter_map(|value| value.as_str())
+        .filter(|id| kura_model::RepoId::parse(id).is_ok())
+        .take(MAX_CARD_LINKS)
+        .map(str::to_owned)
+        .collect()
 }

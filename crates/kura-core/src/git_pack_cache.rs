@@ -164,6 +164,8 @@ mod tests {
             last_modified: 0,
             tags: vec![],
             created_by: None,
+            library_name: None,
+            pipeline_tag: None,
         }
     }
 

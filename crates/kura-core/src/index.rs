@@ -91,9 +91,16 @@ impl Index<'_> {
         if !facts.derived.tags.is_empty() {
             self.meta.set_repo_tags(repo.id, &facts.derived.tags).await?;
         }
-        let total =
-            facts.safetensors.as_ref().map(|count| count.total).or(facts.gguf.as_ref().map(|g| g.total));
-        self.meta.set_repo_parameters(repo.id, total).await?;
+        let listing = kura_storage::ListingFacts {
+            parameters: facts
+                .safetensors
+                .as_ref()
+                .map(|count| count.total)
+                .or(facts.gguf.as_ref().map(|g| g.total)),
+            library_name: facts.derived.library_name.clone(),
+            pipeline_tag: facts.derived.pipeline_tag.clone(),
+        };
+        self.meta.set_listing_facts(repo.id, &listing).await?;
         Ok(())
     }
 

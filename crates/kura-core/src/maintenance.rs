@@ -146,6 +146,8 @@ impl Repos<'_> {
                 private_namespaces: None,
                 private_repos: Vec::new(),
                 parameters: None,
+                linking: None,
+                pipeline_tag: None,
                 sort: RepoSort::Id,
                 descending: false,
                 offset,

@@ -36,6 +36,8 @@ impl Index<'_> {
                     private_namespaces: None,
                     private_repos: Vec::new(),
                     parameters: None,
+                    linking: None,
+                    pipeline_tag: None,
                     sort: RepoSort::Id,
                     descending: false,
                     offset,

@@ -342,5 +342,7 @@ fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
         last_modified: 0,
         tags: Vec::new(),
         created_by: None,
+        library_name: None,
+        pipeline_tag: None,
     }
 }

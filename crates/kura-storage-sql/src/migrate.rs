@@ -182,6 +182,8 @@ mod tests {
             private_namespaces: None,
             private_repos: vec![],
             parameters: None,
+            linking: None,
+            pipeline_tag: None,
             sort: RepoSort::Id,
             descending: false,
             offset: 0,

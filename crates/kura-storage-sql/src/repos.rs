@@ -42,6 +42,13 @@ where
     if let Some(author) = &query.author {
         sql.push(" AND repos.namespace = ").push_bind(author.clone());
     }
+    if let Some((kind, target)) = &query.linking {
+        sql.push(" AND EXISTS (SELECT 1 FROM repo_links l WHERE l.repo_id = repos.id AND l.kind = ");
+        sql.push_bind(kind.clone()).push(" AND l.target = ").push_bind(target.to_lowercase()).push(")");
+    }
+    if let Some(task) = &query.pipeline_tag {
+        sql.push(" AND repos.pipeline_tag = ").push_bind(task.clone());
+    }
     if let Some((min, max)) = query.parameters {
         sql.push(" AND repos.parameters >= ").push_bind(rows::to_i64(min));
         sql.push(" AND repos.parameters <= ").push_bind(rows::to_i64(max));

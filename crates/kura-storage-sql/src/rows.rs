@@ -32,7 +32,7 @@ pub(crate) fn to_i64(value: u64) -> i64 {
 macro_rules! repo_columns {
     () => {
         "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
-         repos.created_at, repos.last_modified, repos.created_by"
+         repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag"
     };
 }
 pub(crate) use repo_columns;
@@ -48,6 +48,8 @@ pub(crate) struct RepoRow {
     created_at: Timestamp,
     last_modified: Timestamp,
     created_by: Option<i64>,
+    library_name: Option<String>,
+    pipeline_tag: Option<String>,
 }
 
 impl RepoRow {
@@ -62,6 +64,8 @@ impl RepoRow {
             last_modified: self.last_modified,
             tags,
             created_by: self.created_by,
+            library_name: self.library_name,
+            pipeline_tag: self.pipeline_tag,
         })
     }
 }

@@ -175,8 +175,9 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 7] = [
+        const DELETES: [&str; 8] = [
             "DELETE FROM repo_redirects WHERE repo_id = $1",
+            "DELETE FROM repo_links WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",
             "DELETE FROM repo_commits WHERE repo_id = $1",
             "DELETE FROM repo_lfs_objects WHERE repo_id = $1",
@@ -217,13 +218,30 @@ impl MetadataStore for SqlStore {
         self.replace_tags(id, tags).await
     }
 
-    async fn set_repo_parameters(&self, id: i64, parameters: Option<u64>) -> Result<()> {
-        let parameters = parameters.map(crate::rows::to_i64);
+    async fn set_listing_facts(&self, id: i64, facts: &ListingFacts) -> Result<()> {
+        let parameters = facts.parameters.map(crate::rows::to_i64);
         with_pool!(self, pool => {
-            sqlx::query("UPDATE repos SET parameters = $1 WHERE id = $2")
-                .bind(parameters).bind(id).execute(pool).await.map_err(db_error)?;
+            sqlx::query("UPDATE repos SET parameters = $1, library_name = $2, pipeline_tag = $3 WHERE id = $4")
+                .bind(parameters).bind(&facts.library_name).bind(&facts.pipeline_tag).bind(id)
+                .execute(pool).await.map_err(db_error)?;
         });
         Ok(())
+    }
+
+    async fn set_repo_links(&self, id: i64, kind: &str, targets: &[String]) -> Result<()> {
+        let mut targets: Vec<String> = targets.iter().map(|t| t.to_lowercase()).collect();
+        targets.sort();
+        targets.dedup();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db_error)?;
+            sqlx::query("DELETE FROM repo_links WHERE repo_id = $1 AND kind = $2")
+                .bind(id).bind(kind).execute(&mut *tx).await.map_err(db_error)?;
+            for target in &targets {
+                sqlx::query("INSERT INTO repo_links (repo_id, kind, target) VALUES ($1, $2, $3)")
+                    .bind(id).bind(kind).bind(target).execute(&mut *tx).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
     }
 
     async fn list_repos(&self, query: &RepoQuery) -> Result<Vec<RepoRecord>> {

@@ -124,6 +124,8 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
         private_namespaces: Some(vec![]),
         private_repos: vec![],
         parameters: None,
+        linking: None,
+        pipeline_tag: None,
         sort: RepoSort::Id,
         descending: false,
         offset: 0,

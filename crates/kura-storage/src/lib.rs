@@ -37,9 +37,9 @@ pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
 pub use metadata::MetadataStore;
 pub use records::{
-    AccessRequestRecord, AccessStatus, AuditRecord, Gating, NamespaceKind, NewAccessRequest, NewAuditEntry,
-    NewRepo, NewToken, OrgRole, RefRecord, RepoLfsObject, RepoQuery, RepoRecord, RepoSort, TokenRecord,
-    UserRecord, XetFileRecord,
+    AccessRequestRecord, AccessStatus, AuditRecord, Gating, ListingFacts, NamespaceKind, NewAccessRequest,
+    NewAuditEntry, NewRepo, NewToken, OrgRole, RefRecord, RepoLfsObject, RepoQuery, RepoRecord, RepoSort,
+    TokenRecord, UserRecord, XetFileRecord,
 };
 pub use session::{SessionRecord, SessionStore};
 pub use tokens::TokenStore;

@@ -63,9 +63,12 @@ pub trait MetadataStore:
     async fn set_repo_private(&self, id: i64, private: bool) -> Result<()>;
     async fn set_repo_gating(&self, id: i64, gating: Gating) -> Result<()>;
     async fn set_repo_tags(&self, id: i64, tags: &[String]) -> Result<()>;
-    /// Records the parameter count the indexer computed for the repo's default branch (what
-    /// `RepoQuery::parameters` filters on); `None` when it has none.
-    async fn set_repo_parameters(&self, id: i64, parameters: Option<u64>) -> Result<()>;
+    /// Records what the indexer computed for the repo's default branch (what
+    /// `RepoQuery::parameters` and `pipeline_tag` filter on, and records carry).
+    async fn set_listing_facts(&self, id: i64, facts: &ListingFacts) -> Result<()>;
+    /// Replaces the repos of `kind` (`model`, `dataset`) the repo's card names, by id in any
+    /// case (what `RepoQuery::linking` finds).
+    async fn set_repo_links(&self, id: i64, kind: &str, targets: &[String]) -> Result<()>;
     async fn list_repos(&self, query: &RepoQuery) -> Result<Vec<RepoRecord>>;
 
     // --- refs and commits ---

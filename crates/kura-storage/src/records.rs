@@ -118,6 +118,17 @@ pub struct RepoRecord {
     pub tags: Vec<String>,
     /// The user who created it; `None` for repos older than this column or made by the operator.
     pub created_by: Option<i64>,
+    /// The library and task the indexer derived for the default branch (`set_listing_facts`).
+    pub library_name: Option<String>,
+    pub pipeline_tag: Option<String>,
+}
+
+/// What the indexer computed for a repo's default branch that listings show and filter on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingFacts {
+    pub parameters: Option<u64>,
+    pub library_name: Option<String>,
+    pub pipeline_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +161,10 @@ pub struct RepoQuery {
     pub private_repos: Vec<RepoId>,
     /// Only repos whose default branch has a parameter count in this range (inclusive).
     pub parameters: Option<(u64, u64)>,
+    /// Only repos whose default branch has this task.
+    pub pipeline_tag: Option<String>,
+    /// Only repos whose card names this repo: (kind, id in any case), as `set_repo_links` stored.
+    pub linking: Option<(String, String)>,
     pub sort: RepoSort,
     pub descending: bool,
     pub offset: u64,

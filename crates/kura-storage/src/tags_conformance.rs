@@ -32,6 +32,8 @@ fn query(tags: &[&str]) -> RepoQuery {
         private_namespaces: None,
         private_repos: vec![],
         parameters: None,
+        linking: None,
+        pipeline_tag: None,
         sort: RepoSort::Id,
         descending: false,
         offset: 0,
@@ -68,17 +70,46 @@ pub(crate) async fn repo_tags(store: &dyn MetadataStore) {
     assert!(names(store, &query(&["x_y"])).await.is_empty(), "tags are not patterns");
     assert_eq!(names(store, &query(&[])).await, ["a-only", "ab-only", "many", "none"]);
 
-    // The parameter range: repos without a count never match; bounds are inclusive.
+    // The parameter range: repos without a count never match; bounds are inclusive. The task
+    // filters exactly, and records carry library and task.
+    let facts = |parameters, task: Option<&str>| ListingFacts {
+        parameters,
+        library_name: task.map(|_| "transformers".to_owned()),
+        pipeline_tag: task.map(str::to_owned),
+    };
     let a_only =
         store.repo(RepoType::Model, &RepoId::parse("tagger/a-only").unwrap()).await.unwrap().unwrap();
-    store.set_repo_parameters(a_only.id, Some(7_000_000_000)).await.unwrap();
-    store.set_repo_parameters(big.id, Some(124_000_000)).await.unwrap();
+    store.set_listing_facts(a_only.id, &facts(Some(7_000_000_000), Some("text-generation"))).await.unwrap();
+    store.set_listing_facts(big.id, &facts(Some(124_000_000), Some("fill-mask"))).await.unwrap();
     let range = |min, max| RepoQuery { parameters: Some((min, max)), ..query(&[]) };
     assert_eq!(names(store, &range(0, u64::MAX)).await, ["a-only", "many"]);
     assert_eq!(names(store, &range(124_000_000, 124_000_000)).await, ["many"]);
     assert_eq!(names(store, &range(1_000_000_000, u64::MAX)).await, ["a-only"]);
-    store.set_repo_parameters(a_only.id, None).await.unwrap();
+    let task = |task: &str| RepoQuery { pipeline_tag: Some(task.into()), ..query(&[]) };
+    assert_eq!(names(store, &task("fill-mask")).await, ["many"]);
+    assert_eq!(names(store, &task("text")).await, Vec::<String>::new(), "exact");
+    let listed = store.list_repos(&task("text-generation")).await.unwrap();
+    assert_eq!(listed[0].library_name.as_deref(), Some("transformers"));
+    assert_eq!(listed[0].pipeline_tag.as_deref(), Some("text-generation"));
+    store.set_listing_facts(a_only.id, &facts(None, None)).await.unwrap();
     assert_eq!(names(store, &range(0, u64::MAX)).await, ["many"], "cleared");
+
+    // Links: the repos whose card names a model, by id in any case; replaced per kind.
+    let links = |targets: &[&str]| targets.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    store.set_repo_links(a_only.id, "model", &links(&["Org/Base", "org/other"])).await.unwrap();
+    store.set_repo_links(big.id, "model", &links(&["org/base"])).await.unwrap();
+    store.set_repo_links(big.id, "dataset", &links(&["org/data"])).await.unwrap();
+    let linking =
+        |kind: &str, target: &str| RepoQuery { linking: Some((kind.into(), target.into())), ..query(&[]) };
+    assert_eq!(names(store, &linking("model", "ORG/BASE")).await, ["a-only", "many"]);
+    assert_eq!(names(store, &linking("model", "org/other")).await, ["a-only"]);
+    assert_eq!(
+        names(store, &linking("dataset", "org/base")).await,
+        Vec::<String>::new(),
+        "kinds are separate"
+    );
+    store.set_repo_links(a_only.id, "model", &links(&["org/other"])).await.unwrap();
+    assert_eq!(names(store, &linking("model", "org/base")).await, ["many"], "replaced");
 
     // Records carry every tag, in order, in a listing and by lookup; the limit counts repos
     // (`many` is third in any collation).

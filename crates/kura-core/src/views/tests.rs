@@ -67,6 +67,8 @@ fn repo(repo_type: RepoType, gating: Gating) -> RepoRecord {
         last_modified: TIME + 1000,
         tags: vec!["stored-tag".into()],
         created_by: Some(1),
+        library_name: None,
+        pipeline_tag: None,
     }
 }
 
@@ -468,7 +470,10 @@ fn facts() -> crate::CommitFacts {
             context_length: Some(40_960),
             ..Default::default()
         }),
-        files_with_issues: vec![crate::FileIssue { path: "evil.pkl".into(), level: crate::ScanLevel::Unsafe }],
+        files_with_issues: vec![crate::FileIssue {
+            path: "evil.pkl".into(),
+            level: crate::ScanLevel::Unsafe,
+        }],
         files_inspected: 3,
         files_skipped: 0,
         derived: Derived {
@@ -480,7 +485,9 @@ fn facts() -> crate::CommitFacts {
                 processor: Some("AutoTokenizer".into()),
                 ..Default::default()
             }),
-            config: Some(json!({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "tokenizer_config": {}})),
+            config: Some(
+                json!({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "tokenizer_config": {}}),
+            ),
             tags: vec!["transformers".into(), "safetensors".into(), "gpt2".into(), "text-generation".into()],
             widget_data: Some(json!([{"text": "My name is Julien and I like to"}])),
             base_models: None,
@@ -497,10 +504,36 @@ fn repo_info_with_computed_facts_and_the_security_status() {
     // Every expand value the client may send is answered, with its type, even where kura has
     // nothing (then zero, an empty list or null).
     let everything = [
-        "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
-        "downloadsAllTime", "evalResults", "gated", "gguf", "inference", "inferenceProviderMapping", "lastModified",
-        "library_name", "likes", "mask_token", "model-index", "pipeline_tag", "private", "resourceGroup",
-        "safetensors", "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
+        "author",
+        "baseModels",
+        "cardData",
+        "childrenModelCount",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "usedStorage",
         "widgetData",
     ];
     let expanded = info(RepoType::Model, false).expanded(&everything);
@@ -510,14 +543,18 @@ fn repo_info_with_computed_facts_and_the_security_status() {
     }
     check("repo_info_expand_everything", &expanded);
     let unindexed = SecurityRepoStatusView::new(None);
-    assert_eq!(serde_json::to_value(unindexed).expect("serializes"), json!({"filesWithIssues": [], "scansDone": false}));
+    assert_eq!(
+        serde_json::to_value(unindexed).expect("serializes"),
+        json!({"filesWithIssues": [], "scansDone": false})
+    );
 }
 
 #[test]
 fn security_file_statuses() {
     use kura_formats::inspect::{FileFacts, PickleFacts, ScannedImport};
     use kura_formats::pickle_policy::Safety;
-    let import = |module: &str, name: &str, safety| ScannedImport { module: module.into(), name: name.into(), safety };
+    let import =
+        |module: &str, name: &str, safety| ScannedImport { module: module.into(), name: name.into(), safety };
     let evil = FileFacts {
         pickle: Some(PickleFacts {
             imports: vec![

@@ -45,24 +45,41 @@ fn siblings_budget(ctx: &Ctx) -> usize {
     usize::try_from(ctx.hub().config().limits.max_siblings).unwrap_or(usize::MAX)
 }
 
-pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Option<String>) -> ApiResult {
-    let record = ctx.find_repo(repo).await?;
-    let resolved = ctx.hub().repos().resolve_revision(&record, revision.as_deref().unwrap_or("main")).await?;
+/// A repo at `revision` with everything kura knows of it: the card, the indexer's facts (for
+/// models: parameters, library, task, config...; for all: the scan), the Spaces naming a
+/// model, `usedStorage`, and `securityRepoStatus` when `security` is asked for.
+async fn repo_view(
+    ctx: &Ctx,
+    record: &kura_core::RepoRecord,
+    revision: &str,
+    security: bool,
+) -> ApiResult<(RepoView, ObjectId)> {
+    let resolved = ctx.hub().repos().resolve_revision(record, revision).await?;
     let commit = ctx.hub().repos().commit(&resolved.commit).await?;
     let card = ctx.hub().repos().card_info(commit.tree).await?;
-    let mut view = RepoView::info(&record, &resolved.commit, commit.committer.time, &card);
-    let facts = ctx.hub().index().facts_for(&record, &resolved.commit).await?;
+    let mut view = RepoView::info(record, &resolved.commit, commit.committer.time, &card);
+    let facts = ctx.hub().index().facts_for(record, &resolved.commit).await?;
     if record.repo_type == RepoType::Model {
         view = view.with_facts(facts.as_ref());
+        let spaces = ctx.hub().repos().spaces_using(&ctx.identity, record).await?;
+        let ids = spaces.iter().map(|space| serde_json::Value::String(space.repo_id.to_string())).collect();
+        view.spaces = Some(serde_json::Value::Array(ids));
     }
-    view.used_storage = Some(ctx.hub().files().used_storage(&record).await?);
-    if ctx.flag("securityStatus") {
+    view.used_storage = Some(ctx.hub().files().used_storage(record).await?);
+    if security {
         view.security_repo_status = Some(SecurityRepoStatusView::new(facts.as_ref()));
     }
+    Ok((view, commit.tree))
+}
+
+pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Option<String>) -> ApiResult {
+    let record = ctx.find_repo(repo).await?;
+    let (mut view, tree) =
+        repo_view(ctx, &record, revision.as_deref().unwrap_or("main"), ctx.flag("securityStatus")).await?;
     let expand = ctx.params("expand");
     if expand.is_empty() || expand.contains(&"siblings") {
         let mut budget = siblings_budget(ctx);
-        view.siblings = Some(siblings(ctx, commit.tree, ctx.flag("blobs"), &mut budget).await?);
+        view.siblings = Some(siblings(ctx, tree, ctx.flag("blobs"), &mut budget).await?);
     }
     if !expand.is_empty() {
         view = view.expanded(&expand);
@@ -79,9 +96,11 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
 }
 
 pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult {
+    // A page with `expand` reads each repo's head and facts: 100 at most per page.
+    let most = if ctx.params("expand").is_empty() { 1000 } else { 100 };
     let limit = match ctx.param("limit") {
-        Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, 1000),
-        None => 1000,
+        Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, most),
+        None => most,
     };
     let offset = cursor(ctx)?;
     let sort = sort_of(ctx);
@@ -95,6 +114,8 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         private_namespaces: None,
         private_repos: Vec::new(),
         parameters: ctx.param("num_parameters").map(parameter_range).transpose()?,
+        linking: None,
+        pipeline_tag: ctx.param("pipeline_tag").filter(|s| !s.is_empty()).map(str::to_owned),
         sort,
         descending,
         offset: offset as u64,
@@ -105,7 +126,17 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     // One budget for the whole page: a thousand large repos cost what one does.
     let mut budget = siblings_budget(ctx);
     let mut items = Vec::with_capacity(records.len());
+    let expand = ctx.params("expand");
     for record in &records {
+        if !expand.is_empty() {
+            // As repo info answers it (the head of `main`), keeping the fields asked for.
+            let (mut view, tree) = repo_view(ctx, record, "main", false).await?;
+            if expand.contains(&"siblings") {
+                view.siblings = Some(siblings(ctx, tree, false, &mut budget).await?);
+            }
+            items.push(view.expanded(&expand));
+            continue;
+        }
         let mut view = RepoView::new(record);
         if full {
             let head = ctx.hub().repos().resolve_revision(record, "main").await?;

@@ -28,5 +28,17 @@ CREATE TABLE commit_facts (
     facts TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
--- The parameter count of each repo's default branch, set by the indexer (the listing filters on it).
+-- What the indexer computed for each repo's default branch: the parameter count, the library
+-- and the task (the listing shows and filters on them).
 ALTER TABLE repos ADD COLUMN parameters BIGINT;
+ALTER TABLE repos ADD COLUMN library_name TEXT;
+ALTER TABLE repos ADD COLUMN pipeline_tag TEXT;
+-- Repos a repo's card names (a Space's `models:` and `datasets:`), by lower-cased id: what
+-- `spaces` of a model lists.
+CREATE TABLE repo_links (
+    repo_id BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (repo_id, kind, target)
+);
+CREATE INDEX repo_links_target ON repo_links (kind, target);

@@ -44,6 +44,8 @@ fn query(repo_type: RepoType, sort: RepoSort, offset: u64, limit: u64) -> RepoQu
         private_namespaces: None,
         private_repos: Vec::new(),
         parameters: None,
+        linking: None,
+        pipeline_tag: None,
         sort,
         descending: true,
         offset,

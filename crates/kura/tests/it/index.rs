@@ -306,3 +306,57 @@ async fn the_shards_headers_route_follows_the_file_read_rules() {
         }
     }
 }
+
+/// Commits a README to a new Space of alice's whose card lists `models`.
+async fn space_naming(server: &TestServer, name: &str, private: bool, models: &str) {
+    let created = server
+        .post("/api/repos/create")
+        .bearer_auth(&server.alice)
+        .json(&json!({"name": name, "organization": "alice", "type": "space", "space_sdk": "static", "private": private}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+    let readme = format!("---\nsdk: static\nmodels:\n{models}---\n# demo\n");
+    let header = json!({"key": "header", "value": {"summary": "card", "description": ""}});
+    let body = format!("{header}\n{}", file_line("README.md", readme.as_bytes()));
+    let response = server
+        .post(&format!("/api/spaces/alice/{name}/commit/main"))
+        .bearer_auth(&server.alice)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_model_lists_the_spaces_whose_card_names_it_as_the_caller_may_see_them() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/base", false).await;
+    space_naming(&server, "demo", false, "  - Alice/Base\n  - alice/other\n").await;
+    space_naming(&server, "secret-demo", true, "  - alice/base\n").await;
+    space_naming(&server, "unrelated", false, "  - bob/x\n").await;
+    let spaces = |token: &str| {
+        let path = "/api/models/alice/base?expand=spaces".to_owned();
+        let token = token.to_owned();
+        let server = &server;
+        async move { server.get_json::<Value>(&token, &path).await["spaces"].clone() }
+    };
+    assert_eq!(spaces(&server.alice).await, json!(["alice/demo", "alice/secret-demo"]));
+    assert_eq!(spaces(&server.bob).await, json!(["alice/demo"]), "a private Space is not named to others");
+    // A new card that no longer names the model drops the link.
+    let header = json!({"key": "header", "value": {"summary": "card", "description": ""}});
+    let body = format!("{header}\n{}", file_line("README.md", b"---\nsdk: static\n---\n"));
+    let response = server
+        .post("/api/spaces/alice/demo/commit/main")
+        .bearer_auth(&server.alice)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(spaces(&server.bob).await, json!([]));
+}
