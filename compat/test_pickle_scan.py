@@ -187,7 +187,7 @@ def corpus() -> list[Case]:
     return [
         Case("torch-stored/pytorch_model.bin", torch_zip(torch_data_pkl())),
         Case("torch-deflated/model.pt", torch_zip(evil, zipfile.ZIP_DEFLATED)),
-        Case("torch-zip64/model.ckpt", zip64_archive([("archive/data.pkl", torch_data_pkl()), ("archive/data/0", tensor)])),
+        Case("torch-zip64/model.ckpt", zip64_archive([("archive/data.pkl", torch_data_pkl()), ("data/0", tensor)])),
         Case("torch-legacy/old.pth", legacy_torch(torch_data_pkl())),
         Case("torch-legacy-evil/old.bin", legacy_torch(evil)),
         Case("reduce/os_system.pkl", evil),
