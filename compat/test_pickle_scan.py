@@ -95,6 +95,13 @@ def memo_stack_global_protocol2() -> bytes:
     return b"\x80\x02" + _binunicode("subprocess") + b"q\x00" + _binunicode("Popen") + b"q\x01Nh\x00h\x01\x93N\x85R."
 
 
+def memoize_overwrites_puts() -> bytes:
+    """BINPUT 2 and 3 hold harmless names; MEMOIZE writes at the memo's length (2, then 3 after
+    BINPUT 0), overwriting them: BINGET 2 and 3 then read os and system, as pickle.load does."""
+    ops = [b"\x80\x04\x8c\x0bcollectionsq\x02\x8c\x0bOrderedDictq\x03", b"\x8c\x02os\x94\x8c\x03padq\x00"]
+    return b"".join(ops + [b"\x8c\x06system\x94h\x02h\x03\x93."])
+
+
 def stack_global_not_a_string() -> bytes:
     return b"\x80\x04K\x01\x8c\x06system\x93."
 
@@ -199,6 +206,7 @@ def corpus() -> list[Case]:
         Case("memo/protocol4.pkl", memo_stack_global_protocol4()),
         Case("memo/protocol2.pkl", memo_stack_global_protocol2()),
         Case("memo/not_a_string.pkl", stack_global_not_a_string()),
+        Case("memo/memoize_overwrites.pkl", memoize_overwrites_puts()),
         Case("truncated/after_import.pkl", evil[:-4]),
         Case("truncated/before_import.pkl", evil[:3]),
         Case("concatenated/bad_second.pkl", pickle.dumps(1) + evil),
@@ -277,6 +285,7 @@ def test_the_corpus_is_what_it_claims(scanned):
     assert found["memo/protocol4.pkl"][0] == {("harmless", "name", "suspicious"), ("os", "system", "dangerous")}
     assert ("subprocess", "Popen", "dangerous") in found["memo/protocol2.pkl"][0]
     assert ("unknown", "system", "dangerous") in found["memo/not_a_string.pkl"][0]
+    assert found["memo/memoize_overwrites.pkl"][0] == {("os", "system", "dangerous")}
     assert ("random_module", "some_function", "suspicious") in found["suspicious/random_module.pkl"][0]
     assert found["truncated/after_import.pkl"][2] == "scan error"
     assert found["numpy/plain.npy"][0] == frozenset()

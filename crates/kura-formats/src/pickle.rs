@@ -179,9 +179,12 @@ fn decimal(line: &[u8]) -> Option<u64> {
 #[derive(Default)]
 struct State {
     recent: Vec<Seen>,
-    memo: HashMap<u64, String>,
+    /// Every key written (as the unpickler's memo has them: `MEMOIZE` writes at its length),
+    /// with the string written, if it was one and within the budget.
+    memo: HashMap<u64, Option<String>>,
     memo_bytes: usize,
-    memo_len: u64,
+    /// More keys than `MAX_MEMO` were written: the memo's length is lost, reads are unknown.
+    memo_lost: bool,
     imports: std::collections::BTreeSet<Import>,
 }
 
@@ -204,16 +207,25 @@ impl State {
     }
 
     fn memo_put(&mut self, key: u64) {
-        if let Some(value) = self.previous_value()
-            && self.memo.len() < MAX_MEMO
-            && self.memo_bytes + value.len() <= MAX_MEMO_BYTES
-        {
-            self.memo_bytes += value.len();
-            if let Some(old) = self.memo.insert(key, value) {
+        if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&key) {
+            self.memo_lost = true;
+        }
+        if !self.memo_lost {
+            let value = self.previous_value().filter(|v| self.memo_bytes + v.len() <= MAX_MEMO_BYTES);
+            self.memo_bytes += value.as_ref().map_or(0, String::len);
+            if let Some(Some(old)) = self.memo.insert(key, value) {
                 self.memo_bytes -= old.len();
             }
         }
         self.remember(Seen::Put);
+    }
+
+    /// The string memoized under `key`, as `STACK_GLOBAL` reads it.
+    fn memo_get(&self, key: u64) -> String {
+        match self.memo.get(&key) {
+            Some(Some(value)) if !self.memo_lost => value.clone(),
+            _ => "unknown".to_owned(),
+        }
     }
 
     fn import(&mut self, module: String, name: String) -> Result<(), String> {
@@ -231,7 +243,7 @@ impl State {
             let value = match seen {
                 Seen::Put => continue,
                 Seen::Str(s) => s.clone(),
-                Seen::Get(key) => self.memo.get(key).cloned().unwrap_or_else(|| "unknown".to_owned()),
+                Seen::Get(key) => self.memo_get(*key),
                 Seen::Value(_) => "unknown".to_owned(),
             };
             values.push(value);
@@ -264,8 +276,8 @@ impl State {
                 self.remember(Seen::Value(None));
             }
             (0x94, _) => {
-                let key = self.memo_len;
-                self.memo_len += 1;
+                // The unpickler memoizes at its memo's length (keys PUT wrote count too).
+                let key = self.memo.len() as u64;
                 self.memo_put(key);
             }
             (b'p', Arg::Line(line)) => match decimal(line) {
@@ -404,6 +416,16 @@ mod tests {
         assert_eq!(imports(&walk), vec![pair("unknown", "system")]);
         let walk2 = walk_memo_miss();
         assert_eq!(imports(&walk2), vec![pair("unknown", "unknown")]);
+    }
+
+    #[test]
+    fn memoize_writes_at_the_memos_length_as_the_unpickler_does() {
+        // BINPUT 2 and 3 hold harmless names; MEMOIZE then overwrites them (the memo has two
+        // keys, then three after BINPUT 0), so BINGET 2 and 3 read os and system.
+        let mut data = b"\x80\x04\x8c\x0bcollectionsq\x02\x8c\x0bOrderedDictq\x03".to_vec();
+        data.extend_from_slice(b"\x8c\x02os\x94\x8c\x03padq\x00\x8c\x06system\x94h\x02h\x03\x93.");
+        let walk = walk(&data, true);
+        assert_eq!(imports(&walk), vec![pair("os", "system")]);
     }
 
     fn walk_memo_miss() -> Walk {
