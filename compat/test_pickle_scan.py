@@ -102,6 +102,14 @@ def memoize_overwrites_puts() -> bytes:
     return b"".join(ops + [b"\x8c\x06system\x94h\x02h\x03\x93."])
 
 
+def second_pickle_own_memo() -> bytes:
+    """Two pickles: the first memoizes harmless names at 0 and 1; the second memoizes os and
+    system (MEMOIZE: at 0 and 1 of its own memo, as pickle.load called again starts one) and
+    reads 0 and 1. picklescan keeps one memo for the stream and reads the harmless names."""
+    first = b"\x80\x02\x8c\x0bcollectionsq\x00\x8c\x0bOrderedDictq\x01N."
+    return first + b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94h\x00h\x01\x93."
+
+
 def stack_global_not_a_string() -> bytes:
     return b"\x80\x04K\x01\x8c\x06system\x93."
 
@@ -222,6 +230,12 @@ def corpus() -> list[Case]:
             prepended,
             kura_extra=frozenset({posix_system}),
             why="pickle.load runs the pickle before the archive; picklescan reads only the zip members",
+        ),
+        Case(
+            "differs/second_pickle_own_memo.pkl",
+            second_pickle_own_memo(),
+            kura_extra=frozenset({("os", "system", "dangerous")}),
+            why="pickle.load called once per pickle starts a memo for each; picklescan keeps one for the stream",
         ),
         Case(
             "differs/duplicate_names.pt",
