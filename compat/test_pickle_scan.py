@@ -95,6 +95,21 @@ def memo_stack_global_protocol2() -> bytes:
     return b"\x80\x02" + _binunicode("subprocess") + b"q\x00" + _binunicode("Popen") + b"q\x01Nh\x00h\x01\x93N\x85R."
 
 
+def memoize_overwrites_puts() -> bytes:
+    """BINPUT 2 and 3 hold harmless names; MEMOIZE writes at the memo's length (2, then 3 after
+    BINPUT 0), overwriting them: BINGET 2 and 3 then read os and system, as pickle.load does."""
+    ops = [b"\x80\x04\x8c\x0bcollectionsq\x02\x8c\x0bOrderedDictq\x03", b"\x8c\x02os\x94\x8c\x03padq\x00"]
+    return b"".join(ops + [b"\x8c\x06system\x94h\x02h\x03\x93."])
+
+
+def second_pickle_own_memo() -> bytes:
+    """Two pickles: the first memoizes harmless names at 0 and 1; the second memoizes os and
+    system (MEMOIZE: at 0 and 1 of its own memo, as pickle.load called again starts one) and
+    reads 0 and 1. picklescan keeps one memo for the stream and reads the harmless names."""
+    first = b"\x80\x02\x8c\x0bcollectionsq\x00\x8c\x0bOrderedDictq\x01N."
+    return first + b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94h\x00h\x01\x93."
+
+
 def stack_global_not_a_string() -> bytes:
     return b"\x80\x04K\x01\x8c\x06system\x93."
 
@@ -187,7 +202,7 @@ def corpus() -> list[Case]:
     return [
         Case("torch-stored/pytorch_model.bin", torch_zip(torch_data_pkl())),
         Case("torch-deflated/model.pt", torch_zip(evil, zipfile.ZIP_DEFLATED)),
-        Case("torch-zip64/model.ckpt", zip64_archive([("archive/data.pkl", torch_data_pkl()), ("archive/data/0", tensor)])),
+        Case("torch-zip64/model.ckpt", zip64_archive([("archive/data.pkl", torch_data_pkl()), ("data/0", tensor)])),
         Case("torch-legacy/old.pth", legacy_torch(torch_data_pkl())),
         Case("torch-legacy-evil/old.bin", legacy_torch(evil)),
         Case("reduce/os_system.pkl", evil),
@@ -199,6 +214,7 @@ def corpus() -> list[Case]:
         Case("memo/protocol4.pkl", memo_stack_global_protocol4()),
         Case("memo/protocol2.pkl", memo_stack_global_protocol2()),
         Case("memo/not_a_string.pkl", stack_global_not_a_string()),
+        Case("memo/memoize_overwrites.pkl", memoize_overwrites_puts()),
         Case("truncated/after_import.pkl", evil[:-4]),
         Case("truncated/before_import.pkl", evil[:3]),
         Case("concatenated/bad_second.pkl", pickle.dumps(1) + evil),
@@ -214,6 +230,12 @@ def corpus() -> list[Case]:
             prepended,
             kura_extra=frozenset({posix_system}),
             why="pickle.load runs the pickle before the archive; picklescan reads only the zip members",
+        ),
+        Case(
+            "differs/second_pickle_own_memo.pkl",
+            second_pickle_own_memo(),
+            kura_extra=frozenset({("os", "system", "dangerous")}),
+            why="pickle.load called once per pickle starts a memo for each; picklescan keeps one for the stream",
         ),
         Case(
             "differs/duplicate_names.pt",
@@ -277,6 +299,7 @@ def test_the_corpus_is_what_it_claims(scanned):
     assert found["memo/protocol4.pkl"][0] == {("harmless", "name", "suspicious"), ("os", "system", "dangerous")}
     assert ("subprocess", "Popen", "dangerous") in found["memo/protocol2.pkl"][0]
     assert ("unknown", "system", "dangerous") in found["memo/not_a_string.pkl"][0]
+    assert found["memo/memoize_overwrites.pkl"][0] == {("os", "system", "dangerous")}
     assert ("random_module", "some_function", "suspicious") in found["suspicious/random_module.pkl"][0]
     assert found["truncated/after_import.pkl"][2] == "scan error"
     assert found["numpy/plain.npy"][0] == frozenset()

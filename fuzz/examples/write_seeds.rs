@@ -69,6 +69,30 @@ fn pickle_scan() -> Seeds {
     vec![("protocol0_global", b"cos\nsystem\n(S'echo hi'\ntR.".to_vec()), ("torch_stack_global", torch)]
 }
 
+/// Files for the inspector, each after the byte that picks its name in the target.
+fn inspect_file() -> Seeds {
+    use kura_formats::inspect::build::{Entry, entry, legacy_torch, npy, safetensors, torch_pickle, torch_zip, zip};
+    let named = |pick: u8, file: Vec<u8>| [vec![pick], file].concat();
+    let json = r#"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#;
+    let evil = b"cos\nsystem\n(S'echo hi'\ntR.";
+    let array = npy("'|O'", evil);
+    let npz = zip(&[Entry { name: "x.npy", data: &array, deflated: true }], false);
+    let deflated = zip(&[Entry { name: "archive/data.pkl", data: &torch_pickle(), deflated: true }], false);
+    vec![
+        ("safetensors", named(0, safetensors(json, 24))),
+        ("gguf", named(1, gguf_header().remove(0).1)),
+        ("torch_zip", named(2, torch_zip(false, b"\0\0\x80\x3f"))),
+        ("torch_zip64", named(2, torch_zip(true, b"\0\0\x80\x3f"))),
+        ("torch_deflated", named(2, deflated)),
+        ("npy_object", named(3, array.clone())),
+        ("npy_plain", named(3, npy("'<f4'", b"\0\0\x80\x3f"))),
+        ("pickle", named(4, evil.to_vec())),
+        ("npz", named(5, npz)),
+        ("zip_member", named(5, zip(&[entry("a/b.pkl", evil)], false))),
+        ("legacy_torch", named(6, legacy_torch(&torch_pickle(), b"\x04\0\0\0\0\0\0\0"))),
+    ]
+}
+
 fn xorb_chunks() -> Vec<Vec<u8>> {
     vec![b"abcd".repeat(40), (0u8..=200).collect(), b"xet chunk ".repeat(12)]
 }
@@ -328,6 +352,12 @@ fn check_valid() {
         let walk = kura_formats::pickle::walk(&bytes, true);
         assert!(walk.error.is_none() && !walk.imports.is_empty(), "{name}: {walk:?}");
     }
+    for (name, bytes) in inspect_file() {
+        let facts = inspect(&bytes);
+        assert!(facts.error.is_none(), "inspect_file/{name}: {facts:?}");
+        let found = facts.safetensors.is_some() || facts.gguf.is_some() || facts.pickle.is_some();
+        assert_eq!(found, name != "npy_plain", "inspect_file/{name}: {facts:?}");
+    }
     for (name, bytes) in lfs_pointer() {
         let parsed = LfsPointer::parse(&bytes);
         assert_eq!(matches!(parsed, Ok(Some(_))), name != "not_a_pointer", "lfs_pointer/{name}: {parsed:?}");
@@ -382,6 +412,20 @@ fn check_valid() {
     }
 }
 
+/// The facts of an `inspect_file` seed, read as the target reads it.
+fn inspect(seed: &[u8]) -> kura_formats::inspect::FileFacts {
+    use kura_formats::inspect::{Inspector, Step};
+    let names = ["model.safetensors", "model.gguf", "pytorch_model.bin", "array.npy", "data.pkl", "arrays.npz", "old.pt"];
+    let file = &seed[1..];
+    let mut inspector = Inspector::for_path(names[usize::from(seed[0])], file.len() as u64).expect("a read name");
+    loop {
+        match inspector.step() {
+            Step::Read { offset, len } => inspector.feed(&file[offset as usize..(offset + len) as usize]),
+            Step::Done(facts) => return facts,
+        }
+    }
+}
+
 fn write(root: &Path, target: &str, seeds: Seeds) -> std::io::Result<()> {
     let dir = root.join(target);
     std::fs::create_dir_all(&dir)?;
@@ -406,6 +450,7 @@ fn main() -> std::io::Result<()> {
     write(&root, "safetensors_header", safetensors_header())?;
     write(&root, "gguf_header", gguf_header())?;
     write(&root, "pickle_scan", pickle_scan())?;
+    write(&root, "inspect_file", inspect_file())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

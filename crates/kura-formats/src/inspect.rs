@@ -8,6 +8,7 @@
 //! needs more than the budget, gets an error in its facts, never a panic or a huge allocation.
 
 mod archive;
+pub mod build;
 mod headers;
 mod npy;
 mod source;
@@ -43,6 +44,8 @@ pub const MAX_MEMBERS: usize = 20_000;
 pub const MAX_LISTED_IMPORTS: usize = 1_000;
 /// Longest module or name kept in the facts (longer ones are cut, after their verdict).
 const MAX_NAME_BYTES: usize = 256;
+/// Longest error text kept (a name quoted in one may be megabytes long).
+const MAX_ERROR_BYTES: usize = 1_000;
 /// Longest chat template kept, and longest BOS/EOS token text.
 const MAX_TEMPLATE_BYTES: usize = 256 << 10;
 const MAX_TOKEN_BYTES: usize = 1 << 10;
@@ -222,7 +225,7 @@ struct Scan {
 impl Scan {
     fn fail(&mut self, why: String) {
         if self.error.is_none() {
-            self.error = Some(why);
+            self.error = Some(cut(&why, MAX_ERROR_BYTES));
         } else {
             self.more_errors += 1;
         }
@@ -234,7 +237,7 @@ impl Scan {
                 self.pickled = true;
                 self.imports.extend(found.imports);
                 if let Some(why) = found.error {
-                    self.pickle_error.get_or_insert(format!("{label}{why}"));
+                    self.pickle_error.get_or_insert(cut(&format!("{label}{why}"), MAX_ERROR_BYTES));
                 }
             }
             Outcome::Failed(why) => self.fail(format!("{label}{why}")),
@@ -254,8 +257,8 @@ impl Scan {
             .iter()
             .map(|i| ScannedImport {
                 safety: pickle_policy::safety(i),
-                module: cut(&i.module),
-                name: cut(&i.name),
+                module: cut(&i.module, MAX_NAME_BYTES),
+                name: cut(&i.name, MAX_NAME_BYTES),
             })
             .collect();
         let highest = imports.iter().map(|i| i.safety).max();
@@ -267,11 +270,12 @@ impl Scan {
     }
 }
 
-fn cut(text: &str) -> String {
-    if text.len() <= MAX_NAME_BYTES {
+/// `text`, cut to at most `max` bytes (and an ellipsis).
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
         return text.to_owned();
     }
-    let end = (0..=MAX_NAME_BYTES).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let end = (0..=max).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
     format!("{}…", &text[..end])
 }
 

@@ -33,8 +33,8 @@ pub struct Walk {
 
 /// Memo entries remembered (a pickle may memoize millions of values; only strings matter).
 const MAX_MEMO: usize = 1 << 20;
-/// Bytes of memoized strings remembered.
-const MAX_MEMO_BYTES: usize = 64 << 20;
+/// Bytes of memoized strings remembered (per memo: the walk keeps two).
+const MAX_MEMO_BYTES: usize = 32 << 20;
 /// Distinct imports kept (a pickle naming more is reported as an error).
 const MAX_IMPORTS: usize = 10_000;
 /// Ops looked back through by `STACK_GLOBAL`.
@@ -175,13 +175,51 @@ fn decimal(line: &[u8]) -> Option<u64> {
     std::str::from_utf8(line).ok()?.trim().parse().ok()
 }
 
-/// The walk's state across ops and pickles (the memo lives as long as the stream).
+/// A memo as the unpickler keeps one: every key written (`MEMOIZE` writes at its length),
+/// with the string written, if it was one and within the budget.
+#[derive(Default)]
+struct Memo {
+    values: HashMap<u64, Option<String>>,
+    bytes: usize,
+    /// More keys than `MAX_MEMO` were written: the memo's length is lost, reads are unknown.
+    lost: bool,
+}
+
+impl Memo {
+    /// Writes `value` under `key` (`None`: `MEMOIZE`, at the memo's length).
+    fn put(&mut self, key: Option<u64>, value: Option<String>) {
+        let key = key.unwrap_or(self.values.len() as u64);
+        if self.values.len() >= MAX_MEMO && !self.values.contains_key(&key) {
+            self.lost = true;
+        }
+        if self.lost {
+            return;
+        }
+        let value = value.filter(|v| self.bytes + v.len() <= MAX_MEMO_BYTES);
+        self.bytes += value.as_ref().map_or(0, String::len);
+        if let Some(Some(old)) = self.values.insert(key, value) {
+            self.bytes -= old.len();
+        }
+    }
+
+    /// The string memoized under `key`, as `STACK_GLOBAL` reads it.
+    fn get(&self, key: u64) -> String {
+        match self.values.get(&key) {
+            Some(Some(value)) if !self.lost => value.clone(),
+            _ => "unknown".to_owned(),
+        }
+    }
+}
+
+/// The walk's state across ops and pickles. Two memos: one living as long as the stream (as
+/// picklescan keeps it, and as one unpickler loading pickle after pickle does) and one per
+/// pickle (as `pickle.load` called once per pickle does); a `STACK_GLOBAL` that reads them
+/// differently imports both ways, so neither loader can be fooled.
 #[derive(Default)]
 struct State {
     recent: Vec<Seen>,
-    memo: HashMap<u64, String>,
-    memo_bytes: usize,
-    memo_len: u64,
+    stream_memo: Memo,
+    pickle_memo: Memo,
     imports: std::collections::BTreeSet<Import>,
 }
 
@@ -203,16 +241,10 @@ impl State {
         }
     }
 
-    fn memo_put(&mut self, key: u64) {
-        if let Some(value) = self.previous_value()
-            && self.memo.len() < MAX_MEMO
-            && self.memo_bytes + value.len() <= MAX_MEMO_BYTES
-        {
-            self.memo_bytes += value.len();
-            if let Some(old) = self.memo.insert(key, value) {
-                self.memo_bytes -= old.len();
-            }
-        }
+    fn memo_put(&mut self, key: Option<u64>) {
+        let value = self.previous_value();
+        self.stream_memo.put(key, value.clone());
+        self.pickle_memo.put(key, value);
         self.remember(Seen::Put);
     }
 
@@ -224,34 +256,40 @@ impl State {
         Ok(())
     }
 
-    /// Module and name of a `STACK_GLOBAL`: the two values pushed before it.
+    /// Module and name of a `STACK_GLOBAL`: the two values pushed before it, read through
+    /// either memo.
     fn stack_global(&mut self) -> Result<(), String> {
-        let mut values = Vec::with_capacity(2);
+        let (mut stream, mut pickle) = (Vec::with_capacity(2), Vec::with_capacity(2));
         for seen in self.recent.iter().rev() {
-            let value = match seen {
+            let (a, b) = match seen {
                 Seen::Put => continue,
-                Seen::Str(s) => s.clone(),
-                Seen::Get(key) => self.memo.get(key).cloned().unwrap_or_else(|| "unknown".to_owned()),
-                Seen::Value(_) => "unknown".to_owned(),
+                Seen::Str(s) => (s.clone(), s.clone()),
+                Seen::Get(key) => (self.stream_memo.get(*key), self.pickle_memo.get(*key)),
+                Seen::Value(_) => ("unknown".to_owned(), "unknown".to_owned()),
             };
-            values.push(value);
-            if values.len() == 2 {
+            stream.push(a);
+            pickle.push(b);
+            if stream.len() == 2 {
                 break;
             }
         }
-        match values.as_slice() {
-            [name, module] => {
-                let (module, name) = (module.clone(), name.clone());
-                self.import(module, name)
-            }
-            _ => Err(format!("found {} values for STACK_GLOBAL instead of 2", values.len())),
+        let [name, module] = <[String; 2]>::try_from(stream)
+            .map_err(|found| format!("found {} values for STACK_GLOBAL instead of 2", found.len()))?;
+        if let [other_name, other_module] = pickle.as_slice()
+            && (other_name != &name || other_module != &module)
+        {
+            self.import(other_module.clone(), other_name.clone())?;
         }
+        self.import(module, name)
     }
 
     /// Handles one op; `Ok(true)` at `STOP`.
     fn step(&mut self, op: u8, arg: Arg<'_>) -> Result<bool, String> {
         match (op, arg) {
-            (b'.', _) => return Ok(true),
+            (b'.', _) => {
+                self.pickle_memo = Memo::default();
+                return Ok(true);
+            }
             (b'c' | b'i', Arg::Line(line)) => {
                 let line = text(line);
                 let (module, name) = line.split_once('\n').unwrap_or((line.as_str(), ""));
@@ -263,16 +301,12 @@ impl State {
                 self.stack_global()?;
                 self.remember(Seen::Value(None));
             }
-            (0x94, _) => {
-                let key = self.memo_len;
-                self.memo_len += 1;
-                self.memo_put(key);
-            }
+            (0x94, _) => self.memo_put(None),
             (b'p', Arg::Line(line)) => match decimal(line) {
-                Some(key) => self.memo_put(key),
+                Some(key) => self.memo_put(Some(key)),
                 None => return Err("a PUT key is not a number".to_owned()),
             },
-            (b'q' | b'r', Arg::Int(key)) => self.memo_put(key),
+            (b'q' | b'r', Arg::Int(key)) => self.memo_put(Some(key)),
             (b'g', Arg::Line(line)) => match decimal(line) {
                 Some(key) => self.remember(Seen::Get(key)),
                 None => return Err("a GET key is not a number".to_owned()),
@@ -404,6 +438,34 @@ mod tests {
         assert_eq!(imports(&walk), vec![pair("unknown", "system")]);
         let walk2 = walk_memo_miss();
         assert_eq!(imports(&walk2), vec![pair("unknown", "unknown")]);
+    }
+
+    #[test]
+    fn memoize_writes_at_the_memos_length_as_the_unpickler_does() {
+        // BINPUT 2 and 3 hold harmless names; MEMOIZE then overwrites them (the memo has two
+        // keys, then three after BINPUT 0), so BINGET 2 and 3 read os and system.
+        let mut data = b"\x80\x04\x8c\x0bcollectionsq\x02\x8c\x0bOrderedDictq\x03".to_vec();
+        data.extend_from_slice(b"\x8c\x02os\x94\x8c\x03padq\x00\x8c\x06system\x94h\x02h\x03\x93.");
+        let walk = walk(&data, true);
+        assert_eq!(imports(&walk), vec![pair("os", "system")]);
+    }
+
+    #[test]
+    fn a_later_pickle_is_read_with_its_own_memo_and_with_the_streams() {
+        // The first pickle memoizes os and system at 0 and 1 (BINPUT); the second memoizes
+        // harmless names (MEMOIZE: keys 2 and 3 in the stream's memo, 0 and 1 in its own) and
+        // reads 0 and 1: os.system for one unpickler loading both, the harmless names for
+        // pickle.load called twice. Both are reported.
+        let mut data = b"\x80\x02\x8c\x02osq\x00\x8c\x06systemq\x01N.".to_vec();
+        data.extend_from_slice(b"\x80\x04\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94h\x00h\x01\x93.");
+        let both = walk(&data, true);
+        assert_eq!(imports(&both), vec![pair("collections", "OrderedDict"), pair("os", "system")]);
+        // A second pickle reading its own MEMOIZE keys gets no stale names from the first.
+        let mut fresh = b"\x80\x04\x8c\x01a\x94\x8c\x01b\x94N.".to_vec();
+        fresh.extend_from_slice(b"\x80\x04\x8c\x05numpy\x94\x8c\x05dtype\x94\x93h\x00\x8c\x07ndarray\x93.");
+        let second = walk(&fresh, true);
+        let ndarray = Import { module: "numpy".into(), name: "ndarray".into() };
+        assert!(second.imports.contains(&ndarray), "{second:?}");
     }
 
     fn walk_memo_miss() -> Walk {

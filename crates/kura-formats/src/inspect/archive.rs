@@ -9,7 +9,7 @@ use super::source::Source;
 use super::stream::{self, Analysis, Poll};
 use super::zip::{self, LOCAL_HEADER, Member};
 use super::{Advance, Inspector, LOCAL_AHEAD, MAX_DIRECTORY_BYTES, MAX_MEMBERS, MAX_STREAM_BYTES};
-use super::{MemberStage, State, ZipScan, ZipStage, need, whole};
+use super::{MAX_NAME_BYTES, MemberStage, State, ZipScan, ZipStage, cut, need, whole};
 
 const PICKLE_EXTENSIONS: [&str; 5] = [".pkl", ".pickle", ".joblib", ".dat", ".data"];
 
@@ -94,7 +94,7 @@ impl Inspector {
     }
 
     fn member_step(&mut self, member: &Member, stage: MemberStage) -> (Advance, Option<MemberStage>) {
-        let label = format!("{}: ", member.name);
+        let label = format!("{}: ", cut(&member.name, MAX_NAME_BYTES));
         match stage {
             MemberStage::Local(mut local) => {
                 if let Some((offset, len)) = local.wants(u64::MAX) {

@@ -12,8 +12,8 @@ const TORCH_MAGIC: u128 = 0x1950_a86a_20f9_469c_fc6c;
 /// Pickles a legacy file holds: magic number, protocol version, system info, the object,
 /// the storage keys (raw tensor data follows them, which is not pickle).
 const LEGACY_PICKLES: usize = 5;
-/// First prefix of a legacy file walked; doubled while its pickles go on.
-const LEGACY_FIRST: u64 = 1 << 20;
+/// First prefix of a pickle stream walked; doubled while its pickles go on.
+const FIRST_PREFIX: u64 = 1 << 20;
 /// Pickle protocols 2 to 5 start with `PROTO n`; picklescan also takes 0 and 1 as magic.
 const PICKLE_MAGIC: [[u8; 2]; 6] =
     [*b"\x80\x00", *b"\x80\x01", *b"\x80\x02", *b"\x80\x03", *b"\x80\x04", *b"\x80\x05"];
@@ -85,12 +85,21 @@ fn judged(walk: Walk, source: &Source) -> Found {
     Found { imports: walk.imports, error }
 }
 
+/// All pickles of the stream from `from`, read in growing prefixes: a stream that stops
+/// being a pickle early (a raw `.bin` of weights, say) is not read on.
 fn pickles(source: &Source, from: usize) -> Poll {
-    if !source.settled() {
-        return Poll::Need(u64::MAX);
-    }
     let data = source.data().get(from..).unwrap_or_default();
-    Poll::Done(Outcome::Found(judged(pickle::walk(data, true), source)))
+    let walk = pickle::walk(data, true);
+    // A prefix can end inside a pickle, or right after one with more to come.
+    if !source.settled() && (walk.ran_out || walk.error.is_none()) {
+        return Poll::Need(grown(source));
+    }
+    Poll::Done(Outcome::Found(judged(walk, source)))
+}
+
+/// The next prefix to read: twice what is held, at least `FIRST_PREFIX`.
+fn grown(source: &Source) -> u64 {
+    (source.data().len() as u64).saturating_mul(2).max(FIRST_PREFIX)
 }
 
 fn array(source: &Source) -> Poll {
@@ -134,7 +143,7 @@ fn member(source: &Source, pickle_name: bool, npy_name: bool) -> Poll {
 /// pickle imports anything, it and five more; else the file is read as any other.
 fn legacy(source: &Source) -> Poll {
     let data = source.data();
-    let more = Poll::Need((data.len() as u64).saturating_mul(2).max(LEGACY_FIRST));
+    let more = Poll::Need(grown(source));
     let first = pickle::walk(data, false);
     if first.ran_out && !source.settled() {
         return more;
@@ -156,8 +165,14 @@ fn legacy(source: &Source) -> Poll {
         let (end, failed) = (at + walk.end, walk.error.is_some());
         found.add(judged(walk, source));
         // kura stops at a malformed pickle (picklescan goes on from wherever it stopped).
-        if failed || end >= data.len() {
+        if failed {
             break;
+        }
+        if end >= data.len() {
+            if source.settled() {
+                break;
+            }
+            return more;
         }
         at = end;
     }

@@ -3,8 +3,10 @@
 //! streams, numpy arrays, safetensors and GGUF headers), then broken in every way that
 //! matters: truncated, lying offsets, over budget.
 
-use std::io::Write;
-
+use super::build::{
+    Entry, entry, legacy_torch, npy, safetensors as safetensors_file, torch_pickle, torch_zip,
+    zip as build_zip,
+};
 use super::*;
 use crate::gguf::build::{Kv, header};
 
@@ -41,125 +43,12 @@ fn import(module: &str, name: &str, safety: Safety) -> (String, String, Safety) 
 
 const OS_SYSTEM: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
 
-/// What `torch.save` pickles (protocol 2): an OrderedDict of one tensor rebuilt from a
-/// FloatStorage named by a persistent id.
-fn torch_pickle() -> Vec<u8> {
-    let mut p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x06\x00\x00\x00weightq\x02".to_vec();
-    p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04");
-    p.extend_from_slice(
-        b"ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07K\x04tq\x08Q",
-    );
-    p.extend_from_slice(b"K\x00K\x04\x85q\x09K\x01\x85q\x0a\x89h\x00)Rq\x0btq\x0cRq\x0ds.");
-    p
-}
-
 fn torch_imports() -> Vec<(String, String, Safety)> {
     vec![
         import("collections", "OrderedDict", Safety::Innocuous),
         import("torch", "FloatStorage", Safety::Innocuous),
         import("torch._utils", "_rebuild_tensor_v2", Safety::Innocuous),
     ]
-}
-
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
-struct Entry<'a> {
-    name: &'a str,
-    data: &'a [u8],
-    deflated: bool,
-}
-
-fn entry<'a>(name: &'a str, data: &'a [u8]) -> Entry<'a> {
-    Entry { name, data, deflated: false }
-}
-
-fn u16le(out: &mut Vec<u8>, n: u16) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
-fn u32le(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
-fn u64le(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
-/// A zip archive as torch writes one: local extra fields padded (longer than the
-/// directory's), zip64 records and extra fields when `zip64`.
-fn build_zip(entries: &[Entry<'_>], zip64: bool) -> Vec<u8> {
-    let (mut out, mut central) = (Vec::new(), Vec::new());
-    for e in entries {
-        let stored = if e.deflated { deflate(e.data) } else { e.data.to_vec() };
-        let method = if e.deflated { 8 } else { 0 };
-        let offset = out.len() as u64;
-        out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00");
-        u16le(&mut out, method);
-        out.extend_from_slice(&[0; 8]);
-        u32le(&mut out, stored.len() as u32);
-        u32le(&mut out, e.data.len() as u32);
-        u16le(&mut out, e.name.len() as u16);
-        u16le(&mut out, 24);
-        out.extend_from_slice(e.name.as_bytes());
-        out.extend_from_slice(b"FB\x14\x00");
-        out.extend_from_slice(&[b'Z'; 20]);
-        out.extend_from_slice(&stored);
-        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00");
-        u16le(&mut central, method);
-        central.extend_from_slice(&[0; 8]);
-        let small = |n: u64| if zip64 { u32::MAX } else { n as u32 };
-        u32le(&mut central, small(stored.len() as u64));
-        u32le(&mut central, small(e.data.len() as u64));
-        u16le(&mut central, e.name.len() as u16);
-        u16le(&mut central, if zip64 { 28 } else { 0 });
-        central.extend_from_slice(&[0; 10]);
-        u32le(&mut central, small(offset));
-        central.extend_from_slice(e.name.as_bytes());
-        if zip64 {
-            central.extend_from_slice(b"\x01\x00\x18\x00");
-            for n in [e.data.len() as u64, stored.len() as u64, offset] {
-                u64le(&mut central, n);
-            }
-        }
-    }
-    let (cd_offset, cd_size, count) = (out.len() as u64, central.len() as u64, entries.len() as u64);
-    out.extend_from_slice(&central);
-    if zip64 {
-        let record = out.len() as u64;
-        out.extend_from_slice(b"PK\x06\x06");
-        u64le(&mut out, 44);
-        out.extend_from_slice(&[0x2d, 0, 0x2d, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        for n in [count, count, cd_size, cd_offset] {
-            u64le(&mut out, n);
-        }
-        out.extend_from_slice(b"PK\x06\x07\x00\x00\x00\x00");
-        u64le(&mut out, record);
-        u32le(&mut out, 1);
-    }
-    out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
-    let (count16, size32, offset32) =
-        if zip64 { (u16::MAX, u32::MAX, u32::MAX) } else { (count as u16, cd_size as u32, cd_offset as u32) };
-    u16le(&mut out, count16);
-    u16le(&mut out, count16);
-    u32le(&mut out, size32);
-    u32le(&mut out, offset32);
-    u16le(&mut out, 0);
-    out
-}
-
-fn torch_zip(zip64: bool, tensor: &[u8]) -> Vec<u8> {
-    let pickle = torch_pickle();
-    let entries = [
-        entry("archive/data.pkl", &pickle),
-        entry("archive/.format_version", b"1"),
-        entry("archive/data/0", tensor),
-        entry("archive/version", b"3\n"),
-    ];
-    build_zip(&entries, zip64)
 }
 
 #[test]
@@ -199,12 +88,8 @@ fn a_pickle_in_any_member_is_found_by_its_magic_and_deflated_members_are_inflate
 
 #[test]
 fn a_legacy_torch_file_is_scanned_up_to_its_tensor_data() {
-    let mut file = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.".to_vec();
-    file.extend_from_slice(b"\x80\x02M\xe9\x03.\x80\x02}q\x00(X\x0d\x00\x00\x00little_endianq\x01\x88u.");
-    file.extend_from_slice(&torch_pickle());
-    file.extend_from_slice(b"\x80\x02]q\x00X\x01\x00\x00\x000q\x01a.");
     // Raw storage bytes follow; they are not pickle even when they look like one.
-    file.extend_from_slice(b"\x04\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n.");
+    let file = legacy_torch(&torch_pickle(), b"\x04\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n.");
     let facts = scan("old.pth", &file);
     assert_eq!(imports(&facts), torch_imports());
     assert_eq!((facts.error, facts.pickle.unwrap().error), (None, None));
@@ -222,19 +107,6 @@ fn a_pytorch_name_on_a_plain_pickle_is_scanned_as_one() {
 
 fn facts_of_raw() -> FileFacts {
     scan("ggml-model.bin", b"lmgg\x01\x00\x00\x00\xff\xfe\xfd")
-}
-
-fn npy(descr: &str, body: &[u8]) -> Vec<u8> {
-    let mut text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}");
-    while (10 + text.len() + 1) % 64 != 0 {
-        text.push(' ');
-    }
-    text.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    u16le(&mut out, text.len() as u16);
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(body);
-    out
 }
 
 #[test]
@@ -328,13 +200,6 @@ fn streams_over_the_budget_are_reported_incomplete() {
     let pickle = facts.pickle.unwrap();
     assert_eq!(pickle.highest, Some(Safety::Dangerous));
     assert!(pickle.error.unwrap().contains("only the first"));
-}
-
-fn safetensors_file(json: &str, data_len: usize) -> Vec<u8> {
-    let mut out = (json.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(json.as_bytes());
-    out.resize(out.len() + data_len, 0);
-    out
 }
 
 #[test]
@@ -439,4 +304,53 @@ fn mangled_inputs_never_panic() {
             }
         }
     }
+}
+
+/// A pickle of `len` bytes in all (protocol 2, one string).
+fn pickle_of_len(len: usize) -> Vec<u8> {
+    let mut p = b"\x80\x02X".to_vec();
+    p.extend_from_slice(&((len - 8) as u32).to_le_bytes());
+    p.resize(len - 1, b'a');
+    p.push(b'.');
+    p
+}
+
+#[test]
+fn pickles_are_read_in_growing_prefixes_and_raw_data_is_not_read_on() {
+    // The first pickle ends exactly where the first prefix does: the next one is still read.
+    let mut file = pickle_of_len(1 << 20);
+    file.extend_from_slice(OS_SYSTEM);
+    assert_eq!(imports(&scan("two.pkl", &file)), vec![import("os", "system", Safety::Dangerous)]);
+    let mut later = pickle_of_len(3 << 20);
+    later.extend_from_slice(OS_SYSTEM);
+    assert_eq!(imports(&scan("late.pkl", &later)), vec![import("os", "system", Safety::Dangerous)]);
+    // Eight MiB of weights named .bin: not a pickle, found out in the first bytes.
+    let mut raw = b"lmgg".to_vec();
+    raw.resize(8 << 20, 0xff);
+    let (facts, reads) = run("ggml-model.bin", &raw);
+    assert_eq!((facts.error, facts.pickle), (None, Some(PickleFacts::default())));
+    let read: u64 = reads.iter().map(|r| r.1).sum();
+    assert!(read < 2 << 20, "{read} bytes read");
+}
+
+#[test]
+fn errors_quoting_huge_names_are_cut() {
+    let name = "n".repeat(100_000);
+    let json =
+        format!(r#"{{"{name}":{{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}}}"#);
+    let error = scan("big.safetensors", &safetensors_file(&json, 0)).error.unwrap();
+    assert!(error.len() < 1_010 && error.ends_with('…'), "{} bytes", error.len());
+}
+
+#[test]
+fn a_legacy_pickle_ending_where_the_first_read_does_is_not_the_last() {
+    let keys = b"\x80\x02]q\x00X\x01\x00\x00\x000q\x01a.";
+    let three = legacy_torch(b"", b"");
+    assert!(three.ends_with(keys));
+    let mut file = three[..three.len() - keys.len()].to_vec();
+    file.extend_from_slice(&pickle_of_len((HEAD_AHEAD as usize) - file.len()));
+    assert_eq!(file.len() as u64, HEAD_AHEAD);
+    file.extend_from_slice(OS_SYSTEM);
+    file.resize(file.len() + (1 << 20), 0);
+    assert_eq!(imports(&scan("old.pt", &file)), vec![import("os", "system", Safety::Dangerous)]);
 }

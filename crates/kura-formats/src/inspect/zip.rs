@@ -5,8 +5,9 @@
 //! header, whose name and extra lengths say where its data starts. Offsets are checked against
 //! the file size here; sizes are only ever limits.
 
-/// The end record is 22 bytes and may be followed by a comment of up to 65,535.
-pub(crate) const END_SEARCH: u64 = 22 + 65_535;
+/// The end record is 22 bytes and may be followed by a comment: Python looks for it in the
+/// last 65,536 + 22 bytes.
+pub(crate) const END_SEARCH: u64 = 22 + 65_536;
 /// Bytes of the zip64 locator (20) and record (56) that precede the end record.
 pub(crate) const ZIP64_BEFORE: u64 = 20 + 56;
 /// Fixed part of a local header.
@@ -51,14 +52,19 @@ fn u64_at(data: &[u8], at: usize) -> Option<u64> {
 /// Finds the end record in `tail`, the last bytes of a file of `size` bytes (at least
 /// `END_SEARCH + ZIP64_BEFORE` of them, or the whole file). `Ok(None)`: not a zip archive.
 pub(crate) fn find_end(tail: &[u8], size: u64) -> Result<Option<End>, String> {
-    let tail_start = size - tail.len() as u64;
+    let tail_start = size.saturating_sub(tail.len() as u64);
     let search_from =
         usize::try_from(size.saturating_sub(END_SEARCH).saturating_sub(tail_start)).unwrap_or(0);
-    let Some(found) = tail.get(search_from..).and_then(|t| t.windows(4).rposition(|w| w == b"PK\x05\x06"))
-    else {
-        return Ok(None);
-    };
-    let at = search_from + found;
+    // Without a comment the record is the last 22 bytes (its fields may hold the signature).
+    let last = tail
+        .len()
+        .checked_sub(22)
+        .filter(|at| tail[*at..].starts_with(b"PK\x05\x06") && tail.ends_with(b"\0\0"));
+    let found = last.or_else(|| {
+        let region = tail.get(search_from..)?;
+        region.windows(4).rposition(|w| w == b"PK\x05\x06").map(|at| search_from + at)
+    });
+    let Some(at) = found else { return Ok(None) };
     let Some(record) = tail.get(at..at + 22) else { return Ok(None) };
     let mut size_cd = u64::from(u32_at(record, 12).unwrap_or(0));
     let mut offset_cd = u64::from(u32_at(record, 16).unwrap_or(0));
@@ -173,5 +179,48 @@ pub(crate) fn extension(path: &str) -> String {
     match stem.rfind('.') {
         Some(dot) => stem[dot..].to_ascii_lowercase(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_record(cd_size: u32, cd_offset: u32, comment: &[u8]) -> Vec<u8> {
+        let mut out = b"PK\x05\x06\0\0\0\0\x01\0\x01\0".to_vec();
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&(comment.len() as u16).to_le_bytes());
+        out.extend_from_slice(comment);
+        out
+    }
+
+    #[test]
+    fn the_end_record_is_found_as_python_finds_it() {
+        let mut file = vec![0u8; 100];
+        file.extend_from_slice(&end_record(40, 60, b""));
+        let end = find_end(&file, file.len() as u64).unwrap().unwrap();
+        assert_eq!((end.start, end.size, end.shift), (60, 40, 0));
+        // A comment after it, and bytes prepended to the archive (offsets shift).
+        let mut commented = vec![0u8; 110];
+        commented.extend_from_slice(&end_record(40, 60, b"a comment"));
+        let end = find_end(&commented, commented.len() as u64).unwrap().unwrap();
+        assert_eq!((end.start, end.shift), (70, 10));
+        // The offset field holds the signature's bytes: the record is still the last 22.
+        let mut tail = vec![0u8; 178];
+        tail.extend_from_slice(&end_record(64, 0x0605_4b50, b""));
+        let size = 0x0605_4b50 + 64 + 22;
+        assert_eq!(find_end(&tail, size).unwrap().unwrap().shift, 0);
+        assert_eq!(find_end(b"no archive here", 15), Ok(None));
+        assert!(find_end(&end_record(500, 0, b""), 22).is_err(), "a directory larger than the file");
+    }
+
+    #[test]
+    fn extensions_follow_splitext() {
+        assert_eq!(extension("archive/data.pkl"), ".pkl");
+        assert_eq!(extension("dir.d/MODEL.BIN"), ".bin");
+        assert_eq!(extension("archive/.data/serialization_id"), "");
+        assert_eq!(extension("..pkl"), "");
+        assert_eq!(extension("a.tar.gz"), ".gz");
     }
 }
