@@ -248,11 +248,27 @@ def test_model_info_expand_everything_at_once(hub, bert):
 
 
 def test_models_listing_with_expand(hub, bert):
+    """The listing answers `expand` as repo info does, and lists the task and library by
+    default, as the Hub does."""
     repo, _ = bert
-    listed = list(hub.anon.list_models(search=repo.split("/")[1], expand=["safetensors", "pipeline_tag", "gguf"]))
-    assert [m.id for m in listed] == [repo]
-    assert listed[0].pipeline_tag == "fill-mask"
-    assert listed[0].safetensors.total == sum(parameters(BERT_TENSORS).values())
+    name = repo.split("/")[1]
+    (default,) = hub.anon.list_models(search=name)
+    assert default.id == repo
+    assert default.pipeline_tag == "fill-mask" and default.library_name == "transformers"
+    (listed,) = hub.anon.list_models(search=name, expand=["safetensors", "pipeline_tag", "gguf", "sha"])
+    assert listed.id == repo
+    assert listed.pipeline_tag == "fill-mask"
+    assert isinstance(listed.safetensors, SafeTensorsInfo)
+    assert listed.safetensors.total == sum(parameters(BERT_TENSORS).values())
+    assert listed.sha == hub.anon.model_info(repo).sha
+    assert listed.tags is None, "expand returns only what was asked"
+
+
+def test_list_models_pipeline_tag(hub, bert):
+    repo, _ = bert
+    name = repo.split("/")[1]
+    assert [m.id for m in hub.anon.list_models(search=name, pipeline_tag="fill-mask")] == [repo]
+    assert [m.id for m in hub.anon.list_models(search=name, pipeline_tag="text-generation")] == []
 
 
 # --- datasets and Spaces ----------------------------------------------------------------------
