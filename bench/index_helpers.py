@@ -190,7 +190,7 @@ class _TorchPickler(pickle.Pickler):
         return None
 
 
-def _aligned(zf, name, payload_len):
+def _aligned(zf, name):
     """A ZipInfo whose data starts on a 64-byte boundary, padded with torch's "FB" extra field."""
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
@@ -216,18 +216,19 @@ def pytorch(path, mb):
     _TorchPickler(buf, storage_type).dump(state)
     pkl = buf.getvalue()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr(_aligned(zf, "archive/data.pkl", len(pkl)), pkl)
-        zf.writestr(_aligned(zf, "archive/byteorder", 6), b"little")
+        zf.writestr(_aligned(zf, "archive/data.pkl"), pkl)
+        zf.writestr(_aligned(zf, "archive/byteorder"), b"little")
         for key, (_, shape) in enumerate(tensors):
             size = 2 * _numel(shape)
-            with zf.open(_aligned(zf, f"archive/data/{key}", size), "w", force_zip64=size > 0x7FFF0000) as f:
+            with zf.open(_aligned(zf, f"archive/data/{key}"), "w", force_zip64=size > 0x7FFF0000) as f:
                 _write_random(f, size)
-        zf.writestr(_aligned(zf, "archive/version", 2), b"3\n")
-        zf.writestr(_aligned(zf, "archive/.data/serialization_id", 20), b"%020d" % random.randrange(10**19))
+        zf.writestr(_aligned(zf, "archive/version"), b"3\n")
+        zf.writestr(_aligned(zf, "archive/.data/serialization_id"), b"%020d" % random.randrange(10**19))
         directory_start = zf.fp.tell()
     size = os.path.getsize(path)
+    end_record = 22  # no archive comment
     params = sum(_numel(s) for _, s in tensors)
-    print(size, params, len(tensors), len(pkl), size - directory_start)
+    print(size, params, len(tensors), len(pkl), size - directory_start - end_record)
 
 
 # ---------------------------------------------------------------- kura
