@@ -125,8 +125,11 @@ def test_list_user_repos_and_hf_repos_ls(hub, alice):
     dataset = f"{alice.name}/{unique('data')}"
     alice.api.create_repo(dataset, repo_type="dataset")
 
+    # A large file counts in `storage` (the repo's usedStorage: its distinct large files).
+    alice.api.upload_file(path_or_fileobj=b"w" * 1000, path_in_repo="w.bin", repo_id=private)
     repos = {r.id: r for r in alice.api.list_user_repos()}
     assert repos[private].visibility == "private" and repos[private].type == "model"
+    assert repos[private].storage == 1000
     assert repos[dataset].type == "dataset" and repos[dataset].storage == 0
     assert all(r.id.startswith(f"{alice.name}/") for r in repos.values())
     org_repo = f"{hub.org}/{unique('orgrepo')}"

@@ -86,8 +86,8 @@ impl Repos<'_> {
                 return Err(stale_parent());
             }
             let new = self.build_commit(identity, repo, head, &request).await?;
+            self.hub.index().gate_pickles(repo, &[new]).await?;
             self.meta.add_commits(repo.id, &[new]).await?;
-            self.hub.index().gate_pickles(repo, Some(head), new).await?;
             match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), self.now_millis()).await {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;

@@ -243,11 +243,11 @@ impl Git<'_> {
         let new = (!command.is_delete()).then_some(command.new);
         if let Some(new) = new {
             let commits = self.new_commits(repo, new, received).await?;
-            self.meta.add_commits(repo.id, &commits).await?;
-            match self.hub.index().gate_pickles(repo, old, new).await {
+            match self.hub.index().gate_pickles(repo, &commits).await {
                 Err(CoreError::Forbidden(refusal)) => return Ok(Some(refusal)),
                 other => other?,
             }
+            self.meta.add_commits(repo.id, &commits).await?;
         }
         match self.meta.update_ref(repo.id, &name, old, new, self.now_millis()).await {
             Ok(()) => {

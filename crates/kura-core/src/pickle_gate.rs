@@ -1,17 +1,23 @@
-//! The optional gate on pickles (`Limits::refuse_unsafe_pickles`): before a branch moves to a
-//! new commit, every pickle-bearing file the commit adds or changes is scanned, and a
-//! dangerous import refuses the commit with the file and the import named. The scan reads
-//! only pickle streams (a PyTorch archive's `data.pkl`, not its tensors), and its facts are
-//! stored, so the indexing that follows reads nothing again.
+//! The optional gate on pickles (`Limits::refuse_unsafe_pickles`): before a branch moves,
+//! every pickle-bearing file that any new commit adds or changes (against its first parent) is
+//! scanned, and a dangerous import refuses the whole commit or push, naming the file and the
+//! import. It runs before the new commits are recorded as the repo's, so a refused commit is
+//! not reachable even by its id. The scan reads only pickle streams (a PyTorch archive's
+//! `data.pkl`, not its tensors), and its facts are stored, so the indexing that follows reads
+//! nothing again.
 
 use kura_formats::pickle_policy::Safety;
 use kura_model::ObjectId;
 use kura_storage::RepoRecord;
 
 use crate::auth::FilesAccess;
+use crate::compare::CompareBudget;
 use crate::error::{CoreError, Result};
 use crate::index::inspectable;
 use crate::services::Index;
+
+/// Changed files one commit may have for the gate to check it.
+const MAX_CHANGED_FILES: usize = 100_000;
 
 /// Whether the gate looks at a file: formats whose headers hold no pickle are left to the
 /// indexer (a safetensors or GGUF file cannot run code).
@@ -21,38 +27,42 @@ fn may_hold_pickle(path: &str) -> bool {
 }
 
 impl Index<'_> {
-    /// Refuses `new` (a commit of `repo` not yet on any branch; `old` is the branch's head
-    /// before) when the policy is on and an added or changed file imports something dangerous.
-    pub(crate) async fn gate_pickles(
-        &self,
-        repo: &RepoRecord,
-        old: Option<ObjectId>,
-        new: ObjectId,
-    ) -> Result<()> {
+    /// Refuses `commits` (new commits of `repo`, not yet recorded) when the policy is on and
+    /// one of them adds or changes a file with a dangerous import.
+    pub(crate) async fn gate_pickles(&self, repo: &RepoRecord, commits: &[ObjectId]) -> Result<()> {
         if !self.config.limits.refuse_unsafe_pickles {
             return Ok(());
         }
-        let max_paths = self.config.limits.max_repo_paths;
-        let new_tree = self.hub.repos().flatten(self.hub.repos().commit_tree(&new).await?, max_paths).await?;
-        let old_tree = match old {
-            Some(old) => {
-                self.hub.repos().flatten(self.hub.repos().commit_tree(&old).await?, max_paths).await?
-            }
-            None => Default::default(),
-        };
         let access = FilesAccess::for_job(repo.clone());
-        for (path, (_, blob)) in &new_tree {
-            if !may_hold_pickle(path) || old_tree.get(path).is_some_and(|(_, before)| before == blob) {
-                continue;
-            }
-            let open = self.hub.files().open_at(&access, new, path).await?;
+        for commit in commits {
+            self.gate_commit(&access, *commit).await?;
+        }
+        Ok(())
+    }
+
+    async fn gate_commit(&self, access: &FilesAccess, commit: ObjectId) -> Result<()> {
+        let repos = self.hub.repos();
+        let parent = match self.objects.commit(&commit).await?.parents.first() {
+            Some(parent) => Some(repos.commit_tree(parent).await?),
+            None => None,
+        };
+        let max_entries = usize::try_from(self.config.limits.max_repo_paths).unwrap_or(usize::MAX).saturating_mul(2);
+        let budget = CompareBudget { max_entries, max_files: MAX_CHANGED_FILES };
+        let changes = repos.compare(parent, repos.commit_tree(&commit).await?, budget).await?;
+        if changes.truncated {
+            return Err(CoreError::Forbidden(format!(
+                "commit {commit} changes too many files for this server's pickle scan; split it into smaller commits"
+            )));
+        }
+        for change in changes.files.iter().filter(|change| change.new.is_some() && may_hold_pickle(&change.path)) {
+            let open = self.hub.files().open_in(access, commit, &change.path).await?;
             let (facts, _) = self.file_facts(&open).await?;
             let Some(pickle) = facts.pickle else { continue };
             if let Some(bad) = pickle.imports.iter().find(|import| import.safety == Safety::Dangerous) {
                 return Err(CoreError::Forbidden(format!(
-                    "{path} was refused: its pickle imports {}.{}, which can run code when the file is loaded \
+                    "{} was refused: its pickle imports {}.{}, which can run code when the file is loaded \
                      (this server refuses unsafe pickles; publish the weights as safetensors)",
-                    bad.module, bad.name
+                    change.path, bad.module, bad.name
                 )));
             }
         }

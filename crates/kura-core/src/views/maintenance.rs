@@ -59,7 +59,7 @@ impl DuplicateResultView {
 }
 
 /// One repo of `GET /api/settings/repositories` (the client's `RepoStorageInfo`). `storage`
-/// is 0 until repo storage is accounted (the model-metadata issue defines it).
+/// is the repo's `usedStorage`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RepoStorageView {
     pub id: String,
@@ -74,10 +74,12 @@ pub struct RepoStorageView {
 }
 
 impl RepoStorageView {
-    pub fn new(repo: &RepoRecord) -> Self {
+    /// `storage` is the repo's `usedStorage` (`Files::used_storage`); `storagePercent` stays 0
+    /// until namespaces have quotas to be a percentage of.
+    pub fn new(repo: &RepoRecord, storage: u64) -> Self {
         Self {
             id: repo.repo_id.to_string(),
-            storage: 0,
+            storage,
             storage_percent: 0.0,
             repo_type: repo.repo_type.as_str(),
             updated_at: format_timestamp(repo.last_modified),

@@ -207,6 +207,14 @@ impl RepoView {
             view.card_data = Some(data.clone());
             if record.repo_type == RepoType::Space {
                 view.sdk = data.get("sdk").cloned();
+                // The repos a Space's card says it uses (strings only, as the card lists them).
+                let ids = |field: &str| {
+                    let listed = data.get(field).and_then(Value::as_array).into_iter().flatten();
+                    let ids: Vec<Value> = listed.filter(|id| id.is_string()).take(100).cloned().collect();
+                    (!ids.is_empty()).then_some(Value::Array(ids))
+                };
+                view.models = ids("models");
+                view.datasets = ids("datasets");
             }
         }
         view.pipeline_tag = card.pipeline_tag.clone();

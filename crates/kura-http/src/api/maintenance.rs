@@ -135,7 +135,11 @@ pub(crate) async fn repo_storage(ctx: &mut Ctx, org: Option<&str>) -> ApiResult 
     let limit = page_limit(ctx)?;
     let cursor = storage_cursor(ctx.param("cursor"))?;
     let (repos, next) = ctx.hub().repos().namespace_repos(&ctx.identity, org, cursor, limit).await?;
-    let response = json(repos.iter().map(RepoStorageView::new).collect::<Vec<_>>());
+    let mut views = Vec::with_capacity(repos.len());
+    for repo in &repos {
+        views.push(RepoStorageView::new(repo, ctx.hub().files().used_storage(repo).await?));
+    }
+    let response = json(views);
     match next {
         Some((index, offset)) => {
             let path = match org {

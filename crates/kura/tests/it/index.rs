@@ -260,17 +260,25 @@ async fn the_unsafe_pickle_policy_refuses_commits_and_pushes() {
 
     let work = tempfile::tempdir().unwrap();
     let (base, url) = (work.path().to_owned(), authed(&server, &server.alice, "alice/guarded"));
-    let (pushed, stderr) = blocking(move || {
+    // The bad file is added by one commit and removed by the next: the tip is clean, but the
+    // first commit would serve it by its id, so the push is refused all the same.
+    let (pushed, stderr, sneaky) = blocking(move || {
         ok(&base, &["clone", "-q", &url, "c"]);
         let repo = base.join("c");
         write(&repo, "sneaky.pkl", &evil_pickle());
         ok(&repo, &["add", "-A"]);
         ok(&repo, &["commit", "-q", "-m", "Add a model"]);
-        attempt(&repo, &["push", "-q", "origin", "main"])
+        let sneaky = ok(&repo, &["rev-parse", "HEAD"]);
+        ok(&repo, &["rm", "-q", "sneaky.pkl"]);
+        ok(&repo, &["commit", "-q", "-m", "Remove it again"]);
+        let (pushed, stderr) = attempt(&repo, &["push", "-q", "origin", "main"]);
+        (pushed, stderr, sneaky)
     })
     .await;
     assert!(!pushed, "the push was refused");
     assert!(stderr.contains("sneaky.pkl") && stderr.contains("os.system"), "{stderr}");
+    let by_id = server.get(&format!("/alice/guarded/resolve/{sneaky}/sneaky.pkl")).bearer_auth(&server.alice);
+    assert_eq!(by_id.send().await.unwrap().status(), 404, "a refused commit is not reachable by its id");
 }
 
 /// The shards' headers are file content: they are read under the same rules as a download
