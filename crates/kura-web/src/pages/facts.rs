@@ -177,7 +177,7 @@ pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -210,11 +210,13 @@ mod tests {
 
     #[test]
     fn the_panel_links_filters_and_caps_the_issues() {
-        let mut facts = CommitFacts::default();
-        facts.safetensors = Some(ParameterCount {
-            parameters: [("F32".to_owned(), 137_022_720)].into_iter().collect(),
-            total: 137_022_720,
-        });
+        let mut facts = CommitFacts {
+            safetensors: Some(ParameterCount {
+                parameters: [("F32".to_owned(), 137_022_720)].into_iter().collect(),
+                total: 137_022_720,
+            }),
+            ..CommitFacts::default()
+        };
         facts.derived.library_name = Some("transformers".into());
         facts.derived.pipeline_tag = Some("text-generation".into());
         facts.derived.tags = vec!["transformers".into(), "pytorch".into(), "safetensors".into()];
