@@ -242,4 +242,24 @@ mod tests {
         assert_eq!(pending.library.map(|l| l.href), Some("/models?library=peft".into()));
         assert_eq!(pending.task.map(|l| l.href), Some("/models?pipeline_tag=a%20b".into()));
     }
+
+    #[test]
+    fn a_gguf_model_shows_its_architecture_and_context() {
+        let facts = CommitFacts {
+            gguf: Some(kura_core::GgufSummary {
+                total: 8_030_261_248,
+                architecture: Some("llama".into()),
+                context_length: Some(131_072),
+                ..kura_core::GgufSummary::default()
+            }),
+            ..CommitFacts::default()
+        };
+        let panel = FactsPanel::new(Some(&facts), None, None, "/a/b", "/models");
+        let gguf = panel
+            .gguf
+            .as_ref()
+            .map(|g| (g.parameters.as_str(), g.architecture.as_deref(), g.context_length.as_deref()));
+        assert_eq!(gguf, Some(("8.03B", Some("llama"), Some("131,072"))));
+        assert!(panel.parameters.is_none() && panel.library.is_none() && panel.task.is_none());
+    }
 }
