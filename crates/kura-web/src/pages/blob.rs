@@ -9,6 +9,7 @@ use kura_model::RepoPath;
 
 use super::layout::Layout;
 use super::repo_common::{self, RepoHeader, Tab};
+use super::scan::Scan;
 use super::tree::{Crumb, crumbs, file_url, tree_url};
 use super::{format, ok};
 use crate::error::{WebError, WebResult};
@@ -66,6 +67,8 @@ struct BlobPage {
     history: String,
     /// The other view of a Markdown file (rendered or source).
     toggle: Option<(String, &'static str)>,
+    /// What the pickle scan found in this file, if it may hold pickles.
+    scan: Option<Scan>,
 }
 
 impl BlobPage {
@@ -98,8 +101,9 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
     let commit = repos.resolve_revision(&record, revision).await?.commit;
     let repo_path = RepoPath::parse(path).map_err(|_| WebError::not_found())?;
     let header = RepoHeader::new(req, &record, Tab::Files, revision).await;
-    let info = match repos.lookup(repos.commit_tree(&commit).await?, &repo_path).await? {
-        Some(Entry::File { info, .. }) => info,
+    let entry = repos.lookup(repos.commit_tree(&commit).await?, &repo_path).await?;
+    let info = match &entry {
+        Some(Entry::File { info, .. }) => *info,
         Some(Entry::Dir { .. }) => return Err(WebError::redirect_to(tree_url(&header.base, revision, path))),
         None => return Err(WebError::not_found()),
     };
@@ -124,8 +128,12 @@ pub(crate) async fn blob_page(req: &mut Req, name: &RepoName, revision: &str, pa
         raw: file_url(&header.base, "resolve", revision, path),
         history: file_url(&header.base, "commits", revision, path),
         toggle: None,
+        scan: None,
         header,
     };
+    if let Some(entry) = &entry {
+        page.scan = Scan::look_up(req, &record, &commit, entry).await;
+    }
     let markdown_file = matches!(extension(path).as_str(), "md" | "markdown");
     let plain_wanted = req.param("plain") == Some("1");
     page.shown = if image {

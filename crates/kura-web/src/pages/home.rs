@@ -75,6 +75,103 @@ pub(crate) async fn home(req: &mut Req) -> WebResult {
     ok(&HomePage { layout: Layout::new(req, "kura"), sections })
 }
 
+/// Libraries offered as filters (any other can be typed): the Hub's most used.
+const LIBRARIES: [&str; 10] = [
+    "transformers",
+    "sentence-transformers",
+    "diffusers",
+    "gguf",
+    "peft",
+    "timm",
+    "onnx",
+    "safetensors",
+    "mlx",
+    "adapter-transformers",
+];
+/// Tasks offered as filters (any other can be typed).
+const TASKS: [&str; 12] = [
+    "text-generation",
+    "text-classification",
+    "token-classification",
+    "fill-mask",
+    "question-answering",
+    "summarization",
+    "translation",
+    "feature-extraction",
+    "sentence-similarity",
+    "text-to-image",
+    "image-classification",
+    "automatic-speech-recognition",
+];
+
+/// The listing's filters as the query names them. `library` and `pipeline_tag` are tags the
+/// indexer writes into the listing (with the formats and the card's tags), so each is one more
+/// tag every listed repo must carry.
+struct Filters {
+    search: Option<String>,
+    author: Option<String>,
+    tag: Option<String>,
+    library: Option<String>,
+    task: Option<String>,
+}
+
+/// An active filter and the listing without it.
+pub(crate) struct ActiveFilter {
+    label: &'static str,
+    value: String,
+    remove: String,
+}
+
+impl Filters {
+    fn read(req: &Req) -> Self {
+        let text = |name: &str| req.param(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        Filters {
+            search: text("search"),
+            author: text("author"),
+            tag: text("other"),
+            library: text("library"),
+            task: text("pipeline_tag"),
+        }
+    }
+
+    /// Each filter with its query key and label.
+    fn named(&self) -> [(&'static str, &'static str, &Option<String>); 5] {
+        [
+            ("search", "Name", &self.search),
+            ("author", "Author", &self.author),
+            ("other", "Tag", &self.tag),
+            ("library", "Library", &self.library),
+            ("pipeline_tag", "Task", &self.task),
+        ]
+    }
+
+    fn tags(&self) -> Vec<String> {
+        [&self.tag, &self.library, &self.task].into_iter().flatten().cloned().collect()
+    }
+
+    /// The listing's URL with these filters (but `skip`), a sort and a page.
+    fn url(&self, plural: &str, skip: &str, sort: &str, page: u64) -> String {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        for (key, _, value) in self.named() {
+            if let Some(value) = value.as_ref().filter(|_| key != skip) {
+                url.append_pair(key, value);
+            }
+        }
+        url.append_pair("sort", sort).append_pair("p", &page.to_string());
+        format!("/{plural}?{}", url.finish())
+    }
+
+    fn active(&self, plural: &str, sort: &str) -> Vec<ActiveFilter> {
+        self.named()
+            .into_iter()
+            .filter_map(|(key, label, value)| {
+                let value = value.clone()?;
+                Some(ActiveFilter { label, value, remove: self.url(plural, key, sort, 0) })
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "listing.html")]
 struct ListingPage {
@@ -84,6 +181,11 @@ struct ListingPage {
     search: String,
     author: String,
     tag: String,
+    library: String,
+    task: String,
+    libraries: &'static [&'static str],
+    tasks: &'static [&'static str],
+    active: Vec<ActiveFilter>,
     sort: &'static str,
     repos: Vec<RepoItem>,
     page: u64,
@@ -92,8 +194,7 @@ struct ListingPage {
 }
 
 pub(crate) async fn listing(req: &mut Req, repo_type: RepoType) -> WebResult {
-    let text = |name: &str| req.param(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let (search, author, tag) = (text("search"), text("author"), text("other"));
+    let filters = Filters::read(req);
     let (sort, sort_name) = match req.param("sort") {
         Some("created") => (RepoSort::CreatedAt, "created"),
         _ => (RepoSort::LastModified, "updated"),
@@ -107,39 +208,36 @@ pub(crate) async fn listing(req: &mut Req, repo_type: RepoType) -> WebResult {
         .filter(|o| *o <= 1_000_000)
         .ok_or_else(|| WebError::bad_request("Page number too large"))?;
     let mut q = query(repo_type, sort, offset, PAGE_SIZE + 1);
-    q.search = search.clone();
-    q.author = author.clone();
-    q.tags = tag.iter().cloned().collect();
+    q.search = filters.search.clone();
+    q.author = filters.author.clone();
+    q.tags = filters.tags();
     let mut records = req.hub().repos().list_repos(&req.identity, q).await?;
     let more = records.len() as u64 > PAGE_SIZE;
     records.truncate(PAGE_SIZE as usize);
-    let link = |p: u64| {
-        let mut url = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("search", &search), ("author", &author), ("other", &tag)] {
-            if let Some(value) = value {
-                url.append_pair(key, value);
-            }
-        }
-        url.append_pair("sort", sort_name).append_pair("p", &p.to_string());
-        format!("/{}?{}", repo_type.plural(), url.finish())
-    };
+    let plural = repo_type.plural();
     let title = match repo_type {
         RepoType::Model => "Models",
         RepoType::Dataset => "Datasets",
         RepoType::Space => "Spaces",
     };
+    let models = repo_type == RepoType::Model;
     ok(&ListingPage {
         layout: Layout::new(req, title),
         title,
-        plural: repo_type.plural(),
-        search: search.clone().unwrap_or_default(),
-        author: author.clone().unwrap_or_default(),
-        tag: tag.clone().unwrap_or_default(),
+        plural,
+        active: filters.active(plural, sort_name),
+        prev: (page > 0).then(|| filters.url(plural, "", sort_name, page - 1)),
+        next: more.then(|| filters.url(plural, "", sort_name, page + 1)),
+        search: filters.search.unwrap_or_default(),
+        author: filters.author.unwrap_or_default(),
+        tag: filters.tag.unwrap_or_default(),
+        library: filters.library.unwrap_or_default(),
+        task: filters.task.unwrap_or_default(),
+        libraries: if models { &LIBRARIES } else { &[] },
+        tasks: if models { &TASKS } else { &[] },
         sort: sort_name,
         repos: records.iter().map(RepoItem::of).collect(),
         page,
-        prev: (page > 0).then(|| link(page - 1)),
-        next: more.then(|| link(page + 1)),
     })
 }
 

@@ -3,6 +3,7 @@
 mod auth;
 mod blob;
 mod commit;
+mod facts;
 mod format;
 mod history;
 mod home;
@@ -10,6 +11,7 @@ pub(crate) mod layout;
 mod new_repo;
 mod repo;
 mod repo_common;
+mod scan;
 mod settings;
 mod tokens;
 mod tree;

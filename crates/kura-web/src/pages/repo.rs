@@ -6,6 +6,7 @@ use kura_core::RepoRecord;
 use kura_core::views::CommitView;
 use serde_json::Value;
 
+use super::facts::FactsPanel;
 use super::layout::Layout;
 use super::repo_common::{self, RepoHeader, Tab};
 use super::{format, ok};
@@ -41,6 +42,7 @@ struct RepoPage {
     /// Why the caller may not read this gated repo's files (the core's words), if so.
     gate: Option<String>,
     chips: Vec<Chip>,
+    facts: FactsPanel,
     last_commit: CommitView,
     files: usize,
     files_more: bool,
@@ -77,10 +79,12 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         Ok(None) | Err(_) => (None, false),
     };
     let info = repos.card_info(commit.tree).await?;
-    let chips =
-        chips(&record, info.card_data.as_ref(), info.pipeline_tag.as_deref(), info.library_name.as_deref());
+    let facts = facts_panel(req, &record, &head, &info, &header.base).await;
+    let task = facts.task.as_ref().map(|t| t.value.as_str());
+    let library = facts.library.as_ref().map(|l| l.value.as_str());
+    let chips = chips(&record, info.card_data.as_ref(), task, library);
     let (files, files_more, bytes) = walk_size(req, commit.tree).await?;
-    let snippets = snippets(&req.state.public_url, &record, info.library_name.as_deref());
+    let snippets = snippets(&req.state.public_url, &record, library);
     let page = RepoPage {
         layout: Layout::new(req, &record.repo_id.to_string()),
         header,
@@ -88,6 +92,7 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         card_cut,
         gate,
         chips,
+        facts,
         last_commit: CommitView::new(&head, &commit),
         files,
         files_more,
@@ -95,6 +100,29 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         snippets,
     };
     ok(&page)
+}
+
+/// What the indexer knows of the head. The facts are a courtesy: a store that fails to answer
+/// leaves the "indexing" note, as a revision not indexed yet does.
+async fn facts_panel(
+    req: &Req,
+    record: &RepoRecord,
+    head: &kura_model::ObjectId,
+    info: &kura_core::CardInfo,
+    base: &str,
+) -> FactsPanel {
+    let facts = req.hub().index().facts_for(record, head).await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "commit facts unavailable");
+        None
+    });
+    let listing = format!("/{}", record.repo_type.plural());
+    FactsPanel::new(
+        facts.as_ref(),
+        info.library_name.as_deref(),
+        info.pipeline_tag.as_deref(),
+        base,
+        &listing,
+    )
 }
 
 /// Counts files and bytes of a tree, reading at most `SIZE_WALK_ENTRIES` entries.
@@ -127,12 +155,12 @@ fn chips(record: &RepoRecord, card: Option<&Value>, task: Option<&str>, library:
     let listing = format!("/{}", record.repo_type.plural());
     let tag_link = |tag: &str| Some(format!("{listing}?other={}", format::segment(tag)));
     let mut chips = Vec::new();
-    for (label, values) in [
-        ("Task", task.map(str::to_owned).into_iter().collect()),
-        ("Library", library.map(str::to_owned).into_iter().collect()),
-    ] {
-        let values: Vec<String> = values;
-        chips.extend(values.into_iter().map(|value| Chip { label, link: tag_link(&value), value }));
+    // Task and library link to the listing filtered on them, as the facts panel does.
+    for (label, key, value) in [("Task", "pipeline_tag", task), ("Library", "library", library)] {
+        if let Some(value) = value {
+            let link = Some(format!("{listing}?{key}={}", format::segment(value)));
+            chips.push(Chip { label, link, value: value.to_owned() });
+        }
     }
     for (label, key) in [
         ("License", "license"),

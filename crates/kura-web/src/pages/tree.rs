@@ -64,6 +64,8 @@ pub(crate) struct Row {
     size: String,
     lfs: bool,
     xet: bool,
+    /// The pickle scan's level when it flagged the file (`unsafe` or `caution`).
+    scan: Option<&'static str>,
     commit: Option<(String, String, String)>,
 }
 
@@ -113,7 +115,8 @@ pub(crate) async fn tree_page(req: &mut Req, name: &RepoName, revision: &str, pa
     let paths: Vec<String> = page.entries.iter().map(|e| e.path().to_owned()).collect();
     // The last-commit column is a courtesy within the core's budget: a failure leaves it empty.
     let last = repos.last_commits(commit, &paths).await.unwrap_or_default();
-    let rows = rows(req, &record, &header.base, revision, &page.entries, &last).await;
+    let mut rows = rows(req, &record, &header.base, revision, &page.entries, &last).await;
+    mark_flagged(req, &record, &commit, &page.entries, &mut rows).await;
     let path = dir.as_ref().map_or("", |d| d.as_str()).to_owned();
     let next = page.next.map(|cursor| {
         let encoded: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
@@ -166,6 +169,7 @@ async fn rows(
                 size: String::new(),
                 lfs: false,
                 xet: false,
+                scan: None,
                 commit,
             },
             Entry::File { info, .. } => {
@@ -184,6 +188,7 @@ async fn rows(
                     size: format::size(size),
                     lfs: info.lfs.is_some(),
                     xet,
+                    scan: None,
                     commit,
                 }
             }
@@ -191,6 +196,22 @@ async fn rows(
         rows.push(row);
     }
     rows
+}
+
+/// Badges the files the pickle scan flagged (one batched look-up for the page's entries). The
+/// badges are a courtesy: a revision not indexed yet, or a store that fails, shows none.
+async fn mark_flagged(
+    req: &Req,
+    record: &RepoRecord,
+    commit: &kura_model::ObjectId,
+    entries: &[Entry],
+    rows: &mut [Row],
+) {
+    let listed: Vec<&Entry> = entries.iter().collect();
+    let statuses = req.hub().index().file_statuses(record, commit, &listed).await.unwrap_or_default();
+    for (row, status) in rows.iter_mut().zip(statuses) {
+        row.scan = status.map(|s| s.status).filter(|level| matches!(*level, "unsafe" | "caution"));
+    }
 }
 
 /// The switcher's links: the same folder at each branch and tag.

@@ -39,6 +39,7 @@ mod support;
 mod tokens;
 mod web_browse;
 mod web_forms;
+mod web_model;
 mod web_pages;
 mod write;
 mod xet;
