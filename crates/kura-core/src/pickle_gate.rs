@@ -46,7 +46,8 @@ impl Index<'_> {
             Some(parent) => Some(repos.commit_tree(parent).await?),
             None => None,
         };
-        let max_entries = usize::try_from(self.config.limits.max_repo_paths).unwrap_or(usize::MAX).saturating_mul(2);
+        let max_entries =
+            usize::try_from(self.config.limits.max_repo_paths).unwrap_or(usize::MAX).saturating_mul(2);
         let budget = CompareBudget { max_entries, max_files: MAX_CHANGED_FILES };
         let changes = repos.compare(parent, repos.commit_tree(&commit).await?, budget).await?;
         if changes.truncated {
@@ -54,7 +55,9 @@ impl Index<'_> {
                 "commit {commit} changes too many files for this server's pickle scan; split it into smaller commits"
             )));
         }
-        for change in changes.files.iter().filter(|change| change.new.is_some() && may_hold_pickle(&change.path)) {
+        for change in
+            changes.files.iter().filter(|change| change.new.is_some() && may_hold_pickle(&change.path))
+        {
             let open = self.hub.files().open_in(access, commit, &change.path).await?;
             let (facts, _) = self.file_facts(&open).await?;
             let Some(pickle) = facts.pickle else { continue };

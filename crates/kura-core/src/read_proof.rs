@@ -205,7 +205,12 @@ impl Files<'_> {
 
     /// `open_at` for a commit already known to be the repo's (resolved from its refs, or about
     /// to be recorded: the pickle gate reads a commit before the repo lists it).
-    pub(crate) async fn open_in(&self, access: &FilesAccess, commit: ObjectId, path: &str) -> Result<OpenFile> {
+    pub(crate) async fn open_in(
+        &self,
+        access: &FilesAccess,
+        commit: ObjectId,
+        path: &str,
+    ) -> Result<OpenFile> {
         let missing = || CoreError::EntryNotFound { path: path.to_owned(), commit: Some(commit) };
         let path = RepoPath::parse(path).map_err(|_| missing())?;
         let root = self.hub.repos().commit_tree(&commit).await?;

@@ -451,7 +451,10 @@ fn maintenance_answers() {
     private.private = true;
     check(
         "repo_storage",
-        &vec![RepoStorageView::new(&repo(RepoType::Model, Gating::Off), 0), RepoStorageView::new(&private, 4096)],
+        &vec![
+            RepoStorageView::new(&repo(RepoType::Model, Gating::Off), 0),
+            RepoStorageView::new(&private, 4096),
+        ],
     );
 }
 
