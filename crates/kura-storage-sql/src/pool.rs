@@ -124,3 +124,30 @@ impl SqlStore {
         Ok(store)
     }
 }
+
+/// Starting a transaction that will write. SQLite takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot take it later while
+/// another connection has written (the background worker writes beside every request), and
+/// fails with "database is locked" without waiting for the busy timeout. PostgreSQL's plain
+/// `BEGIN` needs nothing more.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}

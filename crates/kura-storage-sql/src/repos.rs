@@ -5,7 +5,7 @@ use kura_model::{RepoId, RepoType};
 use kura_storage::{NewRepo, RepoQuery, RepoRecord, RepoSort, StorageError};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use crate::pool::{SqlStore, db_error, with_pool};
+use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 use crate::rows::{self, RepoRow, RepoTagRow, repo_columns};
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -103,7 +103,7 @@ impl SqlStore {
     pub(crate) async fn insert_repo(&self, repo: NewRepo) -> Result<RepoRecord> {
         let head = repo.initial_commit.to_hex();
         let row: RepoRow = with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             let row: RepoRow = sqlx::query_as(concat!(
                 "INSERT INTO repos (repo_type, namespace, name, private, created_at, last_modified, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING ", repo_columns!()
@@ -172,7 +172,7 @@ impl SqlStore {
     /// point at the repo itself, so a chain of moves ends at its current id.
     pub(crate) async fn rename(&self, id: i64, new_id: &RepoId) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             let old: Option<(String, String, String)> =
                 sqlx::query_as("SELECT repo_type, namespace, name FROM repos WHERE id = $1")
                     .bind(id).fetch_optional(&mut *tx).await.map_err(db_error)?;
@@ -199,7 +199,7 @@ impl SqlStore {
     pub(crate) async fn replace_tags(&self, id: i64, tags: &[String]) -> Result<()> {
         let tags = distinct(tags);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             sqlx::query("DELETE FROM repo_tags WHERE repo_id = $1").bind(id).execute(&mut *tx).await.map_err(db_error)?;
             for (ordinal, tag) in (0_i64..).zip(&tags) {
                 sqlx::query("INSERT INTO repo_tags (repo_id, ordinal, tag) SELECT id, $2, $3 FROM repos WHERE id = $1")

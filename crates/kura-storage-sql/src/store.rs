@@ -4,7 +4,7 @@
 use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 use kura_storage::*;
 
-use crate::pool::{SqlStore, db_error, with_pool};
+use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 use crate::rows::{self, UserRow, XetFileRow};
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -34,7 +34,7 @@ impl MetadataStore for SqlStore {
 
     async fn create_user(&self, name: &str, is_admin: bool, now: Timestamp) -> Result<UserRecord> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             sqlx::query("INSERT INTO namespaces (name, kind) VALUES ($1, 'user')")
                 .bind(name).execute(&mut *tx).await.map_err(db_error)?;
             let row: UserRow = sqlx::query_as(
@@ -65,7 +65,7 @@ impl MetadataStore for SqlStore {
 
     async fn create_org(&self, name: &str, owner: i64, now: Timestamp) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             sqlx::query("INSERT INTO namespaces (name, kind) VALUES ($1, 'org')")
                 .bind(name).execute(&mut *tx).await.map_err(db_error)?;
             sqlx::query("INSERT INTO orgs (name, created_at) VALUES ($1, $2)")
@@ -87,7 +87,7 @@ impl MetadataStore for SqlStore {
     async fn set_org_member(&self, org: &str, user: i64, role: OrgRole) -> Result<()> {
         let upsert = "INSERT INTO org_members (org, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (org, user_id) DO UPDATE SET role = excluded.role";
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             // The org row's write lock serialises member changes (a row lock on PostgreSQL,
             // the database lock on SQLite), so two admins cannot demote each other at once.
             let locked = sqlx::query("UPDATE orgs SET created_at = created_at WHERE name = $1")
@@ -107,7 +107,7 @@ impl MetadataStore for SqlStore {
 
     async fn remove_org_member(&self, org: &str, user: i64) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             // The org row's write lock serialises member changes (a row lock on PostgreSQL,
             // the database lock on SQLite), so two admins cannot demote each other at once.
             let locked = sqlx::query("UPDATE orgs SET created_at = created_at WHERE name = $1")
@@ -186,7 +186,7 @@ impl MetadataStore for SqlStore {
             "DELETE FROM repos WHERE id = $1",
         ];
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             for sql in DELETES {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(db_error)?;
             }
@@ -233,7 +233,7 @@ impl MetadataStore for SqlStore {
         targets.sort();
         targets.dedup();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             sqlx::query("DELETE FROM repo_links WHERE repo_id = $1 AND kind = $2")
                 .bind(id).bind(kind).execute(&mut *tx).await.map_err(db_error)?;
             for target in &targets {
@@ -299,7 +299,7 @@ impl MetadataStore for SqlStore {
         };
         let target = target.to_hex();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             let mut statement = sqlx::query(sql).bind(repo).bind(name.as_str()).bind(&target);
             if let Some(old) = &old {
                 statement = statement.bind(old);
@@ -316,7 +316,7 @@ impl MetadataStore for SqlStore {
 
     async fn add_commits(&self, repo: i64, commits: &[ObjectId]) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             for commit in commits {
                 sqlx::query("INSERT INTO repo_commits (repo_id, oid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(repo).bind(commit.to_hex()).execute(&mut *tx).await.map_err(db_error)?;
@@ -430,7 +430,7 @@ impl MetadataStore for SqlStore {
             return Ok(());
         }
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             for (chunk, xorb) in entries {
                 sqlx::query(
                     "INSERT INTO xet_dedup (chunk_hash, xorb_hash) VALUES ($1, $2) \
@@ -503,7 +503,7 @@ impl MetadataStore for SqlStore {
     async fn unlink_lfs_objects(&self, repo: i64, oids: &[Sha256]) -> Result<u64> {
         let mut removed = 0;
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db_error)?;
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
             for oid in oids {
                 removed += sqlx::query("DELETE FROM repo_lfs_objects WHERE repo_id = $1 AND oid = $2")
                     .bind(repo).bind(oid.to_hex()).execute(&mut *tx).await.map_err(db_error)?
