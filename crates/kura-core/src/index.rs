@@ -85,7 +85,11 @@ impl Index<'_> {
     ) -> Result<()> {
         let main = kura_model::RefName::from_full("refs/heads/main")
             .map_err(|e| CoreError::Corrupt(format!("the default branch name: {e}")))?;
-        if self.meta.ref_target(repo.id, &main).await?.as_ref() != Some(commit) {
+        // What `derive` computes is the Hub's model metadata: datasets and Spaces keep their
+        // card's tags.
+        if repo.repo_type != RepoType::Model
+            || self.meta.ref_target(repo.id, &main).await?.as_ref() != Some(commit)
+        {
             return Ok(());
         }
         if !facts.derived.tags.is_empty() {
