@@ -201,7 +201,7 @@ impl Index<'_> {
     pub async fn facts_for(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<Option<CommitFacts>> {
         let facts = self.commit_facts(commit).await?;
         if facts.is_none() {
-            self.hub.jobs().queue_index(repo, commit).await?;
+            self.hub.jobs().queue_index(repo, commit, false).await?;
         }
         Ok(facts)
     }

@@ -63,7 +63,11 @@ fn millis(duration: Duration) -> i64 {
 impl Jobs<'_> {
     /// Queues the indexing of `commit`, which just landed in `repo` (a no-op when it is queued
     /// or running already, and cheap when its facts exist: the job finds them and stops).
-    pub async fn queue_index(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<()> {
+    ///
+    /// `retry_failed`: whether a job that failed for good is tried again (yes after a commit or
+    /// from `kura reindex`; not when a reader merely finds no facts, so reads of a revision
+    /// that cannot be indexed do not start the same failing work again and again).
+    pub async fn queue_index(&self, repo: &RepoRecord, commit: &ObjectId, retry_failed: bool) -> Result<()> {
         let payload = serde_json::to_string(&IndexCommit {
             repo: repo.id,
             repo_type: repo.repo_type.as_str().to_owned(),
@@ -71,7 +75,8 @@ impl Jobs<'_> {
             commit: commit.to_hex(),
         })
         .map_err(|error| CoreError::Corrupt(format!("encoding a job: {error}")))?;
-        if self.meta.enqueue_job(INDEX_COMMIT, &commit.to_hex(), &payload, self.now_millis()).await? {
+        let now = self.now_millis();
+        if self.meta.enqueue_job(INDEX_COMMIT, &commit.to_hex(), &payload, now, retry_failed).await? {
             self.hub.job_state.wake.notify_one();
         }
         Ok(())
@@ -80,7 +85,7 @@ impl Jobs<'_> {
     /// `queue_index` after a ref moved: a failure to queue is logged, not returned, since the
     /// commit has landed (`kura reindex` and the next read of the revision queue it again).
     pub(crate) async fn queue_index_after_commit(&self, repo: &RepoRecord, commit: &ObjectId) {
-        if let Err(error) = self.queue_index(repo, commit).await {
+        if let Err(error) = self.queue_index(repo, commit, true).await {
             tracing::warn!(%error, repo = %repo.repo_id, %commit, "could not queue the indexing of a commit");
         }
     }

@@ -60,16 +60,23 @@ const CLAIMABLE: &str = "state = 'queued' AND run_after <= $3 AND (lease_until I
 
 #[async_trait::async_trait]
 impl JobStore for SqlStore {
-    async fn enqueue_job(&self, kind: &str, key: &str, payload: &str, now: Timestamp) -> Result<bool> {
+    async fn enqueue_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        now: Timestamp,
+        retry_failed: bool,
+    ) -> Result<bool> {
         let affected = with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO jobs (kind, job_key, payload, state, attempts, run_after, created_at) \
                  VALUES ($1, $2, $3, 'queued', 0, $4, $4) \
                  ON CONFLICT (kind, job_key) DO UPDATE SET state = 'queued', attempts = 0, \
                  payload = excluded.payload, run_after = excluded.run_after, last_error = NULL \
-                 WHERE jobs.state = 'failed'",
+                 WHERE jobs.state = 'failed' AND $5",
             )
-            .bind(kind).bind(key).bind(payload).bind(now)
+            .bind(kind).bind(key).bind(payload).bind(now).bind(retry_failed)
             .execute(pool).await.map_err(db_error)?.rows_affected()
         });
         Ok(affected > 0)

@@ -46,9 +46,17 @@ pub struct FactRecord {
 /// The job queue and the indexer's facts; a supertrait of `MetadataStore`.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    /// Queues a job unless one of the same kind and key is waiting or running (a failed one is
-    /// queued again with fresh attempts). `Ok(true)` when this call queued it.
-    async fn enqueue_job(&self, kind: &str, key: &str, payload: &str, now: Timestamp) -> Result<bool>;
+    /// Queues a job unless one of the same kind and key is waiting or running; a failed one is
+    /// queued again with fresh attempts only with `retry_failed`. `Ok(true)` when this call
+    /// queued it.
+    async fn enqueue_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        now: Timestamp,
+        retry_failed: bool,
+    ) -> Result<bool>;
     /// Leases the oldest due job to `owner` until `lease_until` and counts the attempt; `None`
     /// when no job is due. Two callers never hold the same job at once.
     async fn claim_job(

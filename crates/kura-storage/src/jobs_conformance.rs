@@ -18,9 +18,12 @@ pub async fn job_store(store: &dyn MetadataStore) {
 async fn queue_and_lease(store: &dyn MetadataStore) {
     assert_eq!(store.job_counts(0).await.unwrap(), JobCounts::default());
     assert!(claim(store, "w1", 10).await.is_none(), "an empty queue has nothing to claim");
-    assert!(store.enqueue_job("index", "a", "{\"n\":1}", 10).await.unwrap());
-    assert!(!store.enqueue_job("index", "a", "{\"n\":2}", 11).await.unwrap(), "idempotent by kind and key");
-    assert!(store.enqueue_job("other", "a", "{}", 12).await.unwrap(), "kinds are separate");
+    assert!(store.enqueue_job("index", "a", "{\"n\":1}", 10, true).await.unwrap());
+    assert!(
+        !store.enqueue_job("index", "a", "{\"n\":2}", 11, true).await.unwrap(),
+        "idempotent by kind and key"
+    );
+    assert!(store.enqueue_job("other", "a", "{}", 12, true).await.unwrap(), "kinds are separate");
     assert_eq!(store.job_counts(12).await.unwrap(), JobCounts { queued: 2, running: 0, failed: 0 });
 
     let first = claim(store, "w1", 20).await.expect("the oldest job");
@@ -29,7 +32,10 @@ async fn queue_and_lease(store: &dyn MetadataStore) {
         ("index", "a", "{\"n\":1}")
     );
     assert_eq!(first.attempts, 1);
-    assert!(!store.enqueue_job("index", "a", "{}", 21).await.unwrap(), "a running job is not queued twice");
+    assert!(
+        !store.enqueue_job("index", "a", "{}", 21, true).await.unwrap(),
+        "a running job is not queued twice"
+    );
     assert_eq!(store.job_counts(21).await.unwrap(), JobCounts { queued: 1, running: 1, failed: 0 });
     let second = claim(store, "w2", 21).await.expect("the other job");
     assert_eq!(second.kind, "other");
@@ -43,7 +49,7 @@ async fn queue_and_lease(store: &dyn MetadataStore) {
     assert!(store.finish_job(second.id, "w2").await.unwrap());
     assert_eq!(store.job_counts(2_000).await.unwrap(), JobCounts::default());
     assert!(
-        store.enqueue_job("index", "a", "{}", 2_001).await.unwrap(),
+        store.enqueue_job("index", "a", "{}", 2_001, true).await.unwrap(),
         "a finished job may be queued again"
     );
     let rerun = claim(store, "w1", 2_002).await.unwrap();
@@ -52,7 +58,7 @@ async fn queue_and_lease(store: &dyn MetadataStore) {
 }
 
 async fn retries_and_failures(store: &dyn MetadataStore) {
-    store.enqueue_job("index", "b", "{}", 3_000).await.unwrap();
+    store.enqueue_job("index", "b", "{}", 3_000, true).await.unwrap();
     let job = claim(store, "w1", 3_001).await.unwrap();
     assert!(
         !store.fail_job(job.id, "w2", "not mine", Some(3_500)).await.unwrap(),
@@ -66,7 +72,12 @@ async fn retries_and_failures(store: &dyn MetadataStore) {
     assert!(store.fail_job(retry.id, "w2", "unreadable", None).await.unwrap());
     assert!(claim(store, "w1", 10_000).await.is_none(), "a failed job is not claimed");
     assert_eq!(store.job_counts(10_000).await.unwrap(), JobCounts { queued: 0, running: 0, failed: 1 });
-    assert!(store.enqueue_job("index", "b", "{\"again\":true}", 10_001).await.unwrap(), "failed → queued");
+    assert!(!store.enqueue_job("index", "b", "{}", 10_000, false).await.unwrap(), "failed stays failed");
+    assert!(claim(store, "w1", 10_000).await.is_none());
+    assert!(
+        store.enqueue_job("index", "b", "{\"again\":true}", 10_001, true).await.unwrap(),
+        "failed → queued"
+    );
     let fresh = claim(store, "w1", 10_002).await.unwrap();
     assert_eq!((fresh.attempts, fresh.payload.as_str()), (1, "{\"again\":true}"));
     assert!(store.finish_job(fresh.id, "w1").await.unwrap());
@@ -74,7 +85,7 @@ async fn retries_and_failures(store: &dyn MetadataStore) {
 
 async fn concurrent_claims(store: &dyn MetadataStore) {
     for key in ["c1", "c2", "c3"] {
-        store.enqueue_job("index", key, "{}", 20_000).await.unwrap();
+        store.enqueue_job("index", key, "{}", 20_000, true).await.unwrap();
     }
     let owners: Vec<String> = (0..8).map(|n| format!("r{n}")).collect();
     let claims = owners.iter().map(|owner| store.claim_job(owner, 20_001, 30_000));
