@@ -65,7 +65,9 @@ impl Reads {
             self.keep(fetch_at, data);
         }
         let (offset, len) = pending.asked;
-        let middle = usize::try_from(offset + len - fetch_at - pending.suffix.len() as u64).unwrap_or(0);
+        let middle =
+            offset.saturating_add(len).saturating_sub(fetch_at).saturating_sub(pending.suffix.len() as u64);
+        let middle = usize::try_from(middle).unwrap_or(usize::MAX);
         let mut out = pending.prefix;
         out.extend_from_slice(&data[..data.len().min(middle)]);
         if data.len() >= middle {
@@ -88,8 +90,11 @@ impl Reads {
         for _ in 0..KEPT {
             let (from, to) =
                 if front { (start + out.len() as u64, end) } else { (start, end - out.len() as u64) };
+            if from >= to {
+                break;
+            }
             let piece = self.held(from, to, front);
-            if piece.is_empty() || from >= to {
+            if piece.is_empty() {
                 break;
             }
             if front {
