@@ -36,8 +36,8 @@ use crate::{gguf, safetensors};
 /// Bump when what inspection computes changes: stored facts of an older version are recomputed.
 pub const VERSION: u32 = 1;
 
-/// Bytes the analyses ask for from one file at most, all ranges together (those served from
-/// memory too); widened reads add at most `reads::MAX_WIDEN_BYTES`.
+/// Bytes read from one file at most: all ranges the analyses ask for (those served from
+/// memory too) and what widened reads bring along.
 pub const MAX_READ_BYTES: u64 = 256 << 20;
 /// Bytes of one pickle stream (a file, a zip member, inflated or not) held and scanned.
 pub const MAX_STREAM_BYTES: u64 = 64 << 20;
@@ -340,13 +340,16 @@ impl Inspector {
             match self.advance() {
                 Advance::Read(offset, len) if offset.checked_add(len).is_some_and(|end| end <= self.size) => {
                     let widen_to = self.widen_to.take();
-                    if self.read.saturating_add(len) > MAX_READ_BYTES {
+                    if self.read.saturating_add(self.reads.widened()).saturating_add(len) > MAX_READ_BYTES {
                         self.scan.fail(format!("more than the budget of {MAX_READ_BYTES} bytes to read"));
                         self.state = State::Finished;
                         continue;
                     }
                     self.read += len;
-                    match self.reads.plan(offset, len, widen_to.map(|to| to.min(self.size))) {
+                    let room = MAX_READ_BYTES.saturating_sub(self.read + self.reads.widened());
+                    let widen_to = widen_to
+                        .map(|to| to.min(self.size).min(offset.saturating_add(len).saturating_add(room)));
+                    match self.reads.plan(offset, len, widen_to) {
                         Ok(held) => self.deliver(&held),
                         Err(pending) => {
                             let (offset, len) = pending.fetch;

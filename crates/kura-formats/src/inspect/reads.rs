@@ -56,6 +56,11 @@ impl Reads {
         Err(Pending { asked: (offset, len), fetch, prefix, suffix })
     }
 
+    /// Bytes read past what was asked for, so far.
+    pub(crate) fn widened(&self) -> u64 {
+        self.widened
+    }
+
     /// The bytes of `pending.asked`, given the caller's bytes of `pending.fetch` (shorter
     /// only where the file ended early; what memory held after that gap is then left out).
     pub(crate) fn complete(&mut self, pending: Pending, data: &[u8]) -> Vec<u8> {
