@@ -11,10 +11,13 @@ mod archive;
 pub mod build;
 mod headers;
 mod npy;
+mod reads;
 mod source;
 mod stream;
 mod zip;
 
+#[cfg(test)]
+mod read_tests;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use self::reads::{Pending, Reads};
 use self::source::Source;
 use self::stream::{Analysis, Outcome, Poll};
 use self::zip::Member;
@@ -32,7 +36,8 @@ use crate::{gguf, safetensors};
 /// Bump when what inspection computes changes: stored facts of an older version are recomputed.
 pub const VERSION: u32 = 1;
 
-/// Bytes read from one file at most, all ranges together.
+/// Bytes read from one file at most: all ranges the analyses ask for (those served from
+/// memory too) and what widened reads bring along.
 pub const MAX_READ_BYTES: u64 = 256 << 20;
 /// Bytes of one pickle stream (a file, a zip member, inflated or not) held and scanned.
 pub const MAX_STREAM_BYTES: u64 = 64 << 20;
@@ -54,11 +59,20 @@ const MAX_DTYPES: usize = 64;
 const MAX_DTYPE_BYTES: usize = 32;
 /// Growth of the prefix read for a GGUF header.
 const GGUF_STEP: u64 = 2 << 20;
-/// Bytes read at once from the start of a pickle-bearing file.
+/// Bytes read at once from the start of a pickle-bearing file (the whole first storage
+/// chunk: kept, it also serves the first members of a zip archive).
 const HEAD_AHEAD: u64 = 64 << 10;
+/// Bytes read first from a safetensors file: its length and, most often, all its header.
+const SAFETENSORS_FIRST: u64 = 64 << 10;
+/// Span of file a read of zip members' local headers may cover, to bring several along.
+const MEMBERS_WINDOW: u64 = 64 << 10;
+/// Local headers brought along by one read at most (looked for at each member: a bound
+/// on the work when every member's header lies in the window).
+const MAX_MERGED: usize = 1_024;
 /// Bytes read past a zip member's local header (its extra field may be longer than the
-/// directory's copy: torch pads it to align the data) so the data's first bytes come along.
-const LOCAL_AHEAD: u64 = 128;
+/// directory's copy: torch pads it to align the data) so the data's first bytes come along:
+/// enough for the pickle magic past torch's padding, and for a usual `.npy` header.
+const LOCAL_AHEAD: u64 = 512;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileFacts {
@@ -137,8 +151,12 @@ pub enum Step {
 pub struct Inspector {
     size: u64,
     read: u64,
-    /// The range asked for and not yet fed.
-    pending: Option<(u64, u64)>,
+    /// The read asked for and not yet fed.
+    pending: Option<Pending>,
+    /// Reads kept to serve later ranges from memory.
+    reads: Reads,
+    /// Where the next read may end, to bring what follows it along.
+    widen_to: Option<u64>,
     state: State,
     facts: FileFacts,
     scan: Scan,
@@ -304,6 +322,8 @@ impl Inspector {
             size,
             read: 0,
             pending: None,
+            reads: Reads::default(),
+            widen_to: None,
             state,
             facts: FileFacts::default(),
             scan: Scan::default(),
@@ -313,21 +333,33 @@ impl Inspector {
     /// What to read next, or the result (after Done, the inspector is finished).
     pub fn step(&mut self) -> Step {
         loop {
-            if let Some((offset, len)) = self.pending {
+            if let Some(pending) = &self.pending {
+                let (offset, len) = pending.fetch;
                 return Step::Read { offset, len };
             }
             match self.advance() {
                 Advance::Read(offset, len) if offset.checked_add(len).is_some_and(|end| end <= self.size) => {
-                    if self.read.saturating_add(len) > MAX_READ_BYTES {
+                    let widen_to = self.widen_to.take();
+                    if self.read.saturating_add(self.reads.widened()).saturating_add(len) > MAX_READ_BYTES {
                         self.scan.fail(format!("more than the budget of {MAX_READ_BYTES} bytes to read"));
                         self.state = State::Finished;
                         continue;
                     }
                     self.read += len;
-                    self.pending = Some((offset, len));
-                    return Step::Read { offset, len };
+                    let room = MAX_READ_BYTES.saturating_sub(self.read + self.reads.widened());
+                    let widen_to = widen_to
+                        .map(|to| to.min(self.size).min(offset.saturating_add(len).saturating_add(room)));
+                    match self.reads.plan(offset, len, widen_to) {
+                        Ok(held) => self.deliver(&held),
+                        Err(pending) => {
+                            let (offset, len) = pending.fetch;
+                            self.pending = Some(pending);
+                            return Step::Read { offset, len };
+                        }
+                    }
                 }
                 Advance::Read(offset, len) => {
+                    self.widen_to = None;
                     self.scan.fail(format!("a read of {len} bytes at {offset} is past the end of the file"));
                     self.state = State::Finished;
                 }
@@ -349,9 +381,13 @@ impl Inspector {
 
     /// The bytes of the range last asked for (shorter only at the end of the file).
     pub fn feed(&mut self, data: &[u8]) {
-        if self.pending.take().is_none() {
-            return;
-        }
+        let Some(pending) = self.pending.take() else { return };
+        let bytes = self.reads.complete(pending, data);
+        self.deliver(&bytes);
+    }
+
+    /// The bytes of the range the analyses last asked for, read or served from memory.
+    fn deliver(&mut self, data: &[u8]) {
         let source = match &mut self.state {
             State::Safetensors(s) | State::Gguf(s) => s,
             State::Sniff { head, .. } => head,

@@ -9,9 +9,16 @@ use super::source::Source;
 use super::stream::{self, Analysis, Poll};
 use super::zip::{self, LOCAL_HEADER, Member};
 use super::{Advance, Inspector, LOCAL_AHEAD, MAX_DIRECTORY_BYTES, MAX_MEMBERS, MAX_STREAM_BYTES};
+use super::{MAX_MERGED, MEMBERS_WINDOW};
 use super::{MAX_NAME_BYTES, MemberStage, State, ZipScan, ZipStage, cut, need, whole};
 
 const PICKLE_EXTENSIONS: [&str; 5] = [".pkl", ".pickle", ".joblib", ".dat", ".data"];
+
+/// Bytes read for a member's local header: the header as the directory describes it, and
+/// the first bytes of the data (whatever padding the local extra field adds).
+fn local_span(member: &Member) -> u64 {
+    LOCAL_HEADER.saturating_add(member.name_len).saturating_add(member.extra_len).saturating_add(LOCAL_AHEAD)
+}
 
 impl Inspector {
     /// One step of a zip scan; sets `self.state` when the scan hands over to another state.
@@ -46,7 +53,7 @@ impl Inspector {
                     Advance::Finish
                 }
                 None => {
-                    *current = self.open_member(&members[*next]).map(|stage| (*next, stage));
+                    *current = self.open_member(members, *next).map(|stage| (*next, stage));
                     *next += 1;
                     Advance::Again
                 }
@@ -82,15 +89,39 @@ impl Inspector {
         Advance::Finish
     }
 
-    /// The first stage of a member's scan, or `None` when it is not read.
-    fn open_member(&mut self, member: &Member) -> Option<MemberStage> {
+    /// The first stage of the scan of `members[index]`, or `None` when it is not read.
+    fn open_member(&mut self, members: &[Member], index: usize) -> Option<MemberStage> {
+        let member = members.get(index)?;
         let offset = u64::try_from(member.offset).ok().filter(|o| *o < self.size);
         let Some(offset) = offset else {
             self.scan.fail(format!("{}: local header at {}, outside the file", member.name, member.offset));
             return None;
         };
-        let span = (LOCAL_HEADER + member.name_len + member.extra_len + LOCAL_AHEAD).min(self.size - offset);
+        let span = local_span(member).min(self.size - offset);
+        self.widen_to = self.window_end(members.get(index + 1..).unwrap_or_default(), offset, offset + span);
         Some(MemberStage::Local(Source::stored(offset, span, span)))
+    }
+
+    /// Where the read of a local header (at `offset`, to `end`) may end so that the headers of
+    /// the members after it, and their first bytes, come along: small members lie side by
+    /// side, and each read costs a whole storage chunk. `None` when none fits the window.
+    fn window_end(&self, after: &[Member], offset: u64, end: u64) -> Option<u64> {
+        let limit = offset.saturating_add(MEMBERS_WINDOW);
+        let (mut last, mut window) = (offset, end);
+        for member in after.iter().take(MAX_MERGED) {
+            let Some(at) = u64::try_from(member.offset)
+                .ok()
+                .filter(|at| *at >= last.saturating_add(LOCAL_HEADER) && *at < self.size)
+            else {
+                break;
+            };
+            let member_end = at.saturating_add(local_span(member)).min(self.size);
+            if member_end > limit {
+                break;
+            }
+            (last, window) = (at, window.max(member_end));
+        }
+        (window > end).then_some(window)
     }
 
     fn member_step(&mut self, member: &Member, stage: MemberStage) -> (Advance, Option<MemberStage>) {

@@ -6,7 +6,7 @@ use super::source::Source;
 use super::{
     Advance, GgufFacts, Inspector, MAX_DTYPE_BYTES, MAX_DTYPES, MAX_TEMPLATE_BYTES, MAX_TOKEN_BYTES,
 };
-use super::{GGUF_STEP, SafetensorsFacts, kept, need};
+use super::{GGUF_STEP, SAFETENSORS_FIRST, SafetensorsFacts, kept, need};
 use crate::gguf::{self, GgufError};
 use crate::safetensors::{self, Header};
 
@@ -44,7 +44,7 @@ fn lies(header: &Header, data_len: u64) -> Option<String> {
 impl Inspector {
     pub(super) fn safetensors(&mut self, source: &mut Source) -> Advance {
         if source.data().len() < 8 && !source.settled() {
-            return need(source, 8);
+            return need(source, SAFETENSORS_FIRST);
         }
         let len = match safetensors::header_len(source.data()) {
             Ok(len) if 8 + len <= self.size => len,

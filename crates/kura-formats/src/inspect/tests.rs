@@ -11,7 +11,7 @@ use super::*;
 use crate::gguf::build::{Kv, header};
 
 /// Runs an inspector over `data` named `path`: the facts and the ranges it read.
-fn run(path: &str, data: &[u8]) -> (FileFacts, Vec<(u64, u64)>) {
+pub(super) fn run(path: &str, data: &[u8]) -> (FileFacts, Vec<(u64, u64)>) {
     let mut inspector = Inspector::for_path(path, data.len() as u64).expect("a name the hub reads");
     let mut reads = Vec::new();
     for _ in 0..100_000 {
@@ -32,18 +32,18 @@ fn scan(path: &str, data: &[u8]) -> FileFacts {
 }
 
 /// The (module, name, safety) of every import listed.
-fn imports(facts: &FileFacts) -> Vec<(String, String, Safety)> {
+pub(super) fn imports(facts: &FileFacts) -> Vec<(String, String, Safety)> {
     let pickle = facts.pickle.as_ref().expect("pickle facts");
     pickle.imports.iter().map(|i| (i.module.clone(), i.name.clone(), i.safety)).collect()
 }
 
-fn import(module: &str, name: &str, safety: Safety) -> (String, String, Safety) {
+pub(super) fn import(module: &str, name: &str, safety: Safety) -> (String, String, Safety) {
     (module.to_owned(), name.to_owned(), safety)
 }
 
-const OS_SYSTEM: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
+pub(super) const OS_SYSTEM: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
 
-fn torch_imports() -> Vec<(String, String, Safety)> {
+pub(super) fn torch_imports() -> Vec<(String, String, Safety)> {
     vec![
         import("collections", "OrderedDict", Safety::Innocuous),
         import("torch", "FloatStorage", Safety::Innocuous),
@@ -211,7 +211,7 @@ fn safetensors_headers_give_parameters_and_lies_are_errors() {
         (st.total, st.header_len, st.parameters["F32"], st.parameters["BF16"]),
         (7, json.len() as u64, 6, 1)
     );
-    assert_eq!(reads, vec![(0, 8), (8, json.len() as u64)]);
+    assert_eq!(reads, vec![(0, 8 + json.len() as u64 + 26)], "one read: the whole small file");
     let short = scan("s.safetensors", &safetensors_file(json, 25));
     assert!(short.error.unwrap().contains("past the 25 bytes"));
     assert_eq!(short.safetensors, None);
