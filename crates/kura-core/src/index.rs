@@ -27,8 +27,10 @@ use crate::views::SecurityFileStatusView;
 /// Version of the commit facts: a change of the file inspector or of the folding rules makes
 /// older facts stale (they are recomputed when next asked for).
 pub(crate) const COMMIT_FACTS_VERSION: u32 = inspect::VERSION * 100 + 1;
-/// Candidate files inspected per commit; the rest are counted as skipped (unscanned).
+/// Distinct file contents inspected per commit; the rest are counted as skipped (unscanned).
 const MAX_INSPECTED_FILES: usize = 2000;
+/// Candidate paths looked at per commit (copies of one content included).
+const MAX_OPENED_FILES: usize = 20_000;
 /// Largest JSON file read whole (`config.json`, a safetensors index).
 const MAX_JSON_BYTES: u64 = 16 << 20;
 /// Largest single range the indexer reads at once (the inspector's own budgets are smaller).
@@ -152,18 +154,10 @@ impl Index<'_> {
         let started = std::time::Instant::now();
         let access = FilesAccess::for_job(repo);
         let root = self.hub.repos().commit_tree(&commit).await?;
-        let flat = self.hub.repos().flatten(root, self.config.limits.max_siblings).await?;
+        let flat = self.hub.repos().flatten(root, self.config.limits.max_repo_paths).await?;
         let paths: Vec<&str> = flat.keys().map(String::as_str).collect();
         let candidates: Vec<&str> = paths.iter().copied().filter(|path| inspectable(path)).collect();
-        let skipped = candidates.len().saturating_sub(MAX_INSPECTED_FILES);
-        let mut files = BTreeMap::new();
-        let mut bytes_read = 0u64;
-        for path in candidates.iter().take(MAX_INSPECTED_FILES) {
-            let open = self.hub.files().open_at(&access, commit, path).await?;
-            let (facts, read) = self.file_facts(&open).await?;
-            bytes_read += read;
-            files.insert((*path).to_owned(), facts);
-        }
+        let (files, skipped, bytes_read) = self.inspect_all(&access, commit, &flat, &candidates).await?;
         let card = self.hub.repos().card_info(root).await?;
         let config = self.read_json(&access, commit, &flat, "config.json").await?;
         let index = self.read_json(&access, commit, &flat, "model.safetensors.index.json").await?;
@@ -187,6 +181,51 @@ impl Index<'_> {
         Ok(facts)
     }
 
+    /// The facts of each candidate file, by path. The budget counts distinct contents, so copies
+    /// of one file (decoys) cost nothing and cannot push another file out of the scan; past it,
+    /// files are skipped (unscanned). A symbolic link is not followed: a loader that follows it
+    /// reads a file the scan never saw, so it is reported as not scanned.
+    async fn inspect_all(
+        &self,
+        access: &FilesAccess,
+        commit: ObjectId,
+        flat: &crate::browse::FlatTree,
+        candidates: &[&str],
+    ) -> Result<(BTreeMap<String, FileFacts>, usize, u64)> {
+        let mut files = BTreeMap::new();
+        let mut by_key: std::collections::HashMap<String, FileFacts> = std::collections::HashMap::new();
+        let (mut skipped, mut bytes_read) = (0usize, 0u64);
+        for path in candidates {
+            if flat.get(*path).is_some_and(|(mode, _)| *mode == kura_git::EntryMode::Symlink) {
+                let facts = FileFacts {
+                    error: Some("a symbolic link: its target is not scanned".into()),
+                    ..Default::default()
+                };
+                files.insert((*path).to_owned(), facts);
+                continue;
+            }
+            if files.len() >= MAX_OPENED_FILES {
+                skipped += 1;
+                continue;
+            }
+            let open = self.hub.files().open_at(access, commit, path).await?;
+            let key = fact_key(open.path.as_str(), &open.blob, open.lfs.as_ref());
+            if let Some(facts) = by_key.get(&key) {
+                files.insert((*path).to_owned(), facts.clone());
+                continue;
+            }
+            if by_key.len() >= MAX_INSPECTED_FILES {
+                skipped += 1;
+                continue;
+            }
+            let (facts, read) = self.file_facts(&open).await?;
+            bytes_read += read;
+            by_key.insert(key, facts.clone());
+            files.insert((*path).to_owned(), facts);
+        }
+        Ok((files, skipped, bytes_read))
+    }
+
     /// The stored facts of `commit`, if current ones exist.
     pub async fn commit_facts(&self, commit: &ObjectId) -> Result<Option<CommitFacts>> {
         let found = self.meta.facts(FactTable::Commit, &[commit.to_hex()]).await?;
@@ -197,10 +236,12 @@ impl Index<'_> {
     }
 
     /// `commit_facts` for a reader: when there are none yet (the job was lost in a crash, or
-    /// the facts are of an older version), the indexing is queued again.
+    /// the facts are of an older version) and the commit is the head of a branch or tag, the
+    /// indexing is queued again. Older commits are not: readers naming every commit of a long
+    /// history would otherwise fill the queue ahead of everyone's new commits.
     pub async fn facts_for(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<Option<CommitFacts>> {
         let facts = self.commit_facts(commit).await?;
-        if facts.is_none() {
+        if facts.is_none() && self.meta.refs(repo.id).await?.iter().any(|head| head.target == *commit) {
             self.hub.jobs().queue_index(repo, commit, false).await?;
         }
         Ok(facts)
@@ -246,13 +287,26 @@ impl Index<'_> {
         mut inspector: Inspector,
     ) -> Result<(FileFacts, u64)> {
         let mut read = 0u64;
+        // Inflating and walking a stream is CPU work of up to hundreds of MiB: it runs on the
+        // blocking pool, never on an async worker.
+        let mut fed: Option<Vec<u8>> = None;
         loop {
-            match inspector.step() {
+            let (back, step) = tokio::task::spawn_blocking(move || {
+                if let Some(bytes) = fed {
+                    inspector.feed(&bytes);
+                }
+                let step = inspector.step();
+                (inspector, step)
+            })
+            .await
+            .map_err(|error| CoreError::Corrupt(format!("the file inspector failed: {error}")))?;
+            inspector = back;
+            match step {
                 Step::Done(facts) => return Ok((facts, read)),
                 Step::Read { offset, len } => {
                     let bytes = self.read_range(open, offset, len).await?;
                     read += bytes.len() as u64;
-                    inspector.feed(&bytes);
+                    fed = Some(bytes);
                 }
             }
         }

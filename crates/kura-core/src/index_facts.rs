@@ -92,17 +92,20 @@ pub struct CommitFacts {
     pub derived: Derived,
 }
 
-/// A file's level: any dangerous import makes it unsafe; a suspicious one, or a pickle stream
-/// that could not be read to its end, a caution; anything else is safe.
+/// Whether the file could not be read to its end (a pickle broken off after imports, a budget
+/// reached, an archive kura does not read): what it holds past that point is unknown.
+pub fn incomplete(facts: &FileFacts) -> bool {
+    facts.error.is_some() || facts.pickle.as_ref().is_some_and(|pickle| pickle.error.is_some())
+}
+
+/// A file's level: any dangerous import makes it unsafe; a suspicious one, or a file that could
+/// not be read to its end, a caution; anything else is safe.
 pub fn file_level(facts: &FileFacts) -> ScanLevel {
-    match &facts.pickle {
-        Some(pickle) => match pickle.highest {
-            Some(Safety::Dangerous) => ScanLevel::Unsafe,
-            Some(Safety::Suspicious) => ScanLevel::Caution,
-            _ if pickle.error.is_some() || facts.error.is_some() => ScanLevel::Caution,
-            _ => ScanLevel::Safe,
-        },
-        None => ScanLevel::Safe,
+    match facts.pickle.as_ref().and_then(|pickle| pickle.highest) {
+        Some(Safety::Dangerous) => ScanLevel::Unsafe,
+        Some(Safety::Suspicious) => ScanLevel::Caution,
+        _ if incomplete(facts) => ScanLevel::Caution,
+        _ => ScanLevel::Safe,
     }
 }
 
@@ -163,14 +166,56 @@ pub fn gguf_summary(files: &BTreeMap<String, FileFacts>) -> Option<GgufSummary> 
     Some(summary)
 }
 
-/// The flagged files, in path order, at most [`MAX_ISSUES`].
+/// The flagged files, unsafe ones first, each level in path order, at most [`MAX_ISSUES`]
+/// (so a thousand decoys of a lesser level never push an unsafe file out of the list).
 pub fn issues(files: &BTreeMap<String, FileFacts>) -> Vec<FileIssue> {
-    files
+    let mut flagged: Vec<FileIssue> = files
         .iter()
         .filter_map(|(path, facts)| match file_level(facts) {
             ScanLevel::Safe => None,
             level => Some(FileIssue { path: path.clone(), level }),
         })
-        .take(MAX_ISSUES)
-        .collect()
+        .collect();
+    flagged.sort_by_key(|issue| issue.level != ScanLevel::Unsafe);
+    flagged.truncate(MAX_ISSUES);
+    flagged
+}
+
+#[cfg(test)]
+mod tests {
+    use kura_formats::inspect::{PickleFacts, ScannedImport};
+
+    use super::*;
+
+    fn pickle(highest: Safety) -> FileFacts {
+        let import = ScannedImport { module: "m".into(), name: "n".into(), safety: highest };
+        let pickle = PickleFacts { imports: vec![import], highest: Some(highest), ..Default::default() };
+        FileFacts { pickle: Some(pickle), ..Default::default() }
+    }
+
+    #[test]
+    fn unsafe_files_lead_the_issues_whatever_the_decoys() {
+        let mut files: BTreeMap<String, FileFacts> =
+            (0..MAX_ISSUES + 5).map(|n| (format!("a/{n:05}.pkl"), pickle(Safety::Suspicious))).collect();
+        files.insert("z/evil.bin".into(), pickle(Safety::Dangerous));
+        let found = issues(&files);
+        assert_eq!(found.len(), MAX_ISSUES);
+        assert_eq!(found[0], FileIssue { path: "z/evil.bin".into(), level: ScanLevel::Unsafe });
+        assert!(found[1..].iter().all(|issue| issue.level == ScanLevel::Caution));
+        assert_eq!(found[1].path, "a/00000.pkl", "then in path order");
+    }
+
+    #[test]
+    fn a_file_not_read_to_its_end_is_never_safe() {
+        let broken = FileFacts { error: Some("a tar archive is not read".into()), ..Default::default() };
+        assert_eq!(file_level(&broken), ScanLevel::Caution);
+        let mut cut = pickle(Safety::Innocuous);
+        if let Some(pickle) = cut.pickle.as_mut() {
+            pickle.error = Some("only the first 64 MiB were scanned".into());
+        }
+        assert_eq!(file_level(&cut), ScanLevel::Caution);
+        assert_eq!(file_level(&pickle(Safety::Innocuous)), ScanLevel::Safe);
+        assert_eq!(file_level(&pickle(Safety::Dangerous)), ScanLevel::Unsafe);
+        assert_eq!(file_level(&FileFacts::default()), ScanLevel::Safe, "nothing pickled");
+    }
 }

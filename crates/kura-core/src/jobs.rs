@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use kura_model::ObjectId;
 use kura_storage::{JobCounts, JobRecord, RepoRecord};
 use serde::{Deserialize, Serialize};
@@ -76,7 +78,10 @@ impl Jobs<'_> {
         })
         .map_err(|error| CoreError::Corrupt(format!("encoding a job: {error}")))?;
         let now = self.now_millis();
-        if self.meta.enqueue_job(INDEX_COMMIT, &commit.to_hex(), &payload, now, retry_failed).await? {
+        // Keyed by repo and commit: the same commit in two repos is read through each repo's
+        // own files (the second job finds the facts and only updates its listing).
+        let key = format!("{}:{}", repo.id, commit.to_hex());
+        if self.meta.enqueue_job(INDEX_COMMIT, &key, &payload, now, retry_failed).await? {
             self.hub.job_state.wake.notify_one();
         }
         Ok(())
@@ -102,8 +107,16 @@ impl Jobs<'_> {
         let Some(job) = self.meta.claim_job(owner, now, now + millis(LEASE)).await? else {
             return Ok(false);
         };
-        let outcome = match tokio::time::timeout(JOB_TIMEOUT, self.dispatch(&job)).await {
-            Ok(outcome) => outcome,
+        if job.attempts > MAX_ATTEMPTS {
+            // Its earlier runs never reported back (the worker died, or the process): give up.
+            let why = format!("no run of {} attempts finished", MAX_ATTEMPTS);
+            self.meta.fail_job(job.id, owner, &why, None).await?;
+            return Ok(true);
+        }
+        let run = std::panic::AssertUnwindSafe(self.dispatch(&job)).catch_unwind();
+        let outcome = match tokio::time::timeout(JOB_TIMEOUT, run).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(CoreError::Corrupt("the job panicked".into())),
             Err(_) => Err(CoreError::Corrupt(format!("the job ran past {} s", JOB_TIMEOUT.as_secs()))),
         };
         match outcome {

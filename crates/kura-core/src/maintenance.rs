@@ -166,26 +166,13 @@ impl Repos<'_> {
     }
 }
 
-/// Pages of the repo's large objects `used_storage` sums at most (a million objects).
-const USED_STORAGE_PAGES: usize = 1000;
-
 impl Files<'_> {
     /// `usedStorage`: the bytes of the distinct large objects the repo holds, from every
     /// revision and upload still stored (deduplication against other repos does not lower it;
-    /// regular git files are not counted). Callers have already authorized reading the repo.
+    /// regular git files are not counted), in one query. Callers have already authorized
+    /// reading the repo.
     pub async fn used_storage(&self, repo: &RepoRecord) -> Result<u64> {
-        const PAGE: u64 = 1000;
-        let mut total = 0u64;
-        let mut after: Option<Sha256> = None;
-        for _ in 0..USED_STORAGE_PAGES {
-            let page = self.meta.repo_lfs_objects(repo.id, after.as_ref(), PAGE).await?;
-            total = page.iter().fold(total, |sum, object| sum.saturating_add(object.size));
-            match page.last() {
-                Some(last) if page.len() as u64 == PAGE => after = Some(last.oid),
-                _ => break,
-            }
-        }
-        Ok(total)
+        Ok(self.meta.repo_lfs_bytes(repo.id).await?)
     }
 
     /// A page of the repo's large objects, by SHA-256 after `after`: for writers of the repo

@@ -14,6 +14,7 @@ use crate::auth::FilesAccess;
 use crate::compare::CompareBudget;
 use crate::error::{CoreError, Result};
 use crate::index::inspectable;
+use crate::index_facts::incomplete;
 use crate::services::Index;
 
 /// Changed files one commit may have for the gate to check it.
@@ -58,14 +59,34 @@ impl Index<'_> {
         for change in
             changes.files.iter().filter(|change| change.new.is_some() && may_hold_pickle(&change.path))
         {
+            if change.new.as_ref().is_some_and(|side| side.mode == kura_git::EntryMode::Symlink) {
+                return Err(CoreError::Forbidden(format!(
+                    "{} was refused: a symbolic link named like a model file (a loader would read its \
+                     target, which the pickle scan does not)",
+                    change.path
+                )));
+            }
             let open = self.hub.files().open_in(access, commit, &change.path).await?;
             let (facts, _) = self.file_facts(&open).await?;
-            let Some(pickle) = facts.pickle else { continue };
-            if let Some(bad) = pickle.imports.iter().find(|import| import.safety == Safety::Dangerous) {
+            let dangerous = facts
+                .pickle
+                .as_ref()
+                .and_then(|pickle| pickle.imports.iter().find(|import| import.safety == Safety::Dangerous));
+            if let Some(bad) = dangerous {
                 return Err(CoreError::Forbidden(format!(
                     "{} was refused: its pickle imports {}.{}, which can run code when the file is loaded \
                      (this server refuses unsafe pickles; publish the weights as safetensors)",
                     change.path, bad.module, bad.name
+                )));
+            }
+            // A file the scan could not read to its end may hide anything past that point.
+            if incomplete(&facts) {
+                let why =
+                    facts.error.or_else(|| facts.pickle.and_then(|pickle| pickle.error)).unwrap_or_default();
+                return Err(CoreError::Forbidden(format!(
+                    "{} was refused: it could not be scanned to its end ({why}); this server refuses \
+                     pickle-bearing files it cannot check (publish the weights as safetensors)",
+                    change.path
                 )));
             }
         }

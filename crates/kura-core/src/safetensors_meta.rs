@@ -16,8 +16,10 @@ use kura_storage::RepoRecord;
 
 /// Largest index file read (real ones are a few hundred kilobytes).
 const MAX_INDEX_BYTES: u64 = 16 << 20;
-/// Most shards one index may name.
-const MAX_SHARDS: usize = 10_000;
+/// Most shards one index may name (the Hub's largest checkpoints have a few hundred).
+const MAX_SHARDS: usize = 2_000;
+/// Memory one byte of the index's JSON may take once parsed.
+const JSON_EXPANSION: u64 = 16;
 /// Header bytes one answer may hold, over all shards (each header is also capped at the
 /// format's 25,000,000 bytes). They are held as text, counted in the request's memory budget.
 const MAX_TOTAL_HEADER_BYTES: u64 = 64 << 20;
@@ -43,10 +45,17 @@ impl Index<'_> {
         memory: &mut Reservation,
     ) -> Result<SafetensorsMetadata> {
         let files = self.hub.files();
-        let index_file = files.open_file(identity, repo, "main", filename).await?;
+        // One authorization and one revision for the index and every shard.
+        let access = self.hub.accounts().authorize_files(identity, repo).await?;
+        let commit = self.hub.repos().resolve_revision(repo, "main").await?.commit;
+        let index_file = files.open_at(&access, commit, filename).await?;
         if index_file.size > MAX_INDEX_BYTES {
             return Err(CoreError::TooLarge(format!("{filename} is larger than {MAX_INDEX_BYTES} bytes")));
         }
+        let busy = |_| CoreError::RateLimited { retry_after_secs: 2 };
+        // `cover` sets the request's total: the index's share, then the headers' as they come.
+        let index_share = index_file.size.saturating_mul(JSON_EXPANSION);
+        memory.cover(index_share).await.map_err(busy)?;
         let bytes = self.read_exact(&index_file, 0, index_file.size).await?;
         let Ok(Value::Object(mut index)) = serde_json::from_slice::<Value>(&bytes) else {
             return Err(not_sharded(filename));
@@ -63,11 +72,11 @@ impl Index<'_> {
         }
         let dir = filename.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
         let mut headers = std::collections::BTreeMap::new();
-        let mut total = 0u64;
+        let mut headers_bytes = 0u64;
         for shard in shards {
             let path = format!("{dir}{shard}");
-            let file = files.open_file(identity, repo, &index_file.commit.to_hex(), &path).await?;
-            let header = self.shard_header(&file, &path, &mut total, memory).await?;
+            let file = files.open_at(&access, commit, &path).await?;
+            let header = self.shard_header(&file, &path, (index_share, &mut headers_bytes), memory).await?;
             headers.insert(shard, header);
         }
         Ok(SafetensorsMetadata { headers, index })
@@ -78,7 +87,7 @@ impl Index<'_> {
         &self,
         file: &OpenFile,
         path: &str,
-        total: &mut u64,
+        (held, total): (u64, &mut u64),
         memory: &mut Reservation,
     ) -> Result<Box<RawValue>> {
         let unreadable =
@@ -97,8 +106,10 @@ impl Index<'_> {
                 "the shards' headers hold more than {MAX_TOTAL_HEADER_BYTES} bytes"
             )));
         }
-        // The server's request-memory budget is spent: the client retries after a moment.
-        memory.cover(len).await.map_err(|_| CoreError::RateLimited { retry_after_secs: 2 })?;
+        // The request holds the parsed index and the headers so far; when the server's memory
+        // budget is spent, the client retries after a moment.
+        let busy = |_| CoreError::RateLimited { retry_after_secs: 2 };
+        memory.cover(held.saturating_add(*total)).await.map_err(busy)?;
         let json = self.read_exact(file, 8, len).await?;
         let text = String::from_utf8(json).map_err(|_| unreadable("its header is not UTF-8".into()))?;
         RawValue::from_string(text).map_err(|e| unreadable(e.to_string()))

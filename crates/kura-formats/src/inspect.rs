@@ -41,6 +41,9 @@ pub const VERSION: u32 = 1;
 pub const MAX_READ_BYTES: u64 = 256 << 20;
 /// Bytes of one pickle stream (a file, a zip member, inflated or not) held and scanned.
 pub const MAX_STREAM_BYTES: u64 = 64 << 20;
+/// Bytes all deflated members of one archive may inflate to, together: members that overlap
+/// (many directory entries naming one small stream that inflates to 64 MiB) cost it each time.
+pub const MAX_INFLATED_BYTES: u64 = 256 << 20;
 /// Bytes of a zip central directory read (about 250,000 members of torch's names).
 pub const MAX_DIRECTORY_BYTES: u64 = 16 << 20;
 /// Members of a zip archive looked at.
@@ -157,6 +160,8 @@ pub struct Inspector {
     reads: Reads,
     /// Where the next read may end, to bring what follows it along.
     widen_to: Option<u64>,
+    /// What deflated members may still inflate to (`MAX_INFLATED_BYTES` in all).
+    inflate_left: u64,
     state: State,
     facts: FileFacts,
     scan: Scan,
@@ -324,6 +329,7 @@ impl Inspector {
             pending: None,
             reads: Reads::default(),
             widen_to: None,
+            inflate_left: MAX_INFLATED_BYTES,
             state,
             facts: FileFacts::default(),
             scan: Scan::default(),
@@ -462,6 +468,10 @@ impl Inspector {
         }
         if data.starts_with(b"PK\x03\x04") {
             zip_state(self.size, false, true, false)
+        } else if data.get(257..262) == Some(b"ustar".as_slice()) {
+            // torch's oldest format, a tar whose `storages` member is unpickled first.
+            self.scan.fail("a tar archive (PyTorch's legacy tar format) is not read".into());
+            State::Finished
         } else if data.starts_with(SEVEN_Z) {
             self.scan.fail("7z archives are not read".into());
             State::Finished

@@ -171,8 +171,26 @@ fn quoted(line: &[u8]) -> String {
     text(inner)
 }
 
+/// A `PUT`/`GET` key as the unpickler reads it, with Python's `int()`: surrounding whitespace,
+/// an optional `+`, and single underscores between digits (`1_0` is 10; a walk that refused
+/// it would stop where `pickle.load` goes on). `None` for anything `int()` refuses, a negative
+/// key (which the unpickler refuses too), or a key past `u64`.
 fn decimal(line: &[u8]) -> Option<u64> {
-    std::str::from_utf8(line).ok()?.trim().parse().ok()
+    let text = std::str::from_utf8(line).ok()?.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    let bytes = digits.as_bytes();
+    let well_formed = !bytes.is_empty()
+        && bytes.first().is_some_and(u8::is_ascii_digit)
+        && bytes.last().is_some_and(u8::is_ascii_digit)
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_')
+        && !digits.contains("__");
+    if !well_formed {
+        return None;
+    }
+    digits
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
 }
 
 /// A memo as the unpickler keeps one: every key written (`MEMOIZE` writes at its length),
@@ -410,6 +428,20 @@ mod tests {
 
     fn pair(module: &str, name: &str) -> (String, String) {
         (module.to_owned(), name.to_owned())
+    }
+
+    #[test]
+    fn memo_keys_are_read_as_python_reads_them() {
+        // `Np1_0\n0cos\nsystem\n(S'id'\ntR.`: pickle.load runs os.system; a walk that stopped
+        // at the PUT key `1_0` (which int() accepts) saw no import at all.
+        let walk = walk(b"Np1_0\n0cos\nsystem\n(S'id'\ntR.", true);
+        assert_eq!(imports(&walk), vec![pair("os", "system")]);
+        assert_eq!(walk.error, None);
+        assert_eq!(decimal(b" +1_000 "), Some(1000));
+        assert_eq!(decimal(b"007"), Some(7));
+        for refused in [&b"1__0"[..], b"_1", b"1_", b"-1", b"", b"1 0", b"0x10", b"99999999999999999999999"] {
+            assert_eq!(decimal(refused), None, "{:?}", String::from_utf8_lossy(refused));
+        }
     }
 
     #[test]

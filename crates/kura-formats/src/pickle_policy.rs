@@ -155,6 +155,20 @@ const DENY: &[(&str, Names)] = &[
     ("_pyrepl", Names::All),
 ];
 
+/// kura's additions to picklescan's deny list: modules that reach a shell or build native
+/// code without being named by it (`multiprocessing.util.spawnv_passfds` forks a command,
+/// `_posixsubprocess.fork_exec` is what `subprocess` calls, `torch.utils.cpp_extension`
+/// compiles and loads C++ source, `marshal`/`code`/`importlib` load code objects and modules).
+const KURA_DENY: &[(&str, Names)] = &[
+    ("multiprocessing", Names::All),
+    ("_posixsubprocess", Names::All),
+    ("torch.utils.cpp_extension", Names::All),
+    ("marshal", Names::All),
+    ("code", Names::All),
+    ("importlib", Names::All),
+    ("_winapi", Names::All),
+];
+
 fn listed<'a>(list: &'a [(&str, Names)], module: &str) -> Option<&'a Names> {
     list.iter().find(|(m, _)| *m == module).map(|(_, names)| names)
 }
@@ -164,12 +178,13 @@ pub fn safety(import: &Import) -> Safety {
     if import.module.contains("unknown") || import.name.contains("unknown") {
         return Safety::Dangerous;
     }
-    let mut deny = listed(DENY, &import.module);
+    let mut deny = listed(DENY, &import.module).or_else(|| listed(KURA_DENY, &import.module));
     if deny.is_none() {
         // A parent module denied as a whole denies its submodules too.
         let parts: Vec<&str> = import.module.split('.').collect();
         for end in 1..parts.len() {
-            if matches!(listed(DENY, &parts[..end].join(".")), Some(Names::All)) {
+            let parent = parts[..end].join(".");
+            if [DENY, KURA_DENY].iter().any(|list| matches!(listed(list, &parent), Some(Names::All))) {
                 deny = Some(&Names::All);
                 break;
             }
@@ -195,6 +210,15 @@ mod tests {
 
     fn of(module: &str, name: &str) -> Safety {
         safety(&Import { module: module.into(), name: name.into() })
+    }
+
+    #[test]
+    fn kura_denies_shells_and_code_loaders_picklescan_does_not_name() {
+        assert_eq!(of("multiprocessing.util", "spawnv_passfds"), Safety::Dangerous);
+        assert_eq!(of("_posixsubprocess", "fork_exec"), Safety::Dangerous);
+        assert_eq!(of("torch.utils.cpp_extension", "load_inline"), Safety::Dangerous);
+        assert_eq!(of("marshal", "loads"), Safety::Dangerous);
+        assert_eq!(of("multiprocessingx", "thing"), Safety::Suspicious, "whole names only");
     }
 
     #[test]

@@ -473,6 +473,17 @@ impl MetadataStore for SqlStore {
         Ok(found.is_some())
     }
 
+    async fn repo_lfs_bytes(&self, repo: i64) -> Result<u64> {
+        let sql = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM (SELECT \
+                   COALESCE((SELECT o.size FROM lfs_objects o WHERE o.oid = l.oid), \
+                   (SELECT MIN(x.size) FROM xet_files x WHERE x.sha256 = l.oid AND x.verified = 1)) AS size \
+                   FROM repo_lfs_objects l WHERE l.repo_id = $1) linked";
+        let total: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(repo).fetch_one(pool).await.map_err(db_error)?
+        });
+        Ok(rows::to_u64(total))
+    }
+
     async fn repo_lfs_objects(
         &self,
         repo: i64,

@@ -209,6 +209,7 @@ async fn repo_lfs_listing(store: &dyn MetadataStore, repo: i64, blob: &Sha256) {
     let dangling = Sha256::digest(b"no bytes");
     store.link_lfs_object(repo, &dangling).await.unwrap();
     assert_eq!(store.repo_lfs_objects(repo, None, 10).await.unwrap().len(), 1, "no bytes, not listed");
+    assert_eq!(store.repo_lfs_bytes(repo).await.unwrap(), 7, "the sum counts stored objects only");
     assert!(store.repo_lfs_objects(repo, Some(blob), 10).await.unwrap().is_empty(), "keyset");
     let extra = Sha256::digest(b"extra");
     store.record_lfs_object(&extra, 5, 33).await.unwrap();

@@ -109,6 +109,9 @@ pub trait MetadataStore:
         after: Option<&Sha256>,
         limit: u64,
     ) -> Result<Vec<RepoLfsObject>>;
+    /// The bytes of all the large objects linked to the repo that are stored (what
+    /// `repo_lfs_objects` would list, summed in one query).
+    async fn repo_lfs_bytes(&self, repo: i64) -> Result<u64>;
     /// Removes the repo's links to these objects (its proof that it may read them); the bytes
     /// stay. Returns how many links existed.
     async fn unlink_lfs_objects(&self, repo: i64, oids: &[Sha256]) -> Result<u64>;

@@ -8,7 +8,9 @@
 use super::source::Source;
 use super::stream::{self, Analysis, Poll};
 use super::zip::{self, LOCAL_HEADER, Member};
-use super::{Advance, Inspector, LOCAL_AHEAD, MAX_DIRECTORY_BYTES, MAX_MEMBERS, MAX_STREAM_BYTES};
+use super::{
+    Advance, Inspector, LOCAL_AHEAD, MAX_DIRECTORY_BYTES, MAX_INFLATED_BYTES, MAX_MEMBERS, MAX_STREAM_BYTES,
+};
 use super::{MAX_MERGED, MEMBERS_WINDOW};
 use super::{MAX_NAME_BYTES, MemberStage, State, ZipScan, ZipStage, cut, need, whole};
 
@@ -179,7 +181,17 @@ impl Inspector {
                 let span = member.compressed.min(member.size);
                 Source::stored_from(start, span, MAX_STREAM_BYTES, first.unwrap_or_default())
             }
-            8 => Source::deflated(start, member.compressed, member.size, MAX_STREAM_BYTES),
+            8 => {
+                let limit = MAX_STREAM_BYTES.min(member.size).min(self.inflate_left);
+                if limit < MAX_STREAM_BYTES.min(member.size) {
+                    self.inflate_left = 0;
+                    return Err(format!(
+                        "the archive's members inflate past {MAX_INFLATED_BYTES} bytes in all"
+                    ));
+                }
+                self.inflate_left -= limit;
+                Source::deflated(start, member.compressed, member.size, MAX_STREAM_BYTES)
+            }
             method => return Err(format!("compression method {method} is not read")),
         };
         Ok(MemberStage::Data(source, analysis))

@@ -257,6 +257,20 @@ async fn the_unsafe_pickle_policy_refuses_commits_and_pushes() {
     assert!(message.contains("a/evil.bin") && message.contains("os.system"), "{message}");
     assert_eq!(server.head_sha(&server.alice, "alice/guarded").await, before, "nothing landed");
     commit_ok(&server, "alice/guarded", &[file_line("ok.pkl", &benign_pickle())]).await;
+    // A file the scan cannot read to its end is refused too: a legacy tar checkpoint, and a
+    // pickle whose memo key only Python's int() reads (`1_0`) ahead of an os.system call.
+    let mut tar = vec![0u8; 1024];
+    tar[..8].copy_from_slice(b"storages");
+    tar[257..262].copy_from_slice(b"ustar");
+    let response =
+        server.commit(&server.alice, "alice/guarded", "main", &[file_line("old.pt", &tar)], None).await;
+    assert_eq!(response.status(), 403);
+    assert!(header(&response, "x-error-message").unwrap_or_default().contains("old.pt"));
+    let underscored = b"Np1_0\n0cos\nsystem\n(S'id'\ntR.";
+    let response =
+        server.commit(&server.alice, "alice/guarded", "main", &[file_line("u.pkl", underscored)], None).await;
+    assert_eq!(response.status(), 403);
+    assert!(header(&response, "x-error-message").unwrap_or_default().contains("os.system"));
 
     let work = tempfile::tempdir().unwrap();
     let (base, url) = (work.path().to_owned(), authed(&server, &server.alice, "alice/guarded"));
