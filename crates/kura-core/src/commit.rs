@@ -129,19 +129,9 @@ impl Repos<'_> {
     /// them, at most 100.
     pub async fn spaces_using(&self, identity: &Identity, model: &RepoRecord) -> Result<Vec<RepoRecord>> {
         let query = kura_storage::RepoQuery {
-            repo_type: kura_model::RepoType::Space,
-            search: None,
-            author: None,
-            tags: Vec::new(),
-            private_namespaces: None,
-            private_repos: Vec::new(),
-            parameters: None,
             linking: Some(("model".to_owned(), model.repo_id.to_string())),
-            pipeline_tag: None,
-            sort: kura_storage::RepoSort::Id,
-            descending: false,
-            offset: 0,
             limit: MAX_CARD_LINKS as u64,
+            ..kura_storage::RepoQuery::every(kura_model::RepoType::Space)
         };
         self.list_repos(identity, query).await
     }

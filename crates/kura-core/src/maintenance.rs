@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use kura_git::Commit;
 use kura_model::{ObjectId, RefName, RepoType, Sha256, Timestamp};
-use kura_storage::{RepoQuery, RepoRecord, RepoSort, StorageError};
+use kura_storage::{RepoQuery, RepoRecord, StorageError};
 use serde_json::json;
 
 use crate::audit::{actor, record_target};
@@ -139,19 +139,10 @@ impl Repos<'_> {
         while index < TYPES.len() && out.len() < limit {
             let want = limit - out.len();
             let query = RepoQuery {
-                repo_type: TYPES[index],
-                search: None,
                 author: Some(namespace.clone()),
-                tags: Vec::new(),
-                private_namespaces: None,
-                private_repos: Vec::new(),
-                parameters: None,
-                linking: None,
-                pipeline_tag: None,
-                sort: RepoSort::Id,
-                descending: false,
                 offset,
                 limit: want as u64,
+                ..RepoQuery::every(TYPES[index])
             };
             let page = self.list_repos(identity, query).await?;
             let got = page.len();

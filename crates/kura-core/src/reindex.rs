@@ -3,7 +3,7 @@
 //! work is the indexing job's, so a server running beside it sees the same facts.
 
 use kura_model::{ObjectId, RepoType};
-use kura_storage::{RepoQuery, RepoRecord, RepoSort};
+use kura_storage::{RepoQuery, RepoRecord};
 
 use crate::error::Result;
 use crate::services::Index;
@@ -28,21 +28,7 @@ impl Index<'_> {
         for repo_type in RepoType::ALL {
             let mut offset = 0;
             loop {
-                let query = RepoQuery {
-                    repo_type,
-                    search: None,
-                    author: None,
-                    tags: Vec::new(),
-                    private_namespaces: None,
-                    private_repos: Vec::new(),
-                    parameters: None,
-                    linking: None,
-                    pipeline_tag: None,
-                    sort: RepoSort::Id,
-                    descending: false,
-                    offset,
-                    limit: PAGE,
-                };
+                let query = RepoQuery { offset, limit: PAGE, ..RepoQuery::every(repo_type) };
                 let page = self.meta.list_repos(&query).await?;
                 let full = page.len() as u64 == PAGE;
                 repos.extend(page);

@@ -171,6 +171,28 @@ pub struct RepoQuery {
     pub limit: u64,
 }
 
+impl RepoQuery {
+    /// Every repo of `repo_type` the store has (no filter, every private repo), by id, a
+    /// thousand at a time: callers set what they filter on over it.
+    pub fn every(repo_type: RepoType) -> Self {
+        Self {
+            repo_type,
+            search: None,
+            author: None,
+            tags: Vec::new(),
+            private_namespaces: None,
+            private_repos: Vec::new(),
+            parameters: None,
+            linking: None,
+            pipeline_tag: None,
+            sort: RepoSort::Id,
+            descending: false,
+            offset: 0,
+            limit: 1000,
+        }
+    }
+}
+
 /// A file registered through a Xet shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XetFileRecord {

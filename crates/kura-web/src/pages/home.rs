@@ -36,21 +36,7 @@ impl RepoItem {
 }
 
 fn query(repo_type: RepoType, sort: RepoSort, offset: u64, limit: u64) -> RepoQuery {
-    RepoQuery {
-        repo_type,
-        search: None,
-        author: None,
-        tags: Vec::new(),
-        private_namespaces: None,
-        private_repos: Vec::new(),
-        parameters: None,
-        linking: None,
-        pipeline_tag: None,
-        sort,
-        descending: true,
-        offset,
-        limit,
-    }
+    RepoQuery { sort, descending: true, offset, limit, ..RepoQuery::every(repo_type) }
 }
 
 #[derive(Template)]
