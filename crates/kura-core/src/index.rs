@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::TryStreamExt;
 use kura_formats::derive::{Inputs, derive_model_with_tokenizer};
 use kura_formats::inspect::{self, FileFacts, Inspector, Step};
 use kura_model::{ObjectId, RepoId, RepoType};
@@ -304,27 +303,12 @@ impl Index<'_> {
             match step {
                 Step::Done(facts) => return Ok((facts, read)),
                 Step::Read { offset, len } => {
-                    let bytes = self.read_range(open, offset, len).await?;
+                    let bytes = self.hub.files().read_to_vec(open, offset, len.min(MAX_READ_BYTES)).await?;
                     read += bytes.len() as u64;
                     fed = Some(bytes);
                 }
             }
         }
-    }
-
-    /// Up to `len` bytes from `offset` (fewer at the end of the file, none past it).
-    async fn read_range(&self, open: &OpenFile, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let len = len.min(MAX_READ_BYTES).min(open.size.saturating_sub(offset));
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        let mut stream = self.hub.files().read_file(open, offset, len).await?;
-        let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        while let Some(chunk) = stream.try_next().await.map_err(kura_storage::StorageError::Stream)? {
-            let room = usize::try_from(len).unwrap_or(usize::MAX).saturating_sub(out.len());
-            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        }
-        Ok(out)
     }
 
     /// A small JSON file at the root of the commit, parsed; `None` when absent, too large or
@@ -343,7 +327,7 @@ impl Index<'_> {
         if open.size > MAX_JSON_BYTES {
             return Ok(None);
         }
-        let bytes = self.read_range(&open, 0, open.size).await?;
+        let bytes = self.hub.files().read_to_vec(&open, 0, open.size).await?;
         Ok(serde_json::from_slice(&bytes).ok())
     }
 }

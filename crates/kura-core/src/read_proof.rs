@@ -6,6 +6,7 @@
 //! `Accounts::authorize_files`) and the repo's own record of the object; every path that sends
 //! large-file bytes (resolve, LFS downloads, Xet reconstruction) takes one.
 
+use futures_util::TryStreamExt;
 use kura_git::LfsPointer;
 use kura_model::{ObjectId, RepoPath, Sha256};
 use kura_storage::{RepoRecord, XetFileRecord};
@@ -236,6 +237,24 @@ impl Files<'_> {
             FileBody::Git { blob, size } => self.objects.blob_range(blob, *size, offset, len).await,
             FileBody::Object(read) => self.read_object(read, offset, len).await,
         }
+    }
+
+    /// Up to `len` bytes from `offset` of an opened file, held in memory (fewer at its end, none
+    /// past it): for the small ranges the indexer and the headers route parse. Callers bound
+    /// `len`.
+    pub(crate) async fn read_to_vec(&self, file: &OpenFile, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let len = len.min(file.size.saturating_sub(offset));
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = usize::try_from(len).unwrap_or(usize::MAX);
+        let mut stream = self.read_file(file, offset, len).await?;
+        let mut out = Vec::with_capacity(limit);
+        while let Some(chunk) = stream.try_next().await.map_err(kura_storage::StorageError::Stream)? {
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        Ok(out)
     }
 
     /// The Xet file hash of an LFS entry, for listings: only when the repo holds the object.

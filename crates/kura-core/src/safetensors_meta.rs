@@ -2,7 +2,6 @@
 //! `get_sharded_safetensors_metadata`): the index file's fields besides `weight_map`, and the
 //! JSON header of every shard it names, read by ranges through the caller's file access.
 
-use futures_util::TryStreamExt;
 use kura_formats::safetensors;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -56,7 +55,7 @@ impl Index<'_> {
         // `cover` sets the request's total: the index's share, then the headers' as they come.
         let index_share = index_file.size.saturating_mul(JSON_EXPANSION);
         memory.cover(index_share).await.map_err(busy)?;
-        let bytes = self.read_exact(&index_file, 0, index_file.size).await?;
+        let bytes = self.hub.files().read_to_vec(&index_file, 0, index_file.size).await?;
         let Ok(Value::Object(mut index)) = serde_json::from_slice::<Value>(&bytes) else {
             return Err(not_sharded(filename));
         };
@@ -95,7 +94,7 @@ impl Index<'_> {
         if file.size < 8 {
             return Err(unreadable("it is shorter than the 8-byte header length".into()));
         }
-        let prefix = self.read_exact(file, 0, 8).await?;
+        let prefix = self.hub.files().read_to_vec(file, 0, 8).await?;
         let len = safetensors::header_len(&prefix).map_err(|e| unreadable(e.to_string()))?;
         if len.saturating_add(8) > file.size {
             return Err(unreadable("its header runs past the end of the file".into()));
@@ -110,21 +109,8 @@ impl Index<'_> {
         // budget is spent, the client retries after a moment.
         let busy = |_| CoreError::RateLimited { retry_after_secs: 2 };
         memory.cover(held.saturating_add(*total)).await.map_err(busy)?;
-        let json = self.read_exact(file, 8, len).await?;
+        let json = self.hub.files().read_to_vec(file, 8, len).await?;
         let text = String::from_utf8(json).map_err(|_| unreadable("its header is not UTF-8".into()))?;
         RawValue::from_string(text).map_err(|e| unreadable(e.to_string()))
-    }
-
-    /// Exactly `len` bytes from `offset` of a file whose size was checked by the caller.
-    async fn read_exact(&self, file: &OpenFile, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let mut stream = self.hub.files().read_file(file, offset, len).await?;
-        let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        while let Some(chunk) = stream.try_next().await.map_err(kura_storage::StorageError::Stream)? {
-            out.extend_from_slice(&chunk);
-            if out.len() as u64 > len {
-                return Err(CoreError::Corrupt(format!("a read of {len} bytes returned more")));
-            }
-        }
-        Ok(out)
     }
 }

@@ -53,16 +53,10 @@ async fn info(server: &TestServer, repo: &str, query: &str) -> Value {
 
 /// Waits until the head of `repo` is indexed (its scan is done) and returns its info.
 pub(crate) async fn indexed(server: &TestServer, repo: &str) -> Value {
-    for _ in 0..200 {
-        let value = info(server, repo, "?securityStatus=true").await;
-        if value["securityRepoStatus"]["scansDone"] == json!(true) {
-            return value;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{repo} was not indexed within 10 s");
+    indexed_as(server, &server.alice, repo).await
 }
 
+/// `indexed`, asked with `token`.
 async fn commit_ok(server: &TestServer, repo: &str, lines: &[Value]) {
     let response = server.commit(&server.alice, repo, "main", lines, None).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
@@ -339,7 +333,11 @@ async fn space_naming(server: &TestServer, name: &str, private: bool, models: &s
         .await
         .unwrap();
     assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
-    let readme = format!("---\nsdk: static\nmodels:\n{models}---\n# demo\n");
+    commit_space_readme(server, name, &format!("---\nsdk: static\nmodels:\n{models}---\n# demo\n")).await;
+}
+
+/// Commits `readme` as the README of alice's Space `name`.
+async fn commit_space_readme(server: &TestServer, name: &str, readme: &str) {
     let header = json!({"key": "header", "value": {"summary": "card", "description": ""}});
     let body = format!("{header}\n{}", file_line("README.md", readme.as_bytes()));
     let response = server
@@ -369,16 +367,6 @@ async fn a_model_lists_the_spaces_whose_card_names_it_as_the_caller_may_see_them
     assert_eq!(spaces(&server.alice).await, json!(["alice/demo", "alice/secret-demo"]));
     assert_eq!(spaces(&server.bob).await, json!(["alice/demo"]), "a private Space is not named to others");
     // A new card that no longer names the model drops the link.
-    let header = json!({"key": "header", "value": {"summary": "card", "description": ""}});
-    let body = format!("{header}\n{}", file_line("README.md", b"---\nsdk: static\n---\n"));
-    let response = server
-        .post("/api/spaces/alice/demo/commit/main")
-        .bearer_auth(&server.alice)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    commit_space_readme(&server, "demo", "---\nsdk: static\n---\n").await;
     assert_eq!(spaces(&server.bob).await, json!([]));
 }
