@@ -10,3 +10,4 @@ pub mod inspect;
 pub mod pickle;
 pub mod pickle_policy;
 pub mod safetensors;
+pub mod viewer;

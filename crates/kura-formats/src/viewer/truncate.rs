@@ -1,0 +1,1 @@
+//! Placeholder for the viewer's `truncate` logic; filled in by issue 17.
