@@ -31,6 +31,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("kura-cas", &["kura-model"]),
     // Sans-IO readers of model formats: no kura crate, no I/O.
     ("kura-formats", &[]),
+    // Arrow and Parquet tables for the dataset viewer: no kura crate, I/O behind a trait.
+    ("kura-dataset", &[]),
     ("kura-git", &["kura-model"]),
     ("kura-storage-sql", &["kura-storage", "kura-model"]),
     ("kura-storage-blob", &["kura-storage", "kura-model"]),
