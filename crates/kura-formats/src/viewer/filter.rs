@@ -15,7 +15,7 @@
 //! `NOT unknown` is unknown, `unknown AND false` is false, `unknown OR true` is true; a row
 //! matches only when the whole clause is true. (DuckDB would try an implicit cast for mixed kinds
 //! and usually fail the query; kura answers "no match" instead.) Numbers compare numerically
-//! (integers exactly, an integer against a float as `f64`), strings by their UTF-8 bytes, `false <
+//! (integers exactly, an integer against a float too), strings by their UTF-8 bytes, `false <
 //! true`.
 //!
 //! Ordering follows DuckDB's default `NULLS LAST` for both `ASC` and `DESC` (checked with DuckDB
