@@ -207,10 +207,15 @@ fn count_label(labels: &mut Option<HashMap<String, u64>>, bytes: &mut usize, s: 
     map.insert(s.to_owned(), 1);
 }
 
-/// `np.round(x, 5)`: scale, round half to even, unscale.
+/// `np.round(x, 5)`: scale, round half to even, unscale (a value too large to scale has no
+/// fractional digits and is returned as is, where numpy would give infinity).
 fn round5(x: f64) -> f64 {
     let scale = 10f64.powi(DECIMALS);
-    (x * scale).round_ties_even() / scale
+    let scaled = x * scale;
+    if !scaled.is_finite() {
+        return x;
+    }
+    scaled.round_ties_even() / scale
 }
 
 fn proportion(count: u64, n: u64) -> f64 {
@@ -300,6 +305,10 @@ fn float_stats(mut values: Vec<f64>, nulls: u64, n: u64) -> Value {
     let mut edges = if min == max { vec![min, max] } else { arange(min, max, (max - min) / NUM_BINS as f64) };
     if edges.last() != Some(&max) {
         edges.push(max);
+    }
+    if edges.len() < 2 {
+        // max - min overflowed to infinity: numpy would fail; one bin holds everything
+        edges = vec![min, max];
     }
     let hist = histogram_counts(&values, &edges);
     let bin_edges: Vec<f64> = edges.into_iter().map(round5).collect();
@@ -514,6 +523,21 @@ mod tests {
         assert_eq!(out["column_statistics"]["max"], 6);
         let hist = out["column_statistics"]["histogram"]["hist"].as_array().unwrap();
         assert_eq!(hist.iter().filter_map(Value::as_u64).sum::<u64>(), MAX_ROWS);
+    }
+
+    #[test]
+    fn extreme_floats_do_not_panic() {
+        let f = json!({"_type": "Value", "dtype": "float64"});
+        let out = run("f", &f, &[json!(-1e308), json!(1e308), json!(0.0)]);
+        let s = &out["column_statistics"];
+        assert_eq!(s["histogram"]["hist"], json!([3]));
+        assert_eq!((s["min"].clone(), s["max"].clone()), (json!(-1e308), json!(1e308)));
+        let i = json!({"_type": "Value", "dtype": "uint64"});
+        let out = run("i", &i, &[json!(i64::MIN), json!(u64::MAX), json!(0)]);
+        let s = &out["column_statistics"];
+        assert_eq!((s["min"].clone(), s["max"].clone()), (json!(i64::MIN), json!(i64::MAX)));
+        let hist = s["histogram"]["hist"].as_array().unwrap();
+        assert_eq!(hist.iter().filter_map(Value::as_u64).sum::<u64>(), 3);
     }
 
     #[test]
