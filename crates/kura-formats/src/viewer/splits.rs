@@ -15,10 +15,15 @@
 //! `dataset_infos.json` and the README `dataset_info` key are not read (they only matter for the
 //! default config of multi-config YAML repos without a marked default); a winning `.zip` is an
 //! error ([`SplitsError::ZipArchive`]) since `datasets` opens the archives to choose the builder;
-//! absolute patterns and URLs match nothing; YAML is parsed as YAML 1.2 (PyYAML reads 1.1: `yes`
-//! is a boolean there); builder parameters of builders other than csv/json/parquet/arrow/text/
-//! conll are passed through unfiltered.
-//! Pure: no I/O; every input has a budget.
+//! absolute patterns and URLs match nothing; YAML is parsed as YAML 1.2 by `serde_yaml_ng` where
+//! PyYAML reads 1.1 (`default: no` is a boolean there, a string here) and rejects duplicate keys
+//! where PyYAML keeps the last; builder parameters of builders other than
+//! csv/json/parquet/arrow/text/conll are passed through unfiltered; a YAML `split` that is not a
+//! string is a `ValueError` here, a `TypeError` there. The oracle
+//! (`scripts/gen_split_cases.py`) runs `datasets` on a local directory, whose code path is the
+//! Hub's with a different file system under the same fsspec glob.
+//! Pure: no I/O; every input has a budget (files, configs, patterns and their length, the YAML
+//! size, and the total glob-matching work).
 
 use serde_json::{Map, Value};
 
@@ -110,6 +115,10 @@ pub enum SplitsError {
     TooManyConfigs(usize),
     #[error("too many data_files patterns (at most {MAX_PATTERNS})")]
     TooManyPatterns,
+    #[error("a data_files pattern is {0} bytes long (at most 1024)")]
+    PatternTooLong(usize),
+    #[error("matching the data_files patterns against the repo's files takes too long")]
+    TooMuchWork,
     #[error("the README's YAML block is larger than 1 MiB")]
     ReadmeTooLarge,
     #[error("invalid README YAML: {0}")]
@@ -140,9 +149,12 @@ impl SplitsError {
     /// The class of the exception `datasets` raises in the same situation.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::TooManyFiles(_) | Self::TooManyPatterns | Self::ReadmeTooLarge | Self::ZipArchive => {
-                "Unsupported"
-            }
+            Self::TooManyFiles(_)
+            | Self::TooManyPatterns
+            | Self::PatternTooLong(_)
+            | Self::TooMuchWork
+            | Self::ReadmeTooLarge
+            | Self::ZipArchive => "Unsupported",
             Self::TooManyConfigs(_) => "DatasetWithTooManyConfigsError",
             Self::InvalidYaml(_) => "YAMLError",
             Self::InvalidConfigs(_)
@@ -419,6 +431,17 @@ mod tests {
         assert_eq!(infer_configs(&files, Some(&readme)), Err(SplitsError::TooManyConfigs(MAX_CONFIGS + 1)));
         let big = format!("---\nx: \"{}\"\n---\n", "a".repeat(yaml::MAX_YAML_BYTES));
         assert_eq!(infer_configs(&files, Some(&big)), Err(SplitsError::ReadmeTooLarge));
+    }
+
+    #[test]
+    fn hostile_patterns_hit_a_budget() {
+        let files = [RepoFile { path: "a.csv", size: 1 }];
+        let long = format!("---\nconfigs:\n- config_name: x\n  data_files: \"{}*\"\n---\n", "a".repeat(2000));
+        assert_eq!(infer_configs(&files, Some(&long)), Err(SplitsError::PatternTooLong(2001)));
+        let paths: Vec<String> = (0..2100).map(|i| format!("x/{i}/{}", "a".repeat(990))).collect();
+        let files: Vec<RepoFile<'_>> = paths.iter().map(|p| RepoFile { path: p, size: 1 }).collect();
+        let slow = format!("---\nconfigs:\n- config_name: x\n  data_files: \"x{}\"\n---\n", "?".repeat(1000));
+        assert_eq!(infer_configs(&files, Some(&slow)), Err(SplitsError::TooMuchWork));
     }
 
     #[test]

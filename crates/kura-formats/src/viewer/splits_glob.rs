@@ -69,9 +69,21 @@ impl Glob {
         Ok(Self { tokens, needle })
     }
 
+    /// A cheap necessary condition: the path contains the pattern's longest literal.
+    pub(super) fn could_match(&self, path: &str) -> bool {
+        path.contains(self.needle.as_str())
+    }
+
+    /// An upper bound of the work [`Glob::matches`] does on `path`.
+    pub(super) fn cost(&self, path: &str) -> u64 {
+        let len = u64::try_from(path.len()).unwrap_or(u64::MAX);
+        let tokens = u64::try_from(self.tokens.len()).unwrap_or(u64::MAX);
+        len.saturating_add(1).saturating_mul(tokens.saturating_add(1))
+    }
+
     /// Whether the whole `path` matches.
     pub(super) fn matches(&self, path: &str) -> bool {
-        if !path.contains(self.needle.as_str()) {
+        if !self.could_match(path) {
             return false;
         }
         let n = self.tokens.len();

@@ -2,12 +2,15 @@
 //! `DataFilesList.from_patterns`) and finding the default split patterns (`get_data_patterns`,
 //! `_get_data_files_patterns`) as `datasets` 5.2.0 does.
 
+use std::cell::Cell;
+
 use super::formats::{basename, has_allowed_extension};
 use super::glob::{Glob, has_magic, inside_unrequested_special_dir, unrequested_hidden};
 use super::yaml::valid_split_name;
 use super::{SplitSpec, SplitsError};
 
-/// One file of the repo at the revision: its path from the repo root and its size in bytes.
+/// One file of the repo at the revision: its path from the repo root and its size in bytes (the
+/// size does not influence the inference; `datasets` ignores it too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepoFile<'a> {
     pub path: &'a str,
@@ -39,15 +42,35 @@ const FILE_PATTERNS: &[&str] = &["**/{k}{s}*", "**/*{s}{k}{s}*"];
 /// Split → patterns, in order.
 pub(super) type Patterns = Vec<(String, Vec<String>)>;
 
+/// Longest data-file pattern accepted.
+pub(super) const MAX_PATTERN_LEN: usize = 1024;
+/// Most glob-matching work in one inference: path characters × pattern tokens, summed over the
+/// paths a pattern is tried on (those that contain its longest literal).
+pub(super) const MAX_MATCH_WORK: u64 = 2_000_000_000;
+
 /// Pattern resolution failed.
 enum Miss {
     NotFound,
     Invalid,
+    Budget(SplitsError),
+}
+
+impl Miss {
+    fn into_error(self, pattern: &str, full: String) -> Option<SplitsError> {
+        match self {
+            Self::NotFound if has_magic(pattern) => None,
+            Self::NotFound => Some(SplitsError::FileNotFound(full)),
+            Self::Invalid => Some(SplitsError::InvalidPattern(pattern.to_owned())),
+            Self::Budget(e) => Some(e),
+        }
+    }
 }
 
 /// The repo's files, sorted by path (fsspec's glob sorts its matches).
 pub(super) struct Repo<'a> {
     paths: Vec<&'a str>,
+    /// Matching work spent so far, against [`MAX_MATCH_WORK`].
+    work: Cell<u64>,
 }
 
 impl<'a> Repo<'a> {
@@ -55,11 +78,14 @@ impl<'a> Repo<'a> {
         let mut paths: Vec<&str> = files.iter().map(|f| f.path).collect();
         paths.sort_unstable();
         paths.dedup();
-        Self { paths }
+        Self { paths, work: Cell::new(0) }
     }
 
     /// `resolve_pattern`: the files matching `pattern` (already joined to the base directory).
     fn resolve(&self, pattern: &str, allowed_only: bool, first_only: bool) -> Result<Vec<&'a str>, Miss> {
+        if pattern.len() > MAX_PATTERN_LEN {
+            return Err(Miss::Budget(SplitsError::PatternTooLong(pattern.len())));
+        }
         if pattern.starts_with('/') || pattern.contains("://") || pattern.contains("::") {
             return Err(Miss::NotFound);
         }
@@ -77,7 +103,15 @@ impl<'a> Repo<'a> {
             }
         } else {
             let glob = Glob::new(pattern).map_err(|_| Miss::Invalid)?;
-            for p in &self.paths {
+            for p in self.under(literal_root(pattern)) {
+                if !glob.could_match(p) {
+                    continue;
+                }
+                let work = self.work.get().saturating_add(glob.cost(p));
+                if work > MAX_MATCH_WORK {
+                    return Err(Miss::Budget(SplitsError::TooMuchWork));
+                }
+                self.work.set(work);
                 if glob.matches(p) && keep(p) {
                     out.push(*p);
                     if first_only {
@@ -89,9 +123,19 @@ impl<'a> Repo<'a> {
         if out.is_empty() { Err(Miss::NotFound) } else { Ok(out) }
     }
 
+    /// The sorted paths starting with `root` (fsspec lists only below the pattern's root).
+    fn under<'s>(&'s self, root: &'s str) -> impl Iterator<Item = &'s &'a str> {
+        let start = self.paths.partition_point(|p| *p < root);
+        self.paths[start..].iter().take_while(move |p| p.starts_with(root))
+    }
+
     /// Whether the pattern finds any file (data or not), as `_get_data_files_patterns` asks.
-    fn finds(&self, base: &str, pattern: &str) -> bool {
-        self.resolve(&join(base, pattern), false, true).is_ok()
+    fn finds(&self, base: &str, pattern: &str) -> Result<bool, SplitsError> {
+        let full = join(base, pattern);
+        match self.resolve(&full, false, true) {
+            Ok(_) => Ok(true),
+            Err(miss) => miss.into_error(pattern, full).map_or(Ok(false), Err),
+        }
     }
 
     /// `DataFilesDict.from_patterns` with `_ALL_ALLOWED_EXTENSIONS`, relative to `base`.
@@ -107,9 +151,11 @@ impl<'a> Repo<'a> {
                 let full = join(base, pattern);
                 match self.resolve(&full, true, false) {
                     Ok(found) => files.extend(found.into_iter().map(str::to_owned)),
-                    Err(Miss::Invalid) => return Err(SplitsError::InvalidPattern(pattern.clone())),
-                    Err(Miss::NotFound) if has_magic(pattern) => {}
-                    Err(Miss::NotFound) => return Err(SplitsError::FileNotFound(full)),
+                    Err(miss) => {
+                        if let Some(e) = miss.into_error(pattern, full) {
+                            return Err(e);
+                        }
+                    }
                 }
             }
             out.push(SplitSpec { name: split.clone(), files });
@@ -130,8 +176,12 @@ impl<'a> Repo<'a> {
             vec![("train".into(), vec!["**".into()])],
         ];
         for family in families {
-            let found: Patterns =
-                family.into_iter().filter(|(_, list)| list.iter().any(|p| self.finds(base, p))).collect();
+            let mut found: Patterns = Vec::new();
+            for (split, list) in family {
+                if any_finds(self, base, &list)? {
+                    found.push((split, list));
+                }
+            }
             if !found.is_empty() {
                 return Ok(found);
             }
@@ -142,8 +192,10 @@ impl<'a> Repo<'a> {
     /// `data/{split}-NNNNN-of-NNNNN*.*`: splits train, validation, test first, then the others
     /// sorted.
     fn sharded_splits(&self, base: &str) -> Result<Option<Patterns>, SplitsError> {
-        let Ok(found) = self.resolve(&join(base, &SHARDED.replace("{split}", "*")), false, false) else {
-            return Ok(None);
+        let found = match self.resolve(&join(base, &SHARDED.replace("{split}", "*")), false, false) {
+            Ok(found) => found,
+            Err(Miss::Budget(e)) => return Err(e),
+            Err(_) => return Ok(None),
         };
         let mut splits: Vec<&str> = found.iter().filter_map(|p| shard_split(basename(p))).collect();
         splits.sort_unstable();
@@ -159,6 +211,21 @@ impl<'a> Repo<'a> {
             .chain(splits.iter().filter(|s| !known.contains(s)).copied());
         Ok(Some(ordered.map(|s| (s.to_owned(), vec![SHARDED.replace("{split}", s)])).collect()))
     }
+}
+
+fn any_finds(repo: &Repo<'_>, base: &str, patterns: &[String]) -> Result<bool, SplitsError> {
+    for p in patterns {
+        if repo.finds(base, p)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The literal directory prefix of a glob: up to the last `/` before its first magic character.
+fn literal_root(pattern: &str) -> &str {
+    let magic = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    &pattern[..pattern[..magic].rfind('/').map_or(0, |i| i + 1)]
 }
 
 /// `string_to_dict(name, "{split}-[0-9]{5}-of-[0-9]{5}*.*")` as a regex search: the split is the
