@@ -11,17 +11,21 @@
 //! 3. One builder for the whole repo, from the most common extension of the first config's files
 //!    (see `splits_formats`); inferred (non-YAML) files of other formats are dropped.
 //!
-//! Deliberate deviations (documented, not modelled): `.huggingface.yaml`, legacy
-//! `dataset_infos.json` and the README `dataset_info` key are not read (they only matter for the
-//! default config of multi-config YAML repos without a marked default); a winning `.zip` is an
-//! error ([`SplitsError::ZipArchive`]) since `datasets` opens the archives to choose the builder;
-//! absolute patterns and URLs match nothing; YAML is parsed as YAML 1.2 by `serde_yaml_ng` where
-//! PyYAML reads 1.1 (`default: no` is a boolean there, a string here) and rejects duplicate keys
-//! where PyYAML keeps the last; builder parameters of builders other than
-//! csv/json/parquet/arrow/text/conll are passed through unfiltered; a YAML `split` that is not a
-//! string is a `ValueError` here, a `TypeError` there. The oracle
-//! (`scripts/gen_split_cases.py`) runs `datasets` on a local directory, whose code path is the
-//! Hub's with a different file system under the same fsspec glob.
+//! Deliberate deviations (documented, not modelled):
+//! - `.huggingface.yaml` (a standalone YAML whose keys, `configs` included, override the
+//!   README's) is not read; legacy `dataset_infos.json` and the README `dataset_info` key are not
+//!   read either (they only pick the default of multi-config YAML repos without a marked one);
+//! - a winning `.zip` is an error ([`SplitsError::ZipArchive`]): `datasets` opens the archives
+//!   to choose the builder;
+//! - absolute patterns and URLs match nothing;
+//! - YAML is parsed as YAML 1.2 by `serde_yaml_ng` where PyYAML reads 1.1 (`default: no` is a
+//!   boolean there, a string here);
+//! - builder parameters of builders other than csv/json/parquet/arrow/text/conll are passed
+//!   through unfiltered; a YAML `split` that is not a string is a `ValueError` here, a
+//!   `TypeError` there.
+//!
+//! The oracle (`scripts/gen_split_cases.py`) runs `datasets` on a local directory: the code path
+//! of a Hub repo, with another fsspec file system under the same glob.
 //! Pure: no I/O; every input has a budget (files, configs, patterns and their length, the YAML
 //! size, and the total glob-matching work).
 

@@ -207,6 +207,15 @@ mod tests {
     }
 
     #[test]
+    fn yaml_1_2_and_duplicate_keys() {
+        // As PyYAML: a repeated key keeps the last value. Unlike it (YAML 1.1): `no` is a string.
+        let dup = "---\nconfigs: 3\nconfigs:\n- config_name: b\n---\n";
+        assert_eq!(parse_configs(dup).unwrap()[0].name, "b");
+        let no = parse_configs("---\nconfigs:\n- config_name: a\n  default: no\n---\n").unwrap();
+        assert!(no[0].default);
+    }
+
+    #[test]
     fn split_names() {
         assert!(valid_split_name("train"));
         assert!(valid_split_name("a.b_2"));
