@@ -15,7 +15,7 @@ use crate::error::{DatasetError, Result};
 const READ_BYTES: usize = 256 << 10;
 
 enum Decoder {
-    Csv(arrow_csv::reader::Decoder),
+    Csv(Box<arrow_csv::reader::Decoder>),
     Json(arrow_json::reader::Decoder),
     Text { rows: Vec<String>, line: Vec<u8> },
     Arrow(arrow_ipc::reader::StreamDecoder),
@@ -42,13 +42,13 @@ impl<R: Read> Batches<R> {
     pub fn new(format: SourceFormat, source: &SourceSchema, reader: R, limits: &Limits) -> Result<Self> {
         let schema = source.schema.clone();
         let decoder = match format {
-            SourceFormat::Csv { delimiter } => Decoder::Csv(
+            SourceFormat::Csv { delimiter } => Decoder::Csv(Box::new(
                 arrow_csv::ReaderBuilder::new(schema.clone())
                     .with_header(true)
                     .with_delimiter(delimiter)
                     .with_batch_size(source.batch_rows)
                     .build_decoder(),
-            ),
+            )),
             SourceFormat::Json => Decoder::Json(
                 arrow_json::ReaderBuilder::new(schema.clone())
                     .with_batch_size(source.batch_rows)
@@ -181,7 +181,13 @@ impl<R: Read> Batches<R> {
 /// Moves the complete lines of `input` into `rows` (the partial last one into `line`); at
 /// the end of the file the partial line is a row too. Answers the bytes used and whether
 /// `rows` is full.
-fn split_lines(input: &[u8], rows: &mut Vec<String>, line: &mut Vec<u8>, eof: bool, max: usize) -> (usize, bool) {
+fn split_lines(
+    input: &[u8],
+    rows: &mut Vec<String>,
+    line: &mut Vec<u8>,
+    eof: bool,
+    max: usize,
+) -> (usize, bool) {
     let mut used = 0;
     for (index, byte) in input.iter().enumerate() {
         if *byte == b'\n' {

@@ -54,7 +54,14 @@ pub fn rows_of(
             let media = features.get(field.name()).and_then(MediaKind::of);
             for (offset, row) in rows.iter_mut().enumerate() {
                 let value = match media {
-                    Some(kind) => media_cell(column.as_ref(), offset, kind, field.name(), row_idx + offset as u64, media_url),
+                    Some(kind) => media_cell(
+                        column.as_ref(),
+                        offset,
+                        kind,
+                        field.name(),
+                        row_idx + offset as u64,
+                        media_url,
+                    ),
                     None if is_binary(field.data_type()) => Value::Null,
                     None => continue,
                 };
@@ -81,7 +88,9 @@ fn plain_rows(batch: &RecordBatch, features: &Features) -> Result<Vec<Map<String
         .fields()
         .iter()
         .enumerate()
-        .filter(|(_, f)| !is_binary(f.data_type()) && features.get(f.name()).and_then(MediaKind::of).is_none())
+        .filter(|(_, f)| {
+            !is_binary(f.data_type()) && features.get(f.name()).and_then(MediaKind::of).is_none()
+        })
         .map(|(i, _)| i)
         .collect();
     let projected = batch.project(&keep)?;

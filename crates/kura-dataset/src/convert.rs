@@ -73,7 +73,12 @@ pub struct SourceSchema {
 
 /// Infers the schema of a source from `prefix`, the first bytes of its first file (the whole
 /// file when shorter than `limits.infer_bytes`; `complete` says which).
-pub fn infer_schema(format: SourceFormat, prefix: &[u8], complete: bool, limits: &Limits) -> Result<SourceSchema> {
+pub fn infer_schema(
+    format: SourceFormat,
+    prefix: &[u8],
+    complete: bool,
+    limits: &Limits,
+) -> Result<SourceSchema> {
     let (schema, rows, used) = match format {
         SourceFormat::Csv { delimiter } => infer_csv(prefix, complete, delimiter)?,
         SourceFormat::Json => infer_json(prefix)?,
@@ -100,7 +105,8 @@ pub fn infer_schema(format: SourceFormat, prefix: &[u8], complete: bool, limits:
 
 fn infer_csv(prefix: &[u8], complete: bool, delimiter: u8) -> Result<(Schema, usize, usize)> {
     // Only whole records: cut after the last line break unless this is the whole file.
-    let used = if complete { prefix.len() } else { prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
+    let used =
+        if complete { prefix.len() } else { prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
     if used == 0 {
         return Err(DatasetError::TooBig(format!(
             "the first row is larger than the {} bytes kura reads to infer the columns",

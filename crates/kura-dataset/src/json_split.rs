@@ -51,14 +51,20 @@ pub(crate) fn records(prefix: &[u8], max: usize) -> Vec<std::ops::Range<usize>> 
 mod tests {
     use super::records;
 
-    fn texts<'a>(input: &'a str, max: usize) -> Vec<&'a str> {
+    fn texts(input: &str, max: usize) -> Vec<&str> {
         records(input.as_bytes(), max).into_iter().map(|r| &input[r]).collect()
     }
 
     #[test]
     fn lines_arrays_and_strings() {
-        assert_eq!(texts("{\"a\":1}\n{\"a\":{\"b\":2}}\n{\"a\":", 10), vec!["{\"a\":1}", "{\"a\":{\"b\":2}}"]);
-        assert_eq!(texts("[{\"a\":\"}{\"}, {\"a\":[1,{}]} ,{\"a\"", 10), vec!["{\"a\":\"}{\"}", "{\"a\":[1,{}]}"]);
+        assert_eq!(
+            texts("{\"a\":1}\n{\"a\":{\"b\":2}}\n{\"a\":", 10),
+            vec!["{\"a\":1}", "{\"a\":{\"b\":2}}"]
+        );
+        assert_eq!(
+            texts("[{\"a\":\"}{\"}, {\"a\":[1,{}]} ,{\"a\"", 10),
+            vec!["{\"a\":\"}{\"}", "{\"a\":[1,{}]}"]
+        );
         assert_eq!(texts("{\"a\":\"\\\"}\"}", 10), vec!["{\"a\":\"\\\"}\"}"]);
         assert_eq!(texts("{}{}{}", 2).len(), 2);
         assert!(texts("[[[[", 10).is_empty());

@@ -7,6 +7,7 @@
 //! repo's files, behind its authorization proof); conversion works on `std::io` readers and
 //! writers so the caller decides where bytes come from and go. Every input has a budget.
 
+pub mod batches;
 pub mod cells;
 pub mod convert;
 mod error;
@@ -14,7 +15,6 @@ pub mod features;
 mod json_split;
 pub mod read;
 pub mod shards;
-pub mod batches;
 
 pub use error::{DatasetError, Result};
 pub use read::{RangeSource, TableMeta};

@@ -71,7 +71,8 @@ impl<W: Write + Send> ShardWriter<W> {
 
     /// Bytes written so far, over every shard (the open one's buffered rows included).
     pub fn bytes(&self) -> u64 {
-        let open = self.current.as_ref().map_or(0, |(w, _)| (w.bytes_written() + w.in_progress_size()) as u64);
+        let open =
+            self.current.as_ref().map_or(0, |(w, _)| (w.bytes_written() + w.in_progress_size()) as u64);
         self.done_bytes + open
     }
 

@@ -43,7 +43,12 @@ impl std::io::Write for Shared {
 }
 
 fn convert(format: SourceFormat, input: &[u8], limits: &Limits) -> Result<Vec<(Bytes, u64)>, DatasetError> {
-    let source = infer_schema(format, &input[..input.len().min(limits.infer_bytes)], input.len() <= limits.infer_bytes, limits)?;
+    let source = infer_schema(
+        format,
+        &input[..input.len().min(limits.infer_bytes)],
+        input.len() <= limits.infer_bytes,
+        limits,
+    )?;
     let features = features_of(&source.schema);
     let outputs: Arc<Mutex<Vec<Shared>>> = Arc::default();
     let made = outputs.clone();
@@ -90,7 +95,10 @@ async fn csv_rows_come_back_at_any_offset() {
     let source: Arc<dyn RangeSource> = Arc::new(Memory(file.clone()));
     let meta = TableMeta::load(source).await.unwrap();
     assert!(meta.metadata().row_groups().len() > 1, "small row groups were asked for");
-    assert!(meta.metadata().row_group(0).column(0).offset_index_range().is_some(), "the page index is written");
+    assert!(
+        meta.metadata().row_group(0).column(0).offset_index_range().is_some(),
+        "the page index is written"
+    );
     let hf = meta.schema().metadata().get("huggingface").unwrap();
     assert!(hf.contains(r#""id":{"dtype":"int64","_type":"Value"}"#), "{hf}");
     for offset in [0u64, 2500, 4990] {
@@ -130,18 +138,27 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut huge = b"a,b\n1,2\n3,\"".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 3 << 20));
     huge.extend_from_slice(b"\"\n");
-    assert!(matches!(convert(SourceFormat::Csv { delimiter: b',' }, &huge, &limits), Err(DatasetError::TooBig(_))));
+    assert!(matches!(
+        convert(SourceFormat::Csv { delimiter: b',' }, &huge, &limits),
+        Err(DatasetError::TooBig(_))
+    ));
     // A value of another type than the prefix showed.
     let mixed = b"a\n1\n2\nnot a number\n";
     let small = Limits { infer_bytes: 4, ..Limits::default() };
-    assert!(matches!(convert(SourceFormat::Csv { delimiter: b',' }, mixed, &small), Err(DatasetError::Invalid(_))));
+    assert!(matches!(
+        convert(SourceFormat::Csv { delimiter: b',' }, mixed, &small),
+        Err(DatasetError::Invalid(_))
+    ));
     // Malformed JSON lines.
     assert!(convert(SourceFormat::Json, b"{\"a\": 1}\n{\"a\": \n", &Limits::default()).is_err());
     assert!(convert(SourceFormat::Json, b"nothing here", &Limits::default()).is_err());
     // Too many columns.
     let header: Vec<String> = (0..1001).map(|i| format!("c{i}")).collect();
     let wide = format!("{}\n", header.join(","));
-    assert!(matches!(convert(SourceFormat::Csv { delimiter: b',' }, wide.as_bytes(), &Limits::default()), Err(DatasetError::TooBig(_))));
+    assert!(matches!(
+        convert(SourceFormat::Csv { delimiter: b',' }, wide.as_bytes(), &Limits::default()),
+        Err(DatasetError::TooBig(_))
+    ));
 }
 
 #[tokio::test]
