@@ -19,6 +19,8 @@ pub(crate) const BLOB_INFO_CACHE_BYTES: u64 = 64 << 20;
 pub(crate) const CARD_CACHE_BYTES: u64 = 8 << 20;
 /// Budget of the xet chunk-table cache (a table holds up to 8,192 chunks of 48 bytes).
 pub(crate) const CHUNK_TABLE_CACHE_BYTES: u64 = 56 << 20;
+/// Parsed parquet footers and page indexes of the dataset viewer.
+pub(crate) const TABLE_META_CACHE_BYTES: u64 = 128 << 20;
 
 /// Bookkeeping per entry on top of what the value itself weighs: the key, the cache's slot
 /// and the value's own header.

@@ -122,6 +122,9 @@ impl Repos<'_> {
         }
         // After the card's tags: the indexer replaces them with the enriched ones.
         self.hub.jobs().queue_index_after_commit(repo, &commit).await;
+        if name.as_str() == "refs/heads/main" && repo.repo_type == kura_model::RepoType::Dataset {
+            self.hub.jobs().queue_export_after_commit(repo, &commit).await;
+        }
         Ok(())
     }
 

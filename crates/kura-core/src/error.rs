@@ -53,6 +53,13 @@ pub enum CoreError {
     /// Too many requests of this kind from this caller; retry after the delay.
     #[error("Too many requests; retry in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// A dataset's data cannot be read or converted (the viewer's export and reads); the
+    /// message says why, and is the data's fault, not the server's.
+    #[error("{0}")]
+    Dataset(String),
+    /// A dataset viewer answer that is an error in the viewer's own terms (`X-Error-Code`).
+    #[error("{message}")]
+    Viewer { code: &'static str, message: String },
     /// Storage failed; the request may be retried.
     #[error("storage failure")]
     Storage(#[source] StorageError),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use kura_formats::derive::{Inputs, derive_model_with_tokenizer};
 use kura_formats::inspect::{self, FileFacts, Inspector, Step};
-use kura_model::{ObjectId, RepoId, RepoType};
+use kura_model::{ObjectId, RepoType};
 use kura_storage::{FactRecord, FactTable, MAX_FACT_KEYS, RepoRecord};
 
 use crate::auth::FilesAccess;
@@ -57,21 +57,7 @@ pub(crate) fn inspectable(path: &str) -> bool {
 impl Index<'_> {
     /// Runs an `index-commit` job: finds the repo (by id, following a rename), then indexes.
     pub(crate) async fn run_job(&self, task: &IndexCommit) -> Result<()> {
-        let commit = ObjectId::from_hex(&task.commit)
-            .map_err(|_| CoreError::Corrupt(format!("an index job names no commit: {:?}", task.commit)))?;
-        let repo_type = RepoType::ALL.into_iter().find(|kind| kind.as_str() == task.repo_type);
-        let (Some(repo_type), Ok(repo_id)) = (repo_type, RepoId::parse(&task.repo_id)) else {
-            return Err(CoreError::Corrupt(format!("an index job names no repo: {task:?}")));
-        };
-        let found = match self.meta.repo(repo_type, &repo_id).await? {
-            Some(repo) => Some(repo),
-            None => self.meta.repo_redirect(repo_type, &repo_id).await?,
-        };
-        // A repo deleted (or replaced under its id) since: nothing to index through it.
-        let Some(repo) = found.filter(|repo| repo.id == task.repo) else { return Ok(()) };
-        if !self.meta.has_commit(repo.id, &commit).await? {
-            return Ok(());
-        }
+        let Some((repo, commit)) = self.hub.jobs().job_target(task).await? else { return Ok(()) };
         let facts = self.index_commit(repo.clone(), commit).await?;
         self.update_listing(&repo, &commit, &facts).await
     }

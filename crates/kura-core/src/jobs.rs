@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use kura_model::ObjectId;
+use kura_model::{ObjectId, RepoId, RepoType};
 use kura_storage::{JobCounts, JobRecord, RepoRecord};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,8 @@ const POLL: Duration = Duration::from_secs(2);
 
 /// The kinds of job, as stored.
 pub(crate) const INDEX_COMMIT: &str = "index-commit";
+/// `export-parquet`: the dataset viewer's parquet export of a dataset's `main` (same payload).
+pub(crate) const EXPORT_PARQUET: &str = "export-parquet";
 
 /// `index-commit`: compute what the hub knows about a commit's files, reading them through
 /// `repo`'s files (the repo the commit landed in).
@@ -70,6 +72,15 @@ impl Jobs<'_> {
     /// from `kura reindex`; not when a reader merely finds no facts, so reads of a revision
     /// that cannot be indexed do not start the same failing work again and again).
     pub async fn queue_index(&self, repo: &RepoRecord, commit: &ObjectId, retry_failed: bool) -> Result<()> {
+        self.queue(INDEX_COMMIT, repo, commit, retry_failed).await
+    }
+
+    /// Queues the parquet export of a dataset commit (the head of `main`).
+    pub async fn queue_export(&self, repo: &RepoRecord, commit: &ObjectId, retry_failed: bool) -> Result<()> {
+        self.queue(EXPORT_PARQUET, repo, commit, retry_failed).await
+    }
+
+    async fn queue(&self, kind: &str, repo: &RepoRecord, commit: &ObjectId, retry_failed: bool) -> Result<()> {
         let payload = serde_json::to_string(&IndexCommit {
             repo: repo.id,
             repo_type: repo.repo_type.as_str().to_owned(),
@@ -81,7 +92,7 @@ impl Jobs<'_> {
         // Keyed by repo and commit: the same commit in two repos is read through each repo's
         // own files (the second job finds the facts and only updates its listing).
         let key = format!("{}:{}", repo.id, commit.to_hex());
-        if self.meta.enqueue_job(INDEX_COMMIT, &key, &payload, now, retry_failed).await? {
+        if self.meta.enqueue_job(kind, &key, &payload, now, retry_failed).await? {
             self.hub.job_state.wake.notify_one();
         }
         Ok(())
@@ -93,6 +104,34 @@ impl Jobs<'_> {
         if let Err(error) = self.queue_index(repo, commit, true).await {
             tracing::warn!(%error, repo = %repo.repo_id, %commit, "could not queue the indexing of a commit");
         }
+    }
+
+    /// `queue_export` after `main` of a dataset moved; a failure is logged (the viewer queues
+    /// it again when it finds no export).
+    pub(crate) async fn queue_export_after_commit(&self, repo: &RepoRecord, commit: &ObjectId) {
+        if let Err(error) = self.queue_export(repo, commit, true).await {
+            tracing::warn!(%error, repo = %repo.repo_id, %commit, "could not queue the parquet export of a commit");
+        }
+    }
+
+    /// The repo and commit a job names: `None` when the repo was deleted (or replaced under
+    /// its id) since, or no longer has the commit. A rename is followed.
+    pub(crate) async fn job_target(&self, task: &IndexCommit) -> Result<Option<(RepoRecord, ObjectId)>> {
+        let commit = ObjectId::from_hex(&task.commit)
+            .map_err(|_| CoreError::Corrupt(format!("a job names no commit: {:?}", task.commit)))?;
+        let repo_type = RepoType::ALL.into_iter().find(|kind| kind.as_str() == task.repo_type);
+        let (Some(repo_type), Ok(repo_id)) = (repo_type, RepoId::parse(&task.repo_id)) else {
+            return Err(CoreError::Corrupt(format!("a job names no repo: {task:?}")));
+        };
+        let found = match self.meta.repo(repo_type, &repo_id).await? {
+            Some(repo) => Some(repo),
+            None => self.meta.repo_redirect(repo_type, &repo_id).await?,
+        };
+        let Some(repo) = found.filter(|repo| repo.id == task.repo) else { return Ok(None) };
+        if !self.meta.has_commit(repo.id, &commit).await? {
+            return Ok(None);
+        }
+        Ok(Some((repo, commit)))
     }
 
     /// The queue's backlog.
@@ -140,6 +179,12 @@ impl Jobs<'_> {
                     CoreError::Corrupt(format!("a malformed {INDEX_COMMIT} job: {error}"))
                 })?;
                 self.hub.index().run_job(&task).await
+            }
+            EXPORT_PARQUET => {
+                let task: IndexCommit = serde_json::from_str(&job.payload).map_err(|error| {
+                    CoreError::Corrupt(format!("a malformed {EXPORT_PARQUET} job: {error}"))
+                })?;
+                self.hub.viewer().run_export_job(&task).await
             }
             other => Err(CoreError::Corrupt(format!("unknown job kind {other:?} (a newer replica's job?)"))),
         }

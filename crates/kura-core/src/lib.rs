@@ -51,6 +51,10 @@ mod signing;
 mod space_card;
 mod tokens;
 mod upload;
+mod viewer;
+mod viewer_rows;
+mod viewer_convert;
+mod viewer_export;
 pub mod views;
 
 /// The address a request comes from, as the edge that received it determined it (the peer,
@@ -102,7 +106,10 @@ pub use reindex::ReindexProgress;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use safetensors_meta::SafetensorsMetadata;
-pub use services::{Accounts, Files, Git, Index, Jobs, Ops, Repos, Xet};
+pub use services::{Accounts, Files, Git, Index, Jobs, Ops, Repos, Viewer, Xet};
+pub use viewer::Answer;
+pub use viewer_export::CONVERT_REF;
+pub use viewer_rows::{ROWS_PER_PAGE, RowsQuery};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,
@@ -151,6 +158,7 @@ pub struct Hub {
     account_state: Arc<services::AccountState>,
     repo_state: Arc<services::RepoState>,
     xet_state: Arc<services::XetState>,
+    viewer_state: Arc<services::ViewerState>,
     job_state: Arc<jobs::JobState>,
 }
 
@@ -210,6 +218,7 @@ impl Hub {
             account_state: Arc::new(services::AccountState::new()),
             repo_state: Arc::new(services::RepoState::new()),
             xet_state: Arc::new(services::XetState::new()),
+            viewer_state: Arc::new(services::ViewerState::new()),
             job_state: Arc::new(jobs::JobState::new()),
         }
     }

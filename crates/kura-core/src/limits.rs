@@ -97,6 +97,12 @@ pub struct Limits {
     /// finds a dangerous import (the error names the file and the import). The scan then runs
     /// before the branch moves, reading only the pickle streams of the added files.
     pub refuse_unsafe_pickles: bool,
+    /// Parquet bytes the export of one dataset split may write; past it, the rest of the
+    /// split is left out and the export is `partial-{split}` (the viewer says `partial`).
+    pub viewer_export_max_bytes: u64,
+    /// Rows a `/filter` or `/search` request scans at most; beyond, its answer covers the
+    /// scanned prefix and says `partial`.
+    pub viewer_scan_max_rows: u64,
 }
 
 /// Bodies and packs smaller than this count as this large for the ratio budgets.
@@ -144,6 +150,8 @@ impl Default for Limits {
             expand_max_tree_entries: 4_000_000,
             web_upload_max_bytes: 5 << 30,
             refuse_unsafe_pickles: false,
+            viewer_export_max_bytes: 2 << 30,
+            viewer_scan_max_rows: 1_000_000,
         }
     }
 }

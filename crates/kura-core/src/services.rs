@@ -10,6 +10,7 @@
 //! | [`Ops`] | fsck | nothing |
 //! | [`Jobs`] | the durable job queue, the worker loop | the workers' wake-up and lease owner |
 //! | [`Index`] | indexing commits (file and commit facts), model metadata and the security scan | nothing |
+//! | [`Viewer`] | the dataset viewer: the parquet export (`refs/convert/parquet`) and its reads | the parquet footer cache |
 //!
 //! A service is a cheap view of the hub (`hub.repos()`), so services may call each other
 //! (a commit checks pointers with `Files`, everything asks `Accounts` for permission) without
@@ -58,6 +59,18 @@ pub(crate) struct XetState {
 impl XetState {
     pub(crate) fn new() -> Self {
         Self { chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10) }
+    }
+}
+
+/// State of [`Viewer`]: parsed parquet footers, by content (an entry is used only after the
+/// file was opened through its read proof).
+pub(crate) struct ViewerState {
+    pub(crate) tables: cache::ByteCache<String, Arc<kura_dataset::TableMeta>>,
+}
+
+impl ViewerState {
+    pub(crate) fn new() -> Self {
+        Self { tables: cache::ByteCache::new(cache::TABLE_META_CACHE_BYTES, 256 << 10) }
     }
 }
 
@@ -125,4 +138,9 @@ service!(
     /// What the hub computes from content: file facts, commit facts, model metadata.
     Index,
     index
+);
+service!(
+    /// The dataset viewer: the parquet export and the viewer API's reads.
+    Viewer,
+    viewer
 );

@@ -77,7 +77,7 @@ pub(crate) async fn spool_hashed(mut body: ByteStream, limit: u64) -> Result<(to
 }
 
 /// The spooled copy as a body stream.
-fn file_stream(file: tokio::fs::File) -> ByteStream {
+pub(crate) fn file_stream(file: tokio::fs::File) -> ByteStream {
     Box::pin(futures_util::stream::try_unfold(file, |mut file| async move {
         let mut buffer = BytesMut::zeroed(READ_CHUNK);
         let read = file.read(&mut buffer).await?;

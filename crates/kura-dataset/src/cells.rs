@@ -181,3 +181,25 @@ pub fn image_mime(bytes: &[u8]) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// The bytes and MIME type of the media cell in row `row` of `column` (an image or audio
+/// struct column of `batch`): what the viewer's asset route serves. `None` for another kind of
+/// column or a null cell.
+pub fn media_of(batch: &RecordBatch, column: &str, row: usize, kind: MediaKind) -> Option<(Vec<u8>, &'static str)> {
+    let structs = batch.column_by_name(column)?.as_struct_opt()?;
+    if row >= structs.len() || structs.is_null(row) {
+        return None;
+    }
+    let bytes = media_bytes(structs, row)?.to_vec();
+    let mime = match kind {
+        MediaKind::Image => image_mime(&bytes),
+        MediaKind::Audio => {
+            let path = structs.column_by_name("path").and_then(|p| {
+                let strings = p.as_string_opt::<i32>()?;
+                (!strings.is_null(row)).then(|| strings.value(row).to_owned())
+            });
+            audio_mime(path.as_deref())
+        }
+    };
+    Some((bytes, mime))
+}

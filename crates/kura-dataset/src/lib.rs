@@ -16,5 +16,6 @@ mod json_split;
 pub mod read;
 pub mod shards;
 
+pub use arrow_array::RecordBatch;
 pub use error::{DatasetError, Result};
 pub use read::{RangeSource, TableMeta};

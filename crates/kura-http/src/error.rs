@@ -117,6 +117,10 @@ impl From<CoreError> for ApiError {
                 error
             }
             CoreError::NotImplemented(_) => Self::new(StatusCode::NOT_IMPLEMENTED, message),
+            CoreError::Dataset(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, message),
+            CoreError::Viewer { code, .. } => {
+                Self { code: Some(code), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, message) }
+            }
             CoreError::RateLimited { retry_after_secs } => {
                 let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, message);
                 error.headers.push(("retry-after", retry_after_secs.to_string()));

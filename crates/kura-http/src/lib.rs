@@ -51,6 +51,24 @@ fn client_address(state: &AppState, request: &Request) -> Option<std::net::IpAdd
     Some(client_ip::client_address(peer, forwarded, &state.trusted_proxies))
 }
 
+/// A request to a host named `datasets-server.*` is the dataset viewer's, served at the root
+/// of that host as on the Hub (`datasets` derives the name from `HF_ENDPOINT`): its path is
+/// taken as under `/datasets-server/`.
+fn viewer_host(mut request: Request) -> Request {
+    let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if !host.to_ascii_lowercase().starts_with("datasets-server.") || request.uri().path().starts_with("/datasets-server/") {
+        return request;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("/datasets-server{}?{query}", request.uri().path()),
+        None => format!("/datasets-server{}", request.uri().path()),
+    };
+    if let Ok(uri) = axum::http::Uri::builder().path_and_query(path_and_query).build() {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
 /// The API's router alone (tests of this crate, tools without pages).
 pub fn router(state: AppState) -> Router {
     router_beside(state, Router::new(), |_, _| false)
@@ -65,6 +83,7 @@ pub fn router_beside(state: AppState, other: Router, claims: Claims) -> Router {
     let dispatch = move |State(state): State<AppState>, request: Request| {
         let other = other.clone();
         async move {
+            let request = viewer_host(request);
             if claims(request.method(), request.uri().path()) {
                 use tower_service::Service;
                 let mut other = other;

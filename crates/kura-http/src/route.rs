@@ -142,9 +142,37 @@ pub(crate) enum Route {
     LfsTransfer {
         token: String,
     },
+    /// The dataset viewer API: `/datasets-server/{endpoint}?dataset=...`.
+    Viewer {
+        endpoint: String,
+    },
+    /// A media cell of the viewer, by a signed URL.
+    ViewerAsset(ViewerAsset),
+    /// `/api/datasets/{id}/parquet[/{config}[/{split}[/{n}.parquet]]]`.
+    DatasetParquet {
+        repo: RepoRef,
+        config: Option<String>,
+        split: Option<String>,
+        file: Option<String>,
+    },
+    DatasetCroissant {
+        repo: RepoRef,
+    },
     /// A repo named without a namespace: kura has no such repos (`RepoNotFound`).
     RepoWithoutNamespace,
     NotFound,
+}
+
+/// `/datasets-server/assets/{ns}/{name}/--/{revision}/--/{config}/{split}/{row}/{column}/{file}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ViewerAsset {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) revision: String,
+    pub(crate) config: String,
+    pub(crate) split: String,
+    pub(crate) row: u64,
+    pub(crate) column: String,
 }
 
 fn decode(segment: &str) -> String {
@@ -227,6 +255,21 @@ fn parse_known(raw_path: &str) -> Route {
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
         ["cas", ..] => Route::Cas(parse_cas(&parts[1..])),
+        ["datasets-server", "assets", ns, name, "--", revision, "--", config, split, row, column, _file] => {
+            match row.parse() {
+                Ok(row) => Route::ViewerAsset(ViewerAsset {
+                    namespace: ns.to_owned(),
+                    name: name.to_owned(),
+                    revision: revision.to_owned(),
+                    config: config.to_owned(),
+                    split: split.to_owned(),
+                    row,
+                    column: column.to_owned(),
+                }),
+                Err(_) => Route::NotFound,
+            }
+        }
+        ["datasets-server", endpoint] => Route::Viewer { endpoint: endpoint.to_owned() },
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
         ["api", plural, namespace, name, ..] => match RepoType::from_plural(plural) {
             Some(repo_type) => {
@@ -310,6 +353,13 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
         ("discussions", _) => Route::Discussions { repo },
+        ("parquet", _) if repo.repo_type == RepoType::Dataset && after.len() <= 3 => Route::DatasetParquet {
+            repo,
+            config: after.first().cloned(),
+            split: after.get(1).cloned(),
+            file: after.get(2).cloned(),
+        },
+        ("croissant", None) if repo.repo_type == RepoType::Dataset => Route::DatasetCroissant { repo },
         ("ask-access", None) => Route::AskAccess { repo },
         ("user-access-request", Some(action)) if !action.contains('/') => {
             Route::UserAccessRequest { repo, action }

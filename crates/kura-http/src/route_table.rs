@@ -97,6 +97,8 @@ impl Route {
             | Route::Commits { .. }
             | Route::Resolve { .. }
             | Route::Discussions { .. }
+            | Route::DatasetParquet { .. }
+            | Route::DatasetCroissant { .. }
             | Route::GitUploadPack { .. }
             | Route::RepoWithoutNamespace => Access::RepoRead,
             // `info/refs?service=git-receive-pack` needs write rights; the handler checks it
@@ -120,7 +122,12 @@ impl Route {
             Route::OrgMembers { .. } | Route::OrgMember { .. } | Route::OrgMemberRole { .. } => {
                 Access::OrgAdmin
             }
-            Route::LfsTransfer { .. } | Route::Cas(CasRoute::Fetch { .. }) => Access::Capability,
+            // The dataset is in the query (`?dataset=`); the core applies the dataset's file-read
+            // rule to it, like `Resolve`.
+            Route::Viewer { .. } => Access::RepoRead,
+            Route::LfsTransfer { .. } | Route::Cas(CasRoute::Fetch { .. }) | Route::ViewerAsset(_) => {
+                Access::Capability
+            }
             // Under `/cas` the Xet token is the credential, also where nothing is checked
             // (telemetry, the v2 probes answered 404): a hub token is never looked at there.
             Route::Cas(_) => Access::XetToken,
@@ -188,6 +195,15 @@ impl Route {
             Route::GitUploadPack { .. } => "/{repo}.git/git-upload-pack",
             Route::GitReceivePack { .. } => "/{repo}.git/git-receive-pack",
             Route::LfsTransfer { .. } => "/_kura/lfs/{token}",
+            Route::Viewer { .. } => "/datasets-server/{endpoint}",
+            Route::ViewerAsset(_) => {
+                "/datasets-server/assets/{namespace}/{name}/--/{revision}/--/{config}/{split}/{row}/{column}/{file}"
+            }
+            Route::DatasetParquet { config: None, .. } => "/api/datasets/{namespace}/{name}/parquet",
+            Route::DatasetParquet { split: None, .. } => "/api/datasets/{namespace}/{name}/parquet/{config}",
+            Route::DatasetParquet { file: None, .. } => "/api/datasets/{namespace}/{name}/parquet/{config}/{split}",
+            Route::DatasetParquet { .. } => "/api/datasets/{namespace}/{name}/parquet/{config}/{split}/{n}.parquet",
+            Route::DatasetCroissant { .. } => "/api/datasets/{namespace}/{name}/croissant",
             Route::RepoWithoutNamespace => "(repo id without namespace)",
             Route::NotFound => "(no route)",
         }
@@ -279,6 +295,13 @@ mod tests {
         ("POST", "/cas/v1/telemetry"),
         ("GET", "/cas/v1/fetch/t"),
         ("GET", "/api/models/gpt2"),
+        ("GET", "/datasets-server/rows"),
+        ("GET", "/datasets-server/assets/a/b/--/r/--/c/s/0/col/image"),
+        ("GET", "/api/datasets/a/b/parquet"),
+        ("GET", "/api/datasets/a/b/parquet/c"),
+        ("GET", "/api/datasets/a/b/parquet/c/s"),
+        ("GET", "/api/datasets/a/b/parquet/c/s/0.parquet"),
+        ("GET", "/api/datasets/a/b/croissant"),
     ];
 
     impl Access {

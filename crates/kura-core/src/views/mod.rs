@@ -20,6 +20,7 @@ mod repos;
 mod security;
 mod tokens;
 mod tree;
+mod viewer;
 mod xet;
 
 #[cfg(test)]
@@ -49,6 +50,10 @@ pub use security::{
 };
 pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView};
 pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};
+pub use viewer::{
+    FailedView, FeatureItemView, FirstRowsView, IsValidView, ParquetFileView, ParquetView, PendingView, RowItem,
+    RowsView, SplitItemView, SplitsView, ViewerErrorView,
+};
 pub use xet::{
     FetchInfoView, RangeView, ReconstructionView, ShardUploadView, TermView, XetTokenView, XorbUploadView,
 };

@@ -16,6 +16,7 @@ mod orgs;
 mod resolve;
 mod session;
 mod tokens;
+mod viewer;
 mod xet;
 
 use std::net::SocketAddr;
@@ -242,6 +243,12 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
             xet::get_xet_token(ctx, &repo, write, &revision).await
         }
         (_, Route::Cas(route)) => xet::cas(ctx, route).await,
+        (Method::GET, Route::Viewer { endpoint }) => viewer::endpoint(ctx, &endpoint).await,
+        (Method::GET, Route::ViewerAsset(asset)) => viewer::asset(ctx, &asset).await,
+        (Method::GET, Route::DatasetParquet { repo, config, split, file }) => {
+            viewer::parquet_listing(ctx, &repo, config.as_deref(), split.as_deref(), file.as_deref()).await
+        }
+        (Method::GET, Route::DatasetCroissant { repo }) => viewer::croissant(ctx, &repo).await,
         (_, Route::RepoWithoutNamespace) => Err(kura_core::CoreError::RepoNotFound.into()),
         (_, Route::NotFound) => Err(ApiError::not_found()),
         _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),

@@ -37,6 +37,7 @@ mod security_edges;
 mod sessions;
 mod support;
 mod tokens;
+mod viewer;
 mod web_browse;
 mod web_forms;
 mod web_model;
