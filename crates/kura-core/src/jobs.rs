@@ -80,7 +80,13 @@ impl Jobs<'_> {
         self.queue(EXPORT_PARQUET, repo, commit, retry_failed).await
     }
 
-    async fn queue(&self, kind: &str, repo: &RepoRecord, commit: &ObjectId, retry_failed: bool) -> Result<()> {
+    async fn queue(
+        &self,
+        kind: &str,
+        repo: &RepoRecord,
+        commit: &ObjectId,
+        retry_failed: bool,
+    ) -> Result<()> {
         let payload = serde_json::to_string(&IndexCommit {
             repo: repo.id,
             repo_type: repo.repo_type.as_str().to_owned(),

@@ -52,9 +52,9 @@ mod space_card;
 mod tokens;
 mod upload;
 mod viewer;
-mod viewer_rows;
 mod viewer_convert;
 mod viewer_export;
+mod viewer_rows;
 pub mod views;
 
 /// The address a request comes from, as the edge that received it determined it (the peer,
@@ -107,9 +107,6 @@ pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use safetensors_meta::SafetensorsMetadata;
 pub use services::{Accounts, Files, Git, Index, Jobs, Ops, Repos, Viewer, Xet};
-pub use viewer::Answer;
-pub use viewer_export::CONVERT_REF;
-pub use viewer_rows::{ROWS_PER_PAGE, RowsQuery};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,
@@ -117,6 +114,9 @@ pub use sessions::{
 pub use space_card::SPACE_SDKS;
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use upload::StoredUpload;
+pub use viewer::Answer;
+pub use viewer_export::CONVERT_REF;
+pub use viewer_rows::{ROWS_PER_PAGE, RowsQuery};
 pub use xet::{Fetch, Reconstruction, Term};
 pub use xet_shard::MAX_XET_FILE_BYTES;
 pub use xet_token::XetGrant;

@@ -21,8 +21,8 @@ use crate::services::Viewer;
 use crate::viewer_convert::OpenRange;
 use crate::viewer_export::{CONVERT_REF, ExportConfig, ExportFacts, ExportSplit, main_ref};
 use crate::views::{
-    FailedView, FeatureItemView, IsValidView, ParquetFileView, ParquetView, SplitItemView,
-    SplitsView, ViewerErrorView,
+    FailedView, FeatureItemView, IsValidView, ParquetFileView, ParquetView, SplitItemView, SplitsView,
+    ViewerErrorView,
 };
 
 /// An answer and the dataset commit it was computed on (`X-Revision`).
@@ -47,7 +47,10 @@ pub(crate) fn viewer_error(code: &'static str, message: impl Into<String>) -> Co
 }
 
 pub(crate) fn not_ready() -> CoreError {
-    viewer_error("ResponseNotReady", "The server is busier than usual and the response is not ready yet. Please retry later.")
+    viewer_error(
+        "ResponseNotReady",
+        "The server is busier than usual and the response is not ready yet. Please retry later.",
+    )
 }
 
 pub(crate) fn not_found() -> CoreError {
@@ -72,7 +75,11 @@ pub(crate) fn feature_items(features: &Features) -> Vec<FeatureItemView> {
         .0
         .iter()
         .enumerate()
-        .map(|(feature_idx, (name, feature))| FeatureItemView { feature_idx, name: name.clone(), feature: feature.clone() })
+        .map(|(feature_idx, (name, feature))| FeatureItemView {
+            feature_idx,
+            name: name.clone(),
+            feature: feature.clone(),
+        })
         .collect()
 }
 
@@ -121,7 +128,11 @@ impl Ready {
 impl Viewer<'_> {
     /// The dataset's `main` and its export, if done (queued when missing), for a caller who
     /// may read the dataset's files.
-    async fn current(&self, identity: &Identity, repo: &RepoRecord) -> Result<(FilesAccess, ObjectId, Option<ExportFacts>)> {
+    async fn current(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+    ) -> Result<(FilesAccess, ObjectId, Option<ExportFacts>)> {
         let access = self.hub.accounts().authorize_files(identity, repo).await?;
         if repo.repo_type != RepoType::Dataset {
             return Err(CoreError::RepoNotFound);
@@ -151,7 +162,8 @@ impl Viewer<'_> {
                 Some("DatasetWithTooManyConfigsError") => "DatasetWithTooManyConfigsError",
                 _ => "ConfigNamesError",
             };
-            let message = failure.map_or_else(|| "The dataset has no data files.".to_owned(), |f| f.error.clone());
+            let message =
+                failure.map_or_else(|| "The dataset has no data files.".to_owned(), |f| f.error.clone());
             return Err(viewer_error(code, message));
         }
         Ok(Ready { access, main, export, facts })
@@ -176,7 +188,12 @@ impl Viewer<'_> {
     }
 
     /// `/splits`.
-    pub async fn splits(&self, identity: &Identity, repo: &RepoRecord, config: Option<&str>) -> Result<Answer<SplitsView>> {
+    pub async fn splits(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        config: Option<&str>,
+    ) -> Result<Answer<SplitsView>> {
         let ready = self.ready(identity, repo).await?;
         let dataset = repo.repo_id.to_string();
         let splits = ready
@@ -195,7 +212,13 @@ impl Viewer<'_> {
     }
 
     /// `/parquet`: the export's files, with `resolve` URLs on `refs/convert/parquet`.
-    pub async fn parquet(&self, identity: &Identity, repo: &RepoRecord, config: Option<&str>, base_url: &str) -> Result<Answer<ParquetView>> {
+    pub async fn parquet(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        config: Option<&str>,
+        base_url: &str,
+    ) -> Result<Answer<ParquetView>> {
         let ready = self.ready(identity, repo).await?;
         let dataset = repo.repo_id.to_string();
         let mut files = Vec::new();
@@ -259,7 +282,12 @@ impl Viewer<'_> {
                     .facts
                     .configs
                     .iter()
-                    .map(|c| (c.name.clone(), Value::Object(c.splits.iter().map(|s| (s.name.clone(), urls(c, s))).collect())))
+                    .map(|c| {
+                        (
+                            c.name.clone(),
+                            Value::Object(c.splits.iter().map(|s| (s.name.clone(), urls(c, s))).collect()),
+                        )
+                    })
                     .collect(),
             ),
         })
@@ -282,7 +310,13 @@ impl Viewer<'_> {
     }
 
     /// A file of the export, opened through the caller's proof, and its parsed footer.
-    pub(crate) async fn table(&self, ready: &Ready, config: &str, split: &ExportSplit, index: usize) -> Result<(Arc<dyn RangeSource>, Arc<TableMeta>)> {
+    pub(crate) async fn table(
+        &self,
+        ready: &Ready,
+        config: &str,
+        split: &ExportSplit,
+        index: usize,
+    ) -> Result<(Arc<dyn RangeSource>, Arc<TableMeta>)> {
         let file = split.files.get(index).ok_or_else(not_found)?;
         let path = format!("{config}/{}/{}", split.dir, file.name);
         let export = ready.export.ok_or_else(not_found)?;
@@ -300,7 +334,14 @@ impl Viewer<'_> {
 
     /// Rows `offset..offset + length` of a split as Arrow batches, with the index of the
     /// first row returned; a page across two files reads from both.
-    pub(crate) async fn read_split(&self, ready: &Ready, config: &str, split: &ExportSplit, offset: u64, length: usize) -> Result<Vec<RecordBatch>> {
+    pub(crate) async fn read_split(
+        &self,
+        ready: &Ready,
+        config: &str,
+        split: &ExportSplit,
+        offset: u64,
+        length: usize,
+    ) -> Result<Vec<RecordBatch>> {
         let mut out = Vec::new();
         let (mut start, mut want) = (0u64, length as u64);
         let mut position = offset;
@@ -345,6 +386,11 @@ pub(crate) fn is_string(feature: &Value) -> bool {
 }
 
 /// The row maps of `batches` (rows of a split from `first_row_idx`) as the viewer's cells.
-pub(crate) fn row_maps(batches: &[RecordBatch], features: &Features, first_row_idx: u64, media: &dyn Fn(&kura_dataset::cells::MediaCell<'_>) -> String) -> Result<Vec<Map<String, Value>>> {
+pub(crate) fn row_maps(
+    batches: &[RecordBatch],
+    features: &Features,
+    first_row_idx: u64,
+    media: &dyn Fn(&kura_dataset::cells::MediaCell<'_>) -> String,
+) -> Result<Vec<Map<String, Value>>> {
     Ok(kura_dataset::cells::rows_of(batches, features, first_row_idx, media)?)
 }

@@ -23,13 +23,13 @@ use kura_model::{ObjectId, Sha256};
 use serde_json::{Map, Value};
 use sha2::Digest;
 
+use crate::Hub;
 use crate::auth::FilesAccess;
 use crate::browse::FlatTree;
 use crate::error::{CoreError, Result};
 use crate::read_proof::OpenFile;
 use crate::services::Viewer;
 use crate::viewer_export::{BuiltSplit, ExportFile, ExportSplit};
-use crate::Hub;
 
 /// Cells the statistics of one split take at most (over all its columns).
 const STATS_MAX_CELLS: u64 = 20_000_000;
@@ -162,9 +162,17 @@ fn memory_of(meta: &TableMeta) -> u64 {
 }
 
 impl Viewer<'_> {
-    async fn open_split(&self, access: &FilesAccess, commit: ObjectId, files: &[String]) -> Result<Vec<OpenFile>> {
+    async fn open_split(
+        &self,
+        access: &FilesAccess,
+        commit: ObjectId,
+        files: &[String],
+    ) -> Result<Vec<OpenFile>> {
         if files.len() > MAX_SPLIT_FILES {
-            return Err(CoreError::Dataset(format!("a split has {} files; at most {MAX_SPLIT_FILES}", files.len())));
+            return Err(CoreError::Dataset(format!(
+                "a split has {} files; at most {MAX_SPLIT_FILES}",
+                files.len()
+            )));
         }
         let mut out = Vec::with_capacity(files.len());
         for path in files {
@@ -209,7 +217,11 @@ impl Viewer<'_> {
             built.split.num_rows += meta.num_rows;
             built.split.original_bytes += size;
             built.split.memory_bytes += memory_of(&meta);
-            built.entries.push((name, if mode == EntryMode::Executable { EntryMode::File } else { mode }, oid));
+            built.entries.push((
+                name,
+                if mode == EntryMode::Executable { EntryMode::File } else { mode },
+                oid,
+            ));
         }
         if let Some(stats) = stats {
             (built.split.statistics, built.split.statistics_partial) = stats.finish();
@@ -244,7 +256,8 @@ impl Viewer<'_> {
             let open_shard = || -> std::io::Result<HashingFile> {
                 Ok(HashingFile { file: tempfile::tempfile()?, hasher: sha2::Sha256::new(), size: 0 })
             };
-            let mut writer = ShardWriter::new(schema.schema.clone(), &conversion_features, &limits, Box::new(open_shard));
+            let mut writer =
+                ShardWriter::new(schema.schema.clone(), &conversion_features, &limits, Box::new(open_shard));
             let mut stats = StatsCollector::new(&conversion_features);
             let (mut partial, mut memory) = (false, 0u64);
             'files: for open in &opens {
@@ -264,14 +277,16 @@ impl Viewer<'_> {
             }
             Ok((writer.finish()?, stats.finish(), partial, memory))
         };
-        let (shards, (statistics, statistics_partial), partial, memory_bytes) = tokio::task::spawn_blocking(run)
-            .await
-            .map_err(|error| CoreError::Corrupt(format!("the parquet conversion failed: {error}")))??;
+        let (shards, (statistics, statistics_partial), partial, memory_bytes) =
+            tokio::task::spawn_blocking(run)
+                .await
+                .map_err(|error| CoreError::Corrupt(format!("the parquet conversion failed: {error}")))??;
         let mut built = BuiltSplit { split: empty_split(split, partial), entries: Vec::new() };
         built.split.features = features.0;
         built.split.original_bytes = original_bytes;
         built.split.memory_bytes = memory_bytes;
-        (built.split.statistics, built.split.statistics_partial) = (statistics, statistics_partial || partial);
+        (built.split.statistics, built.split.statistics_partial) =
+            (statistics, statistics_partial || partial);
         for (index, shard) in shards.into_iter().enumerate() {
             let HashingFile { mut file, hasher, size } = shard.output;
             file.rewind().map_err(|e| CoreError::Storage(kura_storage::StorageError::backend(e)))?;

@@ -118,14 +118,20 @@ impl Viewer<'_> {
             return Ok(());
         }
         let facts = self.export(&repo, commit).await?;
-        let json = serde_json::to_string(&facts).map_err(|e| CoreError::Corrupt(format!("export facts: {e}")))?;
-        let record = FactRecord { key: export_key(&repo, &commit), version: EXPORT_FACTS_VERSION, facts: json };
+        let json =
+            serde_json::to_string(&facts).map_err(|e| CoreError::Corrupt(format!("export facts: {e}")))?;
+        let record =
+            FactRecord { key: export_key(&repo, &commit), version: EXPORT_FACTS_VERSION, facts: json };
         self.meta.put_facts(FactTable::Commit, &record, self.now_millis()).await?;
         Ok(())
     }
 
     /// The stored export of `commit`, if a current one exists.
-    pub(crate) async fn stored_export(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<Option<ExportFacts>> {
+    pub(crate) async fn stored_export(
+        &self,
+        repo: &RepoRecord,
+        commit: &ObjectId,
+    ) -> Result<Option<ExportFacts>> {
         let found = self.meta.facts(FactTable::Commit, &[export_key(repo, commit)]).await?;
         Ok(found
             .into_iter()
@@ -157,7 +163,11 @@ impl Viewer<'_> {
                         }
                         splits.push(split);
                     }
-                    facts.configs.push(ExportConfig { name: spec.name.clone(), default: spec.default, splits });
+                    facts.configs.push(ExportConfig {
+                        name: spec.name.clone(),
+                        default: spec.default,
+                        splits,
+                    });
                 }
                 Err(CoreError::Dataset(error)) => {
                     facts.failed.push(failure(Some(&spec.name), "DatasetGenerationError", error.to_string()));
@@ -209,7 +219,9 @@ impl Viewer<'_> {
         let mut out = Vec::new();
         for split in &spec.splits {
             let built = match &spec.builder {
-                Builder::Parquet => self.link_parquet(access, commit, flat, &split.name, &split.files).await?,
+                Builder::Parquet => {
+                    self.link_parquet(access, commit, flat, &split.name, &split.files).await?
+                }
                 Builder::Other(name) => {
                     return Err(CoreError::Dataset(format!(
                         "the {name} builder is not supported by kura's parquet export"
@@ -232,7 +244,8 @@ impl Viewer<'_> {
         let oid = self.objects.write(ObjectKind::Blob, attributes).await?;
         tree.insert(".gitattributes".to_owned(), (EntryMode::File, oid));
         let root = self.hub.repos().write_flat_tree(&tree).await?;
-        let name = RefName::from_full(CONVERT_REF).map_err(|e| CoreError::Corrupt(format!("{CONVERT_REF}: {e}")))?;
+        let name =
+            RefName::from_full(CONVERT_REF).map_err(|e| CoreError::Corrupt(format!("{CONVERT_REF}: {e}")))?;
         for _ in 0..REF_ATTEMPTS {
             let head = self.meta.ref_target(repo.id, &name).await?;
             if let Some(head) = head
@@ -284,5 +297,6 @@ impl Viewer<'_> {
 }
 
 pub(crate) fn main_ref() -> Result<RefName> {
-    RefName::from_full("refs/heads/main").map_err(|e| CoreError::Corrupt(format!("the default branch name: {e}")))
+    RefName::from_full("refs/heads/main")
+        .map_err(|e| CoreError::Corrupt(format!("the default branch name: {e}")))
 }

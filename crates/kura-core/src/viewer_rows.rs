@@ -43,16 +43,32 @@ struct Candidate {
     item: RowItem,
 }
 
-fn signed_payload(repo: &RepoRecord, main: &ObjectId, config: &str, split: &str, row: u64, column: &str, expires: i64) -> String {
+fn signed_payload(
+    repo: &RepoRecord,
+    main: &ObjectId,
+    config: &str,
+    split: &str,
+    row: u64,
+    column: &str,
+    expires: i64,
+) -> String {
     format!("viewer-asset\n{}\n{main}\n{config}\n{split}\n{row}\n{column}\n{expires}", repo.id)
 }
 
 impl Viewer<'_> {
-    fn media_url<'r>(&'r self, ready: &'r Ready, repo: &'r RepoRecord, config: &'r str, split: &'r str, base_url: &'r str) -> impl Fn(&MediaCell<'_>) -> String + 'r {
+    fn media_url<'r>(
+        &'r self,
+        ready: &'r Ready,
+        repo: &'r RepoRecord,
+        config: &'r str,
+        split: &'r str,
+        base_url: &'r str,
+    ) -> impl Fn(&MediaCell<'_>) -> String + 'r {
         // Rounded up to ten minutes, so the URLs of a page stay the same for a while (caches).
         let expires = (self.now_millis() / 1000 + ASSET_SECONDS + 599) / 600 * 600;
         move |cell: &MediaCell<'_>| {
-            let payload = signed_payload(repo, &ready.main, config, split, cell.row_idx, cell.column, expires);
+            let payload =
+                signed_payload(repo, &ready.main, config, split, cell.row_idx, cell.column, expires);
             let sig = self.signer.sign(payload);
             let file = match cell.kind {
                 MediaKind::Image => "image",
@@ -70,7 +86,15 @@ impl Viewer<'_> {
         }
     }
 
-    async fn page(&self, ready: &Ready, repo: &RepoRecord, q: &RowsQuery<'_>, split: &ExportSplit, offset: u64, length: u64) -> Result<Vec<RowItem>> {
+    async fn page(
+        &self,
+        ready: &Ready,
+        repo: &RepoRecord,
+        q: &RowsQuery<'_>,
+        split: &ExportSplit,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<RowItem>> {
         let batches = self.hub.viewer().read_split(ready, q.config, split, offset, length as usize).await?;
         let media = self.media_url(ready, repo, q.config, q.split, q.base_url);
         let rows = row_maps(&batches, &split.features(), offset, &media)?;
@@ -82,7 +106,12 @@ impl Viewer<'_> {
     }
 
     /// `/rows`.
-    pub async fn rows(&self, identity: &Identity, repo: &RepoRecord, q: &RowsQuery<'_>) -> Result<Answer<RowsView>> {
+    pub async fn rows(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        q: &RowsQuery<'_>,
+    ) -> Result<Answer<RowsView>> {
         check_length(q.length)?;
         let ready = self.ready(identity, repo).await?;
         let (_, split) = ready.split(q.config, q.split)?;
@@ -98,7 +127,12 @@ impl Viewer<'_> {
     }
 
     /// `/first-rows`: up to 100 rows within the Hub's byte budget, cells cut when needed.
-    pub async fn first_rows(&self, identity: &Identity, repo: &RepoRecord, q: &RowsQuery<'_>) -> Result<Answer<FirstRowsView>> {
+    pub async fn first_rows(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        q: &RowsQuery<'_>,
+    ) -> Result<Answer<FirstRowsView>> {
         let ready = self.ready(identity, repo).await?;
         let (_, split) = ready.split(q.config, q.split)?;
         let features = feature_items(&split.features());
@@ -128,11 +162,21 @@ impl Viewer<'_> {
     }
 
     /// `/filter`: rows matching the WHERE clause (parsed by kura), optionally ordered.
-    pub async fn filter(&self, identity: &Identity, repo: &RepoRecord, q: &RowsQuery<'_>, where_clause: &str, orderby: Option<&str>) -> Result<Answer<RowsView>> {
+    pub async fn filter(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        q: &RowsQuery<'_>,
+        where_clause: &str,
+        orderby: Option<&str>,
+    ) -> Result<Answer<RowsView>> {
         check_length(q.length)?;
-        let expr = parse_where(where_clause).map_err(|e| viewer_error("InvalidParameter", format!("Parameter 'where' is invalid: {e}")))?;
+        let expr = parse_where(where_clause)
+            .map_err(|e| viewer_error("InvalidParameter", format!("Parameter 'where' is invalid: {e}")))?;
         let order = match orderby.filter(|o| !o.trim().is_empty()) {
-            Some(text) => Some(parse_orderby(text).map_err(|e| viewer_error("InvalidParameter", format!("Parameter 'orderby' is invalid: {e}")))?),
+            Some(text) => Some(parse_orderby(text).map_err(|e| {
+                viewer_error("InvalidParameter", format!("Parameter 'orderby' is invalid: {e}"))
+            })?),
             None => None,
         };
         let ready = self.ready(identity, repo).await?;
@@ -140,27 +184,44 @@ impl Viewer<'_> {
         let features = split.features();
         for column in expr.columns() {
             if features.get(column).is_none() {
-                return Err(viewer_error("InvalidParameter", format!("Parameter 'where' is invalid: no column named {column:?}")));
+                return Err(viewer_error(
+                    "InvalidParameter",
+                    format!("Parameter 'where' is invalid: no column named {column:?}"),
+                ));
             }
         }
         if let Some(order) = &order
             && features.get(&order.column).is_none()
         {
-            return Err(viewer_error("InvalidParameter", format!("Parameter 'orderby' is invalid: no column named {:?}", order.column)));
+            return Err(viewer_error(
+                "InvalidParameter",
+                format!("Parameter 'orderby' is invalid: no column named {:?}", order.column),
+            ));
         }
         let matches = |row: &Map<String, Value>| expr.matches(row);
         self.scan(&ready, repo, q, split, &matches, order.as_ref()).await
     }
 
     /// `/search`: rows whose string columns hold every term of the query (stemmed, English).
-    pub async fn search(&self, identity: &Identity, repo: &RepoRecord, q: &RowsQuery<'_>, query: &str) -> Result<Answer<RowsView>> {
+    pub async fn search(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        q: &RowsQuery<'_>,
+        query: &str,
+    ) -> Result<Answer<RowsView>> {
         check_length(q.length)?;
-        let parsed = SearchQuery::parse(query).map_err(|e| viewer_error("InvalidParameter", format!("Parameter 'query' is invalid: {e}")))?;
+        let parsed = SearchQuery::parse(query)
+            .map_err(|e| viewer_error("InvalidParameter", format!("Parameter 'query' is invalid: {e}")))?;
         let ready = self.ready(identity, repo).await?;
         let (_, split) = ready.split(q.config, q.split)?;
-        let columns: Vec<String> = split.features.iter().filter(|(_, f)| is_string(&f.to_value())).map(|(n, _)| n.clone()).collect();
+        let columns: Vec<String> =
+            split.features.iter().filter(|(_, f)| is_string(&f.to_value())).map(|(n, _)| n.clone()).collect();
         if columns.is_empty() {
-            return Err(viewer_error("SearchFeatureNotAvailableError", "The split has no string columns to search."));
+            return Err(viewer_error(
+                "SearchFeatureNotAvailableError",
+                "The split has no string columns to search.",
+            ));
         }
         let names: Vec<&str> = columns.iter().map(String::as_str).collect();
         let matches = |row: &Map<String, Value>| parsed.matches(row, &names);
@@ -179,7 +240,10 @@ impl Viewer<'_> {
         order: Option<&OrderBy>,
     ) -> Result<Answer<RowsView>> {
         if order.is_some() && q.offset > MAX_ORDERED_OFFSET {
-            return Err(viewer_error("InvalidParameter", format!("Parameter 'offset' must not be greater than {MAX_ORDERED_OFFSET} with 'orderby'")));
+            return Err(viewer_error(
+                "InvalidParameter",
+                format!("Parameter 'offset' must not be greater than {MAX_ORDERED_OFFSET} with 'orderby'"),
+            ));
         }
         let budget = self.config.limits.viewer_scan_max_rows.min(split.num_rows);
         let keep = (q.offset + q.length) as usize;
@@ -199,7 +263,11 @@ impl Viewer<'_> {
                     Some(order) => {
                         kept.push(Candidate { item });
                         if kept.len() >= 2 * keep.max(1) {
-                            kept.sort_by(|a, b| order.compare(&a.item.row, &b.item.row).then(a.item.row_idx.cmp(&b.item.row_idx)));
+                            kept.sort_by(|a, b| {
+                                order
+                                    .compare(&a.item.row, &b.item.row)
+                                    .then(a.item.row_idx.cmp(&b.item.row_idx))
+                            });
                             kept.truncate(keep);
                         }
                     }
@@ -208,7 +276,9 @@ impl Viewer<'_> {
         }
         let rows: Vec<RowItem> = match order {
             Some(order) => {
-                kept.sort_by(|a, b| order.compare(&a.item.row, &b.item.row).then(a.item.row_idx.cmp(&b.item.row_idx)));
+                kept.sort_by(|a, b| {
+                    order.compare(&a.item.row, &b.item.row).then(a.item.row_idx.cmp(&b.item.row_idx))
+                });
                 kept.into_iter().skip(q.offset as usize).take(q.length as usize).map(|c| c.item).collect()
             }
             None => kept.into_iter().map(|c| c.item).collect(),
@@ -224,7 +294,13 @@ impl Viewer<'_> {
     }
 
     /// `/statistics`.
-    pub async fn statistics(&self, identity: &Identity, repo: &RepoRecord, config: &str, split: &str) -> Result<Answer<Value>> {
+    pub async fn statistics(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        config: &str,
+        split: &str,
+    ) -> Result<Answer<Value>> {
         let ready = self.ready(identity, repo).await?;
         let (_, s) = ready.split(config, split)?;
         let body = json!({
@@ -236,7 +312,12 @@ impl Viewer<'_> {
     }
 
     /// `/size`.
-    pub async fn size(&self, identity: &Identity, repo: &RepoRecord, config: Option<&str>) -> Result<Answer<Value>> {
+    pub async fn size(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        config: Option<&str>,
+    ) -> Result<Answer<Value>> {
         let ready = self.ready(identity, repo).await?;
         let dataset = repo.repo_id.to_string();
         let (mut configs, mut splits) = (Vec::new(), Vec::new());
@@ -281,7 +362,12 @@ impl Viewer<'_> {
     }
 
     /// `/info`: the `datasets.DatasetInfo` of each config, as `datasets` checks it.
-    pub async fn info(&self, identity: &Identity, repo: &RepoRecord, config: Option<&str>) -> Result<Answer<Value>> {
+    pub async fn info(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        config: Option<&str>,
+    ) -> Result<Answer<Value>> {
         let ready = self.ready(identity, repo).await?;
         let dataset_name = repo.repo_id.to_string().rsplit('/').next().unwrap_or_default().to_owned();
         let mut infos = Map::new();
@@ -306,19 +392,27 @@ impl Viewer<'_> {
             );
         }
         let body = match config {
-            Some(name) => json!({"dataset_info": infos.remove(name).unwrap_or(Value::Null), "partial": ready.partial()}),
+            Some(name) => {
+                json!({"dataset_info": infos.remove(name).unwrap_or(Value::Null), "partial": ready.partial()})
+            }
             None => json!({"dataset_info": infos, "pending": [], "failed": [], "partial": ready.partial()}),
         };
         Ok(Answer { revision: ready.main, body })
     }
 
     /// `/croissant`: the Croissant JSON-LD description of the export.
-    pub async fn croissant(&self, identity: &Identity, repo: &RepoRecord, base_url: &str) -> Result<Answer<Value>> {
+    pub async fn croissant(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        base_url: &str,
+    ) -> Result<Answer<Value>> {
         use kura_formats::viewer::croissant::{CroissantConfig, CroissantInput, croissant};
         let ready = self.ready(identity, repo).await?;
         let root = self.hub.repos().commit_tree(&ready.main).await?;
         let card = self.hub.repos().card_info(root).await?.card_data;
-        let text = |key: &str| card.as_ref().and_then(|c| c.get(key)).and_then(Value::as_str).map(str::to_owned);
+        let text =
+            |key: &str| card.as_ref().and_then(|c| c.get(key)).and_then(Value::as_str).map(str::to_owned);
         let configs = ready
             .facts
             .configs
@@ -326,7 +420,11 @@ impl Viewer<'_> {
             .map(|c| CroissantConfig {
                 name: c.name.clone(),
                 splits: c.splits.iter().map(|s| s.name.clone()).collect(),
-                features: c.splits.first().map(|s| s.features.iter().map(|(n, f)| (n.clone(), f.to_value())).collect()).unwrap_or_default(),
+                features: c
+                    .splits
+                    .first()
+                    .map(|s| s.features.iter().map(|(n, f)| (n.clone(), f.to_value())).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         let input = CroissantInput {
@@ -344,8 +442,23 @@ impl Viewer<'_> {
     /// signature, made for a caller who could read the dataset, is the authority, until it
     /// expires).
     #[allow(clippy::too_many_arguments)]
-    pub async fn asset(&self, dataset: &str, main: &str, config: &str, split: &str, row: u64, column: &str, expires: i64, sig: &str) -> Result<(Vec<u8>, &'static str)> {
-        let denied = || viewer_error("ExternalUnauthenticatedError", "The media URL is invalid or has expired: ask the viewer for the rows again.");
+    pub async fn asset(
+        &self,
+        dataset: &str,
+        main: &str,
+        config: &str,
+        split: &str,
+        row: u64,
+        column: &str,
+        expires: i64,
+        sig: &str,
+    ) -> Result<(Vec<u8>, &'static str)> {
+        let denied = || {
+            viewer_error(
+                "ExternalUnauthenticatedError",
+                "The media URL is invalid or has expired: ask the viewer for the rows again.",
+            )
+        };
         if expires < self.now_millis() / 1000 {
             return Err(denied());
         }

@@ -185,7 +185,12 @@ pub fn image_mime(bytes: &[u8]) -> &'static str {
 /// The bytes and MIME type of the media cell in row `row` of `column` (an image or audio
 /// struct column of `batch`): what the viewer's asset route serves. `None` for another kind of
 /// column or a null cell.
-pub fn media_of(batch: &RecordBatch, column: &str, row: usize, kind: MediaKind) -> Option<(Vec<u8>, &'static str)> {
+pub fn media_of(
+    batch: &RecordBatch,
+    column: &str,
+    row: usize,
+    kind: MediaKind,
+) -> Option<(Vec<u8>, &'static str)> {
     let structs = batch.column_by_name(column)?.as_struct_opt()?;
     if row >= structs.len() || structs.is_null(row) {
         return None;

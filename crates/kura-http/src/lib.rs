@@ -56,7 +56,9 @@ fn client_address(state: &AppState, request: &Request) -> Option<std::net::IpAdd
 /// taken as under `/datasets-server/`.
 fn viewer_host(mut request: Request) -> Request {
     let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !host.to_ascii_lowercase().starts_with("datasets-server.") || request.uri().path().starts_with("/datasets-server/") {
+    if !host.to_ascii_lowercase().starts_with("datasets-server.")
+        || request.uri().path().starts_with("/datasets-server/")
+    {
         return request;
     }
     let path_and_query = match request.uri().query() {

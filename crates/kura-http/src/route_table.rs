@@ -201,8 +201,12 @@ impl Route {
             }
             Route::DatasetParquet { config: None, .. } => "/api/datasets/{namespace}/{name}/parquet",
             Route::DatasetParquet { split: None, .. } => "/api/datasets/{namespace}/{name}/parquet/{config}",
-            Route::DatasetParquet { file: None, .. } => "/api/datasets/{namespace}/{name}/parquet/{config}/{split}",
-            Route::DatasetParquet { .. } => "/api/datasets/{namespace}/{name}/parquet/{config}/{split}/{n}.parquet",
+            Route::DatasetParquet { file: None, .. } => {
+                "/api/datasets/{namespace}/{name}/parquet/{config}/{split}"
+            }
+            Route::DatasetParquet { .. } => {
+                "/api/datasets/{namespace}/{name}/parquet/{config}/{split}/{n}.parquet"
+            }
             Route::DatasetCroissant { .. } => "/api/datasets/{namespace}/{name}/croissant",
             Route::RepoWithoutNamespace => "(repo id without namespace)",
             Route::NotFound => "(no route)",

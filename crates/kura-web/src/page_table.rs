@@ -48,7 +48,7 @@ impl Page {
             Page::Repo(_) | Page::Tree { .. } | Page::Commits { .. } | Page::Commit { .. } => {
                 Access::RepoRead
             }
-            Page::Blob { .. } => Access::RepoFiles,
+            Page::Blob { .. } | Page::Viewer { .. } => Access::RepoFiles,
             Page::Settings { .. } | Page::Upload { .. } => Access::RepoWrite,
         }
     }
@@ -75,6 +75,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/{repo}/settings/{action}", "/alice/demo/settings/visibility"),
     ("/{repo}/upload/{rev}", "/alice/demo/upload/main"),
     ("/{repo}/ask-access", "/alice/demo/ask-access"),
+    ("/datasets/{id}/viewer/{config}/{split}", "/datasets/alice/d/viewer/default/train"),
 ];
 
 /// The Markdown table of docs/security.md.

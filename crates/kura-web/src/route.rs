@@ -59,6 +59,11 @@ pub(crate) enum Page {
     },
     /// `POST …/ask-access`: a signed-in reader asks for a gated repo's files.
     AskAccess(RepoName),
+    /// `/datasets/{id}/viewer[/{config}/{split}]`: the dataset viewer.
+    Viewer {
+        repo: RepoName,
+        split: Option<(String, String)>,
+    },
 }
 
 /// Whether the binary should send this request to the web edge.
@@ -143,6 +148,10 @@ fn repo_page(repo_type: RepoType, namespace: &str, name: &str, rest: &[&str]) ->
         ["settings", action] => Some(Page::Settings { repo, action: Some((*action).to_owned()) }),
         ["upload", revision] => Some(Page::Upload { repo, revision: (*revision).to_owned() }),
         ["ask-access"] => Some(Page::AskAccess(repo)),
+        ["viewer"] if repo.repo_type == RepoType::Dataset => Some(Page::Viewer { repo, split: None }),
+        ["viewer", config, split] if repo.repo_type == RepoType::Dataset => {
+            Some(Page::Viewer { repo, split: Some(((*config).to_owned(), (*split).to_owned())) })
+        }
         _ => None,
     }
 }

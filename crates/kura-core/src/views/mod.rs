@@ -51,8 +51,8 @@ pub use security::{
 pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView};
 pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};
 pub use viewer::{
-    FailedView, FeatureItemView, FirstRowsView, IsValidView, ParquetFileView, ParquetView, PendingView, RowItem,
-    RowsView, SplitItemView, SplitsView, ViewerErrorView,
+    FailedView, FeatureItemView, FirstRowsView, IsValidView, ParquetFileView, ParquetView, PendingView,
+    RowItem, RowsView, SplitItemView, SplitsView, ViewerErrorView,
 };
 pub use xet::{
     FetchInfoView, RangeView, ReconstructionView, ShardUploadView, TermView, XetTokenView, XorbUploadView,

@@ -49,8 +49,12 @@ fn mapped(error: CoreError, anonymous: bool) -> ApiError {
             };
             viewer_error(status, code, message)
         }
-        CoreError::Dataset(message) => viewer_error(StatusCode::INTERNAL_SERVER_ERROR, "DatasetGenerationError", message),
-        CoreError::InvalidInput(message) => viewer_error(StatusCode::UNPROCESSABLE_ENTITY, "InvalidParameter", message),
+        CoreError::Dataset(message) => {
+            viewer_error(StatusCode::INTERNAL_SERVER_ERROR, "DatasetGenerationError", message)
+        }
+        CoreError::InvalidInput(message) => {
+            viewer_error(StatusCode::UNPROCESSABLE_ENTITY, "InvalidParameter", message)
+        }
         other => ApiError::from(other),
     }
 }
@@ -59,7 +63,8 @@ fn mapped(error: CoreError, anonymous: bool) -> ApiError {
 pub(crate) fn viewer_headers(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("X-Error-Code, X-Revision"));
+    headers
+        .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("X-Error-Code, X-Revision"));
     // Answers can be of private datasets: never stored by shared caches.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
@@ -84,7 +89,13 @@ fn required<'a>(ctx: &'a Ctx, name: &str) -> ApiResult<&'a str> {
 }
 
 fn integer(ctx: &Ctx, name: &str, default: u64) -> ApiResult<u64> {
-    let invalid = |why: &str| viewer_error(StatusCode::UNPROCESSABLE_ENTITY, "InvalidParameter", format!("Parameter '{name}' {why}"));
+    let invalid = |why: &str| {
+        viewer_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "InvalidParameter",
+            format!("Parameter '{name}' {why}"),
+        )
+    };
     match ctx.param(name) {
         None | Some("") => Ok(default),
         Some(text) => match text.parse::<i64>() {
@@ -101,7 +112,11 @@ async fn dataset(ctx: &Ctx) -> ApiResult<RepoRecord> {
     let Ok(repo_id) = RepoId::parse(name) else {
         return Err(mapped(CoreError::RepoNotFound, ctx.anonymous()));
     };
-    ctx.hub().repos().find_repo(&ctx.identity, RepoType::Dataset, &repo_id).await.map_err(|e| mapped(e, ctx.anonymous()))
+    ctx.hub()
+        .repos()
+        .find_repo(&ctx.identity, RepoType::Dataset, &repo_id)
+        .await
+        .map_err(|e| mapped(e, ctx.anonymous()))
 }
 
 /// `GET /datasets-server/{endpoint}`.
@@ -117,7 +132,20 @@ pub(crate) async fn endpoint(ctx: &mut Ctx, endpoint: &str) -> ApiResult {
 
 async fn run_endpoint(ctx: &Ctx, endpoint: &str) -> ApiResult {
     let anonymous = ctx.anonymous();
-    let known = ["is-valid", "splits", "first-rows", "rows", "search", "filter", "parquet", "info", "size", "statistics", "croissant", "croissant-crumbs"];
+    let known = [
+        "is-valid",
+        "splits",
+        "first-rows",
+        "rows",
+        "search",
+        "filter",
+        "parquet",
+        "info",
+        "size",
+        "statistics",
+        "croissant",
+        "croissant-crumbs",
+    ];
     if !known.contains(&endpoint) {
         return Err(viewer_error(StatusCode::NOT_FOUND, "ResponseNotFound", "Not found."));
     }
@@ -177,7 +205,10 @@ pub(crate) async fn asset(ctx: &Ctx, asset: &ViewerAsset) -> ApiResult {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
             // Bytes of the dataset shown as they are: never sniffed into HTML or script.
             headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            );
             response
         }
         Err(error) => mapped(error, true).into_response(),
@@ -203,7 +234,8 @@ pub(crate) async fn parquet_listing(
             .strip_suffix(".parquet")
             .and_then(|n| n.parse::<usize>().ok())
             .ok_or_else(|| viewer_error(StatusCode::NOT_FOUND, "ResponseNotFound", "Not found."))?;
-        let url = viewer.parquet_file_url(&ctx.identity, &record, config, split, index, base).await.map_err(map)?;
+        let url =
+            viewer.parquet_file_url(&ctx.identity, &record, config, split, index, base).await.map_err(map)?;
         return Ok(Redirect::temporary(&url).into_response());
     }
     let urls = viewer.parquet_urls(&ctx.identity, &record, config, split, base).await.map_err(map)?;

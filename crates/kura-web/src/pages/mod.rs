@@ -16,6 +16,7 @@ mod settings;
 mod tokens;
 mod tree;
 mod upload;
+pub(crate) mod viewer;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -54,13 +55,17 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
         Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
         Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
+        Page::Viewer { repo, split } => {
+            let (config, split) = split.map_or((None, None), |(c, s)| (Some(c), Some(s)));
+            viewer::viewer_page(req, &repo, config.as_deref(), split.as_deref()).await
+        }
     }
 }
 
 /// Security headers of every page: scripts and styles only from this server, no framing,
 /// no plugins, forms only to this server.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Renders a template into a page response.
 pub(crate) fn html<T: Template>(status: StatusCode, page: &T) -> Response {

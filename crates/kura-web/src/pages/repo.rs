@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::facts::FactsPanel;
 use super::layout::Layout;
 use super::repo_common::{self, RepoHeader, Tab};
+use super::viewer::Cell;
 use super::{format, ok};
 use crate::error::WebResult;
 use crate::markdown::{self, LinkBase};
@@ -48,6 +49,8 @@ struct RepoPage {
     files_more: bool,
     size: String,
     snippets: Vec<Snippet>,
+    /// Datasets: the first rows, from the viewer.
+    preview: Option<super::viewer::Preview>,
 }
 
 pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
@@ -85,6 +88,12 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
     let chips = chips(&record, info.card_data.as_ref(), task, library);
     let (files, files_more, bytes) = walk_size(req, commit.tree).await?;
     let snippets = snippets(&req.state.public_url, &record, library);
+    let preview = match (record.repo_type, &gate) {
+        (kura_model::RepoType::Dataset, None) => {
+            Some(super::viewer::preview(req, &record, &header.base).await)
+        }
+        _ => None,
+    };
     let page = RepoPage {
         layout: Layout::new(req, &record.repo_id.to_string()),
         header,
@@ -98,6 +107,7 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         files_more,
         size: format::size(bytes),
         snippets,
+        preview,
     };
     ok(&page)
 }

@@ -43,6 +43,7 @@ pub(crate) enum Tab {
     Files,
     Commits,
     Settings,
+    Viewer,
 }
 
 /// The header of every repo page.

@@ -42,5 +42,6 @@ mod web_browse;
 mod web_forms;
 mod web_model;
 mod web_pages;
+mod web_viewer;
 mod write;
 mod xet;

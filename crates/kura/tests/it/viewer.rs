@@ -68,18 +68,26 @@ async fn viewer_json(server: &TestServer, path: &str) -> Value {
 
 /// A parquet file as `datasets` writes it: a ClassLabel column, a string, and an image.
 pub(crate) fn labelled_parquet(rows: usize, png: &[u8]) -> Vec<u8> {
-    let image_fields = vec![Field::new("bytes", DataType::Binary, true), Field::new("path", DataType::Utf8, true)];
+    let image_fields =
+        vec![Field::new("bytes", DataType::Binary, true), Field::new("path", DataType::Utf8, true)];
     let schema = Arc::new(Schema::new(vec![
         Field::new("text", DataType::Utf8, true),
         Field::new("label", DataType::Int64, true),
         Field::new("image", DataType::Struct(image_fields.clone().into()), true),
     ]));
     let features: Features = Features(vec![
-        ("text".into(), serde_json::from_value::<Json>(json!({"dtype": "string", "_type": "Value"})).unwrap()),
-        ("label".into(), serde_json::from_value::<Json>(json!({"names": ["neg", "pos"], "_type": "ClassLabel"})).unwrap()),
+        (
+            "text".into(),
+            serde_json::from_value::<Json>(json!({"dtype": "string", "_type": "Value"})).unwrap(),
+        ),
+        (
+            "label".into(),
+            serde_json::from_value::<Json>(json!({"names": ["neg", "pos"], "_type": "ClassLabel"})).unwrap(),
+        ),
         ("image".into(), serde_json::from_value::<Json>(json!({"_type": "Image"})).unwrap()),
     ]);
-    let text: ArrayRef = Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("review number {i}"))));
+    let text: ArrayRef =
+        Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("review number {i}"))));
     let label: ArrayRef = Arc::new(Int64Array::from_iter_values((0..rows).map(|i| (i % 2) as i64)));
     let bytes: ArrayRef = Arc::new(BinaryArray::from_iter_values((0..rows).map(|_| png)));
     let paths: ArrayRef = Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("{i}.png"))));
@@ -143,15 +151,23 @@ async fn a_csv_dataset_is_exported_and_served_by_every_endpoint() {
             "pending": [], "failed": []})
     );
     let valid = viewer_json(&server, "is-valid?dataset=alice/table").await;
-    assert_eq!(valid, json!({"viewer": true, "preview": true, "search": true, "filter": true, "statistics": true}));
+    assert_eq!(
+        valid,
+        json!({"viewer": true, "preview": true, "search": true, "filter": true, "statistics": true})
+    );
 
-    let rows = viewer_json(&server, "rows?dataset=alice/table&config=default&split=train&offset=120&length=3").await;
+    let rows =
+        viewer_json(&server, "rows?dataset=alice/table&config=default&split=train&offset=120&length=3").await;
     assert_eq!(rows["num_rows_total"], json!(250));
     assert_eq!(rows["num_rows_per_page"], json!(100));
     assert_eq!(rows["partial"], json!(false));
-    assert_eq!(rows["rows"][0], json!({"row_idx": 120, "row": {"id": 120, "name": "item 120", "score": 1.5}, "truncated_cells": []}));
+    assert_eq!(
+        rows["rows"][0],
+        json!({"row_idx": 120, "row": {"id": 120, "name": "item 120", "score": 1.5}, "truncated_cells": []})
+    );
     assert_eq!(rows["rows"].as_array().unwrap().len(), 3);
-    let names: Vec<&str> = rows["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        rows["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["id", "name", "score"]);
     assert_eq!(rows["features"][1]["type"], json!({"dtype": "string", "_type": "Value"}));
     let end = viewer_json(&server, "rows?dataset=alice/table&config=default&split=train&offset=248").await;
@@ -171,7 +187,8 @@ async fn a_csv_dataset_is_exported_and_served_by_every_endpoint() {
     assert_eq!(filtered["num_rows_total"], json!(35), "{filtered}");
     assert_eq!(filtered["rows"][0]["row"]["id"], json!(244));
     assert_eq!(filtered["rows"][0]["row_idx"], json!(244));
-    let found = viewer_json(&server, "search?dataset=alice/table&config=default&split=test&query=item%201003").await;
+    let found =
+        viewer_json(&server, "search?dataset=alice/table&config=default&split=test&query=item%201003").await;
     assert_eq!(found["num_rows_total"], json!(1), "{found}");
     assert_eq!(found["rows"][0]["row"]["id"], json!(1003));
 
@@ -198,7 +215,10 @@ async fn a_csv_dataset_is_exported_and_served_by_every_endpoint() {
     assert_eq!(refs["converts"][0]["ref"], json!("refs/convert/parquet"), "{refs}");
     let parquet = viewer_json(&server, "parquet?dataset=alice/table").await;
     let url = parquet["parquet_files"][0]["url"].as_str().unwrap();
-    assert!(url.ends_with("/datasets/alice/table/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet"), "{url}");
+    assert!(
+        url.ends_with("/datasets/alice/table/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet"),
+        "{url}"
+    );
     let bytes = server.client.get(url).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
     assert_eq!(bytes.len() as u64, parquet["parquet_files"][0]["size"].as_u64().unwrap());
@@ -215,7 +235,8 @@ async fn a_csv_dataset_is_exported_and_served_by_every_endpoint() {
 async fn bad_parameters_get_the_viewers_error_codes() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     create_dataset(&server, &server.alice, "alice/t", false).await;
-    commit_dataset(&server, &server.alice, "alice/t", &[file_line("train.csv", csv_rows(0, 5).as_bytes())]).await;
+    commit_dataset(&server, &server.alice, "alice/t", &[file_line("train.csv", csv_rows(0, 5).as_bytes())])
+        .await;
     run_jobs(&server).await;
     let cases = [
         ("rows?config=default&split=train", 422, "MissingRequiredParameter"),
@@ -224,9 +245,17 @@ async fn bad_parameters_get_the_viewers_error_codes() {
         ("rows?dataset=alice/t&config=default&split=train&offset=x", 422, "InvalidParameter"),
         ("rows?dataset=alice/t&config=nope&split=train", 404, "ResponseNotFound"),
         ("rows?dataset=alice/t&config=default&split=nope", 404, "ResponseNotFound"),
-        ("filter?dataset=alice/t&config=default&split=train&where=id%3D1%3B%20DROP%20TABLE%20x", 422, "InvalidParameter"),
+        (
+            "filter?dataset=alice/t&config=default&split=train&where=id%3D1%3B%20DROP%20TABLE%20x",
+            422,
+            "InvalidParameter",
+        ),
         ("filter?dataset=alice/t&config=default&split=train&where=%22nope%22%3D1", 422, "InvalidParameter"),
-        ("filter?dataset=alice/t&config=default&split=train&where=%22id%22%3D1&orderby=id%3B", 422, "InvalidParameter"),
+        (
+            "filter?dataset=alice/t&config=default&split=train&where=%22id%22%3D1&orderby=id%3B",
+            422,
+            "InvalidParameter",
+        ),
         ("rows?dataset=alice/missing&config=default&split=train", 404, "ExternalAuthenticatedError"),
         ("nope?dataset=alice/t", 404, "ResponseNotFound"),
     ];
@@ -243,11 +272,20 @@ async fn bad_parameters_get_the_viewers_error_codes() {
 async fn private_datasets_are_viewed_only_by_readers_and_hidden_alike() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     create_dataset(&server, &server.alice, "alice/secret", true).await;
-    commit_dataset(&server, &server.alice, "alice/secret", &[file_line("train.csv", csv_rows(0, 5).as_bytes())]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/secret",
+        &[file_line("train.csv", csv_rows(0, 5).as_bytes())],
+    )
+    .await;
     run_jobs(&server).await;
     let path = "rows?dataset=alice/secret&config=default&split=train";
     assert_eq!(viewer(&server, Some(&server.alice), path).await.status(), 200);
-    for (token, missing) in [(None, "rows?dataset=alice/none&config=default&split=train"), (Some(server.bob.as_str()), "rows?dataset=alice/none&config=default&split=train")] {
+    for (token, missing) in [
+        (None, "rows?dataset=alice/none&config=default&split=train"),
+        (Some(server.bob.as_str()), "rows?dataset=alice/none&config=default&split=train"),
+    ] {
         let hidden = viewer(&server, token, path).await;
         let absent = viewer(&server, token, missing).await;
         let expected = if token.is_none() { 401 } else { 404 };
@@ -257,7 +295,8 @@ async fn private_datasets_are_viewed_only_by_readers_and_hidden_alike() {
         assert_eq!(a, b);
     }
     // The export's files are the dataset's: hidden from others too.
-    let parquet = server.get("/datasets/alice/secret/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet");
+    let parquet =
+        server.get("/datasets/alice/secret/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet");
     assert_eq!(parquet.bearer_auth(&server.bob).send().await.unwrap().status(), 404);
 }
 
@@ -267,10 +306,21 @@ async fn a_parquet_dataset_with_labels_and_images_is_linked_and_its_images_serve
     create_dataset(&server, &server.alice, "alice/pics", false).await;
     let png = tiny_png();
     let file = labelled_parquet(30, &png);
-    commit_dataset(&server, &server.alice, "alice/pics", &[file_line("data/train-00000-of-00001.parquet", &file)]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/pics",
+        &[file_line("data/train-00000-of-00001.parquet", &file)],
+    )
+    .await;
     run_jobs(&server).await;
-    let rows = viewer_json(&server, "rows?dataset=alice/pics&config=default&split=train&offset=3&length=2").await;
-    assert_eq!(rows["features"][1]["type"], json!({"names": ["neg", "pos"], "_type": "ClassLabel"}), "{rows}");
+    let rows =
+        viewer_json(&server, "rows?dataset=alice/pics&config=default&split=train&offset=3&length=2").await;
+    assert_eq!(
+        rows["features"][1]["type"],
+        json!({"names": ["neg", "pos"], "_type": "ClassLabel"}),
+        "{rows}"
+    );
     assert_eq!(rows["rows"][0]["row"]["label"], json!(1));
     assert_eq!(rows["rows"][0]["row"]["text"], json!("review number 3"));
     let image = &rows["rows"][0]["row"]["image"];
@@ -302,12 +352,22 @@ async fn broken_data_fails_its_config_with_a_clear_error_and_nothing_else() {
     footer[at..end].fill(0xff);
     commit_dataset(&server, &server.alice, "alice/broken", &[file_line("train.parquet", &footer)]).await;
     create_dataset(&server, &server.alice, "alice/mixed", false).await;
-    commit_dataset(&server, &server.alice, "alice/mixed", &[file_line("train.jsonl", b"{\"a\": 1}\n{\"a\": {\"b\": 2}}\n")]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/mixed",
+        &[file_line("train.jsonl", b"{\"a\": 1}\n{\"a\": {\"b\": 2}}\n")],
+    )
+    .await;
     create_dataset(&server, &server.alice, "alice/empty", false).await;
     commit_dataset(&server, &server.alice, "alice/empty", &[file_line("README.md", b"# nothing\n")]).await;
     run_jobs(&server).await;
-    for (repo, code) in [("alice/broken", "DatasetGenerationError"), ("alice/mixed", "DatasetGenerationError")] {
-        let response = viewer(&server, Some(&server.alice), &format!("rows?dataset={repo}&config=default&split=train")).await;
+    for (repo, code) in
+        [("alice/broken", "DatasetGenerationError"), ("alice/mixed", "DatasetGenerationError")]
+    {
+        let response =
+            viewer(&server, Some(&server.alice), &format!("rows?dataset={repo}&config=default&split=train"))
+                .await;
         assert_eq!(response.status(), 500, "{repo}");
         assert_eq!(header(&response, "x-error-code"), Some(code), "{repo}");
         let splits = viewer_json(&server, &format!("splits?dataset={repo}")).await;
@@ -324,7 +384,8 @@ async fn broken_data_fails_its_config_with_a_clear_error_and_nothing_else() {
 async fn only_kura_writes_the_export_ref() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     create_dataset(&server, &server.alice, "alice/own", false).await;
-    commit_dataset(&server, &server.alice, "alice/own", &[file_line("train.csv", csv_rows(0, 3).as_bytes())]).await;
+    commit_dataset(&server, &server.alice, "alice/own", &[file_line("train.csv", csv_rows(0, 3).as_bytes())])
+        .await;
     run_jobs(&server).await;
     let body = format!(
         "{}\n{}",
@@ -348,7 +409,13 @@ async fn only_kura_writes_the_export_ref() {
 async fn the_viewer_answers_at_the_root_of_a_datasets_server_host() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     create_dataset(&server, &server.alice, "alice/host", false).await;
-    commit_dataset(&server, &server.alice, "alice/host", &[file_line("train.csv", csv_rows(0, 3).as_bytes())]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/host",
+        &[file_line("train.csv", csv_rows(0, 3).as_bytes())],
+    )
+    .await;
     run_jobs(&server).await;
     let response = server
         .get("/info?dataset=alice/host")
@@ -358,5 +425,9 @@ async fn the_viewer_answers_at_the_root_of_a_datasets_server_host() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let info: Value = response.json().await.unwrap();
-    assert_eq!(info["dataset_info"]["default"]["features"]["id"], json!({"dtype": "int64", "_type": "Value"}), "{info}");
+    assert_eq!(
+        info["dataset_info"]["default"]["features"]["id"],
+        json!({"dtype": "int64", "_type": "Value"}),
+        "{info}"
+    );
 }
