@@ -147,14 +147,15 @@ class Kura {
     if (!res.ok) throw new Error(`create ${id}: ${res.status} ${await res.text()}`);
   }
 
-  /** Commits `files` ({path: string|Buffer}) to `main` of model repo `id` through the NDJSON API. */
-  async commit(token, id, files, summary = "test commit", description = "") {
+  /** Commits `files` ({path: string|Buffer}) to `main` of repo `id` (a model unless `type` says
+   * otherwise) through the NDJSON API. */
+  async commit(token, id, files, summary = "test commit", description = "", type = "model") {
     const lines = [{ key: "header", value: { summary, description } }];
     for (const [file, content] of Object.entries(files)) {
       const data = Buffer.isBuffer(content) ? content : Buffer.from(content, "utf8");
       lines.push({ key: "file", value: { path: file, content: data.toString("base64"), encoding: "base64" } });
     }
-    const res = await fetch(`${this.url}/api/models/${id}/commit/main`, {
+    const res = await fetch(`${this.url}/api/${type}s/${id}/commit/main`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" },
       body: lines.map((line) => JSON.stringify(line)).join("\n"),
