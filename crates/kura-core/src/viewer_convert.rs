@@ -266,13 +266,14 @@ impl Viewer<'_> {
                 let reader = tokio_util::io::SyncIoBridge::new_with_handle(reader, handle.clone());
                 for batch in Batches::new(format, &schema, std::io::BufReader::new(reader), &limits)? {
                     let batch = batch?;
-                    memory += batch.get_array_memory_size() as u64;
-                    stats.push(&batch)?;
-                    writer.write(&batch)?;
+                    // Past the cap, the rest is left out (a split ending right at it is whole).
                     if writer.bytes() >= cap {
                         partial = true;
                         break 'files;
                     }
+                    memory += batch.get_array_memory_size() as u64;
+                    stats.push(&batch)?;
+                    writer.write(&batch)?;
                 }
             }
             Ok((writer.finish()?, stats.finish(), partial, memory))

@@ -431,3 +431,49 @@ async fn the_viewer_answers_at_the_root_of_a_datasets_server_host() {
         "{info}"
     );
 }
+
+#[tokio::test]
+async fn a_split_past_the_size_cap_is_exported_partially_and_said_so() {
+    let server = TestServer::start_with(|c| {
+        c.job_workers = 0;
+        c.limits.viewer_export_max_bytes = 1;
+    })
+    .await;
+    create_dataset(&server, &server.alice, "alice/big", false).await;
+    commit_dataset(&server, &server.alice, "alice/big", &[file_line("train.csv", csv_rows(0, 30_000).as_bytes())]).await;
+    run_jobs(&server).await;
+    let rows = viewer_json(&server, "rows?dataset=alice/big&config=default&split=train&offset=0&length=1").await;
+    assert_eq!(rows["partial"], json!(true), "{rows}");
+    let total = rows["num_rows_total"].as_u64().unwrap();
+    assert!(total > 0 && total < 30_000, "{total}");
+    let parquet = viewer_json(&server, "parquet?dataset=alice/big").await;
+    assert_eq!(parquet["partial"], json!(true));
+    let url = parquet["parquet_files"][0]["url"].as_str().unwrap();
+    assert!(url.ends_with("/default/partial-train/0000.parquet"), "{url}");
+    assert_eq!(viewer_json(&server, "info?dataset=alice/big").await["partial"], json!(true));
+    let splits = viewer_json(&server, "splits?dataset=alice/big").await;
+    assert_eq!(splits["splits"][0]["split"], json!("train"));
+}
+
+#[tokio::test]
+async fn a_new_commit_is_exported_on_top_of_the_previous_export() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    create_dataset(&server, &server.alice, "alice/grow", false).await;
+    commit_dataset(&server, &server.alice, "alice/grow", &[file_line("train.csv", csv_rows(0, 100).as_bytes())]).await;
+    run_jobs(&server).await;
+    let refs: Value = server.get_json(&server.alice, "/api/datasets/alice/grow/refs").await;
+    let first = refs["converts"][0]["targetCommit"].as_str().unwrap().to_owned();
+    commit_dataset(&server, &server.alice, "alice/grow", &[file_line("train.csv", csv_rows(0, 101).as_bytes())]).await;
+    // Until the new export runs, the viewer says so rather than serving the old commit's rows.
+    let response = viewer(&server, Some(&server.alice), "rows?dataset=alice/grow&config=default&split=train").await;
+    assert_eq!(header(&response, "x-error-code"), Some("ResponseNotReady"));
+    run_jobs(&server).await;
+    let rows = viewer_json(&server, "rows?dataset=alice/grow&config=default&split=train&offset=100").await;
+    assert_eq!(rows["num_rows_total"], json!(101));
+    let history: Value = server.get_json(&server.alice, "/api/datasets/alice/grow/commits/refs%2Fconvert%2Fparquet").await;
+    let ids: Vec<&str> = history.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{history}");
+    assert_eq!(ids[1], first);
+    assert_eq!(history[0]["title"], json!("Update parquet files"));
+    assert_eq!(history[0]["authors"][0]["user"], json!("parquet-converter"), "{history}");
+}
