@@ -18,6 +18,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
             "kura-core",
             // `kura scan` runs the inspector on local files.
             "kura-formats",
+            // Dev-dependency only: the viewer tests write parquet files as `datasets` does.
+            "kura-dataset",
             "kura-storage",
             "kura-storage-sql",
             "kura-storage-blob",
@@ -27,7 +29,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     // The web UI renders the core's typed views; it never goes through the HTTP API's crate.
     ("kura-web", &["kura-core", "kura-model"]),
     ("kura-http", &["kura-core", "kura-git", "kura-model"]),
-    ("kura-core", &["kura-cas", "kura-formats", "kura-git", "kura-storage", "kura-model"]),
+    ("kura-core", &["kura-cas", "kura-dataset", "kura-formats", "kura-git", "kura-storage", "kura-model"]),
     ("kura-cas", &["kura-model"]),
     // Sans-IO readers of model formats: no kura crate, no I/O.
     ("kura-formats", &[]),
@@ -47,6 +49,7 @@ const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
     ("kura-git", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-cas", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-formats", &["tokio", "axum", "hyper", "sqlx", "object_store"]),
+    ("kura-dataset", &["axum", "hyper", "sqlx", "object_store"]),
     ("kura-core", &["axum", "hyper", "sqlx", "object_store", "reqwest"]),
     ("kura-http", &["sqlx", "object_store"]),
     ("kura-web", &["sqlx", "object_store", "reqwest"]),
