@@ -426,6 +426,36 @@ fn inspect(seed: &[u8]) -> kura_formats::inspect::FileFacts {
     }
 }
 
+/// Inputs of the export's converter, the format picked by the first byte (csv, tsv, JSON, text).
+fn table_convert() -> Seeds {
+    vec![
+        ("csv", b"\x00id,name,score\n1,a,0.5\n2,\"b, c\",1.5\n".to_vec()),
+        ("tsv", b"\x01id\tname\n1\tx\n".to_vec()),
+        ("jsonl", b"\x02{\"a\": 1, \"b\": [1, 2], \"c\": {\"d\": \"x\"}}\n{\"a\": 2, \"b\": []}\n".to_vec()),
+        ("json_array", b"\x02[{\"a\": 1}, {\"a\": null}]".to_vec()),
+        ("text", b"\x03first line\nsecond line\n".to_vec()),
+    ]
+}
+
+/// A parquet file as the export writes it (feature metadata, page index), read by the viewer.
+fn parquet_table() -> Seeds {
+    use kura_dataset::batches::Batches;
+    use kura_dataset::convert::{Limits, SourceFormat, infer_schema};
+    use kura_dataset::features::features_of;
+    use kura_dataset::shards::ShardWriter;
+    let input = b"{\"id\": 1, \"text\": \"hello\", \"tags\": [\"a\", \"b\"]}\n{\"id\": 2, \"text\": null, \"tags\": []}\n";
+    let limits = Limits::default();
+    let schema = infer_schema(SourceFormat::Json, input, true, &limits).expect("a schema");
+    let features = features_of(&schema.schema);
+    let mut writer: ShardWriter<Vec<u8>> =
+        ShardWriter::new(schema.schema.clone(), &features, &limits, Box::new(|| Ok(Vec::new())));
+    for batch in Batches::new(SourceFormat::Json, &schema, &input[..], &limits).expect("batches") {
+        writer.write(&batch.expect("a batch")).expect("written");
+    }
+    let file = writer.finish().expect("a shard").remove(0).output;
+    vec![("jsonl_export", file)]
+}
+
 fn write(root: &Path, target: &str, seeds: Seeds) -> std::io::Result<()> {
     let dir = root.join(target);
     std::fs::create_dir_all(&dir)?;
@@ -451,6 +481,8 @@ fn main() -> std::io::Result<()> {
     write(&root, "gguf_header", gguf_header())?;
     write(&root, "pickle_scan", pickle_scan())?;
     write(&root, "inspect_file", inspect_file())?;
+    write(&root, "table_convert", table_convert())?;
+    write(&root, "parquet_table", parquet_table())?;
     println!("seeds written under {}", root.display());
     Ok(())
 }

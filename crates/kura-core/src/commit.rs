@@ -283,6 +283,9 @@ impl Repos<'_> {
         let mut dirs: BTreeMap<String, Vec<TreeEntry>> = BTreeMap::new();
         dirs.insert(String::new(), Vec::new());
         for (path, (mode, oid)) in files {
+            // Every tree kura writes holds only valid paths: a name with a NUL or `/` in it
+            // would be read back as other entries than the ones written.
+            kura_model::RepoPath::parse(path).map_err(|e| CoreError::InvalidPath(e.to_string()))?;
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
             dirs.entry(dir.to_owned()).or_default().push(TreeEntry {
                 mode: *mode,

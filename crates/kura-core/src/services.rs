@@ -66,11 +66,16 @@ impl XetState {
 /// file was opened through its read proof).
 pub(crate) struct ViewerState {
     pub(crate) tables: cache::ByteCache<String, Arc<kura_dataset::TableMeta>>,
+    /// `/filter` and `/search` scans running at once in this process (others wait their turn).
+    pub(crate) scans: tokio::sync::Semaphore,
 }
 
 impl ViewerState {
     pub(crate) fn new() -> Self {
-        Self { tables: cache::ByteCache::new(cache::TABLE_META_CACHE_BYTES, 256 << 10) }
+        Self {
+            tables: cache::ByteCache::new(cache::TABLE_META_CACHE_BYTES, 256 << 10),
+            scans: tokio::sync::Semaphore::new(2),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use kura_dataset::RecordBatch;
 use kura_dataset::cells::rows_of;
 use kura_dataset::convert::{Limits as ConvertLimits, SourceFormat, infer_schema};
 use kura_dataset::features::{Features, features_of};
-use kura_dataset::read::{MAX_READ_ROWS, read_rows};
+use kura_dataset::read::read_rows;
 use kura_dataset::{DatasetError, RangeSource, TableMeta, batches::Batches, shards::ShardWriter};
 use kura_formats::viewer::splits::Builder;
 use kura_formats::viewer::stats::ColumnStats;
@@ -33,6 +33,10 @@ use crate::viewer_export::{BuiltSplit, ExportFile, ExportSplit};
 
 /// Cells the statistics of one split take at most (over all its columns).
 const STATS_MAX_CELLS: u64 = 20_000_000;
+/// Largest byte range read from a parquet file at once.
+const MAX_RANGE_BYTES: u64 = 576 << 20;
+/// Rows read at a time for the statistics of a linked parquet file.
+const STATS_READ_ROWS: usize = 1_000;
 /// Most source files of one split.
 const MAX_SPLIT_FILES: usize = 10_000;
 
@@ -40,6 +44,7 @@ impl From<DatasetError> for CoreError {
     fn from(error: DatasetError) -> Self {
         match error {
             DatasetError::Io(io) => CoreError::Storage(kura_storage::StorageError::backend(io)),
+            DatasetError::TooBig(message) => CoreError::Viewer { code: "TooBigContentError", message },
             other => CoreError::Dataset(other.to_string()),
         }
     }
@@ -82,6 +87,13 @@ impl RangeSource for OpenRange {
     fn read(&self, range: Range<u64>) -> BoxFuture<'_, std::io::Result<Bytes>> {
         Box::pin(async move {
             let len = range.end.saturating_sub(range.start);
+            // The reader asks for footers and column chunks, which `TableMeta` bounds; a larger
+            // range is a file lying about its layout.
+            if len > MAX_RANGE_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "a read of {len} bytes (at most {MAX_RANGE_BYTES})"
+                )));
+            }
             let bytes = self.hub.files().read_to_vec(&self.file, range.start, len).await;
             bytes.map(Bytes::from).map_err(std::io::Error::other)
         })
@@ -138,7 +150,16 @@ impl StatsCollector {
         }
         let room = usize::try_from(self.max_rows - self.rows).unwrap_or(usize::MAX);
         let batch = batch.slice(0, batch.num_rows().min(room));
-        let rows = rows_of(std::slice::from_ref(&batch), &self.features, self.rows, &|_| String::new())?;
+        let rows = match rows_of(std::slice::from_ref(&batch), &self.features, self.rows, &|_| String::new())
+        {
+            Ok(rows) => rows,
+            // Rows too large to look at end the statistics (they describe the rows before).
+            Err(DatasetError::TooBig(_)) => {
+                (self.partial, self.max_rows) = (true, self.rows);
+                return Ok(());
+            }
+            Err(other) => return Err(other.into()),
+        };
         for row in &rows {
             for (stats, name) in self.columns.iter_mut().zip(&self.names) {
                 if let Some(stats) = stats {
@@ -154,6 +175,16 @@ impl StatsCollector {
     pub(crate) fn finish(self) -> (Vec<Value>, bool) {
         let partial = self.partial || self.columns.iter().flatten().any(ColumnStats::is_partial);
         (self.columns.into_iter().flatten().map(ColumnStats::finish).collect(), partial)
+    }
+}
+
+/// Set when dropped: tells a conversion on the blocking pool that nobody waits for it.
+#[derive(Default)]
+struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -204,10 +235,15 @@ impl Viewer<'_> {
             let stats = stats.get_or_insert_with(|| StatsCollector::new(&meta.features));
             let mut offset = 0;
             while !stats.full() && offset < meta.num_rows {
-                for batch in read_rows(source.clone(), &meta, offset, MAX_READ_ROWS).await? {
+                let batches = match read_rows(source.clone(), &meta, offset, STATS_READ_ROWS).await {
+                    Ok(batches) => batches,
+                    Err(DatasetError::TooBig(_)) => break,
+                    Err(other) => return Err(other.into()),
+                };
+                for batch in batches {
                     stats.push(&batch)?;
                 }
-                offset += MAX_READ_ROWS as u64;
+                offset += STATS_READ_ROWS as u64;
             }
             if offset < meta.num_rows {
                 stats.partial = true;
@@ -252,6 +288,9 @@ impl Viewer<'_> {
         let original_bytes: u64 = opens.iter().map(|o| o.size).sum();
         let (hub, handle) = (self.hub.clone(), tokio::runtime::Handle::current());
         let conversion_features = features.clone();
+        // A job cut short (its timeout drops this future) stops the conversion too.
+        let cancel = Cancel::default();
+        let cancelled = cancel.0.clone();
         let run = move || -> Result<_> {
             let open_shard = || -> std::io::Result<HashingFile> {
                 Ok(HashingFile { file: tempfile::tempfile()?, hasher: sha2::Sha256::new(), size: 0 })
@@ -266,6 +305,9 @@ impl Viewer<'_> {
                 let reader = tokio_util::io::SyncIoBridge::new_with_handle(reader, handle.clone());
                 for batch in Batches::new(format, &schema, std::io::BufReader::new(reader), &limits)? {
                     let batch = batch?;
+                    if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(CoreError::Corrupt("the conversion was cancelled".into()));
+                    }
                     // Past the cap, the rest is left out (a split ending right at it is whole).
                     if writer.bytes() >= cap {
                         partial = true;
@@ -282,6 +324,7 @@ impl Viewer<'_> {
             tokio::task::spawn_blocking(run)
                 .await
                 .map_err(|error| CoreError::Corrupt(format!("the parquet conversion failed: {error}")))??;
+        drop(cancel);
         let mut built = BuiltSplit { split: empty_split(split, partial), entries: Vec::new() };
         built.split.features = features.0;
         built.split.original_bytes = original_bytes;

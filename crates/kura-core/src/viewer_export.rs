@@ -154,6 +154,15 @@ impl Viewer<'_> {
         };
         let mut tree: FlatTree = BTreeMap::new();
         for spec in configs.iter().take(MAX_EXPORT_CONFIGS) {
+            if let Some(bad) =
+                std::iter::once(&spec.name).chain(spec.splits.iter().map(|s| &s.name)).find(|n| !safe_name(n))
+            {
+                let why = format!(
+                    "{bad:?} cannot name a folder of the export (control characters, '/', a leading '.', or over 128 bytes)"
+                );
+                facts.failed.push(failure(Some(&spec.name), "InvalidConfigName", why));
+                continue;
+            }
             match self.export_config(&access, commit, &flat, spec).await {
                 Ok(built) => {
                     let mut splits = Vec::new();
@@ -169,8 +178,8 @@ impl Viewer<'_> {
                         splits,
                     });
                 }
-                Err(CoreError::Dataset(error)) => {
-                    facts.failed.push(failure(Some(&spec.name), "DatasetGenerationError", error.to_string()));
+                Err(CoreError::Dataset(error) | CoreError::Viewer { message: error, .. }) => {
+                    facts.failed.push(failure(Some(&spec.name), "DatasetGenerationError", error));
                 }
                 Err(other) => return Err(other),
             }
@@ -294,6 +303,15 @@ impl Viewer<'_> {
         self.meta.link_lfs_object(repo.id, &oid).await?;
         self.objects.write(ObjectKind::Blob, &LfsPointer { oid, size }.encode()).await
     }
+}
+
+/// Whether a config or split name can be a folder of the export tree (and a URL segment).
+fn safe_name(name: &str) -> bool {
+    name.len() <= 128
+        && !name.starts_with('.')
+        && !name.contains('/')
+        && !name.chars().any(char::is_control)
+        && kura_model::check_segment(name).is_ok()
 }
 
 pub(crate) fn main_ref() -> Result<RefName> {

@@ -14,7 +14,9 @@ use crate::Identity;
 use crate::auth::FilesAccess;
 use crate::error::Result;
 use crate::services::Viewer;
-use crate::viewer::{Answer, Ready, feature_items, is_string, not_found, row_maps, segment, viewer_error};
+use crate::viewer::{
+    Answer, Ready, feature_items, is_string, not_found, not_ready, row_maps, segment, viewer_error,
+};
 use crate::viewer_export::ExportSplit;
 use crate::views::{FirstRowsView, RowsView};
 
@@ -245,6 +247,8 @@ impl Viewer<'_> {
                 format!("Parameter 'offset' must not be greater than {MAX_ORDERED_OFFSET} with 'orderby'"),
             ));
         }
+        // Scans are the viewer's expensive reads: two at a time per process, the rest queue.
+        let _turn = self.hub.viewer_state.scans.acquire().await.map_err(|_| not_ready())?;
         let budget = self.config.limits.viewer_scan_max_rows.min(split.num_rows);
         let keep = (q.offset + q.length) as usize;
         let (mut kept, mut total, mut position) = (Vec::<Candidate>::new(), 0u64, 0u64);

@@ -47,6 +47,12 @@ pub fn rows_of(
 ) -> Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
     let mut row_idx = first_row_idx;
+    let bytes: usize = batches.iter().map(logical_bytes).sum();
+    if bytes > MAX_JSON_BYTES {
+        return Err(DatasetError::TooBig(format!(
+            "these rows hold {bytes} bytes of values; the viewer answers with at most {MAX_JSON_BYTES}"
+        )));
+    }
     for batch in batches {
         let mut rows = plain_rows(batch, features)?;
         for (index, field) in batch.schema().fields().iter().enumerate() {
@@ -72,6 +78,24 @@ pub fn rows_of(
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// Bytes of values the rows of one answer may hold before they are turned into JSON.
+pub const MAX_JSON_BYTES: usize = 100 << 20;
+
+/// The bytes of values a batch stands for: string and byte views by their lengths (their
+/// buffers may be shared by many rows, each of which JSON would copy), anything else by the
+/// memory it takes.
+pub fn logical_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| match column.data_type() {
+            DataType::Utf8View => column.as_string_view().lengths().map(|l| l as usize).sum(),
+            DataType::BinaryView => column.as_binary_view().lengths().map(|l| l as usize).sum(),
+            _ => column.get_array_memory_size(),
+        })
+        .sum()
 }
 
 fn is_binary(data_type: &DataType) -> bool {

@@ -65,8 +65,19 @@ impl TableMeta {
         meta_reader.try_load(&mut reader, size).await?;
         let metadata = Arc::new(meta_reader.finish()?);
         check_index_size(&metadata)?;
-        let arrow = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())?;
-        let features = features_of(arrow.schema());
+        check_layout(&metadata, size)?;
+        let natural = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())?;
+        let features = features_of(natural.schema());
+        // Strings and bytes are read as views: a dictionary page's values are then shared by
+        // the rows that use them instead of copied into each row (one large value used by a
+        // million rows must not become a million copies).
+        let arrow = match viewed(natural.schema()) {
+            Some(hint) => {
+                let options = ArrowReaderOptions::new().with_schema(hint);
+                ArrowReaderMetadata::try_new(metadata.clone(), options).unwrap_or(natural)
+            }
+            None => natural,
+        };
         let num_rows = u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
         Ok(Self { arrow, features, num_rows })
     }
@@ -83,6 +94,84 @@ impl TableMeta {
     pub fn memory_size(&self) -> usize {
         self.metadata().memory_size() + self.features.memory_size()
     }
+}
+
+/// Most columns of a table the viewer reads (`datasets` and the Hub's viewer stop at 1,000).
+pub const MAX_COLUMNS: usize = 1000;
+/// Largest column chunk (compressed, and uncompressed) of a row group the viewer decodes:
+/// `datasets` writes row groups of at most 100 MB, so real exports are far below.
+pub const MAX_COLUMN_CHUNK_BYTES: i64 = 512 << 20;
+
+fn inconsistent(why: &str) -> DatasetError {
+    DatasetError::Invalid(format!("the Parquet file is inconsistent: {why}"))
+}
+
+/// Checks what the reader would otherwise trust: every column chunk inside the file and within
+/// the decoding budget, and an offset index whose pages lie inside the file and start at
+/// non-decreasing rows of their row group. The Arrow reader assumes these (and panics or
+/// allocates on a lie).
+fn check_layout(metadata: &ParquetMetaData, size: u64) -> Result<()> {
+    let columns = metadata.file_metadata().schema_descr().num_columns();
+    if columns > MAX_COLUMNS {
+        return Err(DatasetError::TooBig(format!(
+            "the table has {columns} columns; the viewer reads at most {MAX_COLUMNS}"
+        )));
+    }
+    let inside = |start: i64, len: i64| {
+        start >= 0 && len >= 0 && (start as u64).checked_add(len as u64).is_some_and(|end| end <= size)
+    };
+    for group in metadata.row_groups() {
+        if group.num_rows() < 0 || group.num_columns() != columns {
+            return Err(inconsistent("a row group's row or column count"));
+        }
+        for column in group.columns() {
+            let start = column.dictionary_page_offset().unwrap_or(column.data_page_offset());
+            let data = column.data_page_offset();
+            let within = data >= start && data - start < column.compressed_size().max(1);
+            if !inside(start, column.compressed_size()) || !within {
+                return Err(inconsistent("a column chunk outside the file"));
+            }
+            if column.compressed_size() > MAX_COLUMN_CHUNK_BYTES
+                || column.uncompressed_size() > MAX_COLUMN_CHUNK_BYTES
+            {
+                return Err(DatasetError::TooBig(format!(
+                    "a column chunk holds {} bytes; the viewer decodes chunks of at most {MAX_COLUMN_CHUNK_BYTES} (rewrite the file with smaller row groups)",
+                    column.uncompressed_size().max(column.compressed_size())
+                )));
+            }
+        }
+    }
+    if metadata.page_index().is_none() {
+        return Ok(());
+    }
+    for (number, group) in metadata.row_groups().iter().enumerate() {
+        let pages = metadata.page_index_for_row_group(number);
+        for column in 0..columns {
+            let Some(locations) = pages.page_locations(column) else { continue };
+            let chunk = group.column(column);
+            let chunk_start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let chunk_end = chunk_start + chunk.compressed_size();
+            let mut previous: Option<i64> = None;
+            for page in locations {
+                let first = page.first_row_index;
+                let ordered = match previous {
+                    None => first == 0,
+                    // Writers may emit a page without a row start (a value spanning pages).
+                    Some(before) => first >= before && first <= group.num_rows(),
+                };
+                let in_chunk = page.offset >= chunk_start
+                    && page
+                        .offset
+                        .checked_add(i64::from(page.compressed_page_size))
+                        .is_some_and(|end| end <= chunk_end);
+                if !ordered || page.compressed_page_size <= 0 || !in_chunk {
+                    return Err(inconsistent("a page of the offset index"));
+                }
+                previous = Some(first);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The page index of a file can be far larger than its footer suggests; bound it too.
@@ -125,9 +214,58 @@ pub async fn read_rows(
         .with_row_groups(groups)
         .with_offset(usize::try_from(skip).unwrap_or(usize::MAX))
         .with_limit(limit)
-        .with_batch_size(limit.clamp(1, 1024))
+        .with_batch_size(limit.clamp(1, 256))
         .build()?;
-    Ok(stream.try_collect().await?)
+    // The decoders of the parquet crate trust page headers more than they should: a page they
+    // cannot decode may panic deep inside them (found by fuzzing). The panic is this file's
+    // fault and is answered as such.
+    let collected = std::panic::AssertUnwindSafe(collect_within_budget(stream)).catch_unwind().await;
+    match collected {
+        Ok(batches) => batches,
+        Err(_) => Err(DatasetError::Invalid("a page of the Parquet file cannot be decoded".into())),
+    }
+}
+
+/// Bytes the batches of one `read_rows` may hold in memory.
+pub const MAX_READ_BYTES: usize = 512 << 20;
+
+async fn collect_within_budget(
+    mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<SourceReader>,
+) -> Result<Vec<RecordBatch>> {
+    let (mut out, mut bytes) = (Vec::new(), 0usize);
+    while let Some(batch) = stream.try_next().await? {
+        bytes += batch.get_array_memory_size();
+        if bytes > MAX_READ_BYTES {
+            return Err(DatasetError::TooBig(format!(
+                "these rows take more than {MAX_READ_BYTES} bytes in memory; the viewer shows smaller rows"
+            )));
+        }
+        out.push(batch);
+    }
+    Ok(out)
+}
+
+/// The schema with top-level strings and bytes as views, when there are any.
+fn viewed(schema: &SchemaRef) -> Option<SchemaRef> {
+    let mut changed = false;
+    let fields: Vec<arrow_schema::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let view = match field.data_type() {
+                arrow_schema::DataType::Utf8 | arrow_schema::DataType::LargeUtf8 => {
+                    arrow_schema::DataType::Utf8View
+                }
+                arrow_schema::DataType::Binary | arrow_schema::DataType::LargeBinary => {
+                    arrow_schema::DataType::BinaryView
+                }
+                _ => return field.clone(),
+            };
+            changed = true;
+            Arc::new(field.as_ref().clone().with_data_type(view))
+        })
+        .collect();
+    changed.then(|| Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
 /// The Arrow reader's view of a `RangeSource`.

@@ -188,3 +188,44 @@ async fn broken_footers_are_refused() {
         assert!(TableMeta::load(source).await.is_err());
     }
 }
+
+/// A file found by fuzzing whose page makes the parquet crate's byte-array decoder panic: the
+/// read is an `Invalid` error, never a panic.
+#[tokio::test]
+async fn a_page_the_decoder_chokes_on_is_an_error() {
+    let bytes = include_bytes!("data/decoder_panic.parquet");
+    let source: std::sync::Arc<dyn kura_dataset::RangeSource> =
+        std::sync::Arc::new(Memory(bytes::Bytes::from_static(bytes)));
+    let meta = kura_dataset::TableMeta::load(source.clone()).await.expect("its footer is consistent");
+    let read = kura_dataset::read::read_rows(source, &meta, 0, 20).await;
+    assert!(matches!(read, Err(kura_dataset::DatasetError::Invalid(_))), "{read:?}");
+}
+
+/// One large value shared by many rows (a dictionary page): reading rows keeps one copy of it
+/// (string views), and turning more of them into JSON than an answer may hold is refused
+/// instead of copying the value into every row.
+#[tokio::test]
+async fn a_large_value_shared_by_many_rows_is_not_copied_into_each() {
+    let big: String = (0..256 << 10).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "text",
+        arrow_schema::DataType::Utf8,
+        true,
+    )]));
+    let column = arrow_array::StringArray::from_iter_values(std::iter::repeat_n(big.as_str(), 1000));
+    let batch = arrow_array::RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+    let features = features_of(&schema);
+    let mut writer: ShardWriter<Vec<u8>> =
+        ShardWriter::new(schema, &features, &Limits::default(), Box::new(|| Ok(Vec::new())));
+    writer.write(&batch).unwrap();
+    let file = writer.finish().unwrap().remove(0).output;
+    assert!(file.len() < 8 << 20, "the value is stored once: {} bytes", file.len());
+    let source: Arc<dyn RangeSource> = Arc::new(Memory(Bytes::from(file)));
+    let meta = TableMeta::load(source.clone()).await.unwrap();
+    let rows = read_rows(source.clone(), &meta, 0, 1000).await.unwrap();
+    let held: usize = rows.iter().map(|b| b.get_array_memory_size()).sum();
+    assert!(held < 16 << 20, "1,000 rows of one 256 KiB value hold {held} bytes");
+    let few = read_rows(source, &meta, 0, 20).await.unwrap();
+    assert_eq!(rows_of(&few, &meta.features, 0, &|_| String::new()).unwrap().len(), 20);
+    assert!(matches!(rows_of(&rows, &meta.features, 0, &|_| String::new()), Err(DatasetError::TooBig(_))));
+}

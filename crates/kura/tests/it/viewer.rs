@@ -440,9 +440,16 @@ async fn a_split_past_the_size_cap_is_exported_partially_and_said_so() {
     })
     .await;
     create_dataset(&server, &server.alice, "alice/big", false).await;
-    commit_dataset(&server, &server.alice, "alice/big", &[file_line("train.csv", csv_rows(0, 30_000).as_bytes())]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/big",
+        &[file_line("train.csv", csv_rows(0, 30_000).as_bytes())],
+    )
+    .await;
     run_jobs(&server).await;
-    let rows = viewer_json(&server, "rows?dataset=alice/big&config=default&split=train&offset=0&length=1").await;
+    let rows =
+        viewer_json(&server, "rows?dataset=alice/big&config=default&split=train&offset=0&length=1").await;
     assert_eq!(rows["partial"], json!(true), "{rows}");
     let total = rows["num_rows_total"].as_u64().unwrap();
     assert!(total > 0 && total < 30_000, "{total}");
@@ -459,21 +466,120 @@ async fn a_split_past_the_size_cap_is_exported_partially_and_said_so() {
 async fn a_new_commit_is_exported_on_top_of_the_previous_export() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     create_dataset(&server, &server.alice, "alice/grow", false).await;
-    commit_dataset(&server, &server.alice, "alice/grow", &[file_line("train.csv", csv_rows(0, 100).as_bytes())]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/grow",
+        &[file_line("train.csv", csv_rows(0, 100).as_bytes())],
+    )
+    .await;
     run_jobs(&server).await;
     let refs: Value = server.get_json(&server.alice, "/api/datasets/alice/grow/refs").await;
     let first = refs["converts"][0]["targetCommit"].as_str().unwrap().to_owned();
-    commit_dataset(&server, &server.alice, "alice/grow", &[file_line("train.csv", csv_rows(0, 101).as_bytes())]).await;
+    commit_dataset(
+        &server,
+        &server.alice,
+        "alice/grow",
+        &[file_line("train.csv", csv_rows(0, 101).as_bytes())],
+    )
+    .await;
     // Until the new export runs, the viewer says so rather than serving the old commit's rows.
-    let response = viewer(&server, Some(&server.alice), "rows?dataset=alice/grow&config=default&split=train").await;
+    let response =
+        viewer(&server, Some(&server.alice), "rows?dataset=alice/grow&config=default&split=train").await;
     assert_eq!(header(&response, "x-error-code"), Some("ResponseNotReady"));
     run_jobs(&server).await;
     let rows = viewer_json(&server, "rows?dataset=alice/grow&config=default&split=train&offset=100").await;
     assert_eq!(rows["num_rows_total"], json!(101));
-    let history: Value = server.get_json(&server.alice, "/api/datasets/alice/grow/commits/refs%2Fconvert%2Fparquet").await;
+    let history: Value =
+        server.get_json(&server.alice, "/api/datasets/alice/grow/commits/refs%2Fconvert%2Fparquet").await;
     let ids: Vec<&str> = history.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2, "{history}");
     assert_eq!(ids[1], first);
     assert_eq!(history[0]["title"], json!("Update parquet files"));
     assert_eq!(history[0]["authors"][0]["user"], json!("parquet-converter"), "{history}");
+}
+
+#[tokio::test]
+async fn config_names_that_cannot_be_folders_fail_alone() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    create_dataset(&server, &server.alice, "alice/names", false).await;
+    // A NUL in a config name would end the tree entry's name early and let the rest of the
+    // name be read back as entries of the attacker's choosing.
+    let readme = "---\nconfigs:\n- config_name: \"x\\0AAAAAAAAAAAAAAAAAAAA100644 leak\"\n  data_files: a.csv\n- config_name: \"..\"\n  data_files: a.csv\n- config_name: \".gitattributes\"\n  data_files: a.csv\n- config_name: good\n  data_files: a.csv\n---\n";
+    let lines = [file_line("README.md", readme.as_bytes()), file_line("a.csv", csv_rows(0, 4).as_bytes())];
+    commit_dataset(&server, &server.alice, "alice/names", &lines).await;
+    run_jobs(&server).await;
+    let splits = viewer_json(&server, "splits?dataset=alice/names").await;
+    assert_eq!(
+        splits["splits"],
+        json!([{"dataset": "alice/names", "config": "good", "split": "train"}]),
+        "{splits}"
+    );
+    let failed: Vec<&str> = splits["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["error"]["cause_exception"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["InvalidConfigName"; 3], "{splits}");
+    // The export tree holds exactly the good config's file.
+    let tree: Value = server
+        .get_json(&server.alice, "/api/datasets/alice/names/tree/refs%2Fconvert%2Fparquet?recursive=true")
+        .await;
+    let mut paths: Vec<&str> = tree.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(paths, [".gitattributes", "good", "good/train", "good/train/0000.parquet"], "{tree}");
+}
+
+#[tokio::test]
+async fn columns_keep_their_order_from_csv_and_json_to_every_answer() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    // `datasets` reads a whole repo with one builder: one repo per format.
+    for (repo, file, bytes) in [
+        ("alice/order-csv", "train.csv", &b"zeta,alpha,mid\n1,a,x\n"[..]),
+        (
+            "alice/order-json",
+            "train.jsonl",
+            &b"{\"zeta\": 1, \"alpha\": {\"y\": 1, \"b\": 2}, \"mid\": [1]}\n"[..],
+        ),
+    ] {
+        create_dataset(&server, &server.alice, repo, false).await;
+        commit_dataset(&server, &server.alice, repo, &[file_line(file, bytes)]).await;
+    }
+    run_jobs(&server).await;
+    for config in ["csv", "json"] {
+        let text = server
+            .get(&format!("/datasets-server/rows?dataset=alice/order-{config}&config=default&split=train"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{config}: {key} in {text}"));
+        let (zeta, alpha, mid) = (at("\"zeta\":"), at("\"alpha\":"), at("\"mid\":"));
+        assert!(zeta < alpha && alpha < mid, "{config}: {text}");
+        let info = server
+            .get(&format!("/datasets-server/info?dataset=alice/order-{config}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (zeta, alpha) = (info.find("\"zeta\"").unwrap(), info.find("\"alpha\"").unwrap());
+        assert!(zeta < alpha, "{config}: {info}");
+    }
+    let info = server
+        .get("/datasets-server/info?dataset=alice/order-json")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        info.find("\"y\"").unwrap() < info.find("\"b\"").unwrap(),
+        "struct fields keep their order: {info}"
+    );
 }
