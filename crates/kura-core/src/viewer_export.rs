@@ -181,6 +181,12 @@ impl Viewer<'_> {
                 Err(CoreError::Dataset(error) | CoreError::Viewer { message: error, .. }) => {
                     facts.failed.push(failure(Some(&spec.name), "DatasetGenerationError", error));
                 }
+                // A data file whose large object was unlinked (a history rewrite): the config
+                // fails for good rather than the job retrying what cannot change.
+                Err(CoreError::EntryNotFound { path, .. }) => {
+                    let why = format!("{path}: the dataset no longer holds this file's content");
+                    facts.failed.push(failure(Some(&spec.name), "FileNotFoundError", why));
+                }
                 Err(other) => return Err(other),
             }
         }

@@ -23,7 +23,7 @@ use crate::views::{FirstRowsView, RowsView};
 /// Rows per page of `/rows`, `/filter` and `/search`.
 pub const ROWS_PER_PAGE: u64 = 100;
 /// Rows read per step of a scan.
-const SCAN_STEP: usize = 2_000;
+const SCAN_STEP: usize = 500;
 /// Rows an ordered `/filter` page may start at most at (its candidates are held in memory).
 const MAX_ORDERED_OFFSET: u64 = 10_000;
 /// Lifetime of a media URL.

@@ -47,7 +47,7 @@ pub fn rows_of(
 ) -> Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
     let mut row_idx = first_row_idx;
-    let bytes: usize = batches.iter().map(logical_bytes).sum();
+    let bytes: usize = batches.iter().map(|batch| logical_bytes(batch, features)).sum();
     if bytes > MAX_JSON_BYTES {
         return Err(DatasetError::TooBig(format!(
             "these rows hold {bytes} bytes of values; the viewer answers with at most {MAX_JSON_BYTES}"
@@ -83,16 +83,20 @@ pub fn rows_of(
 /// Bytes of values the rows of one answer may hold before they are turned into JSON.
 pub const MAX_JSON_BYTES: usize = 100 << 20;
 
-/// The bytes of values a batch stands for: string and byte views by their lengths (their
-/// buffers may be shared by many rows, each of which JSON would copy), anything else by the
-/// memory it takes.
-pub fn logical_bytes(batch: &RecordBatch) -> usize {
+/// The bytes of values a batch's rows put into JSON: string and byte views by their lengths
+/// (their buffers may be shared by many rows, each of which JSON would copy), other columns by
+/// the memory they take; binary and media columns not at all (they become `null` and URLs).
+pub fn logical_bytes(batch: &RecordBatch, features: &Features) -> usize {
     batch
-        .columns()
+        .schema()
+        .fields()
         .iter()
-        .map(|column| match column.data_type() {
+        .zip(batch.columns())
+        .filter(|(field, _)| {
+            !is_binary(field.data_type()) && features.get(field.name()).and_then(MediaKind::of).is_none()
+        })
+        .map(|(_, column)| match column.data_type() {
             DataType::Utf8View => column.as_string_view().lengths().map(|l| l as usize).sum(),
-            DataType::BinaryView => column.as_binary_view().lengths().map(|l| l as usize).sum(),
             _ => column.get_array_memory_size(),
         })
         .sum()

@@ -229,3 +229,39 @@ async fn a_large_value_shared_by_many_rows_is_not_copied_into_each() {
     assert_eq!(rows_of(&few, &meta.features, 0, &|_| String::new()).unwrap().len(), 20);
     assert!(matches!(rows_of(&rows, &meta.features, 0, &|_| String::new()), Err(DatasetError::TooBig(_))));
 }
+
+/// Image cells become URLs, not JSON copies of their bytes: a page of large images is within
+/// the answer's budget, which counts the values that JSON would hold.
+#[test]
+fn large_images_do_not_count_against_the_json_budget() {
+    let png = {
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 2, 8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        png.resize(1 << 20, 0);
+        png
+    };
+    let fields = vec![
+        arrow_schema::Field::new("bytes", arrow_schema::DataType::Binary, true),
+        arrow_schema::Field::new("path", arrow_schema::DataType::Utf8, true),
+    ];
+    let rows = 110;
+    let bytes: arrow_array::ArrayRef =
+        Arc::new(arrow_array::BinaryArray::from_iter_values(std::iter::repeat_n(png.as_slice(), rows)));
+    let paths: arrow_array::ArrayRef =
+        Arc::new(arrow_array::StringArray::from_iter_values((0..rows).map(|i| format!("{i}.png"))));
+    let image: arrow_array::ArrayRef =
+        Arc::new(arrow_array::StructArray::new(fields.clone().into(), vec![bytes, paths], None));
+    let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "image",
+        arrow_schema::DataType::Struct(fields.into()),
+        true,
+    )]));
+    let batch = arrow_array::RecordBatch::try_new(schema, vec![image]).unwrap();
+    let features: kura_dataset::features::Features = kura_dataset::features::Features(vec![(
+        "image".into(),
+        serde_json::from_value(serde_json::json!({"_type": "Image"})).unwrap(),
+    )]);
+    let rows = rows_of(&[batch], &features, 0, &|cell| format!("/img/{}", cell.row_idx)).unwrap();
+    assert_eq!(rows.len(), 110);
+    assert_eq!(rows[109]["image"], serde_json::json!({"src": "/img/109", "height": 2, "width": 3}));
+}
