@@ -60,6 +60,13 @@ pub enum CoreError {
     /// A dataset viewer answer that is an error in the viewer's own terms (`X-Error-Code`).
     #[error("{message}")]
     Viewer { code: &'static str, message: String },
+    /// The upstream hub of a mirrored repo could not be asked (unreachable, offline mode, a
+    /// broken answer) and nothing cached answers instead.
+    #[error("{0}")]
+    UpstreamUnavailable(String),
+    /// The upstream hub refused a mirrored request with a client error kura has no name for.
+    #[error("{message}")]
+    Upstream { status: u16, message: String },
     /// Storage failed; the request may be retried.
     #[error("storage failure")]
     Storage(#[source] StorageError),

@@ -35,6 +35,10 @@ mod lfs;
 mod limits;
 mod login_limit;
 mod maintenance;
+mod mirror;
+mod mirror_docs;
+mod mirror_fetch;
+mod mirror_upstream;
 mod objects;
 mod orgs;
 mod pickle_gate;
@@ -98,6 +102,11 @@ pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use limits::Limits;
 pub use maintenance::{DuplicateFailure, DuplicateFile, LfsFile, MAX_LFS_BATCH};
+pub use mirror::{MirrorDoc, MirrorEntry, MirrorFile, MirrorRepo};
+pub use mirror_docs::MAX_MIRROR_PATHS;
+pub use mirror_upstream::{
+    MirrorConfig, Upstream, UpstreamBody, UpstreamError, UpstreamMethod, UpstreamReply, UpstreamRequest,
+};
 pub use objects::BlobInfo;
 pub use orgs::MemberChange;
 pub use preupload::{LFS_THRESHOLD, PlannedUpload, Preupload, UploadCandidate, UploadMode, upload_modes};
@@ -106,7 +115,7 @@ pub use reindex::ReindexProgress;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use safetensors_meta::SafetensorsMetadata;
-pub use services::{Accounts, Files, Git, Index, Jobs, Ops, Repos, Viewer, Xet};
+pub use services::{Accounts, Files, Git, Index, Jobs, Mirror, MirrorCounters, Ops, Repos, Viewer, Xet};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,
@@ -134,6 +143,8 @@ pub struct HubConfig {
     pub lfs_part_bytes: u64,
     /// Budgets of requests, connections and expansions.
     pub limits: Limits,
+    /// Pull-through mirror settings, when an upstream hub is configured.
+    pub mirror: Option<MirrorConfig>,
 }
 
 impl HubConfig {
@@ -143,6 +154,7 @@ impl HubConfig {
             lfs_multipart_threshold_bytes: 512 << 20,
             lfs_part_bytes: 64 << 20,
             limits: Limits::default(),
+            mirror: None,
         }
     }
 }
@@ -160,6 +172,7 @@ pub struct Hub {
     xet_state: Arc<services::XetState>,
     viewer_state: Arc<services::ViewerState>,
     job_state: Arc<jobs::JobState>,
+    mirror_state: Arc<services::MirrorState>,
 }
 
 /// What every service shares: the storage ports, the signer of capabilities, the
@@ -188,14 +201,28 @@ impl Base {
 
 impl Hub {
     pub fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: HubConfig) -> Self {
-        Self::with_parts(meta, blobs, config, Clock::system())
+        Self::with_parts(meta, blobs, config, Clock::system(), None)
     }
 
     /// The same hub reading the time from `clock` (tests move a clock forward instead of
     /// sleeping until a token expires). Call it before the hub is used: caches start empty.
     pub fn with_clock(self, clock: Clock) -> Self {
         let base = &self.base;
-        Self::with_parts(base.meta.clone(), base.blobs.clone(), base.config.clone(), clock)
+        let upstream = self.mirror_state.upstream.clone();
+        Self::with_parts(base.meta.clone(), base.blobs.clone(), base.config.clone(), clock, upstream)
+    }
+
+    /// The same hub answering for repos it does not host from `upstream` (pull-through mirror
+    /// mode; `config.mirror` says how). Call it before the hub is used.
+    pub fn with_upstream(self, upstream: Arc<dyn Upstream>) -> Self {
+        let base = &self.base;
+        Self::with_parts(
+            base.meta.clone(),
+            base.blobs.clone(),
+            base.config.clone(),
+            base.clock.clone(),
+            Some(upstream),
+        )
     }
 
     fn with_parts(
@@ -203,6 +230,7 @@ impl Hub {
         blobs: Arc<dyn BlobStore>,
         config: HubConfig,
         clock: Clock,
+        upstream: Option<Arc<dyn Upstream>>,
     ) -> Self {
         let base = Base {
             objects: objects::ObjectStore::new(blobs.clone()),
@@ -220,6 +248,7 @@ impl Hub {
             xet_state: Arc::new(services::XetState::new()),
             viewer_state: Arc::new(services::ViewerState::new()),
             job_state: Arc::new(jobs::JobState::new()),
+            mirror_state: Arc::new(services::MirrorState::new(upstream)),
         }
     }
 

@@ -158,6 +158,12 @@ impl Files<'_> {
         Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
     }
 
+    /// The proof for an object a mirrored repo holds (it fetched and verified it itself:
+    /// `Mirror::holds` was checked by the caller, `crate::mirror_fetch`).
+    pub(crate) async fn mirror_held_read(&self, oid: &Sha256) -> Result<Option<ObjectRead>> {
+        Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
+    }
+
     /// The proof for a Xet file named by its file hash (Xet reconstruction).
     pub(crate) async fn xet_file_read(
         &self,

@@ -10,6 +10,7 @@
 //! | [`Ops`] | fsck | nothing |
 //! | [`Jobs`] | the durable job queue, the worker loop | the workers' wake-up and lease owner |
 //! | [`Index`] | indexing commits (file and commit facts), model metadata and the security scan | nothing |
+//! | [`Mirror`] | repos answered from an upstream hub: refs, cached answers, fetched content | the upstream port, calls in flight, counters |
 //! | [`Viewer`] | the dataset viewer: the parquet export (`refs/convert/parquet`) and its reads | the parquet footer cache |
 //!
 //! A service is a cheap view of the hub (`hub.repos()`), so services may call each other
@@ -79,6 +80,71 @@ impl ViewerState {
     }
 }
 
+/// State of [`Mirror`]: the upstream port, the calls in flight (one per key) and the
+/// counters `/metrics` reports.
+pub(crate) struct MirrorState {
+    pub(crate) upstream: Option<Arc<dyn crate::Upstream>>,
+    pub(crate) refs: crate::mirror::Flights<(kura_storage::MirrorRepoRecord, String)>,
+    pub(crate) docs: crate::mirror::Flights<serde_json::Value>,
+    pub(crate) fetches: crate::mirror_fetch::Fetches,
+    /// Callers whose upstream access to a restricted repo was confirmed, until when.
+    confirmed: Mutex<std::collections::HashMap<String, i64>>,
+    pub(crate) counters: MirrorCounters,
+}
+
+/// What the mirror did since the process started.
+#[derive(Default)]
+pub struct MirrorCounters {
+    pub hits: std::sync::atomic::AtomicU64,
+    pub misses: std::sync::atomic::AtomicU64,
+    pub coalesced_waits: std::sync::atomic::AtomicU64,
+    pub upstream_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// Most confirmations remembered at once; past it the memo starts over (callers are asked
+/// upstream again, never let through).
+const MAX_CONFIRMED: usize = 100_000;
+
+impl MirrorState {
+    pub(crate) fn new(upstream: Option<Arc<dyn crate::Upstream>>) -> Self {
+        Self {
+            upstream,
+            refs: crate::mirror::Flights::new(),
+            docs: crate::mirror::Flights::new(),
+            fetches: crate::mirror_fetch::Fetches::default(),
+            confirmed: Mutex::default(),
+            counters: MirrorCounters::default(),
+        }
+    }
+
+    pub(crate) fn confirmed_until(&self, key: &str) -> Option<i64> {
+        self.confirmed.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+    }
+
+    pub(crate) fn confirm(&self, key: String, until: i64) {
+        let mut confirmed = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
+        if confirmed.len() >= MAX_CONFIRMED {
+            confirmed.clear();
+        }
+        let entry = confirmed.entry(key).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    pub(crate) fn count_upstream_bytes(&self, bytes: u64) {
+        self.counters.upstream_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_hit(&self) {
+        self.counters.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A miss, or a wait on a call another caller started.
+    pub(crate) fn count_miss(&self, joined: bool) {
+        let counter = if joined { &self.counters.coalesced_waits } else { &self.counters.misses };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 macro_rules! service {
     ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
         $(#[$doc])*
@@ -143,6 +209,11 @@ service!(
     /// What the hub computes from content: file facts, commit facts, model metadata.
     Index,
     index
+);
+service!(
+    /// The pull-through mirror: repos answered from an upstream hub.
+    Mirror,
+    mirror
 );
 service!(
     /// The dataset viewer: the parquet export and the viewer API's reads.

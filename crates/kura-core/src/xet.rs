@@ -16,7 +16,7 @@ use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 use crate::error::{CoreError, Result};
 use crate::lfs::PRESIGNED_TTL;
 use crate::services::Xet;
-use crate::xet_token::XetGrant;
+use crate::xet_token::{XetGrant, XetScope};
 
 /// One term of a file: chunks `[start, end)` of a xorb holding `unpacked` raw bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +239,10 @@ impl Xet<'_> {
     /// `None` when no indexed chunk matches. Each answer uses a fresh random key.
     pub async fn dedup_query(&self, grant: &XetGrant, chunk: &MerkleHash) -> Result<Option<Vec<u8>>> {
         let access = self.xet_access(grant).await?;
-        let xorbs = self.dedup_xorbs(chunk, Some(&access.repo)).await?;
+        let xorbs = match &access.scope {
+            XetScope::Hosted { repo, .. } => self.dedup_xorbs(chunk, Some(repo)).await?,
+            XetScope::Mirror(_) => return Ok(None),
+        };
         if xorbs.is_empty() {
             return Ok(None);
         }
@@ -307,8 +310,11 @@ impl Xet<'_> {
     ) -> Result<Reconstruction> {
         let access = self.xet_access(grant).await?;
         let missing = || CoreError::EntryNotFound { path: file.to_hex(), commit: None };
-        let read =
-            self.hub.files().xet_file_read(&access.files, &file.to_hex()).await?.ok_or_else(missing)?;
+        let read = match &access.scope {
+            XetScope::Hosted { files, .. } => self.hub.files().xet_file_read(files, &file.to_hex()).await?,
+            XetScope::Mirror(mirror) => self.hub.mirror().xet_file_read(mirror, &file.to_hex()).await?,
+        };
+        let read = read.ok_or_else(missing)?;
         let record = read.xet_record().ok_or_else(missing)?;
         let size = record.size;
         if size == 0 {

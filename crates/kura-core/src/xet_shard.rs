@@ -50,7 +50,7 @@ impl Xet<'_> {
         for record in &checked {
             self.meta.record_xet_file(record, now).await?;
             self.meta.record_lfs_object(&record.sha256, record.size, now).await?;
-            self.meta.link_lfs_object(access.repo.id, &record.sha256).await?;
+            self.meta.link_lfs_object(access.hosted()?.id, &record.sha256).await?;
             self.index_file_for_dedup(record).await?;
         }
         Ok(!checked.is_empty())

@@ -59,9 +59,36 @@ impl Claim for XorbFetch {
 /// issuer may read its files.
 #[derive(Debug, Clone)]
 pub(crate) struct XetAccess {
-    pub(crate) repo: RepoRecord,
-    pub(crate) files: FilesAccess,
+    pub(crate) scope: XetScope,
     issuer: Issuer,
+}
+
+/// What a CAS token reaches.
+#[derive(Debug, Clone)]
+pub(crate) enum XetScope {
+    /// A hosted repo, with the issuer's proof that it may read its files.
+    Hosted { repo: Box<RepoRecord>, files: Box<FilesAccess> },
+    /// A mirrored repo (read only): its holdings, and what the mirror fetches on a miss. The
+    /// issuer's access to a gated or private upstream repo was confirmed when the token was
+    /// issued; the token's life (an hour) is how long that confirmation stands here.
+    Mirror(crate::MirrorRepo),
+}
+
+impl XetAccess {
+    /// The hosted repo of a token that writes (mirrored repos are never written).
+    pub(crate) fn hosted(&self) -> Result<&RepoRecord> {
+        match &self.scope {
+            XetScope::Hosted { repo, .. } => Ok(repo),
+            XetScope::Mirror(_) => Err(CoreError::Forbidden("A mirrored repo is read-only".to_owned())),
+        }
+    }
+
+    fn names(&self) -> (RepoType, RepoId) {
+        match &self.scope {
+            XetScope::Hosted { repo, .. } => (repo.repo_type, repo.repo_id.clone()),
+            XetScope::Mirror(mirror) => (mirror.repo_type(), mirror.repo_id().clone()),
+        }
+    }
 }
 
 fn invalid_token() -> CoreError {
@@ -106,6 +133,19 @@ impl Xet<'_> {
         Ok((claims::seal(&self.signer, &grant), grant.expires_at))
     }
 
+    /// Issues a read-only CAS token for a mirrored repo a caller opened (`Mirror::open`
+    /// checked the caller's access).
+    pub fn mirror_xet_token(&self, identity: &Identity, repo: &crate::MirrorRepo) -> (String, i64) {
+        let grant = XetGrant {
+            repo_type: repo.repo_type(),
+            repo_id: repo.repo_id().clone(),
+            write: false,
+            expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
+            issuer: Issuer::of(identity),
+        };
+        (claims::seal(&self.signer, &grant), grant.expires_at)
+    }
+
     /// Checks a CAS bearer token's signature and expiry: 401 when missing, forged or expired.
     pub fn check_xet_token(&self, bearer: Option<&str>) -> Result<XetGrant> {
         let grant: XetGrant = bearer.and_then(|t| claims::open(&self.signer, t)).ok_or_else(invalid_token)?;
@@ -128,25 +168,33 @@ impl Xet<'_> {
         write: bool,
         denied: fn() -> CoreError,
     ) -> Result<XetAccess> {
-        let repo = self.meta.repo(repo_type, repo_id).await?.ok_or_else(denied)?;
+        let Some(repo) = self.meta.repo(repo_type, repo_id).await? else {
+            if write || !self.hub.mirror().answers_for(repo_type, repo_id).await? {
+                return Err(denied());
+            }
+            self.hub.accounts().reauthenticate(issuer, denied).await?;
+            let mirror = self.hub.mirror().cas_scope(repo_type, repo_id).await?.ok_or_else(denied)?;
+            return Ok(XetAccess { scope: XetScope::Mirror(mirror), issuer: issuer.clone() });
+        };
         let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
         if write {
             self.hub.accounts().authorize_write(&identity, &repo).await.map_err(lost_access(denied))?;
         }
         let files =
             self.hub.accounts().authorize_files(&identity, &repo).await.map_err(lost_access(denied))?;
-        Ok(XetAccess { repo, files, issuer: issuer.clone() })
+        Ok(XetAccess { scope: XetScope::Hosted { repo: Box::new(repo), files: Box::new(files) }, issuer: issuer.clone() })
     }
 
     /// A signed URL for bytes `[start, end]` of a xorb, for the issuer of `access`.
     pub(crate) fn fetch_token(&self, access: &XetAccess, xorb: &MerkleHash, start: u64, end: u64) -> String {
+        let (repo_type, repo_id) = access.names();
         let fetch = XorbFetch {
             xorb: *xorb,
             start,
             end,
             expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
-            repo_type: access.repo.repo_type,
-            repo_id: access.repo.repo_id.clone(),
+            repo_type,
+            repo_id,
             issuer: access.issuer.clone(),
         };
         claims::seal(&self.signer, &fetch)

@@ -31,6 +31,9 @@ pub(crate) struct Ctx {
     pub(crate) client_ip: Option<std::net::IpAddr>,
     /// This request's share of the global body budget, held until the request ends.
     pub(crate) reservation: Reservation,
+    /// The caller's own token for the mirror's upstream hub (a bearer token kura never
+    /// issued, forwarded only where the operator allows it), never a kura token.
+    pub(crate) upstream_token: Option<String>,
 }
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs, keeping repeats.

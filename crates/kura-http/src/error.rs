@@ -121,6 +121,12 @@ impl From<CoreError> for ApiError {
             CoreError::Viewer { code, .. } => {
                 Self { code: Some(code), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, message) }
             }
+            CoreError::UpstreamUnavailable(_) => {
+                Self { code: Some("UpstreamUnavailable"), ..Self::new(StatusCode::GATEWAY_TIMEOUT, message) }
+            }
+            CoreError::Upstream { status, .. } => {
+                Self::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), message)
+            }
             CoreError::RateLimited { retry_after_secs } => {
                 let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, message);
                 error.headers.push(("retry-after", retry_after_secs.to_string()));

@@ -9,6 +9,7 @@ mod jobs;
 mod migrate;
 #[cfg(test)]
 mod migrate_case_tests;
+mod mirror;
 mod pool;
 mod repos;
 mod rows;

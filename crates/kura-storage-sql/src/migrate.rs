@@ -26,6 +26,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (9, "repo tags", include_str!("../migrations/sqlite/0009_repo_tags.sql")),
     (10, "case-insensitive ids", include_str!("../migrations/sqlite/0010_case_insensitive_ids.sql")),
     (11, "jobs", include_str!("../migrations/sqlite/0011_jobs.sql")),
+    (12, "mirror", include_str!("../migrations/sqlite/0012_mirror.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -40,6 +41,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (9, "repo tags", include_str!("../migrations/postgres/0009_repo_tags.sql")),
     (10, "case-insensitive ids", include_str!("../migrations/postgres/0010_case_insensitive_ids.sql")),
     (11, "jobs", include_str!("../migrations/postgres/0011_jobs.sql")),
+    (12, "mirror", include_str!("../migrations/postgres/0012_mirror.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

@@ -9,6 +9,7 @@ mod error;
 mod inventory;
 mod jobs;
 mod metadata;
+mod mirror;
 mod records;
 mod session;
 mod tokens;
@@ -24,6 +25,8 @@ mod inventory_conformance;
 #[cfg(feature = "conformance")]
 mod jobs_conformance;
 #[cfg(feature = "conformance")]
+mod mirror_conformance;
+#[cfg(feature = "conformance")]
 mod session_conformance;
 #[cfg(feature = "conformance")]
 mod tags_conformance;
@@ -36,6 +39,7 @@ pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
 pub use metadata::MetadataStore;
+pub use mirror::{MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorStore};
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, ListingFacts, NamespaceKind, NewAccessRequest,
     NewAuditEntry, NewRepo, NewToken, OrgRole, RefRecord, RepoLfsObject, RepoQuery, RepoRecord, RepoSort,

@@ -6,6 +6,7 @@ use crate::StorageError;
 use crate::access::AccessStore;
 use crate::inventory::InventoryStore;
 use crate::jobs::JobStore;
+use crate::mirror::MirrorStore;
 use crate::records::*;
 use crate::session::SessionStore;
 use crate::tokens::TokenStore;
@@ -18,7 +19,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 /// implementation per database engine; all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
 pub trait MetadataStore:
-    AccessStore + InventoryStore + JobStore + TokenStore + SessionStore + Send + Sync + 'static
+    AccessStore + InventoryStore + JobStore + MirrorStore + TokenStore + SessionStore + Send + Sync + 'static
 {
     // --- server ---
 

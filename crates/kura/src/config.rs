@@ -40,6 +40,50 @@ impl std::fmt::Debug for S3File {
     }
 }
 
+/// The `[upstream]` table: pull-through mirror mode.
+#[derive(Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamFile {
+    /// Base URL of the upstream hub (`https://huggingface.co`).
+    pub url: Option<String>,
+    /// The mirror's own upstream token (for public repos and rate limits).
+    pub token: Option<String>,
+    /// Forward bearer tokens kura does not know upstream as the caller's own.
+    pub forward_unknown_tokens: Option<bool>,
+    /// How long a branch or tag keeps its commit: seconds, or `30s`, `5m`, `1h`.
+    pub ref_ttl: Option<toml::Value>,
+    /// Repo id patterns that may be mirrored (`*` wildcards); empty: all.
+    pub allow: Option<Vec<String>>,
+    /// Repo id patterns that may not.
+    pub deny: Option<Vec<String>>,
+    /// Never call the upstream; serve what is cached.
+    pub offline: Option<bool>,
+}
+
+impl std::fmt::Debug for UpstreamFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamFile")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pull-through mirror mode: the upstream's URL and how to mirror it.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub url: String,
+    pub mirror: kura_core::MirrorConfig,
+}
+
+impl PartialEq for UpstreamConfig {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{self:?}") == format!("{other:?}") && self.mirror.token == other.mirror.token
+    }
+}
+
+impl Eq for UpstreamConfig {}
+
 /// What a TOML config file may contain.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +111,8 @@ pub struct FileConfig {
     pub limits: Option<toml::Table>,
     /// Background workers of this replica.
     pub job_workers: Option<u64>,
+    #[serde(default)]
+    pub upstream: UpstreamFile,
 }
 
 /// Values given on the command line or through the environment (clap merges both; flags win).
@@ -88,6 +134,12 @@ pub struct Overrides {
     pub s3: S3File,
     /// `KURA_LIMIT_<FIELD>` variables as (field in lower case, value); each wins over the file's.
     pub limits: Vec<(String, String)>,
+    /// `--upstream` / `KURA_UPSTREAM`.
+    pub upstream: Option<String>,
+    /// `KURA_UPSTREAM_TOKEN`.
+    pub upstream_token: Option<String>,
+    /// `--offline` / `KURA_OFFLINE`.
+    pub offline: bool,
 }
 
 /// Where content lives.
@@ -116,6 +168,8 @@ pub struct Config {
     /// Background workers this replica runs (indexing): 1 by default; 0 for a replica that
     /// only serves requests while others work the shared queue.
     pub job_workers: u64,
+    /// Pull-through mirror mode, when an upstream hub is configured.
+    pub upstream: Option<UpstreamConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -211,6 +265,7 @@ impl Config {
             metrics_token,
             limits,
             job_workers: overrides.job_workers.or(file.job_workers).unwrap_or(1).min(64),
+            upstream: layer_upstream(file.upstream, overrides)?,
         })
     }
 
@@ -231,6 +286,50 @@ impl Config {
             virtual_hosted: self.s3.virtual_hosted.unwrap_or(false),
         })
     }
+}
+
+fn layer_upstream(file: UpstreamFile, overrides: &Overrides) -> anyhow::Result<Option<UpstreamConfig>> {
+    let Some(url) = overrides.upstream.clone().or(file.url).filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = url.trim().trim_end_matches('/').to_owned();
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "upstream url must start with http:// or https://"
+    );
+    let defaults = kura_core::MirrorConfig::default();
+    let ref_ttl_secs = match file.ref_ttl {
+        None => defaults.ref_ttl_secs,
+        Some(toml::Value::Integer(secs)) if secs >= 0 => secs as u64,
+        Some(toml::Value::String(text)) => parse_duration(&text)?,
+        Some(other) => {
+            anyhow::bail!("upstream ref_ttl must be seconds or a duration like \"5m\", not {other}")
+        }
+    };
+    let mirror = kura_core::MirrorConfig {
+        ref_ttl_secs,
+        allow: file.allow.unwrap_or_default(),
+        deny: file.deny.unwrap_or_default(),
+        token: overrides.upstream_token.clone().or(file.token).filter(|t| !t.is_empty()),
+        forward_unknown_tokens: file.forward_unknown_tokens.unwrap_or(false),
+        offline: overrides.offline || file.offline.unwrap_or(false),
+    };
+    Ok(Some(UpstreamConfig { url, mirror }))
+}
+
+/// `90`, `90s`, `5m`, `2h`, `1d` as seconds.
+fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().with_context(|| format!("invalid duration '{text}'"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => anyhow::bail!("invalid duration unit '{other}' in '{text}' (s, m, h or d)"),
+    };
+    Ok(number.saturating_mul(scale))
 }
 
 fn parse_storage(url: &str) -> anyhow::Result<Storage> {
@@ -328,6 +427,39 @@ mod tests {
         assert_eq!(Config::layer(FileConfig::default(), &unset).unwrap().metrics_token, None);
         let short = Overrides { metrics_token: Some("short".into()), ..Default::default() };
         assert!(Config::layer(FileConfig::default(), &short).is_err());
+    }
+
+    #[test]
+    fn the_upstream_comes_from_the_file_or_the_flags() {
+        let none = Config::layer(FileConfig::default(), &Overrides::default()).unwrap();
+        assert!(none.upstream.is_none());
+        let file = || {
+            toml::from_str::<FileConfig>(
+                "[upstream]\nurl = \"https://hub.example/\"\ntoken = \"secret-token\"\nref_ttl = \"2m\"\n\
+                 allow = [\"org/*\"]\ndeny = [\"org/private-*\"]\nforward_unknown_tokens = true\n",
+            )
+            .unwrap()
+        };
+        let config = Config::layer(file(), &Overrides::default()).unwrap();
+        let upstream = config.upstream.as_ref().unwrap();
+        assert_eq!(upstream.url, "https://hub.example");
+        assert_eq!(upstream.mirror.ref_ttl_secs, 120);
+        assert!(upstream.mirror.forward_unknown_tokens && !upstream.mirror.offline);
+        assert!(upstream.mirror.admits("org/model") && !upstream.mirror.admits("org/private-x"));
+        assert!(!format!("{config:?}").contains("secret-token"), "Debug hides the upstream token");
+        let flags =
+            Overrides { upstream: Some("http://127.0.0.1:9".into()), offline: true, ..Default::default() };
+        let config = Config::layer(file(), &flags).unwrap();
+        let upstream = config.upstream.unwrap();
+        assert_eq!(upstream.url, "http://127.0.0.1:9", "the flag wins");
+        assert!(upstream.mirror.offline);
+        let bad = toml::from_str::<FileConfig>("[upstream]\nurl = \"ftp://x\"\n").unwrap();
+        assert!(Config::layer(bad, &Overrides::default()).is_err());
+        let bad =
+            toml::from_str::<FileConfig>("[upstream]\nurl = \"http://x\"\nref_ttl = \"5 weeks\"\n").unwrap();
+        assert!(Config::layer(bad, &Overrides::default()).is_err());
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
     }
 
     #[test]

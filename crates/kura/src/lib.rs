@@ -2,6 +2,7 @@
 //! server loop. `main.rs` only parses the command line.
 
 pub mod config;
+pub mod upstream;
 
 use std::sync::Arc;
 
@@ -35,7 +36,14 @@ pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     hub_config.lfs_multipart_threshold_bytes = config.lfs_multipart_threshold_bytes;
     hub_config.lfs_part_bytes = config.lfs_part_bytes;
     hub_config.limits = config.limits.clone();
-    Ok(Hub::new(Arc::new(meta), blobs, hub_config))
+    hub_config.mirror = config.upstream.as_ref().map(|u| u.mirror.clone());
+    let hub = Hub::new(Arc::new(meta), blobs, hub_config);
+    Ok(match &config.upstream {
+        Some(upstream) => hub.with_upstream(Arc::new(
+            upstream::HttpUpstream::new(&upstream.url).context("configuring the upstream client")?,
+        )),
+        None => hub,
+    })
 }
 
 /// How long a blob temp file may go unwritten before `serve` takes it for a leftover (of a

@@ -49,6 +49,13 @@ enum Command {
         /// Base URL clients use to reach this server [default: http://LISTEN].
         #[arg(long, env = "KURA_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Pull-through mirror: answer for repos this server does not host from this hub
+        /// (e.g. https://huggingface.co); `[upstream]` in the config file says more.
+        #[arg(long, env = "KURA_UPSTREAM")]
+        upstream: Option<String>,
+        /// Mirror mode without the upstream: serve only what is cached.
+        #[arg(long, env = "KURA_OFFLINE")]
+        offline: bool,
     },
     /// Apply pending database migrations and exit (serve also applies them at start-up).
     Migrate {
@@ -114,7 +121,20 @@ enum UserAction {
 }
 
 fn load(common: &Common, listen: Option<String>, public_url: Option<String>) -> anyhow::Result<Config> {
+    load_with(common, listen, public_url, None, false)
+}
+
+fn load_with(
+    common: &Common,
+    listen: Option<String>,
+    public_url: Option<String>,
+    upstream: Option<String>,
+    offline: bool,
+) -> anyhow::Result<Config> {
     Config::load(&Overrides {
+        upstream,
+        upstream_token: std::env::var("KURA_UPSTREAM_TOKEN").ok(),
+        offline,
         config: common.config.clone(),
         data_dir: common.data_dir.clone(),
         listen,
@@ -177,8 +197,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { common, listen, public_url } => {
-            let config = load(&common, listen, public_url)?;
+        Command::Serve { common, listen, public_url, upstream, offline } => {
+            let config = load_with(&common, listen, public_url, upstream, offline)?;
             let hub = kura::open_hub(&config).await?;
             kura::sweep_stale_temp_files(&config).await;
             let listener = tokio::net::TcpListener::bind(&config.listen)

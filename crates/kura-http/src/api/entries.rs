@@ -92,7 +92,7 @@ pub(crate) async fn list_repo_tree(
 }
 
 /// Paths from a form body (`paths=a&paths=b`) or a JSON one (`{"paths": [...]}`).
-fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<(Vec<String>, bool)> {
+pub(super) fn requested_paths(ctx: &Ctx, body: &[u8]) -> ApiResult<(Vec<String>, bool)> {
     let is_json = ctx
         .headers
         .get(header::CONTENT_TYPE)

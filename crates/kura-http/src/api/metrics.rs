@@ -43,5 +43,27 @@ pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
     for (state, count) in [("queued", jobs.queued), ("running", jobs.running), ("failed", jobs.failed)] {
         text.push_str(&format!("kura_jobs{{state=\"{state}\"}} {count}\n"));
     }
+    if ctx.hub().mirror_enabled() {
+        let counters = ctx.hub().mirror_counters();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        for (name, help, value) in [
+            ("hits", "Mirror answers served from what was cached.", load(&counters.hits)),
+            ("misses", "Mirror answers that asked the upstream.", load(&counters.misses)),
+            (
+                "coalesced_waits",
+                "Mirror callers that waited on another caller's upstream request.",
+                load(&counters.coalesced_waits),
+            ),
+            (
+                "upstream_bytes",
+                "Bytes the mirror received from the upstream.",
+                load(&counters.upstream_bytes),
+            ),
+        ] {
+            text.push_str(&format!(
+                "# HELP kura_mirror_{name}_total {help}\n# TYPE kura_mirror_{name}_total counter\nkura_mirror_{name}_total {value}\n"
+            ));
+        }
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

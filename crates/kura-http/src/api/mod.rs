@@ -12,6 +12,7 @@ mod lfs;
 mod maintenance;
 mod manage;
 mod metrics;
+mod mirror;
 mod orgs;
 mod resolve;
 mod session;
@@ -88,6 +89,21 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     } else {
         state.hub.accounts().authenticate(token.as_deref()).await
     };
+    // A mirror-only deployment may forward a bearer token kura never issued to the upstream
+    // as the caller's own; the caller is anonymous here.
+    let mut upstream_token = None;
+    let identity = match identity {
+        Err(kura_core::CoreError::Unauthorized(_)) if !bad_credentials && cookie.is_none() => {
+            match token.as_deref() {
+                Some(secret) if state.hub.mirror().forwards(secret).await.unwrap_or(false) => {
+                    upstream_token = Some(secret.to_owned());
+                    Ok(kura_core::Identity::Anonymous)
+                }
+                _ => identity,
+            }
+        }
+        other => other,
+    };
     let identity = match identity {
         Ok(identity) => identity,
         Err(error) => return answered(ApiError::from_core(error, true).into_response(), Some(body), drain),
@@ -113,6 +129,7 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
         bearer: token,
         client_ip,
         reservation,
+        upstream_token,
     };
     // The one place a handler's error meets the caller: CAS routes authenticate by Xet
     // token, never as a hub user, so their errors are never the anonymous 401.
@@ -164,6 +181,9 @@ fn answered(response: Response, unread: Option<axum::body::Body>, deadline: Dura
 }
 
 async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
+    if let Some(answer) = mirror::answer(ctx, &route).await {
+        return answer;
+    }
     let method = ctx.method.clone();
     match (method, route) {
         (Method::GET, Route::Health) => Ok((StatusCode::OK, "ok").into_response()),

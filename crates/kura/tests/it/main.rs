@@ -27,6 +27,7 @@ mod matrix_orgs;
 mod matrix_pages;
 mod matrix_routes;
 mod matrix_xet;
+mod mirror;
 mod orgs;
 mod read;
 mod replicas;

@@ -33,6 +33,23 @@ impl TestServer {
 
     /// A server whose configuration `adjust` changes first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_wrapped(adjust, |hub| hub).await
+    }
+
+    /// A pull-through mirror of `upstream` (its own users and tokens), with `adjust` applied
+    /// to its mirror settings.
+    pub async fn start_mirror(upstream: &str, adjust: impl FnOnce(&mut kura_core::MirrorConfig)) -> Self {
+        let mut mirror = kura_core::MirrorConfig::default();
+        adjust(&mut mirror);
+        let url = upstream.to_owned();
+        Self::start_with(move |c| c.upstream = Some(kura::config::UpstreamConfig { url, mirror })).await
+    }
+
+    /// `start_with`, and `wrap` changes the hub before it serves (a test upstream port).
+    pub async fn start_wrapped(
+        adjust: impl FnOnce(&mut Config),
+        wrap: impl FnOnce(kura_core::Hub) -> kura_core::Hub,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -51,7 +68,7 @@ impl TestServer {
             let ahead = clock_ahead.clone();
             move || kura_core::now_millis() + ahead.load(Ordering::Relaxed)
         });
-        let hub = kura::open_hub(&config).await.unwrap().with_clock(clock);
+        let hub = wrap(kura::open_hub(&config).await.unwrap().with_clock(clock));
         hub.accounts().create_user("alice", false).await.unwrap();
         hub.accounts().create_user("bob", false).await.unwrap();
         hub.accounts().create_org("acme", "alice").await.unwrap();

@@ -1,0 +1,425 @@
+//! The mirror's file content: a file is fetched from the upstream once, however many callers
+//! ask at the same time. The fetch spools the bytes to an anonymous temp file and raises a
+//! watermark as they arrive; every waiting caller streams from that file up to the watermark
+//! (the first byte goes out before the fetch ends). Meanwhile the bytes are verified by kura
+//! (an LFS file is ingested into the chunk store, which checks its SHA-256 and size; a small
+//! file is checked against its git blob id) and only then held by the mirrored repo. The last
+//! byte is released only after the check passed, so a caller never receives a whole file that
+//! failed it. An interrupted download resumes with `Range`; an upstream that ignores `Range`
+//! is read again from the start and the part already had is skipped.
+
+use std::collections::HashMap;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use kura_git::ObjectKind;
+use kura_model::{ObjectId, Sha256};
+use tokio::sync::watch;
+
+use crate::error::{CoreError, Result};
+use crate::mirror::{MirrorFile, MirrorRepo};
+use crate::mirror_docs::encode_path;
+use crate::services::Mirror;
+use crate::{ByteStream, ObjectRead};
+
+/// Largest file the upstream may send as a plain git blob (the Hub's limit for non-LFS files).
+pub(crate) const MAX_GIT_FILE_BYTES: u64 = 10 << 20;
+
+/// Attempts of one fetch before it fails (each resumes where the last one stopped).
+const FETCH_ATTEMPTS: u32 = 4;
+
+/// Bytes a waiting reader takes from the spool file at once.
+const READ_BYTES: u64 = 1 << 20;
+
+/// How far a fetch got.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    /// Bytes readers may take (all but the last until the file is verified).
+    available: u64,
+    /// `Some(Ok)` once verified and held; `Some(Err)` when the fetch failed.
+    done: Option<std::result::Result<(), String>>,
+}
+
+/// One fetch in flight: its spool file and progress.
+pub(crate) struct Spool {
+    file: std::fs::File,
+    size: u64,
+    progress: watch::Sender<Progress>,
+}
+
+/// The fetches in flight, by object key.
+#[derive(Default)]
+pub(crate) struct Fetches {
+    running: Mutex<HashMap<String, Arc<Spool>>>,
+}
+
+impl Spool {
+    /// `len` bytes from `offset`, as the fetch makes them available.
+    fn reader(self: Arc<Self>, offset: u64, len: u64) -> ByteStream {
+        let end = offset.saturating_add(len).min(self.size);
+        let progress = self.progress.subscribe();
+        futures_util::stream::unfold(Some((self, progress, offset)), move |state| async move {
+            let (spool, mut progress, pos) = state?;
+            if pos >= end {
+                return None;
+            }
+            loop {
+                let seen = progress.borrow_and_update().clone();
+                if pos < seen.available {
+                    let want = (seen.available.min(end) - pos).min(READ_BYTES);
+                    let file = spool.file.try_clone();
+                    let read = tokio::task::spawn_blocking(move || {
+                        let mut buffer = vec![0u8; want as usize];
+                        file?.read_exact_at(&mut buffer, pos)?;
+                        Ok::<_, std::io::Error>(Bytes::from(buffer))
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                    let next = read.is_ok().then_some((spool, progress, pos + want));
+                    return Some((read, next));
+                }
+                if let Some(Err(reason)) = seen.done {
+                    return Some((Err(std::io::Error::other(reason)), None));
+                }
+                if progress.changed().await.is_err() {
+                    return Some((Err(std::io::Error::other("the upstream fetch stopped")), None));
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+/// The key content is held under: `sha256:<hex>` for LFS files, `git:<blob id>` otherwise.
+pub(crate) fn object_key(file: &MirrorFile) -> String {
+    match &file.sha256 {
+        Some(oid) => format!("sha256:{}", oid.to_hex()),
+        None => format!("git:{}", file.blob.to_hex()),
+    }
+}
+
+impl Mirror<'_> {
+    /// Whether the mirrored repo already holds the file (fetched and verified).
+    pub async fn holds(&self, repo: &MirrorRepo, file: &MirrorFile) -> Result<bool> {
+        if file.size == 0 {
+            return Ok(true);
+        }
+        Ok(self.meta.mirror_holds(repo.record.id, &object_key(file)).await?)
+    }
+
+    /// The Xet file hash kura stores a held LFS file under.
+    pub async fn held_xet_hash(&self, repo: &MirrorRepo, file: &MirrorFile) -> Result<Option<String>> {
+        let Some(oid) = &file.sha256 else { return Ok(None) };
+        if !self.holds(repo, file).await? {
+            return Ok(None);
+        }
+        Ok(self.meta.xet_file_by_sha256(oid).await?.map(|r| r.file_hash))
+    }
+
+    /// `len` bytes from `offset` of a file at `commit`: from the store when held, else from
+    /// the one upstream fetch of it (started now or joined).
+    pub async fn read(
+        &self,
+        repo: &MirrorRepo,
+        commit: &ObjectId,
+        file: &MirrorFile,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream> {
+        if len == 0 || file.size == 0 {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        if self.holds(repo, file).await? {
+            self.hub.mirror_state.count_hit();
+            return self.read_held(file, offset, len).await;
+        }
+        let spool = self.fetch(repo, commit, file).await?;
+        Ok(spool.reader(offset, len))
+    }
+
+    async fn read_held(&self, file: &MirrorFile, offset: u64, len: u64) -> Result<ByteStream> {
+        match &file.sha256 {
+            Some(oid) => {
+                let read = self.mirror_object_read(oid).await?;
+                self.hub.files().read_object(&read, offset, len).await
+            }
+            None => self.objects.blob_range(&file.blob, file.size, offset, len).await,
+        }
+    }
+
+    /// Waits until the file is held (fetching it if no one is), for callers that read it
+    /// through the store afterwards (Xet reconstructions).
+    pub(crate) async fn fetch_whole(
+        &self,
+        repo: &MirrorRepo,
+        commit: &ObjectId,
+        file: &MirrorFile,
+    ) -> Result<()> {
+        if self.holds(repo, file).await? {
+            return Ok(());
+        }
+        let spool = self.fetch(repo, commit, file).await?;
+        let mut progress = spool.progress.subscribe();
+        loop {
+            if let Some(done) = progress.borrow_and_update().done.clone() {
+                return done.map_err(CoreError::UpstreamUnavailable);
+            }
+            if progress.changed().await.is_err() {
+                return Err(CoreError::UpstreamUnavailable("the upstream fetch stopped".to_owned()));
+            }
+        }
+    }
+
+    /// The fetch of `file` in flight, started if there is none.
+    async fn fetch(&self, repo: &MirrorRepo, commit: &ObjectId, file: &MirrorFile) -> Result<Arc<Spool>> {
+        if file.sha256.is_none() && file.size > MAX_GIT_FILE_BYTES {
+            return Err(CoreError::UpstreamUnavailable(format!(
+                "the upstream lists {} as a {}-byte git file; at most {MAX_GIT_FILE_BYTES} bytes are accepted",
+                file.path, file.size
+            )));
+        }
+        if self.settings().is_none_or(|s| s.offline) {
+            return Err(CoreError::UpstreamUnavailable(format!(
+                "{} was never fetched and the mirror is offline",
+                file.path
+            )));
+        }
+        let key = format!("{}:{}", repo.record.id, object_key(file));
+        let spool = {
+            let mut running = self.hub.mirror_state.fetches.running.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(spool) = running.get(&key) {
+                self.hub.mirror_state.count_miss(true);
+                return Ok(spool.clone());
+            }
+            let spool = Arc::new(Spool {
+                file: tempfile::tempfile()
+                    .map_err(|e| CoreError::UpstreamUnavailable(format!("spool file: {e}")))?,
+                size: file.size,
+                progress: watch::Sender::new(Progress::default()),
+            });
+            running.insert(key.clone(), spool.clone());
+            spool
+        };
+        self.hub.mirror_state.count_miss(false);
+        let hub = self.hub.clone();
+        let (repo, commit, file, task_spool) = (repo.clone(), *commit, file.clone(), spool.clone());
+        tokio::spawn(async move {
+            let outcome = hub.mirror().download(&repo, &commit, &file, &task_spool).await;
+            if let Err(error) = &outcome {
+                tracing::warn!(%error, path = %file.path, repo = %repo.record.repo_id, "mirror fetch failed");
+            }
+            hub.mirror_state.fetches.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            task_spool.progress.send_modify(|p| {
+                if outcome.is_ok() {
+                    p.available = task_spool.size;
+                }
+                p.done = Some(outcome.map_err(|e| e.to_string()));
+            });
+        });
+        Ok(spool)
+    }
+
+    /// Downloads the file into the spool while it is verified and stored; holds it on success.
+    async fn download(
+        &self,
+        repo: &MirrorRepo,
+        commit: &ObjectId,
+        file: &MirrorFile,
+        spool: &Spool,
+    ) -> Result<()> {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
+        let body: ByteStream = tokio_stream_of(receiver);
+        let hub = self.hub.clone();
+        let target = file.clone();
+        let verify = tokio::spawn(async move { hub.mirror().verify_and_store(&target, body).await });
+        let copied = self.copy_upstream(repo, commit, file, spool, &sender).await;
+        drop(sender);
+        let verified = verify.await.map_err(|e| CoreError::Corrupt(format!("verification task: {e}")))?;
+        copied?;
+        verified?;
+        let now = self.now_millis();
+        self.meta.put_mirror_object(repo.record.id, &object_key(file), file.size, now).await?;
+        Ok(())
+    }
+
+    /// Checks the bytes against what the upstream listed and stores them: LFS files as Xet
+    /// chunks under the SHA-256 kura computes, small files as git blobs under their id.
+    async fn verify_and_store(&self, file: &MirrorFile, body: ByteStream) -> Result<()> {
+        if let Some(oid) = file.sha256 {
+            return self.hub.xet().ingest_as_xet(oid, file.size, body).await;
+        }
+        let mut content = Vec::with_capacity(file.size as usize);
+        let mut body = body;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| CoreError::UpstreamUnavailable(e.to_string()))?;
+            if content.len() as u64 + chunk.len() as u64 > file.size {
+                return Err(CoreError::UpstreamUnavailable(
+                    "the upstream sent more than the file's size".into(),
+                ));
+            }
+            content.extend_from_slice(&chunk);
+        }
+        let id = kura_git::hash_object(ObjectKind::Blob, &content);
+        if id != file.blob || content.len() as u64 != file.size {
+            return Err(CoreError::UpstreamUnavailable(format!(
+                "{} from the upstream does not match its listed git blob id",
+                file.path
+            )));
+        }
+        self.objects.write(ObjectKind::Blob, &content).await?;
+        Ok(())
+    }
+
+    /// Copies the upstream's bytes into the spool and the verifier, resuming after breaks.
+    async fn copy_upstream(
+        &self,
+        repo: &MirrorRepo,
+        commit: &ObjectId,
+        file: &MirrorFile,
+        spool: &Spool,
+        verifier: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    ) -> Result<()> {
+        let upstream = self
+            .hub
+            .mirror_state
+            .upstream
+            .clone()
+            .ok_or_else(|| CoreError::UpstreamUnavailable("no upstream".into()))?;
+        let path = format!(
+            "/{}{}/resolve/{commit}/{}",
+            repo.record.repo_type.url_prefix(),
+            repo.record.repo_id,
+            encode_path(&file.path)
+        );
+        let mut written = 0u64;
+        let mut last_error = String::new();
+        for _ in 0..FETCH_ATTEMPTS {
+            let mut answer = match upstream.open(&path, written, repo.token.as_deref()).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            // An upstream that ignores `Range` starts again from 0: skip what we have.
+            let mut skip = match answer.status {
+                206 if written > 0 => 0,
+                200 => written,
+                404 | 401 | 403 => {
+                    return Err(CoreError::UpstreamUnavailable(format!(
+                        "the upstream answered {} for {}",
+                        answer.status, file.path
+                    )));
+                }
+                status => {
+                    last_error = format!("the upstream answered {status}");
+                    continue;
+                }
+            };
+            while let Some(chunk) = answer.body.next().await {
+                let mut chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(error) => {
+                        last_error = error.to_string();
+                        break;
+                    }
+                };
+                self.hub.mirror_state.count_upstream_bytes(chunk.len() as u64);
+                if skip > 0 {
+                    let drop = skip.min(chunk.len() as u64) as usize;
+                    chunk = chunk.slice(drop..);
+                    skip -= drop as u64;
+                }
+                if chunk.is_empty() {
+                    continue;
+                }
+                if written + chunk.len() as u64 > file.size {
+                    return Err(CoreError::UpstreamUnavailable(
+                        "the upstream sent more than the file's size".into(),
+                    ));
+                }
+                self.spool_write(spool, chunk.clone(), written).await?;
+                written += chunk.len() as u64;
+                if verifier.send(Ok(chunk)).await.is_err() {
+                    return Err(CoreError::UpstreamUnavailable(format!("{} failed verification", file.path)));
+                }
+                // The last byte waits for the verification.
+                let available = written.min(file.size - 1);
+                spool.progress.send_modify(|p| p.available = available);
+            }
+            if written == file.size {
+                return Ok(());
+            }
+        }
+        Err(CoreError::UpstreamUnavailable(format!(
+            "fetching {} from the upstream failed: {last_error}",
+            file.path
+        )))
+    }
+
+    async fn spool_write(&self, spool: &Spool, chunk: Bytes, at: u64) -> Result<()> {
+        let file =
+            spool.file.try_clone().map_err(|e| CoreError::UpstreamUnavailable(format!("spool file: {e}")))?;
+        tokio::task::spawn_blocking(move || file.write_all_at(&chunk, at))
+            .await
+            .map_err(|e| CoreError::UpstreamUnavailable(format!("spool write: {e}")))?
+            .map_err(|e| CoreError::UpstreamUnavailable(format!("spool write: {e}")))
+    }
+}
+
+impl Mirror<'_> {
+    /// The mirrored repo a CAS token names, as the CAS path fetches it: with the mirror's own
+    /// upstream token (the caller's is not in the CAS token).
+    pub(crate) async fn cas_scope(
+        &self,
+        repo_type: kura_model::RepoType,
+        repo_id: &kura_model::RepoId,
+    ) -> Result<Option<MirrorRepo>> {
+        let token = self.settings().and_then(|s| s.token.clone());
+        Ok(self.meta.find_mirror_repo(repo_type, repo_id).await?.map(|record| MirrorRepo { record, token }))
+    }
+
+    /// The proof for a Xet file of a mirrored repo. A file the repo does not hold yet but
+    /// listed with this hash (the client skipped `resolve`) is fetched first.
+    pub(crate) async fn xet_file_read(
+        &self,
+        repo: &MirrorRepo,
+        file_hash: &str,
+    ) -> Result<Option<ObjectRead>> {
+        if let Some(record) = self.meta.xet_file(file_hash).await?
+            && self.meta.mirror_holds(repo.record.id, &format!("sha256:{}", record.sha256.to_hex())).await?
+        {
+            self.hub.mirror_state.count_hit();
+            return self.hub.files().mirror_held_read(&record.sha256).await;
+        }
+        let Some(listed) = self.meta.mirror_file(repo.record.id, file_hash).await? else { return Ok(None) };
+        let (Ok(sha256), Ok(commit)) = (Sha256::from_hex(&listed.sha256), ObjectId::from_hex(&listed.commit))
+        else {
+            return Ok(None);
+        };
+        let file = MirrorFile {
+            path: listed.path,
+            size: listed.size,
+            blob: ObjectId([0; 20]),
+            sha256: Some(sha256),
+            xet_hash: Some(listed.xet_hash),
+        };
+        self.fetch_whole(repo, &commit, &file).await?;
+        self.hub.files().mirror_held_read(&sha256).await
+    }
+
+    async fn mirror_object_read(&self, oid: &Sha256) -> Result<ObjectRead> {
+        self.hub
+            .files()
+            .mirror_held_read(oid)
+            .await?
+            .ok_or_else(|| CoreError::Corrupt(format!("held object {oid} is not stored")))
+    }
+}
+
+/// The receiving end of a channel as a byte stream.
+fn tokio_stream_of(mut receiver: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>) -> ByteStream {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx)).boxed()
+}

@@ -1,0 +1,171 @@
+//! The mirror's upstream hub over HTTP (reqwest): `kura_core::Upstream`. Answers are asked for
+//! without content encoding and decoded if the upstream compresses anyway, so nothing
+//! compressed is ever cached or served; redirects are followed (a renamed repo, a CDN for
+//! large files; reqwest drops the `Authorization` header when a redirect leaves the host).
+
+use std::io::Read;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use kura_core::{Upstream, UpstreamBody, UpstreamError, UpstreamMethod, UpstreamReply, UpstreamRequest};
+
+/// How long connecting may take, and how long an API answer may take in all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a download may go without a byte before it counts as broken (and resumes).
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An upstream hub at a base URL (`https://huggingface.co`, or another kura).
+pub struct HttpUpstream {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl HttpUpstream {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("kura-mirror/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { base: base.trim_end_matches('/').to_owned(), client })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::ACCEPT_ENCODING, "identity");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> UpstreamError {
+    UpstreamError::Unreachable(without_url(&error))
+}
+
+/// The error's text without the URL (which could carry a signed CDN query).
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "the answer broke off"
+    } else {
+        "request failed"
+    };
+    kind.to_owned()
+}
+
+fn headers_of(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect()
+}
+
+/// Decodes a body the upstream compressed although asked not to, within `max` bytes.
+fn decode(encoding: Option<&str>, body: Bytes, max: usize) -> Result<Bytes, UpstreamError> {
+    let mut reader: Box<dyn Read> = match encoding.map(str::trim) {
+        None | Some("") | Some("identity") => return Ok(body),
+        Some("gzip") | Some("x-gzip") => Box::new(flate2::read::GzDecoder::new(&body[..])),
+        Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        Some(other) => {
+            return Err(UpstreamError::Unreachable(format!(
+                "the upstream answered in an unknown encoding '{other}'"
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    (&mut reader).take(max as u64 + 1).read_to_end(&mut out).map_err(|e| {
+        UpstreamError::Unreachable(format!("the upstream's compressed answer is broken: {e}"))
+    })?;
+    if out.len() > max {
+        return Err(UpstreamError::TooLarge(max));
+    }
+    Ok(out.into())
+}
+
+#[async_trait::async_trait]
+impl Upstream for HttpUpstream {
+    async fn call(&self, request: UpstreamRequest, max_body: usize) -> Result<UpstreamReply, UpstreamError> {
+        let builder = match request.method {
+            UpstreamMethod::Get => {
+                self.request(reqwest::Method::GET, &request.path, request.token.as_deref())
+            }
+            UpstreamMethod::PostForm => self
+                .request(reqwest::Method::POST, &request.path, request.token.as_deref())
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(request.body.unwrap_or_default()),
+        };
+        let response = builder.timeout(CALL_TIMEOUT).send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let headers = headers_of(&response);
+        if response.content_length().is_some_and(|len| len > max_body as u64) {
+            return Err(UpstreamError::TooLarge(max_body));
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(unreachable)?;
+            if body.len() + chunk.len() > max_body {
+                return Err(UpstreamError::TooLarge(max_body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let encoding = headers.iter().find(|(n, _)| n == "content-encoding").map(|(_, v)| v.as_str());
+        let body = decode(encoding, body.into(), max_body)?;
+        let headers =
+            headers.into_iter().filter(|(n, _)| n != "content-encoding" && n != "content-length").collect();
+        Ok(UpstreamReply { status, headers, body })
+    }
+
+    async fn open(
+        &self,
+        path: &str,
+        offset: u64,
+        token: Option<&str>,
+    ) -> Result<UpstreamBody, UpstreamError> {
+        let mut request = self.request(reqwest::Method::GET, path, token);
+        if offset > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let headers = headers_of(&response);
+        if headers.iter().any(|(n, v)| n == "content-encoding" && v != "identity") {
+            return Err(UpstreamError::Unreachable("the upstream compressed a file download".to_owned()));
+        }
+        let body = response.bytes_stream().map_err(|e| std::io::Error::other(without_url(&e))).boxed();
+        Ok(UpstreamBody { status, headers, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Bytes {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap().into()
+    }
+
+    #[test]
+    fn compressed_answers_are_decoded_within_the_budget() {
+        let json = br#"{"sha": "abc"}"#;
+        assert_eq!(decode(Some("gzip"), gzip(json), 1024).unwrap(), Bytes::from_static(json));
+        assert_eq!(decode(None, Bytes::from_static(json), 1024).unwrap(), Bytes::from_static(json));
+        let bomb = gzip(&vec![b'a'; 1 << 20]);
+        assert!(matches!(decode(Some("gzip"), bomb, 4096), Err(UpstreamError::TooLarge(4096))));
+        assert!(decode(Some("br"), Bytes::from_static(b"x"), 10).is_err());
+        assert!(decode(Some("gzip"), Bytes::from_static(b"not gzip"), 10).is_err());
+    }
+}

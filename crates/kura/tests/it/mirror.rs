@@ -1,0 +1,310 @@
+//! The pull-through mirror: a second kura serving repos of an upstream kura under its own
+//! URLs, caching answers by commit and content once, and working without the upstream.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Uploads `data` through LFS to `repo` on `server` as alice and commits it at `path`.
+async fn commit_lfs(server: &TestServer, repo: &str, path: &str, data: &[u8]) -> Value {
+    let oid = sha256_hex(data);
+    let plan: Value = server
+        .post(&format!("/{repo}.git/info/lfs/objects/batch"))
+        .bearer_auth(&server.alice)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": data.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    if let Some(href) = plan["objects"][0]["actions"]["upload"]["href"].as_str() {
+        assert!(server.client.put(href).body(data.to_vec()).send().await.unwrap().status().is_success());
+    }
+    let line =
+        json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": data.len()}});
+    let response = server.commit(&server.alice, repo, "main", &[line], None).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    Value::Null
+}
+
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// An upstream with a public model `alice/m`: a small file and an LFS file.
+async fn upstream_with_model(weights: &[u8]) -> TestServer {
+    let upstream = TestServer::start().await;
+    assert_eq!(upstream.create_repo(&upstream.alice, "alice/m", false).await.status(), 200);
+    let small = upstream
+        .commit(&upstream.alice, "alice/m", "main", &[file_line("config.json", b"{\"a\": 1}")], None)
+        .await;
+    assert_eq!(small.status(), 200);
+    commit_lfs(&upstream, "alice/m", "weights.bin", weights).await;
+    upstream
+}
+
+async fn metric(server: &TestServer, name: &str) -> u64 {
+    let text = server.get("/metrics").bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_mirror_serves_upstream_repos_under_its_own_urls_and_keeps_working_offline() {
+    let weights = random_bytes(2_500_000, 1);
+    let upstream = upstream_with_model(&weights).await;
+    let mirror = TestServer::start_mirror(&upstream.base, |m| m.ref_ttl_secs = 0).await;
+    let upstream_sha = upstream.head_sha(&upstream.alice, "alice/m").await;
+
+    let info: Value = mirror.get("/api/models/alice/m").send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["sha"], upstream_sha, "the mirror answers at the upstream's commit");
+    assert_eq!(info["id"], "alice/m");
+    let revision: Value =
+        mirror.get("/api/models/alice/m/revision/main").send().await.unwrap().json().await.unwrap();
+    assert_eq!(revision["sha"], upstream_sha);
+
+    let tree: Value = mirror
+        .get("/api/models/alice/m/tree/main?recursive=True")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = tree.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"config.json") && paths.contains(&"weights.bin"), "{paths:?}");
+    let weights_entry = tree.as_array().unwrap().iter().find(|e| e["path"] == "weights.bin").unwrap();
+    assert_eq!(weights_entry["lfs"]["oid"], sha256_hex(&weights));
+
+    // HEAD before any download: metadata only, every link names the mirror.
+    let head = mirror.head("/alice/m/resolve/main/weights.bin").send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(header(&head, "x-repo-commit"), Some(upstream_sha.as_str()));
+    assert_eq!(header(&head, "x-linked-size"), Some("2500000"));
+    assert_eq!(header(&head, "etag"), Some(format!("\"{}\"", sha256_hex(&weights)).as_str()));
+    let link = header(&head, "link").expect("a Xet file names its token route");
+    assert!(link.contains(&mirror.base) && !link.contains(&upstream.base), "{link}");
+    assert!(header(&head, "x-xet-hash").is_some());
+
+    let small = mirror.get("/alice/m/resolve/main/config.json").send().await.unwrap();
+    assert_eq!(small.status(), 200);
+    assert_eq!(small.bytes().await.unwrap().as_ref(), b"{\"a\": 1}");
+    let big = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap();
+    assert_eq!(big.status(), 200);
+    assert!(big.bytes().await.unwrap().as_ref() == weights.as_slice(), "byte-exact through the mirror");
+    let ranged = mirror
+        .get("/alice/m/resolve/main/weights.bin")
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.unwrap().as_ref(), &weights[100..200]);
+
+    let missing = mirror.get("/alice/m/resolve/main/nope.txt").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(header(&missing, "x-repo-commit"), Some(upstream_sha.as_str()), "404s name the commit");
+    assert_eq!(header(&missing, "x-error-code"), Some("EntryNotFound"));
+    let unknown = mirror.get("/api/models/alice/nothing-here").send().await.unwrap();
+    assert_eq!(unknown.status(), 401, "the upstream's RepoNotFound, as an anonymous caller sees it");
+    assert_eq!(header(&unknown, "x-error-code"), Some("RepoNotFound"));
+
+    // The upstream goes away: what was cached keeps working, the rest is a 504 that says why.
+    let upstream_base = upstream.base.clone();
+    drop(upstream);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let info: Value = mirror.get("/api/models/alice/m").send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["sha"], upstream_sha, "the last commit seen answers offline");
+    let again = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again.bytes().await.unwrap().as_ref() == weights.as_slice());
+    let tree = mirror.get("/api/models/alice/m/tree/main?recursive=True").send().await.unwrap();
+    assert_eq!(tree.status(), 200, "a tree page seen before is served from the cache");
+    let never = mirror.get("/api/models/alice/m/tree/main/sub").send().await.unwrap();
+    assert_eq!(never.status(), 504);
+    assert_eq!(header(&never, "x-error-code"), Some("UpstreamUnavailable"));
+    let other = mirror.get("/api/models/alice/other").send().await.unwrap();
+    assert_eq!(other.status(), 504, "an unreachable upstream is a 504, never a 401");
+    assert!(!other.text().await.unwrap().contains(&upstream_base));
+}
+
+#[tokio::test]
+async fn concurrent_cold_misses_cause_one_upstream_fetch() {
+    let weights = random_bytes(3_000_000, 2);
+    let upstream = upstream_with_model(&weights).await;
+    let mirror = TestServer::start_mirror(&upstream.base, |_| {}).await;
+    // Warm the metadata so only the file's bytes are left to fetch.
+    let head = mirror.head("/alice/m/resolve/main/weights.bin").send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let sent_before = metric(&upstream, "kura_http_response_bytes_total").await;
+    let downloads = (0..8).map(|_| {
+        let request = mirror.get("/alice/m/resolve/main/weights.bin");
+        async move { request.send().await.unwrap().bytes().await.unwrap() }
+    });
+    for body in futures_util::future::join_all(downloads).await {
+        assert!(body.as_ref() == weights.as_slice(), "every client gets the whole file");
+    }
+    let sent = metric(&upstream, "kura_http_response_bytes_total").await - sent_before;
+    assert!(sent >= weights.len() as u64, "the file came from the upstream ({sent} bytes)");
+    assert!((sent as f64) < weights.len() as f64 * 1.05, "{sent} bytes sent upstream for 8 clients");
+    assert!(metric(&mirror, "kura_mirror_coalesced_waits_total").await >= 1);
+}
+
+#[tokio::test]
+async fn hosted_repos_win_a_name_clash_and_patterns_limit_what_is_mirrored() {
+    let weights = random_bytes(1000, 3);
+    let upstream = upstream_with_model(&weights).await;
+    assert_eq!(upstream.create_repo(&upstream.alice, "acme/denied", false).await.status(), 200);
+    let mirror = TestServer::start_mirror(&upstream.base, |m| m.deny = vec!["acme/*".into()]).await;
+    assert_eq!(
+        mirror.get("/api/models/acme/denied").send().await.unwrap().status(),
+        401,
+        "denied: not mirrored"
+    );
+    let mirrored: Value = mirror.get("/api/models/alice/m").send().await.unwrap().json().await.unwrap();
+    assert_eq!(mirrored["sha"], upstream.head_sha(&upstream.alice, "alice/m").await);
+    assert_eq!(mirror.create_repo(&mirror.alice, "alice/m", false).await.status(), 200);
+    let hosted = mirror.head_sha(&mirror.alice, "alice/m").await;
+    assert_ne!(Value::from(hosted), mirrored["sha"], "the hosted repo answers, not the upstream's");
+    let file = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap();
+    assert_eq!(file.status(), 404, "the hosted repo has no such file");
+}
+
+#[tokio::test]
+async fn gated_and_private_upstream_repos_need_the_callers_own_upstream_access() {
+    let upstream = TestServer::start().await;
+    assert_eq!(upstream.create_repo(&upstream.alice, "alice/secret", true).await.status(), 200);
+    let put = upstream
+        .commit(&upstream.alice, "alice/secret", "main", &[file_line("a.txt", b"private")], None)
+        .await;
+    assert_eq!(put.status(), 200);
+    assert_eq!(upstream.create_repo(&upstream.alice, "alice/gated", false).await.status(), 200);
+    let put =
+        upstream.commit(&upstream.alice, "alice/gated", "main", &[file_line("g.txt", b"gated")], None).await;
+    assert_eq!(put.status(), 200);
+    let gate = upstream
+        .client
+        .put(format!("{}/api/models/alice/gated/settings", upstream.base))
+        .bearer_auth(&upstream.alice)
+        .json(&json!({"gated": "auto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gate.status(), 200);
+    let mirror = TestServer::start_mirror(&upstream.base, |m| m.forward_unknown_tokens = true).await;
+
+    // Anonymous callers: a private repo does not exist, a gated one asks for access.
+    assert_eq!(mirror.get("/api/models/alice/secret").send().await.unwrap().status(), 401);
+    let gated = mirror.get("/alice/gated/resolve/main/g.txt").send().await.unwrap();
+    assert_eq!(header(&gated, "x-error-code"), Some("GatedRepo"));
+    // The owner's upstream token, forwarded: allowed, and the file is now cached.
+    let own =
+        mirror.get("/alice/secret/resolve/main/a.txt").bearer_auth(&upstream.alice).send().await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert_eq!(own.bytes().await.unwrap().as_ref(), b"private");
+    let own =
+        mirror.get("/alice/gated/resolve/main/g.txt").bearer_auth(&upstream.alice).send().await.unwrap();
+    assert_eq!(own.bytes().await.unwrap().as_ref(), b"gated");
+    // Another upstream user: refused even though the bytes are cached.
+    let other =
+        mirror.get("/alice/secret/resolve/main/a.txt").bearer_auth(&upstream.bob).send().await.unwrap();
+    assert_eq!(other.status(), 401, "missing, as to any caller kura does not know");
+    assert_eq!(header(&other, "x-error-code"), Some("RepoNotFound"));
+    assert_ne!(other.bytes().await.unwrap().as_ref(), b"private");
+    let other =
+        mirror.get("/alice/gated/resolve/main/g.txt").bearer_auth(&upstream.bob).send().await.unwrap();
+    assert_eq!(other.status(), 401);
+    assert_eq!(header(&other, "x-error-code"), Some("GatedRepo"));
+    let anonymous = mirror.get("/alice/gated/resolve/main/g.txt").send().await.unwrap();
+    assert_ne!(anonymous.status(), 200, "a cache hit is not a pass");
+    // A token kura issued is never sent upstream: the mirror's own user is just refused.
+    let local = mirror.get("/api/models/alice/secret").bearer_auth(&mirror.alice).send().await.unwrap();
+    assert_eq!(local.status(), 404);
+}
+
+/// An upstream port that ignores `Range` and breaks off the first download midway.
+struct Flaky {
+    inner: Arc<dyn kura_core::Upstream>,
+    broke: AtomicBool,
+    opens: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl kura_core::Upstream for Flaky {
+    async fn call(
+        &self,
+        request: kura_core::UpstreamRequest,
+        max: usize,
+    ) -> Result<kura_core::UpstreamReply, kura_core::UpstreamError> {
+        self.inner.call(request, max).await
+    }
+
+    async fn open(
+        &self,
+        path: &str,
+        _offset: u64,
+        token: Option<&str>,
+    ) -> Result<kura_core::UpstreamBody, kura_core::UpstreamError> {
+        use futures_util::StreamExt;
+        self.opens.fetch_add(1, Ordering::Relaxed);
+        let mut answer = self.inner.open(path, 0, token).await?;
+        if !self.broke.swap(true, Ordering::Relaxed) {
+            let mut sent = 0usize;
+            answer.body = answer
+                .body
+                .map(move |chunk| {
+                    let chunk = chunk?;
+                    sent += chunk.len();
+                    if sent > 1_000_000 { Err(std::io::Error::other("connection reset")) } else { Ok(chunk) }
+                })
+                .boxed();
+        }
+        Ok(answer)
+    }
+}
+
+#[tokio::test]
+async fn a_broken_download_resumes_even_from_an_upstream_that_ignores_range() {
+    let weights = random_bytes(2_800_000, 4);
+    let upstream = upstream_with_model(&weights).await;
+    let flaky = Arc::new(Flaky {
+        inner: Arc::new(kura::upstream::HttpUpstream::new(&upstream.base).unwrap()),
+        broke: AtomicBool::new(false),
+        opens: AtomicU64::new(0),
+    });
+    let port = flaky.clone();
+    let url = upstream.base.clone();
+    let mirror = TestServer::start_wrapped(
+        move |c| {
+            c.upstream =
+                Some(kura::config::UpstreamConfig { url, mirror: kura_core::MirrorConfig::default() })
+        },
+        move |hub| hub.with_upstream(port),
+    )
+    .await;
+    let body = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(body.as_ref() == weights.as_slice(), "the resumed download is byte-exact");
+    assert_eq!(flaky.opens.load(Ordering::Relaxed), 2, "one break, one resumption");
+    let again = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(again.as_ref() == weights.as_slice());
+    assert_eq!(flaky.opens.load(Ordering::Relaxed), 2, "then served from the store");
+    assert_eq!(
+        StatusCode::OK,
+        mirror.head("/alice/m/resolve/main/config.json").send().await.unwrap().status()
+    );
+}
