@@ -38,6 +38,7 @@ mod maintenance;
 mod mirror;
 mod mirror_docs;
 mod mirror_fetch;
+mod mirror_ops;
 mod mirror_upstream;
 mod objects;
 mod orgs;
@@ -95,8 +96,8 @@ pub use index_facts::{CommitFacts, FileIssue, GgufSummary, ParameterCount, ScanL
 pub use issuer::Issuer;
 pub use kura_cas::MerkleHash;
 pub use kura_storage::{
-    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, NamespaceKind, OrgRole, RefRecord,
-    RepoQuery, RepoRecord, RepoSort, TokenRecord,
+    AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, MirrorHolding, NamespaceKind,
+    OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord,
 };
 pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
@@ -104,6 +105,7 @@ pub use limits::Limits;
 pub use maintenance::{DuplicateFailure, DuplicateFile, LfsFile, MAX_LFS_BATCH};
 pub use mirror::{MirrorDoc, MirrorEntry, MirrorFile, MirrorRepo};
 pub use mirror_docs::MAX_MIRROR_PATHS;
+pub use mirror_ops::PullProgress;
 pub use mirror_upstream::{
     MirrorConfig, Upstream, UpstreamBody, UpstreamError, UpstreamMethod, UpstreamReply, UpstreamRequest,
 };

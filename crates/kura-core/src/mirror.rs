@@ -85,7 +85,8 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
     }
 
     /// Runs `start()` unless a call under `key` is already running, then waits for its answer.
-    /// The second value says whether this caller waited on another's call.
+    /// The second value says whether this caller waited on another's call. The call runs in
+    /// its callers' tasks: if every caller goes away it stops, and the next caller starts anew.
     pub(crate) async fn run<F>(&self, key: String, start: impl FnOnce() -> F) -> (Result<T>, bool)
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -101,10 +102,14 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                 }
             }
         };
-        let answer = flight.await;
-        if !joined {
-            self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        let answer = flight.clone().await;
+        // Whoever sees the answer first clears the entry (the caller that started the call
+        // may have gone away meanwhile; a later call under the key starts afresh).
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.get(&key).is_some_and(|current| current.ptr_eq(&flight)) {
+            running.remove(&key);
         }
+        drop(running);
         (answer.map_err(|e| replay(&e)), joined)
     }
 }
@@ -390,5 +395,69 @@ impl Hub {
     /// What the mirror did since the process started (`/metrics`).
     pub fn mirror_counters(&self) -> &crate::MirrorCounters {
         &self.mirror_state.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_call_and_later_ones_start_afresh() {
+        let flights: Arc<Flights<u32>> = Arc::new(Flights::new());
+        let calls = Arc::new(AtomicU32::new(0));
+        let (release, wait) = tokio::sync::watch::channel(false);
+        let start = |calls: Arc<AtomicU32>, mut wait: tokio::sync::watch::Receiver<bool>| {
+            move || async move {
+                let _ = wait.wait_for(|go| *go).await;
+                Ok(calls.fetch_add(1, Ordering::SeqCst) + 1)
+            }
+        };
+        let first = tokio::spawn({
+            let (flights, calls, wait) = (flights.clone(), calls.clone(), wait.clone());
+            async move { flights.run("k".into(), start(calls, wait)).await }
+        });
+        tokio::task::yield_now().await;
+        let second = tokio::spawn({
+            let (flights, calls, wait) = (flights.clone(), calls.clone(), wait.clone());
+            async move { flights.run("k".into(), start(calls, wait)).await }
+        });
+        tokio::task::yield_now().await;
+        release.send(true).unwrap();
+        let (a, b) = (first.await.unwrap(), second.await.unwrap());
+        assert_eq!((a.0.unwrap(), b.0.unwrap()), (1, 1), "one call answered both");
+        assert!(a.1 != b.1, "exactly one of them waited on the other");
+        let (again, joined) = flights.run("k".into(), start(calls.clone(), wait.clone())).await;
+        assert_eq!((again.unwrap(), joined), (2, false), "a finished call is not reused");
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_starter_went_away_is_finished_by_the_next_caller_and_cleared() {
+        let flights: Arc<Flights<u32>> = Arc::new(Flights::new());
+        let (release, wait) = tokio::sync::watch::channel(false);
+        let make = |mut wait: tokio::sync::watch::Receiver<bool>, value: u32| {
+            move || async move {
+                let _ = wait.wait_for(|go| *go).await;
+                Ok(value)
+            }
+        };
+        let starter = tokio::spawn({
+            let (flights, wait) = (flights.clone(), wait.clone());
+            async move { flights.run("k".into(), make(wait, 7)).await }
+        });
+        tokio::task::yield_now().await;
+        starter.abort();
+        let _ = starter.await;
+        let joiner = tokio::spawn({
+            let (flights, wait) = (flights.clone(), wait.clone());
+            async move { flights.run("k".into(), make(wait, 8)).await }
+        });
+        tokio::task::yield_now().await;
+        release.send(true).unwrap();
+        let (value, joined) = joiner.await.unwrap();
+        assert_eq!((value.unwrap(), joined), (7, true), "the running call is joined");
+        let (value, joined) = flights.run("k".into(), make(wait, 9)).await;
+        assert_eq!((value.unwrap(), joined), (9, false), "and cleared once answered");
     }
 }

@@ -182,7 +182,10 @@ impl Xet<'_> {
         }
         let files =
             self.hub.accounts().authorize_files(&identity, &repo).await.map_err(lost_access(denied))?;
-        Ok(XetAccess { scope: XetScope::Hosted { repo: Box::new(repo), files: Box::new(files) }, issuer: issuer.clone() })
+        Ok(XetAccess {
+            scope: XetScope::Hosted { repo: Box::new(repo), files: Box::new(files) },
+            issuer: issuer.clone(),
+        })
     }
 
     /// A signed URL for bytes `[start, end]` of a xorb, for the issuer of `access`.

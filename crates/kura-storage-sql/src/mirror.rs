@@ -56,6 +56,7 @@ struct HoldingRow {
     repo: MirrorRepoRow,
     objects: i64,
     bytes: i64,
+    last_fetched: Option<i64>,
 }
 
 /// The case-insensitive key of a repo id (ids are ASCII).
@@ -245,7 +246,7 @@ impl MirrorStore for SqlStore {
         let rows: Vec<HoldingRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT r.id, r.repo_type, r.repo_id, r.created_at, COUNT(o.object_key) AS objects, \
-                 CAST(COALESCE(SUM(o.size), 0) AS BIGINT) AS bytes \
+                 CAST(COALESCE(SUM(o.size), 0) AS BIGINT) AS bytes, MAX(o.fetched_at) AS last_fetched \
                  FROM mirror_repos r LEFT JOIN mirror_objects o ON o.mirror_id = r.id \
                  GROUP BY r.id ORDER BY r.repo_type, r.repo_key",
             )
@@ -257,6 +258,7 @@ impl MirrorStore for SqlStore {
                     repo: row.repo.into_record()?,
                     objects: to_u64(row.objects),
                     bytes: to_u64(row.bytes),
+                    last_fetched: row.last_fetched,
                 })
             })
             .collect()

@@ -46,6 +46,8 @@ pub struct MirrorHolding {
     pub repo: MirrorRepoRecord,
     pub objects: u64,
     pub bytes: u64,
+    /// When it last fetched something (`None`: nothing held).
+    pub last_fetched: Option<Timestamp>,
 }
 
 /// The mirror's tables; a supertrait of `MetadataStore`.

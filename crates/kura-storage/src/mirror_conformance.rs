@@ -177,14 +177,19 @@ async fn objects(store: &dyn MetadataStore, m: &Mirrors) {
     store.put_mirror_object(d, &blob, 5_000_000_000, 440).await.unwrap();
     store.put_mirror_object(d, &git, 6_000_000_000, 450).await.unwrap();
 
-    let holding = |repo: &MirrorRepoRecord, objects: u64, bytes: u64| MirrorHolding {
+    let holding = |repo: &MirrorRepoRecord, objects: u64, bytes: u64, last: i64| MirrorHolding {
         repo: repo.clone(),
         objects,
         bytes,
+        last_fetched: Some(last),
     };
     assert_eq!(
         store.mirror_holdings().await.unwrap(),
-        vec![holding(&m.dataset, 2, 11_000_000_000), holding(&m.model, 2, 20), holding(&m.other, 1, 7)],
+        vec![
+            holding(&m.dataset, 2, 11_000_000_000, 450),
+            holding(&m.model, 2, 20, 420),
+            holding(&m.other, 1, 7, 430)
+        ],
         "by type, then id"
     );
 }

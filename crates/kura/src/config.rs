@@ -318,7 +318,7 @@ fn layer_upstream(file: UpstreamFile, overrides: &Overrides) -> anyhow::Result<O
 }
 
 /// `90`, `90s`, `5m`, `2h`, `1d` as seconds.
-fn parse_duration(text: &str) -> anyhow::Result<u64> {
+pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let number: u64 = number.parse().with_context(|| format!("invalid duration '{text}'"))?;

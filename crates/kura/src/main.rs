@@ -2,6 +2,7 @@
 
 mod access_cli;
 mod fsck_cli;
+mod mirror_cli;
 mod org_cli;
 mod password_cli;
 mod reindex_cli;
@@ -92,6 +93,11 @@ enum Command {
     /// Index every branch head now: model metadata and the pickle scan (repos from before the
     /// indexer, or after an upgrade of it), with a progress bar.
     Reindex(reindex_cli::ReindexArgs),
+    /// Pull-through mirror: prefetch, list and evict what is cached from the upstream hub.
+    Mirror {
+        #[command(subcommand)]
+        action: mirror_cli::MirrorAction,
+    },
     /// Inspect local files as the indexer does (safetensors and GGUF headers, the pickle
     /// import scan); one JSON line per file.
     Scan(scan_cli::ScanArgs),
@@ -213,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
             let options = kura::EdgeOptions::from(&config);
             kura::serve_with(listener, hub, config.public_url, options, shutdown_signal()).await
         }
+        Command::Mirror { action } => mirror_cli::run(action).await,
         Command::Migrate { common } => {
             kura::open_hub(&load(&common, None, None)?).await?;
             eprintln!("migrations applied");

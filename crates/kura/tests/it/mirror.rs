@@ -308,3 +308,54 @@ async fn a_broken_download_resumes_even_from_an_upstream_that_ignores_range() {
         mirror.head("/alice/m/resolve/main/config.json").send().await.unwrap().status()
     );
 }
+
+#[tokio::test]
+async fn pull_prefetches_list_reports_and_eviction_forgets() {
+    let weights = random_bytes(1_500_000, 5);
+    let upstream = upstream_with_model(&weights).await;
+    let mirror = TestServer::start_mirror(&upstream.base, |_| {}).await;
+    let admin = mirror.admin().await;
+    let repo = kura_model::RepoId::parse("alice/m").unwrap();
+    let only_json = globset::Glob::new("*.json").unwrap().compile_matcher();
+    let mut seen = Vec::new();
+    let (_, done) = admin
+        .mirror()
+        .pull(kura_model::RepoType::Model, &repo, None, Some(&only_json), |_, path| {
+            seen.push(path.to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, ["config.json"], "--include limits the pull");
+    assert_eq!((done.files_total, done.files_cached), (1, 0));
+    let (_, done) =
+        admin.mirror().pull(kura_model::RepoType::Model, &repo, Some("main"), None, |_, _| {}).await.unwrap();
+    assert_eq!(
+        (done.files_total, done.files_cached),
+        (3, 1),
+        ".gitattributes, config.json (held), weights.bin"
+    );
+    assert_eq!(done.bytes_total, done.bytes_done);
+
+    let holdings = admin.mirror().holdings().await.unwrap();
+    assert_eq!(holdings.len(), 1);
+    assert_eq!(holdings[0].objects, 3);
+    assert_eq!(holdings[0].bytes, done.bytes_total);
+
+    // Pulled: downloads no longer reach the upstream.
+    let before = metric(&upstream, "kura_http_response_bytes_total").await;
+    let body = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(body.as_ref() == weights.as_slice());
+    let sent = metric(&upstream, "kura_http_response_bytes_total").await - before;
+    assert!(sent < 50_000, "only metadata came from the upstream ({sent} bytes)");
+
+    // Evicted: forgotten, and fetched again on the next download.
+    let evicted = admin.mirror().evict_by(Some(0), None).await.unwrap();
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(admin.mirror().holdings().await.unwrap()[0].objects, 0);
+    let before = metric(&upstream, "kura_http_response_bytes_total").await;
+    let body = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(body.as_ref() == weights.as_slice());
+    assert!(metric(&upstream, "kura_http_response_bytes_total").await - before >= weights.len() as u64);
+    assert!(admin.mirror().evict(kura_model::RepoType::Model, &repo).await.unwrap());
+    assert!(!admin.mirror().evict(kura_model::RepoType::Dataset, &repo).await.unwrap());
+}
