@@ -39,6 +39,7 @@ mod mirror;
 mod mirror_docs;
 mod mirror_fetch;
 mod mirror_ops;
+mod mirror_tokens;
 mod mirror_upstream;
 mod objects;
 mod orgs;
@@ -106,6 +107,7 @@ pub use maintenance::{DuplicateFailure, DuplicateFile, LfsFile, MAX_LFS_BATCH};
 pub use mirror::{MirrorDoc, MirrorEntry, MirrorFile, MirrorRepo};
 pub use mirror_docs::MAX_MIRROR_PATHS;
 pub use mirror_ops::PullProgress;
+pub use mirror_tokens::ExternalTokenStatus;
 pub use mirror_upstream::{
     MirrorConfig, Upstream, UpstreamBody, UpstreamError, UpstreamMethod, UpstreamReply, UpstreamRequest,
 };

@@ -392,6 +392,11 @@ impl Hub {
         self.mirror().settings().is_some()
     }
 
+    /// The upstream hub's URL, when this hub mirrors one.
+    pub fn mirror_upstream_url(&self) -> Option<String> {
+        self.mirror().settings().map(|s| s.url.clone())
+    }
+
     /// What the mirror did since the process started (`/metrics`).
     pub fn mirror_counters(&self) -> &crate::MirrorCounters {
         &self.mirror_state.counters

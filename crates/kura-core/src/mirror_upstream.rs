@@ -77,6 +77,8 @@ pub trait Upstream: Send + Sync + 'static {
 /// How the mirror behaves (`[upstream]` in the configuration).
 #[derive(Clone)]
 pub struct MirrorConfig {
+    /// The upstream hub's base URL (shown to users; the port holds its own copy).
+    pub url: String,
     /// How long a branch or tag keeps the commit it resolved to before it is asked again.
     pub ref_ttl_secs: u64,
     /// Repo id patterns (`*` matches any run of characters) that may be mirrored; empty: all.
@@ -95,6 +97,7 @@ pub struct MirrorConfig {
 impl Default for MirrorConfig {
     fn default() -> Self {
         Self {
+            url: String::new(),
             ref_ttl_secs: 300,
             allow: Vec::new(),
             deny: Vec::new(),
@@ -108,6 +111,7 @@ impl Default for MirrorConfig {
 impl std::fmt::Debug for MirrorConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MirrorConfig")
+            .field("url", &self.url)
             .field("ref_ttl_secs", &self.ref_ttl_secs)
             .field("allow", &self.allow)
             .field("deny", &self.deny)

@@ -21,6 +21,12 @@ impl Signer {
         mac
     }
 
+    /// A key for another purpose, derived from the signing key and `label` (so it is the same
+    /// on every replica, and knowing one derived key reveals neither the others nor this one).
+    pub(crate) fn derive_key(&self, label: &str) -> [u8; 32] {
+        self.mac(label.as_bytes()).finalize().into_bytes().into()
+    }
+
     /// Hex signature of `payload`.
     pub fn sign(&self, payload: impl AsRef<[u8]>) -> String {
         hex::encode(self.mac(payload.as_ref()).finalize().into_bytes())

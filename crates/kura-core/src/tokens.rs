@@ -166,7 +166,7 @@ impl Accounts<'_> {
 
 /// The caller, if its token may manage tokens: write tokens always, read tokens only to list;
 /// fine-grained tokens never (they are for repos).
-fn manager(identity: &crate::Identity, write: bool) -> Result<&crate::Principal> {
+pub(crate) fn manager(identity: &crate::Identity, write: bool) -> Result<&crate::Principal> {
     let principal = identity
         .principal()
         .ok_or_else(|| CoreError::Unauthorized("You must be authenticated to manage tokens".to_owned()))?;

@@ -113,6 +113,8 @@ pub(crate) enum Route {
     Token {
         id: String,
     },
+    /// The caller's own token for the mirror's upstream hub.
+    UpstreamToken,
     Discussions {
         repo: RepoRef,
     },
@@ -252,6 +254,7 @@ fn parse_known(raw_path: &str) -> Route {
         }
         ["api", "settings", "repositories"] => Route::RepoStorage { org: None },
         ["api", "settings", "tokens"] => Route::Tokens,
+        ["api", "settings", "upstream-token"] => Route::UpstreamToken,
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
         ["_kura", "lfs", token] => Route::LfsTransfer { token: token.to_owned() },
         ["cas", ..] => Route::Cas(parse_cas(&parts[1..])),
@@ -509,6 +512,7 @@ mod tests {
         check("/api/models/u/m/user-access-request/a/b", Route::NotFound);
         check("/api/admin/audit-log", Route::AuditLog);
         check("/api/settings/tokens", Route::Tokens);
+        check("/api/settings/upstream-token", Route::UpstreamToken);
         check("/api/settings/tokens/12", Route::Token { id: "12".into() });
         check("/api/settings/tokens/12/x", Route::NotFound);
         check("/api/things/u/m", Route::NotFound);

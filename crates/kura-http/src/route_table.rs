@@ -73,7 +73,9 @@ impl Route {
             Route::Health | Route::Login | Route::ValidateYaml | Route::ListRepos(_) | Route::NotFound => {
                 Access::Anyone
             }
-            Route::WhoAmI | Route::Logout | Route::Tokens | Route::Token { .. } => Access::User,
+            Route::WhoAmI | Route::Logout | Route::Tokens | Route::Token { .. } | Route::UpstreamToken => {
+                Access::User
+            }
             Route::RepoStorage { org: None } => Access::User,
             Route::RepoStorage { org: Some(_) } => Access::OrgMember,
             // Anonymous callers may ask; the metrics token stands in for an admin.
@@ -181,6 +183,7 @@ impl Route {
             Route::OrgMemberRole { .. } => "/api/organizations/{org}/members/{user}/role",
             Route::Tokens => "/api/settings/tokens",
             Route::Token { .. } => "/api/settings/tokens/{id}",
+            Route::UpstreamToken => "/api/settings/upstream-token",
             Route::Discussions { .. } => "/api/{type}/{namespace}/{name}/discussions",
             Route::XetToken { write: false, .. } => {
                 "/api/{type}/{namespace}/{name}/xet-read-token/{revision}"
@@ -279,6 +282,9 @@ mod tests {
         ("GET", "/api/settings/tokens"),
         ("POST", "/api/settings/tokens"),
         ("DELETE", "/api/settings/tokens/1"),
+        ("GET", "/api/settings/upstream-token"),
+        ("PUT", "/api/settings/upstream-token"),
+        ("DELETE", "/api/settings/upstream-token"),
         ("GET", "/api/settings/repositories"),
         ("GET", "/api/organizations/o/settings/repositories"),
         ("GET", "/api/models/a/b/discussions"),

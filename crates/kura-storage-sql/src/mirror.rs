@@ -279,4 +279,35 @@ impl MirrorStore for SqlStore {
         });
         Ok(())
     }
+
+    async fn external_token(&self, user: i64) -> Result<Option<(String, Timestamp)>> {
+        let row: Option<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT sealed, created_at FROM external_tokens WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(pool).await.map_err(db_error)?
+        });
+        Ok(row)
+    }
+
+    async fn put_external_token(&self, user: i64, sealed: &str, now: Timestamp) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO external_tokens (user_id, sealed, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at",
+            )
+            .bind(user).bind(sealed).bind(now)
+            .execute(pool).await.map_err(db_error)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_external_token(&self, user: i64) -> Result<bool> {
+        let affected = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM external_tokens WHERE user_id = $1")
+                .bind(user)
+                .execute(pool).await.map_err(db_error)?
+                .rows_affected()
+        });
+        Ok(affected > 0)
+    }
 }

@@ -92,4 +92,10 @@ pub trait MirrorStore: Send + Sync + 'static {
     async fn mirror_holdings(&self) -> Result<Vec<MirrorHolding>>;
     /// Forgets what a mirrored repo holds and every cached answer and ref (eviction).
     async fn evict_mirror_repo(&self, mirror: i64) -> Result<()>;
+    /// A user's sealed upstream token and when it was stored.
+    async fn external_token(&self, user: i64) -> Result<Option<(String, Timestamp)>>;
+    /// Stores (or replaces) a user's sealed upstream token.
+    async fn put_external_token(&self, user: i64, sealed: &str, now: Timestamp) -> Result<()>;
+    /// Deletes a user's upstream token; `false` if there was none.
+    async fn delete_external_token(&self, user: i64) -> Result<bool>;
 }

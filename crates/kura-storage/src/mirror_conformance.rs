@@ -27,6 +27,7 @@ struct Mirrors {
 
 /// Exercises every `MirrorStore` method's contract on empty mirror tables.
 pub async fn mirror_store(store: &dyn MetadataStore) {
+    external_tokens(store).await;
     let mirrors = repos(store).await;
     refs(store, &mirrors).await;
     docs(store, &mirrors).await;
@@ -236,4 +237,18 @@ async fn eviction(store: &dyn MetadataStore, m: &Mirrors) {
 /// Each mirrored repo's id with what it holds, in listing order.
 async fn holdings(store: &dyn MetadataStore) -> Vec<(i64, u64, u64)> {
     store.mirror_holdings().await.unwrap().iter().map(|h| (h.repo.id, h.objects, h.bytes)).collect()
+}
+
+async fn external_tokens(store: &dyn MetadataStore) {
+    assert_eq!(store.external_token(1).await.unwrap(), None);
+    assert!(!store.delete_external_token(1).await.unwrap(), "nothing to delete");
+    store.put_external_token(1, "sealed-a", 10).await.unwrap();
+    store.put_external_token(2, "sealed-b", 11).await.unwrap();
+    assert_eq!(store.external_token(1).await.unwrap(), Some(("sealed-a".to_owned(), 10)));
+    store.put_external_token(1, "sealed-c", 12).await.unwrap();
+    assert_eq!(store.external_token(1).await.unwrap(), Some(("sealed-c".to_owned(), 12)), "replaced");
+    assert!(store.delete_external_token(1).await.unwrap());
+    assert_eq!(store.external_token(1).await.unwrap(), None);
+    assert_eq!(store.external_token(2).await.unwrap(), Some(("sealed-b".to_owned(), 11)), "per user");
+    assert!(store.delete_external_token(2).await.unwrap());
 }

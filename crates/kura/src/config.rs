@@ -307,6 +307,7 @@ fn layer_upstream(file: UpstreamFile, overrides: &Overrides) -> anyhow::Result<O
         }
     };
     let mirror = kura_core::MirrorConfig {
+        url: url.clone(),
         ref_ttl_secs,
         allow: file.allow.unwrap_or_default(),
         deny: file.deny.unwrap_or_default(),

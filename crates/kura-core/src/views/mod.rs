@@ -48,7 +48,7 @@ pub use repos::{
 pub use security::{
     FileIssueView, PickleImportScanView, PickleImportView, SecurityFileStatusView, SecurityRepoStatusView,
 };
-pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView};
+pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView, UpstreamTokenView};
 pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};
 pub use viewer::{
     FailedView, FeatureItemView, FirstRowsView, IsValidView, ParquetFileView, ParquetView, PendingView,

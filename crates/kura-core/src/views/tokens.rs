@@ -121,3 +121,23 @@ impl FineGrainedView {
         view
     }
 }
+
+/// `GET /api/settings/upstream-token`: whether the caller stored a token for the mirror's
+/// upstream hub, and when (the token itself is never shown again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpstreamTokenView {
+    pub stored: bool,
+    #[serde(rename = "storedAt")]
+    pub stored_at: Option<String>,
+    pub upstream: Option<String>,
+}
+
+impl UpstreamTokenView {
+    pub fn new(status: &crate::ExternalTokenStatus) -> Self {
+        Self {
+            stored: status.stored_at.is_some(),
+            stored_at: status.stored_at.map(format_timestamp),
+            upstream: status.upstream.clone(),
+        }
+    }
+}

@@ -52,7 +52,11 @@ async fn serve(ctx: &mut Ctx, route: &Route, repo: &RepoRef, repo_id: &RepoId) -
         | Route::PathsInfo { revision, .. } => Some(revision.clone()),
         _ => None,
     };
-    let own_token = ctx.upstream_token.clone();
+    // The caller's own upstream token: forwarded (mirror-only deployments), else stored.
+    let own_token = match &ctx.upstream_token {
+        Some(token) => Some(token.clone()),
+        None => ctx.hub().mirror().own_token(&ctx.identity).await?,
+    };
     let opened = ctx.hub().mirror().open(own_token, repo.repo_type, repo_id, revision.as_deref()).await;
     let (mirrored, commit) = match opened {
         Ok(opened) => opened,
@@ -212,4 +216,32 @@ fn xet_token(ctx: &Ctx, repo: &MirrorRepo) -> ApiResult {
     insert(headers, "x-xet-cas-url", &cas);
     insert(headers, "x-xet-token-expiration", &expires_at.to_string());
     Ok(response)
+}
+
+/// `GET /api/settings/upstream-token`: whether the caller stored one (never the token).
+pub(crate) async fn get_upstream_token(ctx: &Ctx) -> ApiResult {
+    let upstream = ctx.hub().mirror_upstream_url();
+    let status = ctx.hub().mirror().external_token_status(&ctx.identity, upstream).await?;
+    Ok(json(kura_core::views::UpstreamTokenView::new(&status)))
+}
+
+/// `PUT /api/settings/upstream-token` with `{"token": "..."}`.
+pub(crate) async fn put_upstream_token(ctx: &mut Ctx) -> ApiResult {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        token: String,
+    }
+    let body = ctx.body_bytes(JSON_LIMIT).await?;
+    let body: Body = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?;
+    ctx.hub().mirror().set_external_token(&ctx.identity, &body.token).await?;
+    get_upstream_token(ctx).await
+}
+
+/// `DELETE /api/settings/upstream-token`.
+pub(crate) async fn delete_upstream_token(ctx: &Ctx) -> ApiResult {
+    if !ctx.hub().mirror().delete_external_token(&ctx.identity).await? {
+        return Err(CoreError::NotFound("No upstream token is stored".to_owned()).into());
+    }
+    get_upstream_token(ctx).await
 }

@@ -242,6 +242,9 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::GET, Route::Tokens) => tokens::list_tokens(ctx).await,
         (Method::POST, Route::Tokens) => tokens::create_token(ctx).await,
         (Method::DELETE, Route::Token { id }) => tokens::revoke_token(ctx, &id).await,
+        (Method::GET, Route::UpstreamToken) => mirror::get_upstream_token(ctx).await,
+        (Method::PUT, Route::UpstreamToken) => mirror::put_upstream_token(ctx).await,
+        (Method::DELETE, Route::UpstreamToken) => mirror::delete_upstream_token(ctx).await,
         (_, Route::Discussions { repo }) => {
             ctx.find_repo(&repo).await?;
             Err(ApiError::new(

@@ -42,3 +42,9 @@ CREATE TABLE mirror_objects (
     fetched_at BIGINT NOT NULL,
     PRIMARY KEY (mirror_id, object_key)
 );
+-- A user's own token for the mirror's upstream hub, sealed by the core (never stored in clear).
+CREATE TABLE external_tokens (
+    user_id BIGINT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -359,3 +359,72 @@ async fn pull_prefetches_list_reports_and_eviction_forgets() {
     assert!(admin.mirror().evict(kura_model::RepoType::Model, &repo).await.unwrap());
     assert!(!admin.mirror().evict(kura_model::RepoType::Dataset, &repo).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_stored_upstream_token_reads_restricted_repos_for_its_user_only() {
+    let upstream = TestServer::start().await;
+    assert_eq!(upstream.create_repo(&upstream.alice, "alice/secret", true).await.status(), 200);
+    let put = upstream
+        .commit(&upstream.alice, "alice/secret", "main", &[file_line("a.txt", b"private")], None)
+        .await;
+    assert_eq!(put.status(), 200);
+    let mirror = TestServer::start_mirror(&upstream.base, |_| {}).await;
+    let settings = |token: &str| mirror.get("/api/settings/upstream-token").bearer_auth(token.to_owned());
+    let status: Value = settings(&mirror.alice).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status, json!({"stored": false, "storedAt": null, "upstream": upstream.base}));
+
+    // Without forwarding, an upstream token as a bearer is just a bad kura token.
+    let forwarded = mirror.get("/api/models/alice/secret").bearer_auth(&upstream.alice).send().await.unwrap();
+    assert_eq!(forwarded.status(), 401);
+    let put = |token: &str, body: Value| {
+        mirror
+            .client
+            .put(format!("{}/api/settings/upstream-token", mirror.base))
+            .bearer_auth(token.to_owned())
+            .json(&body)
+    };
+    assert_eq!(put(&mirror.alice_read, json!({"token": upstream.alice})).send().await.unwrap().status(), 403);
+    assert_eq!(put(&mirror.alice, json!({"token": "has space"})).send().await.unwrap().status(), 400);
+    let stored = put(&mirror.alice, json!({"token": upstream.alice})).send().await.unwrap();
+    assert_eq!(stored.status(), 200);
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(stored["stored"], true);
+    assert!(!stored.to_string().contains(&upstream.alice), "the token is never shown again");
+
+    let file =
+        mirror.get("/alice/secret/resolve/main/a.txt").bearer_auth(&mirror.alice).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"private");
+    let other = mirror.get("/alice/secret/resolve/main/a.txt").bearer_auth(&mirror.bob).send().await.unwrap();
+    assert_eq!(other.status(), 404, "bob stored nothing: the repo does not exist for him");
+    let anonymous = mirror.get("/alice/secret/resolve/main/a.txt").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let database = std::fs::read(mirror.data_dir().join("kura.db")).unwrap();
+    let wal = std::fs::read(mirror.data_dir().join("kura.db-wal")).unwrap_or_default();
+    let needle = upstream.alice.as_bytes();
+    assert!(
+        !database.windows(needle.len()).any(|w| w == needle)
+            && !wal.windows(needle.len()).any(|w| w == needle),
+        "stored sealed, never in clear"
+    );
+
+    let deleted = mirror
+        .client
+        .delete(format!("{}/api/settings/upstream-token", mirror.base))
+        .bearer_auth(&mirror.alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let gone = mirror.get("/api/models/alice/secret").bearer_auth(&mirror.alice).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "without the token, alice is refused again (the memo is per token)");
+    let again = mirror
+        .client
+        .delete(format!("{}/api/settings/upstream-token", mirror.base))
+        .bearer_auth(&mirror.alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}

@@ -39,7 +39,7 @@ impl TestServer {
     /// A pull-through mirror of `upstream` (its own users and tokens), with `adjust` applied
     /// to its mirror settings.
     pub async fn start_mirror(upstream: &str, adjust: impl FnOnce(&mut kura_core::MirrorConfig)) -> Self {
-        let mut mirror = kura_core::MirrorConfig::default();
+        let mut mirror = kura_core::MirrorConfig { url: upstream.to_owned(), ..Default::default() };
         adjust(&mut mirror);
         let url = upstream.to_owned();
         Self::start_with(move |c| c.upstream = Some(kura::config::UpstreamConfig { url, mirror })).await
