@@ -44,7 +44,11 @@ impl Page {
             | Page::Login
             | Page::Logout
             | Page::Profile(_) => Access::Anyone,
-            Page::NewRepo | Page::Tokens | Page::RevokeToken(_) | Page::AskAccess(_) => Access::User,
+            Page::NewRepo
+            | Page::Tokens
+            | Page::RevokeToken(_)
+            | Page::UpstreamToken { .. }
+            | Page::AskAccess(_) => Access::User,
             Page::Repo(_) | Page::Tree { .. } | Page::Commits { .. } | Page::Commit { .. } => {
                 Access::RepoRead
             }
@@ -65,6 +69,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/new", "/new"),
     ("/settings/tokens", "/settings/tokens"),
     ("/settings/tokens/{id}/delete", "/settings/tokens/1/delete"),
+    ("/settings/upstream-token", "/settings/upstream-token"),
+    ("/settings/upstream-token/delete", "/settings/upstream-token/delete"),
     ("/{user or org}", "/alice"),
     ("/{repo}", "/alice/demo"),
     ("/{repo}/tree/{rev}/{path}", "/alice/demo/tree/main/a"),

@@ -27,6 +27,10 @@ pub(crate) enum Page {
     Tokens,
     /// `POST /settings/tokens/{id}/delete`.
     RevokeToken(String),
+    /// `POST /settings/upstream-token` (store) and `/settings/upstream-token/delete`.
+    UpstreamToken {
+        delete: bool,
+    },
     Profile(String),
     Repo(RepoName),
     Tree {
@@ -85,12 +89,15 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::NewRepo
             | Page::Tokens
             | Page::RevokeToken(_)
+            | Page::UpstreamToken { .. }
             | Page::Settings { .. }
             | Page::Upload { .. }
             | Page::AskAccess(_)
     );
-    let get = !matches!(page, Page::Logout | Page::RevokeToken(_) | Page::AskAccess(_))
-        && !matches!(&page, Page::Settings { action: Some(_), .. });
+    let get = !matches!(
+        page,
+        Page::Logout | Page::RevokeToken(_) | Page::UpstreamToken { .. } | Page::AskAccess(_)
+    ) && !matches!(&page, Page::Settings { action: Some(_), .. });
     let allowed =
         (get && (method == Method::GET || method == Method::HEAD)) || (post && method == Method::POST);
     allowed.then_some(page)
@@ -111,6 +118,8 @@ fn parse_path(raw_path: &str) -> Option<Page> {
         ["new"] => Some(Page::NewRepo),
         ["settings", "tokens"] => Some(Page::Tokens),
         ["settings", "tokens", id, "delete"] => Some(Page::RevokeToken(id.to_owned())),
+        ["settings", "upstream-token"] => Some(Page::UpstreamToken { delete: false }),
+        ["settings", "upstream-token", "delete"] => Some(Page::UpstreamToken { delete: true }),
         ["datasets", namespace, name, ref rest @ ..] => repo_page(RepoType::Dataset, namespace, name, rest),
         ["spaces", namespace, name, ref rest @ ..] => repo_page(RepoType::Space, namespace, name, rest),
         [name] if is_account_name(name) => Some(Page::Profile(name.to_owned())),

@@ -42,6 +42,7 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Tokens if req.method == axum::http::Method::POST => tokens::create(req).await,
         Page::Tokens => tokens::tokens_page(req).await,
         Page::RevokeToken(id) => tokens::revoke(req, &id).await,
+        Page::UpstreamToken { delete } => tokens::upstream_token(req, delete).await,
         Page::Settings { action: None, .. } if req.method == axum::http::Method::POST => {
             Err(WebError::not_found())
         }

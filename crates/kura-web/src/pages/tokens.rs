@@ -31,6 +31,19 @@ struct TokensPage {
     /// The secret of the token just created (shown once).
     new_token: Option<String>,
     error: Option<String>,
+    /// The mirror's upstream hub and whether the user stored a token for it (mirrors only).
+    upstream: Option<UpstreamRow>,
+}
+
+pub(crate) struct UpstreamRow {
+    url: String,
+    stored: Option<String>,
+}
+
+async fn upstream_row(req: &Req) -> WebResult<Option<UpstreamRow>> {
+    let Some(url) = req.hub().mirror_upstream_url() else { return Ok(None) };
+    let status = req.hub().mirror().external_token_status(&req.identity, Some(url.clone())).await?;
+    Ok(Some(UpstreamRow { url, stored: status.stored_at.map(format::day_of_millis) }))
 }
 
 async fn rows(req: &Req, user: &str) -> WebResult<Vec<TokenRow>> {
@@ -62,6 +75,7 @@ async fn render(
         tokens: rows(req, &user).await?,
         new_token,
         error,
+        upstream: upstream_row(req).await?,
     };
     Ok(html(status, &page))
 }
@@ -108,4 +122,23 @@ pub(crate) async fn revoke(req: &mut Req, id: &str) -> WebResult {
     }
     req.hub().accounts().revoke_token(Authority::Caller(&req.identity), id).await?;
     see_other("/settings/tokens")
+}
+
+/// Stores (or deletes) the caller's token for the mirror's upstream hub.
+pub(crate) async fn upstream_token(req: &mut Req, delete: bool) -> WebResult {
+    req.require_user()?;
+    let form = req.form().await?;
+    if delete {
+        req.hub().mirror().delete_external_token(&req.identity).await?;
+        return see_other("/settings/tokens");
+    }
+    let token = form.get("token").unwrap_or("").to_owned();
+    match req.hub().mirror().set_external_token(&req.identity, &token).await {
+        Ok(()) => see_other("/settings/tokens"),
+        Err(error @ (CoreError::InvalidInput(_) | CoreError::NotFound(_))) => {
+            let error = WebError::from(error);
+            render(req, error.status(), None, Some(error.message().to_owned())).await
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -548,3 +548,36 @@ async fn uploads_keep_to_the_body_cap_and_the_inline_budget() {
         assert!(file.bytes().await.unwrap()[..] == data[..], "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_tokens_page_stores_and_removes_the_upstream_token_of_a_mirror() {
+    let upstream = TestServer::start().await;
+    let mirror = TestServer::start_mirror(&upstream.base, |_| {}).await;
+    mirror.admin().await.accounts().set_password("alice", PASSWORD).await.unwrap();
+    let alice = Browser::sign_in(&mirror, "alice").await;
+    let page = alice.get("/settings/tokens").await.text().await.unwrap();
+    assert!(page.contains(&upstream.base) && page.contains("No token stored."), "{page}");
+
+    let refused = alice.post("/settings/upstream-token", &[("token", &upstream.alice)], false).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "no CSRF field, no change");
+    let stored = alice.post("/settings/upstream-token", &[("token", &upstream.alice)], true).await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+    let page = alice.get("/settings/tokens").await.text().await.unwrap();
+    assert!(page.contains("A token is stored"), "{page}");
+    assert!(!page.contains(&upstream.alice), "the token is never shown again");
+    let status: serde_json::Value = mirror.get_json(&mirror.alice, "/api/settings/upstream-token").await;
+    assert_eq!(status["stored"], true);
+
+    let removed = alice.post("/settings/upstream-token/delete", &[], true).await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let page = alice.get("/settings/tokens").await.text().await.unwrap();
+    assert!(page.contains("No token stored."));
+    let plain = Browser::sign_in(upstream_with_password(&upstream).await, "alice").await;
+    let page = plain.get("/settings/tokens").await.text().await.unwrap();
+    assert!(!page.contains("Upstream hub token"), "a hub that mirrors nothing shows no such section");
+}
+
+async fn upstream_with_password(server: &TestServer) -> &TestServer {
+    server.admin().await.accounts().set_password("alice", PASSWORD).await.unwrap();
+    server
+}
