@@ -29,10 +29,19 @@ const MAX_DOC_BYTES: usize = 32 << 20;
 
 /// A mirrored repo opened for a caller: the caller may read it, and `token` is what the
 /// mirror sends upstream on the caller's behalf.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MirrorRepo {
     pub(crate) record: MirrorRepoRecord,
     pub(crate) token: Option<String>,
+}
+
+impl std::fmt::Debug for MirrorRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MirrorRepo")
+            .field("record", &self.record)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl MirrorRepo {
@@ -85,8 +94,9 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
     }
 
     /// Runs `start()` unless a call under `key` is already running, then waits for its answer.
-    /// The second value says whether this caller waited on another's call. The call runs in
-    /// its callers' tasks: if every caller goes away it stops, and the next caller starts anew.
+    /// The second value says whether this caller waited on another's call. The call runs as
+    /// its own task, so it finishes (and its answer is stored) even if every caller goes
+    /// away; a finished call is never joined: the next caller under its key starts anew.
     pub(crate) async fn run<F>(&self, key: String, start: impl FnOnce() -> F) -> (Result<T>, bool)
     where
         F: Future<Output = Result<T>> + Send + 'static,
@@ -94,23 +104,45 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
         let (flight, joined) = {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
             match running.get(&key) {
-                Some(flight) => (flight.clone(), true),
-                None => {
-                    let flight = start().map(|r| r.map_err(Arc::new)).boxed().shared();
+                Some(flight) if flight.peek().is_none() => (flight.clone(), true),
+                _ => {
+                    if running.len() >= MAX_FLIGHTS {
+                        running.retain(|_, flight| flight.peek().is_none());
+                    }
+                    let task = tokio::spawn(start());
+                    let flight = async move {
+                        task.await.unwrap_or_else(|e| {
+                            Err(CoreError::UpstreamUnavailable(format!("the upstream call stopped: {e}")))
+                        })
+                    }
+                    .map(|r| r.map_err(Arc::new))
+                    .boxed()
+                    .shared();
                     running.insert(key.clone(), flight.clone());
                     (flight, false)
                 }
             }
         };
         let answer = flight.clone().await;
-        // Whoever sees the answer first clears the entry (the caller that started the call
-        // may have gone away meanwhile; a later call under the key starts afresh).
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.get(&key).is_some_and(|current| current.ptr_eq(&flight)) {
             running.remove(&key);
         }
         drop(running);
         (answer.map_err(|e| replay(&e)), joined)
+    }
+}
+
+/// Calls kept in a `Flights` map at once before finished ones are swept out.
+const MAX_FLIGHTS: usize = 10_000;
+
+/// What a cached answer fetched with `token` may be shared with: callers sending the same
+/// token (by hash), or none.
+pub(crate) fn token_class(token: Option<&str>) -> String {
+    use sha2::Digest;
+    match token {
+        Some(token) => hex::encode(&sha2::Sha256::digest(token.as_bytes())[..8]),
+        None => "none".to_owned(),
     }
 }
 
@@ -195,6 +227,9 @@ impl Mirror<'_> {
         if !self.settings().is_some_and(|s| s.forward_unknown_tokens) {
             return Ok(false);
         }
+        if crate::sessions::is_session_secret(secret) {
+            return Ok(false);
+        }
         let hash = kura_model::Sha256::digest(secret.as_bytes());
         Ok(self.meta.token_by_hash(&hash).await?.is_none())
     }
@@ -247,6 +282,15 @@ impl Mirror<'_> {
     ) -> Result<(MirrorRepo, ObjectId)> {
         let known = self.meta.find_mirror_repo(repo_type, repo_id).await?;
         let name = revision.unwrap_or("HEAD").to_owned();
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.starts_with(':')
+            || name.len() > 255
+            || name.chars().any(char::is_control)
+        {
+            return Err(CoreError::RevisionNotFound { revision: name });
+        }
         if is_commit_id(&name) {
             let record = match known {
                 Some(record) => record,
@@ -271,7 +315,12 @@ impl Mirror<'_> {
         {
             return Ok((MirrorRepo { record: record.clone(), token }, parse_commit(&seen.commit)?));
         }
-        let key = format!("ref:{}:{}:{name}", repo_type.as_str(), repo_id.to_string().to_ascii_lowercase());
+        let key = format!(
+            "ref:{}:{}:{name}:{}",
+            repo_type.as_str(),
+            repo_id.to_string().to_ascii_lowercase(),
+            token_class(token.as_deref())
+        );
         let hub = self.hub.clone();
         let (ask_type, ask_id, ask_name, ask_token) =
             (repo_type, repo_id.clone(), name.clone(), token.clone());
@@ -315,6 +364,7 @@ impl Mirror<'_> {
         let now = self.now_millis();
         let record = self.meta.mirror_repo(repo_type, repo_id, now).await?;
         self.meta.put_mirror_doc(record.id, commit, "info", &info.to_string(), now).await?;
+        self.record_access(record.id, crate::mirror_docs::Access::of(&info)).await?;
         let seen = MirrorRefRecord { commit: commit.to_owned(), fetched_at: now };
         self.meta.put_mirror_ref(record.id, name, &seen).await?;
         Ok((record, commit.to_owned()))
@@ -340,10 +390,15 @@ impl Mirror<'_> {
             .hub
             .mirror_state
             .docs
-            .run(format!("{id}:{commit_hex}:{key}"), move || async move {
+            .run(format!("{id}:{commit_hex}:{key}:{}", token_class(token.as_deref())), move || async move {
                 let mirror = hub.mirror();
                 let answer = mirror.call_json(path, token, form).await?;
                 let value = crate::mirror_docs::keep(&doc_key, answer)?;
+                // An empty paths-info answer is not kept: a stream of made-up paths leaves
+                // no rows behind (it still costs an upstream request each).
+                if value.as_array().is_some_and(Vec::is_empty) && doc_key.starts_with("paths") {
+                    return Ok(value);
+                }
                 let now = mirror.now_millis();
                 mirror.meta.put_mirror_doc(id, &commit_hex, &doc_key, &value.to_string(), now).await?;
                 mirror.record_files(id, &commit_hex, &value).await?;

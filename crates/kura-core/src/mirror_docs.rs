@@ -55,8 +55,11 @@ pub(crate) fn file_of(item: &Value) -> Option<MirrorFile> {
         Some(lfs) => Some(Sha256::from_hex(lfs.get("oid")?.as_str()?).ok()?),
         None => None,
     };
+    // A path kura could not hold is not a file it fetches (`..` segments would change the
+    // upstream URL it is fetched from).
+    let path = kura_model::RepoPath::parse(item.get("path")?.as_str()?).ok()?;
     Some(MirrorFile {
-        path: item.get("path")?.as_str()?.to_owned(),
+        path: path.as_str().to_owned(),
         size: item.get("size")?.as_u64()?,
         blob: ObjectId::from_hex(item.get("oid")?.as_str()?).ok()?,
         sha256,
@@ -68,14 +71,42 @@ pub(crate) fn file_of(item: &Value) -> Option<MirrorFile> {
     })
 }
 
-/// Whether the upstream restricts the repo: private, or gated (`"auto"`, `"manual"`, `true`).
-fn restricted(info: &Value) -> bool {
-    let private = info.get("private").and_then(Value::as_bool).unwrap_or(false);
-    let gated = match info.get("gated") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(_) => true,
-    };
-    private || gated
+/// The pseudo-ref under which a mirrored repo's access state is kept (`:` never starts a git
+/// ref name, so it cannot meet a real one).
+const ACCESS_REF: &str = ":access";
+
+/// Whether the upstream restricts a repo now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Public,
+    /// Private, or gated (`"auto"`, `"manual"`, `true`).
+    Restricted {
+        gated: bool,
+    },
+}
+
+impl Access {
+    pub(crate) fn of(info: &Value) -> Self {
+        let private = info.get("private").and_then(Value::as_bool).unwrap_or(false);
+        let gated = !matches!(info.get("gated"), None | Some(Value::Null) | Some(Value::Bool(false)));
+        if private || gated { Access::Restricted { gated } } else { Access::Public }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Restricted { gated: true } => "gated",
+            Access::Restricted { gated: false } => "restricted",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "public" => Access::Public,
+            "gated" => Access::Restricted { gated: true },
+            _ => Access::Restricted { gated: false },
+        }
+    }
 }
 
 fn token_key(token: &str, repo: &MirrorRepo) -> String {
@@ -98,16 +129,67 @@ impl Mirror<'_> {
     ) -> Result<(MirrorRepo, ObjectId)> {
         let token = own_token.clone().or_else(|| self.settings().and_then(|s| s.token.clone()));
         let (repo, commit) = self.resolve(repo_type, repo_id, revision, token).await?;
-        let info = self.info(&repo, &commit, &[]).await?;
-        if restricted(&info) {
-            self.confirm(&repo, own_token.as_deref(), &info).await?;
-        }
+        self.check_access(&repo, own_token.as_deref()).await?;
         Ok((repo, commit))
     }
 
+    /// Lets the holder of `own_token` (the caller's own upstream token, if any) read a
+    /// mirrored repo: anyone when the upstream says it is public now, else only a caller the
+    /// upstream confirms.
+    pub(crate) async fn check_access(&self, repo: &MirrorRepo, own_token: Option<&str>) -> Result<()> {
+        match self.access_state(repo).await? {
+            Access::Public => Ok(()),
+            Access::Restricted { gated } => self.confirm(repo, own_token, gated).await,
+        }
+    }
+
+    /// Whether the repo is private or gated upstream: asked again once `ref_ttl_secs` (at
+    /// least a second) has passed, whatever commit is asked for; without the upstream, the
+    /// last answer; never asked, restricted.
+    async fn access_state(&self, repo: &MirrorRepo) -> Result<Access> {
+        let seen = self.meta.mirror_ref(repo.record.id, ACCESS_REF).await?;
+        let ttl_ms = self.settings().map_or(0, |s| s.ref_ttl_secs.saturating_mul(1000)).max(1000) as i64;
+        if let Some(seen) = &seen
+            && self.now_millis() - seen.fetched_at < ttl_ms
+        {
+            return Ok(Access::parse(&seen.commit));
+        }
+        let path = format!("/api/{}/{}", repo.record.repo_type.plural(), repo.record.repo_id);
+        let request = crate::mirror_upstream::UpstreamRequest {
+            method: crate::mirror_upstream::UpstreamMethod::Get,
+            path,
+            body: None,
+            token: repo.token.clone(),
+        };
+        let access = match self.call(request).await {
+            Ok(reply) if reply.status == 200 => match serde_json::from_slice::<Value>(&reply.body) {
+                Ok(info) => Access::of(&info),
+                Err(_) => Access::Restricted { gated: false },
+            },
+            // Hidden from this token (private now, or gone): restricted.
+            Ok(_) => Access::Restricted { gated: false },
+            Err(CoreError::UpstreamUnavailable(reason)) => {
+                return Ok(seen.map_or(Access::Restricted { gated: false }, |s| {
+                    tracing::debug!(%reason, "upstream unavailable; the last access state stands");
+                    Access::parse(&s.commit)
+                }));
+            }
+            Err(other) => return Err(other),
+        };
+        self.record_access(repo.record.id, access).await?;
+        Ok(access)
+    }
+
+    pub(crate) async fn record_access(&self, id: i64, access: Access) -> Result<()> {
+        let record = kura_storage::MirrorRefRecord {
+            commit: access.as_str().to_owned(),
+            fetched_at: self.now_millis(),
+        };
+        Ok(self.meta.put_mirror_ref(id, ACCESS_REF, &record).await?)
+    }
+
     /// Confirms upstream that the holder of `token` may read the repo's files.
-    async fn confirm(&self, repo: &MirrorRepo, token: Option<&str>, info: &Value) -> Result<()> {
-        let gated = info.get("gated").is_some_and(|g| !g.is_null() && g != &Value::Bool(false));
+    async fn confirm(&self, repo: &MirrorRepo, token: Option<&str>, gated: bool) -> Result<()> {
         let Some(token) = token else {
             return Err(if gated {
                 CoreError::GatedRepo(format!(
@@ -140,7 +222,14 @@ impl Mirror<'_> {
 
     /// The repo's info at `commit`, with the `expand` properties asked for.
     pub async fn info(&self, repo: &MirrorRepo, commit: &ObjectId, expand: &[String]) -> Result<Value> {
-        let mut expand: Vec<&str> = expand.iter().map(String::as_str).collect();
+        // Property names only (letters, digits, `_`): anything else is not an upstream property.
+        let mut expand: Vec<&str> = expand
+            .iter()
+            .map(String::as_str)
+            .filter(|e| {
+                !e.is_empty() && e.len() <= 64 && e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .collect();
         expand.sort_unstable();
         expand.dedup();
         let query: Vec<String> = expand.iter().map(|e| format!("expand%5B%5D={}", encode(e))).collect();
@@ -196,12 +285,21 @@ impl Mirror<'_> {
         if paths.len() > MAX_MIRROR_PATHS {
             return Err(CoreError::TooLarge(format!("At most {MAX_MIRROR_PATHS} paths per request")));
         }
-        let mut sorted: Vec<&str> = paths.iter().map(|p| p.trim_matches('/')).collect();
+        // Paths kura could not hold name nothing: they are not asked for.
+        let mut sorted: Vec<&str> = paths
+            .iter()
+            .map(|p| p.trim_matches('/'))
+            .filter(|p| kura_model::RepoPath::parse(p).is_ok())
+            .collect();
         sorted.sort_unstable();
         sorted.dedup();
+        if sorted.is_empty() {
+            return Ok(Value::Array(Vec::new()));
+        }
         let digest = {
             use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(sorted.join("\n").as_bytes()))
+            let encoded = serde_json::to_string(&sorted).unwrap_or_default();
+            hex::encode(sha2::Sha256::digest(encoded.as_bytes()))
         };
         let key = format!("paths/{digest}?expand={}", py_bool(expand));
         let form = {
@@ -280,10 +378,22 @@ mod tests {
 
     #[test]
     fn restricted_repos_are_private_or_gated() {
-        assert!(!restricted(&json!({"private": false, "gated": false})));
-        assert!(restricted(&json!({"private": true, "gated": false})));
-        assert!(restricted(&json!({"private": false, "gated": "manual"})));
-        assert!(!restricted(&json!({"sha": "x"})));
+        assert_eq!(Access::of(&json!({"private": false, "gated": false})), Access::Public);
+        assert_eq!(
+            Access::of(&json!({"private": true, "gated": false})),
+            Access::Restricted { gated: false }
+        );
+        assert_eq!(
+            Access::of(&json!({"private": false, "gated": "manual"})),
+            Access::Restricted { gated: true }
+        );
+        assert_eq!(Access::of(&json!({"sha": "x"})), Access::Public);
+        for access in
+            [Access::Public, Access::Restricted { gated: true }, Access::Restricted { gated: false }]
+        {
+            assert_eq!(Access::parse(access.as_str()), access);
+        }
+        assert_eq!(Access::parse("anything else"), Access::Restricted { gated: false }, "unknown is closed");
     }
 
     #[test]

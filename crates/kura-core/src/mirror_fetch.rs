@@ -39,7 +39,7 @@ struct Progress {
     /// Bytes readers may take (all but the last until the file is verified).
     available: u64,
     /// `Some(Ok)` once verified and held; `Some(Err)` when the fetch failed.
-    done: Option<std::result::Result<(), String>>,
+    done: Option<std::result::Result<(), Arc<CoreError>>>,
 }
 
 /// One fetch in flight: its spool file and progress.
@@ -81,7 +81,7 @@ impl Spool {
                     return Some((read, next));
                 }
                 if let Some(Err(reason)) = seen.done {
-                    return Some((Err(std::io::Error::other(reason)), None));
+                    return Some((Err(std::io::Error::other(reason.to_string())), None));
                 }
                 if progress.changed().await.is_err() {
                     return Some((Err(std::io::Error::other("the upstream fetch stopped")), None));
@@ -103,7 +103,7 @@ pub(crate) fn object_key(file: &MirrorFile) -> String {
 impl Mirror<'_> {
     /// Whether the mirrored repo already holds the file (fetched and verified).
     pub async fn holds(&self, repo: &MirrorRepo, file: &MirrorFile) -> Result<bool> {
-        if file.size == 0 {
+        if is_empty_file(file) {
             return Ok(true);
         }
         Ok(self.meta.mirror_holds(repo.record.id, &object_key(file)).await?)
@@ -128,21 +128,35 @@ impl Mirror<'_> {
         offset: u64,
         len: u64,
     ) -> Result<ByteStream> {
-        if len == 0 || file.size == 0 {
+        if len == 0 || is_empty_file(file) {
             return Ok(futures_util::stream::empty().boxed());
         }
         if self.holds(repo, file).await? {
             self.hub.mirror_state.count_hit();
-            return self.read_held(file, offset, len).await;
+            return self.read_held(repo, file, offset, len).await;
+        }
+        if offset > 0 || len < file.size {
+            // Only a whole-file download streams before the check (its last byte waits for
+            // it); a range is served once the file is verified and held.
+            self.fetch_whole(repo, commit, file).await?;
+            return self.read_held(repo, file, offset, len).await;
         }
         let spool = self.fetch(repo, commit, file).await?;
         Ok(spool.reader(offset, len))
     }
 
-    async fn read_held(&self, file: &MirrorFile, offset: u64, len: u64) -> Result<ByteStream> {
+    async fn read_held(
+        &self,
+        repo: &MirrorRepo,
+        file: &MirrorFile,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream> {
         match &file.sha256 {
             Some(oid) => {
-                let read = self.mirror_object_read(oid).await?;
+                let read = self.hub.files().mirror_held_read(repo.record.id, oid, file.size).await?;
+                let read =
+                    read.ok_or_else(|| CoreError::EntryNotFound { path: file.path.clone(), commit: None })?;
                 self.hub.files().read_object(&read, offset, len).await
             }
             None => self.objects.blob_range(&file.blob, file.size, offset, len).await,
@@ -164,7 +178,7 @@ impl Mirror<'_> {
         let mut progress = spool.progress.subscribe();
         loop {
             if let Some(done) = progress.borrow_and_update().done.clone() {
-                return done.map_err(CoreError::UpstreamUnavailable);
+                return done.map_err(|e| crate::mirror::replay(&e));
             }
             if progress.changed().await.is_err() {
                 return Err(CoreError::UpstreamUnavailable("the upstream fetch stopped".to_owned()));
@@ -206,7 +220,10 @@ impl Mirror<'_> {
         let hub = self.hub.clone();
         let (repo, commit, file, task_spool) = (repo.clone(), *commit, file.clone(), spool.clone());
         tokio::spawn(async move {
-            let outcome = hub.mirror().download(&repo, &commit, &file, &task_spool).await;
+            let outcome = match hub.mirror_state.fetch_slots.acquire().await {
+                Ok(_slot) => hub.mirror().download(&repo, &commit, &file, &task_spool).await,
+                Err(_) => Err(CoreError::UpstreamUnavailable("the mirror is shutting down".to_owned())),
+            };
             if let Err(error) = &outcome {
                 tracing::warn!(%error, path = %file.path, repo = %repo.record.repo_id, "mirror fetch failed");
             }
@@ -215,7 +232,7 @@ impl Mirror<'_> {
                 if outcome.is_ok() {
                     p.available = task_spool.size;
                 }
-                p.done = Some(outcome.map_err(|e| e.to_string()));
+                p.done = Some(outcome.map_err(Arc::new));
             });
         });
         Ok(spool)
@@ -305,13 +322,11 @@ impl Mirror<'_> {
             };
             // An upstream that ignores `Range` starts again from 0: skip what we have.
             let mut skip = match answer.status {
-                206 if written > 0 => 0,
+                206 if written > 0 && range_start(&answer) == Some(written) => 0,
                 200 => written,
-                404 | 401 | 403 => {
-                    return Err(CoreError::UpstreamUnavailable(format!(
-                        "the upstream answered {} for {}",
-                        answer.status, file.path
-                    )));
+                status @ (401 | 403 | 404) => {
+                    let code = answer.header("x-error-code").map(str::to_owned);
+                    return Err(fetch_refused(status, code.as_deref(), &file.path));
                 }
                 status => {
                     last_error = format!("the upstream answered {status}");
@@ -370,15 +385,22 @@ impl Mirror<'_> {
 }
 
 impl Mirror<'_> {
-    /// The mirrored repo a CAS token names, as the CAS path fetches it: with the mirror's own
-    /// upstream token (the caller's is not in the CAS token).
+    /// The mirrored repo a CAS token names, checked for its issuer now: a repo restricted
+    /// upstream needs the issuer's own stored upstream token, confirmed upstream (a forwarded
+    /// token is not in the CAS token, so it cannot be asked again). Misses are fetched with
+    /// the issuer's own token, else the mirror's.
     pub(crate) async fn cas_scope(
         &self,
+        identity: &crate::Identity,
         repo_type: kura_model::RepoType,
         repo_id: &kura_model::RepoId,
     ) -> Result<Option<MirrorRepo>> {
-        let token = self.settings().and_then(|s| s.token.clone());
-        Ok(self.meta.find_mirror_repo(repo_type, repo_id).await?.map(|record| MirrorRepo { record, token }))
+        let Some(record) = self.meta.find_mirror_repo(repo_type, repo_id).await? else { return Ok(None) };
+        let own = self.own_token(identity).await?;
+        let token = own.clone().or_else(|| self.settings().and_then(|s| s.token.clone()));
+        let repo = MirrorRepo { record, token };
+        self.check_access(&repo, own.as_deref()).await?;
+        Ok(Some(repo))
     }
 
     /// The proof for a Xet file of a mirrored repo. A file the repo does not hold yet but
@@ -389,10 +411,11 @@ impl Mirror<'_> {
         file_hash: &str,
     ) -> Result<Option<ObjectRead>> {
         if let Some(record) = self.meta.xet_file(file_hash).await?
-            && self.meta.mirror_holds(repo.record.id, &format!("sha256:{}", record.sha256.to_hex())).await?
+            && let Some(read) =
+                self.hub.files().mirror_held_read(repo.record.id, &record.sha256, record.size).await?
         {
             self.hub.mirror_state.count_hit();
-            return self.hub.files().mirror_held_read(&record.sha256).await;
+            return Ok(Some(read));
         }
         let Some(listed) = self.meta.mirror_file(repo.record.id, file_hash).await? else { return Ok(None) };
         let (Ok(sha256), Ok(commit)) = (Sha256::from_hex(&listed.sha256), ObjectId::from_hex(&listed.commit))
@@ -406,16 +429,43 @@ impl Mirror<'_> {
             sha256: Some(sha256),
             xet_hash: Some(listed.xet_hash),
         };
+        if is_empty_file(&file) {
+            return Ok(None);
+        }
         self.fetch_whole(repo, &commit, &file).await?;
-        self.hub.files().mirror_held_read(&sha256).await
+        self.hub.files().mirror_held_read(repo.record.id, &sha256, file.size).await
     }
+}
 
-    async fn mirror_object_read(&self, oid: &Sha256) -> Result<ObjectRead> {
-        self.hub
-            .files()
-            .mirror_held_read(oid)
-            .await?
-            .ok_or_else(|| CoreError::Corrupt(format!("held object {oid} is not stored")))
+/// SHA-256 and git blob id of zero bytes.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const EMPTY_BLOB: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+
+/// An empty file whose listed id is the id of no bytes: nothing to fetch or hold. (A listing
+/// that pairs size 0 with another id is fetched and checked like any file, so it can never
+/// stand for a stored object.)
+fn is_empty_file(file: &MirrorFile) -> bool {
+    file.size == 0
+        && match &file.sha256 {
+            Some(oid) => oid.to_hex() == EMPTY_SHA256,
+            None => file.blob.to_hex() == EMPTY_BLOB,
+        }
+}
+
+/// The first byte a 206 answer says it holds (`Content-Range: bytes A-B/N`).
+fn range_start(answer: &crate::UpstreamBody) -> Option<u64> {
+    let value = answer.header("content-range")?.strip_prefix("bytes ")?;
+    value.split('-').next()?.trim().parse().ok()
+}
+
+/// The Hub error for a download the upstream refused.
+fn fetch_refused(status: u16, code: Option<&str>, path: &str) -> CoreError {
+    match (status, code) {
+        (_, Some("GatedRepo")) | (403, None) => {
+            CoreError::GatedRepo(format!("Access to {path} is restricted upstream"))
+        }
+        (_, Some("EntryNotFound")) => CoreError::EntryNotFound { path: path.to_owned(), commit: None },
+        _ => CoreError::RepoNotFound,
     }
 }
 

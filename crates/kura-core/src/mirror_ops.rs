@@ -45,6 +45,8 @@ impl Mirror<'_> {
             ..PullProgress::default()
         };
         for file in files {
+            // The file's own entry is what `resolve` reads, so a pulled file resolves offline.
+            self.entry(&repo, &commit, &file.path).await?;
             if self.holds(&repo, &file).await? {
                 state.files_cached += 1;
             } else {

@@ -91,7 +91,13 @@ impl Mirror<'_> {
     /// The caller's own upstream token: the one they stored, if any. A sealed token that no
     /// longer opens (the signing key changed) counts as none.
     pub async fn own_token(&self, identity: &Identity) -> Result<Option<String>> {
-        let Some(user) = identity.principal().map(|p| p.user.id) else { return Ok(None) };
+        // A fine-grained token reaches only the repos it names here; it never acts with the
+        // user's whole upstream identity.
+        let Some(principal) = identity.principal() else { return Ok(None) };
+        if principal.token.role == kura_model::Role::FineGrained {
+            return Ok(None);
+        }
+        let user = principal.user.id;
         let Some((sealed, _)) = self.meta.external_token(user).await? else { return Ok(None) };
         Ok(unseal(&key(self), user, &sealed))
     }

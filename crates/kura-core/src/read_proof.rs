@@ -158,10 +158,23 @@ impl Files<'_> {
         Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
     }
 
-    /// The proof for an object a mirrored repo holds (it fetched and verified it itself:
-    /// `Mirror::holds` was checked by the caller, `crate::mirror_fetch`).
-    pub(crate) async fn mirror_held_read(&self, oid: &Sha256) -> Result<Option<ObjectRead>> {
-        Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
+    /// The proof for an object a mirrored repo holds: it fetched and verified the object itself
+    /// (`mirror_objects`), and the stored object has the size the caller expects. `None`
+    /// otherwise, as for a hosted repo that never acquired the object.
+    pub(crate) async fn mirror_held_read(
+        &self,
+        mirror: i64,
+        oid: &Sha256,
+        size: u64,
+    ) -> Result<Option<ObjectRead>> {
+        if !self.meta.mirror_holds(mirror, &format!("sha256:{}", oid.to_hex())).await? {
+            return Ok(None);
+        }
+        Ok(self
+            .stored_object(oid)
+            .await?
+            .filter(|stored| stored.size() == size)
+            .map(|stored| ObjectRead { oid: *oid, stored }))
     }
 
     /// The proof for a Xet file named by its file hash (Xet reconstruction).

@@ -87,6 +87,8 @@ pub(crate) struct MirrorState {
     pub(crate) refs: crate::mirror::Flights<(kura_storage::MirrorRepoRecord, String)>,
     pub(crate) docs: crate::mirror::Flights<serde_json::Value>,
     pub(crate) fetches: crate::mirror_fetch::Fetches,
+    /// Upstream downloads running at once in this process (the others wait their turn).
+    pub(crate) fetch_slots: tokio::sync::Semaphore,
     /// Callers whose upstream access to a restricted repo was confirmed, until when.
     confirmed: Mutex<std::collections::HashMap<String, i64>>,
     pub(crate) counters: MirrorCounters,
@@ -101,6 +103,10 @@ pub struct MirrorCounters {
     pub upstream_bytes: std::sync::atomic::AtomicU64,
 }
 
+/// Upstream downloads one process runs at once: each holds an ingest buffer (about 64 MiB)
+/// and a spool file.
+const MIRROR_FETCH_SLOTS: usize = 4;
+
 /// Most confirmations remembered at once; past it the memo starts over (callers are asked
 /// upstream again, never let through).
 const MAX_CONFIRMED: usize = 100_000;
@@ -112,6 +118,7 @@ impl MirrorState {
             refs: crate::mirror::Flights::new(),
             docs: crate::mirror::Flights::new(),
             fetches: crate::mirror_fetch::Fetches::default(),
+            fetch_slots: tokio::sync::Semaphore::new(MIRROR_FETCH_SLOTS),
             confirmed: Mutex::default(),
             counters: MirrorCounters::default(),
         }

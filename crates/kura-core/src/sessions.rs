@@ -96,7 +96,7 @@ fn new_session_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn is_session_secret(text: &str) -> bool {
+pub(crate) fn is_session_secret(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

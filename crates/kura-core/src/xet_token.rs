@@ -172,8 +172,9 @@ impl Xet<'_> {
             if write || !self.hub.mirror().answers_for(repo_type, repo_id).await? {
                 return Err(denied());
             }
-            self.hub.accounts().reauthenticate(issuer, denied).await?;
-            let mirror = self.hub.mirror().cas_scope(repo_type, repo_id).await?.ok_or_else(denied)?;
+            let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
+            let mirror = self.hub.mirror().cas_scope(&identity, repo_type, repo_id).await;
+            let mirror = mirror.map_err(lost_access(denied))?.ok_or_else(denied)?;
             return Ok(XetAccess { scope: XetScope::Mirror(mirror), issuer: issuer.clone() });
         };
         let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;

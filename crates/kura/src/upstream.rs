@@ -19,22 +19,46 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// An upstream hub at a base URL (`https://huggingface.co`, or another kura).
 pub struct HttpUpstream {
     base: String,
-    client: reqwest::Client,
+    /// API calls: redirects only within the upstream's own origin (a renamed repo).
+    api: reqwest::Client,
+    /// File downloads: redirects anywhere (a CDN); `Authorization` is dropped off-host.
+    files: reqwest::Client,
 }
 
 impl HttpUpstream {
     pub fn new(base: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .user_agent(concat!("kura-mirror/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), client })
+        let base = base.trim_end_matches('/').to_owned();
+        let origin = reqwest::Url::parse(&base)?;
+        let same_origin = reqwest::redirect::Policy::custom(move |attempt| {
+            let url = attempt.url();
+            let same = url.scheme() == origin.scheme()
+                && url.host_str() == origin.host_str()
+                && url.port_or_known_default() == origin.port_or_known_default();
+            if attempt.previous().len() >= 5 || !same { attempt.stop() } else { attempt.follow() }
+        });
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(READ_TIMEOUT)
+                .user_agent(concat!("kura-mirror/", env!("CARGO_PKG_VERSION")))
+        };
+        let api = builder().redirect(same_origin).build()?;
+        let files = builder().build()?;
+        Ok(Self { base, api, files })
     }
 
     fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
-        let mut request = self
-            .client
+        self.request_with(&self.api, method, path, token)
+    }
+
+    fn request_with(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = client
             .request(method, format!("{}{path}", self.base))
             .header(reqwest::header::ACCEPT_ENCODING, "identity");
         if let Some(token) = token {
@@ -132,7 +156,7 @@ impl Upstream for HttpUpstream {
         offset: u64,
         token: Option<&str>,
     ) -> Result<UpstreamBody, UpstreamError> {
-        let mut request = self.request(reqwest::Method::GET, path, token);
+        let mut request = self.request_with(&self.files, reqwest::Method::GET, path, token);
         if offset > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }

@@ -95,7 +95,10 @@ pub(crate) async fn handle(state: AppState, request: Request) -> Response {
     let identity = match identity {
         Err(kura_core::CoreError::Unauthorized(_)) if !bad_credentials && cookie.is_none() => {
             match token.as_deref() {
-                Some(secret) if state.hub.mirror().forwards(secret).await.unwrap_or(false) => {
+                Some(secret)
+                    if !metrics::is_metrics_token(&state, Some(secret))
+                        && state.hub.mirror().forwards(secret).await.unwrap_or(false) =>
+                {
                     upstream_token = Some(secret.to_owned());
                     Ok(kura_core::Identity::Anonymous)
                 }

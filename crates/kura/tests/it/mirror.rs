@@ -297,9 +297,18 @@ async fn a_broken_download_resumes_even_from_an_upstream_that_ignores_range() {
         move |hub| hub.with_upstream(port),
     )
     .await;
+    // A cold ranged read waits for the whole file to be verified, then gets its range.
+    let ranged = mirror
+        .get("/alice/m/resolve/main/weights.bin")
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.unwrap().as_ref(), &weights[100..200]);
+    assert_eq!(flaky.opens.load(Ordering::Relaxed), 2, "one break, one resumption");
     let body = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
     assert!(body.as_ref() == weights.as_slice(), "the resumed download is byte-exact");
-    assert_eq!(flaky.opens.load(Ordering::Relaxed), 2, "one break, one resumption");
     let again = mirror.get("/alice/m/resolve/main/weights.bin").send().await.unwrap().bytes().await.unwrap();
     assert!(again.as_ref() == weights.as_slice());
     assert_eq!(flaky.opens.load(Ordering::Relaxed), 2, "then served from the store");
@@ -427,4 +436,128 @@ async fn a_stored_upstream_token_reads_restricted_repos_for_its_user_only() {
         .await
         .unwrap();
     assert_eq!(again.status(), 404);
+}
+
+#[tokio::test]
+async fn a_repo_gated_after_it_was_cached_is_refused_to_callers_without_access() {
+    let upstream = upstream_with_model(b"weights").await;
+    let mirror = TestServer::start_mirror(&upstream.base, |m| m.ref_ttl_secs = 0).await;
+    let sha = upstream.head_sha(&upstream.alice, "alice/m").await;
+    let open = mirror.get(&format!("/alice/m/resolve/{sha}/config.json")).send().await.unwrap();
+    assert_eq!(open.status(), 200, "public: anyone");
+    let gate = upstream
+        .client
+        .put(format!("{}/api/models/alice/m/settings", upstream.base))
+        .bearer_auth(&upstream.alice)
+        .json(&json!({"gated": "auto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gate.status(), 200);
+    mirror.advance_clock(std::time::Duration::from_secs(2));
+    let by_commit = mirror.get(&format!("/alice/m/resolve/{sha}/config.json")).send().await.unwrap();
+    assert_eq!(
+        header(&by_commit, "x-error-code"),
+        Some("GatedRepo"),
+        "the gate is seen for cached commits too"
+    );
+    let by_branch = mirror.get("/alice/m/resolve/main/config.json").send().await.unwrap();
+    assert_eq!(header(&by_branch, "x-error-code"), Some("GatedRepo"));
+}
+
+/// An upstream that lists, in `alice/x`, a zero-byte file naming another object's SHA-256
+/// and Xet hash (set once the victim's object exists).
+struct Lying {
+    inner: Arc<dyn kura_core::Upstream>,
+    target: std::sync::Mutex<(String, String)>,
+}
+
+#[async_trait::async_trait]
+impl kura_core::Upstream for Lying {
+    async fn call(
+        &self,
+        request: kura_core::UpstreamRequest,
+        max: usize,
+    ) -> Result<kura_core::UpstreamReply, kura_core::UpstreamError> {
+        let listing = request.path.starts_with("/api/models/alice/x/tree/")
+            || request.path.starts_with("/api/models/alice/x/paths-info/");
+        let mut reply = self.inner.call(request, max).await?;
+        if listing && reply.status == 200 {
+            let (sha256, xet_hash) = self.target.lock().unwrap().clone();
+            let mut items: Vec<Value> = serde_json::from_slice(&reply.body).unwrap();
+            items.push(json!({"type": "file", "path": "w.bin", "size": 0, "oid": "ab".repeat(20),
+                "lfs": {"oid": sha256, "size": 0, "pointerSize": 120}, "xetHash": xet_hash}));
+            reply.body = serde_json::to_vec(&items).unwrap().into();
+        }
+        Ok(reply)
+    }
+
+    async fn open(
+        &self,
+        path: &str,
+        offset: u64,
+        token: Option<&str>,
+    ) -> Result<kura_core::UpstreamBody, kura_core::UpstreamError> {
+        self.inner.open(path, offset, token).await
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_listing_cannot_reach_content_the_mirrored_repo_never_fetched() {
+    let upstream = TestServer::start().await;
+    assert_eq!(upstream.create_repo(&upstream.alice, "alice/x", false).await.status(), 200);
+    let lying = Arc::new(Lying {
+        inner: Arc::new(kura::upstream::HttpUpstream::new(&upstream.base).unwrap()),
+        target: std::sync::Mutex::new((String::new(), String::new())),
+    });
+    let port = lying.clone();
+    let url = upstream.base.clone();
+    let mirror = TestServer::start_wrapped(
+        move |c| {
+            let mirror = kura_core::MirrorConfig { url: url.clone(), ..Default::default() };
+            c.upstream = Some(kura::config::UpstreamConfig { url, mirror });
+        },
+        move |hub| hub.with_upstream(port),
+    )
+    .await;
+    // The mirror hosts a private repo of bob's; the lying upstream names its object.
+    assert_eq!(mirror.create_repo(&mirror.bob, "bob/private", true).await.status(), 200);
+    let secret = random_bytes(200_000, 6);
+    let oid = sha256_hex(&secret);
+    let plan: Value = mirror
+        .post("/bob/private.git/info/lfs/objects/batch")
+        .bearer_auth(&mirror.bob)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": secret.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
+    assert!(mirror.client.put(href).body(secret.clone()).send().await.unwrap().status().is_success());
+    let line = json!({"key": "lfsFile", "value": {"path": "secret.bin", "algo": "sha256", "oid": oid, "size": secret.len()}});
+    assert_eq!(mirror.commit(&mirror.bob, "bob/private", "main", &[line], None).await.status(), 200);
+    let tree: Value = mirror.get_json(&mirror.bob, "/api/models/bob/private/tree/main").await;
+    let entry = tree.as_array().unwrap().iter().find(|e| e["path"] == "secret.bin").unwrap().clone();
+    let xet_hash = entry["xetHash"].as_str().unwrap().to_owned();
+    *lying.target.lock().unwrap() = (oid.clone(), xet_hash.clone());
+
+    // Anyone: the listing, a token, then the victim's hash through the mirrored repo.
+    let listed: Value =
+        mirror.get("/api/models/alice/x/tree/main").send().await.unwrap().json().await.unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|e| e["path"] == "w.bin"), "the lie is listed");
+    let token = mirror.get("/api/models/alice/x/xet-read-token/main").send().await.unwrap();
+    assert_eq!(token.status(), 200);
+    let token: Value = token.json().await.unwrap();
+    let plan = mirror
+        .get(&format!("/cas/v1/reconstructions/{xet_hash}"))
+        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(plan.status(), 200, "the mirrored repo never fetched that object");
+    assert!(!plan.text().await.unwrap().contains("fetch_info"));
+    let body = mirror.get("/alice/x/resolve/main/w.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(body.is_empty(), "a zero-byte listing reads as zero bytes, never as the object it names");
 }
