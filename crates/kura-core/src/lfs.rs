@@ -355,6 +355,7 @@ mod tests {
             write: true,
             expires_at: 99,
             issuer: Issuer::Token(7),
+            upstream: None,
         };
         let xet = claims::seal(&signer, &grant);
         assert_eq!(claims::open::<Capability>(&signer, &xet), None);

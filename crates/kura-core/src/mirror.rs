@@ -334,13 +334,20 @@ impl Mirror<'_> {
                 .await;
         match asked {
             Ok((record, commit)) => Ok((MirrorRepo { record, token }, parse_commit(&commit)?)),
-            Err(CoreError::UpstreamUnavailable(reason)) => match (known, seen) {
-                (Some(record), Some(seen)) => {
-                    tracing::info!(%reason, repo = %repo_id, "upstream unavailable; serving the last commit seen");
-                    Ok((MirrorRepo { record, token }, parse_commit(&seen.commit)?))
+            Err(CoreError::UpstreamUnavailable(reason)) => {
+                // The default branch, never asked for by that name, falls back to `main`.
+                let seen = match (&known, seen) {
+                    (Some(record), None) if name == "HEAD" => self.meta.mirror_ref(record.id, "main").await?,
+                    (_, seen) => seen,
+                };
+                match (known, seen) {
+                    (Some(record), Some(seen)) => {
+                        tracing::info!(%reason, repo = %repo_id, "upstream unavailable; serving the last commit seen");
+                        Ok((MirrorRepo { record, token }, parse_commit(&seen.commit)?))
+                    }
+                    _ => Err(CoreError::UpstreamUnavailable(reason)),
                 }
-                _ => Err(CoreError::UpstreamUnavailable(reason)),
-            },
+            }
             Err(other) => Err(other),
         }
     }

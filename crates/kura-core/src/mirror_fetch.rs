@@ -142,6 +142,22 @@ impl Mirror<'_> {
             return self.read_held(repo, file, offset, len).await;
         }
         let spool = self.fetch(repo, commit, file).await?;
+        // The answer starts only once the upstream sent something (or the fetch ended), so an
+        // upstream that cannot be reached is a 504, not a 200 that breaks off.
+        let mut progress = spool.progress.subscribe();
+        loop {
+            let seen = progress.borrow_and_update().clone();
+            if seen.available > 0 {
+                break;
+            }
+            if let Some(done) = seen.done {
+                done.map_err(|e| crate::mirror::replay(&e))?;
+                break;
+            }
+            if progress.changed().await.is_err() {
+                return Err(CoreError::UpstreamUnavailable("the upstream fetch stopped".to_owned()));
+            }
+        }
         Ok(spool.reader(offset, len))
     }
 
@@ -386,17 +402,21 @@ impl Mirror<'_> {
 
 impl Mirror<'_> {
     /// The mirrored repo a CAS token names, checked for its issuer now: a repo restricted
-    /// upstream needs the issuer's own stored upstream token, confirmed upstream (a forwarded
-    /// token is not in the CAS token, so it cannot be asked again). Misses are fetched with
-    /// the issuer's own token, else the mirror's.
+    /// upstream needs the issuer's own upstream token (forwarded, carried sealed in the CAS
+    /// token, or stored), confirmed upstream. Misses are fetched with the issuer's own token,
+    /// else the mirror's.
     pub(crate) async fn cas_scope(
         &self,
         identity: &crate::Identity,
+        forwarded: Option<String>,
         repo_type: kura_model::RepoType,
         repo_id: &kura_model::RepoId,
     ) -> Result<Option<MirrorRepo>> {
         let Some(record) = self.meta.find_mirror_repo(repo_type, repo_id).await? else { return Ok(None) };
-        let own = self.own_token(identity).await?;
+        let own = match forwarded {
+            Some(token) => Some(token),
+            None => self.own_token(identity).await?,
+        };
         let token = own.clone().or_else(|| self.settings().and_then(|s| s.token.clone()));
         let repo = MirrorRepo { record, token };
         self.check_access(&repo, own.as_deref()).await?;

@@ -14,6 +14,9 @@ use crate::auth::Identity;
 use crate::error::{CoreError, Result};
 use crate::services::Mirror;
 
+/// The user id forwarded tokens are sealed for (no user has it).
+const FORWARDED: i64 = -1;
+
 /// Longest token accepted (the Hub's are 37 characters; OAuth ones are longer).
 const MAX_TOKEN_CHARS: usize = 1024;
 
@@ -86,6 +89,17 @@ impl Mirror<'_> {
     /// Deletes the caller's upstream token; `false` if there was none.
     pub async fn delete_external_token(&self, identity: &Identity) -> Result<bool> {
         Ok(self.meta.delete_external_token(user_of(identity, true)?).await?)
+    }
+
+    /// A forwarded upstream token sealed for a CAS token (which is signed, not secret), bound
+    /// to no user (the id -1 is nobody's).
+    pub(crate) fn seal_forwarded(&self, token: &str) -> Result<String> {
+        seal(&key(self), FORWARDED, token)
+    }
+
+    /// The forwarded token a CAS token carries; `None` if it does not open.
+    pub(crate) fn unseal_forwarded(&self, sealed: &str) -> Option<String> {
+        unseal(&key(self), FORWARDED, sealed)
     }
 
     /// The caller's own upstream token: the one they stored, if any. A sealed token that no

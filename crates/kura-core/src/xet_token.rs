@@ -29,6 +29,10 @@ pub struct XetGrant {
     /// Unix seconds.
     pub expires_at: i64,
     pub issuer: Issuer,
+    /// For a mirrored repo, the caller's forwarded upstream token, sealed (never readable in
+    /// the token): what the CAS asks the upstream with on the caller's behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 impl Claim for XetGrant {
@@ -49,6 +53,9 @@ struct XorbFetch {
     #[serde(with = "text::repo_id")]
     repo_id: RepoId,
     issuer: Issuer,
+    /// The grant's sealed upstream token, carried on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upstream: Option<String>,
 }
 
 impl Claim for XorbFetch {
@@ -61,6 +68,7 @@ impl Claim for XorbFetch {
 pub(crate) struct XetAccess {
     pub(crate) scope: XetScope,
     issuer: Issuer,
+    upstream: Option<String>,
 }
 
 /// What a CAS token reaches.
@@ -129,21 +137,29 @@ impl Xet<'_> {
             write,
             expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
             issuer: Issuer::of(identity),
+            upstream: None,
         };
         Ok((claims::seal(&self.signer, &grant), grant.expires_at))
     }
 
     /// Issues a read-only CAS token for a mirrored repo a caller opened (`Mirror::open`
     /// checked the caller's access).
-    pub fn mirror_xet_token(&self, identity: &Identity, repo: &crate::MirrorRepo) -> (String, i64) {
+    pub fn mirror_xet_token(
+        &self,
+        identity: &Identity,
+        repo: &crate::MirrorRepo,
+        forwarded: Option<&str>,
+    ) -> Result<(String, i64)> {
+        let upstream = forwarded.map(|token| self.hub.mirror().seal_forwarded(token)).transpose()?;
         let grant = XetGrant {
             repo_type: repo.repo_type(),
             repo_id: repo.repo_id().clone(),
             write: false,
             expires_at: self.now_millis() / 1000 + TOKEN_TTL_SECS,
             issuer: Issuer::of(identity),
+            upstream,
         };
-        (claims::seal(&self.signer, &grant), grant.expires_at)
+        Ok((claims::seal(&self.signer, &grant), grant.expires_at))
     }
 
     /// Checks a CAS bearer token's signature and expiry: 401 when missing, forged or expired.
@@ -157,7 +173,9 @@ impl Xet<'_> {
 
     /// The grant's repo, with the issuer's access re-checked now (write too for write grants).
     pub(crate) async fn xet_access(&self, grant: &XetGrant) -> Result<XetAccess> {
-        self.repo_access(grant.repo_type, &grant.repo_id, &grant.issuer, grant.write, invalid_token).await
+        let sealed = grant.upstream.as_deref();
+        self.repo_access(grant.repo_type, &grant.repo_id, &grant.issuer, grant.write, sealed, invalid_token)
+            .await
     }
 
     async fn repo_access(
@@ -166,6 +184,7 @@ impl Xet<'_> {
         repo_id: &RepoId,
         issuer: &Issuer,
         write: bool,
+        sealed: Option<&str>,
         denied: fn() -> CoreError,
     ) -> Result<XetAccess> {
         let Some(repo) = self.meta.repo(repo_type, repo_id).await? else {
@@ -173,9 +192,12 @@ impl Xet<'_> {
                 return Err(denied());
             }
             let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
-            let mirror = self.hub.mirror().cas_scope(&identity, repo_type, repo_id).await;
+            let forwarded =
+                sealed.map(|s| self.hub.mirror().unseal_forwarded(s).ok_or_else(denied)).transpose()?;
+            let mirror = self.hub.mirror().cas_scope(&identity, forwarded, repo_type, repo_id).await;
             let mirror = mirror.map_err(lost_access(denied))?.ok_or_else(denied)?;
-            return Ok(XetAccess { scope: XetScope::Mirror(mirror), issuer: issuer.clone() });
+            let upstream = sealed.map(str::to_owned);
+            return Ok(XetAccess { scope: XetScope::Mirror(mirror), issuer: issuer.clone(), upstream });
         };
         let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
         if write {
@@ -186,6 +208,7 @@ impl Xet<'_> {
         Ok(XetAccess {
             scope: XetScope::Hosted { repo: Box::new(repo), files: Box::new(files) },
             issuer: issuer.clone(),
+            upstream: None,
         })
     }
 
@@ -200,6 +223,7 @@ impl Xet<'_> {
             repo_type,
             repo_id,
             issuer: access.issuer.clone(),
+            upstream: access.upstream.clone(),
         };
         claims::seal(&self.signer, &fetch)
     }
@@ -219,7 +243,9 @@ impl Xet<'_> {
         if from < fetch.start || to > fetch.end || from > to {
             return Err(invalid_fetch());
         }
-        self.repo_access(fetch.repo_type, &fetch.repo_id, &fetch.issuer, false, invalid_fetch).await?;
+        let sealed = fetch.upstream.as_deref();
+        self.repo_access(fetch.repo_type, &fetch.repo_id, &fetch.issuer, false, sealed, invalid_fetch)
+            .await?;
         let stream = self.blobs.get(&xorb_key(&fetch.xorb), from, Some(to - from + 1)).await?;
         Ok((from, to, stream))
     }
@@ -242,6 +268,7 @@ mod tests {
             repo_type: RepoType::Model,
             repo_id: RepoId::parse("alice/m").unwrap(),
             issuer: Issuer::Anonymous,
+            upstream: None,
         }
     }
 
@@ -271,6 +298,7 @@ mod tests {
             write: false,
             expires_at: 99,
             issuer: Issuer::Anonymous,
+            upstream: None,
         };
         assert_eq!(claims::open::<XorbFetch>(&signer, &claims::seal(&signer, &grant)), None);
     }

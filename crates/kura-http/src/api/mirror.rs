@@ -207,7 +207,8 @@ fn with_commit(mut error: ApiError, commit: &ObjectId) -> ApiError {
 }
 
 fn xet_token(ctx: &Ctx, repo: &MirrorRepo) -> ApiResult {
-    let (token, expires_at) = ctx.hub().xet().mirror_xet_token(&ctx.identity, repo);
+    let (token, expires_at) =
+        ctx.hub().xet().mirror_xet_token(&ctx.identity, repo, ctx.upstream_token.as_deref())?;
     let cas = super::xet::cas_url(ctx);
     let mut response =
         json(XetTokenView { access_token: token.clone(), cas_url: cas.clone(), exp: expires_at });
