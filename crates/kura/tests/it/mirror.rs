@@ -11,10 +11,28 @@ use crate::support::*;
 
 /// Uploads `data` through LFS to `repo` on `server` as alice and commits it at `path`.
 async fn commit_lfs(server: &TestServer, repo: &str, path: &str, data: &[u8]) -> Value {
+    commit_lfs_as(server, &server.alice, repo, path, data).await
+}
+
+/// Sets `repo` (a model of alice's on `server`) to gated with automatic approval.
+async fn gate(server: &TestServer, repo: &str) {
+    let gate = server
+        .client
+        .put(format!("{}/api/models/{repo}/settings", server.base))
+        .bearer_auth(&server.alice)
+        .json(&json!({"gated": "auto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gate.status(), 200);
+}
+
+/// `commit_lfs` with `token`.
+async fn commit_lfs_as(server: &TestServer, token: &str, repo: &str, path: &str, data: &[u8]) -> Value {
     let oid = sha256_hex(data);
     let plan: Value = server
         .post(&format!("/{repo}.git/info/lfs/objects/batch"))
-        .bearer_auth(&server.alice)
+        .bearer_auth(token)
         .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": data.len()}]}))
         .send()
         .await
@@ -27,7 +45,7 @@ async fn commit_lfs(server: &TestServer, repo: &str, path: &str, data: &[u8]) ->
     }
     let line =
         json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": data.len()}});
-    let response = server.commit(&server.alice, repo, "main", &[line], None).await;
+    let response = server.commit(token, repo, "main", &[line], None).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     Value::Null
 }
@@ -197,15 +215,7 @@ async fn gated_and_private_upstream_repos_need_the_callers_own_upstream_access()
     let put =
         upstream.commit(&upstream.alice, "alice/gated", "main", &[file_line("g.txt", b"gated")], None).await;
     assert_eq!(put.status(), 200);
-    let gate = upstream
-        .client
-        .put(format!("{}/api/models/alice/gated/settings", upstream.base))
-        .bearer_auth(&upstream.alice)
-        .json(&json!({"gated": "auto"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gate.status(), 200);
+    gate(&upstream, "alice/gated").await;
     let mirror = TestServer::start_mirror(&upstream.base, |m| m.forward_unknown_tokens = true).await;
 
     // Anonymous callers: a private repo does not exist, a gated one asks for access.
@@ -445,15 +455,7 @@ async fn a_repo_gated_after_it_was_cached_is_refused_to_callers_without_access()
     let sha = upstream.head_sha(&upstream.alice, "alice/m").await;
     let open = mirror.get(&format!("/alice/m/resolve/{sha}/config.json")).send().await.unwrap();
     assert_eq!(open.status(), 200, "public: anyone");
-    let gate = upstream
-        .client
-        .put(format!("{}/api/models/alice/m/settings", upstream.base))
-        .bearer_auth(&upstream.alice)
-        .json(&json!({"gated": "auto"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gate.status(), 200);
+    gate(&upstream, "alice/m").await;
     mirror.advance_clock(std::time::Duration::from_secs(2));
     let by_commit = mirror.get(&format!("/alice/m/resolve/{sha}/config.json")).send().await.unwrap();
     assert_eq!(
@@ -524,20 +526,7 @@ async fn an_upstream_listing_cannot_reach_content_the_mirrored_repo_never_fetche
     assert_eq!(mirror.create_repo(&mirror.bob, "bob/private", true).await.status(), 200);
     let secret = random_bytes(200_000, 6);
     let oid = sha256_hex(&secret);
-    let plan: Value = mirror
-        .post("/bob/private.git/info/lfs/objects/batch")
-        .bearer_auth(&mirror.bob)
-        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": secret.len()}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let href = plan["objects"][0]["actions"]["upload"]["href"].as_str().unwrap();
-    assert!(mirror.client.put(href).body(secret.clone()).send().await.unwrap().status().is_success());
-    let line = json!({"key": "lfsFile", "value": {"path": "secret.bin", "algo": "sha256", "oid": oid, "size": secret.len()}});
-    assert_eq!(mirror.commit(&mirror.bob, "bob/private", "main", &[line], None).await.status(), 200);
+    commit_lfs_as(&mirror, &mirror.bob, "bob/private", "secret.bin", &secret).await;
     let tree: Value = mirror.get_json(&mirror.bob, "/api/models/bob/private/tree/main").await;
     let entry = tree.as_array().unwrap().iter().find(|e| e["path"] == "secret.bin").unwrap().clone();
     let xet_hash = entry["xetHash"].as_str().unwrap().to_owned();
