@@ -472,6 +472,8 @@ fn main() -> std::io::Result<()> {
     write(&root, "shard", shard())?;
     write(&root, "commit_lines", commit_lines())?;
     write(&root, "xorb", xorb())?;
+    // A fetched range is records without a footer: the xorb seed's first one.
+    write(&root, "xorb_range", xorb().into_iter().take(1).collect())?;
     write(&root, "pack", pack())?;
     write(&root, "delta", delta())?;
     write(&root, "pktline", pktline())?;

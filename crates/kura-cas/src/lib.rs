@@ -12,6 +12,7 @@ mod gear_table;
 mod hash;
 mod merkle;
 mod reconstruction;
+mod record_stream;
 mod shard;
 mod shard_verify;
 mod shard_write;
@@ -35,6 +36,7 @@ pub use hash::{
     is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
 };
 pub use merkle::{MerkleBuilder, MerkleNode, file_hash, merkle_root, xorb_hash};
+pub use record_stream::RecordDecoder;
 pub use reconstruction::{PlannedTerm, ReconstructionPlan, overlapping_terms, plan_reconstruction};
 pub use shard::{
     CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION, FileEntry, FileTerm,
