@@ -10,6 +10,7 @@ mod migrate;
 #[cfg(test)]
 mod migrate_case_tests;
 mod mirror;
+mod mirror_runs;
 mod pool;
 mod repos;
 mod rows;

@@ -27,6 +27,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (10, "case-insensitive ids", include_str!("../migrations/sqlite/0010_case_insensitive_ids.sql")),
     (11, "jobs", include_str!("../migrations/sqlite/0011_jobs.sql")),
     (12, "mirror", include_str!("../migrations/sqlite/0012_mirror.sql")),
+    (13, "mirror_runs", include_str!("../migrations/sqlite/0013_mirror_runs.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -42,6 +43,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (10, "case-insensitive ids", include_str!("../migrations/postgres/0010_case_insensitive_ids.sql")),
     (11, "jobs", include_str!("../migrations/postgres/0011_jobs.sql")),
     (12, "mirror", include_str!("../migrations/postgres/0012_mirror.sql")),
+    (13, "mirror_runs", include_str!("../migrations/postgres/0013_mirror_runs.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

@@ -3,7 +3,8 @@
 
 use kura_model::{RepoId, RepoType, Timestamp};
 use kura_storage::{
-    MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorStore, StorageError,
+    MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorRun, MirrorStore,
+    StorageError,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -240,6 +241,14 @@ impl MirrorStore for SqlStore {
         Ok(())
     }
 
+    async fn put_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()> {
+        self.insert_mirror_runs(runs).await
+    }
+
+    async fn mirror_runs(&self, xorb: &str, first: u32, end: u32, limit: u32) -> Result<Vec<MirrorRun>> {
+        self.select_mirror_runs(xorb, first, end, limit).await
+    }
+
     async fn mirror_holdings(&self) -> Result<Vec<MirrorHolding>> {
         // Ordered by the lower-cased id, the same on both engines whatever PostgreSQL's collation
         // makes of case. `SUM` of a `BIGINT` is `NUMERIC` in PostgreSQL: cast back.
@@ -272,6 +281,7 @@ impl MirrorStore for SqlStore {
                 "DELETE FROM mirror_docs WHERE mirror_id = $1",
                 "DELETE FROM mirror_files WHERE mirror_id = $1",
                 "DELETE FROM mirror_objects WHERE mirror_id = $1",
+                "DELETE FROM mirror_runs WHERE mirror_id = $1",
             ] {
                 sqlx::query(sql).bind(mirror).execute(&mut *tx).await.map_err(db_error)?;
             }

@@ -39,7 +39,9 @@ pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
 pub use metadata::MetadataStore;
-pub use mirror::{MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorStore};
+pub use mirror::{
+    MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorRun, MirrorStore,
+};
 pub use records::{
     AccessRequestRecord, AccessStatus, AuditRecord, Gating, ListingFacts, NamespaceKind, NewAccessRequest,
     NewAuditEntry, NewRepo, NewToken, OrgRole, RefRecord, RepoLfsObject, RepoQuery, RepoRecord, RepoSort,

@@ -50,6 +50,31 @@ pub struct MirrorHolding {
     pub last_fetched: Option<Timestamp>,
 }
 
+/// Chunks `first_chunk..first_chunk + chunk_lengths.len()` of an upstream xorb, found at
+/// `file_offset` of an object a mirrored repo fetched through the upstream's Xet
+/// reconstruction and holds: a later file naming those chunks is rebuilt from that object
+/// instead of fetching them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorRun {
+    /// The upstream's xorb hash (hex).
+    pub xorb: String,
+    pub first_chunk: u32,
+    /// The mirrored repo holding the object.
+    pub mirror: i64,
+    /// The held object's SHA-256 (hex).
+    pub sha256: String,
+    pub file_offset: u64,
+    /// Raw length of each chunk, in order.
+    pub chunk_lengths: Vec<u32>,
+}
+
+impl MirrorRun {
+    /// One past the run's last chunk.
+    pub fn end_chunk(&self) -> u32 {
+        self.first_chunk + self.chunk_lengths.len() as u32
+    }
+}
+
 /// The mirror's tables; a supertrait of `MetadataStore`.
 #[async_trait::async_trait]
 pub trait MirrorStore: Send + Sync + 'static {
@@ -88,9 +113,13 @@ pub trait MirrorStore: Send + Sync + 'static {
     /// Records that the mirrored repo fetched and verified the object.
     async fn put_mirror_object(&self, mirror: i64, object_key: &str, size: u64, now: Timestamp)
     -> Result<()>;
+    /// Records runs of upstream chunks inside held objects (a run already known is kept).
+    async fn put_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()>;
+    /// Up to `limit` runs of upstream xorb `xorb` that cover all of chunks `first..end`.
+    async fn mirror_runs(&self, xorb: &str, first: u32, end: u32, limit: u32) -> Result<Vec<MirrorRun>>;
     /// Every mirrored repo with what it holds, by type and id.
     async fn mirror_holdings(&self) -> Result<Vec<MirrorHolding>>;
-    /// Forgets what a mirrored repo holds and every cached answer and ref (eviction).
+    /// Forgets what a mirrored repo holds, its runs and every cached answer and ref (eviction).
     async fn evict_mirror_repo(&self, mirror: i64) -> Result<()>;
     /// A user's sealed upstream token and when it was stored.
     async fn external_token(&self, user: i64) -> Result<Option<(String, Timestamp)>>;

@@ -33,6 +33,7 @@ pub async fn mirror_store(store: &dyn MetadataStore) {
     docs(store, &mirrors).await;
     files(store, &mirrors).await;
     objects(store, &mirrors).await;
+    runs(store, &mirrors).await;
     eviction(store, &mirrors).await;
 }
 
@@ -195,11 +196,47 @@ async fn objects(store: &dyn MetadataStore, m: &Mirrors) {
     );
 }
 
+fn run(xorb: u8, first: u32, mirror: i64, sha: u8, lengths: &[u32]) -> MirrorRun {
+    MirrorRun {
+        xorb: format!("{xorb:02x}").repeat(32),
+        first_chunk: first,
+        mirror,
+        sha256: format!("{sha:02x}").repeat(32),
+        file_offset: 5_000_000_000 + u64::from(first),
+        chunk_lengths: lengths.to_vec(),
+    }
+}
+
+async fn runs(store: &dyn MetadataStore, m: &Mirrors) {
+    let (a, b) = (m.model.id, m.other.id);
+    let x = "11".repeat(32);
+    assert_eq!(store.mirror_runs(&x, 0, 1, 10).await.unwrap(), vec![], "no run yet");
+    let first = run(0x11, 10, a, 1, &[65_536, 70_000, 8]);
+    let later = run(0x11, 13, b, 2, &[1, 2]);
+    let elsewhere = run(0x22, 0, a, 1, &[9; 8_192]);
+    let mut twice = first.clone();
+    twice.file_offset = 7;
+    store.put_mirror_runs(&[first.clone(), later.clone(), elsewhere.clone(), twice]).await.unwrap();
+    store.put_mirror_runs(&[]).await.unwrap();
+    store.put_mirror_runs(&[run(0x11, 0, a, 3, &[])]).await.expect("an empty run is skipped");
+    assert_eq!(store.mirror_runs(&x, 10, 13, 10).await.unwrap(), vec![first.clone()], "the first one kept");
+    assert_eq!(store.mirror_runs(&x, 11, 12, 10).await.unwrap(), vec![first.clone()], "covers a part");
+    assert_eq!(store.mirror_runs(&x, 12, 14, 10).await.unwrap(), vec![], "no run covers 12..14");
+    assert_eq!(store.mirror_runs(&x, 13, 15, 10).await.unwrap(), vec![later.clone()]);
+    assert_eq!(store.mirror_runs(&x, 0, 10, 10).await.unwrap(), vec![]);
+    assert_eq!(store.mirror_runs(&"22".repeat(32), 100, 8_192, 10).await.unwrap(), vec![elsewhere]);
+    let many: Vec<MirrorRun> = (0..150).map(|n| run(0x33, 0, a, n as u8, &[4, 4])).collect();
+    store.put_mirror_runs(&many).await.unwrap();
+    assert_eq!(store.mirror_runs(&"33".repeat(32), 1, 2, 5).await.unwrap(), many[..5].to_vec(), "limited");
+}
+
 async fn eviction(store: &dyn MetadataStore, m: &Mirrors) {
     let (a, b) = (m.model.id, m.other.id);
     let blob = "sha256:".to_owned() + &"ab".repeat(32);
     let git = "git:".to_owned() + &"cd".repeat(20);
     store.evict_mirror_repo(a).await.unwrap();
+    assert_eq!(store.mirror_runs(&"11".repeat(32), 10, 13, 10).await.unwrap(), vec![], "a's runs are gone");
+    assert_eq!(store.mirror_runs(&"11".repeat(32), 13, 15, 10).await.unwrap().len(), 1, "b's run stays");
 
     assert_eq!(store.mirror_ref(a, "main").await.unwrap(), None);
     assert_eq!(store.mirror_ref(a, "v1.0").await.unwrap(), None);
