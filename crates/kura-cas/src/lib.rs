@@ -36,8 +36,8 @@ pub use hash::{
     is_global_dedup_eligible, keyed_chunk_hash, keyed_hash, verification_range_hash,
 };
 pub use merkle::{MerkleBuilder, MerkleNode, file_hash, merkle_root, xorb_hash};
-pub use record_stream::RecordDecoder;
 pub use reconstruction::{PlannedTerm, ReconstructionPlan, overlapping_terms, plan_reconstruction};
+pub use record_stream::RecordDecoder;
 pub use shard::{
     CHUNK_FLAG_GLOBAL_DEDUP, FILE_FLAG_WITH_METADATA_EXT, FILE_FLAG_WITH_VERIFICATION, FileEntry, FileTerm,
     MAX_SHARD_BYTES, SHARD_ENTRY_LEN, SHARD_FOOTER_LEN, SHARD_HEADER_LEN, SHARD_HEADER_TAG, SHARD_VERSION,

@@ -41,6 +41,7 @@ mod mirror_fetch;
 mod mirror_ops;
 mod mirror_tokens;
 mod mirror_upstream;
+mod mirror_xet;
 mod objects;
 mod orgs;
 mod pickle_gate;

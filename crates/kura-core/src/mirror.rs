@@ -189,7 +189,7 @@ pub(crate) fn upstream_error(reply: &UpstreamReply) -> CoreError {
     }
 }
 
-fn unreachable(error: UpstreamError) -> CoreError {
+pub(crate) fn unreachable(error: UpstreamError) -> CoreError {
     CoreError::UpstreamUnavailable(error.to_string())
 }
 

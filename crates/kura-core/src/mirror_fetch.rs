@@ -30,6 +30,9 @@ pub(crate) const MAX_GIT_FILE_BYTES: u64 = 10 << 20;
 /// Attempts of one fetch before it fails (each resumes where the last one stopped).
 const FETCH_ATTEMPTS: u32 = 4;
 
+/// Objects remembered as fetched through `resolve` only; past it the set starts over.
+const MAX_PLAIN_ONLY: usize = 10_000;
+
 /// Bytes a waiting reader takes from the spool file at once.
 const READ_BYTES: u64 = 1 << 20;
 
@@ -255,6 +258,8 @@ impl Mirror<'_> {
     }
 
     /// Downloads the file into the spool while it is verified and stored; holds it on success.
+    /// An LFS file goes through the upstream's Xet reconstruction when it offers one (chunks
+    /// the mirror holds already are rebuilt locally), the rest through `resolve`.
     async fn download(
         &self,
         repo: &MirrorRepo,
@@ -267,13 +272,37 @@ impl Mirror<'_> {
         let hub = self.hub.clone();
         let target = file.clone();
         let verify = tokio::spawn(async move { hub.mirror().verify_and_store(&target, body).await });
-        let copied = self.copy_upstream(repo, commit, file, spool, &sender).await;
-        drop(sender);
+        let mut sink = Sink { spool, verifier: sender, written: 0 };
+        let mut runs = Vec::new();
+        let through_xet = self.xet_eligible(repo, file);
+        if through_xet {
+            match self.copy_through_xet(repo, commit, file, &mut sink).await {
+                Ok(found) => runs = found,
+                Err(error) => tracing::info!(
+                    %error, path = %file.path, written = sink.written,
+                    "the upstream's Xet reconstruction failed; going on through resolve"
+                ),
+            }
+        }
+        let copied = match sink.written < file.size {
+            true => self.copy_upstream(repo, commit, file, &mut sink).await,
+            false => Ok(()),
+        };
+        drop(sink);
         let verified = verify.await.map_err(|e| CoreError::Corrupt(format!("verification task: {e}")))?;
         copied?;
+        if verified.is_err() && through_xet {
+            // Never rebuild this object from the upstream's chunks again: resolve only.
+            let mut plain = self.hub.mirror_state.plain_only.lock().unwrap_or_else(|e| e.into_inner());
+            if plain.len() >= MAX_PLAIN_ONLY {
+                plain.clear();
+            }
+            plain.insert(object_key(file));
+        }
         verified?;
         let now = self.now_millis();
         self.meta.put_mirror_object(repo.record.id, &object_key(file), file.size, now).await?;
+        self.meta.put_mirror_runs(&runs).await?;
         Ok(())
     }
 
@@ -305,31 +334,25 @@ impl Mirror<'_> {
         Ok(())
     }
 
-    /// Copies the upstream's bytes into the spool and the verifier, resuming after breaks.
+    /// Copies the upstream's bytes from where the sink stands into the spool and the verifier,
+    /// through `resolve`, resuming after breaks.
     async fn copy_upstream(
         &self,
         repo: &MirrorRepo,
         commit: &ObjectId,
         file: &MirrorFile,
-        spool: &Spool,
-        verifier: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+        sink: &mut Sink<'_>,
     ) -> Result<()> {
-        let upstream = self
-            .hub
-            .mirror_state
-            .upstream
-            .clone()
-            .ok_or_else(|| CoreError::UpstreamUnavailable("no upstream".into()))?;
+        let upstream = self.upstream()?;
         let path = format!(
             "/{}{}/resolve/{commit}/{}",
             repo.record.repo_type.url_prefix(),
             repo.record.repo_id,
             encode_path(&file.path)
         );
-        let mut written = 0u64;
         let mut last_error = String::new();
         for _ in 0..FETCH_ATTEMPTS {
-            let mut answer = match upstream.open(&path, written, repo.token.as_deref()).await {
+            let mut answer = match upstream.open(&path, sink.written, repo.token.as_deref()).await {
                 Ok(answer) => answer,
                 Err(error) => {
                     last_error = error.to_string();
@@ -338,8 +361,8 @@ impl Mirror<'_> {
             };
             // An upstream that ignores `Range` starts again from 0: skip what we have.
             let mut skip = match answer.status {
-                206 if written > 0 && range_start(&answer) == Some(written) => 0,
-                200 => written,
+                206 if sink.written > 0 && range_start(&answer) == Some(sink.written) => 0,
+                200 => sink.written,
                 status @ (401 | 403 | 404) => {
                     let code = answer.header("x-error-code").map(str::to_owned);
                     return Err(fetch_refused(status, code.as_deref(), &file.path));
@@ -363,24 +386,11 @@ impl Mirror<'_> {
                     chunk = chunk.slice(drop..);
                     skip -= drop as u64;
                 }
-                if chunk.is_empty() {
-                    continue;
+                if !chunk.is_empty() {
+                    sink.push(chunk, &file.path).await?;
                 }
-                if written + chunk.len() as u64 > file.size {
-                    return Err(CoreError::UpstreamUnavailable(
-                        "the upstream sent more than the file's size".into(),
-                    ));
-                }
-                self.spool_write(spool, chunk.clone(), written).await?;
-                written += chunk.len() as u64;
-                if verifier.send(Ok(chunk)).await.is_err() {
-                    return Err(CoreError::UpstreamUnavailable(format!("{} failed verification", file.path)));
-                }
-                // The last byte waits for the verification.
-                let available = written.min(file.size - 1);
-                spool.progress.send_modify(|p| p.available = available);
             }
-            if written == file.size {
+            if sink.written == file.size {
                 return Ok(());
             }
         }
@@ -390,13 +400,50 @@ impl Mirror<'_> {
         )))
     }
 
-    async fn spool_write(&self, spool: &Spool, chunk: Bytes, at: u64) -> Result<()> {
-        let file =
-            spool.file.try_clone().map_err(|e| CoreError::UpstreamUnavailable(format!("spool file: {e}")))?;
-        tokio::task::spawn_blocking(move || file.write_all_at(&chunk, at))
+    /// The upstream port (a fetch runs only when one is configured).
+    pub(crate) fn upstream(&self) -> Result<std::sync::Arc<dyn crate::Upstream>> {
+        self.hub
+            .mirror_state
+            .upstream
+            .clone()
+            .ok_or_else(|| CoreError::UpstreamUnavailable("no upstream".into()))
+    }
+}
+
+/// Where a fetch's bytes go, in file order: the spool (for the waiting readers) and the
+/// verifier. The last byte is released to readers only once the verifier accepted the file.
+pub(crate) struct Sink<'a> {
+    spool: &'a Spool,
+    verifier: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    /// Bytes of the file pushed so far.
+    pub(crate) written: u64,
+}
+
+impl Sink<'_> {
+    /// Appends the next bytes of the file.
+    pub(crate) async fn push(&mut self, chunk: Bytes, path: &str) -> Result<()> {
+        let size = self.spool.size;
+        if self.written + chunk.len() as u64 > size {
+            return Err(CoreError::UpstreamUnavailable("the upstream sent more than the file's size".into()));
+        }
+        let file = self
+            .spool
+            .file
+            .try_clone()
+            .map_err(|e| CoreError::UpstreamUnavailable(format!("spool file: {e}")))?;
+        let (bytes, at) = (chunk.clone(), self.written);
+        tokio::task::spawn_blocking(move || file.write_all_at(&bytes, at))
             .await
             .map_err(|e| CoreError::UpstreamUnavailable(format!("spool write: {e}")))?
-            .map_err(|e| CoreError::UpstreamUnavailable(format!("spool write: {e}")))
+            .map_err(|e| CoreError::UpstreamUnavailable(format!("spool write: {e}")))?;
+        self.written += chunk.len() as u64;
+        if self.verifier.send(Ok(chunk)).await.is_err() {
+            return Err(CoreError::UpstreamUnavailable(format!("{path} failed verification")));
+        }
+        // The last byte waits for the verification.
+        let available = self.written.min(size - 1);
+        self.spool.progress.send_modify(|p| p.available = available);
+        Ok(())
     }
 }
 

@@ -72,6 +72,19 @@ pub trait Upstream: Send + Sync + 'static {
     /// A file's bytes from `offset` (`GET path` with `Range: bytes={offset}-` past 0).
     async fn open(&self, path: &str, offset: u64, token: Option<&str>)
     -> Result<UpstreamBody, UpstreamError>;
+    /// A GET of an absolute `http(s)` URL the upstream named (its Xet CAS), with `token` as
+    /// bearer and `Range: bytes={start}-{end}` when given; never redirected; the body is read
+    /// whole, up to `max_body` bytes.
+    async fn call_url(
+        &self,
+        url: &str,
+        range: Option<(u64, u64)>,
+        token: &str,
+        max_body: usize,
+    ) -> Result<UpstreamReply, UpstreamError>;
+    /// Bytes `start..=end` of an absolute `http(s)` URL the upstream named (a xorb range),
+    /// without credentials (the URL carries its own signature).
+    async fn open_url(&self, url: &str, start: u64, end: u64) -> Result<UpstreamBody, UpstreamError>;
 }
 
 /// How the mirror behaves (`[upstream]` in the configuration).
@@ -92,6 +105,9 @@ pub struct MirrorConfig {
     pub forward_unknown_tokens: bool,
     /// Never call the upstream: serve what is cached.
     pub offline: bool,
+    /// Fetch files through the upstream's Xet reconstruction when it offers one (a new version
+    /// then costs only its new chunks); `false`: always through `resolve`.
+    pub xet: bool,
 }
 
 impl Default for MirrorConfig {
@@ -104,6 +120,7 @@ impl Default for MirrorConfig {
             token: None,
             forward_unknown_tokens: false,
             offline: false,
+            xet: true,
         }
     }
 }
@@ -118,6 +135,7 @@ impl std::fmt::Debug for MirrorConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("forward_unknown_tokens", &self.forward_unknown_tokens)
             .field("offline", &self.offline)
+            .field("xet", &self.xet)
             .finish()
     }
 }

@@ -92,6 +92,9 @@ pub(crate) struct MirrorState {
     /// Callers whose upstream access to a restricted repo was confirmed, until when.
     confirmed: Mutex<std::collections::HashMap<String, i64>>,
     pub(crate) counters: MirrorCounters,
+    /// Objects whose fetch through the upstream's Xet reconstruction failed verification:
+    /// fetched through `resolve` from then on.
+    pub(crate) plain_only: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What the mirror did since the process started.
@@ -101,6 +104,8 @@ pub struct MirrorCounters {
     pub misses: std::sync::atomic::AtomicU64,
     pub coalesced_waits: std::sync::atomic::AtomicU64,
     pub upstream_bytes: std::sync::atomic::AtomicU64,
+    /// Bytes of upstream chunks rebuilt from held files instead of fetched.
+    pub reused_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// Upstream downloads one process runs at once: each holds an ingest buffer (about 64 MiB)
@@ -121,6 +126,7 @@ impl MirrorState {
             fetch_slots: tokio::sync::Semaphore::new(MIRROR_FETCH_SLOTS),
             confirmed: Mutex::default(),
             counters: MirrorCounters::default(),
+            plain_only: Mutex::default(),
         }
     }
 
@@ -139,6 +145,10 @@ impl MirrorState {
 
     pub(crate) fn count_upstream_bytes(&self, bytes: u64) {
         self.counters.upstream_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_reused_bytes(&self, bytes: u64) {
+        self.counters.reused_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn count_hit(&self) {

@@ -3,8 +3,7 @@
 
 use kura_model::{RepoId, RepoType, Timestamp};
 use kura_storage::{
-    MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorRun, MirrorStore,
-    StorageError,
+    MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorRun, MirrorStore, StorageError,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 

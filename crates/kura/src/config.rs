@@ -58,6 +58,8 @@ pub struct UpstreamFile {
     pub deny: Option<Vec<String>>,
     /// Never call the upstream; serve what is cached.
     pub offline: Option<bool>,
+    /// Fetch through the upstream's Xet reconstruction when it offers one (default true).
+    pub xet: Option<bool>,
 }
 
 impl std::fmt::Debug for UpstreamFile {
@@ -314,6 +316,7 @@ fn layer_upstream(file: UpstreamFile, overrides: &Overrides) -> anyhow::Result<O
         token: overrides.upstream_token.clone().or(file.token).filter(|t| !t.is_empty()),
         forward_unknown_tokens: file.forward_unknown_tokens.unwrap_or(false),
         offline: overrides.offline || file.offline.unwrap_or(false),
+        xet: file.xet.unwrap_or(true),
     };
     Ok(Some(UpstreamConfig { url, mirror }))
 }
@@ -437,7 +440,7 @@ mod tests {
         let file = || {
             toml::from_str::<FileConfig>(
                 "[upstream]\nurl = \"https://hub.example/\"\ntoken = \"secret-token\"\nref_ttl = \"2m\"\n\
-                 allow = [\"org/*\"]\ndeny = [\"org/private-*\"]\nforward_unknown_tokens = true\n",
+                 allow = [\"org/*\"]\ndeny = [\"org/private-*\"]\nforward_unknown_tokens = true\nxet = false\n",
             )
             .unwrap()
         };
@@ -446,6 +449,7 @@ mod tests {
         assert_eq!(upstream.url, "https://hub.example");
         assert_eq!(upstream.mirror.ref_ttl_secs, 120);
         assert!(upstream.mirror.forward_unknown_tokens && !upstream.mirror.offline);
+        assert!(!upstream.mirror.xet, "xet = false fetches through resolve only");
         assert!(upstream.mirror.admits("org/model") && !upstream.mirror.admits("org/private-x"));
         assert!(!format!("{config:?}").contains("secret-token"), "Debug hides the upstream token");
         let flags =
@@ -454,6 +458,8 @@ mod tests {
         let upstream = config.upstream.unwrap();
         assert_eq!(upstream.url, "http://127.0.0.1:9", "the flag wins");
         assert!(upstream.mirror.offline);
+        let plain = toml::from_str::<FileConfig>("[upstream]\nurl = \"http://x\"\n").unwrap();
+        assert!(Config::layer(plain, &Overrides::default()).unwrap().upstream.unwrap().mirror.xet);
         let bad = toml::from_str::<FileConfig>("[upstream]\nurl = \"ftp://x\"\n").unwrap();
         assert!(Config::layer(bad, &Overrides::default()).is_err());
         let bad =

@@ -23,6 +23,8 @@ pub struct HttpUpstream {
     api: reqwest::Client,
     /// File downloads: redirects anywhere (a CDN); `Authorization` is dropped off-host.
     files: reqwest::Client,
+    /// Calls to the upstream's Xet CAS (an absolute URL it named): never redirected.
+    cas: reqwest::Client,
 }
 
 impl HttpUpstream {
@@ -44,7 +46,8 @@ impl HttpUpstream {
         };
         let api = builder().redirect(same_origin).build()?;
         let files = builder().build()?;
-        Ok(Self { base, api, files })
+        let cas = builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        Ok(Self { base, api, files, cas })
     }
 
     fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
@@ -66,6 +69,51 @@ impl HttpUpstream {
         }
         request
     }
+}
+
+/// An absolute URL the upstream named, if it is `http` or `https` (nothing else is fetched).
+fn named_url(url: &str) -> Result<reqwest::Url, UpstreamError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| UpstreamError::Unreachable("the upstream named a malformed URL".to_owned()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(UpstreamError::Unreachable("the upstream named a URL that is not http(s)".to_owned()));
+    }
+    Ok(parsed)
+}
+
+/// Reads a whole answer, up to `max` bytes, decoded if the upstream compressed it anyway.
+async fn read_reply(response: reqwest::Response, max: usize) -> Result<UpstreamReply, UpstreamError> {
+    let status = response.status().as_u16();
+    let headers = headers_of(&response);
+    if response.content_length().is_some_and(|len| len > max as u64) {
+        return Err(UpstreamError::TooLarge(max));
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreachable)?;
+        if body.len() + chunk.len() > max {
+            return Err(UpstreamError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let encoding = headers.iter().find(|(n, _)| n == "content-encoding").map(|(_, v)| v.as_str());
+    let body = decode(encoding, body.into(), max)?;
+    let headers =
+        headers.into_iter().filter(|(n, _)| n != "content-encoding" && n != "content-length").collect();
+    Ok(UpstreamReply { status, headers, body })
+}
+
+/// A download's answer as a stream; a compressed one is refused (its bytes would not be the
+/// file's).
+fn body_of(response: reqwest::Response) -> Result<UpstreamBody, UpstreamError> {
+    let status = response.status().as_u16();
+    let headers = headers_of(&response);
+    if headers.iter().any(|(n, v)| n == "content-encoding" && v != "identity") {
+        return Err(UpstreamError::Unreachable("the upstream compressed a file download".to_owned()));
+    }
+    let body = response.bytes_stream().map_err(|e| std::io::Error::other(without_url(&e))).boxed();
+    Ok(UpstreamBody { status, headers, body })
 }
 
 fn unreachable(error: reqwest::Error) -> UpstreamError {
@@ -129,25 +177,7 @@ impl Upstream for HttpUpstream {
                 .body(request.body.unwrap_or_default()),
         };
         let response = builder.timeout(CALL_TIMEOUT).send().await.map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let headers = headers_of(&response);
-        if response.content_length().is_some_and(|len| len > max_body as u64) {
-            return Err(UpstreamError::TooLarge(max_body));
-        }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(unreachable)?;
-            if body.len() + chunk.len() > max_body {
-                return Err(UpstreamError::TooLarge(max_body));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let encoding = headers.iter().find(|(n, _)| n == "content-encoding").map(|(_, v)| v.as_str());
-        let body = decode(encoding, body.into(), max_body)?;
-        let headers =
-            headers.into_iter().filter(|(n, _)| n != "content-encoding" && n != "content-length").collect();
-        Ok(UpstreamReply { status, headers, body })
+        read_reply(response, max_body).await
     }
 
     async fn open(
@@ -161,13 +191,38 @@ impl Upstream for HttpUpstream {
             request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
         let response = request.send().await.map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let headers = headers_of(&response);
-        if headers.iter().any(|(n, v)| n == "content-encoding" && v != "identity") {
-            return Err(UpstreamError::Unreachable("the upstream compressed a file download".to_owned()));
+        body_of(response)
+    }
+
+    async fn call_url(
+        &self,
+        url: &str,
+        range: Option<(u64, u64)>,
+        token: &str,
+        max_body: usize,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        let mut request = self
+            .cas
+            .get(named_url(url)?)
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .bearer_auth(token)
+            .timeout(CALL_TIMEOUT);
+        if let Some((start, end)) = range {
+            request = request.header(reqwest::header::RANGE, format!("bytes={start}-{end}"));
         }
-        let body = response.bytes_stream().map_err(|e| std::io::Error::other(without_url(&e))).boxed();
-        Ok(UpstreamBody { status, headers, body })
+        read_reply(request.send().await.map_err(unreachable)?, max_body).await
+    }
+
+    async fn open_url(&self, url: &str, start: u64, end: u64) -> Result<UpstreamBody, UpstreamError> {
+        let response = self
+            .files
+            .get(named_url(url)?)
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .header(reqwest::header::RANGE, format!("bytes={start}-{end}"))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        body_of(response)
     }
 }
 
@@ -191,5 +246,14 @@ mod tests {
         assert!(matches!(decode(Some("gzip"), bomb, 4096), Err(UpstreamError::TooLarge(4096))));
         assert!(decode(Some("br"), Bytes::from_static(b"x"), 10).is_err());
         assert!(decode(Some("gzip"), Bytes::from_static(b"not gzip"), 10).is_err());
+    }
+
+    #[test]
+    fn only_http_urls_the_upstream_names_are_fetched() {
+        assert!(named_url("https://cas.example/v1/reconstructions/ab").is_ok());
+        assert!(named_url("http://127.0.0.1:9/fetch/x").is_ok());
+        for bad in ["file:///etc/passwd", "ftp://x/y", "unix:/run/x.sock", "not a url", "data:,x"] {
+            assert!(named_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Fetch, Reconstruction};
 
-/// `GET .../xet-{read|write}-token/{revision}` (what `hf_xet` reads).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `GET .../xet-{read|write}-token/{revision}` (what `hf_xet` reads, and what a mirror reads
+/// from its upstream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XetTokenView {
     #[serde(rename = "accessToken")]
     pub access_token: String,
@@ -18,8 +19,8 @@ pub struct XetTokenView {
 }
 
 /// `GET /v1/reconstructions/{file}`: the terms of a file (or of a range of it) and where to
-/// fetch each xorb range, grouped by xorb.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// fetch each xorb range, grouped by xorb (also parsed from a mirror's upstream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconstructionView {
     pub fetch_info: BTreeMap<String, Vec<FetchInfoView>>,
     pub offset_into_first_range: u64,
@@ -27,7 +28,7 @@ pub struct ReconstructionView {
 }
 
 /// A term: chunks `range` of xorb `hash`, `unpacked_length` bytes once decompressed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermView {
     pub hash: String,
     pub range: RangeView,
@@ -35,14 +36,14 @@ pub struct TermView {
 }
 
 /// A half-open chunk range, or an inclusive byte range in `url_range`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangeView {
     pub end: u64,
     pub start: u64,
 }
 
 /// Where chunks `range` of a xorb are: bytes `url_range` of `url`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchInfoView {
     pub range: RangeView,
     pub url: String,

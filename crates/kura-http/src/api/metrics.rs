@@ -59,6 +59,11 @@ pub(crate) async fn get_metrics(ctx: &Ctx) -> ApiResult {
                 "Bytes the mirror received from the upstream.",
                 load(&counters.upstream_bytes),
             ),
+            (
+                "reused_bytes",
+                "Bytes of upstream Xet chunks the mirror rebuilt from files it already held.",
+                load(&counters.reused_bytes),
+            ),
         ] {
             text.push_str(&format!(
                 "# HELP kura_mirror_{name}_total {help}\n# TYPE kura_mirror_{name}_total counter\nkura_mirror_{name}_total {value}\n"

@@ -28,6 +28,7 @@ mod matrix_pages;
 mod matrix_routes;
 mod matrix_xet;
 mod mirror;
+mod mirror_xet;
 mod orgs;
 mod read;
 mod replicas;

@@ -258,3 +258,49 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     };
     pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
+
+/// Uploads `data` through LFS to `repo` on `server` with `token` and commits it at `path` on
+/// main; returns the commit answer (`commitOid`).
+pub async fn commit_lfs_as(server: &TestServer, token: &str, repo: &str, path: &str, data: &[u8]) -> Value {
+    let oid = sha256_hex(data);
+    let plan: Value = server
+        .post(&format!("/{repo}.git/info/lfs/objects/batch"))
+        .bearer_auth(token)
+        .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": data.len()}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    if let Some(href) = plan["objects"][0]["actions"]["upload"]["href"].as_str() {
+        assert!(server.client.put(href).body(data.to_vec()).send().await.unwrap().status().is_success());
+    }
+    let line =
+        json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": data.len()}});
+    let response = server.commit(token, repo, "main", &[line], None).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Bytes that look random (xorshift), the same for the same seed.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// The sum of a metric's samples on `server`.
+pub async fn metric(server: &TestServer, name: &str) -> u64 {
+    let text = server.get("/metrics").bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
+        .sum()
+}
