@@ -180,6 +180,12 @@ impl Mirror<'_> {
         Ok(access)
     }
 
+    /// Whether the upstream last said the mirrored repo `id` is public (never asked: no).
+    pub(crate) async fn last_seen_public(&self, id: i64) -> Result<bool> {
+        let seen = self.meta.mirror_ref(id, ACCESS_REF).await?;
+        Ok(seen.is_some_and(|s| Access::parse(&s.commit) == Access::Public))
+    }
+
     pub(crate) async fn record_access(&self, id: i64, access: Access) -> Result<()> {
         let record = kura_storage::MirrorRefRecord {
             commit: access.as_str().to_owned(),

@@ -273,16 +273,15 @@ impl Mirror<'_> {
         let target = file.clone();
         let verify = tokio::spawn(async move { hub.mirror().verify_and_store(&target, body).await });
         let mut sink = Sink { spool, verifier: sender, written: 0 };
-        let mut runs = Vec::new();
-        let through_xet = self.xet_eligible(repo, file);
-        if through_xet {
-            match self.copy_through_xet(repo, commit, file, &mut sink).await {
-                Ok(found) => runs = found,
-                Err(error) => tracing::info!(
-                    %error, path = %file.path, written = sink.written,
-                    "the upstream's Xet reconstruction failed; going on through resolve"
-                ),
-            }
+        let mut xet = crate::mirror_xet::XetFetch::default();
+        let through_xet = self.xet_eligible(file);
+        if through_xet
+            && let Err(error) = self.copy_through_xet(repo, commit, file, &mut sink, &mut xet).await
+        {
+            tracing::info!(
+                %error, path = %file.path, written = sink.written,
+                "the upstream's Xet reconstruction failed; going on through resolve"
+            );
         }
         let copied = match sink.written < file.size {
             true => self.copy_upstream(repo, commit, file, &mut sink).await,
@@ -290,19 +289,28 @@ impl Mirror<'_> {
         };
         drop(sink);
         let verified = verify.await.map_err(|e| CoreError::Corrupt(format!("verification task: {e}")))?;
-        copied?;
-        if verified.is_err() && through_xet {
-            // Never rebuild this object from the upstream's chunks again: resolve only.
-            let mut plain = self.hub.mirror_state.plain_only.lock().unwrap_or_else(|e| e.into_inner());
-            if plain.len() >= MAX_PLAIN_ONLY {
-                plain.clear();
+        if verified.is_err() && through_xet && copied.is_ok() {
+            // The whole file arrived and failed: never rebuild it from the upstream's chunks
+            // again in this process, and forget the held runs it was rebuilt from.
+            {
+                let mut plain = self.hub.mirror_state.plain_only.lock().unwrap_or_else(|e| e.into_inner());
+                if plain.len() >= MAX_PLAIN_ONLY {
+                    plain.clear();
+                }
+                plain.insert(object_key(file));
             }
-            plain.insert(object_key(file));
+            if let Err(error) = self.meta.delete_mirror_runs(&xet.used).await {
+                tracing::warn!(%error, "forgetting the runs of a failed rebuild");
+            }
         }
+        copied?;
         verified?;
         let now = self.now_millis();
         self.meta.put_mirror_object(repo.record.id, &object_key(file), file.size, now).await?;
-        self.meta.put_mirror_runs(&runs).await?;
+        if let Err(error) = self.meta.put_mirror_runs(&xet.found).await {
+            // The file is held; only later rebuilds from it are lost.
+            tracing::warn!(%error, path = %file.path, "recording the file's upstream chunk runs");
+        }
         Ok(())
     }
 

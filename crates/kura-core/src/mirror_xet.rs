@@ -31,10 +31,14 @@ use crate::views::{FetchInfoView, ReconstructionView, TermView, XetTokenView};
 const BLOCK_BYTES: u64 = 1 << 30;
 /// Largest reconstruction answer read (one block's plan).
 const MAX_PLAN_BYTES: usize = 16 << 20;
+/// Most terms one block's plan may hold (an honest plan of 1 GiB holds a few hundred).
+const MAX_PLAN_TERMS: usize = 65_536;
 /// Largest CAS token answer read.
 const MAX_TOKEN_BYTES: usize = 64 << 10;
-/// Held runs tried for one term before it is fetched.
-const RUNS_PER_TERM: u32 = 4;
+/// Held runs looked at for one part of a term.
+const RUNS_PER_LOOKUP: u32 = 4;
+/// Chunk lengths one fetch records in runs at most (4 bytes each); past it, no more runs.
+const MAX_RUN_CHUNKS: usize = 2 << 20;
 
 fn broken(why: impl Into<String>) -> CoreError {
     CoreError::UpstreamUnavailable(format!("the upstream's Xet reconstruction: {}", why.into()))
@@ -63,9 +67,28 @@ impl Block {
     }
 }
 
+/// What one fetch through the upstream's Xet CAS did.
+#[derive(Default)]
+pub(crate) struct XetFetch {
+    /// Runs of this file, each made only of bytes the file received from it: to record once
+    /// the file is verified.
+    pub(crate) found: Vec<MirrorRun>,
+    /// Held runs the file was rebuilt from: to forget if it fails verification.
+    pub(crate) used: Vec<MirrorRun>,
+    recorded_chunks: usize,
+}
+
+/// One term as the fetch reads it: the plan it is in, its repo, the file's path.
+struct TermJob<'t> {
+    term: &'t TermView,
+    fetch_info: &'t BTreeMap<String, Vec<FetchInfoView>>,
+    repo: &'t MirrorRepo,
+    path: &'t str,
+}
+
 impl Mirror<'_> {
     /// Whether `file` may be fetched through the upstream's Xet reconstruction.
-    pub(crate) fn xet_eligible(&self, _repo: &MirrorRepo, file: &MirrorFile) -> bool {
+    pub(crate) fn xet_eligible(&self, file: &MirrorFile) -> bool {
         let plain = self.hub.mirror_state.plain_only.lock().unwrap_or_else(|e| e.into_inner());
         self.settings().is_some_and(|s| s.xet)
             && file.sha256.is_some()
@@ -73,22 +96,22 @@ impl Mirror<'_> {
             && !plain.contains(&object_key(file))
     }
 
-    /// Pushes the file from `sink.written` to its end into the sink; returns the runs of
-    /// upstream chunks it passed (to record once the file is verified).
+    /// Pushes the file from `sink.written` to its end into the sink. `done` gathers the runs
+    /// found and used, also when this fails halfway.
     pub(crate) async fn copy_through_xet(
         &self,
         repo: &MirrorRepo,
         commit: &ObjectId,
         file: &MirrorFile,
         sink: &mut Sink<'_>,
-    ) -> Result<Vec<MirrorRun>> {
+        done: &mut XetFetch,
+    ) -> Result<()> {
         let (Some(sha256), Some(xet_hash)) = (&file.sha256, file.xet_hash.as_deref()) else {
             return Err(broken("the file has no Xet hash"));
         };
         let token = self.upstream_cas_token(repo, commit).await?;
         let upstream = self.upstream()?;
         let url = format!("{}/v1/reconstructions/{xet_hash}", token.cas_url.trim_end_matches('/'));
-        let mut runs = Vec::new();
         while sink.written < file.size {
             let start = sink.written;
             let end = start.saturating_add(BLOCK_BYTES).min(file.size);
@@ -102,28 +125,40 @@ impl Mirror<'_> {
             }
             let plan: ReconstructionView =
                 serde_json::from_slice(&reply.body).map_err(|e| broken(format!("unreadable plan: {e}")))?;
-            let pos = start.checked_sub(plan.offset_into_first_range).ok_or_else(|| broken("bad offset"))?;
-            let mut block = Block { pos, end };
-            for term in merged(plan.terms) {
+            let first_len = plan.terms.first().map_or(0, |t| t.unpacked_length);
+            if plan.terms.len() > MAX_PLAN_TERMS || plan.offset_into_first_range >= first_len.max(1) {
+                return Err(broken("its plan is out of bounds"));
+            }
+            let mut block = Block { pos: start - plan.offset_into_first_range.min(start), end };
+            for term in merged(checked(plan.terms)?) {
                 if block.pos >= end {
                     break;
                 }
-                let mut run = MirrorRun {
-                    xorb: term.hash.clone(),
-                    first_chunk: 0,
-                    mirror: repo.record.id,
-                    sha256: sha256.to_hex(),
-                    file_offset: block.pos,
-                    chunk_lengths: Vec::new(),
-                };
-                self.copy_term(&plan.fetch_info, &term, &mut run, &mut block, sink, &file.path).await?;
-                runs.push(run);
+                // Every term must bring the file forward (no replaying what it has).
+                if block.pos + term.unpacked_length <= sink.written {
+                    return Err(broken("a term brings nothing new"));
+                }
+                let job = TermJob { term: &term, fetch_info: &plan.fetch_info, repo, path: &file.path };
+                let (file_offset, whole) = (block.pos, block.pos >= sink.written);
+                let lengths = self.copy_term(&job, &mut block, sink, done).await?;
+                // A run is recorded only if all its bytes went into the file from it.
+                if whole && block.pos <= end && done.recorded_chunks + lengths.len() <= MAX_RUN_CHUNKS {
+                    done.recorded_chunks += lengths.len();
+                    done.found.push(MirrorRun {
+                        xorb: term.hash.clone(),
+                        first_chunk: term.range.start as u32,
+                        mirror: repo.record.id,
+                        sha256: sha256.to_hex(),
+                        file_offset,
+                        chunk_lengths: lengths,
+                    });
+                }
             }
             if sink.written < end {
                 return Err(broken("its plan ends before the block does"));
             }
         }
-        Ok(runs)
+        Ok(())
     }
 
     /// The upstream's CAS URL and a read token for it, asked with the repo's upstream token.
@@ -144,91 +179,97 @@ impl Mirror<'_> {
         serde_json::from_slice(&reply.body).map_err(|e| broken(format!("unreadable CAS token: {e}")))
     }
 
-    /// Pushes one term's chunks, from a held file when one contains them, else from the
-    /// upstream's xorb range.
+    /// Pushes one term's chunks, part by part: from a held file that contains them, else
+    /// from the upstream's xorb range that does. Returns the chunks' lengths.
     async fn copy_term(
         &self,
-        fetch_info: &BTreeMap<String, Vec<FetchInfoView>>,
-        term: &TermView,
-        run: &mut MirrorRun,
+        job: &TermJob<'_>,
         block: &mut Block,
         sink: &mut Sink<'_>,
-        path: &str,
-    ) -> Result<()> {
-        let (first, end) = (term.range.start, term.range.end);
-        if MerkleHash::from_hex(&term.hash).is_err()
-            || first >= end
-            || end - first > MAX_XORB_CHUNKS as u64
-            || end > u64::from(u32::MAX)
-            || term.unpacked_length > MAX_XORB_BYTES
-        {
-            return Err(broken("a term is out of bounds"));
-        }
-        run.first_chunk = first as u32;
-        if !self.copy_term_held(term, run, block, sink, path).await? {
-            let entry = fetch_info
-                .get(&term.hash)
-                .and_then(|entries| entries.iter().find(|f| f.range.start <= first && end <= f.range.end))
+        done: &mut XetFetch,
+    ) -> Result<Vec<u32>> {
+        let (first, end) = (job.term.range.start, job.term.range.end);
+        let mut lengths = Vec::new();
+        let mut at = first;
+        while at < end {
+            if let Some(next) = self.copy_held(job, at, block, sink, &mut lengths, done).await? {
+                at = next;
+                continue;
+            }
+            let entry = job
+                .fetch_info
+                .get(&job.term.hash)
+                .and_then(|entries| entries.iter().find(|f| f.range.start <= at && at < f.range.end))
                 .ok_or_else(|| broken("no fetch entry covers a term"))?;
-            self.copy_term_fetched(entry, term, run, block, sink, path).await?;
+            let stop = end.min(entry.range.end);
+            self.copy_fetched(entry, at..stop, block, sink, &mut lengths, job.path).await?;
+            at = stop;
         }
-        let unpacked: u64 = run.chunk_lengths.iter().map(|&n| u64::from(n)).sum();
-        if unpacked != term.unpacked_length {
+        let unpacked: u64 = lengths.iter().map(|&n| u64::from(n)).sum();
+        if unpacked != job.term.unpacked_length {
             return Err(broken("a term's chunks do not add up to its length"));
         }
-        Ok(())
+        Ok(lengths)
     }
 
-    /// Pushes the term's chunks from a held file that contains them; `false` if none does.
-    async fn copy_term_held(
+    /// Pushes chunks from `at` of the term from a held file that contains them (of this repo,
+    /// or of one the upstream last said is public); the chunk after them, or `None` if no
+    /// such file has chunk `at`.
+    async fn copy_held(
         &self,
-        term: &TermView,
-        run: &mut MirrorRun,
+        job: &TermJob<'_>,
+        at: u64,
         block: &mut Block,
         sink: &mut Sink<'_>,
-        path: &str,
-    ) -> Result<bool> {
-        let (first, end) = (term.range.start as u32, term.range.end as u32);
-        for held in self.meta.mirror_runs(&term.hash, first, end, RUNS_PER_TERM).await? {
-            let skip = first.saturating_sub(held.first_chunk) as usize;
-            let Some(lengths) = held.chunk_lengths.get(skip..skip + (end - first) as usize) else { continue };
+        lengths: &mut Vec<u32>,
+        done: &mut XetFetch,
+    ) -> Result<Option<u64>> {
+        let (at, end) = (at as u32, job.term.range.end as u32);
+        for held in self.meta.mirror_runs(&job.term.hash, at, at + 1, RUNS_PER_LOOKUP).await? {
+            if held.mirror != job.repo.record.id && !self.last_seen_public(held.mirror).await? {
+                continue;
+            }
+            let stop = end.min(held.end_chunk());
+            let skip = (at - held.first_chunk) as usize;
+            let Some(part) = held.chunk_lengths.get(skip..skip + (stop - at) as usize) else { continue };
             let before: u64 = held.chunk_lengths[..skip].iter().map(|&n| u64::from(n)).sum();
-            let len: u64 = lengths.iter().map(|&n| u64::from(n)).sum();
+            let len: u64 = part.iter().map(|&n| u64::from(n)).sum();
             let Ok(oid) = Sha256::from_hex(&held.sha256) else { continue };
             let Some(record) = self.meta.xet_file_by_sha256(&oid).await? else { continue };
             let Some(read) = self.hub.files().mirror_held_read(held.mirror, &oid, record.size).await? else {
                 continue;
             };
             let offset = held.file_offset + before;
-            if offset.checked_add(len).is_none_or(|stop| stop > record.size) {
+            if offset.checked_add(len).is_none_or(|last| last > record.size) {
                 continue;
             }
+            done.used.push(held.clone());
             let mut bytes = self.hub.files().read_object(&read, offset, len).await?;
             let mut got = 0u64;
             while let Some(piece) = bytes.next().await {
                 let piece =
                     piece.map_err(|e| CoreError::Corrupt(format!("reading a held mirror file: {e}")))?;
                 got += piece.len() as u64;
-                block.take(piece, sink, path).await?;
+                block.take(piece, sink, job.path).await?;
             }
             if got != len {
                 return Err(CoreError::Corrupt("a held mirror file ended early".to_owned()));
             }
             self.hub.mirror_state.count_reused_bytes(len);
-            run.chunk_lengths = lengths.to_vec();
-            return Ok(true);
+            lengths.extend_from_slice(part);
+            return Ok(Some(u64::from(stop)));
         }
-        Ok(false)
+        Ok(None)
     }
 
-    /// Pushes the term's chunks from the xorb range `entry` names, decoded as they arrive.
-    async fn copy_term_fetched(
+    /// Pushes chunks `chunks` from the xorb range `entry` names, decoded as they arrive.
+    async fn copy_fetched(
         &self,
         entry: &FetchInfoView,
-        term: &TermView,
-        run: &mut MirrorRun,
+        chunks: std::ops::Range<u64>,
         block: &mut Block,
         sink: &mut Sink<'_>,
+        lengths: &mut Vec<u32>,
         path: &str,
     ) -> Result<()> {
         let (start, stop) = (entry.url_range.start, entry.url_range.end);
@@ -237,7 +278,13 @@ impl Mirror<'_> {
             return Err(broken("a fetch range is out of bounds"));
         }
         let mut answer = self.upstream()?.open_url(&entry.url, start, stop).await.map_err(unreachable)?;
-        if answer.status != 206 && !(answer.status == 200 && start == 0) {
+        let starts_right = answer
+            .header("content-range")
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .is_some_and(|first| first.trim() == start.to_string());
+        let whole_from_zero = answer.status == 200 && start == 0;
+        if !(answer.status == 206 && starts_right || whole_from_zero) {
             return Err(broken(format!("a xorb range answered {}", answer.status)));
         }
         let (mut decoder, mut index, mut received) = (RecordDecoder::new(), entry.range.start, 0u64);
@@ -249,12 +296,12 @@ impl Mirror<'_> {
                 return Err(broken("a xorb range is longer than asked"));
             }
             for chunk in decoder.push(&piece).map_err(|e| broken(e.to_string()))? {
-                if index >= term.range.start {
-                    run.chunk_lengths.push(chunk.len() as u32);
+                if index >= chunks.start {
+                    lengths.push(chunk.len() as u32);
                     block.take(Bytes::from(chunk), sink, path).await?;
                 }
                 index += 1;
-                if index >= term.range.end {
+                if index >= chunks.end {
                     return Ok(());
                 }
             }
@@ -263,8 +310,25 @@ impl Mirror<'_> {
     }
 }
 
+/// The terms, each checked to be within the protocol's bounds.
+fn checked(terms: Vec<TermView>) -> Result<Vec<TermView>> {
+    for term in &terms {
+        let (first, end) = (term.range.start, term.range.end);
+        if MerkleHash::from_hex(&term.hash).is_err()
+            || first >= end
+            || end - first > MAX_XORB_CHUNKS as u64
+            || end > u64::from(u32::MAX)
+            || term.unpacked_length == 0
+            || term.unpacked_length > MAX_XORB_BYTES
+        {
+            return Err(broken("a term is out of bounds"));
+        }
+    }
+    Ok(terms)
+}
+
 /// The terms with neighbours in the same xorb joined (chunks `a..b` then `b..c` become
-/// `a..c`), so one fetch serves them.
+/// `a..c`), so one fetch entry covering both is read once. The terms are `checked`.
 fn merged(terms: Vec<TermView>) -> Vec<TermView> {
     let mut out: Vec<TermView> = Vec::with_capacity(terms.len());
     for term in terms {
@@ -272,8 +336,8 @@ fn merged(terms: Vec<TermView>) -> Vec<TermView> {
             Some(last)
                 if last.hash == term.hash
                     && last.range.end == term.range.start
-                    && last.range.end - last.range.start + term.range.end - term.range.start
-                        <= MAX_XORB_CHUNKS as u64 =>
+                    && term.range.end - last.range.start <= MAX_XORB_CHUNKS as u64
+                    && last.unpacked_length + term.unpacked_length <= MAX_XORB_BYTES =>
             {
                 last.range.end = term.range.end;
                 last.unpacked_length += term.unpacked_length;
@@ -306,5 +370,23 @@ mod tests {
         let ranges: Vec<_> = out.iter().map(|t| (t.hash.as_bytes()[0], t.range.start, t.range.end)).collect();
         assert_eq!(ranges, vec![(b'a', 0, 5), (b'b', 5, 6), (b'a', 5, 7), (b'a', 9, 10)]);
         assert_eq!(out[0].unpacked_length, 50);
+    }
+
+    #[test]
+    fn terms_out_of_the_protocols_bounds_are_refused_before_any_merge() {
+        assert!(checked(vec![term("a", 0, 3, 30), term("b", 7, 8, 1)]).is_ok());
+        for bad in [
+            term("a", 3, 3, 1),
+            term("a", 4, 3, 1),
+            term("a", 0, 8_193, 1),
+            term("a", 0, 1, 0),
+            term("a", 0, 1, (64 << 20) + 1),
+            term("a", u64::MAX - 1, u64::MAX, 1),
+            TermView { hash: "not hex".into(), range: RangeView { start: 0, end: 1 }, unpacked_length: 1 },
+        ] {
+            assert!(checked(vec![bad.clone()]).is_err(), "{bad:?}");
+        }
+        let halves = merged(vec![term("a", 0, 4_096, 40 << 20), term("a", 4_096, 8_192, 40 << 20)]);
+        assert_eq!(halves.len(), 2, "a merge never makes a term larger than a xorb");
     }
 }

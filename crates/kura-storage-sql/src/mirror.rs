@@ -248,6 +248,10 @@ impl MirrorStore for SqlStore {
         self.select_mirror_runs(xorb, first, end, limit).await
     }
 
+    async fn delete_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()> {
+        self.remove_mirror_runs(runs).await
+    }
+
     async fn mirror_holdings(&self) -> Result<Vec<MirrorHolding>> {
         // Ordered by the lower-cased id, the same on both engines whatever PostgreSQL's collation
         // makes of case. `SUM` of a `BIGINT` is `NUMERIC` in PostgreSQL: cast back.

@@ -94,11 +94,29 @@ impl SqlStore {
             sqlx::query_as(
                 "SELECT xorb, first_chunk, mirror_id, sha256, file_offset, chunk_lengths FROM mirror_runs \
                  WHERE xorb = $1 AND first_chunk <= $2 AND end_chunk >= $3 \
-                 ORDER BY first_chunk, mirror_id, sha256 LIMIT $4",
+                 ORDER BY end_chunk DESC, first_chunk, mirror_id, sha256 LIMIT $4",
             )
             .bind(xorb).bind(i64::from(first)).bind(i64::from(end)).bind(i64::from(limit))
             .fetch_all(pool).await.map_err(db_error)?
         });
         rows.into_iter().map(RunRow::into_run).collect()
+    }
+
+    pub(crate) async fn remove_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
+            for run in runs {
+                sqlx::query(
+                    "DELETE FROM mirror_runs WHERE xorb = $1 AND first_chunk = $2 AND mirror_id = $3 AND sha256 = $4",
+                )
+                .bind(run.xorb.clone()).bind(i64::from(run.first_chunk)).bind(run.mirror).bind(run.sha256.clone())
+                .execute(&mut *tx).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)?;
+        });
+        Ok(())
     }
 }

@@ -115,8 +115,12 @@ pub trait MirrorStore: Send + Sync + 'static {
     -> Result<()>;
     /// Records runs of upstream chunks inside held objects (a run already known is kept).
     async fn put_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()>;
-    /// Up to `limit` runs of upstream xorb `xorb` that cover all of chunks `first..end`.
+    /// Up to `limit` runs of upstream xorb `xorb` that cover all of chunks `first..end`, the
+    /// ones reaching furthest first.
     async fn mirror_runs(&self, xorb: &str, first: u32, end: u32, limit: u32) -> Result<Vec<MirrorRun>>;
+    /// Forgets these runs (by xorb, first chunk, repo and object), e.g. after a rebuild from
+    /// them failed verification.
+    async fn delete_mirror_runs(&self, runs: &[MirrorRun]) -> Result<()>;
     /// Every mirrored repo with what it holds, by type and id.
     async fn mirror_holdings(&self) -> Result<Vec<MirrorHolding>>;
     /// Forgets what a mirrored repo holds, its runs and every cached answer and ref (eviction).

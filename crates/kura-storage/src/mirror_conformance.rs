@@ -228,6 +228,17 @@ async fn runs(store: &dyn MetadataStore, m: &Mirrors) {
     let many: Vec<MirrorRun> = (0..150).map(|n| run(0x33, 0, a, n as u8, &[4, 4])).collect();
     store.put_mirror_runs(&many).await.unwrap();
     assert_eq!(store.mirror_runs(&"33".repeat(32), 1, 2, 5).await.unwrap(), many[..5].to_vec(), "limited");
+    let longer = run(0x11, 9, b, 9, &[1, 1, 1, 1, 1, 1, 1]);
+    store.put_mirror_runs(std::slice::from_ref(&longer)).await.unwrap();
+    assert_eq!(
+        store.mirror_runs(&x, 11, 12, 10).await.unwrap(),
+        vec![longer.clone(), first.clone()],
+        "the run reaching furthest comes first"
+    );
+    store.delete_mirror_runs(&[longer, many[0].clone()]).await.unwrap();
+    store.delete_mirror_runs(&[]).await.unwrap();
+    assert_eq!(store.mirror_runs(&x, 11, 12, 10).await.unwrap(), vec![first], "deleted");
+    assert_eq!(store.mirror_runs(&"33".repeat(32), 1, 2, 1).await.unwrap(), many[1..2].to_vec());
 }
 
 async fn eviction(store: &dyn MetadataStore, m: &Mirrors) {

@@ -19,11 +19,14 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// An upstream hub at a base URL (`https://huggingface.co`, or another kura).
 pub struct HttpUpstream {
     base: String,
+    /// The base URL parsed: what URLs the upstream names are held to.
+    origin: reqwest::Url,
     /// API calls: redirects only within the upstream's own origin (a renamed repo).
     api: reqwest::Client,
     /// File downloads: redirects anywhere (a CDN); `Authorization` is dropped off-host.
     files: reqwest::Client,
-    /// Calls to the upstream's Xet CAS (an absolute URL it named): never redirected.
+    /// Calls to the upstream's Xet CAS and its xorb ranges (absolute URLs it named): never
+    /// redirected.
     cas: reqwest::Client,
 }
 
@@ -31,6 +34,7 @@ impl HttpUpstream {
     pub fn new(base: &str) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         let origin = reqwest::Url::parse(&base)?;
+        let kept = origin.clone();
         let same_origin = reqwest::redirect::Policy::custom(move |attempt| {
             let url = attempt.url();
             let same = url.scheme() == origin.scheme()
@@ -47,7 +51,7 @@ impl HttpUpstream {
         let api = builder().redirect(same_origin).build()?;
         let files = builder().build()?;
         let cas = builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Self { base, api, files, cas })
+        Ok(Self { base, origin: kept, api, files, cas })
     }
 
     fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
@@ -71,14 +75,52 @@ impl HttpUpstream {
     }
 }
 
-/// An absolute URL the upstream named, if it is `http` or `https` (nothing else is fetched).
-fn named_url(url: &str) -> Result<reqwest::Url, UpstreamError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|_| UpstreamError::Unreachable("the upstream named a malformed URL".to_owned()))?;
+/// An absolute URL the upstream (at `origin`) named, if kura may fetch it: `http` or `https`
+/// (`https` only when the upstream is), and not on a loopback, private or link-local address
+/// unless the upstream itself is on one.
+fn named_url(origin: &reqwest::Url, url: &str) -> Result<reqwest::Url, UpstreamError> {
+    let refuse = |why: &str| UpstreamError::Unreachable(format!("the upstream named a URL {why}"));
+    let parsed = reqwest::Url::parse(url).map_err(|_| refuse("that is malformed"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(UpstreamError::Unreachable("the upstream named a URL that is not http(s)".to_owned()));
+        return Err(refuse("that is not http(s)"));
+    }
+    if origin.scheme() == "https" && parsed.scheme() != "https" {
+        return Err(refuse("without TLS"));
+    }
+    if is_internal(&parsed) && !is_internal(origin) {
+        return Err(refuse("on an internal address"));
     }
     Ok(parsed)
+}
+
+/// Whether a URL names `localhost` or a loopback, private, link-local or unspecified address.
+fn is_internal(url: &reqwest::Url) -> bool {
+    use std::net::IpAddr;
+    let Some(host) = url.host_str() else { return true };
+    let ip = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        Ok(ip) => ip,
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            return name == "localhost" || name.ends_with(".localhost");
+        }
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// Reads a whole answer, up to `max` bytes, decoded if the upstream compressed it anyway.
@@ -203,7 +245,7 @@ impl Upstream for HttpUpstream {
     ) -> Result<UpstreamReply, UpstreamError> {
         let mut request = self
             .cas
-            .get(named_url(url)?)
+            .get(named_url(&self.origin, url)?)
             .header(reqwest::header::ACCEPT_ENCODING, "identity")
             .bearer_auth(token)
             .timeout(CALL_TIMEOUT);
@@ -215,8 +257,8 @@ impl Upstream for HttpUpstream {
 
     async fn open_url(&self, url: &str, start: u64, end: u64) -> Result<UpstreamBody, UpstreamError> {
         let response = self
-            .files
-            .get(named_url(url)?)
+            .cas
+            .get(named_url(&self.origin, url)?)
             .header(reqwest::header::ACCEPT_ENCODING, "identity")
             .header(reqwest::header::RANGE, format!("bytes={start}-{end}"))
             .send()
@@ -250,10 +292,25 @@ mod tests {
 
     #[test]
     fn only_http_urls_the_upstream_names_are_fetched() {
-        assert!(named_url("https://cas.example/v1/reconstructions/ab").is_ok());
-        assert!(named_url("http://127.0.0.1:9/fetch/x").is_ok());
+        let public = reqwest::Url::parse("https://huggingface.co").unwrap();
+        let local = reqwest::Url::parse("http://127.0.0.1:8080").unwrap();
+        assert!(named_url(&public, "https://cas.example/v1/reconstructions/ab").is_ok());
+        assert!(named_url(&local, "http://127.0.0.1:9/fetch/x").is_ok(), "a local upstream names itself");
         for bad in ["file:///etc/passwd", "ftp://x/y", "unix:/run/x.sock", "not a url", "data:,x"] {
-            assert!(named_url(bad).is_err(), "{bad}");
+            assert!(named_url(&public, bad).is_err(), "{bad}");
         }
+        for internal in [
+            "https://127.0.0.1/x",
+            "https://localhost:9/x",
+            "https://10.1.2.3/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:192.168.0.1]/x",
+            "https://0.0.0.0/x",
+        ] {
+            assert!(named_url(&public, internal).is_err(), "{internal}");
+        }
+        assert!(named_url(&public, "http://cas.example/x").is_err(), "no downgrade from https");
     }
 }

@@ -15,7 +15,7 @@ pub(crate) async fn commit_lfs(server: &TestServer, repo: &str, path: &str, data
 }
 
 /// Sets `repo` (a model of alice's on `server`) to gated with automatic approval.
-async fn gate(server: &TestServer, repo: &str) {
+pub(crate) async fn gate(server: &TestServer, repo: &str) {
     let gate = server
         .client
         .put(format!("{}/api/models/{repo}/settings", server.base))

@@ -180,3 +180,43 @@ async fn chunks_that_fail_verification_are_never_held_and_the_next_fetch_uses_re
     assert!(download(&mirror, "/alice/m/resolve/main/weights.bin").await == weights, "then byte-exact");
     assert_eq!(twisted.resolves.lock().unwrap().clone(), vec![0], "through resolve, from the start");
 }
+
+/// `data` with 50 kB in the middle replaced: a fine-tune of it, for the chunk store.
+fn tuned(data: &[u8], seed: u64) -> Vec<u8> {
+    let mut out = data.to_vec();
+    out[3_000_000..3_050_000].copy_from_slice(&random_bytes(50_000, seed));
+    out
+}
+
+#[tokio::test]
+async fn held_chunks_are_reused_across_repos_only_from_repos_the_upstream_says_are_public() {
+    let (base, secret) = (random_bytes(SIZE, 25), random_bytes(SIZE, 26));
+    let upstream = upstream_with_model(&base).await;
+    for (repo, data) in
+        [("alice/tuned", tuned(&base, 27)), ("alice/g", secret.clone()), ("alice/p", tuned(&secret, 28))]
+    {
+        assert_eq!(upstream.create_repo(&upstream.alice, repo, false).await.status(), 200);
+        commit_lfs(&upstream, repo, "weights.bin", &data).await;
+    }
+    crate::mirror::gate(&upstream, "alice/g").await;
+    let mirror = TestServer::start_mirror(&upstream.base, |m| m.forward_unknown_tokens = true).await;
+    let reused = || metric(&mirror, "kura_mirror_reused_bytes_total");
+
+    // A public base, then a public fine-tune in another repo: rebuilt from the base.
+    assert!(download(&mirror, "/alice/m/resolve/main/weights.bin").await == base);
+    assert!(download(&mirror, "/alice/tuned/resolve/main/weights.bin").await == tuned(&base, 27));
+    let from_public = reused().await;
+    assert!(from_public > SIZE as u64 / 2, "only {from_public} bytes reused from a public repo");
+
+    // A gated file fetched for a caller with access upstream, then a public file sharing its
+    // chunks: those chunks are fetched again, never read from the gated repo's holding.
+    let granted =
+        mirror.get("/alice/g/resolve/main/weights.bin").bearer_auth(&upstream.alice).send().await.unwrap();
+    assert_eq!(granted.status(), 200);
+    assert!(granted.bytes().await.unwrap().as_ref() == secret.as_slice());
+    let fetched = metric(&mirror, "kura_mirror_upstream_bytes_total").await;
+    assert!(download(&mirror, "/alice/p/resolve/main/weights.bin").await == tuned(&secret, 28));
+    assert_eq!(reused().await, from_public, "nothing was rebuilt from the gated repo's file");
+    let again = metric(&mirror, "kura_mirror_upstream_bytes_total").await - fetched;
+    assert!(again >= SIZE as u64, "the public file was fetched whole ({again} bytes)");
+}
