@@ -5,8 +5,10 @@
 //! (an LFS file is ingested into the chunk store, which checks its SHA-256 and size; a small
 //! file is checked against its git blob id) and only then held by the mirrored repo. The last
 //! byte is released only after the check passed, so a caller never receives a whole file that
-//! failed it. An interrupted download resumes with `Range`; an upstream that ignores `Range`
-//! is read again from the start and the part already had is skipped.
+//! failed it. An LFS file is fetched through the upstream's Xet reconstruction first
+//! (`mirror_xet.rs`); the rest of a file goes through `resolve`, where an interrupted download
+//! resumes with `Range` and an upstream that ignores `Range` is read again from the start, the
+//! part already had skipped.
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
