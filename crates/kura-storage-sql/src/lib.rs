@@ -4,6 +4,7 @@
 //! checksummed so an edited one is refused.
 
 mod access;
+mod discussions;
 mod inventory;
 mod jobs;
 mod migrate;

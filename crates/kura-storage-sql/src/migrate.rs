@@ -28,6 +28,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (11, "jobs", include_str!("../migrations/sqlite/0011_jobs.sql")),
     (12, "mirror", include_str!("../migrations/sqlite/0012_mirror.sql")),
     (13, "mirror_runs", include_str!("../migrations/sqlite/0013_mirror_runs.sql")),
+    (14, "discussions", include_str!("../migrations/sqlite/0014_discussions.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -44,6 +45,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (11, "jobs", include_str!("../migrations/postgres/0011_jobs.sql")),
     (12, "mirror", include_str!("../migrations/postgres/0012_mirror.sql")),
     (13, "mirror_runs", include_str!("../migrations/postgres/0013_mirror_runs.sql")),
+    (14, "discussions", include_str!("../migrations/postgres/0014_discussions.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

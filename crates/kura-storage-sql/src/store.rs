@@ -175,7 +175,9 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 8] = [
+        const DELETES: [&str; 10] = [
+            "DELETE FROM discussion_events WHERE repo_id = $1",
+            "DELETE FROM discussions WHERE repo_id = $1",
             "DELETE FROM repo_redirects WHERE repo_id = $1",
             "DELETE FROM repo_links WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",

@@ -5,6 +5,7 @@
 
 mod access;
 mod blob;
+mod discussions;
 mod error;
 mod inventory;
 mod jobs;
@@ -18,6 +19,8 @@ mod tokens;
 mod access_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+mod discussions_conformance;
 #[cfg(feature = "conformance")]
 mod ids_conformance;
 #[cfg(feature = "conformance")]
@@ -35,6 +38,9 @@ mod tokens_conformance;
 
 pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
+pub use discussions::{
+    DiscussionEventRecord, DiscussionFilter, DiscussionRecord, DiscussionStore, NewDiscussion,
+};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};

@@ -4,6 +4,7 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 
 use crate::StorageError;
 use crate::access::AccessStore;
+use crate::discussions::DiscussionStore;
 use crate::inventory::InventoryStore;
 use crate::jobs::JobStore;
 use crate::mirror::MirrorStore;
@@ -19,7 +20,16 @@ type Result<T> = std::result::Result<T, StorageError>;
 /// implementation per database engine; all of them pass `conformance::metadata_store`.
 #[async_trait::async_trait]
 pub trait MetadataStore:
-    AccessStore + InventoryStore + JobStore + MirrorStore + TokenStore + SessionStore + Send + Sync + 'static
+    AccessStore
+    + DiscussionStore
+    + InventoryStore
+    + JobStore
+    + MirrorStore
+    + TokenStore
+    + SessionStore
+    + Send
+    + Sync
+    + 'static
 {
     // --- server ---
 

@@ -1,0 +1,112 @@
+//! Conformance of `DiscussionStore`. Run by `conformance::metadata_store`.
+
+use kura_model::{ObjectId, RepoId, RepoType};
+
+use crate::*;
+
+fn new<'a>(repo: i64, title: &'a str, status: &'a str, pr: bool, author: i64, at: i64) -> NewDiscussion<'a> {
+    NewDiscussion { repo, title, status, is_pull_request: pr, author, created_at: at }
+}
+
+fn event(id: &str, kind: &str, author: Option<i64>, at: i64, data: &str) -> DiscussionEventRecord {
+    DiscussionEventRecord { id: id.into(), kind: kind.into(), author, created_at: at, data: data.into() }
+}
+
+async fn repo(store: &dyn MetadataStore, id: &str) -> i64 {
+    store
+        .create_repo(NewRepo {
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse(id).unwrap(),
+            private: false,
+            created_at: 100,
+            initial_commit: ObjectId([9; 20]),
+            created_by: None,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+/// Exercises every `DiscussionStore` method's contract.
+pub async fn discussion_store(store: &dyn MetadataStore) {
+    let (a, b) = (
+        store.create_user("dora", false, 100).await.unwrap().id,
+        store.create_user("emil", false, 100).await.unwrap().id,
+    );
+    let (one, two) = (repo(store, "dora/talk").await, repo(store, "emil/talk").await);
+    assert_eq!(store.discussion(one, 1).await.unwrap(), None);
+    let (page, total) = store.discussions(one, &DiscussionFilter::default(), 0, 10).await.unwrap();
+    assert_eq!((page, total), (vec![], 0));
+
+    let first = [event("e1", "comment", Some(a), 200, r#"{"raw":"hi"}"#)];
+    assert_eq!(
+        store.create_discussion(new(one, "Question", "open", false, a, 200), &first).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.create_discussion(new(one, "Fix", "draft", true, b, 300), &[]).await.unwrap(),
+        2,
+        "one sequence"
+    );
+    assert_eq!(
+        store.create_discussion(new(two, "Other", "open", false, b, 300), &[]).await.unwrap(),
+        1,
+        "per repo"
+    );
+    let got = store.discussion(one, 1).await.unwrap().unwrap();
+    let want = DiscussionRecord {
+        repo: one,
+        num: 1,
+        title: "Question".into(),
+        status: "open".into(),
+        is_pull_request: false,
+        author: Some(a),
+        created_at: 200,
+    };
+    assert_eq!(got, want);
+    assert_eq!(store.discussion_events(one, 1, 10).await.unwrap(), first.to_vec());
+    assert_eq!(store.discussion_events(one, 2, 10).await.unwrap(), vec![]);
+
+    // Listing: newest first, filtered, paged, counted.
+    let nums = |page: Vec<DiscussionRecord>| page.into_iter().map(|d| d.num).collect::<Vec<_>>();
+    let (page, total) = store.discussions(one, &DiscussionFilter::default(), 0, 10).await.unwrap();
+    assert_eq!((nums(page), total), (vec![2, 1], 2));
+    let (page, total) = store.discussions(one, &DiscussionFilter::default(), 1, 1).await.unwrap();
+    assert_eq!((nums(page), total), (vec![1], 2));
+    let prs = DiscussionFilter { pull_requests: Some(true), ..Default::default() };
+    assert_eq!(nums(store.discussions(one, &prs, 0, 10).await.unwrap().0), vec![2]);
+    let by_a = DiscussionFilter { author: Some(a), ..Default::default() };
+    assert_eq!(nums(store.discussions(one, &by_a, 0, 10).await.unwrap().0), vec![1]);
+    let closed = DiscussionFilter { statuses: vec!["closed".into(), "merged".into()], ..Default::default() };
+    assert_eq!(store.discussions(one, &closed, 0, 10).await.unwrap(), (vec![], 0));
+
+    // Events change the title and status with them.
+    let rename = event("e2", "title-change", Some(a), 400, r#"{"from":"Question","to":"Q"}"#);
+    store.add_discussion_event(one, 1, &rename, Some("Q"), None).await.unwrap();
+    let close = event("e3", "status-change", Some(b), 500, r#"{"status":"closed"}"#);
+    store.add_discussion_event(one, 1, &close, None, Some("closed")).await.unwrap();
+    let got = store.discussion(one, 1).await.unwrap().unwrap();
+    assert_eq!((got.title.as_str(), got.status.as_str()), ("Q", "closed"));
+    assert_eq!(store.discussions(one, &closed, 0, 10).await.unwrap().1, 1);
+    let events = store.discussion_events(one, 1, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2", "e3"]);
+    assert_eq!(store.discussion_events(one, 1, 2).await.unwrap().len(), 2, "limited");
+    let missing =
+        store.add_discussion_event(one, 9, &event("e4", "comment", None, 1, "{}"), None, None).await;
+    assert!(matches!(missing, Err(StorageError::NotFound)), "{missing:?}");
+    assert_eq!(store.discussion_event(one, 1, "e4").await.unwrap(), None, "nothing half-written");
+
+    // An event is found and changed within its own discussion only.
+    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap(), Some(first[0].clone()));
+    assert_eq!(store.discussion_event(one, 2, "e1").await.unwrap(), None);
+    assert_eq!(store.discussion_event(two, 1, "e1").await.unwrap(), None);
+    store.update_discussion_event(one, 1, "e1", r#"{"raw":"edited"}"#).await.unwrap();
+    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap().unwrap().data, r#"{"raw":"edited"}"#);
+    assert!(matches!(store.update_discussion_event(two, 1, "e1", "{}").await, Err(StorageError::NotFound)));
+
+    // Deleting a repo deletes its discussions.
+    store.delete_repo(two).await.unwrap();
+    assert_eq!(store.discussion(two, 1).await.unwrap(), None);
+    let again = repo(store, "emil/talk").await;
+    assert_eq!(store.create_discussion(new(again, "New", "open", false, b, 600), &[]).await.unwrap(), 1);
+}
