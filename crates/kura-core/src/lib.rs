@@ -15,6 +15,7 @@ mod clock;
 mod commit;
 mod compare;
 mod content;
+mod discussions;
 mod error;
 mod fsck;
 mod git_fetch;
@@ -87,6 +88,9 @@ pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};
 pub use commit::{CommitRequest, FileContent, Operation};
 pub use compare::{ChangeKind, ChangedFile, CompareBudget, Comparison, FileSide};
+pub use discussions::{
+    DiscussionDetails, DiscussionPage, EventDetails, ListQuery, MAX_COMMENT_BYTES, MAX_TITLE_CHARS,
+};
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
 pub use git_fetch::FetchReply;
@@ -120,7 +124,9 @@ pub use reindex::ReindexProgress;
 pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use safetensors_meta::SafetensorsMetadata;
-pub use services::{Accounts, Files, Git, Index, Jobs, Mirror, MirrorCounters, Ops, Repos, Viewer, Xet};
+pub use services::{
+    Accounts, Discussions, Files, Git, Index, Jobs, Mirror, MirrorCounters, Ops, Repos, Viewer, Xet,
+};
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`Accounts`] | identities, permissions, tokens, sessions, orgs, gated access, audit | login throttle, token-mint limiter |
 //! | [`Repos`] | repos, revisions, trees, commits, cards, last commits, preupload, squash, a namespace's repos | the card cache |
+//! | [`Discussions`] | a repo's discussions: open, list, comment, rename, open/close, edit and hide comments | nothing (posts are rate-limited in `Accounts`' state) |
 //! | [`Files`] | LFS batch and transfers, reads of files and objects (the read proofs), a repo's large objects (list, unlink, copy) | nothing |
 //! | [`Xet`] | Xet tokens, xorbs, shards, reconstructions, dedup | the chunk-table cache |
 //! | [`Git`] | ref advertisement, fetch (pack streaming, clone-pack cache), push | nothing |
@@ -30,6 +31,8 @@ pub(crate) struct AccountState {
     pub(crate) logins: sessions::Logins,
     /// Token creation over HTTP, per user (in this process only).
     pub(crate) token_mints: Mutex<rate_limit::RateLimiter>,
+    /// Discussion posts (new discussions, comments, edits), per user (in this process only).
+    pub(crate) posts: Mutex<rate_limit::RateLimiter>,
 }
 
 impl AccountState {
@@ -37,6 +40,10 @@ impl AccountState {
         Self {
             logins: sessions::Logins::default(),
             token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
+            posts: Mutex::new(rate_limit::RateLimiter::new(
+                crate::discussions::POST_BURST,
+                crate::discussions::POST_REFILL_MS,
+            )),
         }
     }
 }
@@ -196,6 +203,11 @@ service!(
     /// Repos, revisions, trees, commits, model cards and preupload.
     Repos,
     repos
+);
+service!(
+    /// Discussions of repos: threads, comments, status and title changes.
+    Discussions,
+    discussions
 );
 service!(
     /// Git LFS and reads of files and objects through the read proofs.

@@ -118,6 +118,23 @@ pub(crate) enum Route {
     Discussions {
         repo: RepoRef,
     },
+    Discussion {
+        repo: RepoRef,
+        num: String,
+    },
+    /// `comment`, `title`, `status` or `merge`.
+    DiscussionAction {
+        repo: RepoRef,
+        num: String,
+        action: String,
+    },
+    /// `edit` or `hide` a comment.
+    DiscussionComment {
+        repo: RepoRef,
+        num: String,
+        comment: String,
+        action: String,
+    },
     XetToken {
         repo: RepoRef,
         write: bool,
@@ -355,7 +372,18 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("lfs-files", Some(action)) if action == "duplicate" => Route::LfsFilesDuplicate { repo },
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
-        ("discussions", _) => Route::Discussions { repo },
+        ("discussions", _) => match after {
+            [] => Route::Discussions { repo },
+            [num] => Route::Discussion { repo, num: num.clone() },
+            [num, action] => Route::DiscussionAction { repo, num: num.clone(), action: action.clone() },
+            [num, c, comment, action] if c == "comment" => Route::DiscussionComment {
+                repo,
+                num: num.clone(),
+                comment: comment.clone(),
+                action: action.clone(),
+            },
+            _ => Route::NotFound,
+        },
         ("parquet", _) if repo.repo_type == RepoType::Dataset && after.len() <= 3 => Route::DatasetParquet {
             repo,
             config: after.first().cloned(),

@@ -99,6 +99,9 @@ impl Route {
             | Route::Commits { .. }
             | Route::Resolve { .. }
             | Route::Discussions { .. }
+            | Route::Discussion { .. }
+            | Route::DiscussionAction { .. }
+            | Route::DiscussionComment { .. }
             | Route::DatasetParquet { .. }
             | Route::DatasetCroissant { .. }
             | Route::GitUploadPack { .. }
@@ -185,6 +188,11 @@ impl Route {
             Route::Token { .. } => "/api/settings/tokens/{id}",
             Route::UpstreamToken => "/api/settings/upstream-token",
             Route::Discussions { .. } => "/api/{type}/{namespace}/{name}/discussions",
+            Route::Discussion { .. } => "/api/{type}/{namespace}/{name}/discussions/{num}",
+            Route::DiscussionAction { .. } => "/api/{type}/{namespace}/{name}/discussions/{num}/{action}",
+            Route::DiscussionComment { .. } => {
+                "/api/{type}/{namespace}/{name}/discussions/{num}/comment/{id}/{action}"
+            }
             Route::XetToken { write: false, .. } => {
                 "/api/{type}/{namespace}/{name}/xet-read-token/{revision}"
             }
@@ -288,6 +296,10 @@ mod tests {
         ("GET", "/api/settings/repositories"),
         ("GET", "/api/organizations/o/settings/repositories"),
         ("GET", "/api/models/a/b/discussions"),
+        ("POST", "/api/models/a/b/discussions"),
+        ("GET", "/api/models/a/b/discussions/1"),
+        ("POST", "/api/models/a/b/discussions/1/comment"),
+        ("POST", "/api/models/a/b/discussions/1/comment/abc/edit"),
         ("GET", "/api/models/a/b/xet-read-token/main"),
         ("GET", "/api/models/a/b/xet-write-token/main"),
         ("GET", "/a/b/resolve/main/f"),

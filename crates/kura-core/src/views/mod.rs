@@ -11,6 +11,7 @@
 mod access;
 mod auth;
 mod commits;
+mod discussions;
 mod errors;
 mod lfs;
 mod maintenance;
@@ -32,6 +33,10 @@ pub use access::{AccessRequestView, AskAccessView, AuditEntryView, RequesterView
 pub use auth::{AuthView, LoginView, OrgMembershipView, WhoAmIView};
 pub use commits::{
     CommitAuthorView, CommitResultView, CommitView, PreuploadFileView, PreuploadView, upload_mode_name,
+};
+pub use discussions::{
+    DiscussionCreatedView, DiscussionDetailsView, DiscussionListView, DiscussionRepoView, DiscussionView,
+    EventView, NamedView, event_answer,
 };
 pub use errors::{ErrorView, LfsMessageView};
 pub use lfs::{

@@ -3,6 +3,7 @@
 mod access;
 mod commit;
 pub(crate) mod commit_line;
+mod discussions;
 mod entries;
 mod git;
 mod git_common;
@@ -248,12 +249,14 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::GET, Route::UpstreamToken) => mirror::get_upstream_token(ctx).await,
         (Method::PUT, Route::UpstreamToken) => mirror::put_upstream_token(ctx).await,
         (Method::DELETE, Route::UpstreamToken) => mirror::delete_upstream_token(ctx).await,
-        (_, Route::Discussions { repo }) => {
-            ctx.find_repo(&repo).await?;
-            Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "Discussions and pull requests are not supported by this kura server yet",
-            ))
+        (Method::GET, Route::Discussions { repo }) => discussions::list(ctx, &repo).await,
+        (Method::POST, Route::Discussions { repo }) => discussions::create(ctx, &repo).await,
+        (Method::GET, Route::Discussion { repo, num }) => discussions::details(ctx, &repo, &num).await,
+        (Method::POST, Route::DiscussionAction { repo, num, action }) => {
+            discussions::act(ctx, &repo, &num, &action).await
+        }
+        (Method::POST, Route::DiscussionComment { repo, num, comment, action }) => {
+            discussions::change_comment(ctx, &repo, &num, &comment, &action).await
         }
         (Method::GET | Method::HEAD, Route::Resolve { repo, revision, path }) => {
             resolve::resolve_file(ctx, &repo, &revision, &path).await

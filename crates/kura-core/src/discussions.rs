@@ -1,0 +1,409 @@
+//! Discussions: a repo's threads, numbered per repo, with their events (comments, status and
+//! title changes). Anyone who may see a repo and holds a token that writes may open one and
+//! comment; the author of a discussion or a repo writer renames it and changes its status; only
+//! a comment's author edits it; repo writers hide comments (audited). Hidden comments keep
+//! their text in the store but no view shows it. Bodies and titles are bounded; posting is
+//! rate-limited per user. Pull requests (`refs/pr/N`) come later.
+
+use kura_storage::{
+    DiscussionEventRecord, DiscussionFilter, DiscussionRecord, NewDiscussion, RepoRecord, StorageError,
+};
+use serde_json::{Value, json};
+
+use crate::audit::{actor, record_target};
+use crate::error::{CoreError, Result};
+use crate::services::Discussions;
+use crate::{Identity, Principal};
+
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Largest comment or description, in bytes.
+pub const MAX_COMMENT_BYTES: usize = 64 << 10;
+/// Most events one discussion holds (its details list them all).
+pub const MAX_EVENTS: u64 = 2_000;
+/// Earlier versions of a comment kept in its history.
+const MAX_HISTORY: usize = 20;
+/// Discussions per listing page.
+pub const PAGE_SIZE: u64 = 50;
+/// Posts (new discussions, comments, edits) a user may make in a burst, and the refill.
+pub(crate) const POST_BURST: u32 = 60;
+pub(crate) const POST_REFILL_MS: i64 = 500;
+
+/// A discussion with its events, as stored.
+#[derive(Debug, Clone)]
+pub struct DiscussionDetails {
+    pub discussion: DiscussionRecord,
+    pub author: Option<String>,
+    pub events: Vec<EventDetails>,
+}
+
+/// An event with its author's name.
+#[derive(Debug, Clone)]
+pub struct EventDetails {
+    pub event: DiscussionEventRecord,
+    pub author: Option<String>,
+    pub data: Value,
+}
+
+/// A listing page: the discussions (with their authors' names) and how many pass the filter.
+#[derive(Debug, Clone)]
+pub struct DiscussionPage {
+    pub discussions: Vec<(DiscussionRecord, Option<String>)>,
+    pub total: u64,
+    pub start: u64,
+}
+
+/// What `list` keeps: `type` (`all`, `discussion`, `pull_request`), `status` (`all`, `open`,
+/// `closed`) and an author's name, as the Hub's query string says them.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub author: Option<String>,
+    pub page: u64,
+}
+
+fn new_event_id() -> String {
+    format!("{:024x}", rand::random::<u128>() >> 32)
+}
+
+fn check_title(title: &str) -> Result<String> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+        return Err(CoreError::invalid(format!(
+            "A title must be 1 to {MAX_TITLE_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(title.to_owned())
+}
+
+fn check_body(body: &str, what: &str) -> Result<()> {
+    if body.len() > MAX_COMMENT_BYTES {
+        return Err(CoreError::invalid(format!("A {what} must be at most {MAX_COMMENT_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// The data of a new comment event.
+fn comment_data(raw: &str, author: &str, now: i64) -> Value {
+    json!({"edited": false, "hidden": false, "latest": {"raw": raw, "updatedAt": now, "author": author}, "history": []})
+}
+
+impl Discussions<'_> {
+    /// The caller as a poster: authenticated, with a token that writes and reaches the repo,
+    /// within the per-user rate.
+    async fn poster<'i>(&self, identity: &'i Identity, repo: &RepoRecord) -> Result<&'i Principal> {
+        self.hub.accounts().authorize_read(identity, repo).await?;
+        let Some(principal) = identity.principal() else {
+            return Err(CoreError::Unauthorized(
+                "You must be authenticated to post in discussions".to_owned(),
+            ));
+        };
+        if principal.token.role == kura_model::Role::Read
+            || !crate::services::Accounts::token_reaches(identity, repo)
+        {
+            return Err(CoreError::Forbidden(
+                "Posting in discussions needs a token with write access".to_owned(),
+            ));
+        }
+        let now = self.now_millis();
+        let limited = self
+            .hub
+            .account_state
+            .posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(principal.user.id, now);
+        if let Err(wait_ms) = limited {
+            return Err(CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 });
+        }
+        Ok(principal)
+    }
+
+    /// Whether the caller writes to the repo (maintainers).
+    async fn is_writer(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
+        match self.hub.accounts().authorize_write(identity, repo).await {
+            Ok(()) => Ok(true),
+            Err(CoreError::Forbidden(_) | CoreError::Unauthorized(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn name_of(&self, user: Option<i64>) -> Result<Option<String>> {
+        let Some(id) = user else { return Ok(None) };
+        Ok(self.meta.user_by_id(id).await?.map(|u| u.name))
+    }
+
+    /// Opens a discussion with `description` as its first comment.
+    pub async fn create(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        title: &str,
+        description: &str,
+        pull_request: bool,
+    ) -> Result<u64> {
+        if pull_request {
+            return Err(CoreError::NotImplemented(
+                "Pull requests are not supported by this kura server yet".into(),
+            ));
+        }
+        let title = check_title(title)?;
+        check_body(description, "description")?;
+        let principal = self.poster(identity, repo).await?;
+        let now = self.now_millis();
+        let first = DiscussionEventRecord {
+            id: new_event_id(),
+            kind: "comment".into(),
+            author: Some(principal.user.id),
+            created_at: now,
+            data: comment_data(description, &principal.user.name, now).to_string(),
+        };
+        let new = NewDiscussion {
+            repo: repo.id,
+            title: &title,
+            status: "open",
+            is_pull_request: false,
+            author: principal.user.id,
+            created_at: now,
+        };
+        Ok(self.meta.create_discussion(new, &[first]).await?)
+    }
+
+    /// A discussion of a repo the caller may see.
+    pub async fn get(&self, identity: &Identity, repo: &RepoRecord, num: u64) -> Result<DiscussionDetails> {
+        self.hub.accounts().authorize_read(identity, repo).await?;
+        let discussion = self.found(repo, num).await?;
+        let mut events = Vec::new();
+        for event in self.meta.discussion_events(repo.id, num, MAX_EVENTS).await? {
+            let data = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+            events.push(EventDetails { author: self.name_of(event.author).await?, data, event });
+        }
+        Ok(DiscussionDetails { author: self.name_of(discussion.author).await?, discussion, events })
+    }
+
+    async fn found(&self, repo: &RepoRecord, num: u64) -> Result<DiscussionRecord> {
+        self.meta
+            .discussion(repo.id, num)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("Discussion not found".into()))
+    }
+
+    /// A page of the repo's discussions, newest first.
+    pub async fn list(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        query: &ListQuery,
+    ) -> Result<DiscussionPage> {
+        self.hub.accounts().authorize_read(identity, repo).await?;
+        let mut filter = DiscussionFilter::default();
+        filter.pull_requests = match query.kind.as_deref() {
+            None | Some("all") => None,
+            Some("discussion") => Some(false),
+            Some("pull_request") => Some(true),
+            Some(other) => return Err(CoreError::invalid(format!("Unknown discussion type '{other}'"))),
+        };
+        filter.statuses = match query.status.as_deref() {
+            None | Some("all") => Vec::new(),
+            Some("open") => vec!["open".into(), "draft".into()],
+            Some("closed") => vec!["closed".into(), "merged".into()],
+            Some(other) => return Err(CoreError::invalid(format!("Unknown discussion status '{other}'"))),
+        };
+        if let Some(name) = &query.author {
+            match self.meta.user_by_name(name).await? {
+                Some(user) => filter.author = Some(user.id),
+                None => return Ok(DiscussionPage { discussions: Vec::new(), total: 0, start: 0 }),
+            }
+        }
+        let start =
+            query.page.checked_mul(PAGE_SIZE).ok_or_else(|| CoreError::invalid("Page out of range"))?;
+        let (page, total) = self.meta.discussions(repo.id, &filter, start, PAGE_SIZE).await?;
+        let mut discussions = Vec::with_capacity(page.len());
+        for discussion in page {
+            let author = self.name_of(discussion.author).await?;
+            discussions.push((discussion, author));
+        }
+        Ok(DiscussionPage { discussions, total, start })
+    }
+
+    /// Appends an event made by `principal`, changing title or status with it.
+    async fn append(
+        &self,
+        repo: &RepoRecord,
+        num: u64,
+        principal: &Principal,
+        kind: &str,
+        data: Value,
+        change: (Option<&str>, Option<&str>),
+    ) -> Result<EventDetails> {
+        let count = self.meta.discussion_events(repo.id, num, MAX_EVENTS).await?.len() as u64;
+        if count >= MAX_EVENTS {
+            return Err(CoreError::invalid(format!("A discussion holds at most {MAX_EVENTS} events")));
+        }
+        let event = DiscussionEventRecord {
+            id: new_event_id(),
+            kind: kind.into(),
+            author: Some(principal.user.id),
+            created_at: self.now_millis(),
+            data: data.to_string(),
+        };
+        match self.meta.add_discussion_event(repo.id, num, &event, change.0, change.1).await {
+            Err(StorageError::NotFound) => return Err(CoreError::NotFound("Discussion not found".into())),
+            other => other?,
+        }
+        Ok(EventDetails { author: Some(principal.user.name.clone()), data, event })
+    }
+
+    /// Adds a comment.
+    pub async fn comment(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        text: &str,
+    ) -> Result<EventDetails> {
+        check_body(text, "comment")?;
+        if text.trim().is_empty() {
+            return Err(CoreError::invalid("A comment cannot be empty"));
+        }
+        let principal = self.poster(identity, repo).await?;
+        self.found(repo, num).await?;
+        let data = comment_data(text, &principal.user.name, self.now_millis());
+        self.append(repo, num, principal, "comment", data, (None, None)).await
+    }
+
+    /// The discussion's author or a repo writer may rename it and open or close it.
+    async fn moderator<'i>(
+        &self,
+        identity: &'i Identity,
+        repo: &RepoRecord,
+        num: u64,
+    ) -> Result<(&'i Principal, DiscussionRecord)> {
+        let principal = self.poster(identity, repo).await?;
+        let discussion = self.found(repo, num).await?;
+        if discussion.author != Some(principal.user.id) && !self.is_writer(identity, repo).await? {
+            return Err(CoreError::Forbidden("Only the author or the repo's maintainers may do this".into()));
+        }
+        Ok((principal, discussion))
+    }
+
+    pub async fn rename(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        title: &str,
+    ) -> Result<EventDetails> {
+        let title = check_title(title)?;
+        let (principal, discussion) = self.moderator(identity, repo, num).await?;
+        let data = json!({"from": discussion.title, "to": title});
+        self.append(repo, num, principal, "title-change", data, (Some(&title), None)).await
+    }
+
+    /// Opens or closes a discussion, with an optional comment posted first.
+    pub async fn set_status(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        status: &str,
+        comment: Option<&str>,
+    ) -> Result<EventDetails> {
+        if !matches!(status, "open" | "closed") {
+            return Err(CoreError::invalid("'status' must be 'open' or 'closed'"));
+        }
+        if let Some(text) = comment {
+            check_body(text, "comment")?;
+        }
+        let (principal, discussion) = self.moderator(identity, repo, num).await?;
+        if discussion.status == "merged" {
+            return Err(CoreError::invalid("A merged pull request cannot change status"));
+        }
+        if let Some(text) = comment.filter(|t| !t.trim().is_empty()) {
+            let data = comment_data(text, &principal.user.name, self.now_millis());
+            self.append(repo, num, principal, "comment", data, (None, None)).await?;
+        }
+        self.append(repo, num, principal, "status-change", json!({"status": status}), (None, Some(status)))
+            .await
+    }
+
+    async fn comment_event(
+        &self,
+        repo: &RepoRecord,
+        num: u64,
+        id: &str,
+    ) -> Result<(DiscussionEventRecord, Value)> {
+        let event = self.meta.discussion_event(repo.id, num, id).await?;
+        let Some(event) = event.filter(|e| e.kind == "comment") else {
+            return Err(CoreError::NotFound("Comment not found".into()));
+        };
+        let data =
+            serde_json::from_str(&event.data).map_err(|_| CoreError::Corrupt("a comment's data".into()))?;
+        Ok((event, data))
+    }
+
+    /// The comment's author replaces its text; the earlier text goes to its history.
+    pub async fn edit_comment(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        id: &str,
+        text: &str,
+    ) -> Result<EventDetails> {
+        check_body(text, "comment")?;
+        let principal = self.poster(identity, repo).await?;
+        let (event, mut data) = self.comment_event(repo, num, id).await?;
+        if event.author != Some(principal.user.id) {
+            return Err(CoreError::Forbidden("Only its author may edit a comment".into()));
+        }
+        if data["hidden"] == Value::Bool(true) {
+            return Err(CoreError::invalid("A hidden comment cannot be edited"));
+        }
+        let previous = data["latest"].take();
+        let history = data["history"].as_array_mut().map(std::mem::take).unwrap_or_default();
+        let mut history: Vec<Value> = std::iter::once(previous).chain(history).take(MAX_HISTORY).collect();
+        history.truncate(MAX_HISTORY);
+        data["history"] = Value::Array(history);
+        data["latest"] = json!({"raw": text, "updatedAt": self.now_millis(), "author": principal.user.name});
+        data["edited"] = Value::Bool(true);
+        self.store_event(repo, num, event, data, Some(principal.user.name.clone())).await
+    }
+
+    /// A repo writer hides a comment (its text stays in the store, never in a view); audited.
+    pub async fn hide_comment(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        id: &str,
+    ) -> Result<EventDetails> {
+        self.poster(identity, repo).await?;
+        if !self.is_writer(identity, repo).await? {
+            return Err(CoreError::Forbidden("Only the repo's maintainers may hide comments".into()));
+        }
+        let (event, mut data) = self.comment_event(repo, num, id).await?;
+        data["hidden"] = Value::Bool(true);
+        let details = json!({"discussion": num, "comment": id});
+        self.hub
+            .accounts()
+            .audit(actor(identity), "discussion.hide_comment", record_target(repo), details)
+            .await;
+        let author = self.name_of(event.author).await?;
+        self.store_event(repo, num, event, data, author).await
+    }
+
+    async fn store_event(
+        &self,
+        repo: &RepoRecord,
+        num: u64,
+        mut event: DiscussionEventRecord,
+        data: Value,
+        author: Option<String>,
+    ) -> Result<EventDetails> {
+        event.data = data.to_string();
+        self.meta.update_discussion_event(repo.id, num, &event.id, &event.data).await?;
+        Ok(EventDetails { event, author, data })
+    }
+}
