@@ -197,19 +197,19 @@ impl Discussions<'_> {
         query: &ListQuery,
     ) -> Result<DiscussionPage> {
         self.hub.accounts().authorize_read(identity, repo).await?;
-        let mut filter = DiscussionFilter::default();
-        filter.pull_requests = match query.kind.as_deref() {
+        let pull_requests = match query.kind.as_deref() {
             None | Some("all") => None,
             Some("discussion") => Some(false),
             Some("pull_request") => Some(true),
             Some(other) => return Err(CoreError::invalid(format!("Unknown discussion type '{other}'"))),
         };
-        filter.statuses = match query.status.as_deref() {
+        let statuses = match query.status.as_deref() {
             None | Some("all") => Vec::new(),
             Some("open") => vec!["open".into(), "draft".into()],
             Some("closed") => vec!["closed".into(), "merged".into()],
             Some(other) => return Err(CoreError::invalid(format!("Unknown discussion status '{other}'"))),
         };
+        let mut filter = DiscussionFilter { author: None, pull_requests, statuses };
         if let Some(name) = &query.author {
             match self.meta.user_by_name(name).await? {
                 Some(user) => filter.author = Some(user.id),
