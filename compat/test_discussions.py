@@ -88,6 +88,15 @@ def test_who_may_do_what(alice, bob, hub, repo_id):
     assert status_of(lambda: bob.api.edit_discussion_comment(repo_id, d.num, bob_comment.id, "back")) == 400
     audit = hub.admin_cli("audit", "list", "--limit", "1000")
     assert "discussion.hide_comment" in audit and repo_id in audit
+    # A fine-grained token posts only with write on the repo (a download token is read-only).
+    from huggingface_hub import HfApi
+
+    def scoped(permission: str) -> HfApi:
+        token = hub.admin_cli("token", "create", "bob", "--name", unique("fg"), "--scope", f"model:{repo_id}={permission}")
+        return HfApi(endpoint=hub.endpoint, token=token.strip())
+
+    assert status_of(lambda: scoped("repo.content.read").comment_discussion(repo_id, d.num, "ci")) == 403
+    assert scoped("repo.write").comment_discussion(repo_id, d.num, "ci").author == "bob"
     # A private repo's discussions are as hidden as the repo.
     private = f"alice/{unique('private')}"
     alice.api.create_repo(private, private=True)
@@ -112,6 +121,21 @@ def test_bad_input_gets_clear_errors(alice, hub, repo_id):
         status, headers, answer = http("POST", hub.endpoint + path, token=alice.write_token,
                                        headers={"Content-Type": "application/json"}, data=body)
         assert status == 400 and "error" in json.loads(answer), (path, status, answer)
+    assert status_of(lambda: alice.api.create_discussion(repo_id, title="evil\u202eoc.exe", description="d")) == 400
+    assert status_of(lambda: alice.api.edit_discussion_comment(repo_id, d.num, d.events[0].id, "  ")) == 400
+    status, _, _ = http("GET", f"{hub.endpoint}/api/models/{repo_id}/discussions?p=2001")
+    assert status == 400
+    # A discussion holds at most 2 MiB of events: past it, posts are refused and nothing is kept.
+    # (A fresh user: the suite's users spent part of their post rate already.)
+    poster = unique("poster")
+    hub.admin_cli("user", "create", poster)
+    token = hub.admin_cli("token", "create", poster, "--role", "write").strip()
+    big = alice.api.create_discussion(repo_id, title="big", description="x")
+    answers = [http("POST", f"{hub.endpoint}/api/models/{repo_id}/discussions/{big.num}/comment",
+                    token=token, headers={"Content-Type": "application/json"},
+                    data=json.dumps({"comment": "y" * 60_000}).encode())[0] for _ in range(40)]
+    assert 30 <= answers.index(400) <= 35 and set(answers[answers.index(400):]) == {400}, answers
+    assert len(alice.api.get_discussion_details(repo_id, big.num).events) == 1 + answers.index(400)
     for path in ["/discussions/0", "/discussions/abc", "/discussions/99999999999999999999"]:
         status, _, _ = http("GET", f"{hub.endpoint}/api/models/{repo_id}{path}")
         assert status == 404, path

@@ -180,6 +180,14 @@ impl Accounts<'_> {
         })
     }
 
+    /// Whether the caller's token may write to `repo` (its role, or a fine-grained scope with
+    /// write on it), whatever the user's own rights there.
+    pub(crate) fn token_writes(identity: &Identity, repo: &RepoRecord) -> bool {
+        identity.principal().is_some_and(|p| {
+            token_grant(&p.token, |t| t.covers_repo(repo.repo_type, &repo.repo_id)) >= Standing::Write
+        })
+    }
+
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.
     pub async fn authorize_write(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;

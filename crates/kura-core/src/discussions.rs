@@ -5,8 +5,11 @@
 //! their text in the store but no view shows it. Bodies and titles are bounded; posting is
 //! rate-limited per user. Pull requests (`refs/pr/N`) come later.
 
+use std::collections::HashMap;
+
 use kura_storage::{
-    DiscussionEventRecord, DiscussionFilter, DiscussionRecord, NewDiscussion, RepoRecord, StorageError,
+    DiscussionBudget, DiscussionChange, DiscussionEventRecord, DiscussionFilter, DiscussionRecord,
+    NewDiscussion, RepoRecord, StorageError,
 };
 use serde_json::{Value, json};
 
@@ -21,8 +24,14 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_COMMENT_BYTES: usize = 64 << 10;
 /// Most events one discussion holds (its details list them all).
 pub const MAX_EVENTS: u64 = 2_000;
+/// Most bytes of event data one discussion holds (its details are a few times that at most).
+pub const MAX_DISCUSSION_BYTES: u64 = 2 << 20;
 /// Earlier versions of a comment kept in its history.
-const MAX_HISTORY: usize = 20;
+const MAX_HISTORY: usize = 5;
+/// Highest listing page (past it the listing is refused rather than scanned).
+const MAX_PAGE: u64 = 2_000;
+
+const BUDGET: DiscussionBudget = DiscussionBudget { max_events: MAX_EVENTS, max_bytes: MAX_DISCUSSION_BYTES };
 /// Discussions per listing page.
 pub const PAGE_SIZE: u64 = 50;
 /// Posts (new discussions, comments, edits) a user may make in a burst, and the refill.
@@ -69,12 +78,20 @@ fn new_event_id() -> String {
 
 fn check_title(title: &str) -> Result<String> {
     let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(hides_text) {
         return Err(CoreError::invalid(format!(
-            "A title must be 1 to {MAX_TITLE_CHARS} characters, without control characters"
+            "A title must be 1 to {MAX_TITLE_CHARS} characters, without control or direction characters"
         )));
     }
     Ok(title.to_owned())
+}
+
+/// Control characters, and the invisible ones that reorder or hide text (bidirectional
+/// overrides and isolates, zero-width characters, the byte order mark).
+fn hides_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}')
+        || matches!(c, '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn check_body(body: &str, what: &str) -> Result<()> {
@@ -99,9 +116,7 @@ impl Discussions<'_> {
                 "You must be authenticated to post in discussions".to_owned(),
             ));
         };
-        if principal.token.role == kura_model::Role::Read
-            || !crate::services::Accounts::token_reaches(identity, repo)
-        {
+        if !crate::services::Accounts::token_writes(identity, repo) {
             return Err(CoreError::Forbidden(
                 "Posting in discussions needs a token with write access".to_owned(),
             ));
@@ -129,9 +144,19 @@ impl Discussions<'_> {
         }
     }
 
-    async fn name_of(&self, user: Option<i64>) -> Result<Option<String>> {
+    /// A user's name, looked up once per call (`names` remembers them).
+    async fn name_of(
+        &self,
+        user: Option<i64>,
+        names: &mut HashMap<i64, Option<String>>,
+    ) -> Result<Option<String>> {
         let Some(id) = user else { return Ok(None) };
-        Ok(self.meta.user_by_id(id).await?.map(|u| u.name))
+        if let Some(name) = names.get(&id) {
+            return Ok(name.clone());
+        }
+        let name = self.meta.user_by_id(id).await?.map(|u| u.name);
+        names.insert(id, name.clone());
+        Ok(name)
     }
 
     /// Opens a discussion with `description` as its first comment.
@@ -174,12 +199,23 @@ impl Discussions<'_> {
     pub async fn get(&self, identity: &Identity, repo: &RepoRecord, num: u64) -> Result<DiscussionDetails> {
         self.hub.accounts().authorize_read(identity, repo).await?;
         let discussion = self.found(repo, num).await?;
+        let mut names = HashMap::new();
         let mut events = Vec::new();
         for event in self.meta.discussion_events(repo.id, num, MAX_EVENTS).await? {
             let data = serde_json::from_str(&event.data).unwrap_or(Value::Null);
-            events.push(EventDetails { author: self.name_of(event.author).await?, data, event });
+            events.push(EventDetails { author: self.name_of(event.author, &mut names).await?, data, event });
         }
-        Ok(DiscussionDetails { author: self.name_of(discussion.author).await?, discussion, events })
+        Ok(DiscussionDetails {
+            author: self.name_of(discussion.author, &mut names).await?,
+            discussion,
+            events,
+        })
+    }
+
+    /// The discussion, for a caller who may see the repo (without its events).
+    pub async fn head(&self, identity: &Identity, repo: &RepoRecord, num: u64) -> Result<DiscussionRecord> {
+        self.hub.accounts().authorize_read(identity, repo).await?;
+        self.found(repo, num).await
     }
 
     async fn found(&self, repo: &RepoRecord, num: u64) -> Result<DiscussionRecord> {
@@ -216,31 +252,22 @@ impl Discussions<'_> {
                 None => return Ok(DiscussionPage { discussions: Vec::new(), total: 0, start: 0 }),
             }
         }
-        let start =
-            query.page.checked_mul(PAGE_SIZE).ok_or_else(|| CoreError::invalid("Page out of range"))?;
+        if query.page > MAX_PAGE {
+            return Err(CoreError::invalid(format!("'p' must be at most {MAX_PAGE}")));
+        }
+        let start = query.page * PAGE_SIZE;
         let (page, total) = self.meta.discussions(repo.id, &filter, start, PAGE_SIZE).await?;
+        let mut names = HashMap::new();
         let mut discussions = Vec::with_capacity(page.len());
         for discussion in page {
-            let author = self.name_of(discussion.author).await?;
+            let author = self.name_of(discussion.author, &mut names).await?;
             discussions.push((discussion, author));
         }
         Ok(DiscussionPage { discussions, total, start })
     }
 
-    /// Appends an event made by `principal`, changing title or status with it.
-    async fn append(
-        &self,
-        repo: &RepoRecord,
-        num: u64,
-        principal: &Principal,
-        kind: &str,
-        data: Value,
-        change: (Option<&str>, Option<&str>),
-    ) -> Result<EventDetails> {
-        let count = self.meta.discussion_events(repo.id, num, MAX_EVENTS).await?.len() as u64;
-        if count >= MAX_EVENTS {
-            return Err(CoreError::invalid(format!("A discussion holds at most {MAX_EVENTS} events")));
-        }
+    /// A new event made by `principal`.
+    fn event(&self, principal: &Principal, kind: &str, data: Value) -> EventDetails {
         let event = DiscussionEventRecord {
             id: new_event_id(),
             kind: kind.into(),
@@ -248,11 +275,24 @@ impl Discussions<'_> {
             created_at: self.now_millis(),
             data: data.to_string(),
         };
-        match self.meta.add_discussion_event(repo.id, num, &event, change.0, change.1).await {
-            Err(StorageError::NotFound) => return Err(CoreError::NotFound("Discussion not found".into())),
-            other => other?,
+        EventDetails { author: Some(principal.user.name.clone()), data, event }
+    }
+
+    /// Appends events (in one transaction, within the discussion's budget), changing title
+    /// or status with them.
+    async fn append(
+        &self,
+        repo: &RepoRecord,
+        num: u64,
+        events: &[EventDetails],
+        change: DiscussionChange<'_>,
+    ) -> Result<()> {
+        let records: Vec<DiscussionEventRecord> = events.iter().map(|e| e.event.clone()).collect();
+        match self.meta.add_discussion_events(repo.id, num, &records, change, BUDGET).await {
+            Err(StorageError::NotFound) => Err(CoreError::NotFound("Discussion not found".into())),
+            Ok(false) => Err(full()),
+            other => other.map(|_| ()).map_err(Into::into),
         }
-        Ok(EventDetails { author: Some(principal.user.name.clone()), data, event })
     }
 
     /// Adds a comment.
@@ -269,8 +309,10 @@ impl Discussions<'_> {
         }
         let principal = self.poster(identity, repo).await?;
         self.found(repo, num).await?;
-        let data = comment_data(text, &principal.user.name, self.now_millis());
-        self.append(repo, num, principal, "comment", data, (None, None)).await
+        let event =
+            self.event(principal, "comment", comment_data(text, &principal.user.name, self.now_millis()));
+        self.append(repo, num, std::slice::from_ref(&event), DiscussionChange::default()).await?;
+        Ok(event)
     }
 
     /// The discussion's author or a repo writer may rename it and open or close it.
@@ -297,8 +339,10 @@ impl Discussions<'_> {
     ) -> Result<EventDetails> {
         let title = check_title(title)?;
         let (principal, discussion) = self.moderator(identity, repo, num).await?;
-        let data = json!({"from": discussion.title, "to": title});
-        self.append(repo, num, principal, "title-change", data, (Some(&title), None)).await
+        let event = self.event(principal, "title-change", json!({"from": discussion.title, "to": title}));
+        let change = DiscussionChange { title: Some(&title), status: None };
+        self.append(repo, num, std::slice::from_ref(&event), change).await?;
+        Ok(event)
     }
 
     /// Opens or closes a discussion, with an optional comment posted first.
@@ -320,12 +364,17 @@ impl Discussions<'_> {
         if discussion.status == "merged" {
             return Err(CoreError::invalid("A merged pull request cannot change status"));
         }
+        let mut events = Vec::new();
         if let Some(text) = comment.filter(|t| !t.trim().is_empty()) {
-            let data = comment_data(text, &principal.user.name, self.now_millis());
-            self.append(repo, num, principal, "comment", data, (None, None)).await?;
+            events.push(self.event(
+                principal,
+                "comment",
+                comment_data(text, &principal.user.name, self.now_millis()),
+            ));
         }
-        self.append(repo, num, principal, "status-change", json!({"status": status}), (None, Some(status)))
-            .await
+        events.push(self.event(principal, "status-change", json!({"status": status})));
+        self.append(repo, num, &events, DiscussionChange { title: None, status: Some(status) }).await?;
+        Ok(events.pop().expect("the status change"))
     }
 
     async fn comment_event(
@@ -353,6 +402,9 @@ impl Discussions<'_> {
         text: &str,
     ) -> Result<EventDetails> {
         check_body(text, "comment")?;
+        if text.trim().is_empty() {
+            return Err(CoreError::invalid("A comment cannot be empty"));
+        }
         let principal = self.poster(identity, repo).await?;
         let (event, mut data) = self.comment_event(repo, num, id).await?;
         if event.author != Some(principal.user.id) {
@@ -390,7 +442,7 @@ impl Discussions<'_> {
             .accounts()
             .audit(actor(identity), "discussion.hide_comment", record_target(repo), details)
             .await;
-        let author = self.name_of(event.author).await?;
+        let author = self.name_of(event.author, &mut HashMap::new()).await?;
         self.store_event(repo, num, event, data, author).await
     }
 
@@ -402,8 +454,23 @@ impl Discussions<'_> {
         data: Value,
         author: Option<String>,
     ) -> Result<EventDetails> {
-        event.data = data.to_string();
-        self.meta.update_discussion_event(repo.id, num, &event.id, &event.data).await?;
+        let new = data.to_string();
+        match self.meta.update_discussion_event(repo.id, num, &event.id, &event.data, &new, BUDGET).await {
+            Ok(true) => {}
+            Ok(false) => return Err(full()),
+            Err(StorageError::Conflict) => {
+                return Err(CoreError::conflict("The comment changed meanwhile; read it again and retry"));
+            }
+            Err(StorageError::NotFound) => return Err(CoreError::NotFound("Comment not found".into())),
+            Err(other) => return Err(other.into()),
+        }
+        event.data = new;
         Ok(EventDetails { event, author, data })
     }
+}
+
+fn full() -> CoreError {
+    CoreError::invalid(format!(
+        "This discussion is full (at most {MAX_EVENTS} events and {MAX_DISCUSSION_BYTES} bytes); open a new one"
+    ))
 }

@@ -2,7 +2,8 @@
 //! their events in order.
 
 use kura_storage::{
-    DiscussionEventRecord, DiscussionFilter, DiscussionRecord, DiscussionStore, NewDiscussion, StorageError,
+    DiscussionBudget, DiscussionChange, DiscussionEventRecord, DiscussionFilter, DiscussionRecord,
+    DiscussionStore, NewDiscussion, StorageError,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -137,6 +138,12 @@ impl DiscussionStore for SqlStore {
                 .bind(new.created_at)
                 .fetch_one(&mut *tx).await.map_err(db_error)?;
                 insert_events!(tx, repo, to_u64(num), events);
+                let bytes: usize = events.iter().map(|e| e.data.len()).sum();
+                sqlx::query(
+                    "UPDATE discussions SET event_count = $3, data_bytes = $4 WHERE repo_id = $1 AND num = $2",
+                )
+                .bind(repo).bind(num).bind(events.len() as i64).bind(bytes as i64)
+                .execute(&mut *tx).await.map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
                 Ok(to_u64(num))
             });
@@ -191,30 +198,39 @@ impl DiscussionStore for SqlStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn add_discussion_event(
+    async fn add_discussion_events(
         &self,
         repo: i64,
         num: u64,
-        event: &DiscussionEventRecord,
-        title: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<()> {
+        events: &[DiscussionEventRecord],
+        change: DiscussionChange<'_>,
+        budget: DiscussionBudget,
+    ) -> Result<bool> {
+        let bytes: usize = events.iter().map(|e| e.data.len()).sum();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
             let changed = sqlx::query(
-                "UPDATE discussions SET title = COALESCE($3, title), status = COALESCE($4, status) \
-                 WHERE repo_id = $1 AND num = $2",
+                "UPDATE discussions SET title = COALESCE($3, title), status = COALESCE($4, status), \
+                 event_count = event_count + $5, data_bytes = data_bytes + $6 \
+                 WHERE repo_id = $1 AND num = $2 AND event_count + $5 <= $7 AND data_bytes + $6 <= $8",
             )
-            .bind(repo).bind(to_i64(num)).bind(title).bind(status)
+            .bind(repo).bind(to_i64(num)).bind(change.title).bind(change.status)
+            .bind(events.len() as i64).bind(bytes as i64)
+            .bind(to_i64(budget.max_events)).bind(to_i64(budget.max_bytes))
             .execute(&mut *tx).await.map_err(db_error)?
             .rows_affected();
             if changed == 0 {
-                return Err(StorageError::NotFound);
+                let (exists,): (bool,) = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM discussions WHERE repo_id = $1 AND num = $2)",
+                )
+                .bind(repo).bind(to_i64(num))
+                .fetch_one(&mut *tx).await.map_err(db_error)?;
+                return if exists { Ok(false) } else { Err(StorageError::NotFound) };
             }
-            insert_events!(tx, repo, num, std::slice::from_ref(event));
+            insert_events!(tx, repo, num, events);
             tx.commit().await.map_err(db_error)?;
         });
-        Ok(())
+        Ok(true)
     }
 
     async fn discussion_event(&self, repo: i64, num: u64, id: &str) -> Result<Option<DiscussionEventRecord>> {
@@ -229,13 +245,47 @@ impl DiscussionStore for SqlStore {
         Ok(row.map(Into::into))
     }
 
-    async fn update_discussion_event(&self, repo: i64, num: u64, id: &str, data: &str) -> Result<()> {
-        let changed = with_pool!(self, pool => {
-            sqlx::query("UPDATE discussion_events SET data = $4 WHERE repo_id = $1 AND num = $2 AND id = $3")
-                .bind(repo).bind(to_i64(num)).bind(id).bind(data)
-                .execute(pool).await.map_err(db_error)?
-                .rows_affected()
+    async fn update_discussion_event(
+        &self,
+        repo: i64,
+        num: u64,
+        id: &str,
+        old: &str,
+        new: &str,
+        budget: DiscussionBudget,
+    ) -> Result<bool> {
+        let delta = new.len() as i64 - old.len() as i64;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
+            let (found,): (bool,) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM discussion_events WHERE repo_id = $1 AND num = $2 AND id = $3)",
+            )
+            .bind(repo).bind(to_i64(num)).bind(id)
+            .fetch_one(&mut *tx).await.map_err(db_error)?;
+            if !found {
+                return Err(StorageError::NotFound);
+            }
+            let within = sqlx::query(
+                "UPDATE discussions SET data_bytes = data_bytes + $3 \
+                 WHERE repo_id = $1 AND num = $2 AND data_bytes + $3 <= $4",
+            )
+            .bind(repo).bind(to_i64(num)).bind(delta).bind(to_i64(budget.max_bytes))
+            .execute(&mut *tx).await.map_err(db_error)?
+            .rows_affected();
+            if within == 0 {
+                return Ok(false);
+            }
+            let swapped = sqlx::query(
+                "UPDATE discussion_events SET data = $5 WHERE repo_id = $1 AND num = $2 AND id = $3 AND data = $4",
+            )
+            .bind(repo).bind(to_i64(num)).bind(id).bind(old).bind(new)
+            .execute(&mut *tx).await.map_err(db_error)?
+            .rows_affected();
+            if swapped == 0 {
+                return Err(StorageError::Conflict);
+            }
+            tx.commit().await.map_err(db_error)?;
         });
-        if changed == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+        Ok(true)
     }
 }

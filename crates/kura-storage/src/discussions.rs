@@ -47,6 +47,13 @@ pub struct NewDiscussion<'a> {
     pub created_at: Timestamp,
 }
 
+/// What one discussion may hold: events, and bytes of event data in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscussionBudget {
+    pub max_events: u64,
+    pub max_bytes: u64,
+}
+
 /// Which discussions a listing keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiscussionFilter {
@@ -78,17 +85,35 @@ pub trait DiscussionStore: Send + Sync + 'static {
     ) -> Result<(Vec<DiscussionRecord>, u64)>;
     /// The first `limit` events of a discussion, oldest first.
     async fn discussion_events(&self, repo: i64, num: u64, limit: u64) -> Result<Vec<DiscussionEventRecord>>;
-    /// Appends an event and, with it, sets the title or the status (one transaction);
+    /// Appends events and, with them, sets the title or the status, in one transaction, if
+    /// the discussion stays within `budget` (`Ok(false)`, and nothing written, if not);
     /// `NotFound` when there is no such discussion.
-    async fn add_discussion_event(
+    async fn add_discussion_events(
         &self,
         repo: i64,
         num: u64,
-        event: &DiscussionEventRecord,
-        title: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<()>;
+        events: &[DiscussionEventRecord],
+        change: DiscussionChange<'_>,
+        budget: DiscussionBudget,
+    ) -> Result<bool>;
     async fn discussion_event(&self, repo: i64, num: u64, id: &str) -> Result<Option<DiscussionEventRecord>>;
-    /// Replaces an event's data; `NotFound` when there is no such event.
-    async fn update_discussion_event(&self, repo: i64, num: u64, id: &str, data: &str) -> Result<()>;
+    /// Replaces an event's data if it is still `old` (`Conflict` if it changed meanwhile) and
+    /// the discussion stays within `budget` (`Ok(false)` if not); `NotFound` when there is no
+    /// such event.
+    async fn update_discussion_event(
+        &self,
+        repo: i64,
+        num: u64,
+        id: &str,
+        old: &str,
+        new: &str,
+        budget: DiscussionBudget,
+    ) -> Result<bool>;
+}
+
+/// What an event sets on its discussion besides itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiscussionChange<'a> {
+    pub title: Option<&'a str>,
+    pub status: Option<&'a str>,
 }

@@ -12,6 +12,16 @@ fn event(id: &str, kind: &str, author: Option<i64>, at: i64, data: &str) -> Disc
     DiscussionEventRecord { id: id.into(), kind: kind.into(), author, created_at: at, data: data.into() }
 }
 
+const ROOMY: DiscussionBudget = DiscussionBudget { max_events: 100, max_bytes: 1 << 20 };
+
+fn title(t: &str) -> DiscussionChange<'_> {
+    DiscussionChange { title: Some(t), status: None }
+}
+
+fn status(s: &str) -> DiscussionChange<'_> {
+    DiscussionChange { title: None, status: Some(s) }
+}
+
 async fn repo(store: &dyn MetadataStore, id: &str) -> i64 {
     store
         .create_repo(NewRepo {
@@ -82,17 +92,19 @@ pub async fn discussion_store(store: &dyn MetadataStore) {
 
     // Events change the title and status with them.
     let rename = event("e2", "title-change", Some(a), 400, r#"{"from":"Question","to":"Q"}"#);
-    store.add_discussion_event(one, 1, &rename, Some("Q"), None).await.unwrap();
+    assert!(store.add_discussion_events(one, 1, &[rename], title("Q"), ROOMY).await.unwrap());
     let close = event("e3", "status-change", Some(b), 500, r#"{"status":"closed"}"#);
-    store.add_discussion_event(one, 1, &close, None, Some("closed")).await.unwrap();
+    assert!(store.add_discussion_events(one, 1, &[close], status("closed"), ROOMY).await.unwrap());
     let got = store.discussion(one, 1).await.unwrap().unwrap();
     assert_eq!((got.title.as_str(), got.status.as_str()), ("Q", "closed"));
     assert_eq!(store.discussions(one, &closed, 0, 10).await.unwrap().1, 1);
     let events = store.discussion_events(one, 1, 10).await.unwrap();
     assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2", "e3"]);
     assert_eq!(store.discussion_events(one, 1, 2).await.unwrap().len(), 2, "limited");
-    let missing =
-        store.add_discussion_event(one, 9, &event("e4", "comment", None, 1, "{}"), None, None).await;
+    let e4 = event("e4", "comment", None, 1, "{}");
+    let missing = store
+        .add_discussion_events(one, 9, std::slice::from_ref(&e4), DiscussionChange::default(), ROOMY)
+        .await;
     assert!(matches!(missing, Err(StorageError::NotFound)), "{missing:?}");
     assert_eq!(store.discussion_event(one, 1, "e4").await.unwrap(), None, "nothing half-written");
 
@@ -100,9 +112,35 @@ pub async fn discussion_store(store: &dyn MetadataStore) {
     assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap(), Some(first[0].clone()));
     assert_eq!(store.discussion_event(one, 2, "e1").await.unwrap(), None);
     assert_eq!(store.discussion_event(two, 1, "e1").await.unwrap(), None);
-    store.update_discussion_event(one, 1, "e1", r#"{"raw":"edited"}"#).await.unwrap();
-    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap().unwrap().data, r#"{"raw":"edited"}"#);
-    assert!(matches!(store.update_discussion_event(two, 1, "e1", "{}").await, Err(StorageError::NotFound)));
+    let (was, edited) = (r#"{"raw":"hi"}"#, r#"{"raw":"edited"}"#);
+    assert!(store.update_discussion_event(one, 1, "e1", was, edited, ROOMY).await.unwrap());
+    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap().unwrap().data, edited);
+    let stale = store.update_discussion_event(one, 1, "e1", was, r#"{"raw":"late"}"#, ROOMY).await;
+    assert!(matches!(stale, Err(StorageError::Conflict)), "an edit of a changed event is refused: {stale:?}");
+    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap().unwrap().data, edited);
+    let elsewhere = store.update_discussion_event(two, 1, "e1", edited, "{}", ROOMY).await;
+    assert!(matches!(elsewhere, Err(StorageError::NotFound)));
+
+    // Budgets: counted inside the write, by events and by bytes; nothing written past them.
+    let tight = DiscussionBudget { max_events: 5, max_bytes: 200 };
+    let two_more =
+        [event("e5", "comment", Some(a), 600, "{}"), event("e6", "status-change", Some(a), 600, "{}")];
+    assert!(
+        store.add_discussion_events(one, 1, &two_more, status("open"), tight).await.unwrap(),
+        "3 + 2 = 5"
+    );
+    let sixth = [event("e7", "comment", Some(a), 700, "{}")];
+    assert!(!store.add_discussion_events(one, 1, &sixth, status("closed"), tight).await.unwrap(), "a sixth");
+    assert_eq!(store.discussion(one, 1).await.unwrap().unwrap().status, "open", "nothing changed");
+    assert_eq!(store.discussion_event(one, 1, "e7").await.unwrap(), None);
+    let big = "x".repeat(300);
+    let bytes = DiscussionBudget { max_events: 100, max_bytes: 299 };
+    assert!(!store.update_discussion_event(one, 1, "e1", edited, &big, bytes).await.unwrap(), "too big");
+    assert_eq!(store.discussion_event(one, 1, "e1").await.unwrap().unwrap().data, edited);
+    let fresh = [event("e8", "comment", Some(b), 1, &big)];
+    assert!(!store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), bytes).await.unwrap());
+    let fits = DiscussionBudget { max_events: 100, max_bytes: 300 };
+    assert!(store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), fits).await.unwrap());
 
     // Deleting a repo deletes its discussions.
     store.delete_repo(two).await.unwrap();

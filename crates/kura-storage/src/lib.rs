@@ -39,7 +39,8 @@ mod tokens_conformance;
 pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
 pub use discussions::{
-    DiscussionEventRecord, DiscussionFilter, DiscussionRecord, DiscussionStore, NewDiscussion,
+    DiscussionBudget, DiscussionChange, DiscussionEventRecord, DiscussionFilter, DiscussionRecord,
+    DiscussionStore, NewDiscussion,
 };
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};

@@ -121,7 +121,7 @@ pub(crate) async fn act(ctx: &mut Ctx, repo: &RepoRef, num: &str, action: &str) 
             event_answer("newStatus", &event)
         }
         "merge" => {
-            discussions.get(&ctx.identity, &record, num).await?;
+            discussions.head(&ctx.identity, &record, num).await?;
             return Err(ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 "Pull requests are not supported by this kura server yet",

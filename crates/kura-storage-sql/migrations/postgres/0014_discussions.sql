@@ -7,6 +7,9 @@ CREATE TABLE discussions (
     is_pull_request BOOLEAN NOT NULL,
     author_id BIGINT,
     created_at BIGINT NOT NULL,
+    -- What its events hold, kept with every write (the budget is checked against them).
+    event_count BIGINT NOT NULL DEFAULT 0,
+    data_bytes BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (repo_id, num)
 );
 -- Their events in order (seq), each with its JSON data.

@@ -7,6 +7,9 @@ CREATE TABLE discussions (
     is_pull_request INTEGER NOT NULL,
     author_id INTEGER,
     created_at INTEGER NOT NULL,
+    -- What its events hold, kept with every write (the budget is checked against them).
+    event_count INTEGER NOT NULL DEFAULT 0,
+    data_bytes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (repo_id, num)
 );
 -- Their events in order (seq), each with its JSON data.
