@@ -544,7 +544,10 @@ def test_concurrent_cold_clients_cause_one_upstream_fetch(hub, mirror, hub_metri
     fetched = after["kura_mirror_upstream_bytes_total"] - before["kura_mirror_upstream_bytes_total"]
     gets = upstream_fetches(hub.server.log_since(hub_log, limit=10**7), repo, "weights.bin", head["X-Xet-Hash"])
     assert len(gets) == 1, "one upstream fetch:\n" + "\n".join(gets)
-    assert CONCURRENT_SIZE <= sent <= 1.05 * CONCURRENT_SIZE + METADATA_ALLOWANCE, (
+    # What the upstream kura sent: the file once at most. (Through its Xet CAS, the xorb ranges
+    # may come straight from the upstream's object store, by presigned URLs, as with S3, and
+    # then not through the upstream's HTTP at all; what the mirror received is the file once.)
+    assert sent <= 1.05 * CONCURRENT_SIZE + METADATA_ALLOWANCE, (
         f"the upstream sent {sent} bytes for {CLIENTS} clients of a {CONCURRENT_SIZE}-byte file"
     )
     assert CONCURRENT_SIZE <= fetched <= 1.05 * CONCURRENT_SIZE, fetched
