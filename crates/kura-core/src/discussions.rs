@@ -437,13 +437,15 @@ impl Discussions<'_> {
         }
         let (event, mut data) = self.comment_event(repo, num, id).await?;
         data["hidden"] = Value::Bool(true);
+        let author = self.name_of(event.author, &mut HashMap::new()).await?;
+        let hidden = self.store_event(repo, num, event, data, author).await?;
+        // Audited once stored: a hide refused (a race, a full discussion) leaves no entry.
         let details = json!({"discussion": num, "comment": id});
         self.hub
             .accounts()
             .audit(actor(identity), "discussion.hide_comment", record_target(repo), details)
             .await;
-        let author = self.name_of(event.author, &mut HashMap::new()).await?;
-        self.store_event(repo, num, event, data, author).await
+        Ok(hidden)
     }
 
     async fn store_event(
