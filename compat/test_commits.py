@@ -178,16 +178,10 @@ def test_concurrent_commits_to_one_branch_all_land(api, repo_id):
     assert len(history) == 13 and set(oids) <= set(history), "no commit may be lost or overwrite another"
 
 
-def test_create_pr_is_supported_or_clearly_refused(api, repo_id):
-    """Pull requests come later; until then create_pr must fail cleanly (501), not half-commit."""
+def test_create_pr_commits_to_a_new_pull_request_not_to_main(api, repo_id):
     head = api.model_info(repo_id).sha
-    try:
-        info = api.upload_file(path_or_fileobj=b"pr", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True)
-    except HfHubHTTPError as error:
-        assert error.response.status_code == 501, f"expected 501 Not Implemented, got {error.response.status_code}"
-        assert api.model_info(repo_id).sha == head
-        assert not api.file_exists(repo_id, "pr.txt")
-        return
+    info = api.upload_file(path_or_fileobj=b"pr", path_in_repo="pr.txt", repo_id=repo_id, create_pr=True)
     assert info.pr_num is not None and info.pr_revision == f"refs/pr/{info.pr_num}"
     assert api.model_info(repo_id).sha == head, "a PR commit must not move main"
     assert api.file_exists(repo_id, "pr.txt", revision=info.pr_revision)
+    assert not api.file_exists(repo_id, "pr.txt")

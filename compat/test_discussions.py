@@ -1,7 +1,6 @@
 """Discussions with the official client (issue 19, first part): create, list with filters and
 pages, details with events, comment, rename, open/close, edit and hide a comment; who may do
-what; bounds and rendering. Pull requests (`refs/pr/N`, merge) are not served yet: opening one
-is a clear 501."""
+what; bounds and rendering. Pull requests are in `test_pull_requests.py`."""
 
 import json
 
@@ -163,11 +162,6 @@ def test_posting_is_rate_limited_per_user(hub, alice, repo_id):
             break
     assert statuses[-1] == 429 and statuses[:-1] == [200] * (len(statuses) - 1), statuses
     assert alice.api.comment_discussion(repo_id, d.num, "others still post").author == "alice"
-
-
-def test_pull_requests_are_refused_clearly_for_now(alice, repo_id):
-    assert status_of(lambda: alice.api.create_pull_request(repo_id, title="later")) == 501
-    assert list(alice.api.get_repo_discussions(repo_id)) == [], "nothing half-created"
 
 
 def test_the_hf_discussions_commands(alice, bob, repo_id):

@@ -188,6 +188,44 @@ impl Accounts<'_> {
         })
     }
 
+    /// Contributing to a repo without writing to its branches: opening discussions and pull
+    /// requests, commenting, uploading content for a pull request. Anyone signed in who can
+    /// see the repo, with a token that writes to it (a read token is 403, as on the Hub).
+    pub async fn authorize_contribution<'i>(
+        &self,
+        identity: &'i Identity,
+        repo: &RepoRecord,
+    ) -> Result<&'i Principal> {
+        self.authorize_read(identity, repo).await?;
+        let Some(principal) = identity.principal() else {
+            return Err(CoreError::Unauthorized(
+                "You must be authenticated to contribute to a repo".to_owned(),
+            ));
+        };
+        if !Self::token_writes(identity, repo) {
+            return Err(CoreError::Forbidden(
+                "Contributing to a repo needs a token with write access".to_owned(),
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// Uploading content (LFS objects, Xet files): write access, or for a pull request the
+    /// right to contribute. Uploads only add objects the repo may reference later; moving a
+    /// branch is checked when a commit or push does it.
+    pub async fn authorize_upload(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        pull_request: bool,
+    ) -> Result<()> {
+        if pull_request {
+            self.authorize_contribution(identity, repo).await.map(|_| ())
+        } else {
+            self.authorize_write(identity, repo).await
+        }
+    }
+
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.
     pub async fn authorize_write(&self, identity: &Identity, repo: &RepoRecord) -> Result<()> {
         self.authorize_read(identity, repo).await?;

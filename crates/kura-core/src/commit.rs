@@ -74,7 +74,8 @@ impl Repos<'_> {
         revision: &str,
         request: CommitRequest,
     ) -> Result<ObjectId> {
-        self.hub.accounts().authorize_write(identity, repo).await?;
+        // A branch needs write access; `refs/pr/N` its pull request's author (or a writer).
+        let pull_request = self.hub.discussions().authorize_ref_write(identity, repo, revision).await?;
         let expected_parent = match &request.parent {
             // Not a commit of this repo: the Hub answers it like any other stale parent.
             Some(prefix) => Some(self.resolve_commit_prefix(repo, prefix).await?.ok_or_else(stale_parent)?),
@@ -91,6 +92,10 @@ impl Repos<'_> {
             match self.meta.update_ref(repo.id, &ref_name, Some(head), Some(new), self.now_millis()).await {
                 Ok(()) => {
                     self.after_branch_update(repo, &ref_name, new).await?;
+                    if let Some(num) = pull_request {
+                        let commits = [(new, request.summary.clone())];
+                        self.hub.discussions().record_commits(identity, repo, num, &commits).await?;
+                    }
                     return Ok(new);
                 }
                 Err(StorageError::Conflict) if expected_parent.is_some() => return Err(stale_parent()),
@@ -139,7 +144,7 @@ impl Repos<'_> {
         self.list_repos(identity, query).await
     }
 
-    async fn build_commit(
+    pub(crate) async fn build_commit(
         &self,
         identity: &Identity,
         repo: &RepoRecord,

@@ -31,7 +31,8 @@ const MAX_HISTORY: usize = 5;
 /// Highest listing page (past it the listing is refused rather than scanned).
 const MAX_PAGE: u64 = 2_000;
 
-const BUDGET: DiscussionBudget = DiscussionBudget { max_events: MAX_EVENTS, max_bytes: MAX_DISCUSSION_BYTES };
+pub(crate) const BUDGET: DiscussionBudget =
+    DiscussionBudget { max_events: MAX_EVENTS, max_bytes: MAX_DISCUSSION_BYTES };
 /// Discussions per listing page.
 pub const PAGE_SIZE: u64 = 50;
 /// Posts (new discussions, comments, edits) a user may make in a burst, and the refill.
@@ -44,6 +45,17 @@ pub struct DiscussionDetails {
     pub discussion: DiscussionRecord,
     pub author: Option<String>,
     pub events: Vec<EventDetails>,
+    /// For a pull request: where it stands against its target.
+    pub pull: Option<PullDetails>,
+}
+
+/// A pull request's target, its conflicts with it now, and its merge commit once merged.
+#[derive(Debug, Clone, Default)]
+pub struct PullDetails {
+    /// The full ref it merges into (`refs/heads/main`).
+    pub base: String,
+    pub conflicts: Vec<String>,
+    pub merge_commit: Option<String>,
 }
 
 /// An event with its author's name.
@@ -72,11 +84,11 @@ pub struct ListQuery {
     pub page: u64,
 }
 
-fn new_event_id() -> String {
+pub(crate) fn new_event_id() -> String {
     format!("{:024x}", rand::random::<u128>() >> 32)
 }
 
-fn check_title(title: &str) -> Result<String> {
+pub(crate) fn check_title(title: &str) -> Result<String> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || title.chars().any(hides_text) {
         return Err(CoreError::invalid(format!(
@@ -88,13 +100,13 @@ fn check_title(title: &str) -> Result<String> {
 
 /// Control characters, and the invisible ones that reorder or hide text (bidirectional
 /// overrides and isolates, zero-width characters, the byte order mark).
-fn hides_text(c: char) -> bool {
+pub(crate) fn hides_text(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}')
         || matches!(c, '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-fn check_body(body: &str, what: &str) -> Result<()> {
+pub(crate) fn check_body(body: &str, what: &str) -> Result<()> {
     if body.len() > MAX_COMMENT_BYTES {
         return Err(CoreError::invalid(format!("A {what} must be at most {MAX_COMMENT_BYTES} bytes")));
     }
@@ -102,25 +114,19 @@ fn check_body(body: &str, what: &str) -> Result<()> {
 }
 
 /// The data of a new comment event.
-fn comment_data(raw: &str, author: &str, now: i64) -> Value {
+pub(crate) fn comment_data(raw: &str, author: &str, now: i64) -> Value {
     json!({"edited": false, "hidden": false, "latest": {"raw": raw, "updatedAt": now, "author": author}, "history": []})
 }
 
 impl Discussions<'_> {
     /// The caller as a poster: authenticated, with a token that writes and reaches the repo,
     /// within the per-user rate.
-    async fn poster<'i>(&self, identity: &'i Identity, repo: &RepoRecord) -> Result<&'i Principal> {
-        self.hub.accounts().authorize_read(identity, repo).await?;
-        let Some(principal) = identity.principal() else {
-            return Err(CoreError::Unauthorized(
-                "You must be authenticated to post in discussions".to_owned(),
-            ));
-        };
-        if !crate::services::Accounts::token_writes(identity, repo) {
-            return Err(CoreError::Forbidden(
-                "Posting in discussions needs a token with write access".to_owned(),
-            ));
-        }
+    pub(crate) async fn poster<'i>(
+        &self,
+        identity: &'i Identity,
+        repo: &RepoRecord,
+    ) -> Result<&'i Principal> {
+        let principal = self.hub.accounts().authorize_contribution(identity, repo).await?;
         let now = self.now_millis();
         let limited = self
             .hub
@@ -136,7 +142,7 @@ impl Discussions<'_> {
     }
 
     /// Whether the caller writes to the repo (maintainers).
-    async fn is_writer(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
+    pub(crate) async fn is_writer(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
         match self.hub.accounts().authorize_write(identity, repo).await {
             Ok(()) => Ok(true),
             Err(CoreError::Forbidden(_) | CoreError::Unauthorized(_)) => Ok(false),
@@ -169,9 +175,7 @@ impl Discussions<'_> {
         pull_request: bool,
     ) -> Result<u64> {
         if pull_request {
-            return Err(CoreError::NotImplemented(
-                "Pull requests are not supported by this kura server yet".into(),
-            ));
+            return self.open_pull_request(identity, repo, title, description).await;
         }
         let title = check_title(title)?;
         check_body(description, "description")?;
@@ -191,6 +195,7 @@ impl Discussions<'_> {
             is_pull_request: false,
             author: principal.user.id,
             created_at: now,
+            pr_head: None,
         };
         Ok(self.meta.create_discussion(new, &[first]).await?)
     }
@@ -205,10 +210,15 @@ impl Discussions<'_> {
             let data = serde_json::from_str(&event.data).unwrap_or(Value::Null);
             events.push(EventDetails { author: self.name_of(event.author, &mut names).await?, data, event });
         }
+        let pull = match discussion.is_pull_request {
+            true => Some(self.pull_details(repo, &discussion, &events).await?),
+            false => None,
+        };
         Ok(DiscussionDetails {
             author: self.name_of(discussion.author, &mut names).await?,
             discussion,
             events,
+            pull,
         })
     }
 
@@ -218,7 +228,7 @@ impl Discussions<'_> {
         self.found(repo, num).await
     }
 
-    async fn found(&self, repo: &RepoRecord, num: u64) -> Result<DiscussionRecord> {
+    pub(crate) async fn found(&self, repo: &RepoRecord, num: u64) -> Result<DiscussionRecord> {
         self.meta
             .discussion(repo.id, num)
             .await?
@@ -267,7 +277,7 @@ impl Discussions<'_> {
     }
 
     /// A new event made by `principal`.
-    fn event(&self, principal: &Principal, kind: &str, data: Value) -> EventDetails {
+    pub(crate) fn event(&self, principal: &Principal, kind: &str, data: Value) -> EventDetails {
         let event = DiscussionEventRecord {
             id: new_event_id(),
             kind: kind.into(),
@@ -280,7 +290,7 @@ impl Discussions<'_> {
 
     /// Appends events (in one transaction, within the discussion's budget), changing title
     /// or status with them.
-    async fn append(
+    pub(crate) async fn append(
         &self,
         repo: &RepoRecord,
         num: u64,
@@ -471,7 +481,7 @@ impl Discussions<'_> {
     }
 }
 
-fn full() -> CoreError {
+pub(crate) fn full() -> CoreError {
     CoreError::invalid(format!(
         "This discussion is full (at most {MAX_EVENTS} events and {MAX_DISCUSSION_BYTES} bytes); open a new one"
     ))

@@ -84,7 +84,17 @@ impl Git<'_> {
         atomic: bool,
         pack: Option<Arc<dyn PushedPack>>,
     ) -> Result<PushReport> {
-        self.hub.accounts().authorize_write(identity, repo).await?;
+        // Writers push branches and tags; anyone who may contribute pushes to the pull
+        // requests they opened (`refs/pr/N`, checked per command).
+        let accounts = self.hub.accounts();
+        let writer = match accounts.authorize_write(identity, repo).await {
+            Ok(()) => true,
+            Err(CoreError::Forbidden(_)) => false,
+            Err(other) => return Err(other),
+        };
+        if !writer {
+            accounts.authorize_contribution(identity, repo).await?;
+        }
         let repo_objects = RepoObjects::new(repo);
         let received = match pack {
             Some(pack) => match self.unpack(&repo_objects, pack).await {
@@ -97,7 +107,7 @@ impl Git<'_> {
         let known = Known { received, repo: repo_objects };
         let mut checks = Vec::with_capacity(commands.len());
         for command in commands {
-            checks.push(self.check_command(identity, repo, command, &known).await?);
+            checks.push(self.check_command(identity, repo, command, &known, writer).await?);
         }
         if atomic && checks.iter().any(Option::is_some) {
             let results = commands
@@ -118,7 +128,7 @@ impl Git<'_> {
         for (command, check) in commands.iter().zip(checks) {
             let error = match check {
                 Some(error) => Some(error),
-                None => self.apply_command(repo, command, &known.received).await?,
+                None => self.apply_command(identity, repo, command, &known.received).await?,
             };
             results.push(RefUpdateResult { name: command.name.clone(), error });
         }
@@ -179,13 +189,24 @@ impl Git<'_> {
         repo: &RepoRecord,
         command: &RefUpdate,
         known: &Known<'_>,
+        writer: bool,
     ) -> Result<Option<String>> {
         let received = &known.received;
         let Ok(name) = RefName::from_full(&command.name) else {
             return Ok(Some("invalid ref name".to_owned()));
         };
-        let branch = command.name.starts_with("refs/heads/");
-        if !branch && !command.name.starts_with("refs/tags/") {
+        let pull_request = command.name.starts_with("refs/pr/");
+        let branch = command.name.starts_with("refs/heads/") || pull_request;
+        if pull_request {
+            let check = self.hub.discussions().check_pr_push(identity, repo, command).await?;
+            if check.is_some() {
+                return Ok(check);
+            }
+        } else if !writer {
+            return Ok(Some(
+                "no write access to this repo: push to the pull request you opened (refs/pr/N)".to_owned(),
+            ));
+        } else if !branch && !command.name.starts_with("refs/tags/") {
             return Ok(Some("only branches (refs/heads/) and tags (refs/tags/) can be pushed".to_owned()));
         }
         let current = self.meta.ref_target(repo.id, &name).await?;
@@ -234,6 +255,7 @@ impl Git<'_> {
     /// Moves one ref, after recording the pushed commits it makes reachable.
     async fn apply_command(
         &self,
+        identity: &Identity,
         repo: &RepoRecord,
         command: &RefUpdate,
         received: &Staged,
@@ -241,6 +263,7 @@ impl Git<'_> {
         let name = RefName::from_full(&command.name).map_err(|e| CoreError::invalid(e.to_string()))?;
         let old = (!command.is_create()).then_some(command.old);
         let new = (!command.is_delete()).then_some(command.new);
+        let mut pushed = Vec::new();
         if let Some(new) = new {
             let commits = self.new_commits(repo, new, received).await?;
             match self.hub.index().gate_pickles(repo, &commits).await {
@@ -248,11 +271,15 @@ impl Git<'_> {
                 other => other?,
             }
             self.meta.add_commits(repo.id, &commits).await?;
+            pushed = commits;
         }
         match self.meta.update_ref(repo.id, &name, old, new, self.now_millis()).await {
             Ok(()) => {
                 if let Some(new) = new {
                     self.hub.repos().after_branch_update(repo, &name, new).await?;
+                }
+                if let Some(num) = crate::pulls::pr_number(name.as_str()) {
+                    self.record_pushed(identity, repo, num, &pushed).await?;
                 }
                 Ok(None)
             }
@@ -261,6 +288,24 @@ impl Git<'_> {
             }
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Records commits pushed to pull request `num` as its events, oldest first (at most the
+    /// newest 100 of one push).
+    async fn record_pushed(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        num: u64,
+        pushed: &[ObjectId],
+    ) -> Result<()> {
+        let mut commits = Vec::new();
+        for oid in pushed.iter().take(100) {
+            let message = self.objects.commit(oid).await?.message;
+            commits.push((*oid, message.lines().next().unwrap_or_default().to_owned()));
+        }
+        commits.reverse();
+        self.hub.discussions().record_commits(identity, repo, num, &commits).await
     }
 
     /// Pushed commits reachable from `tip` that the repo does not know yet.

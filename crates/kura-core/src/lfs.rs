@@ -110,8 +110,9 @@ impl Files<'_> {
         repo: &RepoRecord,
         objects: &[(Sha256, u64)],
         multipart: bool,
+        pull_request: bool,
     ) -> Result<Vec<UploadPlan>> {
-        self.hub.accounts().authorize_write(identity, repo).await?;
+        self.hub.accounts().authorize_upload(identity, repo, pull_request).await?;
         let expires_at = self.now_millis() + CAPABILITY_TTL_MS;
         let issuer = Issuer::of(identity);
         let limits = &self.config.limits;
@@ -233,11 +234,12 @@ impl Files<'_> {
         self.hub.accounts().authorize_files(&identity, &repo).await.map_err(deny_url)
     }
 
-    /// The repo of an upload URL, re-checked against what its issuer may write now.
+    /// The repo of an upload URL, re-checked against what its issuer may upload now (write
+    /// access, or the right to contribute a pull request: the URL does not say which).
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
         let repo = self.capability_target(capability).await?;
         let identity = self.hub.accounts().reauthenticate(&capability.issuer, url_revoked).await?;
-        self.hub.accounts().authorize_write(&identity, &repo).await.map_err(deny_url)?;
+        self.hub.accounts().authorize_contribution(&identity, &repo).await.map_err(deny_url)?;
         Ok(repo)
     }
 

@@ -47,6 +47,8 @@ mod objects;
 mod orgs;
 mod pickle_gate;
 mod preupload;
+mod pull_merge;
+mod pulls;
 mod rate_limit;
 mod read_proof;
 mod reindex;
@@ -90,6 +92,7 @@ pub use commit::{CommitRequest, FileContent, Operation};
 pub use compare::{ChangeKind, ChangedFile, CompareBudget, Comparison, FileSide};
 pub use discussions::{
     DiscussionDetails, DiscussionPage, EventDetails, ListQuery, MAX_COMMENT_BYTES, MAX_TITLE_CHARS,
+    PullDetails,
 };
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
@@ -119,6 +122,8 @@ pub use mirror_upstream::{
 pub use objects::BlobInfo;
 pub use orgs::MemberChange;
 pub use preupload::{LFS_THRESHOLD, PlannedUpload, Preupload, UploadCandidate, UploadMode, upload_modes};
+pub use pull_merge::{MergePlan, merge_trees};
+pub use pulls::{TARGET_BRANCH, pr_number};
 pub use read_proof::{ObjectRead, OpenFile};
 pub use reindex::ReindexProgress;
 pub use repos::RepoSettings;

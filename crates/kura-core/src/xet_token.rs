@@ -119,15 +119,17 @@ fn lost_access(denied: fn() -> CoreError) -> impl Fn(CoreError) -> CoreError {
 }
 
 impl Xet<'_> {
-    /// Issues a CAS token for the repo (read, or write which implies read).
+    /// Issues a CAS token for the repo (read, or write which implies read). A write token for
+    /// a pull request needs only the right to contribute.
     pub async fn xet_token(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
         write: bool,
+        pull_request: bool,
     ) -> Result<(String, i64)> {
         if write {
-            self.hub.accounts().authorize_write(identity, repo).await?;
+            self.hub.accounts().authorize_upload(identity, repo, pull_request).await?;
         } else {
             self.hub.accounts().authorize_files(identity, repo).await?;
         }
@@ -171,7 +173,7 @@ impl Xet<'_> {
         Ok(grant)
     }
 
-    /// The grant's repo, with the issuer's access re-checked now (write too for write grants).
+    /// The grant's repo, with the issuer's access re-checked now (uploads too for write grants).
     pub(crate) async fn xet_access(&self, grant: &XetGrant) -> Result<XetAccess> {
         let sealed = grant.upstream.as_deref();
         self.repo_access(grant.repo_type, &grant.repo_id, &grant.issuer, grant.write, sealed, invalid_token)
@@ -200,8 +202,11 @@ impl Xet<'_> {
             return Ok(XetAccess { scope: XetScope::Mirror(mirror), issuer: issuer.clone(), upstream });
         };
         let identity = self.hub.accounts().reauthenticate(issuer, denied).await?;
+        // A write grant uploads content; it never moves a ref. Its issuer must still be able
+        // to upload (write access, or contributing a pull request: the grant does not say which).
         if write {
-            self.hub.accounts().authorize_write(&identity, &repo).await.map_err(lost_access(denied))?;
+            let accounts = self.hub.accounts();
+            accounts.authorize_contribution(&identity, &repo).await.map_err(lost_access(denied))?;
         }
         let files =
             self.hub.accounts().authorize_files(&identity, &repo).await.map_err(lost_access(denied))?;

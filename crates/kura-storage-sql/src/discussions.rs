@@ -138,6 +138,11 @@ impl DiscussionStore for SqlStore {
                 .bind(new.created_at)
                 .fetch_one(&mut *tx).await.map_err(db_error)?;
                 insert_events!(tx, repo, to_u64(num), events);
+                if let Some(head) = new.pr_head {
+                    sqlx::query("INSERT INTO refs (repo_id, name, target) VALUES ($1, $2, $3)")
+                        .bind(repo).bind(format!("refs/pr/{num}")).bind(head.to_hex())
+                        .execute(&mut *tx).await.map_err(db_error)?;
+                }
                 let bytes: usize = events.iter().map(|e| e.data.len()).sum();
                 sqlx::query(
                     "UPDATE discussions SET event_count = $3, data_bytes = $4 WHERE repo_id = $1 AND num = $2",

@@ -2,7 +2,7 @@
 //! their events (comments, status and title changes, commits). Event data is JSON the core
 //! writes and reads; the store keeps it as text.
 
-use kura_model::Timestamp;
+use kura_model::{ObjectId, Timestamp};
 
 use crate::StorageError;
 
@@ -45,6 +45,9 @@ pub struct NewDiscussion<'a> {
     pub is_pull_request: bool,
     pub author: i64,
     pub created_at: Timestamp,
+    /// For a pull request: the commit its ref `refs/pr/{num}` starts at, created in the same
+    /// transaction (a ref of that name already there refuses the whole creation).
+    pub pr_head: Option<ObjectId>,
 }
 
 /// What one discussion may hold: events, and bytes of event data in all.
@@ -67,8 +70,8 @@ pub struct DiscussionFilter {
 /// The discussions tables; a supertrait of `MetadataStore`.
 #[async_trait::async_trait]
 pub trait DiscussionStore: Send + Sync + 'static {
-    /// Opens a discussion numbered after the repo's last one, with its first events; returns
-    /// its number.
+    /// Opens a discussion numbered after the repo's last one, with its first events and, for a
+    /// pull request with `pr_head`, its ref `refs/pr/{num}`; returns its number.
     async fn create_discussion(
         &self,
         new: NewDiscussion<'_>,

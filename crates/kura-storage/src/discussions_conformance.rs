@@ -1,11 +1,11 @@
 //! Conformance of `DiscussionStore`. Run by `conformance::metadata_store`.
 
-use kura_model::{ObjectId, RepoId, RepoType};
+use kura_model::{ObjectId, RefName, RepoId, RepoType};
 
 use crate::*;
 
 fn new<'a>(repo: i64, title: &'a str, status: &'a str, pr: bool, author: i64, at: i64) -> NewDiscussion<'a> {
-    NewDiscussion { repo, title, status, is_pull_request: pr, author, created_at: at }
+    NewDiscussion { repo, title, status, is_pull_request: pr, author, created_at: at, pr_head: None }
 }
 
 fn event(id: &str, kind: &str, author: Option<i64>, at: i64, data: &str) -> DiscussionEventRecord {
@@ -141,6 +141,18 @@ pub async fn discussion_store(store: &dyn MetadataStore) {
     assert!(!store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), bytes).await.unwrap());
     let fits = DiscussionBudget { max_events: 100, max_bytes: 300 };
     assert!(store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), fits).await.unwrap());
+
+    // A pull request opens with its ref, in the same transaction; a ref in the way refuses it.
+    let next = store.discussions(one, &DiscussionFilter::default(), 0, 1).await.unwrap().1 + 1;
+    let head = ObjectId([7; 20]);
+    let pr = NewDiscussion { pr_head: Some(head), ..new(one, "Change", "draft", true, b, 800) };
+    assert_eq!(store.create_discussion(pr.clone(), &[]).await.unwrap(), next);
+    let name = RefName::from_full(&format!("refs/pr/{next}")).unwrap();
+    assert_eq!(store.ref_target(one, &name).await.unwrap(), Some(head));
+    let blocked = RefName::from_full(&format!("refs/pr/{}", next + 1)).unwrap();
+    store.update_ref(one, &blocked, None, Some(head), 800).await.unwrap();
+    assert!(store.create_discussion(pr, &[]).await.is_err(), "refs/pr/{} is taken", next + 1);
+    assert_eq!(store.discussion(one, next + 1).await.unwrap(), None, "nothing half-written");
 
     // Deleting a repo deletes its discussions.
     store.delete_repo(two).await.unwrap();

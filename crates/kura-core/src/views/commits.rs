@@ -43,13 +43,28 @@ pub struct CommitResultView {
     pub commit_oid: String,
     #[serde(rename = "commitUrl")]
     pub commit_url: String,
+    /// With `create_pr=1`: the pull request's page, `…/discussions/{num}` (the client reads
+    /// the number off its end).
+    #[serde(rename = "pullRequestUrl", skip_serializing_if = "Option::is_none")]
+    pub pull_request_url: Option<String>,
     pub success: bool,
 }
 
 impl CommitResultView {
     /// The commit `id` in the repo whose page is `repo_url`.
     pub fn new(repo_url: &str, id: &ObjectId) -> Self {
-        Self { commit_oid: id.to_hex(), commit_url: format!("{repo_url}/commit/{id}"), success: true }
+        Self {
+            commit_oid: id.to_hex(),
+            commit_url: format!("{repo_url}/commit/{id}"),
+            pull_request_url: None,
+            success: true,
+        }
+    }
+
+    /// The answer of a commit that opened pull request `num`.
+    pub fn with_pull_request(mut self, repo_url: &str, num: u64) -> Self {
+        self.pull_request_url = Some(format!("{repo_url}/discussions/{num}"));
+        self
     }
 }
 

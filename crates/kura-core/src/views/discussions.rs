@@ -157,6 +157,11 @@ pub struct DiscussionDetailsView {
     #[serde(flatten)]
     pub discussion: DiscussionView,
     pub events: Vec<EventView>,
+    /// Pull requests: `{"base": "refs/heads/main", "mergeCommitId"?}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Value>,
+    #[serde(rename = "filesWithConflicts", skip_serializing_if = "Option::is_none")]
+    pub files_with_conflicts: Option<Vec<String>>,
 }
 
 impl DiscussionDetailsView {
@@ -169,6 +174,11 @@ impl DiscussionDetailsView {
                 repo_id,
             ),
             events: details.events.iter().map(EventView::new).collect(),
+            changes: details.pull.as_ref().map(|pull| match &pull.merge_commit {
+                Some(merged) => json!({"base": pull.base, "mergeCommitId": merged}),
+                None => json!({"base": pull.base}),
+            }),
+            files_with_conflicts: details.pull.as_ref().map(|pull| pull.conflicts.clone()),
         }
     }
 }

@@ -18,9 +18,25 @@ pub struct BatchRequest {
     /// The transfer adapters the client supports (`basic`, `multipart`, `xet`).
     #[serde(default)]
     pub transfers: Vec<String>,
+    /// The ref the objects are for (`{"name": "refs/heads/main"}`); huggingface_hub leaves it
+    /// out when it opens a pull request.
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<BatchRef>,
+}
+
+/// The ref of a batch request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchRef {
+    pub name: String,
 }
 
 impl BatchRequest {
+    /// Whether the objects are for a pull request: no ref (huggingface_hub's `create_pr`), or
+    /// a `refs/pr/N` one.
+    pub fn for_pull_request(&self) -> bool {
+        self.git_ref.as_ref().is_none_or(|r| crate::pr_number(&r.name).is_some())
+    }
+
     /// Whether the client lists `transfer` among the transfers it supports.
     pub fn offers(&self, transfer: &str) -> bool {
         self.transfers.iter().any(|t| t == transfer)

@@ -41,10 +41,8 @@ fn parse_path(path: &str) -> ApiResult<RepoPath> {
 pub(crate) async fn preupload(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     // As on the Hub: a preupload prepares a commit, so it needs write rights, except for a
-    // pull request (which readers may open).
-    if !ctx.flag("create_pr") {
-        ctx.hub().accounts().authorize_write(&ctx.identity, &record).await?;
-    }
+    // pull request (which readers may open and add to).
+    check_committer(ctx, &record, revision).await?;
     let body: PreuploadBody = ctx.json().await?;
     let mut candidates = Vec::with_capacity(body.files.len());
     for file in &body.files {
@@ -184,18 +182,30 @@ async fn read_commit_request(ctx: &mut Ctx) -> ApiResult<CommitRequest> {
     Ok(request)
 }
 
+/// Refuses, before the body is read, a caller who could not commit to `revision`: a branch
+/// needs write access, a pull request (`create_pr=1`, `refs/pr/N`) the right to contribute
+/// (the core checks the rest: the pull request's author, its status).
+async fn check_committer(ctx: &Ctx, record: &kura_core::RepoRecord, revision: &str) -> ApiResult<()> {
+    let accounts = ctx.hub().accounts();
+    if ctx.flag("create_pr") || kura_core::pr_number(revision).is_some() {
+        accounts.authorize_contribution(&ctx.identity, record).await?;
+    } else {
+        accounts.authorize_write(&ctx.identity, record).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn create_commit(ctx: &mut Ctx, repo: &RepoRef, revision: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    if ctx.flag("create_pr") {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "Pull requests are not supported by this kura server yet",
-        ));
-    }
-    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await?;
+    check_committer(ctx, &record, revision).await?;
     let request = read_commit_request(ctx).await?;
-    let oid = ctx.hub().repos().create_commit(&ctx.identity, &record, revision, request).await?;
     let url = ctx.repo_url(record.repo_type, &record.repo_id);
+    let repos = ctx.hub().repos();
+    if ctx.flag("create_pr") {
+        let (oid, num) = repos.create_pull_commit(&ctx.identity, &record, revision, request).await?;
+        return Ok(json(CommitResultView::new(&url, &oid).with_pull_request(&url, num)));
+    }
+    let oid = repos.create_commit(&ctx.identity, &record, revision, request).await?;
     Ok(json(CommitResultView::new(&url, &oid)))
 }
 

@@ -1,8 +1,7 @@
 //! Discussions, as huggingface_hub calls them: list (`?p=&type=&status=&author=`), create,
-//! details, comment, rename, open/close, edit and hide a comment. Pull requests and merging
-//! are not served yet (501).
+//! details, comment, rename, open/close, edit and hide a comment, and pull requests: opened
+//! with `pullRequest: true`, merged by `…/merge`.
 
-use axum::http::StatusCode;
 use kura_core::ListQuery;
 use kura_core::views::{DiscussionCreatedView, DiscussionDetailsView, DiscussionListView, event_answer};
 use serde::Deserialize;
@@ -38,6 +37,11 @@ struct TitleBody {
 #[derive(Deserialize)]
 struct StatusBody {
     status: String,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MergeBody {
     comment: Option<String>,
 }
 
@@ -121,11 +125,17 @@ pub(crate) async fn act(ctx: &mut Ctx, repo: &RepoRef, num: &str, action: &str) 
             event_answer("newStatus", &event)
         }
         "merge" => {
-            discussions.head(&ctx.identity, &record, num).await?;
-            return Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "Pull requests are not supported by this kura server yet",
-            ));
+            // huggingface_hub sends no body unless there is a comment.
+            let bytes = ctx.body_bytes(BODY_LIMIT).await?;
+            let body: MergeBody = match bytes.iter().all(u8::is_ascii_whitespace) {
+                true => MergeBody::default(),
+                false => serde_json::from_slice(&bytes)
+                    .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?,
+            };
+            event_answer(
+                "newStatus",
+                &discussions.merge(&ctx.identity, &record, num, body.comment.as_deref()).await?,
+            )
         }
         _ => return Err(ApiError::not_found()),
     };

@@ -33,10 +33,12 @@ fn too_large(limit: u64) -> ApiError {
 }
 
 /// Finds the repo and checks the caller may push to it (401 with a Basic challenge for
-/// anonymous callers, so credential helpers ask for a token).
+/// anonymous callers, so credential helpers ask for a token): writers push branches and
+/// tags, contributors their pull requests (`refs/pr/N`); the core checks each ref.
 async fn push_repo(ctx: &Ctx, repo: &RepoRef) -> ApiResult<RepoRecord> {
     let record = git_repo(ctx, repo).await?;
-    ctx.hub().accounts().authorize_write(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
+    let accounts = ctx.hub().accounts();
+    accounts.authorize_contribution(&ctx.identity, &record).await.map_err(|e| challenge(ctx, e))?;
     Ok(record)
 }
 

@@ -65,16 +65,20 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
             valid.push((oid, object.size));
         }
     }
+    let pull = body.for_pull_request();
     match body.operation.as_str() {
         "upload" if body.offers("xet") => {
-            return xet_batch(ctx, &record, &body.objects, &valid).await;
+            return xet_batch(ctx, &record, &body, &valid).await;
         }
         "upload" => {}
         "download" => return download_batch(ctx, &record, &body.objects, &valid).await,
         other => return refusal(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown operation '{other}'")),
     }
-    let plans =
-        ctx.hub().files().plan_uploads(&ctx.identity, &record, &valid, body.offers("multipart")).await?;
+    let plans = ctx
+        .hub()
+        .files()
+        .plan_uploads(&ctx.identity, &record, &valid, body.offers("multipart"), pull)
+        .await?;
     let objects = answer_each(&body.objects, plans, |object, plan| {
         BatchObjectView::upload(&object.oid, object.size, plan, |token| transfer_url(ctx, token))
     });
@@ -87,23 +91,26 @@ pub(crate) async fn batch(ctx: &mut Ctx, repo: &RepoRef) -> ApiResult {
 async fn xet_batch(
     ctx: &Ctx,
     record: &kura_core::RepoRecord,
-    objects: &[BatchRequestObject],
+    body: &BatchRequest,
     valid: &[(Sha256, u64)],
 ) -> ApiResult {
-    let plans = ctx.hub().files().plan_uploads(&ctx.identity, record, valid, false).await?;
-    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, record, true).await?;
+    let pull = body.for_pull_request();
+    let plans = ctx.hub().files().plan_uploads(&ctx.identity, record, valid, false, pull).await?;
+    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, record, true, pull).await?;
+    // The refresh asks for the same kind of token: a pull request's keeps `create_pr`.
     let refresh = format!(
-        "{}/api/{}/{}/xet-write-token/main",
+        "{}/api/{}/{}/xet-write-token/main{}",
         ctx.state.public_url,
         record.repo_type.plural(),
-        record.repo_id
+        record.repo_id,
+        if pull { "?create_pr=1" } else { "" }
     );
     let header = BTreeMap::from([
         ("X-Xet-Access-Token".to_owned(), token),
         ("X-Xet-Cas-Url".to_owned(), super::xet::cas_url(ctx)),
         ("X-Xet-Token-Expiration".to_owned(), expires_at.to_string()),
     ]);
-    let out = answer_each(objects, plans, |object, plan: UploadPlan| {
+    let out = answer_each(&body.objects, plans, |object, plan: UploadPlan| {
         BatchObjectView::xet_upload(&object.oid, object.size, plan, &refresh, &header)
     });
     Ok(lfs_response(StatusCode::OK, BatchResponseView::new("xet", out)))

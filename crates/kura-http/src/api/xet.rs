@@ -29,7 +29,8 @@ pub(crate) async fn get_xet_token(ctx: &mut Ctx, repo: &RepoRef, write: bool, re
     if revision != "None" {
         ctx.hub().repos().resolve_revision(&record, revision).await?;
     }
-    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, &record, write).await?;
+    let pull = ctx.flag("create_pr") || kura_core::pr_number(revision).is_some();
+    let (token, expires_at) = ctx.hub().xet().xet_token(&ctx.identity, &record, write, pull).await?;
     let cas = cas_url(ctx);
     let view = XetTokenView { access_token: token.clone(), cas_url: cas.clone(), exp: expires_at };
     let mut response = json(view);

@@ -137,15 +137,26 @@ async fn forged_signed_urls_are_refused() {
     let garbage =
         server.client.put(format!("{}/_kura/lfs/nonsense", server.base)).body("abc").send().await.unwrap();
     assert_eq!(garbage.status(), 403);
-    // Only writers get upload URLs.
-    let denied = server
+    // Only writers get upload URLs for a branch; for a pull request (no ref, as
+    // huggingface_hub's `create_pr` sends, or `refs/pr/N`) anyone who may contribute does.
+    for (git_ref, status) in [(json!({"name": "refs/heads/main"}), 403), (json!(null), 200)] {
+        let answer = server
+            .post("/alice/m.git/info/lfs/objects/batch")
+            .bearer_auth(&server.bob)
+            .json(&json!({"operation": "upload", "ref": git_ref, "objects": [{"oid": oid, "size": 3}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "ref {git_ref}");
+    }
+    let answer = server
         .post("/alice/m.git/info/lfs/objects/batch")
-        .bearer_auth(&server.bob)
+        .bearer_auth(&server.alice_read)
         .json(&json!({"operation": "upload", "objects": [{"oid": oid, "size": 3}]}))
         .send()
         .await
         .unwrap();
-    assert_eq!(denied.status(), 403);
+    assert_eq!(answer.status(), 403, "a read token never uploads");
 }
 
 #[tokio::test]

@@ -143,7 +143,14 @@ pub(crate) fn expected(who: Who, vis: Vis, op: Op) -> u16 {
             (Vis::Gated, Who::Outsider | Who::Scoped) => 403,
             _ => 200,
         },
-        Op::Commit | Op::GitReceive => match who {
+        // Writers push branches; everyone else who may contribute (a token that writes)
+        // pushes to their pull requests, checked per ref.
+        Op::GitReceive => match who {
+            Who::Anonymous => 401,
+            Who::WriterReadToken | Who::Scoped => 403,
+            _ => 200,
+        },
+        Op::Commit => match who {
             Who::Anonymous => 401,
             Who::Writer | Who::OrgAdmin | Who::ServerAdmin => 200,
             // Read role in the org, no membership, a read token, a read-only scope, a
