@@ -149,10 +149,12 @@ def test_who_may_add_to_a_pull_request(alice, bob, hub, repo_id):
     api.upload_file(path_or_fileobj=b"x\n", path_in_repo="x.txt", repo_id=repo_id)
     mine = api.create_pull_request(repo_id, title="alice's own")
     theirs = bob.api.create_pull_request(repo_id, title="bob's")
-    add = functools.partial(CommitOperationAdd, "y.txt", b"y\n")
+    made = iter(range(1000))
 
     def commit(who_api, revision, **kw):
-        return who_api.create_commit(repo_id, operations=[add()], commit_message="y", revision=revision, **kw)
+        # New content each time: the client skips a commit that changes nothing.
+        add = CommitOperationAdd("y.txt", f"y{next(made)}\n".encode())
+        return who_api.create_commit(repo_id, operations=[add], commit_message="y", revision=revision, **kw)
 
     # Someone else's pull request, a read token, no token, a branch: all refused.
     assert status_of(lambda: commit(bob.api, mine.git_reference)) == 403

@@ -107,10 +107,12 @@ impl Repos<'_> {
                 )));
             }
             for parent in self.objects.commit(&oid).await?.parents {
+                // A commit reached from a new side is walked again, so the side reaches its
+                // ancestors too (commits of equal times may come in either order).
                 let entry = flags.entry(parent).or_default();
-                let fresh = *entry == 0;
+                let before = *entry;
                 *entry |= flag;
-                if fresh {
+                if *entry != before {
                     queue.push((self.objects.commit(&parent).await?.committer.time, parent));
                 }
             }
