@@ -10,7 +10,7 @@ import json
 import pytest
 from huggingface_hub import CommitOperationAdd, HfFileSystem, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
-from support import http, random_bytes, sha256_bytes, sha256_file, unique
+from support import http, random_bytes, run_cli, sha256_bytes, sha256_file, unique
 from test_git_push import authed_url, run_git
 
 
@@ -140,8 +140,9 @@ def test_create_pull_request_then_git_push_to_refs_pr(alice, bob, hub, tmp_path)
     assert [r.ref for r in alice.api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests] == [
         "refs/pr/1"]
 
-    alice.api.merge_pull_request(repo_id, 1)
+    run_cli(["discussions", "merge", repo_id, "1", "--yes", "--comment", "merged on the CLI"], token=alice.write_token)
     assert alice.api.model_info(repo_id).sha == head, "a fast-forward to the pushed commit"
+    assert alice.api.get_discussion_details(repo_id, 1).events[-2].content == "merged on the CLI"
 
 
 def test_who_may_add_to_a_pull_request(alice, bob, hub, repo_id):
@@ -176,3 +177,15 @@ def test_who_may_add_to_a_pull_request(alice, bob, hub, repo_id):
     assert status_of(lambda: commit(bob.api, f"refs/pr/{talk.num}")) == 404
     status, _, _ = http("GET", f"{hub.endpoint}/api/models/{repo_id}/revision/refs%2Fpr%2F{talk.num}")
     assert status == 404
+
+
+def test_upload_folder_with_create_pr(alice, bob, repo_id, tmp_path):
+    folder = tmp_path / "contribution"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("a\n")
+    (folder / "sub" / "b.bin").write_bytes(random_bytes(200_000, seed=7))
+    info = bob.api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message="A folder", create_pr=True)
+    assert info.pr_revision == f"refs/pr/{info.pr_num}"
+    assert sorted(alice.api.list_repo_files(repo_id, revision=info.pr_revision)) == [
+        ".gitattributes", "a.txt", "sub/b.bin"]
+    assert sorted(alice.api.list_repo_files(repo_id)) == [".gitattributes"]
