@@ -22,6 +22,11 @@ pub(crate) enum Access {
     RepoRead,
     /// Users with write rights on the repo (namespace owner, org writers, write tokens).
     RepoWrite,
+    /// Contributors: signed-in users who can see the repo, with a token that writes. They
+    /// post in discussions and open and add to their pull requests (`create_pr=1`,
+    /// `refs/pr/N`); a branch or tag still needs write rights, which the core checks for the
+    /// revision or ref named.
+    RepoContribute,
     /// Users with admin rights on the repo's namespace (settings, moves, deletion, access
     /// requests, history rewrites).
     RepoAdmin,
@@ -91,6 +96,7 @@ impl Route {
             // to the target named in the body.
             Route::LfsFilesDuplicate { .. } => Access::RepoRead,
             Route::AskAccess { .. } => Access::RepoVisitor,
+            Route::Discussions { .. } if write => Access::RepoContribute,
             Route::RepoInfo { .. }
             | Route::Tree { .. }
             | Route::PathsInfo { .. }
@@ -100,8 +106,6 @@ impl Route {
             | Route::Resolve { .. }
             | Route::Discussions { .. }
             | Route::Discussion { .. }
-            | Route::DiscussionAction { .. }
-            | Route::DiscussionComment { .. }
             | Route::DatasetParquet { .. }
             | Route::DatasetCroissant { .. }
             | Route::GitUploadPack { .. }
@@ -118,8 +122,11 @@ impl Route {
                     Access::RepoRead
                 }
             }
+            // Merging and hiding comments need write rights too (the core checks the action).
+            Route::DiscussionAction { .. } | Route::DiscussionComment { .. } => Access::RepoContribute,
+            // `info/refs?service=git-receive-pack` is `GitInfoRefs` (read, then the handler).
             Route::Preupload { .. } | Route::Commit { .. } | Route::GitReceivePack { .. } => {
-                Access::RepoWrite
+                Access::RepoContribute
             }
             Route::Branch { .. } | Route::Tag { .. } if write => Access::RepoWrite,
             Route::Branch { .. } | Route::Tag { .. } => Access::Anyone,
@@ -334,6 +341,7 @@ mod tests {
                 Access::User => "user",
                 Access::RepoRead => "repo read",
                 Access::RepoWrite => "repo write",
+                Access::RepoContribute => "repo contributor",
                 Access::RepoAdmin => "repo admin",
                 Access::RepoVisitor => "user who sees the repo",
                 Access::NamespaceWrite => "namespace write",

@@ -18,7 +18,7 @@ async fn batch(server: &CappedServer, repo: &str, objects: Value) -> reqwest::Re
 }
 
 async fn batch_as(server: &CappedServer, token: &str, repo: &str, objects: Value) -> reqwest::Response {
-    let body = json!({"operation": "upload", "transfers": ["basic", "multipart"], "objects": objects});
+    let body = json!({"operation": "upload", "ref": {"name": "refs/heads/main"}, "transfers": ["basic", "multipart"], "objects": objects});
     server
         .client
         .post(format!("{}/{repo}.git/info/lfs/objects/batch", server.base))

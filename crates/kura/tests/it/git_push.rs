@@ -173,14 +173,18 @@ async fn pushes_without_rights_or_with_bad_content_change_nothing() {
         let repo = base.join("c");
         ok(&repo, &["commit", "-q", "--allow-empty", "-m", "nope"]);
         // Anonymous: a 401 challenge, so git asks for credentials (prompts are off here).
-        for (url, expect) in [(&anon, "could not read Username"), (&bob, "403"), (&reader, "403")] {
+        // bob may contribute (pull requests) but not write main; a read token cannot push at all.
+        let bob_refused = "no write access to this repo";
+        for (url, expect) in [(&anon, "could not read Username"), (&bob, bob_refused), (&reader, "403")] {
             ok(&repo, &["remote", "set-url", "origin", url]);
             let (pushed, stderr) = attempt(&repo, &["push", "origin", "main"]);
             assert!(!pushed && stderr.contains(expect), "{url}: {stderr}");
         }
         ok(&repo, &["remote", "set-url", "origin", &alice]);
-        // Only branches and tags.
+        // Only branches and tags; a pull request's ref comes with the pull request.
         let (pushed, stderr) = attempt(&repo, &["push", "origin", "HEAD:refs/pr/1"]);
+        assert!(!pushed && stderr.contains("made by opening the pull request"), "{stderr}");
+        let (pushed, stderr) = attempt(&repo, &["push", "origin", "HEAD:refs/notes/x"]);
         assert!(!pushed && stderr.contains("only branches"), "{stderr}");
         // A plain file over 10 MiB belongs in LFS.
         ok(&repo, &["reset", "-q", "--hard", "origin/main"]);

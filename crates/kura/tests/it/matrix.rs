@@ -145,9 +145,11 @@ pub(crate) fn expected(who: Who, vis: Vis, op: Op) -> u16 {
         },
         // Writers push branches; everyone else who may contribute (a token that writes)
         // pushes to their pull requests, checked per ref.
-        Op::GitReceive => match who {
-            Who::Anonymous => 401,
-            Who::WriterReadToken | Who::Scoped => 403,
+        Op::GitReceive => match (vis, who) {
+            (_, Who::Anonymous) => 401,
+            (_, Who::WriterReadToken | Who::Scoped) => 403,
+            // git serves files: a gated repo's outsiders are refused before any ref is read.
+            (Vis::Gated, Who::Outsider) => 403,
             _ => 200,
         },
         Op::Commit => match who {

@@ -458,7 +458,7 @@ async fn lfs_batch_negotiates_xet_for_clients_that_offer_it() {
     let answer: Value = server
         .post("/alice/x.git/info/lfs/objects/batch")
         .bearer_auth(&server.alice)
-        .json(&json!({"operation": "upload", "transfers": ["basic", "multipart", "xet"], "objects": [{"oid": oid, "size": 10}]}))
+        .json(&json!({"operation": "upload", "ref": {"name": "refs/heads/main"}, "transfers": ["basic", "multipart", "xet"], "objects": [{"oid": oid, "size": 10}]}))
         .send()
         .await
         .unwrap()
