@@ -220,10 +220,23 @@ impl Accounts<'_> {
         pull_request: bool,
     ) -> Result<()> {
         if pull_request {
-            self.authorize_contribution(identity, repo).await.map(|_| ())
+            self.authorize_pull_request(identity, repo).await.map(|_| ())
         } else {
             self.authorize_write(identity, repo).await
         }
+    }
+
+    /// Contributing content (a pull request's commits, pushes and uploads): the right to
+    /// contribute and to read the repo's files. A gated repo's files shape what a commit or a
+    /// thin pack may build on, and what the server reports back about them, so a caller the
+    /// gate has not let in contributes nothing but discussion.
+    pub async fn authorize_pull_request<'i>(
+        &self,
+        identity: &'i Identity,
+        repo: &RepoRecord,
+    ) -> Result<&'i Principal> {
+        self.authorize_files(identity, repo).await?;
+        self.authorize_contribution(identity, repo).await
     }
 
     /// Writing: hidden repos stay hidden; visible ones give 403 without rights.

@@ -68,6 +68,9 @@ pub trait PushedPack: Send + Sync + 'static {
     fn open(&self) -> std::io::Result<Box<dyn PackReader>>;
 }
 
+/// Why a contributor's update of a branch or tag is refused.
+const NOT_A_WRITER: &str = "no write access to this repo: push to the pull request you opened (refs/pr/N)";
+
 /// What the pack reader needs: reads and seeks, from a blocking thread.
 pub trait PackReader: Read + Seek + Send {}
 
@@ -93,7 +96,18 @@ impl Git<'_> {
             Err(other) => return Err(other),
         };
         if !writer {
-            accounts.authorize_contribution(identity, repo).await?;
+            accounts.authorize_pull_request(identity, repo).await?;
+            // Every ref a contributor names is checked before the pack is unpacked, so a
+            // push that could not land costs no unpacking or history walk.
+            for command in commands {
+                let problem = match command.name.starts_with("refs/pr/") {
+                    true => self.hub.discussions().check_pr_push(identity, repo, command).await?,
+                    false => Some(NOT_A_WRITER.to_owned()),
+                };
+                if let Some(problem) = problem {
+                    return Ok(PushReport::rejected(commands, problem));
+                }
+            }
         }
         let repo_objects = RepoObjects::new(repo);
         let received = match pack {
@@ -203,9 +217,7 @@ impl Git<'_> {
                 return Ok(check);
             }
         } else if !writer {
-            return Ok(Some(
-                "no write access to this repo: push to the pull request you opened (refs/pr/N)".to_owned(),
-            ));
+            return Ok(Some(NOT_A_WRITER.to_owned()));
         } else if !branch && !command.name.starts_with("refs/tags/") {
             return Ok(Some("only branches (refs/heads/) and tags (refs/tags/) can be pushed".to_owned()));
         }

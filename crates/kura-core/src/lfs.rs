@@ -239,7 +239,7 @@ impl Files<'_> {
     async fn capability_repo(&self, capability: &Capability) -> Result<RepoRecord> {
         let repo = self.capability_target(capability).await?;
         let identity = self.hub.accounts().reauthenticate(&capability.issuer, url_revoked).await?;
-        self.hub.accounts().authorize_contribution(&identity, &repo).await.map_err(deny_url)?;
+        self.hub.accounts().authorize_pull_request(&identity, &repo).await.map_err(deny_url)?;
         Ok(repo)
     }
 

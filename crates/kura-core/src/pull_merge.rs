@@ -24,6 +24,11 @@ use crate::services::{Discussions, Repos};
 
 /// Commits walked to find where a pull request and `main` meet, at most.
 const MAX_WALK: usize = 50_000;
+/// Commits a read of a pull request's details walks to find its conflicts, at most (past it
+/// none are listed: the merge itself walks further).
+const DETAILS_WALK: usize = 2_000;
+/// Conflicting files a pull request's details list, at most.
+const MAX_LISTED_CONFLICTS: usize = 100;
 /// Times a merge starts over when `main` moves while it is being made.
 const MAX_ATTEMPTS: usize = 8;
 /// Room past a discussion's budget for the merge's own events, so a full discussion can still
@@ -85,7 +90,12 @@ pub fn merge_trees(
 impl Repos<'_> {
     /// Where `ours` and `theirs` meet: the newest commit reachable from both, walking both
     /// histories together by commit time (`None`: unrelated histories).
-    async fn merge_base(&self, ours: ObjectId, theirs: ObjectId) -> Result<Option<ObjectId>> {
+    async fn merge_base(
+        &self,
+        ours: ObjectId,
+        theirs: ObjectId,
+        max_walk: usize,
+    ) -> Result<Option<ObjectId>> {
         const OURS: u8 = 1;
         const THEIRS: u8 = 2;
         let mut flags: HashMap<ObjectId, u8> = HashMap::new();
@@ -101,9 +111,9 @@ impl Repos<'_> {
                 return Ok(Some(oid));
             }
             walked += 1;
-            if walked > MAX_WALK {
+            if walked > max_walk {
                 return Err(CoreError::TooLarge(format!(
-                    "The pull request and main meet more than {MAX_WALK} commits back; merge it with git"
+                    "The pull request and main meet more than {max_walk} commits back; merge it with git"
                 )));
             }
             for parent in self.objects.commit(&oid).await?.parents {
@@ -121,11 +131,16 @@ impl Repos<'_> {
     }
 
     /// How `theirs` (a pull request's head) would join `ours` (`main`'s head).
-    pub(crate) async fn plan_merge(&self, ours: ObjectId, theirs: ObjectId) -> Result<MergePlan> {
+    pub(crate) async fn plan_merge(
+        &self,
+        ours: ObjectId,
+        theirs: ObjectId,
+        max_walk: usize,
+    ) -> Result<MergePlan> {
         if ours == theirs {
             return Ok(MergePlan::UpToDate);
         }
-        let base = self.merge_base(ours, theirs).await?;
+        let base = self.merge_base(ours, theirs, max_walk).await?;
         if base == Some(theirs) {
             return Ok(MergePlan::UpToDate);
         }
@@ -209,8 +224,11 @@ impl Discussions<'_> {
         ) else {
             return Ok(Vec::new());
         };
-        Ok(match self.hub.repos().plan_merge(ours, theirs).await? {
-            MergePlan::Conflicts(files) => files,
+        Ok(match self.hub.repos().plan_merge(ours, theirs, DETAILS_WALK).await? {
+            MergePlan::Conflicts(mut files) => {
+                files.truncate(MAX_LISTED_CONFLICTS);
+                files
+            }
             _ => Vec::new(),
         })
     }
@@ -279,7 +297,7 @@ impl Discussions<'_> {
                 .ref_target(repo.id, &pr_ref(num))
                 .await?
                 .ok_or_else(|| CoreError::NotFound("The pull request's ref is gone".into()))?;
-            let new = match repos.plan_merge(ours, theirs).await? {
+            let new = match repos.plan_merge(ours, theirs, MAX_WALK).await? {
                 MergePlan::UpToDate => return Ok(ours),
                 MergePlan::FastForward => theirs,
                 MergePlan::Conflicts(files) => return Err(conflict_error(&files)),

@@ -20,7 +20,11 @@ pub const TARGET_BRANCH: &str = "refs/heads/main";
 /// The number of a pull request ref (`refs/pr/7`), as a revision names it.
 pub fn pr_number(revision: &str) -> Option<u64> {
     let digits = revision.strip_prefix("refs/pr/")?;
-    if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.starts_with('0')
+        || digits.is_empty()
+        || digits.len() > 10
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     digits.parse().ok().filter(|n| *n >= 1)
@@ -54,6 +58,7 @@ impl Discussions<'_> {
     ) -> Result<u64> {
         let title = check_title(title)?;
         check_body(description, "description")?;
+        self.hub.accounts().authorize_files(identity, repo).await?;
         let principal = self.poster(identity, repo).await?;
         let target = RefName::from_full(TARGET_BRANCH)?;
         let head = self.meta.ref_target(repo.id, &target).await?.ok_or_else(|| {
@@ -92,6 +97,7 @@ impl Discussions<'_> {
             self.hub.accounts().authorize_write(identity, repo).await?;
             return Ok(None);
         };
+        self.hub.accounts().authorize_files(identity, repo).await?;
         let principal = self.poster(identity, repo).await?;
         let discussion = match self.meta.discussion(repo.id, num).await? {
             Some(d) if d.is_pull_request => d,
@@ -157,13 +163,11 @@ impl Discussions<'_> {
             .collect();
         let draft = self.meta.discussion(repo.id, num).await?.is_some_and(|d| d.status == "draft");
         let change = DiscussionChange { title: None, status: draft.then_some("open") };
-        match self.append(repo, num, &events, change).await {
-            Err(CoreError::InvalidInput(message)) => {
-                tracing::warn!(repo = %repo.repo_id, num, %message, "pull request commits not recorded");
-                Ok(())
-            }
-            other => other,
+        // The commits are in the ref already: their events are best effort.
+        if let Err(error) = self.append(repo, num, &events, change).await {
+            tracing::warn!(repo = %repo.repo_id, num, %error, "pull request commits not recorded");
         }
+        Ok(())
     }
 }
 
@@ -190,6 +194,7 @@ impl Repos<'_> {
         request: CommitRequest,
     ) -> Result<(ObjectId, u64)> {
         let discussions = self.hub.discussions();
+        self.hub.accounts().authorize_files(identity, repo).await?;
         let principal = discussions.poster(identity, repo).await?;
         check_body(&request.description, "description")?;
         let (name, head) = self.writable_ref(repo, revision).await?;
@@ -249,9 +254,16 @@ mod tests {
     fn pull_request_numbers_are_plain_positive_decimals() {
         assert_eq!(pr_number("refs/pr/1"), Some(1));
         assert_eq!(pr_number("refs/pr/1234"), Some(1234));
-        for other in
-            ["refs/pr/", "refs/pr/0", "refs/pr/+1", "refs/pr/1/x", "refs/pr/a", "main", "refs/heads/pr/1"]
-        {
+        for other in [
+            "refs/pr/",
+            "refs/pr/0",
+            "refs/pr/01",
+            "refs/pr/+1",
+            "refs/pr/1/x",
+            "refs/pr/a",
+            "main",
+            "refs/heads/pr/1",
+        ] {
             assert_eq!(pr_number(other), None, "{other}");
         }
         assert_eq!(pr_number("refs/pr/99999999999"), None, "more than 10 digits");

@@ -188,7 +188,7 @@ async fn read_commit_request(ctx: &mut Ctx) -> ApiResult<CommitRequest> {
 async fn check_committer(ctx: &Ctx, record: &kura_core::RepoRecord, revision: &str) -> ApiResult<()> {
     let accounts = ctx.hub().accounts();
     if ctx.flag("create_pr") || kura_core::pr_number(revision).is_some() {
-        accounts.authorize_contribution(&ctx.identity, record).await?;
+        accounts.authorize_pull_request(&ctx.identity, record).await?;
     } else {
         accounts.authorize_write(&ctx.identity, record).await?;
     }
