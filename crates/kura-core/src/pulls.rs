@@ -81,7 +81,7 @@ impl Discussions<'_> {
             created_at: now,
             pr_head: Some(head),
         };
-        Ok(self.meta.create_discussion(new, &[first]).await.map_err(numbering)?)
+        self.meta.create_discussion(new, &[first]).await.map_err(numbering)
     }
 
     /// Whether the caller may add commits to `revision`: write access for a branch; for

@@ -115,6 +115,9 @@ impl Route {
             Route::GitInfoRefs { .. } => Access::RepoRead,
             // The batch's `operation` says upload or download: checked per request.
             Route::LfsBatch { .. } => Access::RepoRead,
+            // A write token for a pull request (`create_pr=1`, `refs/pr/N`) needs only the
+            // right to contribute; for a branch, write rights (the core checks which).
+            Route::XetToken { write: true, .. } => Access::RepoContribute,
             Route::AuthCheck { write, .. } | Route::XetToken { write, .. } => {
                 if *write {
                     Access::RepoWrite

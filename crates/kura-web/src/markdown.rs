@@ -1,7 +1,9 @@
 //! Model cards and Markdown files as HTML: GitHub-flavoured Markdown (comrak) with raw HTML
 //! allowed and then sanitised (ammonia), so a card's centred images and badges work and no
 //! script, event handler or `javascript:` link survives. Relative links point into the repo
-//! at the same revision: links to its file pages, images to its raw content.
+//! at the same revision: links to its file pages, images to its raw content. Discussion
+//! comments are the same Markdown with raw HTML shown as text (`render_comments`): a
+//! `<script>` someone writes in a comment reads as what they typed.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -55,15 +57,28 @@ fn has_scheme(url: &str) -> bool {
     }
 }
 
-fn options() -> Options<'static> {
+/// How a document treats raw HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawHtml {
+    /// Kept, then sanitised (cards and Markdown files: centred images, badges).
+    Sanitised,
+    /// Shown as the text it is (comments).
+    AsText,
+}
+
+fn options(raw_html: RawHtml) -> Options<'static> {
     let mut options = Options::default();
     options.extension.table = true;
     options.extension.strikethrough = true;
     options.extension.autolink = true;
     options.extension.tasklist = true;
     options.extension.footnotes = true;
-    options.extension.front_matter_delimiter = Some("---".to_owned());
-    options.render.r#unsafe = true;
+    // A card's YAML header is not shown; a comment has none (its `---` lines are rules).
+    if raw_html == RawHtml::Sanitised {
+        options.extension.front_matter_delimiter = Some("---".to_owned());
+    }
+    options.render.r#unsafe = raw_html == RawHtml::Sanitised;
+    options.render.escape = raw_html == RawHtml::AsText;
     options
 }
 
@@ -77,21 +92,60 @@ type Key = (u64, usize, String);
 static CACHE: LazyLock<(kura_core::ByteCache<Key, Arc<String>>, std::hash::RandomState)> =
     LazyLock::new(|| (kura_core::ByteCache::new(CACHE_BYTES, 8 << 10), std::hash::RandomState::new()));
 
-fn key(text: &str, base: &LinkBase) -> Key {
+fn key(text: &str, base: &LinkBase, raw_html: RawHtml) -> Key {
     let (_, keys) = &*CACHE;
-    (keys.hash_one(text), text.len(), format!("{}\n{}\n{}", base.repo, base.revision, base.dir))
+    let place = format!("{raw_html:?}\n{}\n{}\n{}", base.repo, base.revision, base.dir);
+    (keys.hash_one(text), text.len(), place)
 }
 
 /// Renders a document off the async workers (`heavy`), from the cache when it was rendered
 /// before; `None` when the server is too busy to render it now.
 pub(crate) async fn render_shared(text: String, base: LinkBase) -> Option<Arc<String>> {
-    let key = key(&text, &base);
+    let key = key(&text, &base, RawHtml::Sanitised);
     if let Some(html) = CACHE.0.get(&key) {
         return Some(html);
     }
     let html = crate::heavy::run(move || Arc::new(render(&text, &base))).await?;
     CACHE.0.put(key, html.clone(), html.len() as u64);
     Some(html)
+}
+
+/// Renders the comments of a page (raw HTML as text), those not cached in one job off the
+/// async workers; when the server is too busy, a comment not rendered before is its text.
+pub(crate) async fn render_comments(texts: Vec<String>, base: LinkBase) -> Vec<Arc<String>> {
+    let keys: Vec<Key> = texts.iter().map(|text| key(text, &base, RawHtml::AsText)).collect();
+    let mut out: Vec<Option<Arc<String>>> = keys.iter().map(|key| CACHE.0.get(key)).collect();
+    let missing: Vec<(usize, String)> = out
+        .iter()
+        .zip(texts)
+        .enumerate()
+        .filter(|(_, (html, _))| html.is_none())
+        .map(|(i, (_, t))| (i, t))
+        .collect();
+    if missing.is_empty() {
+        return out.into_iter().flatten().collect();
+    }
+    let job = missing.clone();
+    let rendered = crate::heavy::run(move || {
+        job.iter().map(|(_, text)| Arc::new(render_as(text, &base, RawHtml::AsText))).collect::<Vec<_>>()
+    })
+    .await;
+    for (n, (index, text)) in missing.into_iter().enumerate() {
+        let html = match rendered.as_ref().and_then(|r| r.get(n)) {
+            Some(html) => {
+                CACHE.0.put(keys[index].clone(), html.clone(), html.len() as u64);
+                html.clone()
+            }
+            None => Arc::new(plain(&text)),
+        };
+        out[index] = Some(html);
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// A document as escaped, preformatted text.
+fn plain(text: &str) -> String {
+    format!("<pre class=\"plain\">{}</pre>", crate::highlight::escape(text))
 }
 
 /// Deepest blockquote nesting rendered (parsing and sanitising deep nesting is quadratic:
@@ -113,11 +167,16 @@ fn too_complex(text: &str) -> bool {
 /// Renders Markdown to sanitised HTML (a document shaped to be slow to render is shown as
 /// escaped text instead).
 pub(crate) fn render(text: &str, base: &LinkBase) -> String {
+    render_as(text, base, RawHtml::Sanitised)
+}
+
+/// Renders Markdown to sanitised HTML, its raw HTML kept or shown as text.
+pub(crate) fn render_as(text: &str, base: &LinkBase, raw_html: RawHtml) -> String {
     if too_complex(text) {
-        return format!("<pre class=\"plain\">{}</pre>", crate::highlight::escape(text));
+        return plain(text);
     }
     let arena = Arena::new();
-    let options = options();
+    let options = options(raw_html);
     let root = comrak::parse_document(&arena, text, &options);
     for node in root.descendants() {
         let mut data = node.data.borrow_mut();
@@ -216,6 +275,33 @@ mod tests {
             assert!(started.elapsed() < std::time::Duration::from_secs(5));
         }
         assert!(render(&"> ".repeat(8), &base()).contains("<blockquote>"), "ordinary nesting renders");
+    }
+
+    #[test]
+    fn raw_html_in_comments_reads_as_text() {
+        let html = render_as(
+            "**bold** <script>alert(1)</script>\n\n<img src=x onerror=alert(2)> [a](javascript:alert(3))",
+            &base(),
+            RawHtml::AsText,
+        );
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
+        for bad in ["<script", "<img", "href=\"javascript:"] {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
+    }
+
+    #[tokio::test]
+    async fn comments_render_in_order_and_come_back_from_the_cache() {
+        let texts = vec!["first <b>x</b>".to_owned(), "second".to_owned(), "first <b>x</b>".to_owned()];
+        let html = render_comments(texts.clone(), base()).await;
+        assert_eq!(html.len(), 3);
+        assert!(html[0].contains("first &lt;b&gt;x&lt;/b&gt;"), "{}", html[0]);
+        assert!(html[1].contains("second"));
+        assert_eq!(html[0], html[2]);
+        let again = render_comments(texts, base()).await;
+        assert!(std::sync::Arc::ptr_eq(&html[1], &again[1]), "cached");
     }
 
     #[test]

@@ -48,10 +48,15 @@ impl Page {
             | Page::Tokens
             | Page::RevokeToken(_)
             | Page::UpstreamToken { .. }
-            | Page::AskAccess(_) => Access::User,
-            Page::Repo(_) | Page::Tree { .. } | Page::Commits { .. } | Page::Commit { .. } => {
-                Access::RepoRead
-            }
+            | Page::AskAccess(_)
+            | Page::NewDiscussion(_)
+            | Page::DiscussionAction { .. } => Access::User,
+            Page::Repo(_)
+            | Page::Tree { .. }
+            | Page::Commits { .. }
+            | Page::Commit { .. }
+            | Page::Discussions(_)
+            | Page::Discussion { .. } => Access::RepoRead,
             Page::Blob { .. } | Page::Viewer { .. } => Access::RepoFiles,
             Page::Settings { .. } | Page::Upload { .. } => Access::RepoWrite,
         }
@@ -81,6 +86,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/{repo}/settings/{action}", "/alice/demo/settings/visibility"),
     ("/{repo}/upload/{rev}", "/alice/demo/upload/main"),
     ("/{repo}/ask-access", "/alice/demo/ask-access"),
+    ("/{repo}/discussions", "/alice/demo/discussions"),
+    ("/{repo}/discussions/new", "/alice/demo/discussions/new"),
+    ("/{repo}/discussions/{num}", "/alice/demo/discussions/1"),
+    ("/{repo}/discussions/{num}/{action}", "/alice/demo/discussions/1/comment"),
     ("/datasets/{id}/viewer/{config}/{split}", "/datasets/alice/d/viewer/default/train"),
 ];
 

@@ -68,6 +68,21 @@ pub(crate) enum Page {
         repo: RepoName,
         split: Option<(String, String)>,
     },
+    /// `{repo}/discussions`: the repo's discussions and pull requests.
+    Discussions(RepoName),
+    /// `{repo}/discussions/new`: the form (GET) and its target (POST).
+    NewDiscussion(RepoName),
+    /// `{repo}/discussions/{num}`: one discussion or pull request.
+    Discussion {
+        repo: RepoName,
+        num: u64,
+    },
+    /// `POST {repo}/discussions/{num}/{action}`: comment, status, hide, merge.
+    DiscussionAction {
+        repo: RepoName,
+        num: u64,
+        action: String,
+    },
 }
 
 /// Whether the binary should send this request to the web edge.
@@ -93,10 +108,16 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::Settings { .. }
             | Page::Upload { .. }
             | Page::AskAccess(_)
+            | Page::NewDiscussion(_)
+            | Page::DiscussionAction { .. }
     );
     let get = !matches!(
         page,
-        Page::Logout | Page::RevokeToken(_) | Page::UpstreamToken { .. } | Page::AskAccess(_)
+        Page::Logout
+            | Page::RevokeToken(_)
+            | Page::UpstreamToken { .. }
+            | Page::AskAccess(_)
+            | Page::DiscussionAction { .. }
     ) && !matches!(&page, Page::Settings { action: Some(_), .. });
     let allowed =
         (get && (method == Method::GET || method == Method::HEAD)) || (post && method == Method::POST);
@@ -161,8 +182,22 @@ fn repo_page(repo_type: RepoType, namespace: &str, name: &str, rest: &[&str]) ->
         ["viewer", config, split] if repo.repo_type == RepoType::Dataset => {
             Some(Page::Viewer { repo, split: Some(((*config).to_owned(), (*split).to_owned())) })
         }
+        ["discussions"] => Some(Page::Discussions(repo)),
+        ["discussions", "new"] => Some(Page::NewDiscussion(repo)),
+        ["discussions", num] => Some(Page::Discussion { repo, num: discussion_number(num)? }),
+        ["discussions", num, action] => {
+            Some(Page::DiscussionAction { repo, num: discussion_number(num)?, action: (*action).to_owned() })
+        }
         _ => None,
     }
+}
+
+/// A discussion's number as URLs write it: decimal digits only, from 1.
+fn discussion_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|n| *n > 0)
 }
 
 #[cfg(test)]
@@ -193,6 +228,32 @@ mod tests {
             Some(Page::Commit { repo: dataset, id: "abc".into() })
         );
         assert_eq!(get("/datasets"), Some(Page::Listing(RepoType::Dataset)));
+    }
+
+    #[test]
+    fn discussion_pages_and_their_form_targets() {
+        let model = RepoName { repo_type: RepoType::Model, namespace: "alice".into(), name: "demo".into() };
+        let space = RepoName { repo_type: RepoType::Space, namespace: "alice".into(), name: "app".into() };
+        assert_eq!(get("/alice/demo/discussions"), Some(Page::Discussions(model.clone())));
+        assert_eq!(get("/spaces/alice/app/discussions/new"), Some(Page::NewDiscussion(space)));
+        assert_eq!(
+            get("/alice/demo/discussions/12"),
+            Some(Page::Discussion { repo: model.clone(), num: 12 })
+        );
+        let post = |path| parse(&Method::POST, path);
+        assert_eq!(
+            post("/alice/demo/discussions/3/comment"),
+            Some(Page::DiscussionAction { repo: model.clone(), num: 3, action: "comment".into() })
+        );
+        assert!(post("/alice/demo/discussions/new").is_some());
+        for refused in
+            ["/alice/demo/discussions/0", "/alice/demo/discussions/+1", "/alice/demo/discussions/x"]
+        {
+            assert_eq!(get(refused), None, "{refused}");
+        }
+        assert_eq!(get("/alice/demo/discussions/3/comment"), None);
+        assert_eq!(post("/alice/demo/discussions"), None);
+        assert_eq!(post("/alice/demo/discussions/3"), None);
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! One commit: its title, message, author, date and parents, and a unified diff of its text
-//! files against its first parent (a root commit against the empty tree). The core compares
-//! the trees within a budget; file contents are read through one files authorization, at
-//! commits of this repo only. Large, LFS and binary files show only their size change, and a
-//! page diffs at most ~2 MiB of text.
+//! files against its first parent (a root commit against the empty tree); `diffs` also gives
+//! a pull request its changed files. The core compares the trees within a budget; file
+//! contents are read through one files authorization, at commits of this repo only. Large,
+//! LFS and binary files show only their size change, and a page diffs at most ~2 MiB of text.
 
 use std::time::Instant;
 
 use askama::Template;
 use futures_util::StreamExt;
-use kura_core::{ChangedFile, CompareBudget, CoreError, FileSide, FilesAccess};
+use kura_core::{ChangedFile, CompareBudget, CoreError, FileSide, FilesAccess, RepoRecord};
 use kura_model::ObjectId;
 
 use super::layout::Layout;
@@ -35,16 +35,16 @@ struct PageBudget {
     deadline: Instant,
 }
 
-struct FileDiff {
-    path: String,
-    kind: &'static str,
-    href: Option<String>,
-    sizes: String,
-    lfs: bool,
-    blobs: String,
+pub(crate) struct FileDiff {
+    pub(crate) path: String,
+    pub(crate) kind: &'static str,
+    pub(crate) href: Option<String>,
+    pub(crate) sizes: String,
+    pub(crate) lfs: bool,
+    pub(crate) blobs: String,
     /// Why no line diff is shown.
-    note: Option<String>,
-    rows: Vec<Row>,
+    pub(crate) note: Option<String>,
+    pub(crate) rows: Vec<Row>,
 }
 
 #[derive(Template)]
@@ -68,24 +68,8 @@ pub(crate) async fn commit_page(req: &mut Req, name: &RepoName, id: &str) -> Web
     let repos = req.hub().repos();
     let oid = repos.resolve_revision(&record, id).await?.commit;
     let commit = repos.commit(&oid).await?;
-    let parent = commit.parents.first().copied();
-    let from = match parent {
-        Some(parent) => Some(repos.commit_tree(&parent).await?),
-        None => None,
-    };
-    let comparison = repos.compare(from, commit.tree, BUDGET).await?;
-    // Who may see a gated repo's history but not its files sees which files changed.
-    let access = match req.hub().accounts().authorize_files(&req.identity, &record).await {
-        Ok(access) => Some(access),
-        Err(CoreError::GatedRepo(_)) => None,
-        Err(error) => return Err(error.into()),
-    };
     let header = RepoHeader::new(req, &record, Tab::Commits, &oid.to_hex()).await;
-    let mut budget = PageBudget { bytes: MAX_DIFF_PAGE_BYTES, deadline: Instant::now() + MAX_DIFF_PAGE_TIME };
-    let mut files = Vec::with_capacity(comparison.files.len());
-    for changed in &comparison.files {
-        files.push(file_diff(req, access.as_ref(), &header.base, oid, parent, changed, &mut budget).await?);
-    }
+    let diffs = diffs(req, &record, &header.base, commit.parents.first().copied(), oid).await?;
     let parents = commit
         .parents
         .iter()
@@ -100,11 +84,46 @@ pub(crate) async fn commit_page(req: &mut Req, name: &RepoName, id: &str) -> Web
         date: format::day_of_millis(commit.committer.time * 1000),
         parents,
         browse: tree_url(&header.base, &oid.to_hex(), ""),
-        files,
-        truncated: comparison.truncated,
+        files: diffs.files,
+        truncated: diffs.truncated,
         header,
     };
     ok(&page)
+}
+
+/// The changed files of a page and whether more changed than it lists.
+pub(crate) struct FileDiffs {
+    pub(crate) files: Vec<FileDiff>,
+    pub(crate) truncated: bool,
+}
+
+/// The diffs from commit `from` (the empty tree when `None`) to commit `to`, both of this
+/// repo, within the page's budgets; `base` is the repo's URL.
+pub(crate) async fn diffs(
+    req: &Req,
+    record: &RepoRecord,
+    base: &str,
+    from: Option<ObjectId>,
+    to: ObjectId,
+) -> WebResult<FileDiffs> {
+    let repos = req.hub().repos();
+    let old_tree = match from {
+        Some(from) => Some(repos.commit_tree(&from).await?),
+        None => None,
+    };
+    let comparison = repos.compare(old_tree, repos.commit_tree(&to).await?, BUDGET).await?;
+    // Who may see a gated repo's history but not its files sees which files changed.
+    let access = match req.hub().accounts().authorize_files(&req.identity, record).await {
+        Ok(access) => Some(access),
+        Err(CoreError::GatedRepo(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
+    let mut budget = PageBudget { bytes: MAX_DIFF_PAGE_BYTES, deadline: Instant::now() + MAX_DIFF_PAGE_TIME };
+    let mut files = Vec::with_capacity(comparison.files.len());
+    for changed in &comparison.files {
+        files.push(file_diff(req, access.as_ref(), base, to, from, changed, &mut budget).await?);
+    }
+    Ok(FileDiffs { files, truncated: comparison.truncated })
 }
 
 /// The size a side shows (the content's, for LFS files).

@@ -3,12 +3,16 @@
 mod auth;
 mod blob;
 mod commit;
+mod discussion;
+mod discussion_events;
+mod discussions;
 mod facts;
 mod format;
 mod history;
 mod home;
 pub(crate) mod layout;
 mod new_repo;
+mod pull_diff;
 mod repo;
 mod repo_common;
 mod scan;
@@ -56,6 +60,13 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
         Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
         Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
+        Page::Discussions(repo) => discussions::discussions_page(req, &repo).await,
+        Page::NewDiscussion(repo) if req.method == axum::http::Method::POST => {
+            discussions::create(req, &repo).await
+        }
+        Page::NewDiscussion(repo) => discussions::new_discussion_page(req, &repo).await,
+        Page::Discussion { repo, num } => discussion::discussion_page(req, &repo, num).await,
+        Page::DiscussionAction { repo, num, action } => discussion::act(req, &repo, num, &action).await,
         Page::Viewer { repo, split } => {
             let (config, split) = split.map_or((None, None), |(c, s)| (Some(c), Some(s)));
             viewer::viewer_page(req, &repo, config.as_deref(), split.as_deref()).await

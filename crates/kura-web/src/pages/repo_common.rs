@@ -42,6 +42,7 @@ pub(crate) enum Tab {
     Card,
     Files,
     Commits,
+    Community,
     Settings,
     Viewer,
 }
