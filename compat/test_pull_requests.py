@@ -44,6 +44,9 @@ def test_a_reader_opens_a_pull_request_with_create_pr_and_the_owner_merges_it(al
     assert [e.type for e in details.events] == ["comment", "commit"]
     assert details.events[0].content == "Please have a look."
     assert details.events[1].oid == opened.oid and details.events[1].summary == "Better notes and weights"
+    assert "-v1\n+v2 from bob\n" in details.diff and "Binary files a/weights.bin" in details.diff, details.diff
+    cli_diff = run_cli(["discussions", "diff", repo_id, "1"], token=alice.write_token).stdout
+    assert "+v2 from bob" in cli_diff, cli_diff
 
     # bob adds a commit to his own pull request; it shows in the refs and as an event.
     second = bob.api.upload_file(path_or_fileobj=b"more\n", path_in_repo="more.txt", repo_id=repo_id,

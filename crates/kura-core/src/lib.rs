@@ -47,6 +47,7 @@ mod objects;
 mod orgs;
 mod pickle_gate;
 mod preupload;
+mod pull_diff;
 mod pull_merge;
 mod pulls;
 mod rate_limit;

@@ -130,6 +130,16 @@ impl Repos<'_> {
         Ok(None)
     }
 
+    /// Where `ours` and `theirs` meet, walking at most `max_walk` commits (`TooLarge` past it).
+    pub(crate) async fn merge_base_within(
+        &self,
+        ours: ObjectId,
+        theirs: ObjectId,
+        max_walk: usize,
+    ) -> Result<Option<ObjectId>> {
+        self.merge_base(ours, theirs, max_walk).await
+    }
+
     /// How `theirs` (a pull request's head) would join `ours` (`main`'s head).
     pub(crate) async fn plan_merge(
         &self,

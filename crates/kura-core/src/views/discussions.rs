@@ -162,6 +162,9 @@ pub struct DiscussionDetailsView {
     pub changes: Option<Value>,
     #[serde(rename = "filesWithConflicts", skip_serializing_if = "Option::is_none")]
     pub files_with_conflicts: Option<Vec<String>>,
+    /// A pull request's unified diff, with `?diff=1` for callers who may read the files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl DiscussionDetailsView {
@@ -179,6 +182,7 @@ impl DiscussionDetailsView {
                 None => json!({"base": pull.base}),
             }),
             files_with_conflicts: details.pull.as_ref().map(|pull| pull.conflicts.clone()),
+            diff: None,
         }
     }
 }

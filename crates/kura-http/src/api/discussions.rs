@@ -96,7 +96,11 @@ pub(crate) async fn details(ctx: &mut Ctx, repo: &RepoRef, num: &str) -> ApiResu
     let record = ctx.find_repo(repo).await?;
     let num = number(num)?;
     let details = ctx.hub().discussions().get(&ctx.identity, &record, num).await?;
-    Ok(json(DiscussionDetailsView::new(&details, record.repo_type, &record.repo_id)))
+    let mut view = DiscussionDetailsView::new(&details, record.repo_type, &record.repo_id);
+    if details.discussion.is_pull_request && ctx.flag("diff") {
+        view.diff = ctx.hub().discussions().pull_diff(&ctx.identity, &record, num).await?;
+    }
+    Ok(json(view))
 }
 
 /// `POST …/discussions/{num}/{comment|title|status|merge}`.
