@@ -300,6 +300,9 @@ impl Discussions<'_> {
         let records: Vec<DiscussionEventRecord> = events.iter().map(|e| e.event.clone()).collect();
         match self.meta.add_discussion_events(repo.id, num, &records, change, BUDGET).await {
             Err(StorageError::NotFound) => Err(CoreError::NotFound("Discussion not found".into())),
+            Err(StorageError::Conflict) => {
+                Err(CoreError::conflict("The discussion changed meanwhile; read it again"))
+            }
             Ok(false) => Err(full()),
             other => other.map(|_| ()).map_err(Into::into),
         }
@@ -350,7 +353,7 @@ impl Discussions<'_> {
         let title = check_title(title)?;
         let (principal, discussion) = self.moderator(identity, repo, num).await?;
         let event = self.event(principal, "title-change", json!({"from": discussion.title, "to": title}));
-        let change = DiscussionChange { title: Some(&title), status: None };
+        let change = DiscussionChange { title: Some(&title), ..DiscussionChange::default() };
         self.append(repo, num, std::slice::from_ref(&event), change).await?;
         Ok(event)
     }
@@ -383,7 +386,10 @@ impl Discussions<'_> {
             ));
         }
         events.push(self.event(principal, "status-change", json!({"status": status})));
-        self.append(repo, num, &events, DiscussionChange { title: None, status: Some(status) }).await?;
+        // Checked in the write itself: a merge landing meanwhile is not undone.
+        let change =
+            DiscussionChange { title: None, status: Some(status), from_statuses: Some("open,draft,closed") };
+        self.append(repo, num, &events, change).await?;
         Ok(events.pop().expect("the status change"))
     }
 

@@ -244,13 +244,16 @@ impl Discussions<'_> {
     }
 
     /// A repo writer merges pull request `num` into `main`, with an optional comment posted
-    /// first. Returns the status change (whose data names the merge commit).
+    /// first. With `expected_head` (what the reviewer saw), a pull request that moved since is
+    /// refused (409) rather than merged unseen. Returns the status change (whose data names
+    /// the merge commit).
     pub async fn merge(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
         num: u64,
         comment: Option<&str>,
+        expected_head: Option<ObjectId>,
     ) -> Result<EventDetails> {
         if let Some(text) = comment {
             check_body(text, "comment")?;
@@ -266,7 +269,7 @@ impl Discussions<'_> {
         if !matches!(discussion.status.as_str(), "open" | "draft") {
             return Err(CoreError::invalid(format!("This pull request is {}", discussion.status)));
         }
-        let merged = self.move_main(identity, repo, num, &discussion.title).await?;
+        let merged = self.move_main(identity, repo, num, &discussion.title, expected_head).await?;
         let mut events = Vec::new();
         if let Some(text) = comment.filter(|t| !t.trim().is_empty()) {
             events.push(self.event(
@@ -278,7 +281,8 @@ impl Discussions<'_> {
         let data = json!({"status": "merged", "mergeCommitId": merged.to_hex()});
         events.push(self.event(principal, "status-change", data));
         let records: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
-        let change = DiscussionChange { title: None, status: Some("merged") };
+        // `main` has moved: the pull request is merged whatever status a racing change left.
+        let change = DiscussionChange { title: None, status: Some("merged"), from_statuses: None };
         self.meta.add_discussion_events(repo.id, num, &records, change, MERGE_BUDGET).await?;
         let details = json!({"discussion": num, "commit": merged.to_hex()});
         self.hub.accounts().audit(actor(identity), "discussion.merge", record_target(repo), details).await;
@@ -293,6 +297,7 @@ impl Discussions<'_> {
         repo: &RepoRecord,
         num: u64,
         title: &str,
+        expected_head: Option<ObjectId>,
     ) -> Result<ObjectId> {
         let repos = self.hub.repos();
         let target = RefName::from_full(TARGET_BRANCH)?;
@@ -307,6 +312,12 @@ impl Discussions<'_> {
                 .ref_target(repo.id, &pr_ref(num))
                 .await?
                 .ok_or_else(|| CoreError::NotFound("The pull request's ref is gone".into()))?;
+            if expected_head.is_some_and(|expected| expected != theirs) {
+                return Err(CoreError::conflict(format!(
+                    "The pull request changed since it was reviewed (its head is now {}); review it again",
+                    &theirs.to_hex()[..7]
+                )));
+            }
             let new = match repos.plan_merge(ours, theirs, MAX_WALK).await? {
                 MergePlan::UpToDate => return Ok(ours),
                 MergePlan::FastForward => theirs,

@@ -161,10 +161,17 @@ impl Discussions<'_> {
             .take(crate::discussions::MAX_EVENTS as usize)
             .map(|(oid, subject)| self.event(principal, "commit", commit_event_data(oid, subject)))
             .collect();
-        let draft = self.meta.discussion(repo.id, num).await?.is_some_and(|d| d.status == "draft");
-        let change = DiscussionChange { title: None, status: draft.then_some("open") };
+        // A draft opens with its first commit, checked in the write (a pull request merged or
+        // closed meanwhile keeps its status); otherwise the events go alone.
+        let opening = DiscussionChange { title: None, status: Some("open"), from_statuses: Some("draft") };
+        let result = match self.append(repo, num, &events, opening).await {
+            Err(CoreError::Conflict { .. }) => {
+                self.append(repo, num, &events, DiscussionChange::default()).await
+            }
+            other => other,
+        };
         // The commits are in the ref already: their events are best effort.
-        if let Err(error) = self.append(repo, num, &events, change).await {
+        if let Err(error) = result {
             tracing::warn!(repo = %repo.repo_id, num, %error, "pull request commits not recorded");
         }
         Ok(())

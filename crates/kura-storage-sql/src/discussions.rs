@@ -217,20 +217,27 @@ impl DiscussionStore for SqlStore {
             let changed = sqlx::query(
                 "UPDATE discussions SET title = COALESCE($3, title), status = COALESCE($4, status), \
                  event_count = event_count + $5, data_bytes = data_bytes + $6 \
-                 WHERE repo_id = $1 AND num = $2 AND event_count + $5 <= $7 AND data_bytes + $6 <= $8",
+                 WHERE repo_id = $1 AND num = $2 AND event_count + $5 <= $7 AND data_bytes + $6 <= $8 \
+                 AND ($9 IS NULL OR (',' || $9 || ',') LIKE ('%,' || status || ',%'))",
             )
             .bind(repo).bind(to_i64(num)).bind(change.title).bind(change.status)
             .bind(events.len() as i64).bind(bytes as i64)
-            .bind(to_i64(budget.max_events)).bind(to_i64(budget.max_bytes))
+            .bind(to_i64(budget.max_events)).bind(to_i64(budget.max_bytes)).bind(change.from_statuses)
             .execute(&mut *tx).await.map_err(db_error)?
             .rows_affected();
             if changed == 0 {
-                let (exists,): (bool,) = sqlx::query_as(
-                    "SELECT EXISTS (SELECT 1 FROM discussions WHERE repo_id = $1 AND num = $2)",
+                let status: Option<(String,)> = sqlx::query_as(
+                    "SELECT status FROM discussions WHERE repo_id = $1 AND num = $2",
                 )
                 .bind(repo).bind(to_i64(num))
-                .fetch_one(&mut *tx).await.map_err(db_error)?;
-                return if exists { Ok(false) } else { Err(StorageError::NotFound) };
+                .fetch_optional(&mut *tx).await.map_err(db_error)?;
+                return match (status, change.from_statuses) {
+                    (None, _) => Err(StorageError::NotFound),
+                    (Some((status,)), Some(from)) if !from.split(',').any(|s| s == status) => {
+                        Err(StorageError::Conflict)
+                    }
+                    _ => Ok(false),
+                };
             }
             insert_events!(tx, repo, num, events);
             tx.commit().await.map_err(db_error)?;

@@ -89,8 +89,9 @@ pub trait DiscussionStore: Send + Sync + 'static {
     /// The first `limit` events of a discussion, oldest first.
     async fn discussion_events(&self, repo: i64, num: u64, limit: u64) -> Result<Vec<DiscussionEventRecord>>;
     /// Appends events and, with them, sets the title or the status, in one transaction, if
-    /// the discussion stays within `budget` (`Ok(false)`, and nothing written, if not);
-    /// `NotFound` when there is no such discussion.
+    /// the discussion stays within `budget` (`Ok(false)`, and nothing written, if not) and is
+    /// in one of `change.from_statuses` (`Conflict` if not); `NotFound` when there is no such
+    /// discussion.
     async fn add_discussion_events(
         &self,
         repo: i64,
@@ -119,4 +120,7 @@ pub trait DiscussionStore: Send + Sync + 'static {
 pub struct DiscussionChange<'a> {
     pub title: Option<&'a str>,
     pub status: Option<&'a str>,
+    /// The statuses, comma-separated, the discussion must be in for the write to happen
+    /// (`Conflict` otherwise): a status change checked and written in one statement.
+    pub from_statuses: Option<&'a str>,
 }

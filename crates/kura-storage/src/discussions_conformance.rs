@@ -15,11 +15,11 @@ fn event(id: &str, kind: &str, author: Option<i64>, at: i64, data: &str) -> Disc
 const ROOMY: DiscussionBudget = DiscussionBudget { max_events: 100, max_bytes: 1 << 20 };
 
 fn title(t: &str) -> DiscussionChange<'_> {
-    DiscussionChange { title: Some(t), status: None }
+    DiscussionChange { title: Some(t), status: None, from_statuses: None }
 }
 
 fn status(s: &str) -> DiscussionChange<'_> {
-    DiscussionChange { title: None, status: Some(s) }
+    DiscussionChange { title: None, status: Some(s), from_statuses: None }
 }
 
 async fn repo(store: &dyn MetadataStore, id: &str) -> i64 {
@@ -141,6 +141,22 @@ pub async fn discussion_store(store: &dyn MetadataStore) {
     assert!(!store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), bytes).await.unwrap());
     let fits = DiscussionBudget { max_events: 100, max_bytes: 300 };
     assert!(store.add_discussion_events(one, 2, &fresh, DiscussionChange::default(), fits).await.unwrap());
+
+    // A status change that requires the status it starts from: refused when it moved.
+    let guarded = |to, from| DiscussionChange { title: None, status: Some(to), from_statuses: Some(from) };
+    let closing = [event("g1", "status-change", Some(a), 750, "{}")];
+    let now = store.discussion(one, 1).await.unwrap().unwrap().status;
+    assert_eq!(now, "open");
+    let refused =
+        store.add_discussion_events(one, 1, &closing, guarded("closed", "draft,merged"), ROOMY).await;
+    assert!(matches!(refused, Err(StorageError::Conflict)), "{refused:?}");
+    assert_eq!(store.discussion_event(one, 1, "g1").await.unwrap(), None, "nothing written");
+    assert!(
+        store.add_discussion_events(one, 1, &closing, guarded("closed", "draft,open"), ROOMY).await.unwrap()
+    );
+    assert_eq!(store.discussion(one, 1).await.unwrap().unwrap().status, "closed");
+    let reopen = [event("g2", "status-change", Some(a), 760, "{}")];
+    assert!(store.add_discussion_events(one, 1, &reopen, status("open"), ROOMY).await.unwrap());
 
     // A pull request opens with its ref, in the same transaction; a ref in the way refuses it.
     let next = store.discussions(one, &DiscussionFilter::default(), 0, 1).await.unwrap().1 + 1;

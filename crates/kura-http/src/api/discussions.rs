@@ -43,6 +43,9 @@ struct StatusBody {
 #[derive(Deserialize, Default)]
 struct MergeBody {
     comment: Option<String>,
+    /// kura's own: the head the reviewer saw; a pull request that moved since is refused.
+    #[serde(rename = "expectedHead")]
+    expected_head: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,10 +139,14 @@ pub(crate) async fn act(ctx: &mut Ctx, repo: &RepoRef, num: &str, action: &str) 
                 false => serde_json::from_slice(&bytes)
                     .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?,
             };
-            event_answer(
-                "newStatus",
-                &discussions.merge(&ctx.identity, &record, num, body.comment.as_deref()).await?,
-            )
+            let expected = match body.expected_head.as_deref().map(kura_model::ObjectId::from_hex) {
+                None => None,
+                Some(Ok(oid)) => Some(oid),
+                Some(Err(_)) => return Err(ApiError::bad_request("'expectedHead' must be a full commit id")),
+            };
+            let merged =
+                discussions.merge(&ctx.identity, &record, num, body.comment.as_deref(), expected).await?;
+            event_answer("newStatus", &merged)
         }
         _ => return Err(ApiError::not_found()),
     };

@@ -28,6 +28,9 @@ pub(crate) struct Pull {
     target: &'static str,
     /// The head commit's page and short id (`None`: no commits yet).
     head: Option<(String, String)>,
+    /// The head the merge form names, so a pull request that moves after the page was read
+    /// is not merged unseen.
+    head_oid: Option<String>,
     /// The commit the diff starts from, and whether it is where the branch left `main`.
     from: Option<(String, String)>,
     from_merge_base: bool,
@@ -110,6 +113,7 @@ fn pull_of(base: &str, details: &DiscussionDetails, changes: &PullChanges) -> Pu
         head_ref: format!("refs/pr/{}", details.discussion.num),
         target: pull_diff::TARGET,
         head: changes.head.map(|oid| commit_link(base, oid)),
+        head_oid: changes.head.map(|oid| oid.to_hex()),
         from: changes.from.map(|oid| commit_link(base, oid)),
         from_merge_base: changes.from_merge_base,
         conflicts: pull.conflicts,
@@ -169,7 +173,11 @@ pub(crate) async fn act(req: &mut Req, name: &RepoName, num: u64, action: &str) 
         "comment" => discussions.comment(identity, &record, num, comment).await?,
         "status" => discussions.set_status(identity, &record, num, form.require("status")?, optional).await?,
         "hide" => discussions.hide_comment(identity, &record, num, form.require("event")?).await?,
-        "merge" => discussions.merge(identity, &record, num, optional).await?,
+        "merge" => {
+            let head = form.get("head").map(ObjectId::from_hex).transpose();
+            let head = head.map_err(|_| WebError::bad_request("The pull request head is not a commit id"))?;
+            discussions.merge(identity, &record, num, optional, head).await?
+        }
         _ => return Err(WebError::not_found()),
     };
     let base = repo_common::base_url(record.repo_type, &record.repo_id);
@@ -253,6 +261,7 @@ mod tests {
                 head_ref: "refs/pr/2".into(),
                 target: "main",
                 head: Some(commit(oid)),
+                head_oid: Some(oid.to_owned()),
                 from: Some(commit("89abcdef0123456789abcdef0123456789abcdef")),
                 from_merge_base: true,
                 conflicts: Vec::new(),
@@ -288,6 +297,7 @@ mod tests {
         assert!(html.contains("Add &#60;b&#62;weights&#60;/b&#62;"), "a commit subject is text");
         assert!(html.contains("href=\"/alice/demo/commit/0123456789abcdef0123456789abcdef01234567\""));
         assert!(html.contains("action=\"/alice/demo/discussions/2/merge\""));
+        assert!(html.contains("name=\"head\""), "the merge form names the head it shows");
         assert!(html.contains("value=\"closed\">Close pull request</button>"));
         assert!(html.contains("<tr class=\"add\">"), "the diff is shown");
     }

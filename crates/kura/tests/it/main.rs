@@ -30,6 +30,7 @@ mod matrix_xet;
 mod mirror;
 mod mirror_xet;
 mod orgs;
+mod pull_requests;
 mod read;
 mod replicas;
 mod repo_ids;
