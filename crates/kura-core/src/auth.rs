@@ -219,11 +219,26 @@ impl Accounts<'_> {
         repo: &RepoRecord,
         pull_request: bool,
     ) -> Result<()> {
-        if pull_request {
-            self.authorize_pull_request(identity, repo).await.map(|_| ())
-        } else {
-            self.authorize_write(identity, repo).await
+        if !pull_request {
+            return self.authorize_write(identity, repo).await;
         }
+        let principal = self.authorize_pull_request(identity, repo).await?;
+        // Writers upload freely; a contributor's uploads (which need no open pull request)
+        // share the per-user rate of posts.
+        if self.authorize_write(identity, repo).await.is_err() {
+            let now = self.now_millis();
+            let limited = self
+                .hub
+                .account_state
+                .posts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(principal.user.id, now);
+            if let Err(wait_ms) = limited {
+                return Err(CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 });
+            }
+        }
+        Ok(())
     }
 
     /// Contributing content (a pull request's commits, pushes and uploads): the right to

@@ -149,3 +149,29 @@ async fn a_gated_repo_takes_discussions_but_no_contributed_content_from_callers_
     let xet = server.get("/api/models/alice/g/xet-write-token/main?create_pr=1").bearer_auth(&server.bob);
     assert_eq!(xet.send().await.unwrap().status(), 403);
 }
+
+#[tokio::test]
+async fn a_contributors_uploads_share_the_post_rate_and_a_writers_do_not() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/u", false).await;
+    let batch = |token: &str| {
+        server
+            .post("/alice/u.git/info/lfs/objects/batch")
+            .bearer_auth(token.to_owned())
+            .json(&json!({"operation": "upload", "objects": [{"oid": "b".repeat(64), "size": 3}]}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..80 {
+        let status = batch(&server.bob).await.unwrap().status().as_u16();
+        statuses.push(status);
+        if status == 429 {
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(statuses.len() > 50 && statuses[..statuses.len() - 1].iter().all(|s| *s == 200), "{statuses:?}");
+    for _ in 0..80 {
+        assert_eq!(batch(&server.alice).await.unwrap().status(), 200, "the repo's owner is not limited");
+    }
+}
