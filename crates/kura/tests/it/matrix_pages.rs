@@ -15,9 +15,12 @@ enum PageOp {
     Commit,
     Settings,
     Upload,
+    Discussions,
+    Discussion,
+    NewDiscussion,
 }
 
-const PAGES: [PageOp; 7] = [
+const PAGES: [PageOp; 10] = [
     PageOp::Repo,
     PageOp::Tree,
     PageOp::Blob,
@@ -25,6 +28,9 @@ const PAGES: [PageOp; 7] = [
     PageOp::Commit,
     PageOp::Settings,
     PageOp::Upload,
+    PageOp::Discussions,
+    PageOp::Discussion,
+    PageOp::NewDiscussion,
 ];
 
 /// The expected status of one page cell, from the rules in `kura_core::auth`.
@@ -32,7 +38,7 @@ fn expected(who: Who, vis: Vis, op: PageOp) -> u16 {
     if matches!(who, Who::Revoked | Who::Expired) {
         return 401;
     }
-    let writes = matches!(op, PageOp::Settings | PageOp::Upload);
+    let writes = matches!(op, PageOp::Settings | PageOp::Upload | PageOp::NewDiscussion);
     if writes && who == Who::Anonymous {
         return 303; // to the login page, before anything about the repo is looked at
     }
@@ -40,7 +46,10 @@ fn expected(who: Who, vis: Vis, op: PageOp) -> u16 {
         return 404; // anonymous callers too: a page never tells that a private repo exists
     }
     match op {
+        // Discussions are read by whoever sees the repo, gated or not; the new-discussion form
+        // by anyone signed in who sees it (posting checks the token).
         PageOp::Repo | PageOp::Tree | PageOp::Commits | PageOp::Commit => 200,
+        PageOp::Discussions | PageOp::Discussion | PageOp::NewDiscussion => 200,
         PageOp::Blob => match (vis, who) {
             (Vis::Gated, Who::Anonymous | Who::Outsider | Who::Scoped) => 403,
             _ => 200,
@@ -59,6 +68,15 @@ async fn every_identity_visibility_and_page_gets_the_status_the_rules_say() {
     let mut heads = Vec::new();
     for vis in VIS {
         heads.push(fixture.server.head_sha(&fixture.server.alice, repo_of(vis)).await);
+        let opened = fixture
+            .server
+            .post(&format!("/api/models/{}/discussions", repo_of(vis)))
+            .bearer_auth(&fixture.server.alice)
+            .json(&serde_json::json!({"title": "A thread", "description": "about the weights"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), 200);
     }
     let mut cells = Cells::default();
     for who in WHO {
@@ -73,6 +91,9 @@ async fn every_identity_visibility_and_page_gets_the_status_the_rules_say() {
                     PageOp::Commit => format!("{base}/commit/{}", heads[v]),
                     PageOp::Settings => format!("{base}/settings"),
                     PageOp::Upload => format!("{base}/upload/main"),
+                    PageOp::Discussions => format!("{base}/discussions"),
+                    PageOp::Discussion => format!("{base}/discussions/1"),
+                    PageOp::NewDiscussion => format!("{base}/discussions/new"),
                 };
                 let request = client.get(format!("{}{path}", fixture.server.base));
                 let (got, body) = fixture.send(request, who).await;
