@@ -84,6 +84,7 @@ before(async () => {
   await kura.commit(token, REPO, { "tokenizer/vocab.txt": "a\nb\nc\n", "tokenizer/merges.txt": "#version: 0.2\n" }, "Add the tokenizer");
   const second = await kura.commit(token, REPO, { "model.py": MODEL_V2 }, "Eight layers and a final norm", "Deeper, and normalised before the head.");
   commitUrl = `${BASE}/commit/${second.commitOid}`;
+  await openPullRequest(token);
   browser = await launchBrowser();
 });
 
@@ -91,6 +92,32 @@ after(async () => {
   await browser?.close();
   await kura?.stop();
 });
+
+/** A pull request with one commit and a comment, for the discussion pages. */
+async function openPullRequest(token) {
+  const post = (url, body, type = "application/json") =>
+    fetch(`${kura.url}${url}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": type },
+      body,
+    }).then((res) => {
+      assert.equal(res.status, 200, `${url} answered ${res.status}`);
+      return res;
+    });
+  const api = `/api/models/${REPO}`;
+  const opened = await post(`${api}/discussions`, JSON.stringify({
+    title: "Train for two more epochs",
+    description: "The loss was still falling; this adds **two epochs** to the config.",
+    pullRequest: true,
+  }));
+  const { num } = await opened.json();
+  const lines = [
+    { key: "header", value: { summary: "Two more epochs", description: "" } },
+    { key: "file", value: { path: "config.json", content: Buffer.from(CONFIG.replace("8000", "8192")).toString("base64"), encoding: "base64" } },
+  ].map((line) => JSON.stringify(line)).join("\n");
+  await post(`${api}/commit/refs%2Fpr%2F${num}`, lines, "application/x-ndjson");
+  await post(`${api}/discussions/${num}/comment`, JSON.stringify({ comment: "Looks good; the vocabulary change is on purpose?" }));
+}
 
 /** The pages to shoot: name, URL, and whether to sign in first. */
 function pages() {
@@ -102,6 +129,8 @@ function pages() {
     ["history", `${BASE}/commits/main`, true],
     ["commit", commitUrl, true],
     ["settings", `${BASE}/settings`, true],
+    ["discussions", `${BASE}/discussions`, true],
+    ["pull-request", `${BASE}/discussions/1`, true],
     ["tokens", "/settings/tokens", true],
     ["login", "/login", false],
   ];
