@@ -166,6 +166,7 @@ mod tests {
             created_by: None,
             library_name: None,
             pipeline_tag: None,
+            likes: 0,
         }
     }
 

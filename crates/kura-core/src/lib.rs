@@ -33,6 +33,7 @@ mod issuer;
 mod jobs;
 mod last_commit;
 mod lfs;
+mod likes;
 mod limits;
 mod login_limit;
 mod maintenance;
@@ -111,6 +112,7 @@ pub use kura_storage::{
 };
 pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
+pub use likes::{LIKES_PAGE, LikedRepoView};
 pub use limits::Limits;
 pub use maintenance::{DuplicateFailure, DuplicateFile, LfsFile, MAX_LFS_BATCH};
 pub use mirror::{MirrorDoc, MirrorEntry, MirrorFile, MirrorRepo};

@@ -344,5 +344,6 @@ fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
         created_by: None,
         library_name: None,
         pipeline_tag: None,
+        likes: 0,
     }
 }

@@ -115,6 +115,17 @@ pub(crate) enum Route {
     },
     /// The caller's own token for the mirror's upstream hub.
     UpstreamToken,
+    /// `POST` likes, `DELETE` unlikes.
+    Like {
+        repo: RepoRef,
+    },
+    Likers {
+        repo: RepoRef,
+    },
+    /// The repos a user likes.
+    UserLikes {
+        user: String,
+    },
     Discussions {
         repo: RepoRef,
     },
@@ -270,6 +281,7 @@ fn parse_known(raw_path: &str) -> Route {
             Route::RepoStorage { org: Some(org.to_owned()) }
         }
         ["api", "settings", "repositories"] => Route::RepoStorage { org: None },
+        ["api", "users", user, "likes"] => Route::UserLikes { user: user.to_owned() },
         ["api", "settings", "tokens"] => Route::Tokens,
         ["api", "settings", "upstream-token"] => Route::UpstreamToken,
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
@@ -370,6 +382,8 @@ fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
         ("lfs-files", None) => Route::LfsFiles { repo },
         ("lfs-files", Some(action)) if action == "batch" => Route::LfsFilesBatch { repo },
         ("lfs-files", Some(action)) if action == "duplicate" => Route::LfsFilesDuplicate { repo },
+        ("like", None) => Route::Like { repo },
+        ("likers", None) => Route::Likers { repo },
         ("auth-check", None) => Route::AuthCheck { repo, write: false },
         ("auth-check", Some(w)) if w == "write" => Route::AuthCheck { repo, write: true },
         ("discussions", _) => match after {

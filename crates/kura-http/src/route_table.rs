@@ -97,6 +97,10 @@ impl Route {
             Route::LfsFilesDuplicate { .. } => Access::RepoRead,
             Route::AskAccess { .. } => Access::RepoVisitor,
             Route::Discussions { .. } if write => Access::RepoContribute,
+            // Liking is posting (a token that writes, the post rate); reading likes is reading.
+            Route::Like { .. } => Access::RepoContribute,
+            Route::Likers { .. } => Access::RepoRead,
+            Route::UserLikes { .. } => Access::Anyone,
             Route::RepoInfo { .. }
             | Route::Tree { .. }
             | Route::PathsInfo { .. }
@@ -197,6 +201,9 @@ impl Route {
             Route::Tokens => "/api/settings/tokens",
             Route::Token { .. } => "/api/settings/tokens/{id}",
             Route::UpstreamToken => "/api/settings/upstream-token",
+            Route::Like { .. } => "/api/{type}/{namespace}/{name}/like",
+            Route::Likers { .. } => "/api/{type}/{namespace}/{name}/likers",
+            Route::UserLikes { .. } => "/api/users/{user}/likes",
             Route::Discussions { .. } => "/api/{type}/{namespace}/{name}/discussions",
             Route::Discussion { .. } => "/api/{type}/{namespace}/{name}/discussions/{num}",
             Route::DiscussionAction { .. } => "/api/{type}/{namespace}/{name}/discussions/{num}/{action}",
@@ -303,6 +310,10 @@ mod tests {
         ("GET", "/api/settings/upstream-token"),
         ("PUT", "/api/settings/upstream-token"),
         ("DELETE", "/api/settings/upstream-token"),
+        ("POST", "/api/models/a/b/like"),
+        ("DELETE", "/api/models/a/b/like"),
+        ("GET", "/api/models/a/b/likers"),
+        ("GET", "/api/users/a/likes"),
         ("GET", "/api/settings/repositories"),
         ("GET", "/api/organizations/o/settings/repositories"),
         ("GET", "/api/models/a/b/discussions"),

@@ -7,6 +7,7 @@ mod access;
 mod discussions;
 mod inventory;
 mod jobs;
+mod likes;
 mod migrate;
 #[cfg(test)]
 mod migrate_case_tests;

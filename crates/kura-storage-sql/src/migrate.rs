@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (12, "mirror", include_str!("../migrations/sqlite/0012_mirror.sql")),
     (13, "mirror_runs", include_str!("../migrations/sqlite/0013_mirror_runs.sql")),
     (14, "discussions", include_str!("../migrations/sqlite/0014_discussions.sql")),
+    (15, "likes", include_str!("../migrations/sqlite/0015_likes.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -46,6 +47,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (12, "mirror", include_str!("../migrations/postgres/0012_mirror.sql")),
     (13, "mirror_runs", include_str!("../migrations/postgres/0013_mirror_runs.sql")),
     (14, "discussions", include_str!("../migrations/postgres/0014_discussions.sql")),
+    (15, "likes", include_str!("../migrations/postgres/0015_likes.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

@@ -80,6 +80,8 @@ where
         (RepoSort::CreatedAt, true) => "repos.created_at DESC, repos.id DESC",
         (RepoSort::Id, false) => "repos.namespace || '/' || repos.name ASC, repos.id ASC",
         (RepoSort::Id, true) => "repos.namespace || '/' || repos.name DESC, repos.id DESC",
+        (RepoSort::Likes, false) => "repos.likes ASC, repos.id ASC",
+        (RepoSort::Likes, true) => "repos.likes DESC, repos.id DESC",
     };
     sql.push(" ORDER BY ").push(order);
     sql.push(" LIMIT ").push_bind(rows::to_i64(query.limit));

@@ -32,7 +32,8 @@ pub(crate) fn to_i64(value: u64) -> i64 {
 macro_rules! repo_columns {
     () => {
         "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
-         repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag"
+         repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag, \
+         repos.likes"
     };
 }
 pub(crate) use repo_columns;
@@ -50,6 +51,7 @@ pub(crate) struct RepoRow {
     created_by: Option<i64>,
     library_name: Option<String>,
     pipeline_tag: Option<String>,
+    likes: i64,
 }
 
 impl RepoRow {
@@ -66,6 +68,7 @@ impl RepoRow {
             created_by: self.created_by,
             library_name: self.library_name,
             pipeline_tag: self.pipeline_tag,
+            likes: to_u64(self.likes),
         })
     }
 }

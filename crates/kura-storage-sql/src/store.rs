@@ -175,9 +175,10 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 10] = [
+        const DELETES: [&str; 11] = [
             "DELETE FROM discussion_events WHERE repo_id = $1",
             "DELETE FROM discussions WHERE repo_id = $1",
+            "DELETE FROM repo_likes WHERE repo_id = $1",
             "DELETE FROM repo_redirects WHERE repo_id = $1",
             "DELETE FROM repo_links WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",

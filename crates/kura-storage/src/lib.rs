@@ -9,6 +9,7 @@ mod discussions;
 mod error;
 mod inventory;
 mod jobs;
+mod likes;
 mod metadata;
 mod mirror;
 mod records;
@@ -28,6 +29,8 @@ mod inventory_conformance;
 #[cfg(feature = "conformance")]
 mod jobs_conformance;
 #[cfg(feature = "conformance")]
+mod likes_conformance;
+#[cfg(feature = "conformance")]
 mod mirror_conformance;
 #[cfg(feature = "conformance")]
 mod session_conformance;
@@ -45,6 +48,7 @@ pub use discussions::{
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
+pub use likes::{LikeStore, LikedRepo, Liker};
 pub use metadata::MetadataStore;
 pub use mirror::{
     MirrorFileRecord, MirrorHolding, MirrorRefRecord, MirrorRepoRecord, MirrorRun, MirrorStore,

@@ -7,6 +7,7 @@ use crate::access::AccessStore;
 use crate::discussions::DiscussionStore;
 use crate::inventory::InventoryStore;
 use crate::jobs::JobStore;
+use crate::likes::LikeStore;
 use crate::mirror::MirrorStore;
 use crate::records::*;
 use crate::session::SessionStore;
@@ -24,6 +25,7 @@ pub trait MetadataStore:
     + DiscussionStore
     + InventoryStore
     + JobStore
+    + LikeStore
     + MirrorStore
     + TokenStore
     + SessionStore

@@ -121,6 +121,8 @@ pub struct RepoRecord {
     /// The library and task the indexer derived for the default branch (`set_listing_facts`).
     pub library_name: Option<String>,
     pub pipeline_tag: Option<String>,
+    /// How many users like it.
+    pub likes: u64,
 }
 
 /// What the indexer computed for a repo's default branch that listings show and filter on.
@@ -142,6 +144,7 @@ pub enum RepoSort {
     LastModified,
     CreatedAt,
     Id,
+    Likes,
 }
 
 /// Filters for listing repos. Visibility is decided by the caller through `visible_to`.

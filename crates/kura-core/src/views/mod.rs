@@ -14,6 +14,7 @@ mod commits;
 mod discussions;
 mod errors;
 mod lfs;
+mod likes;
 mod maintenance;
 mod orgs;
 mod refs;
@@ -43,6 +44,7 @@ pub use lfs::{
     ActionView, ActionsView, BatchObjectView, BatchRequest, BatchRequestObject, BatchResponseView,
     ObjectErrorView,
 };
+pub use likes::{LikedRepoNameView, LikerView, UserLikeView};
 pub use maintenance::{DuplicateFailureView, DuplicateResultView, LfsFileView, RepoStorageView};
 pub use orgs::{MemberRoleView, MemberView};
 pub use refs::{GitRefView, RefsView};

@@ -158,7 +158,7 @@ impl RepoView {
             id,
             last_modified: Some(format_timestamp(record.last_modified)),
             library_name: record.library_name.clone(),
-            likes: Some(0),
+            likes: Some(record.likes),
             pipeline_tag: record.pipeline_tag.clone(),
             private: Some(record.private),
             sdk: None,

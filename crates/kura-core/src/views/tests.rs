@@ -69,6 +69,7 @@ fn repo(repo_type: RepoType, gating: Gating) -> RepoRecord {
         created_by: Some(1),
         library_name: None,
         pipeline_tag: None,
+        likes: 0,
     }
 }
 

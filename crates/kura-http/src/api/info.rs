@@ -91,6 +91,7 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
     match ctx.param("sort") {
         Some("createdAt" | "created_at") => RepoSort::CreatedAt,
         Some("id" | "modelId") => RepoSort::Id,
+        Some("likes") => RepoSort::Likes,
         _ => RepoSort::LastModified,
     }
 }

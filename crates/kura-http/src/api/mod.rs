@@ -10,6 +10,7 @@ mod git_common;
 mod git_push;
 mod info;
 mod lfs;
+mod likes;
 mod maintenance;
 mod manage;
 mod metrics;
@@ -249,6 +250,10 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::GET, Route::UpstreamToken) => mirror::get_upstream_token(ctx).await,
         (Method::PUT, Route::UpstreamToken) => mirror::put_upstream_token(ctx).await,
         (Method::DELETE, Route::UpstreamToken) => mirror::delete_upstream_token(ctx).await,
+        (Method::POST, Route::Like { repo }) => likes::like(ctx, &repo, true).await,
+        (Method::DELETE, Route::Like { repo }) => likes::like(ctx, &repo, false).await,
+        (Method::GET, Route::Likers { repo }) => likes::likers(ctx, &repo).await,
+        (Method::GET, Route::UserLikes { user }) => likes::user_likes(ctx, &user).await,
         (Method::GET, Route::Discussions { repo }) => discussions::list(ctx, &repo).await,
         (Method::POST, Route::Discussions { repo }) => discussions::create(ctx, &repo).await,
         (Method::GET, Route::Discussion { repo, num }) => discussions::details(ctx, &repo, &num).await,

@@ -1,0 +1,77 @@
+//! Likes: a signed-in user likes a repo they can see (the browser's `POST …/like`; the
+//! official client has `unlike`, `list_liked_repos` and `list_repo_likers`). Liking shares the
+//! per-user post rate; listings never show a private repo to a caller who may not see it.
+
+use kura_model::Timestamp;
+use kura_storage::{Liker, RepoRecord};
+
+use crate::auth::Identity;
+use crate::error::{CoreError, Result};
+use crate::services::Repos;
+
+/// Likes and likers listed per page.
+pub const LIKES_PAGE: u64 = 100;
+/// Highest page of a likes listing (past it the listing is refused rather than scanned).
+const MAX_LIKES_PAGE: u64 = 1_000;
+
+/// A repo a user likes, as the caller may see it.
+#[derive(Debug, Clone)]
+pub struct LikedRepoView {
+    pub repo: RepoRecord,
+    pub liked_at: Timestamp,
+}
+
+fn page_offset(page: u64) -> Result<u64> {
+    if page > MAX_LIKES_PAGE {
+        return Err(CoreError::invalid(format!("A likes listing has at most {MAX_LIKES_PAGE} pages")));
+    }
+    Ok(page * LIKES_PAGE)
+}
+
+impl Repos<'_> {
+    /// Likes (`like`) or stops liking a repo, as the caller.
+    pub async fn set_like(&self, identity: &Identity, repo: &RepoRecord, like: bool) -> Result<()> {
+        let principal = self.hub.discussions().poster(identity, repo).await?;
+        self.meta.set_like(repo.id, principal.user.id, like, self.now_millis()).await?;
+        Ok(())
+    }
+
+    /// A page of the users who like a repo the caller may see, the latest first; whether more
+    /// follow.
+    pub async fn likers(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        page: u64,
+    ) -> Result<(Vec<Liker>, bool)> {
+        self.hub.accounts().authorize_read(identity, repo).await?;
+        let mut likers = self.meta.repo_likers(repo.id, page_offset(page)?, LIKES_PAGE + 1).await?;
+        let more = likers.len() as u64 > LIKES_PAGE;
+        likers.truncate(LIKES_PAGE as usize);
+        Ok((likers, more))
+    }
+
+    /// A page of the repos `user` likes that the caller may see, the latest like first; whether
+    /// more follow. An unknown user is a 404.
+    pub async fn liked_by(
+        &self,
+        identity: &Identity,
+        user: &str,
+        page: u64,
+    ) -> Result<(Vec<LikedRepoView>, bool)> {
+        let Some(user) = self.meta.user_by_name(user).await? else {
+            return Err(CoreError::NotFound(format!("User '{user}' not found")));
+        };
+        let mut liked = self.meta.liked_repos(user.id, page_offset(page)?, LIKES_PAGE + 1).await?;
+        let more = liked.len() as u64 > LIKES_PAGE;
+        liked.truncate(LIKES_PAGE as usize);
+        let mut out = Vec::with_capacity(liked.len());
+        for like in liked {
+            let Some(repo) = self.meta.repo(like.repo_type, &like.repo_id).await? else { continue };
+            if self.hub.accounts().can_see(identity, &repo).await? {
+                out.push(LikedRepoView { repo, liked_at: like.liked_at });
+            }
+        }
+        Ok((out, more))
+    }
+}

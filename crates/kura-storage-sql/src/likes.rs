@@ -1,0 +1,70 @@
+//! `LikeStore` for both engines: a like row and the repo's count, changed together.
+
+use kura_model::{RepoId, RepoType, Timestamp};
+use kura_storage::{LikeStore, LikedRepo, Liker, StorageError};
+
+use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
+use crate::rows::{corrupt, to_i64};
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+#[async_trait::async_trait]
+impl LikeStore for SqlStore {
+    async fn set_like(&self, repo: i64, user: i64, like: bool, at: Timestamp) -> Result<bool> {
+        let delta: i64 = if like { 1 } else { -1 };
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.map_err(db_error)?;
+            let statement = match like {
+                true => sqlx::query(
+                    "INSERT INTO repo_likes (repo_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(repo).bind(user).bind(at),
+                false => sqlx::query("DELETE FROM repo_likes WHERE repo_id = $1 AND user_id = $2").bind(repo).bind(user),
+            };
+            let changed = statement.execute(&mut *tx).await.map_err(db_error)?.rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE repos SET likes = likes + $1 WHERE id = $2")
+                .bind(delta).bind(repo)
+                .execute(&mut *tx).await.map_err(db_error)?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(true)
+        })
+    }
+
+    async fn liked_repos(&self, user: i64, offset: u64, limit: u64) -> Result<Vec<LikedRepo>> {
+        let rows: Vec<(String, String, String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT repos.repo_type, repos.namespace, repos.name, repo_likes.created_at \
+                 FROM repo_likes JOIN repos ON repos.id = repo_likes.repo_id \
+                 WHERE repo_likes.user_id = $1 \
+                 ORDER BY repo_likes.created_at DESC, repo_likes.repo_id DESC LIMIT $2 OFFSET $3",
+            )
+            .bind(user).bind(to_i64(limit)).bind(to_i64(offset))
+            .fetch_all(pool).await.map_err(db_error)?
+        });
+        rows.into_iter()
+            .map(|(kind, namespace, name, liked_at)| {
+                Ok(LikedRepo {
+                    repo_type: RepoType::from_singular(&kind).ok_or_else(|| corrupt("repo type"))?,
+                    repo_id: RepoId::new(&namespace, &name).map_err(|_| corrupt("repo id"))?,
+                    liked_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn repo_likers(&self, repo: i64, offset: u64, limit: u64) -> Result<Vec<Liker>> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT users.name, repo_likes.created_at FROM repo_likes \
+                 JOIN users ON users.id = repo_likes.user_id WHERE repo_likes.repo_id = $1 \
+                 ORDER BY repo_likes.created_at DESC, repo_likes.user_id DESC LIMIT $2 OFFSET $3",
+            )
+            .bind(repo).bind(to_i64(limit)).bind(to_i64(offset))
+            .fetch_all(pool).await.map_err(db_error)?
+        });
+        Ok(rows.into_iter().map(|(name, liked_at)| Liker { name, liked_at }).collect())
+    }
+}
