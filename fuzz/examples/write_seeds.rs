@@ -44,6 +44,14 @@ fn gitignore() -> Seeds {
     ]
 }
 
+/// Triples of (tree, path, blob): a change on each side and one made on both.
+fn merge_trees() -> Seeds {
+    vec![
+        ("both_sides", vec![0, 0, 1, 1, 0, 2, 2, 1, 3, 0, 2, 1, 1, 2, 1, 2, 2, 3]),
+        ("file_and_folder", vec![1, 0, 1, 2, 2, 1, 0, 5, 2, 1, 5, 3]),
+    ]
+}
+
 fn safetensors_header() -> Seeds {
     let json = br#"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#;
     let mut file = (json.len() as u64).to_le_bytes().to_vec();
@@ -479,6 +487,7 @@ fn main() -> std::io::Result<()> {
     write(&root, "pktline", pktline())?;
     write(&root, "upload_pack", upload_pack())?;
     write(&root, "gitignore", gitignore())?;
+    write(&root, "merge_trees", merge_trees())?;
     write(&root, "safetensors_header", safetensors_header())?;
     write(&root, "gguf_header", gguf_header())?;
     write(&root, "pickle_scan", pickle_scan())?;

@@ -84,7 +84,7 @@ use std::sync::Arc;
 pub use access::{MAX_FIELDS_BYTES, MAX_REASON_CHARS, RequestSelector, request_id};
 pub use audit::Authority;
 pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
-pub use browse::{Entry, ListPage};
+pub use browse::{Entry, FlatTree, ListPage};
 pub use budget::{BodyBudget, BudgetBusy, Reservation, UNCOUNTED_BYTES};
 pub use cache::ByteCache;
 pub use card::{CardInfo, front_matter, parse_front_matter};
