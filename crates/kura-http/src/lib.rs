@@ -12,6 +12,7 @@ mod middleware;
 mod moved;
 pub mod peer_slots;
 mod route;
+mod route_repo;
 mod route_table;
 pub mod serve;
 
