@@ -32,8 +32,10 @@ impl Repos<'_> {
     /// Likes (`like`) or stops liking a repo, as the caller.
     pub async fn set_like(&self, identity: &Identity, repo: &RepoRecord, like: bool) -> Result<()> {
         let principal = self.hub.discussions().poster(identity, repo).await?;
-        self.meta.set_like(repo.id, principal.user.id, like, self.now_millis()).await?;
-        Ok(())
+        match self.meta.set_like(repo.id, principal.user.id, like, self.now_millis()).await {
+            Err(kura_storage::StorageError::NotFound) => Err(CoreError::RepoNotFound),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 
     /// A page of the users who like a repo the caller may see, the latest first; whether more
@@ -52,7 +54,9 @@ impl Repos<'_> {
     }
 
     /// A page of the repos `user` likes that the caller may see, the latest like first; whether
-    /// more follow. An unknown user is a 404.
+    /// more follow. Others see only public repos (filtered before paging, so neither a page's
+    /// size nor its link says anything of the private ones); the user sees their private likes
+    /// of repos they can still see. An unknown user is a 404.
     pub async fn liked_by(
         &self,
         identity: &Identity,
@@ -62,14 +66,14 @@ impl Repos<'_> {
         let Some(user) = self.meta.user_by_name(user).await? else {
             return Err(CoreError::NotFound(format!("User '{user}' not found")));
         };
-        let mut liked = self.meta.liked_repos(user.id, page_offset(page)?, LIKES_PAGE + 1).await?;
+        let own = identity.principal().is_some_and(|p| p.user.id == user.id);
+        let mut liked = self.meta.liked_repos(user.id, !own, page_offset(page)?, LIKES_PAGE + 1).await?;
         let more = liked.len() as u64 > LIKES_PAGE;
         liked.truncate(LIKES_PAGE as usize);
         let mut out = Vec::with_capacity(liked.len());
         for like in liked {
-            let Some(repo) = self.meta.repo(like.repo_type, &like.repo_id).await? else { continue };
-            if self.hub.accounts().can_see(identity, &repo).await? {
-                out.push(LikedRepoView { repo, liked_at: like.liked_at });
+            if !like.repo.private || self.hub.accounts().can_see(identity, &like.repo).await? {
+                out.push(LikedRepoView { repo: like.repo, liked_at: like.liked_at });
             }
         }
         Ok((out, more))

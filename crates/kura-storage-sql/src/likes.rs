@@ -1,10 +1,17 @@
 //! `LikeStore` for both engines: a like row and the repo's count, changed together.
 
-use kura_model::{RepoId, RepoType, Timestamp};
+use kura_model::Timestamp;
 use kura_storage::{LikeStore, LikedRepo, Liker, StorageError};
 
 use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
-use crate::rows::{corrupt, to_i64};
+use crate::rows::{RepoRow, repo_columns, to_i64};
+
+#[derive(sqlx::FromRow)]
+struct LikedRow {
+    #[sqlx(flatten)]
+    repo: RepoRow,
+    liked_at: Timestamp,
+}
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -14,6 +21,12 @@ impl LikeStore for SqlStore {
         let delta: i64 = if like { 1 } else { -1 };
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
+            // The repo's row first: it must exist, and a deletion holding it goes first.
+            let (exists,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM repos WHERE id = $1)")
+                .bind(repo).fetch_one(&mut *tx).await.map_err(db_error)?;
+            if !exists {
+                return Err(StorageError::NotFound);
+            }
             let statement = match like {
                 true => sqlx::query(
                     "INSERT INTO repo_likes (repo_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -25,33 +38,37 @@ impl LikeStore for SqlStore {
             if changed == 0 {
                 return Ok(false);
             }
-            sqlx::query("UPDATE repos SET likes = likes + $1 WHERE id = $2")
+            let counted = sqlx::query("UPDATE repos SET likes = likes + $1 WHERE id = $2")
                 .bind(delta).bind(repo)
-                .execute(&mut *tx).await.map_err(db_error)?;
+                .execute(&mut *tx).await.map_err(db_error)?
+                .rows_affected();
+            if counted != 1 {
+                return Err(StorageError::NotFound);
+            }
             tx.commit().await.map_err(db_error)?;
             Ok(true)
         })
     }
 
-    async fn liked_repos(&self, user: i64, offset: u64, limit: u64) -> Result<Vec<LikedRepo>> {
-        let rows: Vec<(String, String, String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT repos.repo_type, repos.namespace, repos.name, repo_likes.created_at \
+    async fn liked_repos(
+        &self,
+        user: i64,
+        public_only: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<LikedRepo>> {
+        let rows: Vec<LikedRow> = with_pool!(self, pool => {
+            sqlx::query_as(concat!(
+                "SELECT ", repo_columns!(), ", repo_likes.created_at AS liked_at \
                  FROM repo_likes JOIN repos ON repos.id = repo_likes.repo_id \
-                 WHERE repo_likes.user_id = $1 \
-                 ORDER BY repo_likes.created_at DESC, repo_likes.repo_id DESC LIMIT $2 OFFSET $3",
-            )
-            .bind(user).bind(to_i64(limit)).bind(to_i64(offset))
+                 WHERE repo_likes.user_id = $1 AND ($2 = FALSE OR repos.private = FALSE) \
+                 ORDER BY repo_likes.created_at DESC, repo_likes.repo_id DESC LIMIT $3 OFFSET $4"
+            ))
+            .bind(user).bind(public_only).bind(to_i64(limit)).bind(to_i64(offset))
             .fetch_all(pool).await.map_err(db_error)?
         });
         rows.into_iter()
-            .map(|(kind, namespace, name, liked_at)| {
-                Ok(LikedRepo {
-                    repo_type: RepoType::from_singular(&kind).ok_or_else(|| corrupt("repo type"))?,
-                    repo_id: RepoId::new(&namespace, &name).map_err(|_| corrupt("repo id"))?,
-                    liked_at,
-                })
-            })
+            .map(|row| Ok(LikedRepo { liked_at: row.liked_at, repo: row.repo.into_record(Vec::new())? }))
             .collect()
     }
 

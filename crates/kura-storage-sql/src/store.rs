@@ -175,7 +175,10 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 11] = [
+        const DELETES: [&str; 12] = [
+            // Locks the repo's row first, so a like (which updates it too) waits for the
+            // deletion and then finds no repo, instead of leaving a like behind.
+            "UPDATE repos SET likes = 0 WHERE id = $1",
             "DELETE FROM discussion_events WHERE repo_id = $1",
             "DELETE FROM discussions WHERE repo_id = $1",
             "DELETE FROM repo_likes WHERE repo_id = $1",

@@ -43,14 +43,34 @@ pub async fn like_store(store: &dyn MetadataStore) {
         ]
     );
     assert_eq!(store.repo_likers(model.id, 1, 10).await.unwrap().len(), 1, "paged");
-    let liked = store.liked_repos(ben, 0, 10).await.unwrap();
+    let liked = store.liked_repos(ben, false, 0, 10).await.unwrap();
     assert_eq!(
-        liked.iter().map(|l| (l.repo_type, l.repo_id.to_string(), l.liked_at)).collect::<Vec<_>>(),
+        liked.iter().map(|l| (l.repo.repo_type, l.repo.repo_id.to_string(), l.liked_at)).collect::<Vec<_>>(),
         vec![
             (RepoType::Space, "ann-likes/app".into(), 400),
             (RepoType::Model, "ann-likes/model".into(), 300)
         ]
     );
+    // A private repo's like is listed only when asked for everything, before paging.
+    let private = store
+        .create_repo(NewRepo {
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse("ann-likes/hidden").unwrap(),
+            private: true,
+            created_at: 100,
+            initial_commit: ObjectId([3; 20]),
+            created_by: None,
+        })
+        .await
+        .unwrap();
+    assert!(store.set_like(private.id, ben, true, 450).await.unwrap());
+    assert_eq!(store.liked_repos(ben, false, 0, 1).await.unwrap()[0].repo.id, private.id);
+    let public = store.liked_repos(ben, true, 0, 1).await.unwrap();
+    assert_eq!(public[0].repo.id, space.id, "the first public like, not a gap");
+    assert!(store.set_like(private.id, ben, false, 460).await.unwrap());
+    // A like of a repo that is gone is refused, and leaves nothing.
+    store.delete_repo(private.id).await.unwrap();
+    assert!(matches!(store.set_like(private.id, ben, true, 470).await, Err(StorageError::NotFound)));
     // Listings sort on the count.
     let mut query = RepoQuery::every(RepoType::Model);
     query.search = Some("ann-likes/".into());
@@ -64,5 +84,9 @@ pub async fn like_store(store: &dyn MetadataStore) {
     assert!(!store.set_like(model.id, ann, false, 500).await.unwrap());
     assert_eq!(store.repo(t, &id).await.unwrap().unwrap().likes, 1);
     store.delete_repo(space.id).await.unwrap();
-    assert_eq!(store.liked_repos(ben, 0, 10).await.unwrap().len(), 1, "a deleted repo's likes go with it");
+    assert_eq!(
+        store.liked_repos(ben, false, 0, 10).await.unwrap().len(),
+        1,
+        "a deleted repo's likes go with it"
+    );
 }

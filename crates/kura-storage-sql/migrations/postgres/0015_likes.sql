@@ -6,4 +6,5 @@ CREATE TABLE repo_likes (
     PRIMARY KEY (repo_id, user_id)
 );
 CREATE INDEX repo_likes_by_user ON repo_likes (user_id, created_at);
+CREATE INDEX repo_likes_by_time ON repo_likes (repo_id, created_at);
 ALTER TABLE repos ADD COLUMN likes BIGINT NOT NULL DEFAULT 0;
