@@ -38,6 +38,14 @@ impl Repos<'_> {
         }
     }
 
+    /// Whether the caller likes the repo (`false` for anonymous callers).
+    pub async fn liked(&self, identity: &Identity, repo: &RepoRecord) -> Result<bool> {
+        match identity.principal() {
+            Some(principal) => Ok(self.meta.likes_repo(repo.id, principal.user.id).await?),
+            None => Ok(false),
+        }
+    }
+
     /// A page of the users who like a repo the caller may see, the latest first; whether more
     /// follow.
     pub async fn likers(

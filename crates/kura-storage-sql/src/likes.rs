@@ -72,6 +72,15 @@ impl LikeStore for SqlStore {
             .collect()
     }
 
+    async fn likes_repo(&self, repo: i64, user: i64) -> Result<bool> {
+        let (liked,): (bool,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM repo_likes WHERE repo_id = $1 AND user_id = $2)")
+                .bind(repo).bind(user)
+                .fetch_one(pool).await.map_err(db_error)?
+        });
+        Ok(liked)
+    }
+
     async fn repo_likers(&self, repo: i64, offset: u64, limit: u64) -> Result<Vec<Liker>> {
         let rows: Vec<(String, i64)> = with_pool!(self, pool => {
             sqlx::query_as(

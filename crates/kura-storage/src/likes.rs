@@ -37,6 +37,8 @@ pub trait LikeStore: Send + Sync + 'static {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<LikedRepo>>;
+    /// Whether a user likes a repo.
+    async fn likes_repo(&self, repo: i64, user: i64) -> Result<bool>;
     /// The users who like a repo, the latest first.
     async fn repo_likers(&self, repo: i64, offset: u64, limit: u64) -> Result<Vec<Liker>>;
 }

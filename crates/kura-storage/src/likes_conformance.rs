@@ -43,6 +43,8 @@ pub async fn like_store(store: &dyn MetadataStore) {
         ]
     );
     assert_eq!(store.repo_likers(model.id, 1, 10).await.unwrap().len(), 1, "paged");
+    assert!(store.likes_repo(model.id, ann).await.unwrap());
+    assert!(!store.likes_repo(space.id, ann).await.unwrap());
     let liked = store.liked_repos(ben, false, 0, 10).await.unwrap();
     assert_eq!(
         liked.iter().map(|l| (l.repo.repo_type, l.repo.repo_id.to_string(), l.liked_at)).collect::<Vec<_>>(),

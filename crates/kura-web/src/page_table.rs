@@ -50,7 +50,8 @@ impl Page {
             | Page::UpstreamToken { .. }
             | Page::AskAccess(_)
             | Page::NewDiscussion(_)
-            | Page::DiscussionAction { .. } => Access::User,
+            | Page::DiscussionAction { .. }
+            | Page::Like(_) => Access::User,
             Page::Repo(_)
             | Page::Tree { .. }
             | Page::Commits { .. }
@@ -86,6 +87,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/{repo}/settings/{action}", "/alice/demo/settings/visibility"),
     ("/{repo}/upload/{rev}", "/alice/demo/upload/main"),
     ("/{repo}/ask-access", "/alice/demo/ask-access"),
+    ("/{repo}/like", "/alice/demo/like"),
     ("/{repo}/discussions", "/alice/demo/discussions"),
     ("/{repo}/discussions/new", "/alice/demo/discussions/new"),
     ("/{repo}/discussions/{num}", "/alice/demo/discussions/1"),

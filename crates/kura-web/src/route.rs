@@ -77,6 +77,8 @@ pub(crate) enum Page {
         repo: RepoName,
         num: u64,
     },
+    /// `POST {repo}/like`: like (`like=1`) or stop liking (`like=0`) the repo.
+    Like(RepoName),
     /// `POST {repo}/discussions/{num}/{action}`: comment, status, hide, merge.
     DiscussionAction {
         repo: RepoName,
@@ -110,6 +112,7 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::AskAccess(_)
             | Page::NewDiscussion(_)
             | Page::DiscussionAction { .. }
+            | Page::Like(_)
     );
     let get = !matches!(
         page,
@@ -118,6 +121,7 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::UpstreamToken { .. }
             | Page::AskAccess(_)
             | Page::DiscussionAction { .. }
+            | Page::Like(_)
     ) && !matches!(&page, Page::Settings { action: Some(_), .. });
     let allowed =
         (get && (method == Method::GET || method == Method::HEAD)) || (post && method == Method::POST);
@@ -182,6 +186,7 @@ fn repo_page(repo_type: RepoType, namespace: &str, name: &str, rest: &[&str]) ->
         ["viewer", config, split] if repo.repo_type == RepoType::Dataset => {
             Some(Page::Viewer { repo, split: Some(((*config).to_owned(), (*split).to_owned())) })
         }
+        ["like"] => Some(Page::Like(repo)),
         ["discussions"] => Some(Page::Discussions(repo)),
         ["discussions", "new"] => Some(Page::NewDiscussion(repo)),
         ["discussions", num] => Some(Page::Discussion { repo, num: discussion_number(num)? }),

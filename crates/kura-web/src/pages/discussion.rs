@@ -226,6 +226,8 @@ mod tests {
             tab: Tab::Community,
             revision: "main".into(),
             can_write: true,
+            likes: 3,
+            liked: Some(false),
         };
         let rows = crate::diff::unified("a\nb\n", "a\nB\n");
         let file = FileDiff {

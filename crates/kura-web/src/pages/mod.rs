@@ -60,6 +60,7 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::Blob { repo, revision, path } => blob::blob_page(req, &repo, &revision, &path).await,
         Page::Commits { repo, revision, path } => history::history_page(req, &repo, &revision, &path).await,
         Page::Commit { repo, id } => commit::commit_page(req, &repo, &id).await,
+        Page::Like(repo) => repo_common::like(req, &repo).await,
         Page::Discussions(repo) => discussions::discussions_page(req, &repo).await,
         Page::NewDiscussion(repo) if req.method == axum::http::Method::POST => {
             discussions::create(req, &repo).await

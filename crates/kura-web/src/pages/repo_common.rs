@@ -60,11 +60,18 @@ pub(crate) struct RepoHeader {
     /// The revision the Files and Commits tabs open (`main` unless the page names another).
     pub(crate) revision: String,
     pub(crate) can_write: bool,
+    pub(crate) likes: u64,
+    /// Whether the caller likes it (`None`: nobody signed in, no button).
+    pub(crate) liked: Option<bool>,
 }
 
 impl RepoHeader {
     pub(crate) async fn new(req: &Req, record: &RepoRecord, tab: Tab, revision: &str) -> Self {
         let can_write = can_write(&req.identity, req, record).await;
+        let liked = match req.identity.is_anonymous() {
+            true => None,
+            false => req.hub().repos().liked(&req.identity, record).await.ok(),
+        };
         RepoHeader {
             kind: record.repo_type.as_str(),
             id: record.repo_id.to_string(),
@@ -76,12 +83,24 @@ impl RepoHeader {
             tab,
             revision: format::segment(revision),
             can_write,
+            likes: record.likes,
+            liked,
         }
     }
 
     pub(crate) fn is(&self, tab: Tab) -> bool {
         self.tab == tab
     }
+}
+
+/// `POST {repo}/like`: likes (`like=1`) or stops liking the repo, then back to its page.
+pub(crate) async fn like(req: &mut Req, name: &RepoName) -> WebResult {
+    req.require_user()?;
+    let form = req.form().await?;
+    let record = find(req, name).await?;
+    let like = form.require("like")? == "1";
+    req.hub().repos().set_like(&req.identity, &record, like).await?;
+    super::see_other(&base_url(record.repo_type, &record.repo_id))
 }
 
 /// Whether the caller may write to the repo (shows the upload and settings links; the
