@@ -167,6 +167,8 @@ mod tests {
             library_name: None,
             pipeline_tag: None,
             likes: 0,
+            downloads: 0,
+            downloads_all_time: 0,
         }
     }
 

@@ -16,6 +16,7 @@ mod commit;
 mod compare;
 mod content;
 mod discussions;
+mod downloads;
 mod error;
 mod fsck;
 mod git_fetch;
@@ -96,6 +97,7 @@ pub use discussions::{
     DiscussionDetails, DiscussionPage, EventDetails, ListQuery, MAX_COMMENT_BYTES, MAX_TITLE_CHARS,
     PullDetails,
 };
+pub use downloads::{DOWNLOAD_WINDOW_DAYS, DownloadClient, counts_as_download};
 pub use error::{CoreError, Result};
 pub use fsck::{FsckOptions, FsckReport, Orphan, Problem};
 pub use git_fetch::FetchReply;

@@ -345,5 +345,7 @@ fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
         library_name: None,
         pipeline_tag: None,
         likes: 0,
+        downloads: 0,
+        downloads_all_time: 0,
     }
 }

@@ -51,11 +51,16 @@ impl AccountState {
 /// State of [`Repos`].
 pub(crate) struct RepoState {
     pub(crate) cards: cache::ByteCache<ObjectId, CardInfo>,
+    /// Download counts not written yet.
+    pub(crate) downloads: crate::downloads::DownloadCounter,
 }
 
 impl RepoState {
     pub(crate) fn new() -> Self {
-        Self { cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024) }
+        Self {
+            cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
+            downloads: crate::downloads::DownloadCounter::default(),
+        }
     }
 }
 

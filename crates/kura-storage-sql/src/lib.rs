@@ -5,6 +5,7 @@
 
 mod access;
 mod discussions;
+mod downloads;
 mod inventory;
 mod jobs;
 mod likes;

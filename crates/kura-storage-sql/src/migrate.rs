@@ -30,6 +30,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (13, "mirror_runs", include_str!("../migrations/sqlite/0013_mirror_runs.sql")),
     (14, "discussions", include_str!("../migrations/sqlite/0014_discussions.sql")),
     (15, "likes", include_str!("../migrations/sqlite/0015_likes.sql")),
+    (16, "downloads", include_str!("../migrations/sqlite/0016_downloads.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -48,6 +49,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (13, "mirror_runs", include_str!("../migrations/postgres/0013_mirror_runs.sql")),
     (14, "discussions", include_str!("../migrations/postgres/0014_discussions.sql")),
     (15, "likes", include_str!("../migrations/postgres/0015_likes.sql")),
+    (16, "downloads", include_str!("../migrations/postgres/0016_downloads.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

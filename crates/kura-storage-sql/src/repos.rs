@@ -82,6 +82,8 @@ where
         (RepoSort::Id, true) => "repos.namespace || '/' || repos.name DESC, repos.id DESC",
         (RepoSort::Likes, false) => "repos.likes ASC, repos.id ASC",
         (RepoSort::Likes, true) => "repos.likes DESC, repos.id DESC",
+        (RepoSort::Downloads, false) => "repos.downloads ASC, repos.id ASC",
+        (RepoSort::Downloads, true) => "repos.downloads DESC, repos.id DESC",
     };
     sql.push(" ORDER BY ").push(order);
     sql.push(" LIMIT ").push_bind(rows::to_i64(query.limit));

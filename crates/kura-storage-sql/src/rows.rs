@@ -33,7 +33,7 @@ macro_rules! repo_columns {
     () => {
         "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
          repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag, \
-         repos.likes"
+         repos.likes, repos.downloads, repos.downloads_all_time"
     };
 }
 pub(crate) use repo_columns;
@@ -52,6 +52,8 @@ pub(crate) struct RepoRow {
     library_name: Option<String>,
     pipeline_tag: Option<String>,
     likes: i64,
+    downloads: i64,
+    downloads_all_time: i64,
 }
 
 impl RepoRow {
@@ -69,6 +71,8 @@ impl RepoRow {
             library_name: self.library_name,
             pipeline_tag: self.pipeline_tag,
             likes: to_u64(self.likes),
+            downloads: to_u64(self.downloads),
+            downloads_all_time: to_u64(self.downloads_all_time),
         })
     }
 }

@@ -175,13 +175,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 12] = [
+        const DELETES: [&str; 14] = [
             // Locks the repo's row first, so a like (which updates it too) waits for the
             // deletion and then finds no repo, instead of leaving a like behind.
             "UPDATE repos SET likes = 0 WHERE id = $1",
             "DELETE FROM discussion_events WHERE repo_id = $1",
             "DELETE FROM discussions WHERE repo_id = $1",
             "DELETE FROM repo_likes WHERE repo_id = $1",
+            "DELETE FROM repo_downloads WHERE repo_id = $1",
+            "DELETE FROM download_clients WHERE repo_id = $1",
             "DELETE FROM repo_redirects WHERE repo_id = $1",
             "DELETE FROM repo_links WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",

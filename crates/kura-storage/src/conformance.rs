@@ -202,6 +202,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     crate::mirror_conformance::mirror_store(store).await;
     crate::discussions_conformance::discussion_store(store).await;
     crate::likes_conformance::like_store(store).await;
+    crate::downloads_conformance::download_store(store).await;
 }
 
 /// The repo's linked objects: listed by SHA-256 with size and time, a link without stored

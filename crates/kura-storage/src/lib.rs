@@ -6,6 +6,7 @@
 mod access;
 mod blob;
 mod discussions;
+mod downloads;
 mod error;
 mod inventory;
 mod jobs;
@@ -22,6 +23,8 @@ mod access_conformance;
 pub mod conformance;
 #[cfg(feature = "conformance")]
 mod discussions_conformance;
+#[cfg(feature = "conformance")]
+mod downloads_conformance;
 #[cfg(feature = "conformance")]
 mod ids_conformance;
 #[cfg(feature = "conformance")]
@@ -45,6 +48,7 @@ pub use discussions::{
     DiscussionBudget, DiscussionChange, DiscussionEventRecord, DiscussionFilter, DiscussionRecord,
     DiscussionStore, NewDiscussion,
 };
+pub use downloads::{DownloadHit, DownloadStore};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};

@@ -5,6 +5,7 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 use crate::StorageError;
 use crate::access::AccessStore;
 use crate::discussions::DiscussionStore;
+use crate::downloads::DownloadStore;
 use crate::inventory::InventoryStore;
 use crate::jobs::JobStore;
 use crate::likes::LikeStore;
@@ -23,6 +24,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 pub trait MetadataStore:
     AccessStore
     + DiscussionStore
+    + DownloadStore
     + InventoryStore
     + JobStore
     + LikeStore

@@ -123,6 +123,9 @@ pub struct RepoRecord {
     pub pipeline_tag: Option<String>,
     /// How many users like it.
     pub likes: u64,
+    /// Downloads in the last 30 days, and ever.
+    pub downloads: u64,
+    pub downloads_all_time: u64,
 }
 
 /// What the indexer computed for a repo's default branch that listings show and filter on.
@@ -145,6 +148,8 @@ pub enum RepoSort {
     CreatedAt,
     Id,
     Likes,
+    /// The last 30 days' downloads.
+    Downloads,
 }
 
 /// Filters for listing repos. Visibility is decided by the caller through `visible_to`.

@@ -141,11 +141,31 @@ pub async fn serve_with(
             AbortOnDrop(tokio::spawn(async move { hub.jobs().work().await }))
         })
         .collect();
+    // Download counts gathered in memory are written every few seconds, and once more at
+    // the end so a clean shutdown loses none.
+    let flusher = {
+        let hub = (*state_hub).clone();
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DOWNLOAD_FLUSH).await;
+                if let Err(error) = hub.repos().flush_downloads().await {
+                    tracing::warn!(%error, "could not write download counts");
+                }
+            }
+        }))
+    };
     let served =
         kura_http::serve::serve(listener, app, limits, peers, shutdown).await.context("serving HTTP");
     drop(workers);
+    drop(flusher);
+    if let Err(error) = state_hub.repos().flush_downloads().await {
+        tracing::warn!(%error, "could not write the last download counts");
+    }
     served
 }
+
+/// How often download counts are written.
+const DOWNLOAD_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Aborts a task when dropped (the worker ends with the server, however serving ends).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -140,6 +140,9 @@ pub struct RepoView {
     pub widget_data: Option<Value>,
     #[serde(rename = "xetEnabled", skip_serializing_if = "Option::is_none")]
     pub xet_enabled: Option<bool>,
+    /// The all-time downloads, shown when `expand` asks for `downloadsAllTime`.
+    #[serde(skip)]
+    pub all_time_downloads: u64,
 }
 
 impl RepoView {
@@ -152,7 +155,7 @@ impl RepoView {
             card_data: None,
             created_at: Some(format_timestamp(record.created_at)),
             disabled: Some(false),
-            downloads: Some(0),
+            downloads: Some(record.downloads),
             gated: Some(GatedView(record.gating)),
             model_id: (record.repo_type == RepoType::Model).then(|| id.clone()),
             id,
@@ -167,6 +170,7 @@ impl RepoView {
             tags: Some(record.tags.clone()),
             used_storage: None,
             xet_enabled: None,
+            all_time_downloads: record.downloads_all_time,
             base_models: None,
             children_model_count: None,
             citation: None,
@@ -277,7 +281,12 @@ impl RepoView {
             description: keep_or(asked("description"), self.description, Value::Null),
             disabled: keep(asked("disabled"), self.disabled),
             downloads: keep(asked("downloads"), self.downloads),
-            downloads_all_time: keep_or(asked("downloadsAllTime"), self.downloads_all_time, 0),
+            downloads_all_time: keep_or(
+                asked("downloadsAllTime"),
+                self.downloads_all_time.or(Some(self.all_time_downloads)),
+                0,
+            ),
+            all_time_downloads: self.all_time_downloads,
             eval_results: keep_or(asked("evalResults"), self.eval_results, list()),
             gated: keep(asked("gated"), self.gated),
             gguf: keep_or(asked("gguf"), self.gguf, Value::Null),

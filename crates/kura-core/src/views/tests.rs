@@ -70,6 +70,8 @@ fn repo(repo_type: RepoType, gating: Gating) -> RepoRecord {
         library_name: None,
         pipeline_tag: None,
         likes: 0,
+        downloads: 0,
+        downloads_all_time: 0,
     }
 }
 

@@ -92,6 +92,7 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
         Some("createdAt" | "created_at") => RepoSort::CreatedAt,
         Some("id" | "modelId") => RepoSort::Id,
         Some("likes") => RepoSort::Likes,
+        Some("downloads") => RepoSort::Downloads,
         _ => RepoSort::LastModified,
     }
 }

@@ -37,6 +37,12 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
 pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, path: &str) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
     let file = ctx.hub().files().open_file(&ctx.identity, &record, revision, path).await?;
+    let client = match (ctx.identity.principal(), ctx.client_ip) {
+        (Some(principal), _) => kura_core::DownloadClient::User(principal.user.id),
+        (None, Some(address)) => kura_core::DownloadClient::Address(address),
+        (None, None) => kura_core::DownloadClient::Unknown,
+    };
+    ctx.hub().repos().count_download(&record, path, client);
     let (commit, size, etag) = (file.commit, file.size, file.etag());
     let range = match range_header(ctx).and_then(|r| r.map(|r| r.resolve(size)).transpose()) {
         Ok(range) => range,

@@ -1,0 +1,55 @@
+//! Conformance of `DownloadStore`. Run by `conformance::metadata_store`.
+
+use kura_model::{ObjectId, RepoId, RepoType};
+
+use crate::*;
+
+async fn repo(store: &dyn MetadataStore, id: &str) -> RepoRecord {
+    store
+        .create_repo(NewRepo {
+            repo_type: RepoType::Model,
+            repo_id: RepoId::parse(id).unwrap(),
+            private: false,
+            created_at: 100,
+            initial_commit: ObjectId([4; 20]),
+            created_by: None,
+        })
+        .await
+        .unwrap()
+}
+
+async fn counts(store: &dyn MetadataStore, r: &RepoRecord) -> (u64, u64) {
+    let record = store.repo(r.repo_type, &r.repo_id).await.unwrap().unwrap();
+    (record.downloads, record.downloads_all_time)
+}
+
+/// Exercises every `DownloadStore` method's contract.
+pub async fn download_store(store: &dyn MetadataStore) {
+    let busy = repo(store, "dl-owner/busy").await;
+    let quiet = repo(store, "dl-owner/quiet").await;
+    assert_eq!(counts(store, &busy).await, (0, 0));
+    let hit = |repo: i64, d: i64, client: &str| DownloadHit { repo, day: d, client: client.into() };
+    let hits =
+        [hit(busy.id, 100, "a"), hit(busy.id, 100, "b"), hit(busy.id, 100, "a"), hit(busy.id, 110, "a")];
+    store.add_downloads(&hits, 90).await.unwrap();
+    // Another batch (another replica) with a client already counted that day, and a missing repo.
+    store
+        .add_downloads(&[hit(busy.id, 110, "a"), hit(busy.id, 110, "c"), hit(999_999, 110, "a")], 90)
+        .await
+        .unwrap();
+    assert_eq!(counts(store, &busy).await, (4, 4), "each client once per repo and day, across batches");
+    // Sorting on the recent count.
+    let mut query = RepoQuery::every(RepoType::Model);
+    query.search = Some("dl-owner/".into());
+    query.sort = RepoSort::Downloads;
+    query.descending = true;
+    let order: Vec<i64> = store.list_repos(&query).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(order, vec![busy.id, quiet.id]);
+    // Days leave the window; the all-time count stays.
+    store.expire_downloads(105).await.unwrap();
+    assert_eq!(counts(store, &busy).await, (2, 4));
+    store.add_downloads(&[hit(busy.id, 120, "a")], 115).await.unwrap();
+    assert_eq!(counts(store, &busy).await, (1, 5), "a batch recomputes the window too");
+    store.delete_repo(busy.id).await.unwrap();
+    store.add_downloads(&[hit(busy.id, 121, "a")], 115).await.unwrap();
+}
