@@ -35,6 +35,25 @@ pub enum DownloadClient {
     Unknown,
 }
 
+impl DownloadClient {
+    /// The client an address stands for: an IPv4 address (also when written as IPv6), or an
+    /// IPv6 /48, the block one customer of a provider may hold (so rotating addresses within it
+    /// counts once).
+    pub fn from_address(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => DownloadClient::Address(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => DownloadClient::Address(IpAddr::V4(v4)),
+                None => {
+                    let s = v6.segments();
+                    let block = std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0);
+                    DownloadClient::Address(IpAddr::V6(block))
+                }
+            },
+        }
+    }
+}
+
 /// Whether a request for `path` counts as a download of a repo of `repo_type`.
 pub fn counts_as_download(repo_type: RepoType, path: &str) -> bool {
     match repo_type {
@@ -48,9 +67,16 @@ pub fn counts_as_download(repo_type: RepoType, path: &str) -> bool {
 #[derive(Default)]
 pub(crate) struct DownloadCounter {
     pending: Mutex<HashSet<(i64, i64, DownloadClient)>>,
+    /// The last day old counts were let go (once a day per process).
+    expired: std::sync::atomic::AtomicI64,
 }
 
 impl DownloadCounter {
+    /// Whether `today` is a day whose expiry has not run yet in this process (and marks it).
+    fn new_day(&self, today: i64) -> bool {
+        self.expired.swap(today, std::sync::atomic::Ordering::Relaxed) != today
+    }
+
     fn count(&self, repo: i64, day: i64, client: DownloadClient) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if pending.len() < MAX_PENDING {
@@ -83,36 +109,51 @@ impl Repos<'_> {
     }
 
     /// Writes the downloads gathered since the last call (kept for the next one if the write
-    /// fails) and lets days older than the window go.
+    /// fails; only today's and yesterday's count), and once a day lets older days go.
     pub async fn flush_downloads(&self) -> Result<()> {
         let today = self.now_millis().div_euclid(DAY_MS);
         let window_start = today - (DOWNLOAD_WINDOW_DAYS - 1);
-        let taken = self.hub.repo_state.downloads.take();
+        let mut taken = self.hub.repo_state.downloads.take();
+        taken.retain(|(_, day, _)| *day == today || *day == today - 1);
+        taken.sort_by_key(|(repo, day, _)| (*repo, *day));
+        let key = self.signer.derive_key("kura download clients v1");
         let hits: Vec<DownloadHit> = taken
             .iter()
             .map(|(repo, day, client)| DownloadHit {
                 repo: *repo,
                 day: *day,
-                client: self.client_key(client),
+                client: client_key(&key, *repo, *day, client),
             })
             .collect();
-        if let Err(error) = self.meta.add_downloads(&hits, window_start).await {
-            self.hub.repo_state.downloads.put_back(taken);
-            return Err(error.into());
+        for start in (0..hits.len()).step_by(FLUSH_CHUNK) {
+            let end = (start + FLUSH_CHUNK).min(hits.len());
+            if let Err(error) = self.meta.add_downloads(&hits[start..end], window_start).await {
+                self.hub.repo_state.downloads.put_back(taken[start..].to_vec());
+                return Err(error.into());
+            }
         }
-        self.meta.expire_downloads(window_start).await?;
+        if self.hub.repo_state.downloads.new_day(today) {
+            self.meta.expire_downloads(window_start, today).await?;
+        }
         Ok(())
     }
+}
 
-    /// A client as the store keeps it: a keyed hash, the same on every replica.
-    fn client_key(&self, client: &DownloadClient) -> String {
-        let name = match client {
-            DownloadClient::User(id) => format!("user:{id}"),
-            DownloadClient::Address(address) => format!("address:{address}"),
-            DownloadClient::Unknown => "unknown".to_owned(),
-        };
-        self.signer.sign(format!("download-client:{name}"))[..32].to_owned()
-    }
+/// Downloads written per transaction, so a large batch never holds the database long.
+const FLUSH_CHUNK: usize = 1_000;
+
+/// A client as the store keeps it: a keyed hash of the client with the repo and the day, so
+/// rows say nothing without the key and cannot be linked across repos or days.
+fn client_key(key: &[u8; 32], repo: i64, day: i64, client: &DownloadClient) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let name = match client {
+        DownloadClient::User(id) => format!("user:{id}"),
+        DownloadClient::Address(address) => format!("address:{address}"),
+        DownloadClient::Unknown => "unknown".to_owned(),
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(format!("{repo}:{day}:{name}").as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 #[cfg(test)]
@@ -145,5 +186,34 @@ mod tests {
         assert!(!counts_as_download(RepoType::Model, "model.safetensors"));
         assert!(counts_as_download(RepoType::Dataset, "data/train.parquet"));
         assert!(!counts_as_download(RepoType::Space, "app.py"));
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn addresses_count_as_ipv4_hosts_and_ipv6_blocks() {
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        let plain: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(DownloadClient::from_address(mapped), DownloadClient::from_address(plain));
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:ffff:abcd::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:2::1".parse().unwrap();
+        assert_eq!(DownloadClient::from_address(one), DownloadClient::from_address(other), "one /48");
+        assert_ne!(DownloadClient::from_address(one), DownloadClient::from_address(elsewhere));
+    }
+
+    #[test]
+    fn client_keys_differ_by_repo_and_day() {
+        let key = [7u8; 32];
+        let alice = DownloadClient::User(1);
+        let a = client_key(&key, 1, 100, &alice);
+        assert_eq!(a, client_key(&key, 1, 100, &alice));
+        assert_ne!(a, client_key(&key, 2, 100, &alice));
+        assert_ne!(a, client_key(&key, 1, 101, &alice));
+        assert_ne!(a, client_key(&[8u8; 32], 1, 100, &alice));
+        assert_eq!(a.len(), 32);
     }
 }

@@ -1,10 +1,31 @@
-//! `DownloadStore` for both engines: counts per repo and day, summed onto the repo row.
+//! `DownloadStore` for both engines: who was counted (one multi-row insert per batch), counts
+//! per repo and day, and the sums on the repo row, each repo touched once per batch in id
+//! order (so two replicas' batches never lock repos in opposite orders).
+
+use std::collections::BTreeMap;
 
 use kura_storage::{DownloadHit, DownloadStore, StorageError};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 
 type Result<T> = std::result::Result<T, StorageError>;
+
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING` of the clients of a batch: the rows that come
+/// back are the downloads counted for the first time.
+fn insert_clients<DB>(hits: &[DownloadHit]) -> QueryBuilder<DB>
+where
+    DB: Database,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    let mut sql = QueryBuilder::new("INSERT INTO download_clients (repo_id, day, client) ");
+    sql.push_values(hits, |mut row, hit| {
+        row.push_bind(hit.repo).push_bind(hit.day).push_bind(hit.client.clone());
+    });
+    sql.push(" ON CONFLICT DO NOTHING RETURNING repo_id, day");
+    sql
+}
 
 #[async_trait::async_trait]
 impl DownloadStore for SqlStore {
@@ -14,48 +35,59 @@ impl DownloadStore for SqlStore {
         }
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
-            for hit in hits {
-                let first = sqlx::query(
-                    "INSERT INTO download_clients (repo_id, day, client) \
-                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM repos WHERE id = $1) ON CONFLICT DO NOTHING",
-                )
-                .bind(hit.repo).bind(hit.day).bind(&hit.client)
-                .execute(&mut *tx).await.map_err(db_error)?
-                .rows_affected();
-                if first == 0 {
+            let first: Vec<(i64, i64)> =
+                insert_clients(hits).build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+            let mut per_day: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+            for key in first {
+                *per_day.entry(key).or_default() += 1;
+            }
+            let mut per_repo: BTreeMap<i64, i64> = BTreeMap::new();
+            for ((repo, _), n) in &per_day {
+                *per_repo.entry(*repo).or_default() += n;
+            }
+            for (repo, n) in &per_repo {
+                // The repo's row first: it is locked from here, and a repo that is gone is
+                // skipped (no rows of it are written).
+                let live = sqlx::query("UPDATE repos SET downloads_all_time = downloads_all_time + $2 WHERE id = $1")
+                    .bind(*repo).bind(*n)
+                    .execute(&mut *tx).await.map_err(db_error)?
+                    .rows_affected();
+                if live == 0 {
                     continue;
                 }
+                for ((_, day), count) in per_day.range((*repo, i64::MIN)..=(*repo, i64::MAX)) {
+                    sqlx::query(
+                        "INSERT INTO repo_downloads (repo_id, day, count) VALUES ($1, $2, $3) \
+                         ON CONFLICT (repo_id, day) DO UPDATE SET count = repo_downloads.count + excluded.count",
+                    )
+                    .bind(*repo).bind(*day).bind(*count)
+                    .execute(&mut *tx).await.map_err(db_error)?;
+                }
                 sqlx::query(
-                    "INSERT INTO repo_downloads (repo_id, day, count) VALUES ($1, $2, 1) \
-                     ON CONFLICT (repo_id, day) DO UPDATE SET count = repo_downloads.count + 1",
-                )
-                .bind(hit.repo).bind(hit.day)
-                .execute(&mut *tx).await.map_err(db_error)?;
-                sqlx::query(
-                    "UPDATE repos SET downloads_all_time = downloads_all_time + 1, downloads = \
+                    "UPDATE repos SET downloads = \
                      (SELECT COALESCE(SUM(count), 0) FROM repo_downloads WHERE repo_id = $1 AND day >= $2) \
                      WHERE id = $1",
                 )
-                .bind(hit.repo).bind(window_start)
+                .bind(*repo).bind(window_start)
                 .execute(&mut *tx).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)
         })
     }
 
-    async fn expire_downloads(&self, window_start: i64) -> Result<()> {
+    async fn expire_downloads(&self, window_start: i64, today: i64) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
-            sqlx::query("DELETE FROM repo_downloads WHERE day < $1")
-                .bind(window_start).execute(&mut *tx).await.map_err(db_error)?;
-            sqlx::query("DELETE FROM download_clients WHERE day < (SELECT COALESCE(MAX(day), 0) - 1 FROM download_clients)")
-                .execute(&mut *tx).await.map_err(db_error)?;
             sqlx::query(
                 "UPDATE repos SET downloads = \
-                 (SELECT COALESCE(SUM(count), 0) FROM repo_downloads WHERE repo_id = repos.id) \
-                 WHERE downloads > 0",
+                 (SELECT COALESCE(SUM(count), 0) FROM repo_downloads WHERE repo_id = repos.id AND day >= $1) \
+                 WHERE id IN (SELECT DISTINCT repo_id FROM repo_downloads WHERE day < $1)",
             )
-            .execute(&mut *tx).await.map_err(db_error)?;
+            .bind(window_start).execute(&mut *tx).await.map_err(db_error)?;
+            sqlx::query("DELETE FROM repo_downloads WHERE day < $1")
+                .bind(window_start).execute(&mut *tx).await.map_err(db_error)?;
+            sqlx::query("DELETE FROM download_clients WHERE day < $1")
+                .bind(today - 1).execute(&mut *tx).await.map_err(db_error)?;
             tx.commit().await.map_err(db_error)
         })
     }

@@ -21,7 +21,7 @@ pub trait DownloadStore: Send + Sync + 'static {
     /// whichever replica saw it, and sets each repo's recent count to its days from
     /// `window_start` on. Downloads of repos that are gone are dropped.
     async fn add_downloads(&self, hits: &[DownloadHit], window_start: i64) -> Result<()>;
-    /// Forgets days before `window_start` (and who downloaded before yesterday) and
-    /// recomputes the recent counts that included them.
-    async fn expire_downloads(&self, window_start: i64) -> Result<()>;
+    /// Forgets days before `window_start` (and who was counted before yesterday, `today - 1`)
+    /// and recomputes the recent counts of the repos that had them.
+    async fn expire_downloads(&self, window_start: i64, today: i64) -> Result<()>;
 }

@@ -46,7 +46,7 @@ pub async fn download_store(store: &dyn MetadataStore) {
     let order: Vec<i64> = store.list_repos(&query).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(order, vec![busy.id, quiet.id]);
     // Days leave the window; the all-time count stays.
-    store.expire_downloads(105).await.unwrap();
+    store.expire_downloads(105, 120).await.unwrap();
     assert_eq!(counts(store, &busy).await, (2, 4));
     store.add_downloads(&[hit(busy.id, 120, "a")], 115).await.unwrap();
     assert_eq!(counts(store, &busy).await, (1, 5), "a batch recomputes the window too");

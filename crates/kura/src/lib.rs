@@ -142,22 +142,28 @@ pub async fn serve_with(
         })
         .collect();
     // Download counts gathered in memory are written every few seconds, and once more at
-    // the end so a clean shutdown loses none.
+    // the end: the task is asked to stop between two writes (never aborted inside one), then
+    // the last batch is written.
+    let (stop_flusher, mut stopped) = tokio::sync::watch::channel(false);
     let flusher = {
         let hub = (*state_hub).clone();
-        AbortOnDrop(tokio::spawn(async move {
+        tokio::spawn(async move {
             loop {
-                tokio::time::sleep(DOWNLOAD_FLUSH).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(DOWNLOAD_FLUSH) => {}
+                    _ = stopped.changed() => return,
+                }
                 if let Err(error) = hub.repos().flush_downloads().await {
                     tracing::warn!(%error, "could not write download counts");
                 }
             }
-        }))
+        })
     };
     let served =
         kura_http::serve::serve(listener, app, limits, peers, shutdown).await.context("serving HTTP");
     drop(workers);
-    drop(flusher);
+    let _ = stop_flusher.send(true);
+    let _ = flusher.await;
     if let Err(error) = state_hub.repos().flush_downloads().await {
         tracing::warn!(%error, "could not write the last download counts");
     }

@@ -39,7 +39,7 @@ pub(crate) async fn resolve_file(ctx: &mut Ctx, repo: &RepoRef, revision: &str, 
     let file = ctx.hub().files().open_file(&ctx.identity, &record, revision, path).await?;
     let client = match (ctx.identity.principal(), ctx.client_ip) {
         (Some(principal), _) => kura_core::DownloadClient::User(principal.user.id),
-        (None, Some(address)) => kura_core::DownloadClient::Address(address),
+        (None, Some(address)) => kura_core::DownloadClient::from_address(address),
         (None, None) => kura_core::DownloadClient::Unknown,
     };
     ctx.hub().repos().count_download(&record, path, client);

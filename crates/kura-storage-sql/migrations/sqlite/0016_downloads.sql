@@ -16,3 +16,5 @@ CREATE TABLE download_clients (
     client TEXT NOT NULL,
     PRIMARY KEY (repo_id, day, client)
 );
+CREATE INDEX repo_downloads_by_day ON repo_downloads (day);
+CREATE INDEX download_clients_by_day ON download_clients (day);
