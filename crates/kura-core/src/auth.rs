@@ -226,19 +226,23 @@ impl Accounts<'_> {
         // Writers upload freely; a contributor's uploads (which need no open pull request)
         // share the per-user rate of posts.
         if self.authorize_write(identity, repo).await.is_err() {
-            let now = self.now_millis();
-            let limited = self
-                .hub
-                .account_state
-                .posts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(principal.user.id, now);
-            if let Err(wait_ms) = limited {
-                return Err(CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 });
-            }
+            self.take_post(principal)?;
         }
         Ok(())
+    }
+
+    /// Spends one of the user's posts (discussions, comments, likes, a contributor's uploads):
+    /// 429 with the wait when the per-user rate is used up (per process).
+    pub(crate) fn take_post(&self, principal: &Principal) -> Result<()> {
+        let now = self.now_millis();
+        let limited = self
+            .hub
+            .account_state
+            .posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(principal.user.id, now);
+        limited.map_err(|wait_ms| CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 })
     }
 
     /// Contributing content (a pull request's commits, pushes and uploads): the right to

@@ -113,6 +113,22 @@ pub(crate) fn check_body(body: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A new event record by `principal` at `now`.
+pub(crate) fn event_record(
+    principal: &Principal,
+    kind: &str,
+    data: &Value,
+    now: i64,
+) -> DiscussionEventRecord {
+    DiscussionEventRecord {
+        id: new_event_id(),
+        kind: kind.into(),
+        author: Some(principal.user.id),
+        created_at: now,
+        data: data.to_string(),
+    }
+}
+
 /// The data of a new comment event.
 pub(crate) fn comment_data(raw: &str, author: &str, now: i64) -> Value {
     json!({"edited": false, "hidden": false, "latest": {"raw": raw, "updatedAt": now, "author": author}, "history": []})
@@ -127,17 +143,7 @@ impl Discussions<'_> {
         repo: &RepoRecord,
     ) -> Result<&'i Principal> {
         let principal = self.hub.accounts().authorize_contribution(identity, repo).await?;
-        let now = self.now_millis();
-        let limited = self
-            .hub
-            .account_state
-            .posts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(principal.user.id, now);
-        if let Err(wait_ms) = limited {
-            return Err(CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 });
-        }
+        self.hub.accounts().take_post(principal)?;
         Ok(principal)
     }
 
@@ -181,13 +187,8 @@ impl Discussions<'_> {
         check_body(description, "description")?;
         let principal = self.poster(identity, repo).await?;
         let now = self.now_millis();
-        let first = DiscussionEventRecord {
-            id: new_event_id(),
-            kind: "comment".into(),
-            author: Some(principal.user.id),
-            created_at: now,
-            data: comment_data(description, &principal.user.name, now).to_string(),
-        };
+        let first =
+            event_record(principal, "comment", &comment_data(description, &principal.user.name, now), now);
         let new = NewDiscussion {
             repo: repo.id,
             title: &title,
@@ -278,13 +279,7 @@ impl Discussions<'_> {
 
     /// A new event made by `principal`.
     pub(crate) fn event(&self, principal: &Principal, kind: &str, data: Value) -> EventDetails {
-        let event = DiscussionEventRecord {
-            id: new_event_id(),
-            kind: kind.into(),
-            author: Some(principal.user.id),
-            created_at: self.now_millis(),
-            data: data.to_string(),
-        };
+        let event = event_record(principal, kind, &data, self.now_millis());
         EventDetails { author: Some(principal.user.name.clone()), data, event }
     }
 

@@ -5,12 +5,12 @@
 //! `git push origin HEAD:refs/pr/N`. Merging is in `pull_merge`.
 
 use kura_model::{ObjectId, RefName};
-use kura_storage::{DiscussionChange, DiscussionEventRecord, NewDiscussion, RepoRecord, StorageError};
+use kura_storage::{DiscussionChange, NewDiscussion, RepoRecord, StorageError};
 use serde_json::json;
 
 use crate::auth::Identity;
 use crate::commit::CommitRequest;
-use crate::discussions::{check_body, check_title, comment_data, hides_text, new_event_id};
+use crate::discussions::{check_body, check_title, comment_data, event_record, hides_text};
 use crate::error::{CoreError, Result};
 use crate::services::{Discussions, Repos};
 
@@ -65,13 +65,8 @@ impl Discussions<'_> {
             CoreError::invalid("This repo has no main branch to open a pull request against")
         })?;
         let now = self.now_millis();
-        let first = DiscussionEventRecord {
-            id: new_event_id(),
-            kind: "comment".into(),
-            author: Some(principal.user.id),
-            created_at: now,
-            data: comment_data(description, &principal.user.name, now).to_string(),
-        };
+        let first =
+            event_record(principal, "comment", &comment_data(description, &principal.user.name, now), now);
         let new = NewDiscussion {
             repo: repo.id,
             title: &title,
@@ -223,20 +218,13 @@ impl Repos<'_> {
         let now = self.now_millis();
         let title = title_from_summary(&request.summary);
         let events = [
-            DiscussionEventRecord {
-                id: new_event_id(),
-                kind: "comment".into(),
-                author: Some(principal.user.id),
-                created_at: now,
-                data: comment_data(&request.description, &principal.user.name, now).to_string(),
-            },
-            DiscussionEventRecord {
-                id: new_event_id(),
-                kind: "commit".into(),
-                author: Some(principal.user.id),
-                created_at: now,
-                data: commit_event_data(&new, &request.summary).to_string(),
-            },
+            event_record(
+                principal,
+                "comment",
+                &comment_data(&request.description, &principal.user.name, now),
+                now,
+            ),
+            event_record(principal, "commit", &commit_event_data(&new, &request.summary), now),
         ];
         let open = NewDiscussion {
             repo: repo.id,

@@ -22,6 +22,25 @@ async fn collect(mut stream: ByteStream) -> Vec<u8> {
 }
 
 /// Exercises every `MetadataStore` method's contract.
+/// A repo of `repo_type` for a conformance check, created at time 100 by nobody.
+pub(crate) async fn new_repo(
+    store: &dyn MetadataStore,
+    repo_type: RepoType,
+    id: &str,
+    private: bool,
+) -> RepoRecord {
+    let repo_id = RepoId::parse(id).unwrap();
+    let new = NewRepo {
+        repo_type,
+        repo_id,
+        private,
+        created_at: 100,
+        initial_commit: ObjectId([9; 20]),
+        created_by: None,
+    };
+    store.create_repo(new).await.unwrap()
+}
+
 pub async fn metadata_store(store: &dyn MetadataStore) {
     let first = store.server_secret("signing-key", "aaa").await.expect("store secret");
     assert_eq!(first, "aaa");

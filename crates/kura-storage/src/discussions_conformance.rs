@@ -1,6 +1,6 @@
 //! Conformance of `DiscussionStore`. Run by `conformance::metadata_store`.
 
-use kura_model::{ObjectId, RefName, RepoId, RepoType};
+use kura_model::{ObjectId, RefName, RepoType};
 
 use crate::*;
 
@@ -23,18 +23,7 @@ fn status(s: &str) -> DiscussionChange<'_> {
 }
 
 async fn repo(store: &dyn MetadataStore, id: &str) -> i64 {
-    store
-        .create_repo(NewRepo {
-            repo_type: RepoType::Model,
-            repo_id: RepoId::parse(id).unwrap(),
-            private: false,
-            created_at: 100,
-            initial_commit: ObjectId([9; 20]),
-            created_by: None,
-        })
-        .await
-        .unwrap()
-        .id
+    crate::conformance::new_repo(store, RepoType::Model, id, false).await.id
 }
 
 /// Exercises every `DiscussionStore` method's contract.

@@ -1,21 +1,11 @@
 //! Conformance of `DownloadStore`. Run by `conformance::metadata_store`.
 
-use kura_model::{ObjectId, RepoId, RepoType};
+use kura_model::RepoType;
 
 use crate::*;
 
 async fn repo(store: &dyn MetadataStore, id: &str) -> RepoRecord {
-    store
-        .create_repo(NewRepo {
-            repo_type: RepoType::Model,
-            repo_id: RepoId::parse(id).unwrap(),
-            private: false,
-            created_at: 100,
-            initial_commit: ObjectId([4; 20]),
-            created_by: None,
-        })
-        .await
-        .unwrap()
+    crate::conformance::new_repo(store, RepoType::Model, id, false).await
 }
 
 async fn counts(store: &dyn MetadataStore, r: &RepoRecord) -> (u64, u64) {

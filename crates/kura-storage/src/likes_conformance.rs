@@ -1,21 +1,11 @@
 //! Conformance of `LikeStore`. Run by `conformance::metadata_store`.
 
-use kura_model::{ObjectId, RepoId, RepoType};
+use kura_model::RepoType;
 
 use crate::*;
 
 async fn repo(store: &dyn MetadataStore, id: &str, repo_type: RepoType) -> RepoRecord {
-    store
-        .create_repo(NewRepo {
-            repo_type,
-            repo_id: RepoId::parse(id).unwrap(),
-            private: false,
-            created_at: 100,
-            initial_commit: ObjectId([3; 20]),
-            created_by: None,
-        })
-        .await
-        .unwrap()
+    crate::conformance::new_repo(store, repo_type, id, false).await
 }
 
 /// Exercises every `LikeStore` method's contract.
@@ -54,17 +44,7 @@ pub async fn like_store(store: &dyn MetadataStore) {
         ]
     );
     // A private repo's like is listed only when asked for everything, before paging.
-    let private = store
-        .create_repo(NewRepo {
-            repo_type: RepoType::Model,
-            repo_id: RepoId::parse("ann-likes/hidden").unwrap(),
-            private: true,
-            created_at: 100,
-            initial_commit: ObjectId([3; 20]),
-            created_by: None,
-        })
-        .await
-        .unwrap();
+    let private = crate::conformance::new_repo(store, RepoType::Model, "ann-likes/hidden", true).await;
     assert!(store.set_like(private.id, ben, true, 450).await.unwrap());
     assert_eq!(store.liked_repos(ben, false, 0, 1).await.unwrap()[0].repo.id, private.id);
     let public = store.liked_repos(ben, true, 0, 1).await.unwrap();
