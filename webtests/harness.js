@@ -138,7 +138,7 @@ class Kura {
   async createRepo(token, id, { isPrivate = false, type = "model" } = {}) {
     const [organization, name] = id.split("/");
     const body = { name, organization, private: isPrivate, type };
-    if (type === "space") body.space_sdk = "static";
+    if (type === "space") body.sdk = "static";
     const res = await fetch(`${this.url}/api/repos/create`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

@@ -233,6 +233,15 @@ impl Accounts<'_> {
 
     /// Spends one of the user's posts (discussions, comments, likes, a contributor's uploads):
     /// 429 with the wait when the per-user rate is used up (per process).
+    /// One like from `address`, within the per-address like rate.
+    pub(crate) fn take_like_from(&self, address: std::net::IpAddr) -> Result<()> {
+        let now = self.now_millis();
+        let key = crate::likes::address_key(address);
+        let limited =
+            self.hub.account_state.address_likes.lock().unwrap_or_else(|e| e.into_inner()).take(key, now);
+        limited.map_err(|wait_ms| CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 })
+    }
+
     pub(crate) fn take_post(&self, principal: &Principal) -> Result<()> {
         let now = self.now_millis();
         let limited = self
@@ -273,6 +282,19 @@ impl Accounts<'_> {
         let principal = writer(identity)?;
         scope_allows_write(principal, |t| t.covers_namespace(namespace), namespace)?;
         self.require_user_write(principal, namespace, true).await
+    }
+
+    /// Managing what the namespace holds as a whole rather than one member's repos (its
+    /// collections): like `authorize_namespace_write`, but org contributors may not.
+    pub async fn authorize_namespace_manage<'i>(
+        &self,
+        identity: &'i Identity,
+        namespace: &str,
+    ) -> Result<&'i Principal> {
+        let principal = writer(identity)?;
+        scope_allows_write(principal, |t| t.covers_namespace(namespace), namespace)?;
+        self.require_user_write(principal, namespace, false).await?;
+        Ok(principal)
     }
 
     async fn require_user_write(&self, principal: &Principal, namespace: &str, own_repo: bool) -> Result<()> {

@@ -127,7 +127,7 @@ impl Repos<'_> {
             .collect();
         for start in (0..hits.len()).step_by(FLUSH_CHUNK) {
             let end = (start + FLUSH_CHUNK).min(hits.len());
-            if let Err(error) = self.meta.add_downloads(&hits[start..end], window_start).await {
+            if let Err(error) = self.meta.add_downloads(&hits[start..end], window_start, today).await {
                 self.hub.repo_state.downloads.put_back(taken[start..].to_vec());
                 return Err(error.into());
             }

@@ -169,6 +169,7 @@ mod tests {
             likes: 0,
             downloads: 0,
             downloads_all_time: 0,
+            trending: 0,
         }
     }
 

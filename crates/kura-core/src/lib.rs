@@ -12,6 +12,9 @@ mod card;
 mod card_check;
 mod claims;
 mod clock;
+mod collection_rules;
+mod collection_sight;
+mod collections;
 mod commit;
 mod compare;
 mod content;
@@ -62,6 +65,8 @@ mod services;
 mod sessions;
 mod signing;
 mod space_card;
+mod space_host;
+mod spaces;
 mod tokens;
 mod upload;
 mod viewer;
@@ -91,6 +96,14 @@ pub use cache::ByteCache;
 pub use card::{CardInfo, front_matter, parse_front_matter};
 pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};
+pub use collection_rules::{
+    ItemKind, MAX_COLLECTIONS, MAX_DESCRIPTION_CHARS, MAX_ITEMS, MAX_NOTE_CHARS, THEMES, make_slug,
+    parse_slug,
+};
+pub use collection_sight::{CollectionListing, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+pub use collections::{
+    CollectionCreated, CollectionDetails, CollectionUpdate, ItemUpdate, NewCollectionInput, slug_of,
+};
 pub use commit::{CommitRequest, FileContent, Operation};
 pub use compare::{ChangeKind, ChangedFile, CompareBudget, Comparison, FileSide};
 pub use discussions::{
@@ -112,6 +125,7 @@ pub use kura_storage::{
     AccessRequestRecord, AccessStatus, AuditRecord, ByteStream, Gating, MirrorHolding, NamespaceKind,
     OrgRole, RefRecord, RepoQuery, RepoRecord, RepoSort, TokenRecord,
 };
+pub use kura_storage::{CollectionItemRecord, CollectionRecord, CollectionSort, ItemObject};
 pub use last_commit::LastCommit;
 pub use lfs::{Action, Capability, DownloadPlan, UploadPlan};
 pub use likes::{LIKES_PAGE, LikedRepoView};
@@ -135,13 +149,16 @@ pub use repos::RepoSettings;
 pub use revision::Resolved;
 pub use safetensors_meta::SafetensorsMetadata;
 pub use services::{
-    Accounts, Discussions, Files, Git, Index, Jobs, Mirror, MirrorCounters, Ops, Repos, Viewer, Xet,
+    Accounts, Collections, Discussions, Files, Git, Index, Jobs, Mirror, MirrorCounters, Ops, Repos, Viewer,
+    Xet,
 };
 pub use sessions::{
     LOGIN_FAILED, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SESSION_COOKIE, SESSION_LIFETIME_MS,
     Session, session_from_cookies, session_set_cookie,
 };
 pub use space_card::SPACE_SDKS;
+pub use space_host::{SPACE_CSP, SpaceConfig, SpacesHost, check_spaces_domain, script_position};
+pub use spaces::{MAX_SPACE_VARIABLES, SpaceFacts, SpaceFile};
 pub use tokens::{IssuedToken, MAX_TOKEN_NAME_CHARS, TokenSpec};
 pub use upload::StoredUpload;
 pub use viewer::Answer;
@@ -166,6 +183,8 @@ pub struct HubConfig {
     pub limits: Limits,
     /// Pull-through mirror settings, when an upstream hub is configured.
     pub mirror: Option<MirrorConfig>,
+    /// Where static Spaces are served, when this hub serves them (`spaces_domain`).
+    pub spaces: Option<SpacesHost>,
 }
 
 impl HubConfig {
@@ -176,6 +195,7 @@ impl HubConfig {
             lfs_part_bytes: 64 << 20,
             limits: Limits::default(),
             mirror: None,
+            spaces: None,
         }
     }
 }

@@ -2,12 +2,30 @@
 //! official client has `unlike`, `list_liked_repos` and `list_repo_likers`). Liking shares the
 //! per-user post rate; listings never show a private repo to a caller who may not see it.
 
+use std::net::IpAddr;
+
 use kura_model::Timestamp;
 use kura_storage::{Liker, RepoRecord};
 
 use crate::auth::Identity;
 use crate::error::{CoreError, Result};
 use crate::services::Repos;
+
+/// Likes (and unlikes) one address may make in a burst, and the refill: one per second.
+pub(crate) const ADDRESS_LIKE_BURST: u32 = 120;
+pub(crate) const ADDRESS_LIKE_REFILL_MS: i64 = 1_000;
+
+/// The rate-limit key of an address: an IPv4 address (also written as IPv6), or an IPv6 /48,
+/// as downloads count clients.
+pub(crate) fn address_key(address: IpAddr) -> i64 {
+    match address {
+        IpAddr::V4(v4) => i64::from(u32::from(v4)),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => i64::from(u32::from(v4)),
+            None => (1 << 62) | (u128::from(v6) >> 80) as i64,
+        },
+    }
+}
 
 /// Likes and likers listed per page.
 pub const LIKES_PAGE: u64 = 100;
@@ -29,9 +47,19 @@ fn page_offset(page: u64) -> Result<u64> {
 }
 
 impl Repos<'_> {
-    /// Likes (`like`) or stops liking a repo, as the caller.
-    pub async fn set_like(&self, identity: &Identity, repo: &RepoRecord, like: bool) -> Result<()> {
+    /// Likes (`like`) or stops liking a repo, as the caller from `address` (the per-user post
+    /// rate applies, and a per-address rate, so many accounts on one address gain nothing).
+    pub async fn set_like(
+        &self,
+        identity: &Identity,
+        repo: &RepoRecord,
+        like: bool,
+        address: Option<IpAddr>,
+    ) -> Result<()> {
         let principal = self.hub.discussions().poster(identity, repo).await?;
+        if let Some(address) = address {
+            self.hub.accounts().take_like_from(address)?;
+        }
         match self.meta.set_like(repo.id, principal.user.id, like, self.now_millis()).await {
             Err(kura_storage::StorageError::NotFound) => Err(CoreError::RepoNotFound),
             other => other.map(|_| ()).map_err(Into::into),
@@ -85,5 +113,20 @@ impl Repos<'_> {
             }
         }
         Ok((out, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn addresses_share_a_key_per_ipv4_address_or_ipv6_48() {
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("192.0.2.1"), key("::ffff:192.0.2.1"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+        assert_eq!(key("2001:db8:1:aaaa::1"), key("2001:db8:1:bbbb::2"), "one /48");
+        assert_ne!(key("2001:db8:1::1"), key("2001:db8:2::1"));
+        assert_ne!(key("0.0.0.1"), key("::1"), "IPv6 keys never meet IPv4 keys");
     }
 }

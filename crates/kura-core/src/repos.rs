@@ -347,5 +347,6 @@ fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
         likes: 0,
         downloads: 0,
         downloads_all_time: 0,
+        trending: 0,
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`Accounts`] | identities, permissions, tokens, sessions, orgs, gated access, audit | login throttle, token-mint limiter |
 //! | [`Repos`] | repos, revisions, trees, commits, cards, last commits, preupload, squash, a namespace's repos | the card cache |
+//! | [`Collections`] | collections of repos and collections: create, list, change, items | nothing (posts are rate-limited in `Accounts`' state) |
 //! | [`Discussions`] | a repo's discussions: open, list, comment, rename, open/close, edit and hide comments | nothing (posts are rate-limited in `Accounts`' state) |
 //! | [`Files`] | LFS batch and transfers, reads of files and objects (the read proofs), a repo's large objects (list, unlink, copy) | nothing |
 //! | [`Xet`] | Xet tokens, xorbs, shards, reconstructions, dedup | the chunk-table cache |
@@ -33,6 +34,8 @@ pub(crate) struct AccountState {
     pub(crate) token_mints: Mutex<rate_limit::RateLimiter>,
     /// Discussion posts (new discussions, comments, edits), per user (in this process only).
     pub(crate) posts: Mutex<rate_limit::RateLimiter>,
+    /// Likes, per address (in this process only).
+    pub(crate) address_likes: Mutex<rate_limit::RateLimiter>,
 }
 
 impl AccountState {
@@ -43,6 +46,10 @@ impl AccountState {
             posts: Mutex::new(rate_limit::RateLimiter::new(
                 crate::discussions::POST_BURST,
                 crate::discussions::POST_REFILL_MS,
+            )),
+            address_likes: Mutex::new(rate_limit::RateLimiter::new(
+                crate::likes::ADDRESS_LIKE_BURST,
+                crate::likes::ADDRESS_LIKE_REFILL_MS,
             )),
         }
     }
@@ -208,6 +215,11 @@ service!(
     /// Repos, revisions, trees, commits, model cards and preupload.
     Repos,
     repos
+);
+service!(
+    /// Collections: curated lists of repos and collections, owned by a user or an org.
+    Collections,
+    collections
 );
 service!(
     /// Discussions of repos: threads, comments, status and title changes.

@@ -116,7 +116,9 @@ impl From<CoreError> for ApiError {
                 error.headers.push(("content-range", format!("bytes */{size}")));
                 error
             }
-            CoreError::NotImplemented(_) => Self::new(StatusCode::NOT_IMPLEMENTED, message),
+            CoreError::NotImplemented(_) => {
+                Self { code: Some("NotImplemented"), ..Self::new(StatusCode::NOT_IMPLEMENTED, message) }
+            }
             CoreError::Dataset(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, message),
             CoreError::Viewer { code, .. } => {
                 Self { code: Some(code), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, message) }

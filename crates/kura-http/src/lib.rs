@@ -15,6 +15,7 @@ mod route;
 mod route_repo;
 mod route_table;
 pub mod serve;
+mod space_serve;
 
 use std::sync::Arc;
 
@@ -86,6 +87,10 @@ pub fn router_beside(state: AppState, other: Router, claims: Claims) -> Router {
     let dispatch = move |State(state): State<AppState>, request: Request| {
         let other = other.clone();
         async move {
+            // A Space host serves its Space and nothing else, before anything reads a credential.
+            if let Some(subdomain) = space_serve::space_subdomain(&state.hub, &request) {
+                return space_serve::serve(&state.hub, request, &subdomain).await;
+            }
             let request = viewer_host(request);
             if claims(request.method(), request.uri().path()) {
                 use tower_service::Service;

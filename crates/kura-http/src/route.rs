@@ -117,6 +117,21 @@ pub(crate) enum Route {
     },
     /// The caller's own token for the mirror's upstream hub.
     UpstreamToken,
+    /// `GET` lists collections, `POST` creates one.
+    Collections,
+    /// One collection by slug (`{namespace}/{title-slug}-{id}`): `GET`, `PATCH`, `DELETE`.
+    Collection {
+        slug: String,
+    },
+    /// `POST` adds an item.
+    CollectionItems {
+        slug: String,
+    },
+    /// One item by its id in the collection: `PATCH`, `DELETE`.
+    CollectionItem {
+        slug: String,
+        item: String,
+    },
     /// `POST` likes, `DELETE` unlikes.
     Like {
         repo: RepoRef,
@@ -190,6 +205,17 @@ pub(crate) enum Route {
     DatasetCroissant {
         repo: RepoRef,
     },
+    /// `/api/spaces/{id}/runtime`: the Space's runtime as the Hub reports it.
+    SpaceRuntime {
+        repo: RepoRef,
+    },
+    /// `/api/spaces/{id}/variables`: list, add or replace, delete.
+    SpaceVariables {
+        repo: RepoRef,
+    },
+    /// What needs compute this hub does not run (hardware, secrets, sleep time, pausing,
+    /// restarts, dev mode, logs, volumes, duplication): a 501 for everyone.
+    SpaceCompute,
     /// A repo named without a namespace: kura has no such repos (`RepoNotFound`).
     RepoWithoutNamespace,
     NotFound,
@@ -267,6 +293,14 @@ fn parse_known(raw_path: &str) -> Route {
         }
         ["api", "settings", "repositories"] => Route::RepoStorage { org: None },
         ["api", "users", user, "likes"] => Route::UserLikes { user: user.to_owned() },
+        ["api", "collections"] => Route::Collections,
+        ["api", "collections", namespace, slug] => Route::Collection { slug: format!("{namespace}/{slug}") },
+        ["api", "collections", namespace, slug, "items"] => {
+            Route::CollectionItems { slug: format!("{namespace}/{slug}") }
+        }
+        ["api", "collections", namespace, slug, "items", item] => {
+            Route::CollectionItem { slug: format!("{namespace}/{slug}"), item: item.to_owned() }
+        }
         ["api", "settings", "tokens"] => Route::Tokens,
         ["api", "settings", "upstream-token"] => Route::UpstreamToken,
         ["api", "settings", "tokens", id] => Route::Token { id: id.to_owned() },
@@ -288,6 +322,7 @@ fn parse_known(raw_path: &str) -> Route {
         }
         ["datasets-server", endpoint] => Route::Viewer { endpoint: endpoint.to_owned() },
         ["api", plural] => RepoType::from_plural(plural).map_or(Route::NotFound, Route::ListRepos),
+        ["api", "spaces", "hardware"] | ["api", "spaces", "zero-gpu", "quota"] => Route::SpaceCompute,
         ["api", plural, namespace, name, ..] => match RepoType::from_plural(plural) {
             Some(repo_type) => {
                 let repo = RepoRef { repo_type, namespace: namespace.to_owned(), name: name.to_owned() };
@@ -365,6 +400,21 @@ mod tests {
         check("/api/models/u/m/lfs-files/other", Route::NotFound);
         check("/api/settings/repositories", Route::RepoStorage { org: None });
         check("/api/organizations/o/settings/repositories", Route::RepoStorage { org: Some("o".into()) });
+    }
+
+    #[test]
+    fn collection_urls_as_the_client_builds_them() {
+        let slug = "TheBloke/recent-models-64f9a55bb3115b4f513ec026";
+        check("/api/collections", Route::Collections);
+        check(&format!("/api/collections/{slug}"), Route::Collection { slug: slug.into() });
+        check(&format!("/api/collections/{slug}/items"), Route::CollectionItems { slug: slug.into() });
+        check(
+            &format!("/api/collections/{slug}/items/651446103cd773a050bf64c2"),
+            Route::CollectionItem { slug: slug.into(), item: "651446103cd773a050bf64c2".into() },
+        );
+        check("/api/collections/a%2Fb/x", Route::Collection { slug: "a/b/x".into() });
+        check(&format!("/api/collections/{slug}/resource-group"), Route::NotFound);
+        check("/api/collections/only-one-segment", Route::NotFound);
     }
 
     #[test]

@@ -73,6 +73,13 @@ pub(crate) fn parse_api(repo: RepoRef, rest: &[String]) -> Route {
             file: after.get(2).cloned(),
         },
         ("croissant", None) if repo.repo_type == RepoType::Dataset => Route::DatasetCroissant { repo },
+        ("runtime", None) if repo.repo_type == RepoType::Space => Route::SpaceRuntime { repo },
+        ("variables", None) if repo.repo_type == RepoType::Space => Route::SpaceVariables { repo },
+        (
+            "secrets" | "hardware" | "sleeptime" | "pause" | "restart" | "dev-mode" | "logs" | "volumes"
+            | "duplicate" | "metrics" | "events",
+            _,
+        ) if repo.repo_type == RepoType::Space => Route::SpaceCompute,
         ("ask-access", None) => Route::AskAccess { repo },
         ("user-access-request", Some(action)) if !action.contains('/') => {
             Route::UserAccessRequest { repo, action }

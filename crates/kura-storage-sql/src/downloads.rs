@@ -4,12 +4,26 @@
 
 use std::collections::BTreeMap;
 
-use kura_storage::{DownloadHit, DownloadStore, StorageError};
+use kura_storage::{DownloadHit, DownloadStore, StorageError, TRENDING_LIKE_WEIGHT, trending_window};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 
 type Result<T> = std::result::Result<T, StorageError>;
+
+/// The trending score of the repos the `WHERE` clause that follows picks: likes since `$1`
+/// (milliseconds) times `$2`, plus downloads since day `$3`.
+macro_rules! set_trending {
+    ($where:literal) => {
+        concat!(
+            "UPDATE repos SET trending = \
+             $2 * (SELECT COUNT(*) FROM repo_likes l WHERE l.repo_id = repos.id AND l.created_at >= $1) \
+             + (SELECT COALESCE(SUM(d.count), 0) FROM repo_downloads d WHERE d.repo_id = repos.id AND d.day >= $3) ",
+            $where
+        )
+    };
+}
+pub(crate) use set_trending;
 
 /// `INSERT … ON CONFLICT DO NOTHING RETURNING` of the clients of a batch: the rows that come
 /// back are the downloads counted for the first time.
@@ -29,7 +43,8 @@ where
 
 #[async_trait::async_trait]
 impl DownloadStore for SqlStore {
-    async fn add_downloads(&self, hits: &[DownloadHit], window_start: i64) -> Result<()> {
+    async fn add_downloads(&self, hits: &[DownloadHit], window_start: i64, today: i64) -> Result<()> {
+        let (trend_day, trend_ms) = trending_window(today);
         if hits.is_empty() {
             return Ok(());
         }
@@ -70,6 +85,9 @@ impl DownloadStore for SqlStore {
                 )
                 .bind(*repo).bind(window_start)
                 .execute(&mut *tx).await.map_err(db_error)?;
+                sqlx::query(set_trending!("WHERE id = $4"))
+                    .bind(trend_ms).bind(TRENDING_LIKE_WEIGHT).bind(trend_day).bind(*repo)
+                    .execute(&mut *tx).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)
         })
@@ -88,6 +106,11 @@ impl DownloadStore for SqlStore {
                 .bind(window_start).execute(&mut *tx).await.map_err(db_error)?;
             sqlx::query("DELETE FROM download_clients WHERE day < $1")
                 .bind(today - 1).execute(&mut *tx).await.map_err(db_error)?;
+            // Every score moves with the window: yesterday's first day is out.
+            let (trend_day, trend_ms) = trending_window(today);
+            sqlx::query(set_trending!("WHERE trending > 0"))
+                .bind(trend_ms).bind(TRENDING_LIKE_WEIGHT).bind(trend_day)
+                .execute(&mut *tx).await.map_err(db_error)?;
             tx.commit().await.map_err(db_error)
         })
     }

@@ -4,6 +4,8 @@
 //! checksummed so an edited one is refused.
 
 mod access;
+mod collection_items;
+mod collections;
 mod discussions;
 mod downloads;
 mod inventory;
@@ -18,6 +20,7 @@ mod pool;
 mod repos;
 mod rows;
 mod session;
+mod spaces;
 mod store;
 #[cfg(test)]
 mod testing;

@@ -1,7 +1,7 @@
 //! `LikeStore` for both engines: a like row and the repo's count, changed together.
 
 use kura_model::Timestamp;
-use kura_storage::{LikeStore, LikedRepo, Liker, StorageError};
+use kura_storage::{LikeStore, LikedRepo, Liker, StorageError, TRENDING_LIKE_WEIGHT, trending_window};
 
 use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 use crate::rows::{RepoRow, repo_columns, to_i64};
@@ -45,6 +45,10 @@ impl LikeStore for SqlStore {
             if counted != 1 {
                 return Err(StorageError::NotFound);
             }
+            let (trend_day, trend_ms) = trending_window(at.div_euclid(86_400_000));
+            sqlx::query(crate::downloads::set_trending!("WHERE id = $4"))
+                .bind(trend_ms).bind(TRENDING_LIKE_WEIGHT).bind(trend_day).bind(repo)
+                .execute(&mut *tx).await.map_err(db_error)?;
             tx.commit().await.map_err(db_error)?;
             Ok(true)
         })

@@ -31,6 +31,9 @@ pub(crate) const SQLITE: &[Step] = &[
     (14, "discussions", include_str!("../migrations/sqlite/0014_discussions.sql")),
     (15, "likes", include_str!("../migrations/sqlite/0015_likes.sql")),
     (16, "downloads", include_str!("../migrations/sqlite/0016_downloads.sql")),
+    (17, "collections", include_str!("../migrations/sqlite/0017_collections.sql")),
+    (18, "spaces", include_str!("../migrations/sqlite/0018_spaces.sql")),
+    (19, "trending", include_str!("../migrations/sqlite/0019_trending.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -50,6 +53,9 @@ pub(crate) const POSTGRES: &[Step] = &[
     (14, "discussions", include_str!("../migrations/postgres/0014_discussions.sql")),
     (15, "likes", include_str!("../migrations/postgres/0015_likes.sql")),
     (16, "downloads", include_str!("../migrations/postgres/0016_downloads.sql")),
+    (17, "collections", include_str!("../migrations/postgres/0017_collections.sql")),
+    (18, "spaces", include_str!("../migrations/postgres/0018_spaces.sql")),
+    (19, "trending", include_str!("../migrations/postgres/0019_trending.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

@@ -84,6 +84,8 @@ where
         (RepoSort::Likes, true) => "repos.likes DESC, repos.id DESC",
         (RepoSort::Downloads, false) => "repos.downloads ASC, repos.id ASC",
         (RepoSort::Downloads, true) => "repos.downloads DESC, repos.id DESC",
+        (RepoSort::Trending, false) => "repos.trending ASC, repos.id ASC",
+        (RepoSort::Trending, true) => "repos.trending DESC, repos.id DESC",
     };
     sql.push(" ORDER BY ").push(order);
     sql.push(" LIMIT ").push_bind(rows::to_i64(query.limit));

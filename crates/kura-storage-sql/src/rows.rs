@@ -33,7 +33,7 @@ macro_rules! repo_columns {
     () => {
         "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
          repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag, \
-         repos.likes, repos.downloads, repos.downloads_all_time"
+         repos.likes, repos.downloads, repos.downloads_all_time, repos.trending"
     };
 }
 pub(crate) use repo_columns;
@@ -54,6 +54,7 @@ pub(crate) struct RepoRow {
     likes: i64,
     downloads: i64,
     downloads_all_time: i64,
+    trending: i64,
 }
 
 impl RepoRow {
@@ -73,6 +74,7 @@ impl RepoRow {
             likes: to_u64(self.likes),
             downloads: to_u64(self.downloads),
             downloads_all_time: to_u64(self.downloads_all_time),
+            trending: to_u64(self.trending),
         })
     }
 }

@@ -175,15 +175,19 @@ impl MetadataStore for SqlStore {
     }
 
     async fn delete_repo(&self, id: i64) -> Result<()> {
-        const DELETES: [&str; 14] = [
+        const DELETES: &[&str] = &[
             // Locks the repo's row first, so a like (which updates it too) waits for the
             // deletion and then finds no repo, instead of leaving a like behind.
             "UPDATE repos SET likes = 0 WHERE id = $1",
             "DELETE FROM discussion_events WHERE repo_id = $1",
             "DELETE FROM discussions WHERE repo_id = $1",
             "DELETE FROM repo_likes WHERE repo_id = $1",
+            // An item is added with the repo's row locked, so none is left behind.
+            "DELETE FROM collection_items WHERE kind = 'repo' AND target = $1",
             "DELETE FROM repo_downloads WHERE repo_id = $1",
             "DELETE FROM download_clients WHERE repo_id = $1",
+            "DELETE FROM space_hosts WHERE repo_id = $1",
+            "DELETE FROM space_variables WHERE repo_id = $1",
             "DELETE FROM repo_redirects WHERE repo_id = $1",
             "DELETE FROM repo_links WHERE repo_id = $1",
             "DELETE FROM refs WHERE repo_id = $1",
@@ -195,7 +199,7 @@ impl MetadataStore for SqlStore {
         ];
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
-            for sql in DELETES {
+            for &sql in DELETES {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)

@@ -221,7 +221,9 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     crate::mirror_conformance::mirror_store(store).await;
     crate::discussions_conformance::discussion_store(store).await;
     crate::likes_conformance::like_store(store).await;
+    crate::collections_conformance::collection_store(store).await;
     crate::downloads_conformance::download_store(store).await;
+    crate::spaces_conformance::space_store(store).await;
 }
 
 /// The repo's linked objects: listed by SHA-256 with size and time, a link without stored

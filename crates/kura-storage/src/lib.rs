@@ -5,6 +5,7 @@
 
 mod access;
 mod blob;
+mod collections;
 mod discussions;
 mod downloads;
 mod error;
@@ -15,10 +16,13 @@ mod metadata;
 mod mirror;
 mod records;
 mod session;
+mod spaces;
 mod tokens;
 
 #[cfg(feature = "conformance")]
 mod access_conformance;
+#[cfg(feature = "conformance")]
+mod collections_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]
@@ -38,17 +42,23 @@ mod mirror_conformance;
 #[cfg(feature = "conformance")]
 mod session_conformance;
 #[cfg(feature = "conformance")]
+mod spaces_conformance;
+#[cfg(feature = "conformance")]
 mod tags_conformance;
 #[cfg(feature = "conformance")]
 mod tokens_conformance;
 
 pub use access::AccessStore;
 pub use blob::{BlobKey, BlobListing, BlobMeta, BlobStore, ByteStream};
+pub use collections::{
+    CollectionChange, CollectionItemRecord, CollectionQuery, CollectionRecord, CollectionSort,
+    CollectionStore, ItemChange, ItemObject, ItemTarget, NewCollection, NewCollectionItem,
+};
 pub use discussions::{
     DiscussionBudget, DiscussionChange, DiscussionEventRecord, DiscussionFilter, DiscussionRecord,
     DiscussionStore, NewDiscussion,
 };
-pub use downloads::{DownloadHit, DownloadStore};
+pub use downloads::{DownloadHit, DownloadStore, TRENDING_DAYS, TRENDING_LIKE_WEIGHT, trending_window};
 pub use error::StorageError;
 pub use inventory::{DedupEntry, InventoryStore, LfsObjectRecord, XorbRecord};
 pub use jobs::{FactRecord, FactTable, JobCounts, JobRecord, JobStore, MAX_FACT_KEYS};
@@ -63,4 +73,5 @@ pub use records::{
     TokenRecord, UserRecord, XetFileRecord,
 };
 pub use session::{SessionRecord, SessionStore};
+pub use spaces::{SpaceStore, SpaceVariable};
 pub use tokens::TokenStore;

@@ -4,6 +4,7 @@ use kura_model::{ObjectId, RefName, RepoId, RepoType, Sha256, Timestamp};
 
 use crate::StorageError;
 use crate::access::AccessStore;
+use crate::collections::CollectionStore;
 use crate::discussions::DiscussionStore;
 use crate::downloads::DownloadStore;
 use crate::inventory::InventoryStore;
@@ -12,6 +13,7 @@ use crate::likes::LikeStore;
 use crate::mirror::MirrorStore;
 use crate::records::*;
 use crate::session::SessionStore;
+use crate::spaces::SpaceStore;
 use crate::tokens::TokenStore;
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -23,6 +25,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 #[async_trait::async_trait]
 pub trait MetadataStore:
     AccessStore
+    + CollectionStore
     + DiscussionStore
     + DownloadStore
     + InventoryStore
@@ -31,6 +34,7 @@ pub trait MetadataStore:
     + MirrorStore
     + TokenStore
     + SessionStore
+    + SpaceStore
     + Send
     + Sync
     + 'static

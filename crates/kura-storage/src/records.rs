@@ -126,6 +126,8 @@ pub struct RepoRecord {
     /// Downloads in the last 30 days, and ever.
     pub downloads: u64,
     pub downloads_all_time: u64,
+    /// Ten times the likes of the last 7 days plus the downloads of the last 7 days.
+    pub trending: u64,
 }
 
 /// What the indexer computed for a repo's default branch that listings show and filter on.
@@ -150,6 +152,8 @@ pub enum RepoSort {
     Likes,
     /// The last 30 days' downloads.
     Downloads,
+    /// The trending score (`RepoRecord::trending`).
+    Trending,
 }
 
 /// Filters for listing repos. Visibility is decided by the caller through `visible_to`.

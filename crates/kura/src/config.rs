@@ -115,6 +115,10 @@ pub struct FileConfig {
     pub job_workers: Option<u64>,
     #[serde(default)]
     pub upstream: UpstreamFile,
+    /// Host name Spaces are served under, as `{subdomain}.{spaces_domain}` (`""` serves none).
+    /// It must not share a site with the hub's host. Default: `localhost` for a hub on a
+    /// loopback address, else none.
+    pub spaces_domain: Option<String>,
 }
 
 /// Values given on the command line or through the environment (clap merges both; flags win).
@@ -142,6 +146,8 @@ pub struct Overrides {
     pub upstream_token: Option<String>,
     /// `--offline` / `KURA_OFFLINE`.
     pub offline: bool,
+    /// `KURA_SPACES_DOMAIN`.
+    pub spaces_domain: Option<String>,
 }
 
 /// Where content lives.
@@ -172,6 +178,8 @@ pub struct Config {
     pub job_workers: u64,
     /// Pull-through mirror mode, when an upstream hub is configured.
     pub upstream: Option<UpstreamConfig>,
+    /// Where static Spaces are served, if anywhere.
+    pub spaces: Option<kura_core::SpacesHost>,
 }
 
 impl std::fmt::Debug for Config {
@@ -254,7 +262,6 @@ impl Config {
         Ok(Self {
             data_dir,
             listen,
-            public_url,
             database_url,
             storage,
             s3,
@@ -268,6 +275,8 @@ impl Config {
             limits,
             job_workers: overrides.job_workers.or(file.job_workers).unwrap_or(1).min(64),
             upstream: layer_upstream(file.upstream, overrides)?,
+            spaces: layer_spaces(overrides.spaces_domain.clone().or(file.spaces_domain), &public_url)?,
+            public_url,
         })
     }
 
@@ -288,6 +297,43 @@ impl Config {
             virtual_hosted: self.s3.virtual_hosted.unwrap_or(false),
         })
     }
+}
+
+/// The scheme, host and port of a base URL (`http://[::1]:8080/x` → `http`, `::1`, 8080).
+fn url_parts(url: &str) -> anyhow::Result<(String, String, Option<u16>)> {
+    let (scheme, rest) = url.split_once("://").context("public_url must start with http:// or https://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => {
+            (host, Some(port.parse::<u16>().context("public_url has an invalid port")?))
+        }
+        _ => (authority, None),
+    };
+    Ok((scheme.to_ascii_lowercase(), host.trim_start_matches('[').trim_end_matches(']').to_owned(), port))
+}
+
+/// Where Spaces are served: `spaces_domain[:port]`, on the hub's scheme and (unless named)
+/// port; `localhost` by default for a hub on a loopback address, so the two-command start
+/// serves Spaces too.
+fn layer_spaces(asked: Option<String>, public_url: &str) -> anyhow::Result<Option<kura_core::SpacesHost>> {
+    let (scheme, hub_host, hub_port) = url_parts(public_url)?;
+    let value = match asked.map(|v| v.trim().to_ascii_lowercase()) {
+        Some(value) if value.is_empty() => return Ok(None),
+        Some(value) => value,
+        None => match hub_host.parse::<std::net::IpAddr>() {
+            Ok(address) if address.is_loopback() => "localhost".to_owned(),
+            _ => return Ok(None),
+        },
+    };
+    let (domain, port) = match value.rsplit_once(':') {
+        Some((domain, port)) => {
+            (domain.to_owned(), Some(port.parse::<u16>().context("spaces_domain has an invalid port")?))
+        }
+        None => (value, hub_port),
+    };
+    kura_core::check_spaces_domain(&domain, &hub_host).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(kura_core::SpacesHost { domain, scheme, port }))
 }
 
 fn layer_upstream(file: UpstreamFile, overrides: &Overrides) -> anyhow::Result<Option<UpstreamConfig>> {

@@ -37,6 +37,7 @@ pub async fn open_hub(config: &Config) -> anyhow::Result<Hub> {
     hub_config.lfs_part_bytes = config.lfs_part_bytes;
     hub_config.limits = config.limits.clone();
     hub_config.mirror = config.upstream.as_ref().map(|u| u.mirror.clone());
+    hub_config.spaces = config.spaces.clone();
     let hub = Hub::new(Arc::new(meta), blobs, hub_config);
     Ok(match &config.upstream {
         Some(upstream) => hub.with_upstream(Arc::new(

@@ -155,6 +155,7 @@ fn load_with(
         },
         s3: s3_from_env(),
         limits: limits_from_env(),
+        spaces_domain: std::env::var("KURA_SPACES_DOMAIN").ok(),
     })
 }
 

@@ -10,6 +10,7 @@
 
 mod access;
 mod auth;
+mod collections;
 mod commits;
 mod discussions;
 mod errors;
@@ -20,6 +21,7 @@ mod orgs;
 mod refs;
 mod repos;
 mod security;
+mod spaces;
 mod tokens;
 mod tree;
 mod viewer;
@@ -32,6 +34,10 @@ use serde::Serialize;
 
 pub use access::{AccessRequestView, AskAccessView, AuditEntryView, RequesterView};
 pub use auth::{AuthView, LoginView, OrgMembershipView, WhoAmIView};
+pub use collections::{
+    CollectionExistsView, CollectionItemView, CollectionOwnerView, CollectionUpdatedView, CollectionView,
+    NoteView,
+};
 pub use commits::{
     CommitAuthorView, CommitResultView, CommitView, PreuploadFileView, PreuploadView, upload_mode_name,
 };
@@ -55,6 +61,7 @@ pub use repos::{
 pub use security::{
     FileIssueView, PickleImportScanView, PickleImportView, SecurityFileStatusView, SecurityRepoStatusView,
 };
+pub use spaces::{SpaceVariableView, space_variables_view};
 pub use tokens::{AccessTokenView, EntityView, FineGrainedView, ScopedView, TokenView, UpstreamTokenView};
 pub use tree::{EntryKind, LastCommitView, TreeEntryView, TreeLfsView};
 pub use viewer::{

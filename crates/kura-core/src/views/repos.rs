@@ -128,6 +128,9 @@ pub struct RepoView {
     /// Spaces.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subdomain: Option<Value>,
+    /// Spaces: the origin the Space is served on, when this hub serves Spaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     #[serde(rename = "transformersInfo", skip_serializing_if = "Option::is_none")]
@@ -143,6 +146,9 @@ pub struct RepoView {
     /// The all-time downloads, shown when `expand` asks for `downloadsAllTime`.
     #[serde(skip)]
     pub all_time_downloads: u64,
+    /// The trending score, shown when `expand` asks for `trendingScore`.
+    #[serde(skip)]
+    pub trending: u64,
 }
 
 impl RepoView {
@@ -171,6 +177,7 @@ impl RepoView {
             used_storage: None,
             xet_enabled: None,
             all_time_downloads: record.downloads_all_time,
+            trending: record.trending,
             base_models: None,
             children_model_count: None,
             citation: None,
@@ -194,6 +201,7 @@ impl RepoView {
             security_repo_status: None,
             spaces: None,
             subdomain: None,
+            host: None,
             transformers_info: None,
             trending_score: None,
             widget_data: None,
@@ -231,6 +239,14 @@ impl RepoView {
     /// Adds what the indexer computed about the revision (models): parameters, GGUF facts,
     /// library, task, config, enriched tags, widget inputs and base models; the card's values
     /// stay where the revision is not indexed yet. `model-index` comes from the card.
+    /// Adds where and how a Space runs.
+    pub fn with_space(mut self, facts: &crate::SpaceFacts) -> Self {
+        self.subdomain = Some(Value::String(facts.subdomain.clone()));
+        self.host = facts.host.clone().map(Value::String);
+        self.runtime = Some(facts.runtime.clone());
+        self
+    }
+
     pub fn with_facts(mut self, facts: Option<&CommitFacts>) -> Self {
         if let Some(index) = self.card_data.as_ref().and_then(|card| card.get("model-index")) {
             self.model_index = Some(index.clone());
@@ -318,9 +334,11 @@ impl RepoView {
             siblings: keep(asked("siblings"), self.siblings),
             spaces: keep_or(asked("spaces"), self.spaces, list()),
             subdomain: keep_or(asked("subdomain"), self.subdomain, Value::Null),
+            host: keep(asked("host"), self.host),
             tags: keep(asked("tags"), self.tags),
             transformers_info: keep_or(asked("transformersInfo"), self.transformers_info, Value::Null),
-            trending_score: keep_or(asked("trendingScore"), self.trending_score, 0),
+            trending_score: keep_or(asked("trendingScore"), self.trending_score.or(Some(self.trending)), 0),
+            trending: self.trending,
             used_storage: keep(asked("usedStorage"), self.used_storage),
             widget_data: keep_or(asked("widgetData"), self.widget_data, Value::Null),
             xet_enabled: keep(asked("xetEnabled"), self.xet_enabled),

@@ -65,6 +65,9 @@ async fn repo_view(
         let ids = spaces.iter().map(|space| serde_json::Value::String(space.repo_id.to_string())).collect();
         view.spaces = Some(serde_json::Value::Array(ids));
     }
+    if record.repo_type == RepoType::Space {
+        view = view.with_space(&ctx.hub().repos().space_facts(record, &card).await?);
+    }
     view.used_storage = Some(ctx.hub().files().used_storage(record).await?);
     if security {
         view.security_repo_status = Some(SecurityRepoStatusView::new(facts.as_ref()));
@@ -87,12 +90,28 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     Ok(json(view))
 }
 
+/// `/api/spaces?models=…` or `?datasets=…`: only Spaces whose card names that repo.
+fn linking(ctx: &Ctx, repo_type: RepoType) -> ApiResult<Option<(String, String)>> {
+    let models = ctx.param("models").filter(|s| !s.is_empty());
+    let datasets = ctx.param("datasets").filter(|s| !s.is_empty());
+    match (models, datasets) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(ApiError::bad_request("Filter by models or by datasets, not both")),
+        _ if repo_type != RepoType::Space => {
+            Err(ApiError::bad_request("Only Spaces are listed by the models or datasets they use"))
+        }
+        (Some(id), None) => Ok(Some(("model".to_owned(), id.to_owned()))),
+        (None, Some(id)) => Ok(Some(("dataset".to_owned(), id.to_owned()))),
+    }
+}
+
 fn sort_of(ctx: &Ctx) -> RepoSort {
     match ctx.param("sort") {
         Some("createdAt" | "created_at") => RepoSort::CreatedAt,
         Some("id" | "modelId") => RepoSort::Id,
         Some("likes") => RepoSort::Likes,
         Some("downloads") => RepoSort::Downloads,
+        Some("trendingScore" | "trending_score") => RepoSort::Trending,
         _ => RepoSort::LastModified,
     }
 }
@@ -116,7 +135,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
         private_namespaces: None,
         private_repos: Vec::new(),
         parameters: ctx.param("num_parameters").map(parameter_range).transpose()?,
-        linking: None,
+        linking: linking(ctx, repo_type)?,
         pipeline_tag: ctx.param("pipeline_tag").filter(|s| !s.is_empty()).map(str::to_owned),
         sort,
         descending,
@@ -145,6 +164,12 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             let root = ctx.hub().repos().commit_tree(&head.commit).await?;
             view.sha = Some(head.commit.to_hex());
             view.siblings = Some(siblings(ctx, root, false, &mut budget).await?);
+            // The card as in repo info (an app store reads `cardData.short_description`).
+            let card = ctx.hub().repos().card_info(root).await?;
+            if record.repo_type == RepoType::Space {
+                view.sdk = card.card_data.as_ref().and_then(|data| data.get("sdk")).cloned();
+            }
+            view.card_data = card.card_data;
         }
         items.push(view);
     }

@@ -27,7 +27,7 @@ fn with_next(ctx: &Ctx, body: axum::response::Response, more: bool, path: &str, 
 /// `POST` (like) or `DELETE` (unlike) `/api/{type}s/{repo}/like`.
 pub(crate) async fn like(ctx: &mut Ctx, repo: &RepoRef, like: bool) -> ApiResult {
     let record = ctx.find_repo(repo).await?;
-    ctx.hub().repos().set_like(&ctx.identity, &record, like).await?;
+    ctx.hub().repos().set_like(&ctx.identity, &record, like, ctx.client_ip).await?;
     Ok(json(serde_json::json!({})))
 }
 

@@ -1,6 +1,7 @@
 //! Handlers, grouped by API area, and the dispatch from routes to them.
 
 mod access;
+mod collections;
 mod commit;
 pub(crate) mod commit_line;
 mod discussions;
@@ -18,6 +19,7 @@ mod mirror;
 mod orgs;
 mod resolve;
 mod session;
+mod spaces;
 mod tokens;
 mod viewer;
 mod xet;
@@ -250,10 +252,27 @@ async fn run(ctx: &mut Ctx, route: Route) -> ApiResult {
         (Method::GET, Route::UpstreamToken) => mirror::get_upstream_token(ctx).await,
         (Method::PUT, Route::UpstreamToken) => mirror::put_upstream_token(ctx).await,
         (Method::DELETE, Route::UpstreamToken) => mirror::delete_upstream_token(ctx).await,
+        (Method::GET, Route::Collections) => collections::list_collections(ctx).await,
+        (Method::POST, Route::Collections) => collections::create_collection(ctx).await,
+        (Method::GET, Route::Collection { slug }) => collections::get_collection(ctx, &slug).await,
+        (Method::PATCH, Route::Collection { slug }) => collections::update_collection(ctx, &slug).await,
+        (Method::DELETE, Route::Collection { slug }) => collections::delete_collection(ctx, &slug).await,
+        (Method::POST, Route::CollectionItems { slug }) => collections::add_collection_item(ctx, &slug).await,
+        (Method::PATCH, Route::CollectionItem { slug, item }) => {
+            collections::update_collection_item(ctx, &slug, &item).await
+        }
+        (Method::DELETE, Route::CollectionItem { slug, item }) => {
+            collections::delete_collection_item(ctx, &slug, &item).await
+        }
         (Method::POST, Route::Like { repo }) => likes::like(ctx, &repo, true).await,
         (Method::DELETE, Route::Like { repo }) => likes::like(ctx, &repo, false).await,
         (Method::GET, Route::Likers { repo }) => likes::likers(ctx, &repo).await,
         (Method::GET, Route::UserLikes { user }) => likes::user_likes(ctx, &user).await,
+        (Method::GET, Route::SpaceRuntime { repo }) => spaces::runtime(ctx, &repo).await,
+        (Method::GET, Route::SpaceVariables { repo }) => spaces::variables(ctx, &repo).await,
+        (Method::POST, Route::SpaceVariables { repo }) => spaces::add_variable(ctx, &repo).await,
+        (Method::DELETE, Route::SpaceVariables { repo }) => spaces::delete_variable(ctx, &repo).await,
+        (_, Route::SpaceCompute) => spaces::compute(),
         (Method::GET, Route::Discussions { repo }) => discussions::list(ctx, &repo).await,
         (Method::POST, Route::Discussions { repo }) => discussions::create(ctx, &repo).await,
         (Method::GET, Route::Discussion { repo, num }) => discussions::details(ctx, &repo, &num).await,

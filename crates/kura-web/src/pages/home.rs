@@ -20,6 +20,7 @@ pub(crate) struct RepoItem {
     pub(crate) private: bool,
     pub(crate) updated: String,
     pub(crate) tags: Vec<String>,
+    pub(crate) likes: u64,
 }
 
 impl RepoItem {
@@ -31,6 +32,7 @@ impl RepoItem {
             private: record.private,
             updated: format::day_of_millis(record.last_modified),
             tags: record.tags.iter().take(6).cloned().collect(),
+            likes: record.likes,
         }
     }
 }
@@ -174,6 +176,8 @@ struct ListingPage {
     active: Vec<ActiveFilter>,
     sort: &'static str,
     repos: Vec<RepoItem>,
+    /// Spaces: the gallery's cards (for the same repos).
+    cards: Option<Vec<super::gallery::SpaceCard>>,
     page: u64,
     prev: Option<String>,
     next: Option<String>,
@@ -183,6 +187,9 @@ pub(crate) async fn listing(req: &mut Req, repo_type: RepoType) -> WebResult {
     let filters = Filters::read(req);
     let (sort, sort_name) = match req.param("sort") {
         Some("created") => (RepoSort::CreatedAt, "created"),
+        Some("likes") => (RepoSort::Likes, "likes"),
+        Some("trending") => (RepoSort::Trending, "trending"),
+        Some("downloads") => (RepoSort::Downloads, "downloads"),
         _ => (RepoSort::LastModified, "updated"),
     };
     let page: u64 = match req.param("p") {
@@ -207,6 +214,10 @@ pub(crate) async fn listing(req: &mut Req, repo_type: RepoType) -> WebResult {
         RepoType::Space => "Spaces",
     };
     let models = repo_type == RepoType::Model;
+    let cards = match repo_type {
+        RepoType::Space => Some(super::gallery::SpaceCard::of_page(req, &records).await),
+        _ => None,
+    };
     ok(&ListingPage {
         layout: Layout::new(req, title),
         title,
@@ -223,6 +234,7 @@ pub(crate) async fn listing(req: &mut Req, repo_type: RepoType) -> WebResult {
         tasks: if models { &TASKS } else { &[] },
         sort: sort_name,
         repos: records.iter().map(RepoItem::of).collect(),
+        cards,
         page,
     })
 }

@@ -8,6 +8,7 @@ mod discussion_events;
 mod discussions;
 mod facts;
 mod format;
+mod gallery;
 mod history;
 mod home;
 pub(crate) mod layout;
@@ -79,6 +80,14 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
 /// no plugins, forms only to this server.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
      media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Lets a page frame `src`'s origin (a Space's app), on top of the page policy.
+pub(crate) fn allow_frame(response: &mut Response, src: &str) {
+    let origin = src.split('/').take(3).collect::<Vec<_>>().join("/");
+    if let Ok(value) = HeaderValue::from_str(&format!("{PAGE_CSP}; frame-src {origin}")) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
 
 /// Renders a template into a page response.
 pub(crate) fn html<T: Template>(status: StatusCode, page: &T) -> Response {

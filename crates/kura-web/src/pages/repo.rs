@@ -51,6 +51,39 @@ struct RepoPage {
     snippets: Vec<Snippet>,
     /// Datasets: the first rows, from the viewer.
     preview: Option<super::viewer::Preview>,
+    /// Spaces: the app, embedded, or why it is not.
+    space: Option<SpaceEmbed>,
+}
+
+/// A Space's app on its page: the sandboxed frame of its own origin, or the reason there is
+/// none (the runtime's stage and message).
+pub(crate) struct SpaceEmbed {
+    pub(crate) src: Option<String>,
+    pub(crate) stage: String,
+    pub(crate) message: Option<String>,
+}
+
+impl SpaceEmbed {
+    /// The app of a Space whose `main` has `card`. Private and gated Spaces are not served on
+    /// their host (it reads them as an anonymous visitor), so they get no frame.
+    async fn new(req: &Req, record: &RepoRecord, card: &kura_core::CardInfo) -> WebResult<Self> {
+        let facts = req.hub().repos().space_facts(record, card).await?;
+        let stage = facts.runtime["stage"].as_str().unwrap_or("STOPPED").to_owned();
+        let mut message = facts.runtime["errorMessage"].as_str().map(str::to_owned);
+        let public = !record.private && record.gating == kura_core::Gating::Off;
+        let src = match (&facts.host, stage.as_str()) {
+            (Some(host), "RUNNING") if public => Some(format!("{host}/")),
+            (Some(_), "RUNNING") => {
+                message = Some(
+                    "Private and gated Spaces are not served on a Space host: clone this Space to run it"
+                        .to_owned(),
+                );
+                None
+            }
+            _ => None,
+        };
+        Ok(Self { src, stage, message })
+    }
 }
 
 pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
@@ -88,6 +121,11 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
     let chips = chips(&record, info.card_data.as_ref(), task, library);
     let (files, files_more, bytes) = walk_size(req, commit.tree).await?;
     let snippets = snippets(&req.state.public_url, &record, library);
+    let space = match record.repo_type {
+        kura_model::RepoType::Space => Some(SpaceEmbed::new(req, &record, &info).await?),
+        _ => None,
+    };
+    let frame = space.as_ref().and_then(|s| s.src.clone());
     let preview = match (record.repo_type, &gate) {
         (kura_model::RepoType::Dataset, None) => {
             Some(super::viewer::preview(req, &record, &header.base).await)
@@ -108,8 +146,14 @@ pub(crate) async fn repo_page(req: &mut Req, name: &RepoName) -> WebResult {
         size: format::size(bytes),
         snippets,
         preview,
+        space,
     };
-    ok(&page)
+    let mut response = ok(&page)?;
+    if let Some(src) = frame {
+        // The page may frame this Space's origin, and nothing else.
+        super::allow_frame(&mut response, &src);
+    }
+    Ok(response)
 }
 
 /// What the indexer knows of the head. The facts are a courtesy: a store that fails to answer

@@ -99,7 +99,7 @@ pub(crate) async fn like(req: &mut Req, name: &RepoName) -> WebResult {
     let form = req.form().await?;
     let record = find(req, name).await?;
     let like = form.require("like")? == "1";
-    req.hub().repos().set_like(&req.identity, &record, like).await?;
+    req.hub().repos().set_like(&req.identity, &record, like, req.client).await?;
     super::see_other(&base_url(record.repo_type, &record.repo_id))
 }
 

@@ -10,6 +10,7 @@ mod budget_lfs_xet;
 mod budget_push;
 mod budget_trees;
 mod capped;
+mod collections;
 mod content_proof;
 mod crash;
 mod git;
