@@ -235,22 +235,23 @@ impl Accounts<'_> {
     /// 429 with the wait when the per-user rate is used up (per process).
     /// One like from `address`, within the per-address like rate.
     pub(crate) fn take_like_from(&self, address: std::net::IpAddr) -> Result<()> {
-        let now = self.now_millis();
-        let key = crate::likes::address_key(address);
-        let limited =
-            self.hub.account_state.address_likes.lock().unwrap_or_else(|e| e.into_inner()).take(key, now);
-        limited.map_err(|wait_ms| CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 })
+        self.take(&self.hub.account_state.address_likes, crate::likes::address_key(address))
     }
 
+    /// One post (discussions, comments, likes) within the caller's post rate.
     pub(crate) fn take_post(&self, principal: &Principal) -> Result<()> {
+        self.take(&self.hub.account_state.posts, principal.user.id)
+    }
+
+    /// One change to a collection within the caller's rate of those (a bucket of its own, so
+    /// curating a collection does not silence one's discussions, and the other way round).
+    pub(crate) fn take_collection_change(&self, principal: &Principal) -> Result<()> {
+        self.take(&self.hub.account_state.collection_changes, principal.user.id)
+    }
+
+    fn take(&self, limiter: &std::sync::Mutex<crate::rate_limit::RateLimiter>, key: i64) -> Result<()> {
         let now = self.now_millis();
-        let limited = self
-            .hub
-            .account_state
-            .posts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(principal.user.id, now);
+        let limited = limiter.lock().unwrap_or_else(|e| e.into_inner()).take(key, now);
         limited.map_err(|wait_ms| CoreError::RateLimited { retry_after_secs: (wait_ms / 1000 + 1) as u64 })
     }
 

@@ -123,11 +123,11 @@ impl Collections<'_> {
         Ok(self.meta.namespace_kind(namespace).await?.unwrap_or(NamespaceKind::User))
     }
 
-    /// The caller's right to manage `namespace`'s collections, and one of their posts.
+    /// The caller's right to manage `namespace`'s collections, and one of their changes.
     async fn poster<'i>(&self, identity: &'i Identity, namespace: &str) -> Result<&'i Principal> {
         let accounts = self.hub.accounts();
         let principal = accounts.authorize_namespace_manage(identity, namespace).await?;
-        accounts.take_post(principal)?;
+        accounts.take_collection_change(principal)?;
         Ok(principal)
     }
 
@@ -287,6 +287,34 @@ impl Collections<'_> {
         match self.meta.update_collection_item(found.id, item, &change).await {
             Err(StorageError::NotFound) => return Err(item_missing()),
             other => other?,
+        }
+        let collection = self.meta.collection(&found.public_id).await?.ok_or_else(collection_missing)?;
+        self.details(&sight, collection).await
+    }
+
+    /// Moves an item one place up (`later == false`) or down among the items the caller sees,
+    /// past any the caller may not see between them (a rank in `update_item` counts those
+    /// too, so a page cannot compute it from what it shows). At either end nothing moves.
+    pub async fn move_item(
+        &self,
+        identity: &Identity,
+        slug: &str,
+        item: &str,
+        later: bool,
+    ) -> Result<CollectionDetails> {
+        let (sight, found) = self.writable(identity, slug).await?;
+        let items = self.meta.collection_items(&[found.id], MAX_ITEMS).await?;
+        let rank = items.iter().position(|i| i.public_id == item).ok_or_else(item_missing)?;
+        let neighbour = match later {
+            false => items[..rank].iter().rposition(|i| sight.sees_item(i)),
+            true => items[rank + 1..].iter().position(|i| sight.sees_item(i)).map(|n| rank + 1 + n),
+        };
+        if let Some(to) = neighbour {
+            let change = ItemChange { note: None, position: Some(to as u64), now: self.now_millis() };
+            match self.meta.update_collection_item(found.id, item, &change).await {
+                Err(StorageError::NotFound) => return Err(item_missing()),
+                other => other?,
+            }
         }
         let collection = self.meta.collection(&found.public_id).await?.ok_or_else(collection_missing)?;
         self.details(&sight, collection).await

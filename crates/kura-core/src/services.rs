@@ -36,6 +36,8 @@ pub(crate) struct AccountState {
     pub(crate) posts: Mutex<rate_limit::RateLimiter>,
     /// Likes, per address (in this process only).
     pub(crate) address_likes: Mutex<rate_limit::RateLimiter>,
+    /// Collection changes, per user (in this process only).
+    pub(crate) collection_changes: Mutex<rate_limit::RateLimiter>,
 }
 
 impl AccountState {
@@ -44,6 +46,10 @@ impl AccountState {
             logins: sessions::Logins::default(),
             token_mints: Mutex::new(rate_limit::RateLimiter::new(tokens::MINT_BURST, tokens::MINT_REFILL_MS)),
             posts: Mutex::new(rate_limit::RateLimiter::new(
+                crate::discussions::POST_BURST,
+                crate::discussions::POST_REFILL_MS,
+            )),
+            collection_changes: Mutex::new(rate_limit::RateLimiter::new(
                 crate::discussions::POST_BURST,
                 crate::discussions::POST_REFILL_MS,
             )),
