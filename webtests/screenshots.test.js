@@ -80,6 +80,14 @@ before(async () => {
   await kura.createRepo(token, REPO);
   await kura.createRepo(token, "alice/poetry-corpus", { type: "dataset" });
   await kura.createRepo(token, "alice/rhyme-finder", { type: "space" });
+  await kura.commit(token, "alice/rhyme-finder", {
+    "README.md": "---\ntitle: Rhyme finder\nemoji: 🎶\ncolorFrom: indigo\ncolorTo: pink\nsdk: static\n" +
+      "short_description: Finds rhymes for a word, in the browser\ntags:\n  - poetry\n---\n# Rhyme finder\n",
+    "index.html": "<!DOCTYPE html><html><head><title>Rhyme finder</title><link rel=\"stylesheet\" href=\"style.css\"></head>" +
+      "<body><h1>Rhyme finder</h1><input placeholder=\"a word\"><script src=\"app.js\"></script></body></html>",
+    "style.css": "body { font-family: sans-serif; padding: 24px; background: #fdf2f8; }",
+    "app.js": "document.querySelector('input').focus();",
+  }, "The app", "", "space");
   await kura.commit(token, REPO, { "README.md": README, "model.py": MODEL_V1, "config.json": CONFIG }, "Initial model");
   await kura.commit(token, REPO, { "tokenizer/vocab.txt": "a\nb\nc\n", "tokenizer/merges.txt": "#version: 0.2\n" }, "Add the tokenizer");
   const second = await kura.commit(token, REPO, { "model.py": MODEL_V2 }, "Eight layers and a final norm", "Deeper, and normalised before the head.");
@@ -132,6 +140,8 @@ function pages() {
     ["discussions", `${BASE}/discussions`, true],
     ["pull-request", `${BASE}/discussions/1`, true],
     ["tokens", "/settings/tokens", true],
+    ["space", "/spaces/alice/rhyme-finder", true],
+    ["gallery", "/spaces", true],
     ["login", "/login", false],
   ];
 }
