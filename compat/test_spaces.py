@@ -6,6 +6,7 @@ no cookies, no paths out of the Space)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import urllib.parse
 
@@ -258,3 +259,44 @@ def test_spaces_listed_by_the_repos_they_use(hub):
     assert list(api.list_spaces(datasets=model)) == []
     answer = raw("GET", f"{hub.endpoint}/api/models?models={model}")
     assert answer.status_code == 400
+
+
+def test_a_space_keeps_a_host_when_every_folded_name_is_taken(hub):
+    api = hub.alice.api
+    victim = f"alice/{unique('sq')}"
+    digest = hashlib.sha256(victim.encode()).hexdigest()
+    base = victim.replace("/", "-")
+    # Squatters take the folded name and each hash-suffixed one before the victim exists.
+    squatters = [victim.replace("-", "_"), *(f"{victim}-{digest[:n]}" for n in (6, 12, 20))]
+    for squatter in squatters:
+        api.create_repo(squatter, repo_type="space", space_sdk="static")
+    assert api.space_info(squatters[0]).subdomain == base
+    make_space(api, "alice", victim.split("/")[1])
+    info = api.space_info(victim)
+    assert info.subdomain == f"space--{digest[:24]}"
+    assert info.runtime.stage == "RUNNING"
+    assert space_get(hub, info).status_code == 200
+
+
+def test_other_names_below_the_spaces_domain_serve_nothing(hub):
+    port = urllib.parse.urlsplit(hub.endpoint).port
+    for host in ["www", "api", "a.b"]:
+        answer = raw("GET", f"{hub.endpoint}/api/whoami-v2", {"Host": f"{host}.localhost:{port}",
+                                                              "Authorization": f"Bearer {hub.alice.write_token}"})
+        assert answer.status_code == 404, (host, answer.status_code)
+        assert answer.headers["content-security-policy"] == CSP
+        assert b"alice" not in answer.content
+
+
+def test_variables_have_a_budget_in_all(hub):
+    api = hub.alice.api
+    repo = make_space(api, "alice")
+    for n in range(3):
+        api.add_space_variable(repo, f"PART{n}", "v" * (16 * 1024))
+    with pytest.raises(HfHubHTTPError) as full:
+        api.add_space_variable(repo, "PART3", "v" * (16 * 1024))
+    assert full.value.response.status_code == 400
+    # Replacing a value within the budget is fine.
+    api.add_space_variable(repo, "PART0", "short")
+    api.add_space_variable(repo, "PART3", "v" * (16 * 1024))
+    assert set(api.get_space_variables(repo)) == {"PART0", "PART1", "PART2", "PART3"}

@@ -20,6 +20,11 @@ impl CardInfo {
     }
 }
 
+/// Bytes a card's data holds in memory (what a listing that carries cards budgets).
+pub fn card_data_bytes(value: &Value) -> u64 {
+    value_bytes(value) as u64
+}
+
 /// Bytes a JSON value holds: a node per value, plus its strings and keys.
 fn value_bytes(value: &Value) -> usize {
     std::mem::size_of::<Value>()

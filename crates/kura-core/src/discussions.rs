@@ -49,6 +49,17 @@ pub struct DiscussionDetails {
     pub pull: Option<PullDetails>,
 }
 
+impl DiscussionDetails {
+    /// The commits a pull request's `commit` events name.
+    pub fn own_commits(&self) -> std::collections::HashSet<kura_model::ObjectId> {
+        self.events
+            .iter()
+            .filter(|e| e.event.kind == "commit")
+            .filter_map(|e| kura_model::ObjectId::from_hex(e.data["oid"].as_str()?).ok())
+            .collect()
+    }
+}
+
 /// A pull request's target, its conflicts with it now, and its merge commit once merged.
 #[derive(Debug, Clone, Default)]
 pub struct PullDetails {

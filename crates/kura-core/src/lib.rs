@@ -93,12 +93,12 @@ pub use auth::{FilesAccess, INVALID_CREDENTIALS, Identity, Principal};
 pub use browse::{Entry, FlatTree, ListPage};
 pub use budget::{BodyBudget, BudgetBusy, Reservation, UNCOUNTED_BYTES};
 pub use cache::ByteCache;
-pub use card::{CardInfo, front_matter, parse_front_matter};
+pub use card::{CardInfo, card_data_bytes, front_matter, parse_front_matter};
 pub use card_check::{CardCheck, LICENSES, check_card};
 pub use clock::{Clock, now_millis};
 pub use collection_rules::{
-    ItemKind, MAX_COLLECTIONS, MAX_DESCRIPTION_CHARS, MAX_ITEMS, MAX_NOTE_CHARS, THEMES, make_slug,
-    parse_slug,
+    ItemKind, MAX_COLLECTIONS, MAX_DESCRIPTION_CHARS, MAX_ITEMS, MAX_NOTE_CHARS,
+    MAX_TITLE_CHARS as MAX_COLLECTION_TITLE_CHARS, THEMES, make_slug, parse_slug,
 };
 pub use collection_sight::{CollectionListing, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use collections::{

@@ -48,7 +48,8 @@ fn page_offset(page: u64) -> Result<u64> {
 
 impl Repos<'_> {
     /// Likes (`like`) or stops liking a repo, as the caller from `address` (the per-user post
-    /// rate applies, and a per-address rate, so many accounts on one address gain nothing).
+    /// rate applies, and a per-address rate, which slows many accounts on one address; each
+    /// account still likes a repo once).
     pub async fn set_like(
         &self,
         identity: &Identity,

@@ -11,6 +11,7 @@ use similar::TextDiff;
 
 use crate::auth::Identity;
 use crate::compare::{ChangedFile, CompareBudget};
+use crate::discussions::DiscussionDetails;
 use crate::error::Result;
 use crate::pulls::{TARGET_BRANCH, pr_ref};
 use crate::services::Discussions;
@@ -22,23 +23,27 @@ const MAX_DIFF: usize = 1 << 20;
 const WALK: usize = 2_000;
 
 impl Discussions<'_> {
-    /// The unified diff of pull request `num`, or `None` when the caller may not read the
-    /// repo's files or the pull request has no ref.
+    /// The unified diff of the pull request `details` shows, from where it left `main` (its
+    /// own commits excepted, so a merged one still shows its changes), or `None` when the
+    /// caller may not read the repo's files or the pull request has no ref.
     pub async fn pull_diff(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
-        num: u64,
+        details: &DiscussionDetails,
     ) -> Result<Option<String>> {
         if self.hub.accounts().authorize_files(identity, repo).await.is_err() {
             return Ok(None);
         }
+        let num = details.discussion.num;
         let Some(head) = self.meta.ref_target(repo.id, &pr_ref(num)).await? else { return Ok(None) };
         let main = self.meta.ref_target(repo.id, &RefName::from_full(TARGET_BRANCH)?).await?;
         let repos = self.hub.repos();
         let from = match main {
             Some(main) => {
-                Some(repos.merge_base_within(main, head, WALK).await.ok().flatten().unwrap_or(main))
+                let own = details.own_commits();
+                let base = repos.pull_request_base(main, head, &own, WALK).await;
+                Some(base.ok().flatten().unwrap_or(main))
             }
             None => None,
         };

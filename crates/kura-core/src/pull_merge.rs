@@ -4,7 +4,7 @@
 //! compare-and-swap, so a commit landing meanwhile makes the merge start over on the new
 //! head. Only repo writers merge, and merges are audited.
 
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use kura_git::Commit;
 use kura_model::{ObjectId, RefName};
@@ -88,13 +88,14 @@ pub fn merge_trees(
 }
 
 impl Repos<'_> {
-    /// Where `ours` and `theirs` meet: the newest commit reachable from both, walking both
-    /// histories together by commit time (`None`: unrelated histories).
+    /// Where `ours` and `theirs` meet: the newest commit reachable from both that is not in
+    /// `skip`, walking both histories together by commit time (`None`: unrelated histories).
     async fn merge_base(
         &self,
         ours: ObjectId,
         theirs: ObjectId,
         max_walk: usize,
+        skip: &HashSet<ObjectId>,
     ) -> Result<Option<ObjectId>> {
         const OURS: u8 = 1;
         const THEIRS: u8 = 2;
@@ -107,7 +108,7 @@ impl Repos<'_> {
         let mut walked = 0;
         while let Some((_, oid)) = queue.pop() {
             let flag = flags[&oid];
-            if flag == OURS | THEIRS {
+            if flag == OURS | THEIRS && !skip.contains(&oid) {
                 return Ok(Some(oid));
             }
             walked += 1;
@@ -130,14 +131,17 @@ impl Repos<'_> {
         Ok(None)
     }
 
-    /// Where `ours` and `theirs` meet, walking at most `max_walk` commits (`TooLarge` past it).
-    pub(crate) async fn merge_base_within(
+    /// Where a pull request whose head is `head` left `main` (at `main`): their merge base,
+    /// the pull request's `own` commits excepted, so a merged pull request still shows what it
+    /// changed; walking at most `max_walk` commits (`TooLarge` past it).
+    pub async fn pull_request_base(
         &self,
-        ours: ObjectId,
-        theirs: ObjectId,
+        main: ObjectId,
+        head: ObjectId,
+        own: &HashSet<ObjectId>,
         max_walk: usize,
     ) -> Result<Option<ObjectId>> {
-        self.merge_base(ours, theirs, max_walk).await
+        self.merge_base(main, head, max_walk, own).await
     }
 
     /// How `theirs` (a pull request's head) would join `ours` (`main`'s head).
@@ -150,7 +154,7 @@ impl Repos<'_> {
         if ours == theirs {
             return Ok(MergePlan::UpToDate);
         }
-        let base = self.merge_base(ours, theirs, max_walk).await?;
+        let base = self.merge_base(ours, theirs, max_walk, &HashSet::new()).await?;
         if base == Some(theirs) {
             return Ok(MergePlan::UpToDate);
         }

@@ -111,12 +111,17 @@ impl Repos<'_> {
             initial_commit,
             created_by,
         };
-        self.meta.create_repo(new).await.map_err(|e| match e {
+        let record = self.meta.create_repo(new).await.map_err(|e| match e {
             StorageError::AlreadyExists => {
                 CoreError::conflict(format!("You already created this {} repo", repo_type.as_str()))
             }
             other => other.into(),
-        })
+        })?;
+        if repo_type == RepoType::Space {
+            // Named at creation, so a Space's folded name goes to the first Space made with it.
+            self.space_subdomain(&record).await?;
+        }
+        Ok(record)
     }
 
     pub async fn delete_repo(

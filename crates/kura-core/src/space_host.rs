@@ -57,6 +57,9 @@ pub fn subdomain_candidates(repo_id: &RepoId) -> Vec<String> {
         }
         candidates.push(label);
     }
+    // Last, a name no fold makes (folds never hold `--`), so no other Space can take every
+    // candidate of this one.
+    candidates.push(format!("space--{}", &digest[..24]));
     candidates
 }
 
@@ -110,8 +113,23 @@ impl SpacesHost {
 fn site_of(host: &str) -> String {
     let labels: Vec<&str> = host.split('.').collect();
     let second_level = ["co", "com", "net", "org", "gov", "edu", "ac", "ne", "or", "go"];
-    let keep = if labels.len() >= 3 && second_level.contains(&labels[labels.len() - 2]) { 3 } else { 2 };
+    let country = labels.last().is_some_and(|tld| tld.len() == 2);
+    let keep =
+        if labels.len() >= 3 && country && second_level.contains(&labels[labels.len() - 2]) { 3 } else { 2 };
     labels[labels.len().saturating_sub(keep)..].join(".")
+}
+
+/// Whether `host` (a `Host` header, any port) names a host below the domain: a Space host or
+/// not, nothing there may reach the hub unsandboxed.
+impl SpacesHost {
+    pub fn is_below(&self, host: &str) -> bool {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        name.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
+    }
 }
 
 /// Checks a Spaces domain against the hub's host: it must be a host name, and must not share
@@ -130,11 +148,12 @@ pub fn check_spaces_domain(domain: &str, hub_host: &str) -> std::result::Result<
     if !valid {
         return Err(format!("spaces_domain '{domain}' is not a host name"));
     }
-    let hub_host = hub_host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let hub_host =
+        hub_host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
     if hub_host.parse::<std::net::IpAddr>().is_ok() {
         return Ok(());
     }
-    let domain = domain.to_ascii_lowercase();
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     if domain == hub_host
         || hub_host.ends_with(&format!(".{domain}"))
         || domain.ends_with(&format!(".{hub_host}"))
@@ -333,6 +352,9 @@ mod tests {
         assert_ne!(a[1], b[1], "the hashed fallback tells them apart");
         let long = subdomain_candidates(&id(&format!("someone/{}", "x".repeat(60))));
         assert!(long.iter().all(|c| c.len() <= 63 && !c.ends_with('-')));
+        let last = a.last().unwrap();
+        assert!(last.starts_with("space--") && last.len() == 31, "a candidate no fold makes: {last}");
+        assert_ne!(last, b.last().unwrap());
     }
 
     #[test]
@@ -347,6 +369,10 @@ mod tests {
         assert_eq!(host.subdomain_of("x_y.localhost"), None);
         assert_eq!(host.subdomain_of("datasets-server.localhost"), None, "the viewer's host");
         assert_eq!(host.origin("alice-app"), "http://alice-app.localhost:8080");
+        assert!(host.is_below("www.localhost:8080") && host.is_below("a.b.LOCALHOST."));
+        assert!(
+            !host.is_below("localhost:8080") && !host.is_below("127.0.0.1") && !host.is_below("xlocalhost")
+        );
     }
 
     #[test]
@@ -359,6 +385,8 @@ mod tests {
         assert!(check_spaces_domain("s.hub.example.com", "hub.example.com").is_err());
         assert!(check_spaces_domain("a.example.co.uk", "hub.example.co.uk").is_err());
         assert!(check_spaces_domain("other.co.uk", "hub.example.co.uk").is_ok());
+        assert!(check_spaces_domain("spaces.go.dev", "hub.go.dev").is_err(), "go.dev is a site");
+        assert!(check_spaces_domain("spaces.example.com", "hub.example.com.").is_err(), "a trailing dot");
         assert!(check_spaces_domain("10.0.0.1", "hub.example.com").is_err());
         assert!(check_spaces_domain("bad_name", "hub.example.com").is_err());
     }

@@ -20,6 +20,8 @@ pub const MAX_SPACE_VARIABLES: usize = 100;
 const MAX_VARIABLE_KEY: usize = 100;
 const MAX_VARIABLE_VALUE: usize = 16 << 10;
 const MAX_VARIABLE_DESCRIPTION: usize = 500;
+/// Bytes of all keys and values of a Space together.
+const MAX_VARIABLES_BYTES: usize = 64 << 10;
 /// The ref a Space's build output is served from when it exists (the Hub's `app_build_command`).
 const BUILD_REF: &str = "refs/convert/build";
 
@@ -59,8 +61,12 @@ impl Repos<'_> {
         for _ in 0..3 {
             match self.meta.assign_space_subdomain(repo.id, &candidates).await {
                 Ok(Some(subdomain)) => return Ok(subdomain),
-                Ok(None) => break,
-                Err(StorageError::AlreadyExists) => continue,
+                // Another replica may have given this Space its name meanwhile.
+                Ok(None) | Err(StorageError::AlreadyExists) => {
+                    if let Some(held) = self.meta.space_subdomain(repo.id).await? {
+                        return Ok(held);
+                    }
+                }
                 Err(StorageError::NotFound) => return Err(CoreError::RepoNotFound),
                 Err(other) => return Err(other.into()),
             }
@@ -140,14 +146,14 @@ impl Repos<'_> {
         Ok(SpaceFile { file, content_type, headers: config.headers, script })
     }
 
-    /// A Space's variables, for anyone who may see it (a static Space's page shows them all).
+    /// A Space's variables, for anyone who may read its files (its pages show them all).
     pub async fn space_variables(
         &self,
         identity: &Identity,
         repo: &RepoRecord,
     ) -> Result<Vec<SpaceVariable>> {
         only_spaces(repo)?;
-        self.hub.accounts().authorize_read(identity, repo).await?;
+        self.hub.accounts().authorize_files(identity, repo).await?;
         Ok(self.meta.space_variables(repo.id).await?)
     }
 
@@ -169,6 +175,20 @@ impl Repos<'_> {
             description: description.map(str::to_owned),
             updated_at: self.now_millis(),
         };
+        // All values together stay small: every page of the Space carries them.
+        let others: usize = self
+            .meta
+            .space_variables(repo.id)
+            .await?
+            .iter()
+            .filter(|v| v.key != key)
+            .map(|v| v.key.len() + v.value.len())
+            .sum();
+        if others + key.len() + value.len() > MAX_VARIABLES_BYTES {
+            return Err(CoreError::invalid(format!(
+                "A Space's variables hold at most {MAX_VARIABLES_BYTES} bytes of keys and values in all"
+            )));
+        }
         if !self.meta.set_space_variable(repo.id, &variable, MAX_SPACE_VARIABLES).await? {
             return Err(CoreError::invalid(format!("A Space has at most {MAX_SPACE_VARIABLES} variables")));
         }

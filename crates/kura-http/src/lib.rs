@@ -88,8 +88,12 @@ pub fn router_beside(state: AppState, other: Router, claims: Claims) -> Router {
         let other = other.clone();
         async move {
             // A Space host serves its Space and nothing else, before anything reads a credential.
-            if let Some(subdomain) = space_serve::space_subdomain(&state.hub, &request) {
-                return space_serve::serve(&state.hub, request, &subdomain).await;
+            match space_serve::space_host(&state.hub, &request) {
+                Some(space_serve::SpaceHost::Space(subdomain)) => {
+                    return space_serve::serve(&state.hub, request, &subdomain).await;
+                }
+                Some(space_serve::SpaceHost::Other) => return space_serve::no_space(),
+                None => {}
             }
             let request = viewer_host(request);
             if claims(request.method(), request.uri().path()) {

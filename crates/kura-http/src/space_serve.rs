@@ -19,11 +19,32 @@ use crate::error::ApiError;
 /// Bytes of a page read before the variables script goes in (where `<head>` is looked for).
 const PAGE_HEAD_BYTES: usize = 64 << 10;
 
-/// The subdomain a request's `Host` names, when it is one of this hub's Space hosts.
-pub(crate) fn space_subdomain(hub: &Hub, request: &Request) -> Option<String> {
+/// What a request's `Host` is to the Spaces.
+pub(crate) enum SpaceHost {
+    /// The host of the Space with this subdomain.
+    Space(String),
+    /// Another name below the Spaces domain (`www.`, `a.b.`): nothing is served there.
+    Other,
+}
+
+/// Whether a request is for a host below the Spaces domain, and which (`None`: the hub's, or
+/// the dataset viewer's `datasets-server.` host).
+pub(crate) fn space_host(hub: &Hub, request: &Request) -> Option<SpaceHost> {
     let spaces = hub.config().spaces.as_ref()?;
     let host = request.headers().get(header::HOST)?.to_str().ok()?;
-    spaces.subdomain_of(host).map(str::to_ascii_lowercase)
+    if let Some(subdomain) = spaces.subdomain_of(host) {
+        return Some(SpaceHost::Space(subdomain.to_ascii_lowercase()));
+    }
+    let viewer = host.get(..16).is_some_and(|start| start.eq_ignore_ascii_case("datasets-server."));
+    (spaces.is_below(host) && !viewer).then_some(SpaceHost::Other)
+}
+
+/// The answer of a host below the Spaces domain that is no Space's.
+pub(crate) fn no_space() -> Response {
+    let mut response =
+        ApiError::from(CoreError::NotFound("No Space is served here".to_owned())).into_response();
+    harden(&mut response);
+    response
 }
 
 /// Headers on every answer of a Space host, errors included.

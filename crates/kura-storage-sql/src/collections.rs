@@ -156,7 +156,8 @@ where
         sql.push(")");
     }
     if !query.containing.is_empty() {
-        sql.push(" AND EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id AND (1 = 0");
+        // Driven by the items' target index, not by a walk of every collection.
+        sql.push(" AND c.id IN (SELECT i.collection_id FROM collection_items i WHERE (1 = 0");
         for target in &query.containing {
             let (kind, id) = crate::collection_items::target_key(*target);
             sql.push(" OR (i.kind = ")
@@ -181,7 +182,8 @@ where
     }
     sql.push(match query.sort {
         CollectionSort::LastModified => " ORDER BY c.updated_at DESC, c.id DESC",
-        CollectionSort::Upvotes => " ORDER BY c.upvotes DESC, c.updated_at DESC, c.id DESC",
+        // kura has no upvotes yet (all 0): the same order, on the same index.
+        CollectionSort::Upvotes => " ORDER BY c.updated_at DESC, c.id DESC",
     });
     sql.push(" LIMIT ").push_bind(to_i64(query.limit));
     sql.push(" OFFSET ").push_bind(to_i64(query.offset));

@@ -34,6 +34,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (17, "collections", include_str!("../migrations/sqlite/0017_collections.sql")),
     (18, "spaces", include_str!("../migrations/sqlite/0018_spaces.sql")),
     (19, "trending", include_str!("../migrations/sqlite/0019_trending.sql")),
+    (20, "collection owner index", include_str!("../migrations/sqlite/0020_collection_owner_index.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -56,6 +57,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (17, "collections", include_str!("../migrations/postgres/0017_collections.sql")),
     (18, "spaces", include_str!("../migrations/postgres/0018_spaces.sql")),
     (19, "trending", include_str!("../migrations/postgres/0019_trending.sql")),
+    (20, "collection owner index", include_str!("../migrations/postgres/0020_collection_owner_index.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

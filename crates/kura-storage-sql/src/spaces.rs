@@ -87,6 +87,13 @@ impl SpaceStore for SqlStore {
     async fn set_space_variable(&self, repo: i64, variable: &SpaceVariable, max: usize) -> Result<bool> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await.map_err(db_error)?;
+            // The repo's row first: two writers of one Space's variables take turns, so the cap
+            // holds (and a Space being deleted keeps no variables).
+            let live = sqlx::query("UPDATE repos SET likes = likes WHERE id = $1")
+                .bind(repo).execute(&mut *tx).await.map_err(db_error)?.rows_affected();
+            if live == 0 {
+                return Err(StorageError::NotFound);
+            }
             let (count, present): (i64, bool) = sqlx::query_as(
                 "SELECT COUNT(*), COALESCE(MAX(CASE WHEN key = $2 THEN 1 ELSE 0 END), 0) = 1 \
                  FROM space_variables WHERE repo_id = $1",

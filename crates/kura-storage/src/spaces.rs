@@ -30,7 +30,7 @@ pub trait SpaceStore: Send + Sync + 'static {
     /// A Space's variables, by key.
     async fn space_variables(&self, repo: i64) -> Result<Vec<SpaceVariable>>;
     /// Adds or replaces a variable; `false` (and nothing written) when it is new and the
-    /// Space already has `max` of them.
+    /// Space already has `max` of them. `NotFound` when the repo is gone.
     async fn set_space_variable(&self, repo: i64, variable: &SpaceVariable, max: usize) -> Result<bool>;
     /// Removes a variable; whether there was one.
     async fn delete_space_variable(&self, repo: i64, key: &str) -> Result<bool>;

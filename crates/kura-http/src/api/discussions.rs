@@ -101,7 +101,7 @@ pub(crate) async fn details(ctx: &mut Ctx, repo: &RepoRef, num: &str) -> ApiResu
     let details = ctx.hub().discussions().get(&ctx.identity, &record, num).await?;
     let mut view = DiscussionDetailsView::new(&details, record.repo_type, &record.repo_id);
     if details.discussion.is_pull_request && ctx.flag("diff") {
-        view.diff = ctx.hub().discussions().pull_diff(&ctx.identity, &record, num).await?;
+        view.diff = ctx.hub().discussions().pull_diff(&ctx.identity, &record, &details).await?;
     }
     Ok(json(view))
 }

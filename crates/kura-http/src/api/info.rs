@@ -116,9 +116,24 @@ fn sort_of(ctx: &Ctx) -> RepoSort {
     }
 }
 
+/// Bytes of cards (`cardData`) one listing page carries; past them, repos come without theirs.
+const PAGE_CARD_BYTES: u64 = 8 << 20;
+
+/// Keeps `card` if the page's card budget still holds it.
+fn within_card_budget(card: Option<serde_json::Value>, budget: &mut u64) -> Option<serde_json::Value> {
+    let card = card?;
+    let bytes = kura_core::card_data_bytes(&card);
+    (bytes <= *budget).then(|| {
+        *budget -= bytes;
+        card
+    })
+}
+
 pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult {
-    // A page with `expand` reads each repo's head and facts: 100 at most per page.
-    let most = if ctx.params("expand").is_empty() { 1000 } else { 100 };
+    // A page with `expand` or `full` reads each repo's head, card and facts: 100 at most per
+    // page (the clients follow `Link` for more).
+    let heavy = !ctx.params("expand").is_empty() || ctx.flag("full");
+    let most = if heavy { 100 } else { 1000 };
     let limit = match ctx.param("limit") {
         Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_request("Invalid limit"))?.clamp(1, most),
         None => most,
@@ -146,6 +161,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
     let full = ctx.flag("full");
     // One budget for the whole page: a thousand large repos cost what one does.
     let mut budget = siblings_budget(ctx);
+    let mut card_budget = PAGE_CARD_BYTES;
     let mut items = Vec::with_capacity(records.len());
     let expand = ctx.params("expand");
     for record in &records {
@@ -155,6 +171,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             if expand.contains(&"siblings") {
                 view.siblings = Some(siblings(ctx, tree, false, &mut budget).await?);
             }
+            view.card_data = within_card_budget(view.card_data.take(), &mut card_budget);
             items.push(view.expanded(&expand));
             continue;
         }
@@ -169,7 +186,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             if record.repo_type == RepoType::Space {
                 view.sdk = card.card_data.as_ref().and_then(|data| data.get("sdk")).cloned();
             }
-            view.card_data = card.card_data;
+            view.card_data = within_card_budget(card.card_data, &mut card_budget);
         }
         items.push(view);
     }

@@ -4,8 +4,6 @@
 //! `{base}/discussions/{num}/{comment|status|hide|merge}`; the core checks every right again,
 //! and a refusal is the error page.
 
-use std::collections::HashSet;
-
 use askama::Template;
 use kura_core::DiscussionDetails;
 use kura_core::views::DiscussionDetailsView;
@@ -91,16 +89,6 @@ impl DiscussionPage {
     }
 }
 
-/// The commits a pull request's `commit` events name.
-fn own_commits(details: &DiscussionDetails) -> HashSet<ObjectId> {
-    details
-        .events
-        .iter()
-        .filter(|e| e.event.kind == "commit")
-        .filter_map(|e| ObjectId::from_hex(e.data["oid"].as_str()?).ok())
-        .collect()
-}
-
 fn commit_link(base: &str, oid: ObjectId) -> (String, String) {
     let hex = oid.to_hex();
     (format!("{base}/commit/{hex}"), hex[..7].to_owned())
@@ -133,7 +121,7 @@ pub(crate) async fn discussion_page(req: &mut Req, name: &RepoName, num: u64) ->
         write: header.can_write,
     };
     let (pull, files, truncated) = if details.discussion.is_pull_request {
-        let changes = pull_diff::changes(req, &record, &header.base, num, &own_commits(&details)).await?;
+        let changes = pull_diff::changes(req, &record, &header.base, num, &details.own_commits()).await?;
         (Some(pull_of(&header.base, &details, &changes)), changes.diffs.files, changes.diffs.truncated)
     } else {
         (None, Vec::new(), false)

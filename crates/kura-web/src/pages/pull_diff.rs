@@ -1,11 +1,11 @@
 //! A pull request's "Files changed": `refs/pr/{num}` against `main` from the commit where
-//! they meet (their nearest common ancestor, found by walking both histories a commit at a
-//! time from each side, at most `MAX_WALK` steps), diffed as the commit page diffs. The
+//! they meet (their merge base as the core finds it for merges and the API's diff, within
+//! `MAX_WALK` commits), diffed as the commit page diffs. The
 //! pull request's own commits do not count as meeting points, so a merged pull request still
 //! shows what it changed. When no meeting point is found within the walk, the pull request is
 //! compared with the head of `main`, and the page says so.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 use kura_core::{CoreError, RepoRecord};
 use kura_model::ObjectId;
@@ -14,7 +14,7 @@ use super::commit::{FileDiffs, diffs};
 use crate::error::WebResult;
 use crate::request::Req;
 
-/// Commits read from each side while looking for the meeting point.
+/// Commits walked while looking for the meeting point.
 const MAX_WALK: usize = 1_000;
 /// The branch pull requests merge into.
 pub(crate) const TARGET: &str = "main";
@@ -62,49 +62,17 @@ async fn resolve(req: &Req, record: &RepoRecord, revision: &str) -> WebResult<Op
     }
 }
 
-/// A breadth-first walk of a commit's ancestors.
-struct Walk {
-    queue: VecDeque<ObjectId>,
-    seen: HashSet<ObjectId>,
-}
-
-impl Walk {
-    fn new(start: ObjectId) -> Self {
-        Walk { queue: VecDeque::from([start]), seen: HashSet::from([start]) }
-    }
-
-    /// The next commit, its parents queued; `None` when the walk has seen every ancestor.
-    async fn step(&mut self, req: &Req) -> WebResult<Option<ObjectId>> {
-        let Some(oid) = self.queue.pop_front() else { return Ok(None) };
-        for parent in req.hub().repos().commit(&oid).await?.parents {
-            if self.seen.insert(parent) {
-                self.queue.push_back(parent);
-            }
-        }
-        Ok(Some(oid))
-    }
-}
-
-/// The nearest commit both `head` and `target` reach that is not one of `own`, within
-/// `MAX_WALK` steps of each walk.
+/// Where the pull request left `main`: the core's merge base of the two, the pull request's
+/// own commits excepted; `None` when they do not meet within `MAX_WALK` commits.
 async fn meeting_point(
     req: &Req,
     head: ObjectId,
     target: ObjectId,
     own: &HashSet<ObjectId>,
 ) -> WebResult<Option<ObjectId>> {
-    let (mut ours, mut theirs) = (Walk::new(head), Walk::new(target));
-    for _ in 0..MAX_WALK {
-        let (mine, other) = (ours.step(req).await?, theirs.step(req).await?);
-        if let Some(oid) = mine.filter(|oid| theirs.seen.contains(oid) && !own.contains(oid)) {
-            return Ok(Some(oid));
-        }
-        if let Some(oid) = other.filter(|oid| ours.seen.contains(oid) && !own.contains(oid)) {
-            return Ok(Some(oid));
-        }
-        if mine.is_none() && other.is_none() {
-            break;
-        }
+    match req.hub().repos().pull_request_base(target, head, own, MAX_WALK).await {
+        Ok(base) => Ok(base),
+        Err(CoreError::TooLarge(_)) => Ok(None),
+        Err(error) => Err(error.into()),
     }
-    Ok(None)
 }
