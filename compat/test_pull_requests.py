@@ -72,6 +72,9 @@ def test_a_reader_opens_a_pull_request_with_create_pr_and_the_owner_merges_it(al
     assert merged.status == "merged" and merged.merge_commit_oid == second.oid
     assert [e.type for e in merged.events][-2:] == ["comment", "status-change"]
     assert api.model_info(repo_id).sha == second.oid, "a fast-forward"
+    # Merged, it still shows what it changed (its own commits are no merge base).
+    merged_diff = api.get_discussion_details(repo_id, 1).diff
+    assert "+v2 from bob" in merged_diff and "more.txt" in merged_diff, merged_diff
     assert hf_hub_download(repo_id, "notes.txt", cache_dir=cache_dir, token=alice.write_token,
                            force_download=True) and api.file_exists(repo_id, "weights.bin")
     # A merged pull request takes no more commits and cannot be merged or reopened again.
