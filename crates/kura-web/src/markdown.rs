@@ -2,8 +2,9 @@
 //! allowed and then sanitised (ammonia), so a card's centred images and badges work and no
 //! script, event handler or `javascript:` link survives. Relative links point into the repo
 //! at the same revision: links to its file pages, images to its raw content. Discussion
-//! comments are the same Markdown with raw HTML shown as text (`render_comments`): a
-//! `<script>` someone writes in a comment reads as what they typed.
+//! comments and collection notes are the same Markdown with raw HTML shown as text
+//! (`render_comments`, `render_texts`): a `<script>` someone writes in a comment reads as
+//! what they typed.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -14,6 +15,7 @@ use comrak::{Arena, Options};
 
 /// Where relative links in a document lead: `/{prefix}{ns}/{name}`, the revision (one
 /// encoded segment) and the folder the document is in.
+#[derive(Clone)]
 pub(crate) struct LinkBase {
     pub(crate) repo: String,
     pub(crate) revision: String,
@@ -113,9 +115,15 @@ pub(crate) async fn render_shared(text: String, base: LinkBase) -> Option<Arc<St
 /// Renders the comments of a page (raw HTML as text), those not cached in one job off the
 /// async workers; when the server is too busy, a comment not rendered before is its text.
 pub(crate) async fn render_comments(texts: Vec<String>, base: LinkBase) -> Vec<Arc<String>> {
-    let keys: Vec<Key> = texts.iter().map(|text| key(text, &base, RawHtml::AsText)).collect();
+    render_texts(texts.into_iter().map(|text| (text, base.clone())).collect()).await
+}
+
+/// Renders short texts (raw HTML as text), each with its own link base (a collection's notes
+/// link into the repo each names), as `render_comments` does.
+pub(crate) async fn render_texts(texts: Vec<(String, LinkBase)>) -> Vec<Arc<String>> {
+    let keys: Vec<Key> = texts.iter().map(|(text, base)| key(text, base, RawHtml::AsText)).collect();
     let mut out: Vec<Option<Arc<String>>> = keys.iter().map(|key| CACHE.0.get(key)).collect();
-    let missing: Vec<(usize, String)> = out
+    let missing: Vec<(usize, (String, LinkBase))> = out
         .iter()
         .zip(texts)
         .enumerate()
@@ -125,12 +133,12 @@ pub(crate) async fn render_comments(texts: Vec<String>, base: LinkBase) -> Vec<A
     if missing.is_empty() {
         return out.into_iter().flatten().collect();
     }
-    let job = missing.clone();
+    let job: Vec<(String, LinkBase)> = missing.iter().map(|(_, t)| t.clone()).collect();
     let rendered = crate::heavy::run(move || {
-        job.iter().map(|(_, text)| Arc::new(render_as(text, &base, RawHtml::AsText))).collect::<Vec<_>>()
+        job.iter().map(|(text, base)| Arc::new(render_as(text, base, RawHtml::AsText))).collect::<Vec<_>>()
     })
     .await;
-    for (n, (index, text)) in missing.into_iter().enumerate() {
+    for (n, (index, (text, _))) in missing.into_iter().enumerate() {
         let html = match rendered.as_ref().and_then(|r| r.get(n)) {
             Some(html) => {
                 CACHE.0.put(keys[index].clone(), html.clone(), html.len() as u64);

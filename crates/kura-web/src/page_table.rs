@@ -16,11 +16,16 @@ pub(crate) enum Access {
     RepoWrite,
     /// A signed-in user (their own tokens, creating repos).
     User,
+    /// Anyone who may see the collection (a private one: those who see its namespace's
+    /// private repos; to anyone else the missing page).
+    CollectionRead,
+    /// A signed-in user who manages the namespace's collections (the core decides).
+    NamespaceWrite,
 }
 
 impl Access {
     pub(crate) fn needs_user(self) -> bool {
-        matches!(self, Access::RepoWrite | Access::User)
+        matches!(self, Access::RepoWrite | Access::User | Access::NamespaceWrite)
     }
 
     #[cfg(test)]
@@ -31,6 +36,8 @@ impl Access {
             Access::RepoFiles => "repo read + files (gating)",
             Access::RepoWrite => "signed in, repo write",
             Access::User => "signed in",
+            Access::CollectionRead => "collection read",
+            Access::NamespaceWrite => "signed in, namespace write",
         }
     }
 }
@@ -43,7 +50,8 @@ impl Page {
             | Page::Asset(_)
             | Page::Login
             | Page::Logout
-            | Page::Profile(_) => Access::Anyone,
+            | Page::Profile(_)
+            | Page::Collections(_) => Access::Anyone,
             Page::NewRepo
             | Page::Tokens
             | Page::RevokeToken(_)
@@ -60,6 +68,8 @@ impl Page {
             | Page::Discussion { .. } => Access::RepoRead,
             Page::Blob { .. } | Page::Viewer { .. } => Access::RepoFiles,
             Page::Settings { .. } | Page::Upload { .. } => Access::RepoWrite,
+            Page::Collection { .. } => Access::CollectionRead,
+            Page::NewCollection(_) | Page::CollectionAction { .. } => Access::NamespaceWrite,
         }
     }
 }
@@ -93,6 +103,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("/{repo}/discussions/{num}", "/alice/demo/discussions/1"),
     ("/{repo}/discussions/{num}/{action}", "/alice/demo/discussions/1/comment"),
     ("/datasets/{id}/viewer/{config}/{split}", "/datasets/alice/d/viewer/default/train"),
+    ("/collections/{user or org}", "/collections/alice"),
+    ("/collections/{user or org}/new", "/collections/alice/new"),
+    ("/collections/{user or org}/{slug}", "/collections/alice/models-64f9a55bb3115b4f513ec026"),
+    ("/collections/{user or org}/{slug}/{action}", "/collections/alice/models-64f9a55bb3115b4f513ec026/move"),
 ];
 
 /// The Markdown table of docs/security.md.

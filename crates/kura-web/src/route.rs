@@ -85,6 +85,21 @@ pub(crate) enum Page {
         num: u64,
         action: String,
     },
+    /// `/collections/{namespace}`: a user's or org's collections.
+    Collections(String),
+    /// `/collections/{namespace}/new`: the form (GET) and its target (POST).
+    NewCollection(String),
+    /// `/collections/{namespace}/{slug}`: one collection (`slug` without the namespace).
+    Collection {
+        namespace: String,
+        slug: String,
+    },
+    /// `POST /collections/{namespace}/{slug}/{action}`: settings, delete and the items' forms.
+    CollectionAction {
+        namespace: String,
+        slug: String,
+        action: String,
+    },
 }
 
 /// Whether the binary should send this request to the web edge.
@@ -113,6 +128,8 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::NewDiscussion(_)
             | Page::DiscussionAction { .. }
             | Page::Like(_)
+            | Page::NewCollection(_)
+            | Page::CollectionAction { .. }
     );
     let get = !matches!(
         page,
@@ -122,6 +139,7 @@ pub(crate) fn parse(method: &Method, raw_path: &str) -> Option<Page> {
             | Page::AskAccess(_)
             | Page::DiscussionAction { .. }
             | Page::Like(_)
+            | Page::CollectionAction { .. }
     ) && !matches!(&page, Page::Settings { action: Some(_), .. });
     let allowed =
         (get && (method == Method::GET || method == Method::HEAD)) || (post && method == Method::POST);
@@ -145,6 +163,22 @@ fn parse_path(raw_path: &str) -> Option<Page> {
         ["settings", "tokens", id, "delete"] => Some(Page::RevokeToken(id.to_owned())),
         ["settings", "upstream-token"] => Some(Page::UpstreamToken { delete: false }),
         ["settings", "upstream-token", "delete"] => Some(Page::UpstreamToken { delete: true }),
+        ["collections", namespace] if is_account_name(namespace) => {
+            Some(Page::Collections(namespace.to_owned()))
+        }
+        ["collections", namespace, "new"] if is_account_name(namespace) => {
+            Some(Page::NewCollection(namespace.to_owned()))
+        }
+        ["collections", namespace, slug] if is_account_name(namespace) && !slug.is_empty() => {
+            Some(Page::Collection { namespace: namespace.to_owned(), slug: slug.to_owned() })
+        }
+        ["collections", namespace, slug, action] if is_account_name(namespace) && !slug.is_empty() => {
+            Some(Page::CollectionAction {
+                namespace: namespace.to_owned(),
+                slug: slug.to_owned(),
+                action: action.to_owned(),
+            })
+        }
         ["datasets", namespace, name, ref rest @ ..] => repo_page(RepoType::Dataset, namespace, name, rest),
         ["spaces", namespace, name, ref rest @ ..] => repo_page(RepoType::Space, namespace, name, rest),
         [name] if is_account_name(name) => Some(Page::Profile(name.to_owned())),
@@ -259,6 +293,39 @@ mod tests {
         assert_eq!(get("/alice/demo/discussions/3/comment"), None);
         assert_eq!(post("/alice/demo/discussions"), None);
         assert_eq!(post("/alice/demo/discussions/3"), None);
+    }
+
+    #[test]
+    fn collection_pages_and_their_form_targets() {
+        let slug = "recent-models-64f9a55bb3115b4f513ec026";
+        assert_eq!(get("/collections/alice"), Some(Page::Collections("alice".into())));
+        assert_eq!(get("/collections/alice/new"), Some(Page::NewCollection("alice".into())));
+        assert_eq!(
+            get(&format!("/collections/alice/{slug}")),
+            Some(Page::Collection { namespace: "alice".into(), slug: slug.into() })
+        );
+        let post = |path: &str| parse(&Method::POST, path);
+        assert!(post("/collections/alice/new").is_some());
+        assert_eq!(
+            post(&format!("/collections/alice/{slug}/move")),
+            Some(Page::CollectionAction {
+                namespace: "alice".into(),
+                slug: slug.into(),
+                action: "move".into()
+            })
+        );
+        assert_eq!(post("/collections/alice"), None);
+        assert_eq!(post(&format!("/collections/alice/{slug}")), None);
+        assert_eq!(get(&format!("/collections/alice/{slug}/move")), None);
+        for refused in [
+            "/collections",
+            "/collections/",
+            "/collections/api",
+            "/collections/alice/",
+            "/collections/a/b/c/d",
+        ] {
+            assert_eq!(get(refused), None, "{refused}");
+        }
     }
 
     #[test]

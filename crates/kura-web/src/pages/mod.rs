@@ -2,6 +2,8 @@
 
 mod auth;
 mod blob;
+mod collection;
+mod collections;
 mod commit;
 mod discussion;
 mod discussion_events;
@@ -69,6 +71,15 @@ pub(crate) async fn run(req: &mut Req, page: Page) -> WebResult {
         Page::NewDiscussion(repo) => discussions::new_discussion_page(req, &repo).await,
         Page::Discussion { repo, num } => discussion::discussion_page(req, &repo, num).await,
         Page::DiscussionAction { repo, num, action } => discussion::act(req, &repo, num, &action).await,
+        Page::Collections(namespace) => collections::collections_page(req, &namespace).await,
+        Page::NewCollection(namespace) if req.method == axum::http::Method::POST => {
+            collections::create(req, &namespace).await
+        }
+        Page::NewCollection(namespace) => collections::new_collection_page(req, &namespace).await,
+        Page::Collection { namespace, slug } => collection::collection_page(req, &namespace, &slug).await,
+        Page::CollectionAction { namespace, slug, action } => {
+            collection::act(req, &namespace, &slug, &action).await
+        }
         Page::Viewer { repo, split } => {
             let (config, split) = split.map_or((None, None), |(c, s)| (Some(c), Some(s)));
             viewer::viewer_page(req, &repo, config.as_deref(), split.as_deref()).await

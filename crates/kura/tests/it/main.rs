@@ -43,6 +43,7 @@ mod support;
 mod tokens;
 mod viewer;
 mod web_browse;
+mod web_collections;
 mod web_forms;
 mod web_model;
 mod web_pages;
