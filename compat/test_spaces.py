@@ -7,6 +7,7 @@ no cookies, no paths out of the Space)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import urllib.parse
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import HfHubHTTPError
-from support import http, unique
+from support import http, run_cli, unique
 
 CSP = "sandbox allow-scripts allow-forms allow-popups"
 
@@ -300,3 +301,19 @@ def test_variables_have_a_budget_in_all(hub):
     api.add_space_variable(repo, "PART0", "short")
     api.add_space_variable(repo, "PART3", "v" * (16 * 1024))
     assert set(api.get_space_variables(repo)) == {"PART0", "PART1", "PART2", "PART3"}
+
+
+def test_hf_spaces_commands(hub):
+    api, token = hub.alice.api, hub.alice.write_token
+    repo = make_space(api, "alice")
+    info = json.loads(run_cli(["spaces", "info", repo, "--format", "json"], token=token).stdout)
+    assert info["runtime"]["stage"] == "RUNNING" and info["host"] == api.space_info(repo).host
+    run_cli(["spaces", "variables", "add", repo, "-e", "DEBUG=1", "-e", "MODEL=alice/m"], token=token)
+    listed = run_cli(["spaces", "variables", "ls", repo], token=token).stdout
+    assert "DEBUG" in listed and "alice/m" in listed, listed
+    assert {k: v.value for k, v in api.get_space_variables(repo).items()} == {"DEBUG": "1", "MODEL": "alice/m"}
+    run_cli(["spaces", "variables", "delete", repo, "DEBUG", "--yes"], token=token)
+    assert set(api.get_space_variables(repo)) == {"MODEL"}
+    # A static Space with its app file is running: waiting returns at once.
+    run_cli(["spaces", "wait", repo, "--timeout", "30"], token=token)
+    assert api.wait_for_space(repo, timeout=30).stage == "RUNNING"
