@@ -148,8 +148,9 @@ def test_the_space_host_refuses_everything_else(hub):
     info = api.space_info(repo)
     for path in ["/missing.js", "/../../etc/passwd", "/%2e%2e/README.md", "/.env", "/api/whoami-v2"]:
         answer = space_get(hub, info, path, headers={"Authorization": f"Bearer {hub.alice.write_token}"})
-        if answer.status_code == 400 and "/../" in path:
-            continue  # a proxy in front (the two-replica run's nginx) refused it first
+        if answer.status_code == 400 and answer.headers.get("server", "").startswith("nginx"):
+            assert ".." in urllib.parse.unquote(path), path
+            continue  # the proxy in front (the two-replica run's nginx) refused the climb first
         assert answer.status_code == 404, (path, answer.status_code, answer.text)
         assert answer.headers["content-security-policy"] == CSP
         assert "set-cookie" not in answer.headers
