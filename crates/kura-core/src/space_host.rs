@@ -75,6 +75,15 @@ pub struct SpacesHost {
     pub port: Option<u16>,
 }
 
+/// The host name of a `Host` header: without its port and a trailing dot.
+fn host_name(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name.strip_suffix('.').unwrap_or(name)
+}
+
 impl SpacesHost {
     /// The origin of the Space with `subdomain`.
     pub fn origin(&self, subdomain: &str) -> String {
@@ -88,11 +97,7 @@ impl SpacesHost {
     /// the domain (any port, since a proxy may listen elsewhere) that is not one of the hub's own
     /// names (`datasets-server.{domain}` stays the dataset viewer's).
     pub fn subdomain_of<'a>(&self, host: &'a str) -> Option<&'a str> {
-        let name = match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        };
-        let name = name.strip_suffix('.').unwrap_or(name);
+        let name = host_name(host);
         let label = name.get(..name.len().checked_sub(self.domain.len() + 1)?)?;
         let rest = &name[label.len()..];
         let is_label = !label.is_empty()
@@ -104,6 +109,13 @@ impl SpacesHost {
             && is_label
             && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(label)))
         .then_some(label)
+    }
+
+    /// Whether `host` (a `Host` header, any port) names a host below the domain: a Space host
+    /// or not, nothing there may reach the hub unsandboxed.
+    pub fn is_below(&self, host: &str) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        name.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
     }
 }
 
@@ -117,19 +129,6 @@ fn site_of(host: &str) -> String {
     let keep =
         if labels.len() >= 3 && country && second_level.contains(&labels[labels.len() - 2]) { 3 } else { 2 };
     labels[labels.len().saturating_sub(keep)..].join(".")
-}
-
-/// Whether `host` (a `Host` header, any port) names a host below the domain: a Space host or
-/// not, nothing there may reach the hub unsandboxed.
-impl SpacesHost {
-    pub fn is_below(&self, host: &str) -> bool {
-        let name = match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        };
-        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-        name.strip_suffix(&self.domain).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
-    }
 }
 
 /// Checks a Spaces domain against the hub's host: it must be a host name, and must not share
