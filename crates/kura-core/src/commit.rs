@@ -136,6 +136,9 @@ impl Repos<'_> {
     /// The Spaces whose default branch's card names `model` (`models:`), as `identity` may see
     /// them, at most 100.
     pub async fn spaces_using(&self, identity: &Identity, model: &RepoRecord) -> Result<Vec<RepoRecord>> {
+        if !self.linked_by_spaces(model).await? {
+            return Ok(Vec::new());
+        }
         let query = kura_storage::RepoQuery {
             linking: Some(("model".to_owned(), model.repo_id.to_string())),
             limit: MAX_CARD_LINKS as u64,

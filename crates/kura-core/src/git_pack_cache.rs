@@ -170,6 +170,7 @@ mod tests {
             downloads: 0,
             downloads_all_time: 0,
             trending: 0,
+            state: 0,
         }
     }
 

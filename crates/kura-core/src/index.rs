@@ -8,6 +8,7 @@
 //! the job was queued for, by byte ranges: a header never loads a whole file.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use kura_formats::derive::{Inputs, derive_model_with_tokenizer};
 use kura_formats::inspect::{self, FileFacts, Inspector, Step};
@@ -213,11 +214,19 @@ impl Index<'_> {
 
     /// The stored facts of `commit`, if current ones exist.
     pub async fn commit_facts(&self, commit: &ObjectId) -> Result<Option<CommitFacts>> {
+        // Facts of this version are a function of the commit's content alone: once found,
+        // they are kept (a commit without them yet is asked again).
+        let cache = &self.hub.repo_state.facts;
+        if let Some(facts) = cache.get(commit) {
+            return Ok(Some(facts.as_ref().clone()));
+        }
         let found = self.meta.facts(FactTable::Commit, &[commit.to_hex()]).await?;
-        Ok(found
-            .into_iter()
-            .find(|record| record.version == COMMIT_FACTS_VERSION)
-            .and_then(|record| serde_json::from_str(&record.facts).ok()))
+        let Some(record) = found.into_iter().find(|record| record.version == COMMIT_FACTS_VERSION) else {
+            return Ok(None);
+        };
+        let Ok(facts) = serde_json::from_str::<CommitFacts>(&record.facts) else { return Ok(None) };
+        cache.put(*commit, Arc::new(facts.clone()), record.facts.len() as u64);
+        Ok(Some(facts))
     }
 
     /// `commit_facts` for a reader: when there are none yet (the job was lost in a crash, or
@@ -226,7 +235,7 @@ impl Index<'_> {
     /// history would otherwise fill the queue ahead of everyone's new commits.
     pub async fn facts_for(&self, repo: &RepoRecord, commit: &ObjectId) -> Result<Option<CommitFacts>> {
         let facts = self.commit_facts(commit).await?;
-        if facts.is_none() && self.meta.refs(repo.id).await?.iter().any(|head| head.target == *commit) {
+        if facts.is_none() && self.hub.repos().heads(repo).await?.iter().any(|head| head.target == *commit) {
             self.hub.jobs().queue_index(repo, commit, false).await?;
         }
         Ok(facts)

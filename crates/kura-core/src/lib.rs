@@ -67,6 +67,7 @@ mod signing;
 mod space_card;
 mod space_host;
 mod spaces;
+mod state_cache;
 mod tokens;
 mod upload;
 mod viewer;

@@ -163,7 +163,7 @@ impl Files<'_> {
     /// regular git files are not counted), in one query. Callers have already authorized
     /// reading the repo.
     pub async fn used_storage(&self, repo: &RepoRecord) -> Result<u64> {
-        Ok(self.meta.repo_lfs_bytes(repo.id).await?)
+        self.hub.repos().used_storage(repo).await
     }
 
     /// A page of the repo's large objects, by SHA-256 after `after`: for writers of the repo

@@ -1,6 +1,6 @@
 //! Git objects (blobs, trees, commits) kept in the blob store, framed exactly as git hashes
 //! them (`<kind> <size>\0<content>`, uncompressed), under keys derived from their ids.
-//! Objects are immutable, so decoded trees and blob facts are cached in memory.
+//! Objects are immutable, so decoded trees and commits and blob facts are cached in memory.
 
 use std::sync::Arc;
 
@@ -11,7 +11,9 @@ use kura_git::{
 use kura_model::ObjectId;
 use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
 
-use crate::cache::{BLOB_INFO_CACHE_BYTES, ByteCache, TREE_CACHE_BYTES};
+use crate::cache::{
+    BLOB_INFO_CACHE_BYTES, ByteCache, COMMIT_CACHE_BYTES, SMALL_BLOB_CACHE_BYTES, TREE_CACHE_BYTES,
+};
 use crate::error::{CoreError, Result};
 
 /// What tree listings need to know about a blob without reading it again.
@@ -34,7 +36,12 @@ pub struct ObjectStore {
     blobs: Arc<dyn BlobStore>,
     trees: ByteCache<ObjectId, Arc<Tree>>,
     infos: ByteCache<ObjectId, BlobInfo>,
+    commits: ByteCache<ObjectId, Arc<Commit>>,
+    small_blobs: ByteCache<ObjectId, Bytes>,
 }
+
+/// Blobs up to this size are kept in memory once read (`SMALL_BLOB_CACHE_BYTES` in all).
+const SMALL_BLOB_BYTES: u64 = 64 << 10;
 
 fn key(oid: &ObjectId) -> BlobKey {
     let hex = oid.to_hex();
@@ -65,6 +72,8 @@ impl ObjectStore {
             blobs,
             trees: ByteCache::new(TREE_CACHE_BYTES, 4096),
             infos: ByteCache::new(BLOB_INFO_CACHE_BYTES, 128),
+            commits: ByteCache::new(COMMIT_CACHE_BYTES, 512),
+            small_blobs: ByteCache::new(SMALL_BLOB_CACHE_BYTES, 4096),
         }
     }
 
@@ -121,8 +130,13 @@ impl ObjectStore {
     }
 
     pub async fn commit(&self, oid: &ObjectId) -> Result<Commit> {
+        if let Some(commit) = self.commits.get(oid) {
+            return Ok(commit.as_ref().clone());
+        }
         let content = self.read_kind(oid, ObjectKind::Commit).await?;
-        Commit::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))
+        let commit = Commit::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))?;
+        self.commits.put(*oid, Arc::new(commit.clone()), content.len() as u64);
+        Ok(commit)
     }
 
     /// Size and LFS pointer of a blob, reading at most its header or a pointer-sized object.
@@ -160,8 +174,26 @@ impl ObjectStore {
 
     /// Streams `len` bytes of a blob's content from `offset`.
     pub async fn blob_range(&self, oid: &ObjectId, size: u64, offset: u64, len: u64) -> Result<ByteStream> {
+        if size <= SMALL_BLOB_BYTES {
+            let content = self.small_blob(oid).await?;
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(content.len());
+            let end = usize::try_from(offset.saturating_add(len)).unwrap_or(usize::MAX).min(content.len());
+            let part = content.slice(start..end);
+            return Ok(Box::pin(futures_util::stream::once(async move { Ok(part) })));
+        }
         let start = header_len(ObjectKind::Blob, size) + offset;
         Ok(self.blobs.get(&key(oid), start, Some(len)).await?)
+    }
+
+    /// A small blob's content, verified against its id when read and then kept: the files
+    /// every client asks for first (`config.json`, tokenizer files, cards) are of this size.
+    async fn small_blob(&self, oid: &ObjectId) -> Result<Bytes> {
+        if let Some(content) = self.small_blobs.get(oid) {
+            return Ok(content);
+        }
+        let content = self.read_kind(oid, ObjectKind::Blob).await?;
+        self.small_blobs.put(*oid, content.clone(), content.len() as u64);
+        Ok(content)
     }
 }
 

@@ -213,7 +213,7 @@ impl Repos<'_> {
     }
 
     pub async fn refs(&self, repo: &RepoRecord) -> Result<Vec<RefRecord>> {
-        Ok(self.meta.refs(repo.id).await?)
+        Ok(self.heads(repo).await?.as_ref().clone())
     }
 
     /// Creates a branch at `start` (a revision; default: head of `main`). An existing branch is
@@ -353,5 +353,6 @@ fn hidden_stand_in(repo_type: RepoType, repo_id: &RepoId) -> RepoRecord {
         downloads: 0,
         downloads_all_time: 0,
         trending: 0,
+        state: 0,
     }
 }

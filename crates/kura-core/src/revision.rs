@@ -36,7 +36,7 @@ impl Repos<'_> {
             [RefName::branch(revision), RefName::tag(revision)].into_iter().flatten().collect()
         };
         for name in candidates {
-            if let Some(commit) = self.meta.ref_target(repo.id, &name).await? {
+            if let Some(commit) = self.head(repo, &name).await? {
                 return Ok(Resolved { commit, ref_name: Some(name) });
             }
         }

@@ -66,6 +66,10 @@ pub(crate) struct RepoState {
     pub(crate) cards: cache::ByteCache<ObjectId, CardInfo>,
     /// Download counts not written yet.
     pub(crate) downloads: crate::downloads::DownloadCounter,
+    /// The indexer's facts of commits, by commit (current version only).
+    pub(crate) facts: cache::ByteCache<ObjectId, Arc<crate::index_facts::CommitFacts>>,
+    /// What the repos' answers derive from, by `(id, state)`.
+    pub(crate) states: crate::state_cache::StateCache,
 }
 
 impl RepoState {
@@ -73,6 +77,8 @@ impl RepoState {
         Self {
             cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
             downloads: crate::downloads::DownloadCounter::default(),
+            facts: cache::ByteCache::new(cache::FACTS_CACHE_BYTES, 2048),
+            states: crate::state_cache::StateCache::new(),
         }
     }
 }

@@ -35,6 +35,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (18, "spaces", include_str!("../migrations/sqlite/0018_spaces.sql")),
     (19, "trending", include_str!("../migrations/sqlite/0019_trending.sql")),
     (20, "collection owner index", include_str!("../migrations/sqlite/0020_collection_owner_index.sql")),
+    (21, "repo state", include_str!("../migrations/sqlite/0021_repo_state.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -58,6 +59,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (18, "spaces", include_str!("../migrations/postgres/0018_spaces.sql")),
     (19, "trending", include_str!("../migrations/postgres/0019_trending.sql")),
     (20, "collection owner index", include_str!("../migrations/postgres/0020_collection_owner_index.sql")),
+    (21, "repo state", include_str!("../migrations/postgres/0021_repo_state.sql")),
 ];
 
 /// The migrator for `steps`. It takes no lock of its own: `SqlStore::migrate` runs it inside a

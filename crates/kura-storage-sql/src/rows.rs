@@ -33,7 +33,7 @@ macro_rules! repo_columns {
     () => {
         "repos.id, repos.repo_type, repos.namespace, repos.name, repos.private, repos.gating, \
          repos.created_at, repos.last_modified, repos.created_by, repos.library_name, repos.pipeline_tag, \
-         repos.likes, repos.downloads, repos.downloads_all_time, repos.trending"
+         repos.likes, repos.downloads, repos.downloads_all_time, repos.trending, repos.state"
     };
 }
 pub(crate) use repo_columns;
@@ -55,6 +55,7 @@ pub(crate) struct RepoRow {
     downloads: i64,
     downloads_all_time: i64,
     trending: i64,
+    state: i64,
 }
 
 impl RepoRow {
@@ -75,6 +76,7 @@ impl RepoRow {
             downloads: to_u64(self.downloads),
             downloads_all_time: to_u64(self.downloads_all_time),
             trending: to_u64(self.trending),
+            state: to_u64(self.state),
         })
     }
 }

@@ -224,6 +224,7 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     crate::collections_conformance::collection_store(store).await;
     crate::downloads_conformance::download_store(store).await;
     crate::spaces_conformance::space_store(store).await;
+    crate::state_conformance::repo_state(store).await;
 }
 
 /// The repo's linked objects: listed by SHA-256 with size and time, a link without stored

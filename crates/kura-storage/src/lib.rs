@@ -44,6 +44,8 @@ mod session_conformance;
 #[cfg(feature = "conformance")]
 mod spaces_conformance;
 #[cfg(feature = "conformance")]
+mod state_conformance;
+#[cfg(feature = "conformance")]
 mod tags_conformance;
 #[cfg(feature = "conformance")]
 mod tokens_conformance;

@@ -128,6 +128,10 @@ pub struct RepoRecord {
     pub downloads_all_time: u64,
     /// Ten times the likes of the last 7 days plus the downloads of the last 7 days.
     pub trending: u64,
+    /// Changes, in the same transaction, with everything derived from the repo besides this
+    /// row: its refs, its linked large objects, the cards linking to it and its id. Caches key
+    /// what they derive by `(id, state)` (see `repos.state` in migration 0021).
+    pub state: u64,
 }
 
 /// What the indexer computed for a repo's default branch that listings show and filter on.

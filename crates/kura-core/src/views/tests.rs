@@ -75,6 +75,7 @@ fn repo(repo_type: RepoType, gating: Gating) -> RepoRecord {
         downloads: 0,
         downloads_all_time: 0,
         trending: 0,
+        state: 0,
     }
 }
 

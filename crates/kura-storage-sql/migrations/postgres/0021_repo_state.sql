@@ -1,0 +1,48 @@
+-- A repo's `state`: a counter that changes, in the same transaction, with everything its
+-- cached answers are derived from besides its own row: its refs (what every revision
+-- resolves to), the large objects linked to it (`usedStorage`), the cards that link to it
+-- (the Spaces using a model) and its own id. Readers read the row fresh on every request and
+-- key what they derived from it by `(id, state)`, so a change made by any process or replica is
+-- seen by the next request everywhere, with no message between them.
+ALTER TABLE repos ADD COLUMN state BIGINT NOT NULL DEFAULT 0;
+
+CREATE FUNCTION kura_bump_repo_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE repos SET state = state + 1 WHERE id = OLD.repo_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE repos SET state = state + 1 WHERE id = NEW.repo_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER refs_state AFTER INSERT OR UPDATE OR DELETE ON refs
+    FOR EACH ROW EXECUTE FUNCTION kura_bump_repo_state();
+CREATE TRIGGER lfs_links_state AFTER INSERT OR DELETE ON repo_lfs_objects
+    FOR EACH ROW EXECUTE FUNCTION kura_bump_repo_state();
+
+-- Link targets are stored lower-cased as `namespace/name`; the lookup uses repos_id_nocase.
+CREATE FUNCTION kura_bump_linked_state() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    link repo_links%ROWTYPE;
+BEGIN
+    IF TG_OP = 'DELETE' THEN link := OLD; ELSE link := NEW; END IF;
+    UPDATE repos SET state = state + 1
+    WHERE repo_type = link.kind
+        AND lower(namespace) = split_part(link.target, '/', 1)
+        AND lower(name) = split_part(link.target, '/', 2);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER repo_links_state AFTER INSERT OR DELETE ON repo_links
+    FOR EACH ROW EXECUTE FUNCTION kura_bump_linked_state();
+
+CREATE FUNCTION kura_bump_renamed_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.state := NEW.state + 1;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER repos_state_rename BEFORE UPDATE OF namespace, name ON repos
+    FOR EACH ROW EXECUTE FUNCTION kura_bump_renamed_state();
