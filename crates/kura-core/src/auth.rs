@@ -89,19 +89,26 @@ impl Accounts<'_> {
             return Ok(Identity::Anonymous);
         };
         let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
-        let token = self.meta.token_by_hash(&Sha256::digest(secret.as_bytes())).await?.ok_or_else(invalid)?;
-        self.token_identity(token).await
+        let (token, user) =
+            self.meta.token_with_user(&Sha256::digest(secret.as_bytes())).await?.ok_or_else(invalid)?;
+        self.token_user_identity(token, user).await
     }
 
     /// The identity a stored token stands for: `Unauthorized` once it is revoked or expired or
     /// its user is gone.
     pub(crate) async fn token_identity(&self, token: TokenRecord) -> Result<Identity> {
         let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
+        let user = self.meta.user_by_id(token.user_id).await?.ok_or_else(invalid)?;
+        self.token_user_identity(token, user).await
+    }
+
+    /// `token_identity` with the user already read.
+    async fn token_user_identity(&self, token: TokenRecord, user: UserRecord) -> Result<Identity> {
+        let invalid = || CoreError::Unauthorized(INVALID_CREDENTIALS.to_owned());
         let now = self.now_millis();
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
             return Err(invalid());
         }
-        let user = self.meta.user_by_id(token.user_id).await?.ok_or_else(invalid)?;
         // One write per token and minute is enough for "last used", and spares a write per request.
         if token.last_used_at.is_none_or(|at| now - at >= TOUCH_INTERVAL_MS) {
             self.meta.touch_token(token.id, now).await?;

@@ -138,6 +138,28 @@ pub(crate) struct TokenRow {
     revoked_at: Option<Timestamp>,
 }
 
+/// A token joined to its user.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenUserRow {
+    #[sqlx(flatten)]
+    token: TokenRow,
+    user_name: String,
+    user_is_admin: bool,
+    user_created_at: Timestamp,
+}
+
+impl TokenUserRow {
+    pub(crate) fn split(self) -> Result<(TokenRecord, UserRecord)> {
+        let user = UserRecord {
+            id: self.token.user_id,
+            name: self.user_name,
+            is_admin: self.user_is_admin,
+            created_at: self.user_created_at,
+        };
+        Ok((TokenRecord::try_from(self.token)?, user))
+    }
+}
+
 impl TryFrom<TokenRow> for TokenRecord {
     type Error = StorageError;
 

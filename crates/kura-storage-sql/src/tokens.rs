@@ -1,10 +1,10 @@
 //! `TokenStore` for both engines: tokens by secret hash, per user, and revocation.
 
 use kura_model::{Sha256, Timestamp};
-use kura_storage::{NewToken, StorageError, TokenRecord, TokenStore};
+use kura_storage::{NewToken, StorageError, TokenRecord, TokenStore, UserRecord};
 
 use crate::pool::{SqlStore, db_error, with_pool};
-use crate::rows::{TokenRow, token_columns};
+use crate::rows::{TokenRow, TokenUserRow, token_columns};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -31,6 +31,19 @@ impl TokenStore for SqlStore {
                 .bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?
         });
         row.map(TokenRecord::try_from).transpose()
+    }
+
+    async fn token_with_user(&self, secret_hash: &Sha256) -> Result<Option<(TokenRecord, UserRecord)>> {
+        let row: Option<TokenUserRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT t.id, t.user_id, t.name, t.role, t.created_at, t.expires_at, t.scopes, \
+                 t.last_used_at, t.revoked_at, u.name AS user_name, u.is_admin AS user_is_admin, \
+                 u.created_at AS user_created_at \
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
+            )
+            .bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?
+        });
+        row.map(TokenUserRow::split).transpose()
     }
 
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>> {

@@ -4,7 +4,7 @@
 use kura_model::{Sha256, Timestamp};
 
 use crate::StorageError;
-use crate::records::{NewToken, TokenRecord};
+use crate::records::{NewToken, TokenRecord, UserRecord};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -14,6 +14,8 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn create_token(&self, token: NewToken) -> Result<TokenRecord>;
     /// The token with this secret hash, revoked or not (the caller decides).
     async fn token_by_hash(&self, secret_hash: &Sha256) -> Result<Option<TokenRecord>>;
+    /// `token_by_hash` with the token's user, in one read (every authenticated request asks).
+    async fn token_with_user(&self, secret_hash: &Sha256) -> Result<Option<(TokenRecord, UserRecord)>>;
     async fn token_by_id(&self, id: i64) -> Result<Option<TokenRecord>>;
     /// The user's tokens that are not revoked, oldest first.
     async fn list_tokens(&self, user: i64) -> Result<Vec<TokenRecord>>;

@@ -30,6 +30,10 @@ pub async fn token_store(store: &dyn MetadataStore) {
     let found = store.token_by_hash(&Sha256::digest(b"secret")).await.unwrap().expect("token found");
     assert_eq!(found, laptop);
     assert!(store.token_by_hash(&Sha256::digest(b"other")).await.unwrap().is_none());
+    let (with_user, user) =
+        store.token_with_user(&Sha256::digest(b"secret")).await.unwrap().expect("token and user found");
+    assert_eq!((with_user, user), (laptop.clone(), tara.clone()), "the token and its own user");
+    assert!(store.token_with_user(&Sha256::digest(b"other")).await.unwrap().is_none());
     assert!(matches!(
         store.create_token(new_token(uma.id, "dup", b"secret", Role::Read, vec![])).await,
         Err(StorageError::AlreadyExists)
