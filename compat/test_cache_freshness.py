@@ -88,8 +88,14 @@ def test_used_storage_follows_large_uploads(hub, alice):
         return {api.model_info(repo_id, expand=["usedStorage"]).used_storage for _ in range(READS)}
 
     assert used() == {0}
-    api.upload_file(path_or_fileobj=b"\x01" * 4096, path_in_repo="w.bin", repo_id=repo_id)
+    head = api.upload_file(path_or_fileobj=b"\x01" * 4096, path_in_repo="w.bin", repo_id=repo_id).oid
     assert used() == {4096}
+    assert file_text(hub, repo_id, "main", "w.bin") == {(200, b"\x01" * 4096, head)}
+    # Unlinking the object takes it out of the repo at once: its bytes are no longer readable
+    # through the repo (the read proof asks again), and it no longer counts.
+    api.permanently_delete_lfs_files(repo_id, list(api.list_lfs_files(repo_id)), rewrite_history=False)
+    assert used() == {0}
+    assert {status for status, _, _ in file_text(hub, repo_id, "main", "w.bin")} == {404}
 
 
 def test_the_spaces_using_a_model_follow_their_cards(hub, alice, bob):

@@ -124,10 +124,18 @@ impl Files<'_> {
     /// file's claimed hash is verified before it is recorded). Crate-private: callers outside
     /// reach content only through [`Files::object_read`].
     pub(crate) async fn stored_object(&self, oid: &Sha256) -> Result<Option<Stored>> {
+        let states = &self.hub.repo_state.states;
+        if let Some(record) = states.xet_files.get(oid) {
+            return Ok(Some(Stored::Xet(record)));
+        }
         if let Some(size) = self.content.raw_size(oid).await? {
             return Ok(Some(Stored::Raw { size }));
         }
-        Ok(self.meta.xet_file_by_sha256(oid).await?.map(Stored::Xet))
+        let record = self.meta.xet_file_by_sha256(oid).await?;
+        if let Some(record) = &record {
+            states.xet_files.put(*oid, record.clone(), record.file_hash.len() as u64 + 64);
+        }
+        Ok(record.map(Stored::Xet))
     }
 
     /// Whether a Git LFS pointer may enter this repo's trees: the repo must hold the object
@@ -152,7 +160,7 @@ impl Files<'_> {
     /// The proof that `oid` may be read through `access`'s repo; `None` when the repo never
     /// acquired it or nothing is stored under it.
     pub async fn object_read(&self, access: &FilesAccess, oid: &Sha256) -> Result<Option<ObjectRead>> {
-        if !self.meta.repo_has_lfs_object(access.repo().id, oid).await? {
+        if !self.hub.repos().holds(access.repo(), oid).await? {
             return Ok(None);
         }
         Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
@@ -278,7 +286,7 @@ impl Files<'_> {
 
     /// The Xet file hash of an LFS entry, for listings: only when the repo holds the object.
     pub async fn xet_hash_in(&self, repo: &RepoRecord, oid: &Sha256) -> Result<Option<String>> {
-        if !self.meta.repo_has_lfs_object(repo.id, oid).await? {
+        if !self.hub.repos().holds(repo, oid).await? {
             return Ok(None);
         }
         match self.stored_object(oid).await? {

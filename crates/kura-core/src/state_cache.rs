@@ -1,5 +1,5 @@
-//! What a repo's answers derive from besides its own row (its refs, `usedStorage`, whether
-//! any Space's card links to it), cached by `(id, state)`.
+//! What a repo's answers derive from besides its own row (its refs, `usedStorage`, the large
+//! objects it holds, whether any Space's card links to it), cached by `(id, state)`.
 //!
 //! `RepoRecord::state` changes in the same transaction as each of those (database triggers,
 //! migration 0021), and every request reads the repo's row fresh: an entry is found only while
@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use kura_model::RefName;
-use kura_storage::{RefRecord, RepoQuery, RepoRecord};
+use kura_model::{RefName, Sha256};
+use kura_storage::{RefRecord, RepoQuery, RepoRecord, XetFileRecord};
 
 use crate::cache::ByteCache;
 use crate::error::Result;
@@ -32,6 +32,10 @@ pub(crate) struct StateCache {
     refs: ByteCache<Key, Arc<Vec<RefRecord>>>,
     used_storage: ByteCache<Key, u64>,
     linked_by_spaces: ByteCache<Key, bool>,
+    held: ByteCache<(i64, u64, Sha256), bool>,
+    /// Xet records of large objects, by SHA-256: written once, when the object is stored,
+    /// and never changed (not by repo state: the same for every repo).
+    pub(crate) xet_files: ByteCache<Sha256, XetFileRecord>,
 }
 
 impl StateCache {
@@ -40,6 +44,8 @@ impl StateCache {
             refs: ByteCache::new(STATE_CACHE_BYTES / 2, 256),
             used_storage: ByteCache::new(STATE_CACHE_BYTES / 4, 16),
             linked_by_spaces: ByteCache::new(STATE_CACHE_BYTES / 4, 16),
+            held: ByteCache::new(STATE_CACHE_BYTES / 4, 64),
+            xet_files: ByteCache::new(STATE_CACHE_BYTES / 4, 160),
         }
     }
 }
@@ -74,6 +80,20 @@ impl Repos<'_> {
         let bytes = self.meta.repo_lfs_bytes(repo.id).await?;
         cache.used_storage.put(key(repo), bytes, 0);
         Ok(bytes)
+    }
+
+    /// Whether the repo holds the large object `oid` (its own verified upload, or one copied
+    /// in), as of the record's state: what every read of its bytes through the repo is
+    /// checked against.
+    pub(crate) async fn holds(&self, repo: &RepoRecord, oid: &Sha256) -> Result<bool> {
+        let cache = &self.hub.repo_state.states;
+        let at = (repo.id, repo.state, *oid);
+        if let Some(held) = cache.held.get(&at) {
+            return Ok(held);
+        }
+        let held = self.meta.repo_has_lfs_object(repo.id, oid).await?;
+        cache.held.put(at, held, 0);
+        Ok(held)
     }
 
     /// Whether any Space's card names this repo, whoever may see that Space: when none does,
