@@ -63,6 +63,7 @@ mod revision;
 mod safetensors_meta;
 mod services;
 mod sessions;
+mod siblings;
 mod signing;
 mod space_card;
 mod space_host;

@@ -68,6 +68,8 @@ pub(crate) struct RepoState {
     pub(crate) downloads: crate::downloads::DownloadCounter,
     /// The indexer's facts of commits, by commit (current version only).
     pub(crate) facts: cache::ByteCache<ObjectId, Arc<crate::index_facts::CommitFacts>>,
+    /// `siblings` JSON by tree.
+    pub(crate) siblings: cache::ByteCache<crate::siblings::SiblingsKey, Arc<serde_json::value::RawValue>>,
     /// What the repos' answers derive from, by `(id, state)`.
     pub(crate) states: crate::state_cache::StateCache,
 }
@@ -78,6 +80,7 @@ impl RepoState {
             cards: cache::ByteCache::new(cache::CARD_CACHE_BYTES, 1024),
             downloads: crate::downloads::DownloadCounter::default(),
             facts: cache::ByteCache::new(cache::FACTS_CACHE_BYTES, 2048),
+            siblings: cache::ByteCache::new(crate::siblings::SIBLINGS_CACHE_BYTES, 16 << 10),
             states: crate::state_cache::StateCache::new(),
         }
     }

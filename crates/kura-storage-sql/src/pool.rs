@@ -53,8 +53,12 @@ impl SqlStore {
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(db_error)?;
+            // No ping before each use: it would double the round trips of every query. A
+            // connection the server dropped fails its next query, which is answered as a
+            // storage error, and the pool replaces it.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
@@ -113,6 +117,7 @@ impl SqlStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            .test_before_acquire(false)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)

@@ -4,8 +4,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use kura_core::views::{
-    CommitView, EmptyView, RefsView, RepoView, SecurityRepoStatusView, SiblingView, ValidateYamlView,
-    WhoAmIView,
+    CommitView, EmptyView, RefsView, RepoView, SecurityRepoStatusView, ValidateYamlView, WhoAmIView,
 };
 use kura_core::{CoreError, RepoQuery, RepoSort, check_card, front_matter};
 use kura_model::{ObjectId, RepoType};
@@ -14,31 +13,6 @@ use super::{cursor, json, next_link};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::route::RepoRef;
-
-/// Entries read per step while listing `siblings`.
-const SIBLINGS_STEP: usize = 1000;
-
-/// The `siblings` of a tree: its files, walking at most `budget` entries (files and folders;
-/// `Limits::max_siblings`) and taking what it used from it. A bigger tree gets a truncated
-/// list, which clients recognise by its size and then list the tree, which pages.
-async fn siblings(ctx: &Ctx, root: ObjectId, blobs: bool, budget: &mut usize) -> ApiResult<Vec<SiblingView>> {
-    let mut files = Vec::new();
-    let mut after: Option<String> = None;
-    while *budget > 0 {
-        let page = ctx
-            .hub()
-            .repos()
-            .list_page(root, None, true, after.as_deref(), (*budget).min(SIBLINGS_STEP))
-            .await?;
-        *budget = budget.saturating_sub(page.entries.len());
-        files.extend(page.entries.iter().filter_map(|entry| SiblingView::of(entry, blobs)));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    Ok(files)
-}
 
 /// `Limits::max_siblings` as a count.
 fn siblings_budget(ctx: &Ctx) -> usize {
@@ -80,14 +54,15 @@ pub(crate) async fn get_repo_info(ctx: &mut Ctx, repo: &RepoRef, revision: Optio
     let (mut view, tree) =
         repo_view(ctx, &record, revision.as_deref().unwrap_or("main"), ctx.flag("securityStatus")).await?;
     let expand = ctx.params("expand");
-    if expand.is_empty() || expand.contains(&"siblings") {
-        let mut budget = siblings_budget(ctx);
-        view.siblings = Some(siblings(ctx, tree, ctx.flag("blobs"), &mut budget).await?);
-    }
+    let siblings = if expand.is_empty() || expand.contains(&"siblings") {
+        Some(ctx.hub().repos().siblings_json(tree, ctx.flag("blobs"), siblings_budget(ctx)).await?)
+    } else {
+        None
+    };
     if !expand.is_empty() {
         view = view.expanded(&expand);
     }
-    Ok(json(view))
+    super::json_with(&view, "siblings", siblings.as_deref())
 }
 
 /// `/api/spaces?models=…` or `?datasets=…`: only Spaces whose card names that repo.
@@ -169,7 +144,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             // As repo info answers it (the head of `main`), keeping the fields asked for.
             let (mut view, tree) = repo_view(ctx, record, "main", false).await?;
             if expand.contains(&"siblings") {
-                view.siblings = Some(siblings(ctx, tree, false, &mut budget).await?);
+                view.siblings = Some(ctx.hub().repos().siblings(tree, false, &mut budget).await?);
             }
             view.card_data = within_card_budget(view.card_data.take(), &mut card_budget);
             items.push(view.expanded(&expand));
@@ -180,7 +155,7 @@ pub(crate) async fn list_repos(ctx: &mut Ctx, repo_type: RepoType) -> ApiResult 
             let head = ctx.hub().repos().resolve_revision(record, "main").await?;
             let root = ctx.hub().repos().commit_tree(&head.commit).await?;
             view.sha = Some(head.commit.to_hex());
-            view.siblings = Some(siblings(ctx, root, false, &mut budget).await?);
+            view.siblings = Some(ctx.hub().repos().siblings(root, false, &mut budget).await?);
             // The card as in repo info (an app store reads `cardData.short_description`).
             let card = ctx.hub().repos().card_info(root).await?;
             if record.repo_type == RepoType::Space {

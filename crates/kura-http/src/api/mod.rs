@@ -313,6 +313,34 @@ pub(crate) fn json(view: impl Serialize) -> Response {
     axum::Json(view).into_response()
 }
 
+/// `view` (a JSON object without `key`) with `key` set to JSON already serialised (and
+/// cached) elsewhere, when there is one: the object's bytes get `"key":value` before the
+/// closing brace.
+pub(crate) fn json_with(
+    view: &impl Serialize,
+    key: &str,
+    value: Option<&serde_json::value::RawValue>,
+) -> ApiResult {
+    let mut body = serde_json::to_vec(view)
+        .map_err(|e| ApiError::from(kura_core::CoreError::Corrupt(format!("a JSON answer: {e}"))))?;
+    if let Some(value) = value {
+        if body.pop() != Some(b'}') {
+            return Err(ApiError::from(kura_core::CoreError::Corrupt(
+                "a JSON answer that is not an object".into(),
+            )));
+        }
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, key)
+            .map_err(|e| ApiError::from(kura_core::CoreError::Corrupt(format!("a JSON key: {e}"))))?;
+        body.push(b':');
+        body.extend_from_slice(value.get().as_bytes());
+        body.push(b'}');
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
 /// Pagination: the `Link` header for the next page, built on the public URL.
 pub(crate) fn next_link(ctx: &Ctx, path: &str, cursor: impl std::fmt::Display) -> String {
     let mut pairs: Vec<String> = ctx
@@ -367,4 +395,32 @@ pub(crate) fn page<T: Serialize>(
             .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_with;
+
+    async fn body_of(response: axum::response::Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
+        serde_json::from_slice(&bytes).expect("valid JSON")
+    }
+
+    #[tokio::test]
+    async fn a_cached_field_joins_the_object_whatever_it_held() {
+        let raw = serde_json::value::RawValue::from_string(r#"[{"rfilename":"a\"b"}]"#.into()).unwrap();
+        let full = json_with(&serde_json::json!({"id": "x/y", "n": 1}), "siblings", Some(&raw)).unwrap();
+        assert_eq!(
+            body_of(full).await,
+            serde_json::json!({"id": "x/y", "n": 1, "siblings": [{"rfilename": "a\"b"}]})
+        );
+        let empty = json_with(&serde_json::json!({}), "siblings", Some(&raw)).unwrap();
+        assert_eq!(body_of(empty).await, serde_json::json!({"siblings": [{"rfilename": "a\"b"}]}));
+        let none = json_with(&serde_json::json!({"id": 1}), "siblings", None).unwrap();
+        assert_eq!(body_of(none).await, serde_json::json!({"id": 1}));
+        assert!(
+            json_with(&serde_json::json!([1]), "siblings", Some(&raw)).is_err(),
+            "only objects take fields"
+        );
+    }
 }
