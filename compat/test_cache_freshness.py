@@ -134,3 +134,19 @@ def test_a_renamed_repo_and_a_new_one_at_its_old_name(hub, alice):
     other = api.create_commit(old, [CommitOperationAdd("a.txt", b"new")], commit_message="b").oid
     assert file_text(hub, old, "main", "a.txt") == {(200, b"new", other)}
     assert shas(hub.anon, new) == {first}
+
+
+def test_a_new_repo_never_sees_a_deleted_ones_answers(hub, alice):
+    """Regression: SQLite gives a deleted repo's row id to the next new repo; the caches must
+    not answer the new repo with what they kept for the old one."""
+    api = alice.api
+    for round_ in range(3):
+        repo_id = f"alice/{unique('reborn')}"
+        api.create_repo(repo_id)
+        head = api.create_commit(
+            repo_id, [CommitOperationAdd(f"round-{round_}.txt", b"r")], commit_message="r"
+        ).oid
+        for _ in range(READS):
+            assert [f.path for f in hub.anon.list_repo_tree(repo_id)] == [".gitattributes", f"round-{round_}.txt"]
+        assert shas(hub.anon, repo_id) == {head}
+        api.delete_repo(repo_id)

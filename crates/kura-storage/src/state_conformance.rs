@@ -62,6 +62,16 @@ pub(crate) async fn repo_state(store: &dyn MetadataStore) {
     store.rename_repo(model.id, &renamed).await.unwrap();
     changed(state(store, RepoType::Model, &renamed).await, "a rename");
 
+    // A new repo never meets a deleted one's (id, state), even where the engine gives it the
+    // deleted one's id (SQLite reuses the highest id).
+    let last = create(store, RepoType::Model, "stater/last", owner.id).await;
+    let last = store.repo(RepoType::Model, &last.repo_id).await.unwrap().unwrap();
+    store.delete_repo(last.id).await.unwrap();
+    let next = create(store, RepoType::Model, "stater/next", owner.id).await;
+    let next = store.repo(RepoType::Model, &next.repo_id).await.unwrap().unwrap();
+    assert_ne!((next.id, next.state), (last.id, last.state), "a new repo's key is its own");
+    assert!(next.state > last.state, "states only grow");
+
     store.set_repo_tags(model.id, &["x".to_owned()]).await.unwrap();
     assert_eq!(state(store, RepoType::Model, &renamed).await, seen, "tags are on the row itself");
     assert_eq!(
