@@ -22,6 +22,7 @@ mod rows;
 mod session;
 mod spaces;
 mod store;
+mod sync_read;
 #[cfg(test)]
 mod testing;
 mod tokens;

@@ -61,7 +61,7 @@ async fn check_twins(store: &SqlStore) {
 async fn sqlite_twins_survive_the_migration() {
     let pool =
         sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-    let store = SqlStore { pool: Pool::Sqlite(pool) };
+    let store = SqlStore { pool: Pool::Sqlite(pool), reader: None };
     migrate_with_twins(&store, SQLITE).await;
     check_twins(&store).await;
 }
@@ -70,7 +70,7 @@ async fn sqlite_twins_survive_the_migration() {
 async fn postgres_twins_survive_the_migration() {
     let Some(url) = crate::testing::postgres_url("twins").await else { return };
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&url).await.unwrap();
-    let store = SqlStore { pool: Pool::Postgres(pool) };
+    let store = SqlStore { pool: Pool::Postgres(pool), reader: None };
     migrate_with_twins(&store, POSTGRES).await;
     check_twins(&store).await;
 }

@@ -17,6 +17,8 @@ pub(crate) enum Pool {
 /// Metadata in SQLite or PostgreSQL.
 pub struct SqlStore {
     pub(crate) pool: Pool,
+    /// The hot point reads of a SQLite file, on the caller's thread (`sync_read`).
+    pub(crate) reader: Option<crate::sync_read::SyncReader>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -63,7 +65,7 @@ impl SqlStore {
                 .connect_with(options)
                 .await
                 .map_err(db_error)?;
-            let store = Self { pool: Pool::Postgres(pool) };
+            let store = Self { pool: Pool::Postgres(pool), reader: None };
             store.migrate().await?;
             Ok(store)
         } else if url == "sqlite::memory:" {
@@ -88,7 +90,9 @@ impl SqlStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
-        Self::sqlite(options, 8).await
+        let mut store = Self::sqlite(options, 8).await?;
+        store.reader = Some(crate::sync_read::SyncReader::new(path.to_owned()));
+        Ok(store)
     }
 
     /// Opens the pool and migrates. A fresh file is first set up (WAL mode) by one connection
@@ -124,7 +128,7 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        let store = Self { pool: Pool::Sqlite(pool) };
+        let store = Self { pool: Pool::Sqlite(pool), reader: None };
         store.migrate().await?;
         Ok(store)
     }

@@ -140,6 +140,9 @@ impl SqlStore {
         repo_type: RepoType,
         repo_id: &RepoId,
     ) -> Result<Option<RepoRecord>> {
+        if let Some(reader) = &self.reader {
+            return reader.repo(repo_type, repo_id);
+        }
         let found: Vec<RepoTagRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!(
                 "SELECT ", repo_columns!(), ", t.tag FROM repos LEFT JOIN repo_tags t ON t.repo_id = repos.id \

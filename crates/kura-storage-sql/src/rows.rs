@@ -81,6 +81,30 @@ impl RepoRow {
     }
 }
 
+impl RepoRow {
+    /// The row from a plain SQLite read of `repo_columns!()`, in their order.
+    pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            repo_type: row.get(1)?,
+            namespace: row.get(2)?,
+            name: row.get(3)?,
+            private: row.get(4)?,
+            gating: row.get(5)?,
+            created_at: row.get(6)?,
+            last_modified: row.get(7)?,
+            created_by: row.get(8)?,
+            library_name: row.get(9)?,
+            pipeline_tag: row.get(10)?,
+            likes: row.get(11)?,
+            downloads: row.get(12)?,
+            downloads_all_time: row.get(13)?,
+            trending: row.get(14)?,
+            state: row.get(15)?,
+        })
+    }
+}
+
 /// A repo joined to one of its tags (`None`: the repo has none).
 #[derive(sqlx::FromRow)]
 pub(crate) struct RepoTagRow {
@@ -149,6 +173,26 @@ pub(crate) struct TokenUserRow {
 }
 
 impl TokenUserRow {
+    /// The row from a plain SQLite read of `tokens::TOKEN_WITH_USER`, in its column order.
+    pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            token: TokenRow {
+                id: row.get(0)?,
+                user_id: row.get(1)?,
+                name: row.get(2)?,
+                role: row.get(3)?,
+                created_at: row.get(4)?,
+                expires_at: row.get(5)?,
+                scopes: row.get(6)?,
+                last_used_at: row.get(7)?,
+                revoked_at: row.get(8)?,
+            },
+            user_name: row.get(9)?,
+            user_is_admin: row.get(10)?,
+            user_created_at: row.get(11)?,
+        })
+    }
+
     pub(crate) fn split(self) -> Result<(TokenRecord, UserRecord)> {
         let user = UserRecord {
             id: self.token.user_id,

@@ -548,6 +548,17 @@ mod tests {
         kura_storage::conformance::metadata_store(&store).await;
     }
 
+    /// A SQLite file answers its hot point reads on plain connections (`sync_read`): the same
+    /// contract as through sqlx.
+    #[tokio::test]
+    async fn sqlite_file_passes_conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("kura.db").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        assert!(store.reader.is_some(), "a SQLite file reads repos and tokens on plain connections");
+        kura_storage::conformance::metadata_store(&store).await;
+    }
+
     #[tokio::test]
     async fn reopening_a_sqlite_file_keeps_data_and_skips_applied_migrations() {
         let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,11 @@ use kura_storage::{NewToken, StorageError, TokenRecord, TokenStore, UserRecord};
 use crate::pool::{SqlStore, db_error, with_pool};
 use crate::rows::{TokenRow, TokenUserRow, token_columns};
 
+/// A token with its user, by secret hash (`$1` reads as `?1` in SQLite too).
+pub(crate) const TOKEN_WITH_USER: &str = "SELECT t.id, t.user_id, t.name, t.role, t.created_at, t.expires_at, \
+     t.scopes, t.last_used_at, t.revoked_at, u.name AS user_name, u.is_admin AS user_is_admin, \
+     u.created_at AS user_created_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1";
+
 type Result<T> = std::result::Result<T, StorageError>;
 
 #[async_trait::async_trait]
@@ -34,14 +39,12 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_with_user(&self, secret_hash: &Sha256) -> Result<Option<(TokenRecord, UserRecord)>> {
+        if let Some(reader) = &self.reader {
+            return reader.token_with_user(secret_hash);
+        }
         let row: Option<TokenUserRow> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT t.id, t.user_id, t.name, t.role, t.created_at, t.expires_at, t.scopes, \
-                 t.last_used_at, t.revoked_at, u.name AS user_name, u.is_admin AS user_is_admin, \
-                 u.created_at AS user_created_at \
-                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
-            )
-            .bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?
+            sqlx::query_as(TOKEN_WITH_USER)
+                .bind(secret_hash.to_hex()).fetch_optional(pool).await.map_err(db_error)?
         });
         row.map(TokenUserRow::split).transpose()
     }
