@@ -100,7 +100,7 @@ impl SyncReader {
         self.with(|conn| {
             let mut statement = conn.prepare_cached(crate::tokens::TOKEN_WITH_USER).map_err(backend)?;
             let row = statement
-                .query_row(params![secret_hash.to_hex()], |row| TokenUserRow::from_sqlite(row))
+                .query_row(params![secret_hash.to_hex()], TokenUserRow::from_sqlite)
                 .optional()
                 .map_err(backend)?;
             row.map(TokenUserRow::split).transpose()
