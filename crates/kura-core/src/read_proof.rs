@@ -124,18 +124,26 @@ impl Files<'_> {
     /// file's claimed hash is verified before it is recorded). Crate-private: callers outside
     /// reach content only through [`Files::object_read`].
     pub(crate) async fn stored_object(&self, oid: &Sha256) -> Result<Option<Stored>> {
-        let states = &self.hub.repo_state.states;
-        if let Some(record) = states.xet_files.get(oid) {
-            return Ok(Some(Stored::Xet(record)));
-        }
         if let Some(size) = self.content.raw_size(oid).await? {
             return Ok(Some(Stored::Raw { size }));
         }
-        let record = self.meta.xet_file_by_sha256(oid).await?;
-        if let Some(record) = &record {
-            states.xet_files.put(*oid, record.clone(), record.file_hash.len() as u64 + 64);
+        Ok(self.meta.xet_file_by_sha256(oid).await?.map(Stored::Xet))
+    }
+
+    /// `stored_object` for an object `repo` holds, as of the record's state: a Xet record is
+    /// kept under `(id, state, oid)` (a change of the record moves the state of every repo
+    /// holding the object); bytes stored whole are looked for every time.
+    async fn stored_in(&self, repo: &RepoRecord, oid: &Sha256) -> Result<Option<Stored>> {
+        let states = &self.hub.repo_state.states;
+        let at = (repo.id, repo.state, *oid);
+        if let Some(record) = states.xet_files.get(&at) {
+            return Ok(Some(Stored::Xet(record)));
         }
-        Ok(record.map(Stored::Xet))
+        let stored = self.stored_object(oid).await?;
+        if let Some(Stored::Xet(record)) = &stored {
+            states.xet_files.put(at, record.clone(), record.file_hash.len() as u64 + 64);
+        }
+        Ok(stored)
     }
 
     /// Whether a Git LFS pointer may enter this repo's trees: the repo must hold the object
@@ -163,7 +171,7 @@ impl Files<'_> {
         if !self.hub.repos().holds(access.repo(), oid).await? {
             return Ok(None);
         }
-        Ok(self.stored_object(oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
+        Ok(self.stored_in(access.repo(), oid).await?.map(|stored| ObjectRead { oid: *oid, stored }))
     }
 
     /// The proof for an object a mirrored repo holds: it fetched and verified the object itself
@@ -289,7 +297,7 @@ impl Files<'_> {
         if !self.hub.repos().holds(repo, oid).await? {
             return Ok(None);
         }
-        match self.stored_object(oid).await? {
+        match self.stored_in(repo, oid).await? {
             Some(Stored::Xet(record)) => Ok(Some(record.file_hash)),
             _ => Ok(None),
         }

@@ -1,5 +1,6 @@
 //! What a repo's answers derive from besides its own row (its refs, `usedStorage`, the large
-//! objects it holds, whether any Space's card links to it), cached by `(id, state)`.
+//! objects it holds and their Xet records, whether any Space's card links to it), cached by
+//! `(id, state)`.
 //!
 //! `RepoRecord::state` changes in the same transaction as each of those (database triggers,
 //! migration 0021), and every request reads the repo's row fresh: an entry is found only while
@@ -33,9 +34,8 @@ pub(crate) struct StateCache {
     used_storage: ByteCache<Key, u64>,
     linked_by_spaces: ByteCache<Key, bool>,
     held: ByteCache<(i64, u64, Sha256), bool>,
-    /// Xet records of large objects, by SHA-256: written once, when the object is stored,
-    /// and never changed (not by repo state: the same for every repo).
-    pub(crate) xet_files: ByteCache<Sha256, XetFileRecord>,
+    /// Xet records of the large objects a repo holds, by `(id, state, SHA-256)`.
+    pub(crate) xet_files: ByteCache<(i64, u64, Sha256), XetFileRecord>,
 }
 
 impl StateCache {

@@ -49,6 +49,9 @@ pub(crate) async fn repo_state(store: &dyn MetadataStore) {
     store.record_lfs_object(&blob, 10, 8).await.unwrap();
     store.link_lfs_object(model.id, &blob).await.unwrap();
     changed(state(store, RepoType::Model, &id).await, "linking a large object");
+    let file = XetFileRecord { file_hash: "ab".repeat(32), sha256: blob, size: 10, terms: String::new() };
+    store.record_xet_file(&file, 9).await.unwrap();
+    changed(state(store, RepoType::Model, &id).await, "a Xet record of an object it holds");
     store.unlink_lfs_objects(model.id, &[blob]).await.unwrap();
     changed(state(store, RepoType::Model, &id).await, "unlinking a large object");
 

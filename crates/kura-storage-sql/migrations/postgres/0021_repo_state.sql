@@ -53,3 +53,22 @@ CREATE TRIGGER repos_state_insert BEFORE INSERT ON repos
     FOR EACH ROW EXECUTE FUNCTION kura_fresh_repo_state();
 CREATE TRIGGER repos_state_rename BEFORE UPDATE OF namespace, name ON repos
     FOR EACH ROW EXECUTE FUNCTION kura_fresh_repo_state();
+
+-- What a large object's bytes are (its Xet record, and whether its SHA-256 was verified)
+-- belongs to every repo holding the object: a change moves each of their states.
+CREATE INDEX repo_lfs_objects_oid ON repo_lfs_objects (oid);
+CREATE FUNCTION kura_bump_holders_state() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE repos SET state = nextval('repo_state_seq')
+        WHERE id IN (SELECT repo_id FROM repo_lfs_objects WHERE oid = OLD.sha256);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE repos SET state = nextval('repo_state_seq')
+        WHERE id IN (SELECT repo_id FROM repo_lfs_objects WHERE oid = NEW.sha256);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER xet_files_state AFTER INSERT OR UPDATE OR DELETE ON xet_files
+    FOR EACH ROW EXECUTE FUNCTION kura_bump_holders_state();

@@ -54,3 +54,21 @@ CREATE TRIGGER repo_links_state_delete AFTER DELETE ON repo_links BEGIN
         AND lower(namespace) = substr(OLD.target, 1, instr(OLD.target, '/') - 1)
         AND lower(name) = substr(OLD.target, instr(OLD.target, '/') + 1);
 END;
+-- What a large object's bytes are (its Xet record, and whether its SHA-256 was verified)
+-- belongs to every repo holding the object: a change moves each of their states.
+CREATE INDEX repo_lfs_objects_oid ON repo_lfs_objects (oid);
+CREATE TRIGGER xet_files_state_insert AFTER INSERT ON xet_files BEGIN
+    UPDATE repo_state_seq SET value = value + 1;
+    UPDATE repos SET state = (SELECT value FROM repo_state_seq)
+    WHERE id IN (SELECT repo_id FROM repo_lfs_objects WHERE oid = NEW.sha256);
+END;
+CREATE TRIGGER xet_files_state_update AFTER UPDATE ON xet_files BEGIN
+    UPDATE repo_state_seq SET value = value + 1;
+    UPDATE repos SET state = (SELECT value FROM repo_state_seq)
+    WHERE id IN (SELECT repo_id FROM repo_lfs_objects WHERE oid = NEW.sha256 OR oid = OLD.sha256);
+END;
+CREATE TRIGGER xet_files_state_delete AFTER DELETE ON xet_files BEGIN
+    UPDATE repo_state_seq SET value = value + 1;
+    UPDATE repos SET state = (SELECT value FROM repo_state_seq)
+    WHERE id IN (SELECT repo_id FROM repo_lfs_objects WHERE oid = OLD.sha256);
+END;
