@@ -54,7 +54,7 @@ pub(crate) fn too_many_paths(max_paths: u64) -> CoreError {
 /// Every blob-like entry of a tree, by full path: what commits edit.
 pub type FlatTree = BTreeMap<String, (EntryMode, ObjectId)>;
 
-fn join(dir: &str, name: &str) -> String {
+pub(crate) fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
 }
 

@@ -16,6 +16,7 @@ use crate::gitattributes::{is_lfs_path, lfs_line_for, lfs_patterns};
 use crate::read_proof::PointerCheck;
 use crate::repos::signature_for;
 use crate::services::Repos;
+use crate::tree_edit::TreeEdit;
 
 /// Content of a file being added.
 #[derive(Debug, Clone)]
@@ -156,13 +157,14 @@ impl Repos<'_> {
     ) -> Result<ObjectId> {
         let head_commit = self.objects.commit(&head).await?;
         let max_paths = self.config.limits.max_repo_paths;
-        let mut files = self.flatten(head_commit.tree, max_paths).await?;
+        let shapes = &self.hub.repo_state.shapes;
+        let mut files = TreeEdit::open(&self.objects, shapes, head, head_commit.tree, max_paths).await?;
         let mut new_lfs_paths = Vec::new();
         for operation in &request.operations {
             self.apply(repo, head, &mut files, operation, &mut new_lfs_paths).await?;
         }
         self.route_to_lfs(&mut files, &new_lfs_paths).await?;
-        let tree = self.write_flat_tree(&files).await?;
+        let tree = files.write(max_paths).await?;
         let now = self.now_millis();
         let signature = signature_for(identity, now);
         let mut message = request.summary.trim().to_owned();
@@ -190,7 +192,7 @@ impl Repos<'_> {
         &self,
         repo: &RepoRecord,
         head: ObjectId,
-        files: &mut FlatTree,
+        files: &mut TreeEdit<'_>,
         operation: &Operation,
         new_lfs: &mut Vec<String>,
     ) -> Result<()> {
@@ -200,14 +202,11 @@ impl Repos<'_> {
                 if matches!(content, FileContent::Lfs { .. }) {
                     new_lfs.push(path.to_string());
                 }
-                insert_file(files, path, EntryMode::File, oid)
+                files.put(path, EntryMode::File, oid).await
             }
             // A folder named without its trailing slash is deleted as a folder, as on the Hub.
-            Operation::Delete { path } => match files.remove(path.as_str()) {
-                Some(_) => Ok(()),
-                None => delete_folder(files, path, head),
-            },
-            Operation::DeleteFolder { path } => delete_folder(files, path, head),
+            Operation::Delete { path } => files.delete(path, true).await,
+            Operation::DeleteFolder { path } => files.delete(path, false).await,
             Operation::Copy { from, to, revision } => {
                 let not_found = || CoreError::EntryNotFound { path: from.to_string(), commit: Some(head) };
                 let (mode, oid) = match revision {
@@ -218,9 +217,9 @@ impl Repos<'_> {
                             _ => return Err(not_found()),
                         }
                     }
-                    None => *files.get(from.as_str()).ok_or_else(not_found)?,
+                    None => files.file(from).await?.ok_or_else(not_found)?,
                 };
-                insert_file(files, to, mode, oid)
+                files.put(to, mode, oid).await
             }
         }
     }
@@ -261,12 +260,13 @@ impl Repos<'_> {
 
     /// Makes sure `.gitattributes` routes every newly added LFS path to LFS, so a git clone
     /// checks the real content out.
-    async fn route_to_lfs(&self, files: &mut FlatTree, new_lfs: &[String]) -> Result<()> {
+    async fn route_to_lfs(&self, files: &mut TreeEdit<'_>, new_lfs: &[String]) -> Result<()> {
         if new_lfs.is_empty() {
             return Ok(());
         }
-        let mut text = match files.get(".gitattributes") {
-            Some((_, oid)) => String::from_utf8_lossy(&self.read_small_blob(oid).await?).into_owned(),
+        let attributes = RepoPath::parse(".gitattributes").expect("a valid path");
+        let mut text = match files.file(&attributes).await? {
+            Some((_, oid)) => String::from_utf8_lossy(&self.read_small_blob(&oid).await?).into_owned(),
             None => String::new(),
         };
         let patterns = lfs_patterns(&text);
@@ -281,82 +281,61 @@ impl Repos<'_> {
             text.push_str(&lfs_line_for(path));
         }
         let oid = self.objects.write(ObjectKind::Blob, text.as_bytes()).await?;
-        files.insert(".gitattributes".to_owned(), (EntryMode::File, oid));
-        Ok(())
+        files.put(&attributes, EntryMode::File, oid).await
     }
 
     /// Writes the trees for a flat file map, deepest first; returns the root tree id. A map
     /// with more paths (files and folders) than the server allows writes nothing.
     pub(crate) async fn write_flat_tree(&self, files: &FlatTree) -> Result<ObjectId> {
-        let mut dirs: BTreeMap<String, Vec<TreeEntry>> = BTreeMap::new();
-        dirs.insert(String::new(), Vec::new());
-        for (path, (mode, oid)) in files {
-            // Every tree kura writes holds only valid paths: a name with a NUL or `/` in it
-            // would be read back as other entries than the ones written.
-            kura_model::RepoPath::parse(path).map_err(|e| CoreError::InvalidPath(e.to_string()))?;
-            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            dirs.entry(dir.to_owned()).or_default().push(TreeEntry {
-                mode: *mode,
-                name: name.to_owned(),
-                oid: *oid,
-            });
-            let mut parent = dir;
-            while !parent.is_empty() {
-                let up = parent.rsplit_once('/').map_or("", |(p, _)| p);
-                dirs.entry(up.to_owned()).or_default();
-                parent = up;
-            }
-        }
-        let max_paths = self.config.limits.max_repo_paths;
-        // Every folder but the root is an entry of its parent.
-        if (files.len() + dirs.len() - 1) as u64 > max_paths {
-            return Err(crate::browse::too_many_paths(max_paths));
-        }
-        let mut order: Vec<String> = dirs.keys().cloned().collect();
-        order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
-        for dir in order {
-            let entries = dirs.remove(&dir).unwrap_or_default();
-            let oid = self.objects.write_tree(&Tree::new(entries)).await?;
-            if dir.is_empty() {
-                return Ok(oid);
-            }
-            let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
-            dirs.entry(parent.to_owned()).or_default().push(TreeEntry {
-                mode: EntryMode::Tree,
-                name: name.to_owned(),
-                oid,
-            });
-        }
-        unreachable!("the root directory is always processed last")
+        write_flat_tree(&self.objects, files, self.config.limits.max_repo_paths).await
     }
 }
 
-/// Adds a file, refusing to turn a folder into a file or nest under a file.
-fn insert_file(files: &mut FlatTree, path: &RepoPath, mode: EntryMode, oid: ObjectId) -> Result<()> {
-    let prefix = format!("{path}/");
-    if files.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix)) {
-        return Err(CoreError::invalid(format!("'{path}' is a folder and cannot be replaced by a file")));
-    }
-    let mut parent = path.as_str();
-    while let Some((up, _)) = parent.rsplit_once('/') {
-        if files.contains_key(up) {
-            return Err(CoreError::invalid(format!("'{up}' is a file and cannot contain '{path}'")));
+/// [`Repos::write_flat_tree`] with its store and limit.
+pub(crate) async fn write_flat_tree(
+    objects: &crate::objects::ObjectStore,
+    files: &FlatTree,
+    max_paths: u64,
+) -> Result<ObjectId> {
+    let mut dirs: BTreeMap<String, Vec<TreeEntry>> = BTreeMap::new();
+    dirs.insert(String::new(), Vec::new());
+    for (path, (mode, oid)) in files {
+        // Every tree kura writes holds only valid paths: a name with a NUL or `/` in it
+        // would be read back as other entries than the ones written.
+        kura_model::RepoPath::parse(path).map_err(|e| CoreError::InvalidPath(e.to_string()))?;
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        dirs.entry(dir.to_owned()).or_default().push(TreeEntry {
+            mode: *mode,
+            name: name.to_owned(),
+            oid: *oid,
+        });
+        let mut parent = dir;
+        while !parent.is_empty() {
+            let up = parent.rsplit_once('/').map_or("", |(p, _)| p);
+            dirs.entry(up.to_owned()).or_default();
+            parent = up;
         }
-        parent = up;
     }
-    files.insert(path.to_string(), (mode, oid));
-    Ok(())
-}
-
-/// Removes every file under `path`; a folder that holds nothing is a missing entry.
-fn delete_folder(files: &mut FlatTree, path: &RepoPath, head: ObjectId) -> Result<()> {
-    let prefix = format!("{path}/");
-    let before = files.len();
-    files.retain(|p, _| !p.starts_with(&prefix));
-    if files.len() == before {
-        return Err(CoreError::EntryNotFound { path: path.to_string(), commit: Some(head) });
+    // Every folder but the root is an entry of its parent.
+    if (files.len() + dirs.len() - 1) as u64 > max_paths {
+        return Err(crate::browse::too_many_paths(max_paths));
     }
-    Ok(())
+    let mut order: Vec<String> = dirs.keys().cloned().collect();
+    order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
+    for dir in order {
+        let entries = dirs.remove(&dir).unwrap_or_default();
+        let oid = objects.write_tree(&Tree::new(entries)).await?;
+        if dir.is_empty() {
+            return Ok(oid);
+        }
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
+        dirs.entry(parent.to_owned()).or_default().push(TreeEntry {
+            mode: EntryMode::Tree,
+            name: name.to_owned(),
+            oid,
+        });
+    }
+    unreachable!("the root directory is always processed last")
 }
 
 /// Repo ids a card lists under `field` (a Space's `models:` or `datasets:`), at most 100.

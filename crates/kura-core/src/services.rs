@@ -72,6 +72,8 @@ pub(crate) struct RepoState {
     pub(crate) siblings: cache::ByteCache<crate::siblings::SiblingsKey, Arc<serde_json::value::RawValue>>,
     /// What the repos' answers derive from, by `(id, state)`.
     pub(crate) states: crate::state_cache::StateCache,
+    /// Path counts of trees, by tree: what commits check `max_repo_paths` with.
+    pub(crate) shapes: crate::tree_edit::ShapeCache,
 }
 
 impl RepoState {
@@ -82,6 +84,7 @@ impl RepoState {
             facts: cache::ByteCache::new(cache::FACTS_CACHE_BYTES, 2048),
             siblings: cache::ByteCache::new(crate::siblings::SIBLINGS_CACHE_BYTES, 16 << 10),
             states: crate::state_cache::StateCache::new(),
+            shapes: cache::ByteCache::new(crate::tree_edit::TREE_SHAPE_CACHE_BYTES, 64),
         }
     }
 }

@@ -229,18 +229,20 @@ pub(crate) async fn list_commits(ctx: &mut Ctx, repo: &RepoRef, revision: &str) 
     const PAGE: usize = 100;
     let record = ctx.find_repo(repo).await?;
     let resolved = ctx.hub().repos().resolve_revision(&record, revision).await?;
-    let offset = cursor(ctx)?;
-    let (commits, more) = ctx.hub().repos().history(resolved.commit, offset, PAGE).await?;
-    let items: Vec<CommitView> = commits.iter().map(|(oid, commit)| CommitView::new(oid, commit)).collect();
+    // The cursor of a `Link` names where the walk resumes (older links hold an offset).
+    let cursor = ctx.param("cursor").map(str::to_owned);
+    let page = ctx.hub().repos().history_page(&record, resolved.commit, cursor.as_deref(), PAGE).await?;
+    let items: Vec<CommitView> =
+        page.commits.iter().map(|(oid, commit)| CommitView::new(oid, commit)).collect();
     let mut response = json(items);
-    if more {
+    if let Some(next) = page.next {
         let path = format!(
             "/api/{}/{}/commits/{}",
             repo.repo_type.plural(),
             record.repo_id,
             super::encode(revision)
         );
-        let link = next_link(ctx, &path, offset + PAGE);
+        let link = next_link(ctx, &path, next);
         response
             .headers_mut()
             .insert(header::LINK, link.parse().map_err(|_| ApiError::bad_request("bad link"))?);

@@ -16,6 +16,7 @@ mod crash;
 mod git;
 mod git_cache;
 mod git_push;
+mod history_pages;
 mod history_rewrite;
 mod index;
 mod lfs;
