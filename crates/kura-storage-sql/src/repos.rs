@@ -163,6 +163,9 @@ impl SqlStore {
         repo_type: RepoType,
         old_id: &RepoId,
     ) -> Result<Option<RepoRecord>> {
+        if let Some(reader) = &self.reader {
+            return reader.redirect(repo_type, old_id);
+        }
         let found: Vec<RepoTagRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!(
                 "SELECT ", repo_columns!(), ", t.tag FROM repos LEFT JOIN repo_tags t ON t.repo_id = repos.id \

@@ -75,8 +75,27 @@ impl SyncReader {
              ORDER BY CASE WHEN c.namespace = ?2 AND c.name = ?3 THEN 0 ELSE 1 END, c.case_twin LIMIT 1) \
              ORDER BY t.ordinal"
         );
+        self.repo_by(SQL, repo_type, repo_id)
+    }
+
+    /// The same lookup as `SqlStore::find_redirect`. A missing repo asks this after `repo`:
+    /// both on this path, so a missing repo and a hidden one still cost the same.
+    pub(crate) fn redirect(&self, repo_type: RepoType, old_id: &RepoId) -> Result<Option<RepoRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            repo_columns!(),
+            ", t.tag FROM repos LEFT JOIN repo_tags t ON t.repo_id = repos.id \
+             WHERE repos.id = (SELECT r.repo_id FROM repo_redirects r WHERE r.repo_type = ?1 \
+             AND lower(r.namespace) = lower(?2) AND lower(r.name) = lower(?3)) ORDER BY t.ordinal"
+        );
+        self.repo_by(SQL, repo_type, old_id)
+    }
+
+    /// One repo with its tags, by a query of `repo_columns!()` and the tag, bound to
+    /// (type, namespace, name).
+    fn repo_by(&self, sql: &str, repo_type: RepoType, repo_id: &RepoId) -> Result<Option<RepoRecord>> {
         self.with(|conn| {
-            let mut statement = conn.prepare_cached(SQL).map_err(backend)?;
+            let mut statement = conn.prepare_cached(sql).map_err(backend)?;
             let mut rows = statement
                 .query(params![repo_type.as_str(), repo_id.namespace(), repo_id.name()])
                 .map_err(backend)?;
