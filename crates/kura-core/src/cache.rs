@@ -13,6 +13,8 @@ use quick_cache::Weighter;
 
 /// Budget of the decoded-tree cache.
 pub(crate) const TREE_CACHE_BYTES: u64 = 64 << 20;
+/// Budget of the commit-links cache (tree and parents per commit id: what history walks read).
+pub(crate) const COMMIT_LINKS_CACHE_BYTES: u64 = 16 << 20;
 /// Budget of the blob-facts cache (size and LFS pointer per blob id).
 pub(crate) const BLOB_INFO_CACHE_BYTES: u64 = 64 << 20;
 /// Budget of the repo-card cache (front matter of `README.md` per root tree).
