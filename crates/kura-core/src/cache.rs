@@ -19,6 +19,8 @@ pub(crate) const COMMIT_CACHE_BYTES: u64 = 16 << 20;
 pub(crate) const FACTS_CACHE_BYTES: u64 = 16 << 20;
 /// Budget of the small-blob cache (contents of git blobs up to 64 KiB).
 pub(crate) const SMALL_BLOB_CACHE_BYTES: u64 = 32 << 20;
+/// Budget of the commit-links cache (tree and parents per commit id: what history walks read).
+pub(crate) const COMMIT_LINKS_CACHE_BYTES: u64 = 16 << 20;
 /// Budget of the blob-facts cache (size and LFS pointer per blob id).
 pub(crate) const BLOB_INFO_CACHE_BYTES: u64 = 64 << 20;
 /// Budget of the repo-card cache (front matter of `README.md` per root tree).

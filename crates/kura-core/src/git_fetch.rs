@@ -1,9 +1,11 @@
 //! Answering a git fetch: the use case the upload-pack edge calls once the request is parsed
 //! (`kura_git::FetchRequest`). A full clone that is `done` is served from the clone-pack
 //! cache when the repo's refs have not moved; otherwise the fetch is planned, the negotiation
-//! answered, and the pack built object by object from the store, in batches read ahead, so
-//! memory stays bounded by the read-ahead and one frame whatever the repo size. A full clone's
-//! pack is teed into the cache as it streams (`git_pack_cache`).
+//! answered, and the pack built object by object from the store, in batches read ahead, an
+//! older version of a path as a delta of the newer one when that pays
+//! (`kura_git::DeltaPackWriter`). Memory stays bounded by the read-ahead, one frame and the
+//! bases held for deltas (`DeltaLimits`), whatever the repo size. A full clone's pack is teed
+//! into the cache as it streams (`git_pack_cache`).
 //!
 //! The pack is raw bytes: side-band framing is the protocol edge's business.
 
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use kura_git::{FetchAnswer, FetchRequest, Negotiated, PackWriter};
+use kura_git::{DeltaLimits, DeltaPackWriter, FetchAnswer, FetchRequest, Negotiated};
 use kura_storage::{ByteStream, RepoRecord};
 
 use crate::Base;
@@ -70,8 +72,9 @@ impl Git<'_> {
 /// The pack of `objects`, in frames of about `PACK_FRAME` bytes; with `tee`, each frame is
 /// also copied to the clone-pack cache.
 fn pack_stream(base: Arc<Base>, objects: PlannedObjects, tee: Option<PackTee>) -> ByteStream {
-    let (writer, header) = PackWriter::new(objects.len() as u32);
+    let (writer, header) = DeltaPackWriter::new(objects.len() as u32, DeltaLimits::default());
     let total = objects.len();
+    let plan = objects.clone();
     let batches =
         (0..total).step_by(PACK_READ_BATCH).map(move |start| start..(start + PACK_READ_BATCH).min(total));
     let reads = futures_util::stream::iter(batches)
@@ -83,7 +86,9 @@ fn pack_stream(base: Arc<Base>, objects: PlannedObjects, tee: Option<PackTee>) -
         .flat_map(|batch| match batch {
             Ok(objects) => futures_util::stream::iter(objects.into_iter().map(Ok).collect::<Vec<_>>()),
             Err(error) => futures_util::stream::iter(vec![Err(error)]),
-        });
+        })
+        .enumerate()
+        .map(move |(position, read)| read.map(|(kind, content)| (kind, content, plan.link(position))));
     let mut pending = Vec::with_capacity(PACK_FRAME + (64 << 10));
     pending.extend_from_slice(&header);
     let state = (Box::pin(reads), Some(writer), pending, tee);
@@ -93,9 +98,8 @@ fn pack_stream(base: Arc<Base>, objects: PlannedObjects, tee: Option<PackTee>) -
             let mut finished = false;
             while pending.len() < PACK_FRAME && !finished {
                 match reads.next().await {
-                    Some(Ok((kind, content))) => {
-                        pending.extend(writer.as_mut().map(|w| w.entry(kind, &content)).unwrap_or_default())
-                    }
+                    Some(Ok((kind, content, link))) => pending
+                        .extend(writer.as_mut().map(|w| w.entry(kind, &content, link)).unwrap_or_default()),
                     Some(Err(error)) => {
                         let error = std::io::Error::other(error.to_string());
                         return Some((Err(error), (reads, None, pending, None)));

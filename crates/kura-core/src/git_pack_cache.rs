@@ -24,7 +24,7 @@ use crate::services::Git;
 
 const PACKS: &str = "git/packs";
 /// Bumped when the pack layout kura writes changes, so older cached packs are not served.
-const FORMAT: &str = "kura-pack-v1";
+const FORMAT: &str = "kura-pack-v2";
 /// Packs larger than this are sent but not cached.
 const MAX_CACHED_PACK: u64 = 2 << 30;
 

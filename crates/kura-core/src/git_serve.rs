@@ -1,11 +1,12 @@
 //! Serving git clients: the refs to advertise and the objects a fetch needs. Objects are the
 //! same git objects the API writes, so a clone sees exactly the commit ids the API reports.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kura_git::ObjectKind;
+use kura_git::{DeltaLink, ObjectKind};
 use kura_model::ObjectId;
 use kura_storage::RepoRecord;
 
@@ -27,13 +28,55 @@ pub struct AdvertisedRef {
 /// authorization, from commits of the repo), and read only through [`Base::read_planned`], so a
 /// pack never carries an object the plan did not reach from the repo's own commits.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PlannedObjects(Arc<Vec<ObjectId>>);
+pub(crate) struct PlannedObjects(Arc<PackOrder>);
 
 impl PlannedObjects {
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.0.oids.len()
+    }
+
+    /// The delta plan of the object at `position`.
+    pub(crate) fn link(&self, position: usize) -> DeltaLink {
+        self.0.links.get(position).copied().unwrap_or_default()
     }
 }
+
+/// Objects in pack order, each linked to the object at the same path in the commit before
+/// (newer history first, so an older version becomes a delta of the newer one written before
+/// it, as git's own packs do).
+#[derive(Debug, Default)]
+struct PackOrder {
+    oids: Vec<ObjectId>,
+    links: Vec<DeltaLink>,
+    /// Position of the last object placed at each path (keyed by `path_key`).
+    last_at: HashMap<u64, u32>,
+}
+
+impl PackOrder {
+    /// Appends `oid`; with a path, it is planned as a delta of the last object at that path.
+    fn push(&mut self, oid: ObjectId, path: Option<u64>) {
+        let position = self.oids.len() as u32;
+        let mut link = DeltaLink::default();
+        if let Some(base) = path.and_then(|key| self.last_at.insert(key, position)) {
+            link.base = Some(base);
+            self.links[base as usize].is_base = true;
+        }
+        self.oids.push(oid);
+        self.links.push(link);
+    }
+}
+
+/// Identifies the path of a tree entry (and whether it is a tree) by a hash: two objects with
+/// the same key are versions of the same path, or (rarely) a collision, which only makes a
+/// delta larger.
+fn path_key(parent: u64, name: &str, is_tree: bool) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (parent, name, is_tree).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The key of every root tree.
+const ROOT_KEY: u64 = 0;
 
 /// What to send for a fetch.
 #[derive(Debug, Clone, Default)]
@@ -109,7 +152,7 @@ impl Git<'_> {
             if excluded_commits.contains(&oid) || !visited.insert(oid) {
                 continue;
             }
-            let commit = self.objects.commit(&oid).await?;
+            let commit = self.objects.commit_links(&oid).await?;
             commits.push((oid, commit.tree));
             if depth.is_some_and(|d| level >= d) {
                 if !commit.parents.is_empty() {
@@ -127,14 +170,15 @@ impl Git<'_> {
             .filter(|b| visited.contains(b) && !new_shallow.contains(b) && !excluded_commits.contains(b))
             .copied()
             .collect();
-        let mut trees_and_blobs = Vec::new();
-        let mut objects = Vec::with_capacity(commits.len());
-        for (oid, tree) in &commits {
-            objects.push(*oid);
-            self.collect_tree(*tree, &mut seen, &mut trees_and_blobs).await?;
+        let mut order = PackOrder::default();
+        for (oid, _) in &commits {
+            order.push(*oid, None);
         }
-        objects.extend(trees_and_blobs);
-        plan.objects = PlannedObjects(Arc::new(objects));
+        for (_, tree) in &commits {
+            self.collect_tree(*tree, &mut seen, &mut order).await?;
+        }
+        order.last_at = HashMap::new();
+        plan.objects = PlannedObjects(Arc::new(order));
         Ok(plan)
     }
 
@@ -155,13 +199,12 @@ impl Git<'_> {
             if client_shallow.contains(&oid) {
                 continue;
             }
-            let commit = self.objects.commit(&oid).await?;
+            let commit = self.objects.commit_links(&oid).await?;
             queue.extend(commit.parents.iter().copied());
         }
         for have in common {
-            let tree = self.objects.commit(have).await?.tree;
-            let mut ignored = Vec::new();
-            self.collect_tree(tree, &mut objects, &mut ignored).await?;
+            let tree = self.objects.commit_links(have).await?.tree;
+            self.collect_tree(tree, &mut objects, &mut PackOrder::default()).await?;
         }
         Ok((commits, objects))
     }
@@ -171,19 +214,19 @@ impl Git<'_> {
         &self,
         tree: ObjectId,
         seen: &mut HashSet<ObjectId>,
-        out: &mut Vec<ObjectId>,
+        out: &mut PackOrder,
     ) -> Result<()> {
-        let mut stack = vec![tree];
-        while let Some(oid) = stack.pop() {
+        let mut stack = vec![(tree, ROOT_KEY)];
+        while let Some((oid, key)) = stack.pop() {
             if !seen.insert(oid) {
                 continue;
             }
-            out.push(oid);
+            out.push(oid, Some(key));
             for entry in self.objects.tree(&oid).await?.entries() {
                 if entry.mode.is_tree() {
-                    stack.push(entry.oid);
+                    stack.push((entry.oid, path_key(key, &entry.name, true)));
                 } else if entry.mode.is_blob() && seen.insert(entry.oid) {
-                    out.push(entry.oid);
+                    out.push(entry.oid, Some(path_key(key, &entry.name, false)));
                 }
             }
         }
@@ -199,7 +242,7 @@ impl Base {
         planned: &PlannedObjects,
         range: std::ops::Range<usize>,
     ) -> Result<Vec<(ObjectKind, Bytes)>> {
-        let oids = planned.0.get(range).ok_or_else(|| CoreError::invalid("outside the fetch plan"))?;
+        let oids = planned.0.oids.get(range).ok_or_else(|| CoreError::invalid("outside the fetch plan"))?;
         self.objects.read_many(oids).await
     }
 }

@@ -12,7 +12,8 @@ use kura_model::ObjectId;
 use kura_storage::{BlobKey, BlobStore, ByteStream, StorageError};
 
 use crate::cache::{
-    BLOB_INFO_CACHE_BYTES, ByteCache, COMMIT_CACHE_BYTES, SMALL_BLOB_CACHE_BYTES, TREE_CACHE_BYTES,
+    BLOB_INFO_CACHE_BYTES, ByteCache, COMMIT_CACHE_BYTES, COMMIT_LINKS_CACHE_BYTES, SMALL_BLOB_CACHE_BYTES,
+    TREE_CACHE_BYTES,
 };
 use crate::error::{CoreError, Result};
 
@@ -25,6 +26,13 @@ pub struct BlobInfo {
     pub lfs: Option<LfsPointer>,
 }
 
+/// What history walks need of a commit (git keeps the same in its commit-graph file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommitLinks {
+    pub(crate) tree: ObjectId,
+    pub(crate) parents: Arc<[ObjectId]>,
+}
+
 /// Bytes a decoded tree holds: its entries and their names.
 fn tree_bytes(tree: &Tree) -> u64 {
     let names: usize = tree.entries().iter().map(|entry| entry.name.len()).sum();
@@ -35,6 +43,7 @@ fn tree_bytes(tree: &Tree) -> u64 {
 pub struct ObjectStore {
     blobs: Arc<dyn BlobStore>,
     trees: ByteCache<ObjectId, Arc<Tree>>,
+    links: ByteCache<ObjectId, CommitLinks>,
     infos: ByteCache<ObjectId, BlobInfo>,
     commits: ByteCache<ObjectId, Arc<Commit>>,
     small_blobs: ByteCache<ObjectId, Bytes>,
@@ -71,6 +80,7 @@ impl ObjectStore {
         Self {
             blobs,
             trees: ByteCache::new(TREE_CACHE_BYTES, 4096),
+            links: ByteCache::new(COMMIT_LINKS_CACHE_BYTES, 64),
             infos: ByteCache::new(BLOB_INFO_CACHE_BYTES, 128),
             commits: ByteCache::new(COMMIT_CACHE_BYTES, 512),
             small_blobs: ByteCache::new(SMALL_BLOB_CACHE_BYTES, 4096),
@@ -96,7 +106,9 @@ impl ObjectStore {
     }
 
     pub async fn write_commit(&self, commit: &Commit) -> Result<ObjectId> {
-        self.write(ObjectKind::Commit, &commit.encode()).await
+        let oid = self.write(ObjectKind::Commit, &commit.encode()).await?;
+        self.remember_links(oid, commit);
+        Ok(oid)
     }
 
     /// Reads a whole object, checking that it hashes to its id.
@@ -104,11 +116,27 @@ impl ObjectStore {
         verified(oid, self.blobs.get_bytes(&key(oid)).await)
     }
 
-    /// Reads several objects in one batch, each checked like [`ObjectStore::read`].
+    /// Reads several objects in one batch, each checked like [`ObjectStore::read`]. Trees
+    /// decoded in memory are encoded again instead (and hashed: a tree git wrote in a
+    /// non-canonical spelling does not match its id and is read from the store).
     pub async fn read_many(&self, oids: &[ObjectId]) -> Result<Vec<(ObjectKind, Bytes)>> {
-        let keys: Vec<BlobKey> = oids.iter().map(key).collect();
-        let results = self.blobs.get_many(&keys).await;
-        oids.iter().zip(results).map(|(oid, framed)| verified(oid, framed)).collect()
+        let mut found: Vec<Option<(ObjectKind, Bytes)>> =
+            oids.iter().map(|oid| self.encoded_tree(oid)).collect();
+        let missing: Vec<usize> = (0..oids.len()).filter(|&i| found[i].is_none()).collect();
+        if !missing.is_empty() {
+            let keys: Vec<BlobKey> = missing.iter().map(|&i| key(&oids[i])).collect();
+            let results = self.blobs.get_many(&keys).await;
+            for (i, framed) in missing.into_iter().zip(results) {
+                found[i] = Some(verified(&oids[i], framed)?);
+            }
+        }
+        Ok(found.into_iter().map(|object| object.expect("every object was found or read")).collect())
+    }
+
+    /// The content of the tree `oid` from the decoded-tree cache, if it encodes back to `oid`.
+    fn encoded_tree(&self, oid: &ObjectId) -> Option<(ObjectKind, Bytes)> {
+        let content = self.trees.get(oid)?.encode();
+        (hash_object(ObjectKind::Tree, &content) == *oid).then(|| (ObjectKind::Tree, Bytes::from(content)))
     }
 
     async fn read_kind(&self, oid: &ObjectId, want: ObjectKind) -> Result<Bytes> {
@@ -136,7 +164,22 @@ impl ObjectStore {
         let content = self.read_kind(oid, ObjectKind::Commit).await?;
         let commit = Commit::parse(&content).map_err(|e| CoreError::Corrupt(e.to_string()))?;
         self.commits.put(*oid, Arc::new(commit.clone()), content.len() as u64);
+        self.remember_links(*oid, &commit);
         Ok(commit)
+    }
+
+    /// The tree and parents of a commit, from memory when a walk or a write saw it before.
+    pub(crate) async fn commit_links(&self, oid: &ObjectId) -> Result<CommitLinks> {
+        if let Some(links) = self.links.get(oid) {
+            return Ok(links);
+        }
+        let commit = self.commit(oid).await?;
+        Ok(CommitLinks { tree: commit.tree, parents: commit.parents.into() })
+    }
+
+    fn remember_links(&self, oid: ObjectId, commit: &Commit) {
+        let links = CommitLinks { tree: commit.tree, parents: commit.parents.as_slice().into() };
+        self.links.put(oid, links, 20 * commit.parents.len() as u64);
     }
 
     /// Size and LFS pointer of a blob, reading at most its header or a pointer-sized object.

@@ -4,9 +4,11 @@
 
 mod commit;
 mod delta;
+mod delta_encode;
 mod lfs;
 mod object;
 mod pack;
+mod pack_delta;
 mod pack_input;
 mod pack_read;
 mod pack_resolve;
@@ -20,9 +22,11 @@ mod upload;
 
 pub use commit::{Commit, Signature};
 pub use delta::apply_delta;
+pub use delta_encode::make_delta;
 pub use lfs::{LfsPointer, MAX_POINTER_SIZE};
 pub use object::{BlobHasher, ObjectKind, hash_object, object_header, split_object};
 pub use pack::PackWriter;
+pub use pack_delta::{DeltaLimits, DeltaLink, DeltaPackWriter};
 pub use pack_read::{PackIndex, PackLimits};
 pub use pack_resolve::PackObject;
 pub use receive::{

@@ -1,5 +1,6 @@
 //! The real `git` client against kura's smart HTTP: clone (protocol v2 and v0), shallow clone,
-//! incremental fetch, private repos, and a clean refusal of pushes with a read token.
+//! incremental fetch, deltas in the pack, private repos, and a clean refusal of pushes with a
+//! read token.
 
 use crate::support::*;
 
@@ -79,6 +80,46 @@ async fn private_repos_need_credentials_and_read_tokens_cannot_push() {
             "{}",
             String::from_utf8_lossy(&push.stderr)
         );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_clone_sends_older_versions_as_deltas_that_git_accepts() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/d", false).await;
+    let text =
+        |n: usize| format!("{}changed line {n}\n{}", "same start\n".repeat(40), "same end\n".repeat(40));
+    for n in 0..12 {
+        let mut lines = vec![file_line("deep/er/notes.txt", text(n).as_bytes())];
+        lines.push(file_line(&format!("deep/er/new{n}.txt"), format!("file {n}\n").as_bytes()));
+        server.commit(&server.alice, "alice/d", "main", &lines, None).await;
+    }
+    let sha = server.head_sha(&server.alice, "alice/d").await;
+    let work = tempfile::tempdir().unwrap();
+    let (url, base) = (format!("{}/alice/d", server.base), work.path().to_owned());
+    tokio::task::spawn_blocking(move || {
+        ok(&base, &["clone", "-q", &url, "d"]);
+        let repo = base.join("d");
+        assert_eq!(ok(&repo, &["rev-parse", "HEAD"]), sha);
+        ok(&repo, &["fsck", "--strict"]);
+        let packs = ok(&repo, &["rev-parse", "--git-path", "objects/pack"]);
+        let index = std::fs::read_dir(repo.join(packs))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.extension().is_some_and(|ext| ext == "idx"))
+            .unwrap();
+        // `verify-pack -v` ends with one "chain length = N: M objects" line per delta depth.
+        let listing = ok(&repo, &["verify-pack", "-v", index.to_str().unwrap()]);
+        let deltas: usize = listing
+            .lines()
+            .filter_map(|line| line.strip_prefix("chain length = "))
+            .map(|rest| rest.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        // At least the 11 older versions of notes.txt and of the root tree (tiny trees such as
+        // `deep`, one entry, are not worth a delta).
+        assert!(deltas >= 22, "{deltas} deltas:\n{listing}");
     })
     .await
     .unwrap();
