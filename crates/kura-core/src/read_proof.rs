@@ -140,8 +140,12 @@ impl Files<'_> {
             return Ok(Some(Stored::Xet(record)));
         }
         let stored = self.stored_object(oid).await?;
-        if let Some(Stored::Xet(record)) = &stored {
-            states.xet_files.put(at, record.clone(), record.file_hash.len() as u64 + 64);
+        if let Some(Stored::Xet(record)) = &stored
+            && crate::state_cache::keyed(repo)
+        {
+            // The terms are the record's bulk: a file of many GB has hundreds of KB of them.
+            let bytes = (record.terms.len() + record.file_hash.len()) as u64 + 64;
+            states.xet_files.put(at, record.clone(), bytes);
         }
         Ok(stored)
     }

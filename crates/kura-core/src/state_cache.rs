@@ -29,6 +29,13 @@ fn key(repo: &RepoRecord) -> Key {
     (repo.id, repo.state)
 }
 
+/// Whether answers for this record may be kept: a record read back from its own insert
+/// (SQLite's `RETURNING` answers before the triggers set the state) carries state 0, which
+/// names no state of its own.
+pub(crate) fn keyed(repo: &RepoRecord) -> bool {
+    repo.state != 0
+}
+
 pub(crate) struct StateCache {
     refs: ByteCache<Key, Arc<Vec<RefRecord>>>,
     used_storage: ByteCache<Key, u64>,
@@ -62,7 +69,9 @@ impl Repos<'_> {
             return Ok(refs);
         }
         let refs = Arc::new(self.meta.refs(repo.id).await?);
-        cache.refs.put(key(repo), refs.clone(), refs_bytes(&refs));
+        if keyed(repo) {
+            cache.refs.put(key(repo), refs.clone(), refs_bytes(&refs));
+        }
         Ok(refs)
     }
 
@@ -78,7 +87,9 @@ impl Repos<'_> {
             return Ok(bytes);
         }
         let bytes = self.meta.repo_lfs_bytes(repo.id).await?;
-        cache.used_storage.put(key(repo), bytes, 0);
+        if keyed(repo) {
+            cache.used_storage.put(key(repo), bytes, 0);
+        }
         Ok(bytes)
     }
 
@@ -92,7 +103,9 @@ impl Repos<'_> {
             return Ok(held);
         }
         let held = self.meta.repo_has_lfs_object(repo.id, oid).await?;
-        cache.held.put(at, held, 0);
+        if keyed(repo) {
+            cache.held.put(at, held, 0);
+        }
         Ok(held)
     }
 
@@ -109,7 +122,9 @@ impl Repos<'_> {
             ..RepoQuery::every(kura_model::RepoType::Space)
         };
         let linked = !self.meta.list_repos(&query).await?.is_empty();
-        cache.linked_by_spaces.put(key(repo), linked, 0);
+        if keyed(repo) {
+            cache.linked_by_spaces.put(key(repo), linked, 0);
+        }
         Ok(linked)
     }
 }

@@ -60,23 +60,29 @@ pub(crate) async fn tree_shape(
     if let Some(shape) = cache.get(&root) {
         return Ok(shape);
     }
-    // Shapes found by this walk: the cache may evict them before their parent is summed.
+    // Shapes found by this walk, and those the cache answered: the cache may evict an entry
+    // before its parent is summed, so whatever the walk relies on is copied here first.
     let mut found: HashMap<ObjectId, TreeShape> = HashMap::new();
-    let known = |found: &HashMap<ObjectId, TreeShape>, oid: &ObjectId| {
-        found.get(oid).copied().or_else(|| cache.get(oid))
+    let known = |found: &mut HashMap<ObjectId, TreeShape>, oid: &ObjectId| {
+        if let Some(shape) = found.get(oid) {
+            return Some(*shape);
+        }
+        let shape = cache.get(oid)?;
+        found.insert(*oid, shape);
+        Some(shape)
     };
     let mut stack = vec![Step::Enter(root)];
     while let Some(step) = stack.pop() {
         match step {
             Step::Enter(oid) => {
-                if known(&found, &oid).is_some() {
+                if known(&mut found, &oid).is_some() {
                     continue;
                 }
                 let tree = objects.tree(&oid).await?;
                 let subtrees: Vec<ObjectId> = tree
                     .entries()
                     .iter()
-                    .filter(|e| e.mode.is_tree() && known(&found, &e.oid).is_none())
+                    .filter(|e| e.mode.is_tree() && known(&mut found, &e.oid).is_none())
                     .map(|e| e.oid)
                     .collect();
                 stack.push(Step::Leave(oid, tree));
@@ -86,7 +92,10 @@ pub(crate) async fn tree_shape(
                 let mut shape = TreeShape::default();
                 for entry in tree.entries() {
                     let below = if entry.mode.is_tree() {
-                        known(&found, &entry.oid).unwrap_or_default()
+                        // Every subtree was summed or found before its parent is left.
+                        *found.get(&entry.oid).ok_or_else(|| {
+                            CoreError::Corrupt(format!("tree {oid}: a folder was not counted"))
+                        })?
                     } else {
                         TreeShape::default()
                     };
@@ -100,7 +109,7 @@ pub(crate) async fn tree_shape(
             }
         }
     }
-    Ok(known(&found, &root).unwrap_or_default())
+    found.get(&root).copied().ok_or_else(|| CoreError::Corrupt(format!("tree {root} was not counted")))
 }
 
 /// An entry of a folder being edited.

@@ -140,8 +140,10 @@ impl SqlStore {
         repo_type: RepoType,
         repo_id: &RepoId,
     ) -> Result<Option<RepoRecord>> {
-        if let Some(reader) = &self.reader {
-            return reader.repo(repo_type, repo_id);
+        // A plain read that fails (busy for longer than its short timeout) is asked again
+        // through the pool, which waits without holding a runtime thread.
+        if let Some(Ok(found)) = self.reader.as_ref().map(|reader| reader.repo(repo_type, repo_id)) {
+            return Ok(found);
         }
         let found: Vec<RepoTagRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!(
@@ -163,8 +165,8 @@ impl SqlStore {
         repo_type: RepoType,
         old_id: &RepoId,
     ) -> Result<Option<RepoRecord>> {
-        if let Some(reader) = &self.reader {
-            return reader.redirect(repo_type, old_id);
+        if let Some(Ok(found)) = self.reader.as_ref().map(|reader| reader.redirect(repo_type, old_id)) {
+            return Ok(found);
         }
         let found: Vec<RepoTagRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!(

@@ -41,7 +41,10 @@ impl SyncReader {
     fn open(&self) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(2)).map_err(backend)?;
+        // Readers in WAL mode wait only in rare moments (recovery of the WAL index, a checkpoint
+        // that restarts the log): this runs on a runtime thread, so it waits briefly and the
+        // caller then asks through sqlx's pool instead.
+        conn.busy_timeout(Duration::from_millis(50)).map_err(backend)?;
         // This connection only ever reads.
         conn.pragma_update(None, "query_only", true).map_err(backend)?;
         Ok(conn)

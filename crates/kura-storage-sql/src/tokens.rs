@@ -39,8 +39,8 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_with_user(&self, secret_hash: &Sha256) -> Result<Option<(TokenRecord, UserRecord)>> {
-        if let Some(reader) = &self.reader {
-            return reader.token_with_user(secret_hash);
+        if let Some(Ok(found)) = self.reader.as_ref().map(|reader| reader.token_with_user(secret_hash)) {
+            return Ok(found);
         }
         let row: Option<TokenUserRow> = with_pool!(self, pool => {
             sqlx::query_as(TOKEN_WITH_USER)

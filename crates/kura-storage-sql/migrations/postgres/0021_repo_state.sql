@@ -9,6 +9,8 @@
 -- lifetimes of a repo id ever share a `(id, state)`.
 ALTER TABLE repos ADD COLUMN state BIGINT NOT NULL DEFAULT 0;
 CREATE SEQUENCE repo_state_seq;
+-- Rows of earlier releases take fresh values; 0 is never cached.
+UPDATE repos SET state = nextval('repo_state_seq');
 
 CREATE FUNCTION kura_bump_repo_state() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

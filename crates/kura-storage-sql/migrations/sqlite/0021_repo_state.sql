@@ -10,7 +10,11 @@
 -- deleted one's entries under the same `(id, state)`.
 ALTER TABLE repos ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE repo_state_seq (value INTEGER NOT NULL);
-INSERT INTO repo_state_seq (value) VALUES (0);
+-- Rows of earlier releases take their id (distinct), and the counter starts above them all;
+-- 0 is left to a row being inserted (INSERT ... RETURNING answers before the triggers run), and
+-- is never cached.
+UPDATE repos SET state = id;
+INSERT INTO repo_state_seq (value) SELECT COALESCE(MAX(id), 0) FROM repos;
 CREATE TRIGGER repos_state_insert AFTER INSERT ON repos BEGIN
     UPDATE repo_state_seq SET value = value + 1;
     UPDATE repos SET state = (SELECT value FROM repo_state_seq) WHERE id = NEW.id;
