@@ -185,11 +185,21 @@ mod tests {
             pack.extend(writer.entry(kind, content));
         }
         pack.extend(writer.finish());
-        let index = crate::PackIndex::build(&pack[..], &crate::PackLimits::default()).unwrap();
+        let seen = resolve_all(&pack);
+        let expected: Vec<_> = objects
+            .iter()
+            .map(|(kind, content)| (crate::hash_object(*kind, content), content.to_vec()))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    /// Every object of a complete pack, as (id, content), in the order the index resolves them.
+    fn resolve_all(pack: &[u8]) -> Vec<(kura_model::ObjectId, Vec<u8>)> {
+        let index = crate::PackIndex::build(pack, &crate::PackLimits::default()).unwrap();
         let mut seen = Vec::new();
         index
             .resolve(
-                std::io::Cursor::new(&pack),
+                std::io::Cursor::new(pack),
                 |_| Ok::<_, crate::GitError>(None),
                 |object| {
                     seen.push((object.id, object.content.to_vec()));
@@ -197,11 +207,7 @@ mod tests {
                 },
             )
             .unwrap();
-        let expected: Vec<_> = objects
-            .iter()
-            .map(|(kind, content)| (crate::hash_object(*kind, content), content.to_vec()))
-            .collect();
-        assert_eq!(seen, expected);
+        seen
     }
 
     #[test]
@@ -231,18 +237,7 @@ mod tests {
         assert_eq!(writer.offset(), pack.len() as u64);
         pack.extend(writer.delta_entry(at, &crate::delta_encode::make_delta(&base, &target)));
         pack.extend(writer.finish());
-        let index = crate::PackIndex::build(&pack[..], &crate::PackLimits::default()).unwrap();
-        let mut seen = Vec::new();
-        index
-            .resolve(
-                std::io::Cursor::new(&pack),
-                |_| Ok::<_, crate::GitError>(None),
-                |object| {
-                    seen.push(object.content.to_vec());
-                    Ok(())
-                },
-            )
-            .unwrap();
+        let mut seen: Vec<Vec<u8>> = resolve_all(&pack).into_iter().map(|(_, content)| content).collect();
         seen.sort();
         let mut expected = vec![base, target];
         expected.sort();
