@@ -15,6 +15,7 @@ pub mod features;
 mod json_split;
 pub mod read;
 pub mod shards;
+pub mod thrift_guard;
 
 pub use arrow_array::RecordBatch;
 pub use error::{DatasetError, Result};

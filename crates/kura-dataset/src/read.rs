@@ -19,6 +19,7 @@ use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataR
 
 use crate::error::{DatasetError, Result};
 use crate::features::{Features, features_of};
+use crate::thrift_guard::{self, GuardError};
 
 /// The largest footer (metadata and page index) kura reads: a file whose metadata is larger
 /// is refused instead of being held in memory.
@@ -57,12 +58,20 @@ impl TableMeta {
                 "the Parquet footer is {footer} bytes; kura reads footers of at most {MAX_FOOTER_BYTES} bytes"
             )));
         }
-        let mut reader = SourceReader { source, meta: None };
-        let mut meta_reader = ParquetMetaDataReader::new()
+        // The footer is checked before the parquet crate decodes it (see `thrift_guard`).
+        let bytes = source.read(size - 8 - footer..size - 8).await?;
+        if bytes.len() as u64 != footer {
+            return Err(DatasetError::Invalid("the Parquet footer is cut short".into()));
+        }
+        thrift_guard::check(thrift_guard::FILE_META_DATA, &bytes).map_err(|e| refused("footer", e))?;
+        let metadata = ParquetMetaDataReader::decode_metadata(&bytes)?;
+        drop(bytes);
+        let spans = offset_index_spans(&metadata, size)?;
+        let mut reader = SourceReader { source, meta: None, guard: Guard::OffsetIndexes(spans) };
+        let mut meta_reader = ParquetMetaDataReader::new_with_metadata(metadata)
             .with_offset_index_policy(PageIndexPolicy::Optional)
-            .with_column_index_policy(PageIndexPolicy::Skip)
-            .with_prefetch_hint(Some(usize::try_from(footer + 8).unwrap_or(usize::MAX)));
-        meta_reader.try_load(&mut reader, size).await?;
+            .with_column_index_policy(PageIndexPolicy::Skip);
+        meta_reader.load_page_index(&mut reader).await?;
         let metadata = Arc::new(meta_reader.finish()?);
         check_index_size(&metadata)?;
         check_layout(&metadata, size)?;
@@ -174,6 +183,34 @@ fn check_layout(metadata: &ParquetMetaData, size: u64) -> Result<()> {
     Ok(())
 }
 
+fn refused(what: &str, error: GuardError) -> DatasetError {
+    DatasetError::Invalid(format!("the Parquet {what} is refused: {error}"))
+}
+
+/// Where each column chunk's offset index is, as the footer says: inside the file, and all of
+/// them within one read of at most `MAX_FOOTER_BYTES` (the crate fetches them as one range).
+fn offset_index_spans(metadata: &ParquetMetaData, size: u64) -> Result<Vec<Range<u64>>> {
+    let mut spans = Vec::new();
+    for column in metadata.row_groups().iter().flat_map(|group| group.columns()) {
+        let (Some(offset), Some(len)) = (column.offset_index_offset(), column.offset_index_length()) else {
+            continue;
+        };
+        let start = u64::try_from(offset).map_err(|_| inconsistent("an offset index before the file"))?;
+        let len = u64::try_from(len).map_err(|_| inconsistent("an offset index of negative size"))?;
+        let end = start.checked_add(len).filter(|end| *end <= size);
+        spans.push(start..end.ok_or_else(|| inconsistent("an offset index past the end of the file"))?);
+    }
+    let low = spans.iter().map(|span| span.start).min().unwrap_or(0);
+    let high = spans.iter().map(|span| span.end).max().unwrap_or(0);
+    if high - low > MAX_FOOTER_BYTES {
+        return Err(DatasetError::TooBig(format!(
+            "the Parquet offset indexes span {} bytes; kura reads at most {MAX_FOOTER_BYTES}",
+            high - low
+        )));
+    }
+    Ok(spans)
+}
+
 /// The page index of a file can be far larger than its footer suggests; bound it too.
 fn check_index_size(metadata: &ParquetMetaData) -> Result<()> {
     let size = metadata.memory_size() as u64;
@@ -209,7 +246,7 @@ pub async fn read_rows(
         }
         start += rows;
     }
-    let reader = SourceReader { source, meta: Some(meta.metadata().clone()) };
+    let reader = SourceReader { source, meta: Some(meta.metadata().clone()), guard: Guard::Pages };
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta.arrow.clone())
         .with_row_groups(groups)
         .with_offset(usize::try_from(skip).unwrap_or(usize::MAX))
@@ -268,10 +305,43 @@ fn viewed(schema: &SchemaRef) -> Option<SchemaRef> {
     changed.then(|| Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
-/// The Arrow reader's view of a `RangeSource`.
+/// The Arrow reader's view of a `RangeSource`. Every Thrift structure the parquet crate will
+/// decode from the bytes it fetches is checked by `thrift_guard` first.
 struct SourceReader {
     source: Arc<dyn RangeSource>,
     meta: Option<Arc<ParquetMetaData>>,
+    guard: Guard,
+}
+
+/// What the bytes a `SourceReader` fetches hold.
+enum Guard {
+    /// The offset indexes at these spans (while the footer is loaded).
+    OffsetIndexes(Vec<Range<u64>>),
+    /// Whole pages, each behind its header: a column chunk, its dictionary page or one page
+    /// of its offset index (the ranges the Arrow reader fetches).
+    Pages,
+}
+
+impl Guard {
+    fn check(&self, range: &Range<u64>, bytes: &[u8]) -> Result<()> {
+        match self {
+            Guard::Pages => thrift_guard::check_pages(bytes).map_err(|e| refused("page header", e)),
+            Guard::OffsetIndexes(spans) => {
+                for span in spans {
+                    if span.end <= range.start || span.start >= range.end {
+                        continue;
+                    }
+                    if span.start < range.start || span.end > range.end {
+                        return Err(inconsistent("an offset index read in part"));
+                    }
+                    let within = (span.start - range.start) as usize..(span.end - range.start) as usize;
+                    thrift_guard::check(thrift_guard::OFFSET_INDEX, &bytes[within])
+                        .map_err(|e| refused("offset index", e))?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 fn io(error: std::io::Error) -> parquet::errors::ParquetError {
@@ -287,7 +357,16 @@ impl AsyncFileReader for SourceReader {
                     "the file names bytes {range:?} past its end ({size})"
                 )));
             }
-            self.source.read(range).await.map_err(io)
+            let bytes = self.source.read(range.clone()).await.map_err(io)?;
+            if bytes.len() as u64 != range.end - range.start {
+                return Err(parquet::errors::ParquetError::General(
+                    "the file is shorter than it says".into(),
+                ));
+            }
+            self.guard
+                .check(&range, &bytes)
+                .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?;
+            Ok(bytes)
         }
         .boxed()
     }

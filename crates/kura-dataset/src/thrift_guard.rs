@@ -1,0 +1,480 @@
+//! Checks the Thrift (compact protocol) structures of a Parquet file before the parquet crate
+//! decodes them. Sans-IO: byte slices in, a verdict out.
+//!
+//! Why: the parquet crate (60.1) skips fields it does not know, and its skip reads a list, set
+//! or map of booleans as taking no bytes per element. One such list declares up to 2^31
+//! elements, so a few hundred bytes of footer or page header nest into hours of CPU (found by
+//! fuzzing `parquet_table`). Its typed decoders also trust a known field's id and ignore the
+//! wire type written beside it, so a generic walk can disagree with what the crate reads.
+//!
+//! The guard walks the bytes as the Thrift spec says and rejects, besides anything malformed:
+//! - a non-empty list, set or map whose elements (or keys or values) are booleans: no structure
+//!   kura reads declares one, and it is the only place where the crate's reading and the spec's
+//!   differ in length;
+//! - a field the schema below knows, written with another wire type (or a list with another
+//!   element type) than the one the crate will decode it as.
+//!
+//! With those gone, the crate consumes exactly the bytes the guard walked, field by field, and
+//! every element takes at least one byte: decoding costs time linear in the bytes checked. The
+//! schema lists every field the crate decodes by id (and the spec's others): a field id missing
+//! here would let the crate read a mistyped field the guard walked as something else.
+
+/// The Thrift types of the fields kura's schema declares.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    Double,
+    Binary,
+    List(&'static Ty),
+    Struct(&'static [Field]),
+}
+
+/// One declared field of a struct (or one variant of a union).
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub id: i16,
+    pub ty: Ty,
+}
+
+const fn f(id: i16, ty: Ty) -> Field {
+    Field { id, ty }
+}
+
+// Compact protocol wire types.
+const BOOL_TRUE: u8 = 1;
+const BOOL_FALSE: u8 = 2;
+const BYTE: u8 = 3;
+const I16: u8 = 4;
+const I32: u8 = 5;
+const I64: u8 = 6;
+const DOUBLE: u8 = 7;
+const BINARY: u8 = 8;
+const LIST: u8 = 9;
+const SET: u8 = 10;
+const MAP: u8 = 11;
+const STRUCT: u8 = 12;
+const UUID: u8 = 13;
+
+/// Deepest nesting walked (the parquet crate's skip stops at 64 too).
+const MAX_DEPTH: u32 = 64;
+
+const EMPTY: &[Field] = &[];
+const STATISTICS: &[Field] = &[
+    f(1, Ty::Binary),
+    f(2, Ty::Binary),
+    f(3, Ty::I64),
+    f(4, Ty::I64),
+    f(5, Ty::Binary),
+    f(6, Ty::Binary),
+    f(7, Ty::Bool),
+    f(8, Ty::Bool),
+    f(9, Ty::I64),
+];
+const KEY_VALUE: &[Field] = &[f(1, Ty::Binary), f(2, Ty::Binary)];
+const PAGE_ENCODING_STATS: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::I32)];
+const SORTING_COLUMN: &[Field] = &[f(1, Ty::I32), f(2, Ty::Bool), f(3, Ty::Bool)];
+const SIZE_STATISTICS: &[Field] = &[f(1, Ty::I64), f(2, Ty::List(&Ty::I64)), f(3, Ty::List(&Ty::I64))];
+const BOUNDING_BOX: &[Field] = &[
+    f(1, Ty::Double),
+    f(2, Ty::Double),
+    f(3, Ty::Double),
+    f(4, Ty::Double),
+    f(5, Ty::Double),
+    f(6, Ty::Double),
+    f(7, Ty::Double),
+    f(8, Ty::Double),
+];
+const GEOSPATIAL_STATISTICS: &[Field] = &[f(1, Ty::Struct(BOUNDING_BOX)), f(2, Ty::List(&Ty::I32))];
+const DECIMAL: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32)];
+const TIME_UNIT: &[Field] = &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(EMPTY)), f(3, Ty::Struct(EMPTY))];
+const TIME: &[Field] = &[f(1, Ty::Bool), f(2, Ty::Struct(TIME_UNIT))];
+const INTEGER: &[Field] = &[f(1, Ty::I8), f(2, Ty::Bool)];
+const VARIANT: &[Field] = &[f(1, Ty::I8)];
+const GEOMETRY: &[Field] = &[f(1, Ty::Binary)];
+const GEOGRAPHY: &[Field] = &[f(1, Ty::Binary), f(2, Ty::I32)];
+const LOGICAL_TYPE: &[Field] = &[
+    f(1, Ty::Struct(EMPTY)),
+    f(2, Ty::Struct(EMPTY)),
+    f(3, Ty::Struct(EMPTY)),
+    f(4, Ty::Struct(EMPTY)),
+    f(5, Ty::Struct(DECIMAL)),
+    f(6, Ty::Struct(EMPTY)),
+    f(7, Ty::Struct(TIME)),
+    f(8, Ty::Struct(TIME)),
+    f(10, Ty::Struct(INTEGER)),
+    f(11, Ty::Struct(EMPTY)),
+    f(12, Ty::Struct(EMPTY)),
+    f(13, Ty::Struct(EMPTY)),
+    f(14, Ty::Struct(EMPTY)),
+    f(15, Ty::Struct(EMPTY)),
+    f(16, Ty::Struct(VARIANT)),
+    f(17, Ty::Struct(GEOMETRY)),
+    f(18, Ty::Struct(GEOGRAPHY)),
+    f(19, Ty::Struct(EMPTY)),
+];
+const SCHEMA_ELEMENT: &[Field] = &[
+    f(1, Ty::I32),
+    f(2, Ty::I32),
+    f(3, Ty::I32),
+    f(4, Ty::Binary),
+    f(5, Ty::I32),
+    f(6, Ty::I32),
+    f(7, Ty::I32),
+    f(8, Ty::I32),
+    f(9, Ty::I32),
+    f(10, Ty::Struct(LOGICAL_TYPE)),
+];
+const COLUMN_META_DATA: &[Field] = &[
+    f(1, Ty::I32),
+    f(2, Ty::List(&Ty::I32)),
+    f(3, Ty::List(&Ty::Binary)),
+    f(4, Ty::I32),
+    f(5, Ty::I64),
+    f(6, Ty::I64),
+    f(7, Ty::I64),
+    f(8, Ty::List(&Ty::Struct(KEY_VALUE))),
+    f(9, Ty::I64),
+    f(10, Ty::I64),
+    f(11, Ty::I64),
+    f(12, Ty::Struct(STATISTICS)),
+    f(13, Ty::List(&Ty::Struct(PAGE_ENCODING_STATS))),
+    f(14, Ty::I64),
+    f(15, Ty::I32),
+    f(16, Ty::Struct(SIZE_STATISTICS)),
+    f(17, Ty::Struct(GEOSPATIAL_STATISTICS)),
+];
+const ENCRYPTION_WITH_COLUMN_KEY: &[Field] = &[f(1, Ty::List(&Ty::Binary)), f(2, Ty::Binary)];
+const COLUMN_CRYPTO_META_DATA: &[Field] =
+    &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(ENCRYPTION_WITH_COLUMN_KEY))];
+const COLUMN_CHUNK: &[Field] = &[
+    f(1, Ty::Binary),
+    f(2, Ty::I64),
+    f(3, Ty::Struct(COLUMN_META_DATA)),
+    f(4, Ty::I64),
+    f(5, Ty::I32),
+    f(6, Ty::I64),
+    f(7, Ty::I32),
+    f(8, Ty::Struct(COLUMN_CRYPTO_META_DATA)),
+    f(9, Ty::Binary),
+];
+const ROW_GROUP: &[Field] = &[
+    f(1, Ty::List(&Ty::Struct(COLUMN_CHUNK))),
+    f(2, Ty::I64),
+    f(3, Ty::I64),
+    f(4, Ty::List(&Ty::Struct(SORTING_COLUMN))),
+    f(5, Ty::I64),
+    f(6, Ty::I64),
+    f(7, Ty::I16),
+];
+const COLUMN_ORDER: &[Field] = &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(EMPTY)), f(3, Ty::Struct(EMPTY))];
+const AES_GCM: &[Field] = &[f(1, Ty::Binary), f(2, Ty::Binary), f(3, Ty::Bool)];
+const ENCRYPTION_ALGORITHM: &[Field] = &[f(1, Ty::Struct(AES_GCM)), f(2, Ty::Struct(AES_GCM))];
+
+/// `FileMetaData`, the footer.
+pub const FILE_META_DATA: &[Field] = &[
+    f(1, Ty::I32),
+    f(2, Ty::List(&Ty::Struct(SCHEMA_ELEMENT))),
+    f(3, Ty::I64),
+    f(4, Ty::List(&Ty::Struct(ROW_GROUP))),
+    f(5, Ty::List(&Ty::Struct(KEY_VALUE))),
+    f(6, Ty::Binary),
+    f(7, Ty::List(&Ty::Struct(COLUMN_ORDER))),
+    f(8, Ty::Struct(ENCRYPTION_ALGORITHM)),
+    f(9, Ty::Binary),
+];
+
+const PAGE_LOCATION: &[Field] = &[f(1, Ty::I64), f(2, Ty::I32), f(3, Ty::I64)];
+/// `OffsetIndex`, one column chunk's page locations.
+pub const OFFSET_INDEX: &[Field] = &[f(1, Ty::List(&Ty::Struct(PAGE_LOCATION))), f(2, Ty::List(&Ty::I64))];
+
+const DATA_PAGE_HEADER: &[Field] =
+    &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::I32), f(4, Ty::I32), f(5, Ty::Struct(STATISTICS))];
+const DICTIONARY_PAGE_HEADER: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::Bool)];
+const DATA_PAGE_HEADER_V2: &[Field] = &[
+    f(1, Ty::I32),
+    f(2, Ty::I32),
+    f(3, Ty::I32),
+    f(4, Ty::I32),
+    f(5, Ty::I32),
+    f(6, Ty::I32),
+    f(7, Ty::Bool),
+    f(8, Ty::Struct(STATISTICS)),
+];
+/// `PageHeader`, in front of every page of a column chunk.
+pub const PAGE_HEADER: &[Field] = &[
+    f(1, Ty::I32),
+    f(2, Ty::I32),
+    f(3, Ty::I32),
+    f(4, Ty::I32),
+    f(5, Ty::Struct(DATA_PAGE_HEADER)),
+    f(6, Ty::Struct(EMPTY)),
+    f(7, Ty::Struct(DICTIONARY_PAGE_HEADER)),
+    f(8, Ty::Struct(DATA_PAGE_HEADER_V2)),
+];
+
+/// Why bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    #[error("the Thrift structure ends early")]
+    Truncated,
+    #[error("the Thrift structure is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the Thrift structure nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("the Thrift structure holds a list of booleans, which no Parquet structure declares")]
+    BooleanList,
+    #[error("field {0} of a Parquet structure has the wrong Thrift type")]
+    WrongType(i16),
+}
+
+/// Checks that `bytes` begin with one struct of `schema`; returns the bytes it takes.
+pub fn check(schema: &'static [Field], bytes: &[u8]) -> Result<usize, GuardError> {
+    let mut walk = Walk { bytes, pos: 0 };
+    walk.structure(Some(schema), 0)?;
+    Ok(walk.pos)
+}
+
+/// A page header at the start of `bytes`: its length and the page's compressed size.
+pub fn page_header(bytes: &[u8]) -> Result<(usize, u64), GuardError> {
+    let len = check(PAGE_HEADER, bytes)?;
+    let mut walk = Walk { bytes: &bytes[..len], pos: 0 };
+    let size = walk.top_level_i32(3)?.ok_or(GuardError::Malformed("a page header without its size"))?;
+    let size = u64::try_from(size).map_err(|_| GuardError::Malformed("a negative page size"))?;
+    Ok((len, size))
+}
+
+/// Checks every page header of a run of whole pages (a column chunk or some of its pages):
+/// each header, then the page it announces, up to the end of `bytes`.
+pub fn check_pages(bytes: &[u8]) -> Result<(), GuardError> {
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let (header, size) = page_header(&bytes[at..])?;
+        let size = usize::try_from(size).map_err(|_| GuardError::Truncated)?;
+        at = at.checked_add(header).and_then(|end| end.checked_add(size)).ok_or(GuardError::Truncated)?;
+        if at > bytes.len() {
+            return Err(GuardError::Truncated);
+        }
+    }
+    Ok(())
+}
+
+struct Walk<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Walk<'_> {
+    fn byte(&mut self) -> Result<u8, GuardError> {
+        let byte = *self.bytes.get(self.pos).ok_or(GuardError::Truncated)?;
+        self.pos += 1;
+        Ok(byte)
+    }
+
+    fn skip(&mut self, len: u64) -> Result<(), GuardError> {
+        let left = (self.bytes.len() - self.pos) as u64;
+        if len > left {
+            return Err(GuardError::Truncated);
+        }
+        self.pos += len as usize;
+        Ok(())
+    }
+
+    /// An unsigned LEB128 varint, read as the parquet crate reads it (no length limit; high
+    /// bits past 64 are dropped).
+    fn varint(&mut self) -> Result<u64, GuardError> {
+        let (mut value, mut shift) = (0u64, 0u32);
+        loop {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f).wrapping_shl(shift);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+            shift = shift.saturating_add(7);
+        }
+    }
+
+    fn zigzag(&mut self) -> Result<i64, GuardError> {
+        let raw = self.varint()?;
+        Ok((raw >> 1) as i64 ^ -((raw & 1) as i64))
+    }
+
+    /// A struct's fields up to its stop byte; `schema` is `None` inside a field no schema knows.
+    fn structure(&mut self, schema: Option<&'static [Field]>, depth: u32) -> Result<(), GuardError> {
+        if depth >= MAX_DEPTH {
+            return Err(GuardError::TooDeep);
+        }
+        let mut last = 0i16;
+        loop {
+            let header = self.byte()?;
+            let wire = header & 0x0f;
+            if wire == 0 {
+                return Ok(());
+            }
+            let delta = header >> 4;
+            let id = if delta != 0 {
+                last.checked_add(i16::from(delta)).ok_or(GuardError::Malformed("a field id overflows"))?
+            } else {
+                // The crate reads a full field id as a zigzag i16, truncating.
+                self.zigzag()? as i16
+            };
+            match schema.and_then(|fields| fields.iter().find(|field| field.id == id)) {
+                Some(field) => {
+                    if !wire_matches(field.ty, wire) {
+                        return Err(GuardError::WrongType(id));
+                    }
+                    self.typed(field.ty, depth + 1)?;
+                }
+                None => self.untyped(wire, depth + 1)?,
+            }
+            last = id;
+        }
+    }
+
+    /// A value of a declared type (its field's wire type already checked).
+    fn typed(&mut self, ty: Ty, depth: u32) -> Result<(), GuardError> {
+        match ty {
+            Ty::Bool => Ok(()),
+            Ty::I8 => self.byte().map(drop),
+            Ty::I16 | Ty::I32 | Ty::I64 => self.varint().map(drop),
+            Ty::Double => self.skip(8),
+            Ty::Binary => {
+                let len = self.varint()?;
+                self.skip(len)
+            }
+            Ty::Struct(fields) => self.structure(Some(fields), depth),
+            Ty::List(element) => {
+                let (wire, size) = self.list_header()?;
+                if size > 0 && !wire_matches(*element, wire) {
+                    return Err(GuardError::Malformed("a list of another element type than declared"));
+                }
+                for _ in 0..size {
+                    self.typed(*element, depth + 1)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A value no schema declares, walked by its wire type.
+    fn untyped(&mut self, wire: u8, depth: u32) -> Result<(), GuardError> {
+        if depth >= MAX_DEPTH {
+            return Err(GuardError::TooDeep);
+        }
+        match wire {
+            BOOL_TRUE | BOOL_FALSE => Ok(()),
+            BYTE => self.byte().map(drop),
+            I16 | I32 | I64 => self.varint().map(drop),
+            DOUBLE => self.skip(8),
+            BINARY => {
+                let len = self.varint()?;
+                self.skip(len)
+            }
+            LIST | SET => {
+                let (element, size) = self.list_header()?;
+                for _ in 0..size {
+                    self.untyped(element, depth + 1)?;
+                }
+                Ok(())
+            }
+            MAP => {
+                let size = self.varint()?;
+                if size > i32::MAX as u64 {
+                    return Err(GuardError::Malformed("a map larger than Thrift allows"));
+                }
+                if size == 0 {
+                    return Ok(());
+                }
+                let kinds = self.byte()?;
+                let (key, value) = (element_type(kinds >> 4)?, element_type(kinds & 0x0f)?);
+                if is_bool(key) || is_bool(value) {
+                    return Err(GuardError::BooleanList);
+                }
+                for _ in 0..size {
+                    self.untyped(key, depth + 1)?;
+                    self.untyped(value, depth + 1)?;
+                }
+                Ok(())
+            }
+            STRUCT => self.structure(None, depth),
+            UUID => self.skip(16),
+            _ => Err(GuardError::Malformed("an unknown Thrift type")),
+        }
+    }
+
+    /// A list or set header: its element wire type and size. A non-empty list of booleans is
+    /// refused here, for declared and undeclared fields alike.
+    fn list_header(&mut self) -> Result<(u8, u64), GuardError> {
+        let header = self.byte()?;
+        if header == 0 {
+            // Some writers mark an empty list with a zero element type.
+            return Ok((BYTE, 0));
+        }
+        let element = element_type(header & 0x0f)?;
+        let size = match header >> 4 {
+            15 => self.varint()?,
+            short => u64::from(short),
+        };
+        if size > i32::MAX as u64 {
+            return Err(GuardError::Malformed("a list larger than Thrift allows"));
+        }
+        if size > 0 && is_bool(element) {
+            return Err(GuardError::BooleanList);
+        }
+        Ok((element, size))
+    }
+
+    /// The value of top-level field `id` (an i32) of a struct already checked.
+    fn top_level_i32(&mut self, id: i16) -> Result<Option<i32>, GuardError> {
+        let mut last = 0i16;
+        let mut found = None;
+        loop {
+            let header = self.byte()?;
+            let wire = header & 0x0f;
+            if wire == 0 {
+                return Ok(found);
+            }
+            let delta = header >> 4;
+            let this = if delta != 0 { last.wrapping_add(i16::from(delta)) } else { self.zigzag()? as i16 };
+            if this == id && wire == I32 {
+                found = Some(self.zigzag()? as i32);
+            } else {
+                // Accepted by `check` already: no boolean lists inside.
+                self.untyped(wire, 1)?;
+            }
+            last = this;
+        }
+    }
+}
+
+fn element_type(nibble: u8) -> Result<u8, GuardError> {
+    match nibble {
+        1..=13 => Ok(nibble),
+        _ => Err(GuardError::Malformed("an unknown Thrift element type")),
+    }
+}
+
+fn is_bool(wire: u8) -> bool {
+    wire == BOOL_TRUE || wire == BOOL_FALSE
+}
+
+/// Whether a field written with `wire` is read by the crate as `ty` consuming the same bytes.
+fn wire_matches(ty: Ty, wire: u8) -> bool {
+    match ty {
+        Ty::Bool => is_bool(wire),
+        Ty::I8 => wire == BYTE,
+        Ty::I16 => wire == I16,
+        Ty::I32 => wire == I32,
+        Ty::I64 => wire == I64,
+        Ty::Double => wire == DOUBLE,
+        Ty::Binary => wire == BINARY,
+        Ty::List(_) => wire == LIST,
+        Ty::Struct(_) => wire == STRUCT,
+    }
+}
+
+#[cfg(test)]
+mod tests;
