@@ -136,7 +136,8 @@ fn check_layout(metadata: &ParquetMetaData, size: u64) -> Result<()> {
         for column in group.columns() {
             let start = column.dictionary_page_offset().unwrap_or(column.data_page_offset());
             let data = column.data_page_offset();
-            let within = data >= start && data - start < column.compressed_size().max(1);
+            let within =
+                data.checked_sub(start).is_some_and(|gap| gap >= 0 && gap < column.compressed_size().max(1));
             if !inside(start, column.compressed_size()) || !within {
                 return Err(inconsistent("a column chunk outside the file"));
             }

@@ -161,3 +161,13 @@ fn a_bomb_in_a_page_header_is_refused() {
     let error = load_and_read(file).unwrap_err();
     assert!(error.to_string().contains("page header is refused"), "{error}");
 }
+
+/// Found by fuzzing: a column chunk starting at a negative offset, its data page far past it
+/// (the distance overflowed an i64 in the layout check).
+#[test]
+fn a_chunk_at_a_negative_offset_is_refused() {
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/negative-chunk-start.parquet"))
+        .unwrap();
+    let error = load_and_read(file).unwrap_err();
+    assert!(matches!(error, DatasetError::Invalid(_)), "{error:?}");
+}
