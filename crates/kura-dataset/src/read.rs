@@ -64,6 +64,7 @@ impl TableMeta {
             return Err(DatasetError::Invalid("the Parquet footer is cut short".into()));
         }
         thrift_guard::check(thrift_guard::FILE_META_DATA, &bytes).map_err(|e| refused("footer", e))?;
+        thrift_guard::check_schema_tree(&bytes).map_err(|e| refused("footer", e))?;
         let metadata = ParquetMetaDataReader::decode_metadata(&bytes)?;
         drop(bytes);
         let spans = offset_index_spans(&metadata, size)?;
@@ -162,6 +163,9 @@ fn check_layout(metadata: &ParquetMetaData, size: u64) -> Result<()> {
             let chunk_start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
             let chunk_end = chunk_start + chunk.compressed_size();
             let mut previous: Option<i64> = None;
+            // Pages follow each other without overlapping: the reader fetches each page it
+            // selects on its own, so overlapping pages would fetch the same bytes many times.
+            let mut previous_end = chunk_start;
             for page in locations {
                 let first = page.first_row_index;
                 let ordered = match previous {
@@ -174,9 +178,10 @@ fn check_layout(metadata: &ParquetMetaData, size: u64) -> Result<()> {
                         .offset
                         .checked_add(i64::from(page.compressed_page_size))
                         .is_some_and(|end| end <= chunk_end);
-                if !ordered || page.compressed_page_size <= 0 || !in_chunk {
+                if !ordered || page.compressed_page_size <= 0 || !in_chunk || page.offset < previous_end {
                     return Err(inconsistent("a page of the offset index"));
                 }
+                previous_end = page.offset + i64::from(page.compressed_page_size);
                 previous = Some(first);
             }
         }
@@ -248,6 +253,10 @@ pub async fn read_rows(
         start += rows;
     }
     let reader = SourceReader { source, meta: Some(meta.metadata().clone()), guard: Guard::Pages };
+    // `with_offset` and `with_limit` always make a row selection, so the reader fetches whole
+    // chunks or the selected pages, each a run of whole pages that `Guard::Pages` walks from
+    // its first byte. (Without a selection it would fetch whole chunks but still look pages up
+    // by the offset index, at offsets the walk does not check.)
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta.arrow.clone())
         .with_row_groups(groups)
         .with_offset(usize::try_from(skip).unwrap_or(usize::MAX))

@@ -59,8 +59,14 @@ const MAP: u8 = 11;
 const STRUCT: u8 = 12;
 const UUID: u8 = 13;
 
-/// Deepest nesting walked (the parquet crate's skip stops at 64 too).
+/// Deepest nesting walked (the parquet crate's skip stops at 64 too), and deepest schema tree.
 const MAX_DEPTH: u32 = 64;
+/// Most elements of one list: the crate reserves room for a list's declared size before it
+/// reads an element, and an element of one byte becomes a struct of a hundred.
+pub const MAX_LIST: u64 = 1 << 20;
+/// Largest page, compressed or not: the crate reserves a page's uncompressed size before it
+/// decompresses it.
+pub const MAX_PAGE_BYTES: u64 = 512 << 20;
 
 const EMPTY: &[Field] = &[];
 const STATISTICS: &[Field] = &[
@@ -229,6 +235,12 @@ pub enum GuardError {
     BooleanList,
     #[error("field {0} of a Parquet structure has the wrong Thrift type")]
     WrongType(i16),
+    #[error("a list of {0} elements; kura reads lists of at most {MAX_LIST}")]
+    TooMany(u64),
+    #[error("a page of {0} bytes; kura reads pages of at most {MAX_PAGE_BYTES}")]
+    PageTooBig(i64),
+    #[error("the schema tree is malformed: {0}")]
+    Schema(&'static str),
 }
 
 /// Checks that `bytes` begin with one struct of `schema`; returns the bytes it takes.
@@ -238,13 +250,55 @@ pub fn check(schema: &'static [Field], bytes: &[u8]) -> Result<usize, GuardError
     Ok(walk.pos)
 }
 
-/// A page header at the start of `bytes`: its length and the page's compressed size.
+/// A page header at the start of `bytes`: its length and the page's compressed size. Both
+/// sizes must be at least 0 and at most [`MAX_PAGE_BYTES`].
 pub fn page_header(bytes: &[u8]) -> Result<(usize, u64), GuardError> {
     let len = check(PAGE_HEADER, bytes)?;
-    let mut walk = Walk { bytes: &bytes[..len], pos: 0 };
-    let size = walk.top_level_i32(3)?.ok_or(GuardError::Malformed("a page header without its size"))?;
-    let size = u64::try_from(size).map_err(|_| GuardError::Malformed("a negative page size"))?;
-    Ok((len, size))
+    let fields = Walk { bytes: &bytes[..len], pos: 0 }.top_level_i32s(&[2, 3])?;
+    let (Some(uncompressed), Some(compressed)) = (fields[0], fields[1]) else {
+        return Err(GuardError::Malformed("a page header without its sizes"));
+    };
+    for size in [uncompressed, compressed] {
+        if size < 0 || size as u64 > MAX_PAGE_BYTES {
+            return Err(GuardError::PageTooBig(size.into()));
+        }
+    }
+    Ok((len, compressed as u64))
+}
+
+/// Checks the schema tree of a footer already accepted by `check(FILE_META_DATA, ..)`: the
+/// crate builds it recursively, one stack frame per level, and reserves each group's declared
+/// child count, so the tree must be at most [`MAX_DEPTH`] deep and no group may declare more
+/// children than elements follow it.
+pub fn check_schema_tree(footer: &[u8]) -> Result<(), GuardError> {
+    let children = Walk { bytes: footer, pos: 0 }.schema_children()?;
+    let Some((root, rest)) = children.split_first() else { return Ok(()) };
+    // Children still expected by each group being read, the root first: its length is the
+    // crate's recursion depth.
+    let mut open: Vec<i64> = Vec::new();
+    let push = |open: &mut Vec<i64>, count: Option<i32>, left: usize| -> Result<(), GuardError> {
+        let count = i64::from(count.unwrap_or(0));
+        if count < 0 || count as u64 > left as u64 {
+            return Err(GuardError::Schema("a group declares more children than follow it"));
+        }
+        if count > 0 {
+            open.push(count);
+            if open.len() as u32 > MAX_DEPTH {
+                return Err(GuardError::Schema("the schema nests too deep"));
+            }
+        }
+        Ok(())
+    };
+    push(&mut open, *root, rest.len())?;
+    for (index, count) in rest.iter().enumerate() {
+        while open.last() == Some(&0) {
+            open.pop();
+        }
+        let Some(top) = open.last_mut() else { break };
+        *top -= 1;
+        push(&mut open, *count, rest.len() - index - 1)?;
+    }
+    Ok(())
 }
 
 /// Checks every page header of a run of whole pages (a column chunk or some of its pages):
@@ -382,8 +436,8 @@ impl Walk<'_> {
             }
             MAP => {
                 let size = self.varint()?;
-                if size > i32::MAX as u64 {
-                    return Err(GuardError::Malformed("a map larger than Thrift allows"));
+                if size > MAX_LIST {
+                    return Err(GuardError::TooMany(size));
                 }
                 if size == 0 {
                     return Ok(());
@@ -418,19 +472,20 @@ impl Walk<'_> {
             15 => self.varint()?,
             short => u64::from(short),
         };
-        if size > i32::MAX as u64 {
-            return Err(GuardError::Malformed("a list larger than Thrift allows"));
-        }
         if size > 0 && is_bool(element) {
             return Err(GuardError::BooleanList);
+        }
+        if size > MAX_LIST {
+            return Err(GuardError::TooMany(size));
         }
         Ok((element, size))
     }
 
-    /// The value of top-level field `id` (an i32) of a struct already checked.
-    fn top_level_i32(&mut self, id: i16) -> Result<Option<i32>, GuardError> {
+    /// The values of top-level i32 fields `ids` of a struct already checked (the last value
+    /// written of each, as the crate keeps).
+    fn top_level_i32s<const N: usize>(&mut self, ids: &[i16; N]) -> Result<[Option<i32>; N], GuardError> {
+        let mut found = [None; N];
         let mut last = 0i16;
-        let mut found = None;
         loop {
             let header = self.byte()?;
             let wire = header & 0x0f;
@@ -439,10 +494,36 @@ impl Walk<'_> {
             }
             let delta = header >> 4;
             let this = if delta != 0 { last.wrapping_add(i16::from(delta)) } else { self.zigzag()? as i16 };
-            if this == id && wire == I32 {
-                found = Some(self.zigzag()? as i32);
-            } else {
+            match ids.iter().position(|id| *id == this) {
+                // The crate reads an i32 as a zigzag varint, truncating.
+                Some(slot) if wire == I32 => found[slot] = Some(self.zigzag()? as i32),
                 // Accepted by `check` already: no boolean lists inside.
+                _ => self.untyped(wire, 1)?,
+            }
+            last = this;
+        }
+    }
+
+    /// `num_children` (field 5) of every element of a footer's schema (field 2), in order.
+    fn schema_children(&mut self) -> Result<Vec<Option<i32>>, GuardError> {
+        let mut children = Vec::new();
+        let mut last = 0i16;
+        loop {
+            let header = self.byte()?;
+            let wire = header & 0x0f;
+            if wire == 0 {
+                return Ok(children);
+            }
+            let delta = header >> 4;
+            let this = if delta != 0 { last.wrapping_add(i16::from(delta)) } else { self.zigzag()? as i16 };
+            if this == 2 && wire == LIST {
+                let (_, size) = self.list_header()?;
+                children.clear();
+                for _ in 0..size {
+                    let [count] = self.top_level_i32s(&[5])?;
+                    children.push(count);
+                }
+            } else {
                 self.untyped(wire, 1)?;
             }
             last = this;

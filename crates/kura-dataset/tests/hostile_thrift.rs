@@ -171,3 +171,34 @@ fn a_chunk_at_a_negative_offset_is_refused() {
     let error = load_and_read(file).unwrap_err();
     assert!(matches!(error, DatasetError::Invalid(_)), "{error:?}");
 }
+
+/// A footer whose schema is a chain of groups `depth` deep: the parquet crate builds the tree
+/// with one stack frame per level, so a deep one would overflow the stack and kill the
+/// process.
+#[test]
+fn a_deep_schema_is_refused() {
+    let depth = 100_000;
+    // FileMetaData { 1: version, 2: schema, 3: num_rows, 4: row_groups (empty) }
+    let mut footer = vec![0x15, 0x02, 0x19, 0xfc];
+    let mut count = depth + 1;
+    while count >= 0x80 {
+        footer.push((count as u8 & 0x7f) | 0x80);
+        count >>= 7;
+    }
+    footer.push(count as u8);
+    for level in 0..=depth {
+        // SchemaElement { 4: name "n", 5: num_children 1 } (the last a leaf of type INT32)
+        if level < depth {
+            footer.extend([0x48, 1, b'n', 0x15, 0x02, 0x00]);
+        } else {
+            footer.extend([0x15, 0x02, 0x38, 1, b'n', 0x00]);
+        }
+    }
+    footer.extend([0x16, 0x00, 0x19, 0x0c, 0x00]);
+    let mut file = b"PAR1".to_vec();
+    file.extend(&footer);
+    file.extend((footer.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    let error = load_and_read(file).unwrap_err();
+    assert!(error.to_string().contains("nests too deep"), "{error}");
+}

@@ -189,6 +189,59 @@ fn page_runs_must_be_whole_pages() {
     assert_eq!(check_pages(&pages[..pages.len() - 1]), Err(GuardError::Truncated));
     // A negative size, and a header without one.
     let negative = [field(1, I32), 0, field(1, I32), 8, field(1, I32), 1, 0];
-    assert!(matches!(page_header(&negative), Err(GuardError::Malformed(_))));
+    assert_eq!(page_header(&negative), Err(GuardError::PageTooBig(-1)));
     assert!(matches!(page_header(&[field(1, I32), 0, 0]), Err(GuardError::Malformed(_))));
+}
+
+/// A footer whose schema is `elements` (each `Some(n)` a group of n children).
+fn schema_footer(elements: &[Option<i32>]) -> Vec<u8> {
+    let mut bytes = vec![field(2, LIST)];
+    bytes.extend(long_list(STRUCT, elements.len() as u32));
+    for children in elements {
+        bytes.extend([field(4, BINARY), 1, b'c']);
+        if let Some(count) = children {
+            bytes.push(field(1, I32));
+            let mut zigzag = ((*count << 1) ^ (*count >> 31)) as u32;
+            while zigzag >= 0x80 {
+                bytes.push((zigzag as u8 & 0x7f) | 0x80);
+                zigzag >>= 7;
+            }
+            bytes.push(zigzag as u8);
+        }
+        bytes.push(0);
+    }
+    bytes.push(0);
+    bytes
+}
+
+#[test]
+fn schema_trees_are_bounded_in_depth_and_width() {
+    // root { a; g { b; c } }: fine.
+    let good = schema_footer(&[Some(2), None, Some(2), None, None]);
+    assert_eq!(check(FILE_META_DATA, &good), Ok(good.len()));
+    check_schema_tree(&good).unwrap();
+    // A chain of 64 groups (the root included) is the deepest accepted.
+    for (depth, ok) in [(64, true), (65, false), (5000, false)] {
+        let mut elements = vec![Some(1); depth];
+        elements.push(None);
+        let footer = schema_footer(&elements);
+        assert_eq!(check_schema_tree(&footer).is_ok(), ok, "depth {depth}");
+    }
+    // A group declaring more children than follow it (the crate reserves the count).
+    for elements in [vec![Some(i32::MAX), None], vec![Some(2), Some(5), None, None], vec![Some(-1)]] {
+        let footer = schema_footer(&elements);
+        assert!(matches!(check_schema_tree(&footer), Err(GuardError::Schema(_))), "{elements:?}");
+    }
+    // A real footer passes.
+    check_schema_tree(footer(&written(false))).unwrap();
+}
+
+#[test]
+fn lists_and_pages_have_budgets() {
+    let mut bytes = vec![field(15, LIST)];
+    bytes.extend(long_list(I32, (MAX_LIST + 1) as u32));
+    assert_eq!(check(FILE_META_DATA, &bytes), Err(GuardError::TooMany(MAX_LIST + 1)));
+    // A page announcing 1 GiB uncompressed (zigzag of 2^30 is 2^31).
+    let header = [field(1, I32), 0, field(1, I32), 0x80, 0x80, 0x80, 0x80, 0x08, field(1, I32), 8, 0];
+    assert_eq!(page_header(&header), Err(GuardError::PageTooBig(1 << 30)));
 }
