@@ -40,10 +40,6 @@ pub struct Field {
     pub ty: Ty,
 }
 
-const fn f(id: i16, ty: Ty) -> Field {
-    Field { id, ty }
-}
-
 // Compact protocol wire types.
 const BOOL_TRUE: u8 = 1;
 const BOOL_FALSE: u8 = 2;
@@ -67,160 +63,6 @@ pub const MAX_LIST: u64 = 1 << 20;
 /// Largest page, compressed or not: the crate reserves a page's uncompressed size before it
 /// decompresses it.
 pub const MAX_PAGE_BYTES: u64 = 512 << 20;
-
-const EMPTY: &[Field] = &[];
-const STATISTICS: &[Field] = &[
-    f(1, Ty::Binary),
-    f(2, Ty::Binary),
-    f(3, Ty::I64),
-    f(4, Ty::I64),
-    f(5, Ty::Binary),
-    f(6, Ty::Binary),
-    f(7, Ty::Bool),
-    f(8, Ty::Bool),
-    f(9, Ty::I64),
-];
-const KEY_VALUE: &[Field] = &[f(1, Ty::Binary), f(2, Ty::Binary)];
-const PAGE_ENCODING_STATS: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::I32)];
-const SORTING_COLUMN: &[Field] = &[f(1, Ty::I32), f(2, Ty::Bool), f(3, Ty::Bool)];
-const SIZE_STATISTICS: &[Field] = &[f(1, Ty::I64), f(2, Ty::List(&Ty::I64)), f(3, Ty::List(&Ty::I64))];
-const BOUNDING_BOX: &[Field] = &[
-    f(1, Ty::Double),
-    f(2, Ty::Double),
-    f(3, Ty::Double),
-    f(4, Ty::Double),
-    f(5, Ty::Double),
-    f(6, Ty::Double),
-    f(7, Ty::Double),
-    f(8, Ty::Double),
-];
-const GEOSPATIAL_STATISTICS: &[Field] = &[f(1, Ty::Struct(BOUNDING_BOX)), f(2, Ty::List(&Ty::I32))];
-const DECIMAL: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32)];
-const TIME_UNIT: &[Field] = &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(EMPTY)), f(3, Ty::Struct(EMPTY))];
-const TIME: &[Field] = &[f(1, Ty::Bool), f(2, Ty::Struct(TIME_UNIT))];
-const INTEGER: &[Field] = &[f(1, Ty::I8), f(2, Ty::Bool)];
-const VARIANT: &[Field] = &[f(1, Ty::I8)];
-const GEOMETRY: &[Field] = &[f(1, Ty::Binary)];
-const GEOGRAPHY: &[Field] = &[f(1, Ty::Binary), f(2, Ty::I32)];
-const LOGICAL_TYPE: &[Field] = &[
-    f(1, Ty::Struct(EMPTY)),
-    f(2, Ty::Struct(EMPTY)),
-    f(3, Ty::Struct(EMPTY)),
-    f(4, Ty::Struct(EMPTY)),
-    f(5, Ty::Struct(DECIMAL)),
-    f(6, Ty::Struct(EMPTY)),
-    f(7, Ty::Struct(TIME)),
-    f(8, Ty::Struct(TIME)),
-    f(10, Ty::Struct(INTEGER)),
-    f(11, Ty::Struct(EMPTY)),
-    f(12, Ty::Struct(EMPTY)),
-    f(13, Ty::Struct(EMPTY)),
-    f(14, Ty::Struct(EMPTY)),
-    f(15, Ty::Struct(EMPTY)),
-    f(16, Ty::Struct(VARIANT)),
-    f(17, Ty::Struct(GEOMETRY)),
-    f(18, Ty::Struct(GEOGRAPHY)),
-    f(19, Ty::Struct(EMPTY)),
-];
-const SCHEMA_ELEMENT: &[Field] = &[
-    f(1, Ty::I32),
-    f(2, Ty::I32),
-    f(3, Ty::I32),
-    f(4, Ty::Binary),
-    f(5, Ty::I32),
-    f(6, Ty::I32),
-    f(7, Ty::I32),
-    f(8, Ty::I32),
-    f(9, Ty::I32),
-    f(10, Ty::Struct(LOGICAL_TYPE)),
-];
-const COLUMN_META_DATA: &[Field] = &[
-    f(1, Ty::I32),
-    f(2, Ty::List(&Ty::I32)),
-    f(3, Ty::List(&Ty::Binary)),
-    f(4, Ty::I32),
-    f(5, Ty::I64),
-    f(6, Ty::I64),
-    f(7, Ty::I64),
-    f(8, Ty::List(&Ty::Struct(KEY_VALUE))),
-    f(9, Ty::I64),
-    f(10, Ty::I64),
-    f(11, Ty::I64),
-    f(12, Ty::Struct(STATISTICS)),
-    f(13, Ty::List(&Ty::Struct(PAGE_ENCODING_STATS))),
-    f(14, Ty::I64),
-    f(15, Ty::I32),
-    f(16, Ty::Struct(SIZE_STATISTICS)),
-    f(17, Ty::Struct(GEOSPATIAL_STATISTICS)),
-];
-const ENCRYPTION_WITH_COLUMN_KEY: &[Field] = &[f(1, Ty::List(&Ty::Binary)), f(2, Ty::Binary)];
-const COLUMN_CRYPTO_META_DATA: &[Field] =
-    &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(ENCRYPTION_WITH_COLUMN_KEY))];
-const COLUMN_CHUNK: &[Field] = &[
-    f(1, Ty::Binary),
-    f(2, Ty::I64),
-    f(3, Ty::Struct(COLUMN_META_DATA)),
-    f(4, Ty::I64),
-    f(5, Ty::I32),
-    f(6, Ty::I64),
-    f(7, Ty::I32),
-    f(8, Ty::Struct(COLUMN_CRYPTO_META_DATA)),
-    f(9, Ty::Binary),
-];
-const ROW_GROUP: &[Field] = &[
-    f(1, Ty::List(&Ty::Struct(COLUMN_CHUNK))),
-    f(2, Ty::I64),
-    f(3, Ty::I64),
-    f(4, Ty::List(&Ty::Struct(SORTING_COLUMN))),
-    f(5, Ty::I64),
-    f(6, Ty::I64),
-    f(7, Ty::I16),
-];
-const COLUMN_ORDER: &[Field] = &[f(1, Ty::Struct(EMPTY)), f(2, Ty::Struct(EMPTY)), f(3, Ty::Struct(EMPTY))];
-const AES_GCM: &[Field] = &[f(1, Ty::Binary), f(2, Ty::Binary), f(3, Ty::Bool)];
-const ENCRYPTION_ALGORITHM: &[Field] = &[f(1, Ty::Struct(AES_GCM)), f(2, Ty::Struct(AES_GCM))];
-
-/// `FileMetaData`, the footer.
-pub const FILE_META_DATA: &[Field] = &[
-    f(1, Ty::I32),
-    f(2, Ty::List(&Ty::Struct(SCHEMA_ELEMENT))),
-    f(3, Ty::I64),
-    f(4, Ty::List(&Ty::Struct(ROW_GROUP))),
-    f(5, Ty::List(&Ty::Struct(KEY_VALUE))),
-    f(6, Ty::Binary),
-    f(7, Ty::List(&Ty::Struct(COLUMN_ORDER))),
-    f(8, Ty::Struct(ENCRYPTION_ALGORITHM)),
-    f(9, Ty::Binary),
-];
-
-const PAGE_LOCATION: &[Field] = &[f(1, Ty::I64), f(2, Ty::I32), f(3, Ty::I64)];
-/// `OffsetIndex`, one column chunk's page locations.
-pub const OFFSET_INDEX: &[Field] = &[f(1, Ty::List(&Ty::Struct(PAGE_LOCATION))), f(2, Ty::List(&Ty::I64))];
-
-const DATA_PAGE_HEADER: &[Field] =
-    &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::I32), f(4, Ty::I32), f(5, Ty::Struct(STATISTICS))];
-const DICTIONARY_PAGE_HEADER: &[Field] = &[f(1, Ty::I32), f(2, Ty::I32), f(3, Ty::Bool)];
-const DATA_PAGE_HEADER_V2: &[Field] = &[
-    f(1, Ty::I32),
-    f(2, Ty::I32),
-    f(3, Ty::I32),
-    f(4, Ty::I32),
-    f(5, Ty::I32),
-    f(6, Ty::I32),
-    f(7, Ty::Bool),
-    f(8, Ty::Struct(STATISTICS)),
-];
-/// `PageHeader`, in front of every page of a column chunk.
-pub const PAGE_HEADER: &[Field] = &[
-    f(1, Ty::I32),
-    f(2, Ty::I32),
-    f(3, Ty::I32),
-    f(4, Ty::I32),
-    f(5, Ty::Struct(DATA_PAGE_HEADER)),
-    f(6, Ty::Struct(EMPTY)),
-    f(7, Ty::Struct(DICTIONARY_PAGE_HEADER)),
-    f(8, Ty::Struct(DATA_PAGE_HEADER_V2)),
-];
 
 /// Why bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -356,6 +198,23 @@ impl Walk<'_> {
         Ok((raw >> 1) as i64 ^ -((raw & 1) as i64))
     }
 
+    /// A field header: its wire type and id, `None` at the stop byte. The id is `last` plus a
+    /// delta, or written in full as a zigzag i16 (read truncating, as the crate does).
+    fn field(&mut self, last: i16) -> Result<Option<(u8, i16)>, GuardError> {
+        let header = self.byte()?;
+        let wire = header & 0x0f;
+        if wire == 0 {
+            return Ok(None);
+        }
+        let id = match header >> 4 {
+            0 => self.zigzag()? as i16,
+            delta => {
+                last.checked_add(i16::from(delta)).ok_or(GuardError::Malformed("a field id overflows"))?
+            }
+        };
+        Ok(Some((wire, id)))
+    }
+
     /// A struct's fields up to its stop byte; `schema` is `None` inside a field no schema knows.
     fn structure(&mut self, schema: Option<&'static [Field]>, depth: u32) -> Result<(), GuardError> {
         if depth >= MAX_DEPTH {
@@ -363,18 +222,7 @@ impl Walk<'_> {
         }
         let mut last = 0i16;
         loop {
-            let header = self.byte()?;
-            let wire = header & 0x0f;
-            if wire == 0 {
-                return Ok(());
-            }
-            let delta = header >> 4;
-            let id = if delta != 0 {
-                last.checked_add(i16::from(delta)).ok_or(GuardError::Malformed("a field id overflows"))?
-            } else {
-                // The crate reads a full field id as a zigzag i16, truncating.
-                self.zigzag()? as i16
-            };
+            let Some((wire, id)) = self.field(last)? else { return Ok(()) };
             match schema.and_then(|fields| fields.iter().find(|field| field.id == id)) {
                 Some(field) => {
                     if !wire_matches(field.ty, wire) {
@@ -487,13 +335,7 @@ impl Walk<'_> {
         let mut found = [None; N];
         let mut last = 0i16;
         loop {
-            let header = self.byte()?;
-            let wire = header & 0x0f;
-            if wire == 0 {
-                return Ok(found);
-            }
-            let delta = header >> 4;
-            let this = if delta != 0 { last.wrapping_add(i16::from(delta)) } else { self.zigzag()? as i16 };
+            let Some((wire, this)) = self.field(last)? else { return Ok(found) };
             match ids.iter().position(|id| *id == this) {
                 // The crate reads an i32 as a zigzag varint, truncating.
                 Some(slot) if wire == I32 => found[slot] = Some(self.zigzag()? as i32),
@@ -509,13 +351,7 @@ impl Walk<'_> {
         let mut children = Vec::new();
         let mut last = 0i16;
         loop {
-            let header = self.byte()?;
-            let wire = header & 0x0f;
-            if wire == 0 {
-                return Ok(children);
-            }
-            let delta = header >> 4;
-            let this = if delta != 0 { last.wrapping_add(i16::from(delta)) } else { self.zigzag()? as i16 };
+            let Some((wire, this)) = self.field(last)? else { return Ok(children) };
             if this == 2 && wire == LIST {
                 let (_, size) = self.list_header()?;
                 children.clear();
@@ -557,5 +393,8 @@ fn wire_matches(ty: Ty, wire: u8) -> bool {
     }
 }
 
+mod schema;
 #[cfg(test)]
 mod tests;
+
+pub use schema::{FILE_META_DATA, OFFSET_INDEX, PAGE_HEADER};
