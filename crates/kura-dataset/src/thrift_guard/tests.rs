@@ -1,3 +1,6 @@
+//! The guard against files the parquet crate writes (which must pass) and hand-made Thrift
+//! bytes (each refusal, and every prefix of a good struct reported as truncated).
+
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
