@@ -340,11 +340,13 @@ pub(crate) enum CasRoute {
     Xorb {
         hash: String,
     },
-    /// Upload grants, v2 shards, v2 reconstructions: answered 404 so clients fall back.
+    /// Upload grants, v2 shards, other v2 routes: answered 404 so clients fall back.
     Unsupported,
     Shard,
+    /// A file's download plan, in the v1 (`fetch_info`) or v2 (`xorbs`) shape.
     Reconstruction {
         file: String,
+        v2: bool,
     },
     /// Global dedup query (`default` or `default-merkledb` prefix).
     Chunk {
@@ -360,14 +362,21 @@ pub(crate) enum CasRoute {
 fn parse_cas(parts: &[&str]) -> CasRoute {
     let parts = match parts.first() {
         Some(&"v1") => &parts[1..],
-        Some(&"v2") => return CasRoute::Unsupported,
+        Some(&"v2") => {
+            return match &parts[1..] {
+                ["reconstructions", file] => CasRoute::Reconstruction { file: (*file).to_owned(), v2: true },
+                _ => CasRoute::Unsupported,
+            };
+        }
         _ => parts,
     };
     match parts {
         ["xorbs" | "xorb", _prefix, hash] => CasRoute::Xorb { hash: (*hash).to_owned() },
         ["xorb-grants" | "xorb-commits", ..] => CasRoute::Unsupported,
         ["shards"] | ["shard", _, _] => CasRoute::Shard,
-        ["reconstructions" | "reconstruction", file] => CasRoute::Reconstruction { file: (*file).to_owned() },
+        ["reconstructions" | "reconstruction", file] => {
+            CasRoute::Reconstruction { file: (*file).to_owned(), v2: false }
+        }
         ["chunks" | "chunk", _prefix, hash] => CasRoute::Chunk { hash: (*hash).to_owned() },
         ["telemetry"] => CasRoute::Telemetry,
         ["fetch", token] => CasRoute::Fetch { token: (*token).to_owned() },
@@ -509,9 +518,16 @@ mod tests {
         check("/cas/shards", Route::Cas(CasRoute::Shard));
         check("/cas/v2/shards", Route::Cas(CasRoute::Unsupported));
         check("/cas/v1/xorb-grants/default/abc", Route::Cas(CasRoute::Unsupported));
-        check("/cas/v1/reconstructions/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
-        check("/cas/reconstruction/f", Route::Cas(CasRoute::Reconstruction { file: "f".into() }));
-        check("/cas/v2/reconstructions/f", Route::Cas(CasRoute::Unsupported));
+        check(
+            "/cas/v1/reconstructions/f",
+            Route::Cas(CasRoute::Reconstruction { file: "f".into(), v2: false }),
+        );
+        check("/cas/reconstruction/f", Route::Cas(CasRoute::Reconstruction { file: "f".into(), v2: false }));
+        check(
+            "/cas/v2/reconstructions/f",
+            Route::Cas(CasRoute::Reconstruction { file: "f".into(), v2: true }),
+        );
+        check("/cas/v2/reconstruction/f", Route::Cas(CasRoute::Unsupported));
         check("/cas/v1/chunks/default-merkledb/h", Route::Cas(CasRoute::Chunk { hash: "h".into() }));
         check(
             "/api/models/u/m/xet-write-token/None",

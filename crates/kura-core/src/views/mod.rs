@@ -69,7 +69,8 @@ pub use viewer::{
     RowItem, RowsView, SplitItemView, SplitsView, ViewerErrorView,
 };
 pub use xet::{
-    FetchInfoView, RangeView, ReconstructionView, ShardUploadView, TermView, XetTokenView, XorbUploadView,
+    FetchInfoView, RangeView, ReconstructionV2View, ReconstructionView, ShardUploadView, TermView,
+    XetTokenView, XorbFetchView, XorbRangeView, XorbUploadView,
 };
 
 /// `{}`: the answer of calls that succeed with nothing to say.

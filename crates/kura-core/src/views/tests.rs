@@ -411,6 +411,10 @@ fn xet() {
         ],
     };
     check("reconstruction", &ReconstructionView::new("http://hub.test/cas", &plan));
+    check(
+        "reconstruction_v2",
+        &ReconstructionV2View::from(ReconstructionView::new("http://hub.test/cas", &plan)),
+    );
     check("xorb_upload", &XorbUploadView { was_inserted: true });
     check("shard_upload", &ShardUploadView { result: 1 });
 }

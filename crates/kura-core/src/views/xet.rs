@@ -73,6 +73,51 @@ impl ReconstructionView {
     }
 }
 
+/// `GET /v2/reconstructions/{file}`: the same terms, and where to fetch them grouped by xorb.
+/// Each entry is one term's signed URL with its one range (`chunks` half-open, `bytes`
+/// inclusive): the signature covers exactly that range, and clients fetch an entry of one
+/// range with one single-range GET (huggingface.js only speaks v2; hf_xet tries it first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconstructionV2View {
+    pub offset_into_first_range: u64,
+    pub terms: Vec<TermView>,
+    pub xorbs: BTreeMap<String, Vec<XorbFetchView>>,
+}
+
+/// Where some chunks of a xorb are: `ranges` of `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XorbFetchView {
+    pub ranges: Vec<XorbRangeView>,
+    pub url: String,
+}
+
+/// Chunks `chunks` of a xorb (half-open) are bytes `bytes` (inclusive) of its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct XorbRangeView {
+    pub bytes: RangeView,
+    pub chunks: RangeView,
+}
+
+impl From<ReconstructionView> for ReconstructionV2View {
+    fn from(v1: ReconstructionView) -> Self {
+        let xorbs = v1
+            .fetch_info
+            .into_iter()
+            .map(|(hash, fetches)| {
+                let entries = fetches
+                    .into_iter()
+                    .map(|fetch| XorbFetchView {
+                        ranges: vec![XorbRangeView { bytes: fetch.url_range, chunks: fetch.range }],
+                        url: fetch.url,
+                    })
+                    .collect();
+                (hash, entries)
+            })
+            .collect();
+        Self { offset_into_first_range: v1.offset_into_first_range, terms: v1.terms, xorbs }
+    }
+}
+
 /// `POST /v1/xorbs/...`: whether the xorb was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct XorbUploadView {

@@ -4,7 +4,9 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kura_core::MerkleHash;
-use kura_core::views::{EmptyView, ReconstructionView, ShardUploadView, XetTokenView, XorbUploadView};
+use kura_core::views::{
+    EmptyView, ReconstructionV2View, ReconstructionView, ShardUploadView, XetTokenView, XorbUploadView,
+};
 use kura_model::ByteRange;
 
 use super::json;
@@ -78,12 +80,13 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
             let registered = hub.xet().put_shard(&grant, body).await?;
             Ok(json(ShardUploadView { result: u8::from(registered) }))
         }
-        (Method::GET, CasRoute::Reconstruction { file }) => {
+        (Method::GET, CasRoute::Reconstruction { file, v2 }) => {
             let grant = grant()?;
             let file = parse_hash(&file)?;
             let range = range_header(ctx)?;
             let plan = hub.xet().reconstruction(&grant, &file, range).await?;
-            Ok(json(ReconstructionView::new(&cas_url(ctx), &plan)))
+            let view = ReconstructionView::new(&cas_url(ctx), &plan);
+            Ok(if v2 { json(ReconstructionV2View::from(view)) } else { json(view) })
         }
         (Method::GET, CasRoute::Fetch { token }) => {
             let range = match range_header(ctx)? {

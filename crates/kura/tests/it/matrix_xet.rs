@@ -109,16 +109,19 @@ async fn xet_reads_stay_within_the_repo_the_token_names() {
                 fixture.cas(reqwest::Method::GET, &format!("/v1/reconstructions/{hash}"), Some(&token)).await;
             cells.check(format!("{who:?} × {vis:?} × reconstruction"), 200, got, body, false);
             if vis != Vis::Private {
-                // The private repo's file through a token of this repo: unknown here.
-                let path = format!("/v1/reconstructions/{private_hash}");
-                let (got, body) = fixture.cas(reqwest::Method::GET, &path, Some(&token)).await;
-                cells.check(
-                    format!("{who:?} × {vis:?} token × private file reconstruction"),
-                    404,
-                    got,
-                    body,
-                    true,
-                );
+                // The private repo's file through a token of this repo: unknown here, in both
+                // plan shapes.
+                for version in ["v1", "v2"] {
+                    let path = format!("/{version}/reconstructions/{private_hash}");
+                    let (got, body) = fixture.cas(reqwest::Method::GET, &path, Some(&token)).await;
+                    cells.check(
+                        format!("{who:?} × {vis:?} token × private file {version} reconstruction"),
+                        404,
+                        got,
+                        body,
+                        true,
+                    );
+                }
             }
         }
     }
@@ -195,6 +198,7 @@ async fn forged_and_garbled_xet_tokens_get_401_on_every_cas_route() {
     ];
     let routes = [
         (reqwest::Method::GET, format!("/v1/reconstructions/{hash}")),
+        (reqwest::Method::GET, format!("/v2/reconstructions/{hash}")),
         (
             reqwest::Method::GET,
             format!("/v1/chunks/default-merkledb/{}", first_chunk(&content_of(Vis::Private))),

@@ -165,6 +165,37 @@ async fn xet_upload_commit_and_download_round_trip() {
     let records = bytes.bytes().await.unwrap();
     let decoded = kura_cas::decode_records(&records).unwrap();
     assert_eq!(&decoded[offset as usize..], &packed.data[70_000..]);
+    // The v2 plan (what hf_xet asks first, and all huggingface.js asks): the same terms, and
+    // per xorb one signed URL per term with its one byte range.
+    let v2: Value = server
+        .client
+        .get(format!("{cas}/v2/reconstructions/{file_hex}"))
+        .bearer_auth(read_token)
+        .header("range", "bytes=70000-")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v2["offset_into_first_range"], plan["offset_into_first_range"]);
+    assert_eq!(v2["terms"], plan["terms"]);
+    assert!(v2.get("fetch_info").is_none(), "{v2}");
+    let entry = &v2["xorbs"][&xorb_hex][0];
+    assert_eq!(entry["ranges"].as_array().unwrap().len(), 1, "{v2}");
+    assert_eq!(entry["ranges"][0]["chunks"], plan["terms"][0]["range"]);
+    let bytes_range = &entry["ranges"][0]["bytes"];
+    let (v2_from, v2_to) = (bytes_range["start"].as_u64().unwrap(), bytes_range["end"].as_u64().unwrap());
+    let fetched = server
+        .client
+        .get(entry["url"].as_str().unwrap())
+        .header("range", format!("bytes={v2_from}-{v2_to}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 206);
+    let decoded = kura_cas::decode_records(&fetched.bytes().await.unwrap()).unwrap();
+    assert_eq!(&decoded[offset as usize..], &packed.data[70_000..]);
     let past_end = server
         .client
         .get(format!("{cas}/v1/reconstructions/{file_hex}"))
@@ -375,9 +406,7 @@ async fn bad_xorbs_shards_and_tokens_are_rejected() {
         .unwrap();
     assert_eq!(plan.status(), 404);
     // Routes newer clients try first answer 404 so they fall back.
-    for path in
-        ["/v2/reconstructions/abc", "/v1/xorb-grants/default/abc", "/v2/shards", "/v1/chunks/default/abc"]
-    {
+    for path in ["/v1/xorb-grants/default/abc", "/v2/shards", "/v1/chunks/default/abc"] {
         let response =
             server.client.post(format!("{cas}{path}")).bearer_auth(&cas_token).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
