@@ -410,11 +410,9 @@ fn xet() {
             (80_000, 100_000, Fetch::Token("fetch-token-3".into())),
         ],
     };
-    check("reconstruction", &ReconstructionView::new("http://hub.test/cas", &plan));
-    check(
-        "reconstruction_v2",
-        &ReconstructionV2View::from(ReconstructionView::new("http://hub.test/cas", &plan)),
-    );
+    let v1 = ReconstructionView::new("http://hub.test/cas", &plan);
+    check("reconstruction", &v1);
+    check("reconstruction_v2", &ReconstructionV2View::from(v1));
     check("xorb_upload", &XorbUploadView { was_inserted: true });
     check("shard_upload", &ShardUploadView { result: 1 });
 }
