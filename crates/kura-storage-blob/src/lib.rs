@@ -2,6 +2,7 @@
 //! crash-safe writes (temp file, fsync, rename, directory fsync); `S3BlobStore` keeps them in
 //! an S3-compatible bucket.
 
+mod direct;
 mod local;
 mod s3;
 

@@ -11,6 +11,8 @@ use tokio::fs;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
+use crate::direct::{self, TempWriter};
+
 /// Read buffer for streaming objects out; large enough to amortise blocking-pool hops.
 const READ_BUFFER: usize = 1 << 20;
 /// Bytes gathered from an incoming stream before one blocking write.
@@ -21,6 +23,8 @@ const WRITE_BATCH: usize = 4 << 20;
 #[derive(Debug, Clone)]
 pub struct LocalBlobStore {
     root: PathBuf,
+    /// Whether new objects are written past the page cache (see [`crate::direct`]).
+    direct: bool,
 }
 
 fn io_error(error: std::io::Error) -> StorageError {
@@ -37,8 +41,11 @@ impl LocalBlobStore {
     /// sweeps the stale ones, with [`Self::sweep_temp`].
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let root = root.into();
-        fs::create_dir_all(root.join(".tmp")).await.map_err(io_error)?;
-        Ok(Self { root })
+        let tmp = root.join(".tmp");
+        fs::create_dir_all(&tmp).await.map_err(io_error)?;
+        let direct = tokio::task::spawn_blocking(move || direct::probe(&tmp)).await.unwrap_or(false);
+        tracing::debug!(root = %root.display(), direct, "blob store opened");
+        Ok(Self { root, direct })
     }
 
     /// Deletes the temp files not written to for `grace` or longer (left by a crash or a
@@ -100,8 +107,9 @@ impl LocalBlobStore {
     /// pieces (tokio's `File` would copy every byte into its own 2 MiB buffer first); one batch
     /// is written while the next is gathered.
     async fn write_temp(&self, temp: &Path, mut body: ByteStream) -> Result<u64, StorageError> {
-        let file = fs::File::create(temp).await.map_err(io_error)?.into_std().await;
-        let mut writing: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>> = None;
+        let (path, direct) = (temp.to_owned(), self.direct);
+        let file = join(tokio::task::spawn_blocking(move || TempWriter::create(&path, direct))).await?;
+        let mut writing: Option<tokio::task::JoinHandle<std::io::Result<TempWriter>>> = None;
         let mut file = Some(file);
         let mut batch = Vec::new();
         let mut batch_len = 0usize;
@@ -122,7 +130,6 @@ impl LocalBlobStore {
                 let pieces = std::mem::take(&mut batch);
                 batch_len = 0;
                 writing = Some(tokio::task::spawn_blocking(move || {
-                    use std::io::Write;
                     for piece in &pieces {
                         out.write_all(piece)?;
                     }
@@ -137,7 +144,7 @@ impl LocalBlobStore {
             Some(task) => join(task).await?,
             None => file.take().expect("the file is here when no write is in flight"),
         };
-        tokio::task::spawn_blocking(move || out.sync_all())
+        tokio::task::spawn_blocking(move || out.finish())
             .await
             .map_err(StorageError::backend)?
             .map_err(io_error)?;
@@ -168,14 +175,12 @@ impl BlobStore for LocalBlobStore {
     /// steps as `put`, without streaming the bytes through tokio's file buffer).
     async fn put_bytes(&self, key: &BlobKey, data: Bytes) -> Result<(), StorageError> {
         let temp = self.temp_path();
-        let target = self.path(key);
+        let (target, direct) = (self.path(key), self.direct);
         let write = move || -> std::io::Result<()> {
-            use std::io::Write;
             let written = (|| {
-                let mut file = std::fs::File::create(&temp)?;
+                let mut file = TempWriter::create(&temp, direct)?;
                 file.write_all(&data)?;
-                file.sync_all()?;
-                drop(file);
+                file.finish()?;
                 let parent = target.parent().expect("object paths have a parent");
                 std::fs::create_dir_all(parent)?;
                 std::fs::rename(&temp, &target)?;

@@ -1,0 +1,191 @@
+//! Writing new objects past the page cache (`O_DIRECT`) where the filesystem allows it.
+//!
+//! An object is written once, fsynced, and usually not read again soon (a checkpoint, a
+//! xorb). Through the page cache, every written byte is first copied into freshly allocated
+//! cache pages: measured on the benchmark VM, 1.4-2.4 CPU-seconds of kernel time per GiB,
+//! more than hashing the same bytes. With `O_DIRECT` the device reads from kura's own buffer
+//! (0.1-0.4 s per GiB). The kernel wants the buffer, the file offset and the length aligned,
+//! so bytes go through an aligned bounce buffer (one memcpy), the last block is padded with
+//! zeros, and the file is truncated to its length before the fsync.
+//!
+//! Whether a directory takes `O_DIRECT` is probed once when the store opens (tmpfs, for one,
+//! refuses it); where it does not, writes are plain buffered writes, as before.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Alignment of buffer addresses, file offsets and lengths for `O_DIRECT`: the page size,
+/// a multiple of every logical block size kura is likely to meet.
+const ALIGN: usize = 4096;
+/// Bytes per direct write.
+const BUFFER: usize = 4 << 20;
+
+/// One new file being written, directly or through the page cache.
+pub(crate) enum TempWriter {
+    Direct(DirectWriter),
+    Plain(File),
+}
+
+impl TempWriter {
+    /// Creates `path` (which must not exist), for direct writes when `direct`.
+    pub(crate) fn create(path: &Path, direct: bool) -> io::Result<Self> {
+        if direct {
+            let file = open_direct(path)?;
+            return Ok(Self::Direct(DirectWriter::new(file)));
+        }
+        Ok(Self::Plain(OpenOptions::new().write(true).create_new(true).open(path)?))
+    }
+
+    pub(crate) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Direct(writer) => writer.write_all(data),
+            Self::Plain(file) => file.write_all(data),
+        }
+    }
+
+    /// Writes what is buffered and makes the file's bytes and length durable.
+    pub(crate) fn finish(self) -> io::Result<()> {
+        match self {
+            Self::Direct(writer) => writer.finish(),
+            Self::Plain(file) => file.sync_all(),
+        }
+    }
+}
+
+fn open_direct(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path)
+}
+
+/// Whether files created in `dir` take aligned direct writes: creates, writes and removes one
+/// probe file. Any failure means no (plain writes always work where the store does).
+pub(crate) fn probe(dir: &Path) -> bool {
+    let path = dir.join(format!("direct-probe-{:016x}", rand::random::<u64>()));
+    let outcome = (|| {
+        let mut writer = DirectWriter::new(open_direct(&path)?);
+        writer.write_all(&[0x5a; ALIGN + 1])?;
+        writer.finish()?;
+        Ok::<_, io::Error>(std::fs::metadata(&path)?.len() == ALIGN as u64 + 1)
+    })();
+    let _ = std::fs::remove_file(&path);
+    matches!(outcome, Ok(true))
+}
+
+/// Direct writes through an aligned bounce buffer.
+pub(crate) struct DirectWriter {
+    file: File,
+    /// Over-allocated by `ALIGN`, so an aligned window of `BUFFER` bytes fits at `start`.
+    buffer: Vec<u8>,
+    start: usize,
+    filled: usize,
+    written: u64,
+}
+
+impl DirectWriter {
+    fn new(file: File) -> Self {
+        let buffer = vec![0u8; BUFFER + ALIGN];
+        let misalignment = buffer.as_ptr().addr() % ALIGN;
+        let start = (ALIGN - misalignment) % ALIGN;
+        Self { file, buffer, start, filled: 0, written: 0 }
+    }
+
+    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let take = data.len().min(BUFFER - self.filled);
+            let at = self.start + self.filled;
+            self.buffer[at..at + take].copy_from_slice(&data[..take]);
+            self.filled += take;
+            data = &data[take..];
+            if self.filled == BUFFER {
+                self.flush_window(BUFFER)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the first `len` bytes of the window (a multiple of `ALIGN`) and empties it.
+    fn flush_window(&mut self, len: usize) -> io::Result<()> {
+        self.file.write_all(&self.buffer[self.start..self.start + len])?;
+        self.written += self.filled as u64;
+        self.filled = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        if self.filled > 0 {
+            let padded = self.filled.div_ceil(ALIGN) * ALIGN;
+            let at = self.start + self.filled;
+            self.buffer[at..self.start + padded].fill(0);
+            self.flush_window(padded)?;
+            // The padding is not the object's: cut the file back to what was written.
+            self.file.set_len(self.written)?;
+        }
+        self.file.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    /// Writes `data` in pieces of `piece` bytes and reads the file back.
+    fn round_trip(direct: bool, data: &[u8], piece: usize) -> Vec<u8> {
+        let dir = disk_dir();
+        let path = dir.path().join("object");
+        let mut writer = TempWriter::create(&path, direct).unwrap();
+        assert_eq!(matches!(writer, TempWriter::Direct(_)), direct);
+        for part in data.chunks(piece.max(1)) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    /// A directory on the disk that holds the build (the system temp dir may be a tmpfs).
+    fn disk_dir() -> tempfile::TempDir {
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+        std::fs::create_dir_all(&target).unwrap();
+        tempfile::tempdir_in(target).unwrap()
+    }
+
+    #[test]
+    fn a_disk_filesystem_takes_direct_writes() {
+        assert!(probe(disk_dir().path()), "the build's disk refuses O_DIRECT: direct writes go untested");
+    }
+
+    #[test]
+    fn writes_every_length_byte_exact() {
+        let direct = probe(disk_dir().path());
+        for len in [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BUFFER - 1, BUFFER, BUFFER + 7, 2 * BUFFER + ALIGN] {
+            let data = pattern(len);
+            for piece in [1 << 20, 65_537, BUFFER] {
+                assert_eq!(round_trip(direct, &data, piece), data, "len {len}, pieces of {piece}");
+                assert_eq!(round_trip(false, &data, piece), data, "plain: len {len}, pieces of {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_probe_leaves_nothing_behind_and_refuses_a_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        probe(dir.path());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(!probe(&dir.path().join("missing")));
+    }
+
+    #[test]
+    fn an_existing_file_is_never_overwritten() {
+        let dir = disk_dir();
+        let path = dir.path().join("taken");
+        std::fs::write(&path, b"kept").unwrap();
+        for direct in [true, false] {
+            assert!(TempWriter::create(&path, direct).is_err());
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"kept");
+    }
+}
