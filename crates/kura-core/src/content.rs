@@ -14,6 +14,12 @@ use sha2::Digest;
 
 use crate::error::{CoreError, Result};
 
+/// Bytes of a multipart part read at once when the parts are joined. The hashing queues hold
+/// a few of these, and a chunk spanning two of them keeps both alive: small keeps memory low.
+const PART_READ_BYTES: u64 = 2 << 20;
+/// Windows read ahead of the one being consumed.
+const PART_READ_AHEAD: usize = 3;
+
 /// Why a verifying stream rejected its input.
 #[derive(Debug, thiserror::Error)]
 enum VerifyError {
@@ -144,31 +150,35 @@ impl ContentStore {
     }
 
     /// Streams parts `1..=parts` in order as one body, with the keys to delete afterwards.
+    /// Each part is read once, in windows of `PART_READ_BYTES` past any cache, the next window
+    /// read while the current one is consumed.
     pub(crate) async fn joined_parts(
         &self,
         upload_id: &str,
         parts: u32,
     ) -> Result<(ByteStream, Vec<BlobKey>)> {
         let mut keys = Vec::new();
+        let mut windows = Vec::new();
         for part in 1..=parts {
             let key = part_key(upload_id, part);
-            if self.blobs.size(&key).await?.is_none() {
+            let Some(size) = self.blobs.size(&key).await? else {
                 return Err(CoreError::invalid(format!("part {part} was never uploaded")));
-            }
+            };
+            windows.extend(
+                (0..size)
+                    .step_by(PART_READ_BYTES as usize)
+                    .map(|at| (key.clone(), at, PART_READ_BYTES.min(size - at))),
+            );
             keys.push(key);
         }
         let blobs = self.blobs.clone();
         let joined: ByteStream = Box::pin(
-            futures_util::stream::iter(keys.clone())
-                .then(move |key| {
+            futures_util::stream::iter(windows)
+                .map(move |(key, at, len)| {
                     let blobs = blobs.clone();
-                    async move { blobs.get(&key, 0, None).await.map_err(std::io::Error::other) }
+                    async move { blobs.get_range_once(&key, at, len).await.map_err(std::io::Error::other) }
                 })
-                .map(|result| match result {
-                    Ok(stream) => stream.left_stream(),
-                    Err(error) => futures_util::stream::once(async move { Err(error) }).right_stream(),
-                })
-                .flatten(),
+                .buffered(PART_READ_AHEAD + 1),
         );
         Ok((joined, keys))
     }

@@ -116,8 +116,11 @@ impl Xet<'_> {
         let mut hasher = Some(sha2::Sha256::new());
         let mut hashing: Option<tokio::task::JoinHandle<Result<sha2::Sha256>>> = None;
         for group in self.read_groups(record, 0, end).await? {
-            let buffer =
-                self.blobs.get_range(&xorb_key(&group.xorb), group.start, group.end - group.start).await?;
+            // Read once (an upload checked, or fsck): past the cache, which it would only churn.
+            let buffer = self
+                .blobs
+                .get_range_once(&xorb_key(&group.xorb), group.start, group.end - group.start)
+                .await?;
             let mut state = match hashing.take() {
                 Some(task) => join_hash(task).await?,
                 None => hasher.take().unwrap_or_default(),

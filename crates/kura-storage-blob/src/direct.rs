@@ -13,8 +13,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+
+use bytes::Bytes;
 
 /// Alignment of buffer addresses, file offsets and lengths for `O_DIRECT`: the page size,
 /// a multiple of every logical block size kura is likely to meet.
@@ -70,6 +72,57 @@ pub(crate) fn probe(dir: &Path) -> bool {
     })();
     let _ = std::fs::remove_file(&path);
     matches!(outcome, Ok(true))
+}
+
+/// Reads exactly `len` bytes at `offset` of `path`; past the page cache when `direct`, with
+/// the aligned span around the range read into an aligned buffer (a plain read where the
+/// file refuses `O_DIRECT`). A file shorter than the range is an `UnexpectedEof` error.
+pub(crate) fn read_range(path: &Path, offset: u64, len: u64, direct: bool) -> io::Result<Bytes> {
+    let file = if direct {
+        match OpenOptions::new().read(true).custom_flags(libc::O_DIRECT).open(path) {
+            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => None,
+            other => Some(other?),
+        }
+    } else {
+        None
+    };
+    let Some(file) = file else {
+        return read_plain(&File::open(path)?, offset, len);
+    };
+    let too_long = || io::Error::new(io::ErrorKind::InvalidInput, "range too long for one read");
+    let first = offset - offset % ALIGN as u64;
+    let end = offset.checked_add(len).ok_or_else(too_long)?;
+    let span = usize::try_from(end.div_ceil(ALIGN as u64) * ALIGN as u64 - first).map_err(|_| too_long())?;
+    let mut buffer = vec![0u8; span.checked_add(ALIGN).ok_or_else(too_long)?];
+    let start = (ALIGN - buffer.as_ptr().addr() % ALIGN) % ALIGN;
+    let mut got = 0usize;
+    while got < span {
+        // Every read but the one that meets the end of the file is whole blocks long.
+        let read = file.read_at(&mut buffer[start + got..start + span], first + got as u64)?;
+        if read == 0 {
+            break;
+        }
+        got += read;
+    }
+    let skip = (offset - first) as usize;
+    if (got as u64) < (offset - first) + len {
+        return Err(short_object());
+    }
+    Ok(Bytes::from(buffer).slice(start + skip..start + skip + len as usize))
+}
+
+fn read_plain(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
+    let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buffer = vec![0u8; len];
+    file.read_exact_at(&mut buffer, offset).map_err(|error| match error.kind() {
+        io::ErrorKind::UnexpectedEof => short_object(),
+        _ => error,
+    })?;
+    Ok(Bytes::from(buffer))
+}
+
+fn short_object() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "object shorter than the requested range")
 }
 
 /// Direct writes through an aligned bounce buffer.
@@ -168,6 +221,30 @@ mod tests {
                 assert_eq!(round_trip(false, &data, piece), data, "plain: len {len}, pieces of {piece}");
             }
         }
+    }
+
+    #[test]
+    fn reads_any_range_byte_exact_and_refuses_one_past_the_end() {
+        let dir = disk_dir();
+        let direct = probe(dir.path());
+        let len = 3 * ALIGN + 17;
+        let data = pattern(len);
+        let path = dir.path().join("object");
+        std::fs::write(&path, &data).unwrap();
+        for use_direct in [direct, false] {
+            for (offset, n) in
+                [(0, len), (1, 1), (ALIGN - 1, 2), (ALIGN, ALIGN), (5, len - 5), (len, 0), (len - 1, 1)]
+            {
+                let got = read_range(&path, offset as u64, n as u64, use_direct).unwrap();
+                assert_eq!(&got[..], &data[offset..offset + n], "{offset}+{n}, direct {use_direct}");
+            }
+            for (offset, n) in [(0, len + 1), (len, 1), (len + ALIGN, 1)] {
+                let error = read_range(&path, offset as u64, n as u64, use_direct).unwrap_err();
+                assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "{offset}+{n}, direct {use_direct}");
+            }
+        }
+        let missing = read_range(&dir.path().join("missing"), 0, 1, direct).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -227,6 +227,13 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    /// Past the page cache: the bytes go from the device into the returned buffer, without
+    /// the kernel's copy into (and later eviction from) cache pages no one will read again.
+    async fn get_range_once(&self, key: &BlobKey, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+        let (path, direct) = (self.path(key), self.direct);
+        join(tokio::task::spawn_blocking(move || direct::read_range(&path, offset, len, direct))).await
+    }
+
     /// All reads in one trip to the blocking pool (git packs read thousands of small objects).
     async fn get_many(&self, keys: &[BlobKey]) -> Vec<Result<Bytes, StorageError>> {
         let paths: Vec<PathBuf> = keys.iter().map(|key| self.path(key)).collect();

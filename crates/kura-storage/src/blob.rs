@@ -94,6 +94,13 @@ pub trait BlobStore: Send + Sync + 'static {
         Ok(buffer.freeze())
     }
 
+    /// [`BlobStore::get_range`] for a read that will not be repeated soon (content hashed
+    /// back after an upload, multipart parts joined once): an engine with a cache may bypass
+    /// it. The same bytes and errors as `get_range`, which is the default.
+    async fn get_range_once(&self, key: &BlobKey, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+        self.get_range(key, offset, len).await
+    }
+
     /// Reads a whole (small) object into memory.
     async fn get_bytes(&self, key: &BlobKey) -> Result<Bytes, StorageError>;
 

@@ -277,6 +277,19 @@ pub async fn blob_store(store: &dyn BlobStore) {
     assert_eq!(&store.get_range(&key, 0, 11).await.unwrap()[..], b"hello world");
     assert!(store.get_range(&key, 6, 6).await.is_err(), "a range past the end is an error");
     assert!(matches!(store.get_range(&BlobKey::new("test/none"), 0, 1).await, Err(StorageError::NotFound)));
+    for (offset, len) in [(0, 11), (2, 3), (6, 5), (11, 0)] {
+        let once = store.get_range_once(&key, offset, len).await.unwrap();
+        assert_eq!(
+            &once[..],
+            &b"hello world"[offset as usize..(offset + len) as usize],
+            "once {offset}+{len}"
+        );
+    }
+    assert!(store.get_range_once(&key, 6, 6).await.is_err(), "a range past the end is an error");
+    assert!(matches!(
+        store.get_range_once(&BlobKey::new("test/none"), 0, 1).await,
+        Err(StorageError::NotFound)
+    ));
 
     // A failing stream stores nothing, even over an existing key.
     let failing = vec![Ok(Bytes::from_static(b"partial")), Err(std::io::Error::other("hash mismatch"))];
