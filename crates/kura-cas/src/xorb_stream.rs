@@ -41,6 +41,11 @@ impl XorbValidator {
         self.records_len + self.pending.len() as u64 + self.footer.as_ref().map_or(0, |f| f.len() as u64)
     }
 
+    /// Where the footer begins in the body, once it has: every byte before it is a record.
+    pub fn footer_start(&self) -> Option<u64> {
+        self.footer.as_ref().map(|_| self.records_len)
+    }
+
     /// Feeds the next piece of the body.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), CasError> {
         let total = self.received() + data.len() as u64;

@@ -152,9 +152,17 @@ fn streaming_validation_matches_whole_body_for_any_split() {
         let expected = parse_xorb(body).unwrap();
         for piece in [1usize, 3, 8, 9, 1000, 65_536] {
             let mut validator = XorbValidator::new();
+            // What a streaming receiver keeps of each piece: the bytes before the footer.
+            let mut kept = Vec::new();
             for slice in body.chunks(piece) {
+                let at = validator.received();
                 validator.push(slice).unwrap();
+                let keep =
+                    validator.footer_start().map_or(slice.len() as u64, |start| start.saturating_sub(at));
+                kept.extend_from_slice(&slice[..(keep as usize).min(slice.len())]);
             }
+            assert_eq!(kept.len() as u64, expected.records_len, "piece size {piece}");
+            assert_eq!(kept, body[..kept.len()], "piece size {piece}");
             assert_eq!(validator.finish().unwrap(), expected, "piece size {piece}");
         }
     }

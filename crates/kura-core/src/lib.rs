@@ -86,6 +86,7 @@ pub struct ClientAddress(pub std::net::IpAddr);
 mod xet;
 mod xet_ingest;
 mod xet_read;
+mod xet_receive;
 mod xet_shard;
 mod xet_token;
 

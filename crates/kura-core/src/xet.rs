@@ -8,14 +8,16 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use kura_cas::{
     CasError, FileTerm, MerkleHash, XorbChunk, XorbChunkEntry, XorbEntry, XorbInfo, dedup_shard,
-    is_global_dedup_eligible, overlapping_terms, plan_reconstruction, validate_xorb,
+    is_global_dedup_eligible, overlapping_terms, plan_reconstruction,
 };
 use kura_model::{ByteRange, Sha256};
 use kura_storage::{BlobKey, RepoRecord, StorageError, XetFileRecord};
 
+use crate::ByteStream;
 use crate::error::{CoreError, Result};
 use crate::lfs::PRESIGNED_TTL;
 use crate::services::Xet;
+use crate::xet_receive::ReceivingXorb;
 use crate::xet_token::{XetGrant, XetScope};
 
 /// One term of a file: chunks `[start, end)` of a xorb holding `unpacked` raw bytes.
@@ -125,31 +127,36 @@ fn decode_chunk_table(bytes: &[u8]) -> Result<Vec<StoredChunk>> {
 }
 
 impl Xet<'_> {
-    /// Verifies and stores an uploaded xorb. `Ok(false)` when it was already stored.
-    pub async fn put_xorb(&self, grant: &XetGrant, hash: &MerkleHash, body: Bytes) -> Result<bool> {
+    /// Verifies and stores an uploaded xorb as it streams in. `Ok(false)` when it was
+    /// already stored (the body is still checked). The records blob is published only once
+    /// the whole xorb is valid; its chunk table follows, then the index row that makes both
+    /// visible.
+    pub async fn put_xorb(&self, grant: &XetGrant, hash: &MerkleHash, body: ByteStream) -> Result<bool> {
         if !grant.write {
             return Err(CoreError::Forbidden("This Xet token is read-only".to_owned()));
         }
         self.xet_access(grant).await?;
-        // Decoding and hashing up to 64 MiB is CPU work: keep it off the async workers.
-        let (checked, expected) = (body.clone(), *hash);
-        let info = tokio::task::spawn_blocking(move || validate_xorb(&checked, &expected))
-            .await
-            .map_err(|e| CoreError::Corrupt(format!("xorb check failed: {e}")))?
-            .map_err(|e| CoreError::invalid(format!("Rejected xorb: {e}")))?;
-        if self.meta.xorb_exists(&hash.to_hex()).await? {
+        let known = self.meta.xorb_exists(&hash.to_hex()).await?;
+        let mut receiving = ReceivingXorb::start(body, *hash);
+        let stored = if known {
+            receiving.drain().await;
+            Ok(0)
+        } else {
+            self.blobs.put(&xorb_key(hash), receiving.records()).await
+        };
+        // A refused body fails the store too: the refusal is what the client needs to hear.
+        let info = receiving.finish().await?;
+        stored?;
+        if known {
             return Ok(false);
         }
-        self.store_xorb_blobs(&info, body.slice(..info.records_len as usize)).await?;
+        let table = encode_chunk_table(&info.chunks);
+        self.blobs.put_bytes(&chunk_table_key(&info.hash), table).await?;
         self.index_xorb(&info).await
     }
 
-    /// Writes a xorb's records and chunk table (chunk table first: readers look it up first).
-    pub(crate) async fn store_xorb_blobs(&self, info: &XorbInfo, records: Bytes) -> Result<()> {
-        self.store_xorb_task(info, records).await
-    }
-
-    /// The same as [`Xet::store_xorb_blobs`], as a task that owns what it needs (to spawn it).
+    /// Writes a converted xorb's records and chunk table (chunk table first), as a task that owns
+    /// what it needs (to spawn it). Nothing is visible before [`Xet::index_xorb`].
     pub(crate) fn store_xorb_task(
         &self,
         info: &XorbInfo,

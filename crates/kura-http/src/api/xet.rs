@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::route::{CasRoute, RepoRef};
 
 /// Largest xorb body accepted: 64 MiB of raw chunks plus headers and an optional footer.
-const MAX_XORB_BODY: usize = 66 << 20;
+const MAX_XORB_BODY: u64 = 66 << 20;
 /// Largest shard body accepted.
 const MAX_SHARD_BODY: usize = 64 << 20;
 
@@ -70,8 +70,14 @@ pub(crate) async fn cas(ctx: &mut Ctx, route: CasRoute) -> ApiResult {
         (Method::POST, CasRoute::Xorb { hash }) => {
             let grant = grant()?;
             let hash = parse_hash(&hash)?;
-            let body = ctx.body_bytes(MAX_XORB_BODY).await?;
-            let inserted = hub.xet().put_xorb(&grant, &hash, body).await?;
+            if ctx.declared_length().is_some_and(|length| length > MAX_XORB_BODY) {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("Request body is larger than {MAX_XORB_BODY} bytes"),
+                ));
+            }
+            // Streamed: the validator refuses a body past the largest serialized xorb.
+            let inserted = hub.xet().put_xorb(&grant, &hash, ctx.body_stream()).await?;
             Ok(json(XorbUploadView { was_inserted: inserted }))
         }
         (Method::POST, CasRoute::Shard) => {

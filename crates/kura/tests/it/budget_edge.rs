@@ -241,8 +241,9 @@ async fn sigterm_finishes_the_request_in_flight_and_closes_idle_connections() {
     assert!(server.exited_within(Duration::from_secs(10)), "the server did not exit");
 }
 
-/// Finding 7: 24 concurrent 64 MiB xorb uploads, each buffered whole by the server, wait
-/// for each other in the body budget instead of adding up to 1.5 GB.
+/// Finding 7: 24 concurrent 64 MiB xorb uploads once each took 64 MiB of memory. Xorbs now
+/// stream to the store as they are validated, so none is held whole: all are refused (a bad
+/// format is found at its first bytes) and the server stays healthy.
 #[tokio::test]
 async fn concurrent_xorb_uploads_share_the_body_budget() {
     let mut server = CappedServer::start().await;

@@ -51,3 +51,4 @@ mod web_pages;
 mod web_viewer;
 mod write;
 mod xet;
+mod xet_stream;

@@ -58,7 +58,7 @@ async fn token(server: &TestServer, bearer: &str, repo: &str, kind: &str) -> req
     server.get(&format!("/api/models/{repo}/xet-{kind}-token/main")).bearer_auth(bearer).send().await.unwrap()
 }
 
-async fn write_token(server: &TestServer, repo: &str) -> (String, String) {
+pub(crate) async fn write_token(server: &TestServer, repo: &str) -> (String, String) {
     let response = token(server, &server.alice, repo, "write").await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "x-xet-access-token").is_some());
