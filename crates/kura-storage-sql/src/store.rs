@@ -7,6 +7,9 @@ use kura_storage::*;
 use crate::pool::{BeginWrite, SqlStore, db_error, with_pool};
 use crate::rows::{self, UserRow, XetFileRow};
 
+/// A user's organizations and roles, by user id (also read by `sync_read`).
+pub(crate) const USER_ORGS: &str = "SELECT org, role FROM org_members WHERE user_id = $1 ORDER BY org";
+
 type Result<T> = std::result::Result<T, StorageError>;
 
 fn size_to_i64(size: u64) -> Result<i64> {
@@ -152,10 +155,12 @@ impl MetadataStore for SqlStore {
     }
 
     async fn user_orgs(&self, user: i64) -> Result<Vec<(String, OrgRole)>> {
-        let pairs: Vec<(String, String)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT org, role FROM org_members WHERE user_id = $1 ORDER BY org")
-                .bind(user).fetch_all(pool).await.map_err(db_error)?
-        });
+        let pairs: Vec<(String, String)> = match self.reader.as_ref().map(|reader| reader.user_orgs(user)) {
+            Some(Ok(pairs)) => pairs,
+            _ => with_pool!(self, pool => {
+                sqlx::query_as(USER_ORGS).bind(user).fetch_all(pool).await.map_err(db_error)?
+            }),
+        };
         Ok(pairs
             .into_iter()
             .map(|(org, role)| (org, OrgRole::parse(&role).unwrap_or(OrgRole::Read)))

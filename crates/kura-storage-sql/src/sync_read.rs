@@ -1,5 +1,5 @@
-//! The reads every request makes first (its repo's row, its token and user), answered on the
-//! calling thread from a small pool of plain SQLite connections.
+//! The reads every request makes first (its repo's row, its token and user, the user's
+//! organizations), answered on the calling thread from a small pool of plain SQLite connections.
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands every query and its rows
 //! over channels: two thread wake-ups per query, which measured as about half of kura's CPU on
@@ -114,6 +114,17 @@ impl SyncReader {
                 }
             }
             Ok(record)
+        })
+    }
+
+    /// The same read as `MetadataStore::user_orgs` (every authorization of an org's repo
+    /// asks it): (org, role) pairs by org name.
+    pub(crate) fn user_orgs(&self, user: i64) -> Result<Vec<(String, String)>> {
+        self.with(|conn| {
+            let mut statement = conn.prepare_cached(crate::store::USER_ORGS).map_err(backend)?;
+            let rows =
+                statement.query_map(params![user], |row| Ok((row.get(0)?, row.get(1)?))).map_err(backend)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(backend)
         })
     }
 

@@ -59,6 +59,15 @@ pub async fn metadata_store(store: &dyn MetadataStore) {
     store.set_org_member("acme", bob.id, OrgRole::Read).await.unwrap();
     store.set_org_member("acme", bob.id, OrgRole::Write).await.unwrap();
     assert_eq!(store.user_orgs(bob.id).await.unwrap(), vec![("acme".to_owned(), OrgRole::Write)]);
+    // Several orgs come by name, each with its own role.
+    let carol = store.create_user("carol", false, 3).await.unwrap();
+    assert_eq!(store.user_orgs(carol.id).await.unwrap(), vec![]);
+    store.create_org("zeta-lab", carol.id, 3).await.unwrap();
+    store.create_org("beta-lab", carol.id, 3).await.unwrap();
+    assert_eq!(
+        store.user_orgs(carol.id).await.unwrap(),
+        vec![("beta-lab".to_owned(), OrgRole::Admin), ("zeta-lab".to_owned(), OrgRole::Admin)]
+    );
     let members = store.org_members("acme").await.unwrap();
     let names: Vec<(&str, OrgRole)> = members.iter().map(|(u, r)| (u.name.as_str(), *r)).collect();
     assert_eq!(names, vec![("alice", OrgRole::Admin), ("bob", OrgRole::Write)]);
