@@ -183,6 +183,11 @@ impl ContentStore {
         Ok((joined, keys))
     }
 
+    /// The keys of parts `1..=parts` of an upload (to delete them once it is complete).
+    pub(crate) fn part_keys(upload_id: &str, parts: u32) -> Vec<BlobKey> {
+        (1..=parts).map(|part| part_key(upload_id, part)).collect()
+    }
+
     pub(crate) async fn delete_parts(&self, keys: &[BlobKey]) {
         for key in keys {
             let _ = self.blobs.delete(key).await;

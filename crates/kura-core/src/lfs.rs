@@ -9,6 +9,7 @@ use kura_storage::RepoRecord;
 use crate::ByteStream;
 use crate::auth::{FilesAccess, Identity};
 use crate::claims::{self, Claim, Kind, text};
+use crate::content::ContentStore;
 use crate::error::{CoreError, Result};
 use crate::issuer::Issuer;
 use crate::services::Files;
@@ -263,7 +264,17 @@ impl Files<'_> {
             return Err(CoreError::Forbidden("This URL does not allow part uploads".to_owned()));
         };
         self.capability_repo(capability).await?;
-        self.content.put_part(upload, *part, self.part_size(capability.size), body).await
+        let early = &self.hub.xet_state.early;
+        let feed = early.feed(self.hub, upload, *part, capability.oid, capability.size);
+        let body = match &feed {
+            Some(feed) => feed.tee(body),
+            None => body,
+        };
+        let stored = self.content.put_part(upload, *part, self.part_size(capability.size), body).await;
+        if let Some(feed) = feed {
+            feed.stored(stored.is_ok());
+        }
+        stored
     }
 
     /// Assembles and verifies a multipart upload.
@@ -272,9 +283,16 @@ impl Files<'_> {
             return Err(CoreError::Forbidden("This URL does not complete uploads".to_owned()));
         };
         let repo = self.capability_repo(capability).await?;
-        let (joined, keys) = self.content.joined_parts(upload, *parts).await?;
-        let outcome = self.hub.xet().ingest_as_xet(capability.oid, capability.size, joined).await;
-        self.content.delete_parts(&keys).await;
+        let early = self.hub.xet_state.early.finish(upload, *parts, capability.oid, capability.size).await;
+        let outcome = match early {
+            Some(Ok(())) => Ok(()),
+            // No early conversion to use, or one that failed: join the stored parts.
+            _ => {
+                let (joined, _) = self.content.joined_parts(upload, *parts).await?;
+                self.hub.xet().ingest_as_xet(capability.oid, capability.size, joined).await
+            }
+        };
+        self.content.delete_parts(&ContentStore::part_keys(upload, *parts)).await;
         outcome?;
         Ok(self.meta.link_lfs_object(repo.id, &capability.oid).await?)
     }

@@ -38,6 +38,7 @@ mod issuer;
 mod jobs;
 mod last_commit;
 mod lfs;
+mod lfs_early;
 mod likes;
 mod limits;
 mod login_limit;

@@ -92,11 +92,16 @@ impl RepoState {
 /// State of [`Xet`].
 pub(crate) struct XetState {
     pub(crate) chunk_tables: cache::ByteCache<MerkleHash, Arc<Vec<xet::StoredChunk>>>,
+    /// Multipart uploads converted while their parts arrive.
+    pub(crate) early: Arc<crate::lfs_early::EarlyConversions>,
 }
 
 impl XetState {
     pub(crate) fn new() -> Self {
-        Self { chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10) }
+        Self {
+            chunk_tables: cache::ByteCache::new(cache::CHUNK_TABLE_CACHE_BYTES, 64 << 10),
+            early: Arc::default(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-async fn batch(server: &TestServer, token: &str, oid: &str, size: usize) -> Value {
+pub(crate) async fn batch(server: &TestServer, token: &str, oid: &str, size: usize) -> Value {
     let response = server
         .post("/alice/m.git/info/lfs/objects/batch")
         .bearer_auth(token)
@@ -17,7 +17,7 @@ async fn batch(server: &TestServer, token: &str, oid: &str, size: usize) -> Valu
     response.json().await.unwrap()
 }
 
-fn lfs_line(path: &str, oid: &str, size: usize) -> Value {
+pub(crate) fn lfs_line(path: &str, oid: &str, size: usize) -> Value {
     json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": size}})
 }
 

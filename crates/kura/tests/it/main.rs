@@ -20,6 +20,7 @@ mod history_pages;
 mod history_rewrite;
 mod index;
 mod lfs;
+mod lfs_early;
 mod maintenance;
 mod matrix;
 mod matrix_access;
