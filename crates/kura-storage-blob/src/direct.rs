@@ -8,8 +8,8 @@
 //! so bytes go through an aligned bounce buffer (one memcpy), the last block is padded with
 //! zeros, and the file is truncated to its length before the fsync.
 //!
-//! Whether a directory takes `O_DIRECT` is probed once when the store opens (tmpfs, for one,
-//! refuses it); where it does not, writes are plain buffered writes, as before.
+//! Whether a directory takes `O_DIRECT` is probed once when the store opens (not every
+//! filesystem does); where it does not, writes are plain buffered writes, as before.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
