@@ -29,6 +29,9 @@ const POLL: Duration = Duration::from_secs(2);
 pub(crate) const INDEX_COMMIT: &str = "index-commit";
 /// `export-parquet`: the dataset viewer's parquet export of a dataset's `main` (same payload).
 pub(crate) const EXPORT_PARQUET: &str = "export-parquet";
+/// `discard-xorb`: deletes the blobs of a xorb, keyed by its hash, unless it was indexed by
+/// the time the job runs (a day after a conversion that wrote it failed; see `Xet::discard_later`).
+pub(crate) const DISCARD_XORB: &str = "discard-xorb";
 
 /// `index-commit`: compute what the hub knows about a commit's files, reading them through
 /// `repo`'s files (the repo the commit landed in).
@@ -191,6 +194,13 @@ impl Jobs<'_> {
                     CoreError::Corrupt(format!("a malformed {EXPORT_PARQUET} job: {error}"))
                 })?;
                 self.hub.viewer().run_export_job(&task).await
+            }
+            DISCARD_XORB => {
+                let hash = kura_cas::MerkleHash::from_hex(&job.key).map_err(|_| {
+                    CoreError::Corrupt(format!("a malformed {DISCARD_XORB} job: {}", job.key))
+                })?;
+                self.hub.xet().discard_xorb_blobs(&hash).await;
+                Ok(())
             }
             other => Err(CoreError::Corrupt(format!("unknown job kind {other:?} (a newer replica's job?)"))),
         }

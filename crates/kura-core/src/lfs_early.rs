@@ -64,6 +64,17 @@ pub(crate) struct PartFeed {
     early: OwnedMutexGuard<Early>,
     upload: String,
     table: Arc<EarlyConversions>,
+    /// Set once the part is stored: a feed dropped before (its request cut short) has fed a
+    /// part that may be sent again, so the conversion cannot go on.
+    stored: bool,
+}
+
+impl Drop for PartFeed {
+    fn drop(&mut self) {
+        if !self.stored {
+            self.table.remove(&self.upload);
+        }
+    }
 }
 
 impl EarlyConversions {
@@ -103,7 +114,7 @@ impl EarlyConversions {
             live.remove(upload);
             return None;
         }
-        Some(PartFeed { early, upload: upload.to_owned(), table: self.clone() })
+        Some(PartFeed { early, upload: upload.to_owned(), table: self.clone(), stored: false })
     }
 
     /// Ends `upload`'s early conversion, if it has had exactly parts `1..=parts`, and says
@@ -164,8 +175,8 @@ impl PartFeed {
         if ok {
             self.early.next_part += 1;
             self.early.touched = Instant::now();
-        } else {
-            self.table.remove(&self.upload);
+            self.stored = true;
         }
+        // Otherwise dropping the feed drops the conversion.
     }
 }

@@ -20,6 +20,10 @@ use crate::services::Xet;
 use crate::xet_receive::ReceivingXorb;
 use crate::xet_token::{XetGrant, XetScope};
 
+/// How long the xorbs of a failed conversion are kept before they are deleted (unless indexed
+/// by then): as long as `fsck` keeps orphans.
+const DISCARD_GRACE_MS: i64 = 24 * 3600 * 1000;
+
 /// One term of a file: chunks `[start, end)` of a xorb holding `unpacked` raw bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Term {
@@ -172,7 +176,21 @@ impl Xet<'_> {
         }
     }
 
-    /// Removes the blobs of a xorb that never got indexed (a rejected upload).
+    /// Queues the removal of a xorb that a failed conversion wrote, for a day later.
+    ///
+    /// Not at once: conversions of the same bytes write the same xorbs, and another one (any
+    /// user's, on any replica) may have written this very blob and be about to index it. The
+    /// job deletes it only if it is still unindexed then; until then it is an orphan, as a
+    /// crash leaves (`fsck` reports and keeps those for the same day).
+    pub(crate) async fn discard_later(&self, hash: &MerkleHash) {
+        let due = self.now_millis() + DISCARD_GRACE_MS;
+        let queued = self.meta.enqueue_job(crate::jobs::DISCARD_XORB, &hash.to_hex(), "", due, true).await;
+        if let Err(error) = queued {
+            tracing::warn!(%error, xorb = %hash.to_hex(), "could not queue the removal of a xorb; fsck will find it");
+        }
+    }
+
+    /// Removes the blobs of a xorb that never got indexed (a failed conversion, a day later).
     pub(crate) async fn discard_xorb_blobs(&self, hash: &MerkleHash) {
         if matches!(self.meta.xorb_exists(&hash.to_hex()).await, Ok(false)) {
             let _ = self.blobs.delete(&xorb_key(hash)).await;

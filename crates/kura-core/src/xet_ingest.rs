@@ -1,7 +1,8 @@
 //! Whole-file uploads (Git LFS today; git push and the mirror later) converted on the server
 //! into Xet chunks and xorbs, so every protocol shares one deduplicated store. Chunks already
 //! known through the global dedup index are referenced, not stored again. Nothing is indexed
-//! before the body's SHA-256 and size are verified; on a mismatch the new xorbs are deleted.
+//! before the body's SHA-256 and size are verified; on a mismatch the new xorbs are deleted a
+//! day later, unless another conversion of the same bytes indexed them meanwhile.
 
 use std::collections::HashMap;
 
@@ -168,7 +169,7 @@ impl Xet<'_> {
         if let Err(error) = outcome {
             conversion.wait_for_store().await.ok();
             for info in &conversion.written {
-                self.discard_xorb_blobs(&info.hash).await;
+                self.discard_later(&info.hash).await;
             }
             return Err(error);
         }

@@ -77,6 +77,10 @@ impl ReceivingXorb {
             (&mut self.worker).await.map_err(|e| CoreError::Corrupt(format!("xorb check failed: {e}")))?;
         match outcome {
             Ok(info) => Ok(info),
+            // A body longer than any xorb (it may declare no length) is too large, not malformed.
+            Err(Refusal::Invalid(error @ CasError::LimitExceeded { what: "serialized xorb length", .. })) => {
+                Err(CoreError::TooLarge(format!("Rejected xorb: {error}")))
+            }
             Err(Refusal::Invalid(error)) => Err(CoreError::invalid(format!("Rejected xorb: {error}"))),
             Err(Refusal::Interrupted(error)) => Err(interrupted(error)),
         }

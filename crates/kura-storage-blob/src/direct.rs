@@ -31,11 +31,12 @@ pub(crate) enum TempWriter {
 }
 
 impl TempWriter {
-    /// Creates `path` (which must not exist), for direct writes when `direct`.
-    pub(crate) fn create(path: &Path, direct: bool) -> io::Result<Self> {
+    /// Creates `path` (which must not exist), for direct writes when `direct`; `size` is what
+    /// will be written, if known (a small object gets a small bounce buffer).
+    pub(crate) fn create(path: &Path, direct: bool, size: Option<usize>) -> io::Result<Self> {
         if direct {
             let file = open_direct(path)?;
-            return Ok(Self::Direct(DirectWriter::new(file)));
+            return Ok(Self::Direct(DirectWriter::new(file, size.unwrap_or(BUFFER))));
         }
         Ok(Self::Plain(OpenOptions::new().write(true).create_new(true).open(path)?))
     }
@@ -65,10 +66,14 @@ fn open_direct(path: &Path) -> io::Result<File> {
 pub(crate) fn probe(dir: &Path) -> bool {
     let path = dir.join(format!("direct-probe-{:016x}", rand::random::<u64>()));
     let outcome = (|| {
-        let mut writer = DirectWriter::new(open_direct(&path)?);
+        let mut writer = DirectWriter::new(open_direct(&path)?, ALIGN + 1);
         writer.write_all(&[0x5a; ALIGN + 1])?;
         writer.finish()?;
-        Ok::<_, io::Error>(std::fs::metadata(&path)?.len() == ALIGN as u64 + 1)
+        // Reads too, including one that ends inside the last block.
+        let back = read_range(&path, 1, ALIGN as u64, true)?;
+        Ok::<_, io::Error>(
+            std::fs::metadata(&path)?.len() == ALIGN as u64 + 1 && back.iter().all(|&b| b == 0x5a),
+        )
     })();
     let _ = std::fs::remove_file(&path);
     matches!(outcome, Ok(true))
@@ -92,17 +97,19 @@ pub(crate) fn read_range(path: &Path, offset: u64, len: u64, direct: bool) -> io
     let too_long = || io::Error::new(io::ErrorKind::InvalidInput, "range too long for one read");
     let first = offset - offset % ALIGN as u64;
     let end = offset.checked_add(len).ok_or_else(too_long)?;
-    let span = usize::try_from(end.div_ceil(ALIGN as u64) * ALIGN as u64 - first).map_err(|_| too_long())?;
+    let aligned_end = end.div_ceil(ALIGN as u64).checked_mul(ALIGN as u64).ok_or_else(too_long)?;
+    let span = usize::try_from(aligned_end - first).map_err(|_| too_long())?;
     let mut buffer = vec![0u8; span.checked_add(ALIGN).ok_or_else(too_long)?];
     let start = (ALIGN - buffer.as_ptr().addr() % ALIGN) % ALIGN;
     let mut got = 0usize;
     while got < span {
-        // Every read but the one that meets the end of the file is whole blocks long.
         let read = file.read_at(&mut buffer[start + got..start + span], first + got as u64)?;
-        if read == 0 {
+        got += read;
+        // A short read of a regular file is its end: reading on would be at an unaligned
+        // offset, which some kernels refuse instead of answering 0.
+        if read == 0 || !read.is_multiple_of(ALIGN) {
             break;
         }
-        got += read;
     }
     let skip = (offset - first) as usize;
     if (got as u64) < (offset - first) + len {
@@ -128,30 +135,33 @@ fn short_object() -> io::Error {
 /// Direct writes through an aligned bounce buffer.
 pub(crate) struct DirectWriter {
     file: File,
-    /// Over-allocated by `ALIGN`, so an aligned window of `BUFFER` bytes fits at `start`.
+    /// Over-allocated by `ALIGN`, so an aligned window of `window` bytes fits at `start`.
     buffer: Vec<u8>,
     start: usize,
+    window: usize,
     filled: usize,
     written: u64,
 }
 
 impl DirectWriter {
-    fn new(file: File) -> Self {
-        let buffer = vec![0u8; BUFFER + ALIGN];
+    /// A writer whose bounce buffer fits `size` bytes, up to `BUFFER`.
+    fn new(file: File, size: usize) -> Self {
+        let window = size.clamp(1, BUFFER).div_ceil(ALIGN) * ALIGN;
+        let buffer = vec![0u8; window + ALIGN];
         let misalignment = buffer.as_ptr().addr() % ALIGN;
         let start = (ALIGN - misalignment) % ALIGN;
-        Self { file, buffer, start, filled: 0, written: 0 }
+        Self { file, buffer, start, window, filled: 0, written: 0 }
     }
 
     fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            let take = data.len().min(BUFFER - self.filled);
+            let take = data.len().min(self.window - self.filled);
             let at = self.start + self.filled;
             self.buffer[at..at + take].copy_from_slice(&data[..take]);
             self.filled += take;
             data = &data[take..];
-            if self.filled == BUFFER {
-                self.flush_window(BUFFER)?;
+            if self.filled == self.window {
+                self.flush_window(self.window)?;
             }
         }
         Ok(())
@@ -190,7 +200,9 @@ mod tests {
     fn round_trip(direct: bool, data: &[u8], piece: usize) -> Vec<u8> {
         let dir = disk_dir();
         let path = dir.path().join("object");
-        let mut writer = TempWriter::create(&path, direct).unwrap();
+        // Pieces of a whole MiB stand for a stream of unknown size; the others say the size.
+        let size = (piece != 1 << 20).then_some(data.len());
+        let mut writer = TempWriter::create(&path, direct, size).unwrap();
         assert_eq!(matches!(writer, TempWriter::Direct(_)), direct);
         for part in data.chunks(piece.max(1)) {
             writer.write_all(part).unwrap();
@@ -261,7 +273,7 @@ mod tests {
         let path = dir.path().join("taken");
         std::fs::write(&path, b"kept").unwrap();
         for direct in [true, false] {
-            assert!(TempWriter::create(&path, direct).is_err());
+            assert!(TempWriter::create(&path, direct, None).is_err());
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"kept");
     }

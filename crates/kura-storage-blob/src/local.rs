@@ -108,7 +108,7 @@ impl LocalBlobStore {
     /// is written while the next is gathered.
     async fn write_temp(&self, temp: &Path, mut body: ByteStream) -> Result<u64, StorageError> {
         let (path, direct) = (temp.to_owned(), self.direct);
-        let file = join(tokio::task::spawn_blocking(move || TempWriter::create(&path, direct))).await?;
+        let file = join(tokio::task::spawn_blocking(move || TempWriter::create(&path, direct, None))).await?;
         let mut writing: Option<tokio::task::JoinHandle<std::io::Result<TempWriter>>> = None;
         let mut file = Some(file);
         let mut batch = Vec::new();
@@ -178,7 +178,7 @@ impl BlobStore for LocalBlobStore {
         let (target, direct) = (self.path(key), self.direct);
         let write = move || -> std::io::Result<()> {
             let written = (|| {
-                let mut file = TempWriter::create(&temp, direct)?;
+                let mut file = TempWriter::create(&temp, direct, Some(data.len()))?;
                 file.write_all(&data)?;
                 file.finish()?;
                 let parent = target.parent().expect("object paths have a parent");

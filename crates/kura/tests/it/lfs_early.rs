@@ -101,9 +101,79 @@ async fn parts_that_do_not_hash_to_the_oid_are_refused_and_nothing_is_recorded()
     let line = lfs_line("big.bin", &oid, data.len());
     let commit = server.commit(&server.alice, "alice/m", "main", &[line], None).await;
     assert_ne!(commit.status(), 200, "a commit may not name an object that was never stored");
-    assert_eq!(
-        std::fs::read_dir(server.data_dir().join("blobs/xet/xorbs")).map_or(0, |d| d.count()),
-        0,
-        "the refused conversions left no xorb behind"
-    );
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path)
+            } else {
+                found.insert(path);
+            }
+        }
+    }
+    found
+}
+
+/// Pseudo-random bytes, more than one ingest xorb (32 MiB) so a conversion writes xorbs
+/// before the end of the body shows the SHA-256 is wrong.
+fn large(seed: u32) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..(33u32 << 20) + 77)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+/// A failed conversion's xorbs are deleted a day later, not at once: another conversion of the
+/// same bytes (anyone's) writes the same xorbs and may index them meanwhile; those are kept.
+#[tokio::test]
+async fn a_failed_conversions_xorbs_go_a_day_later_unless_indexed_meanwhile() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/m", false).await;
+    let xorbs = server.data_dir().join("blobs/xet/xorbs");
+    let order: Vec<usize> = (1..=34).collect();
+    let shared = large(7);
+    let mut wrong = shared.clone();
+    *wrong.last_mut().unwrap() ^= 1;
+    let (url, body) = put_parts(&server, &sha256_hex(&shared), &wrong, &order).await;
+    assert_eq!(complete(&server, &url, &body).await, 400);
+    let after_shared = files_under(&xorbs);
+    assert!(!after_shared.is_empty(), "the failed conversion wrote xorbs before it failed");
+
+    let lone = large(11);
+    let mut wrong = lone.clone();
+    *wrong.last_mut().unwrap() ^= 1;
+    let (url, body) = put_parts(&server, &sha256_hex(&lone), &wrong, &order).await;
+    assert_eq!(complete(&server, &url, &body).await, 400);
+    let lone_orphans: Vec<_> = files_under(&xorbs).difference(&after_shared).cloned().collect();
+    assert!(!lone_orphans.is_empty());
+
+    // The right bytes for the first oid: the same xorbs, written again and indexed.
+    let oid = sha256_hex(&shared);
+    let (url, body) = put_parts(&server, &oid, &shared, &order).await;
+    assert_eq!(complete(&server, &url, &body).await, 200);
+    assert!(after_shared.iter().all(|p| p.exists()), "kept until the day is over");
+
+    server.advance_clock(std::time::Duration::from_secs(25 * 3600));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lone_orphans.iter().any(|p| p.exists()) {
+        assert!(std::time::Instant::now() < deadline, "the orphans of the lone upload were never deleted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(after_shared.iter().all(|p| p.exists()), "xorbs indexed meanwhile are kept");
+    let line = lfs_line("shared.bin", &oid, shared.len());
+    assert_eq!(server.commit(&server.alice, "alice/m", "main", &[line], None).await.status(), 200);
+    let got = server.get("/alice/m/resolve/main/shared.bin").send().await.unwrap().bytes().await.unwrap();
+    assert!(got == shared, "the file whose xorbs a failed conversion also wrote reads back whole");
 }
