@@ -1,5 +1,5 @@
-//! Receiving an uploaded xorb as a stream. Its records go on to the blob store while a
-//! blocking worker decodes and hashes them, so a xorb (up to 64 MiB) is never gathered into
+//! Receiving an uploaded xorb as a stream. Its records go on to the blob store while they are
+//! decoded and hashed on the blocking pool, batch by batch, so a xorb (up to 64 MiB) is never gathered into
 //! one buffer, and its bytes are never copied for the check. The records stream ends cleanly
 //! only after the worker has checked every record, the footer and the hash the upload claims;
 //! otherwise it ends with an error, and a blob store stores nothing from a stream that fails.
@@ -27,6 +27,8 @@ enum Refusal {
     Invalid(CasError),
     /// The body broke off.
     Interrupted(std::io::Error),
+    /// The check itself stopped (a panic on the blocking pool): kura's fault, not the body's.
+    Failed(String),
 }
 
 /// A xorb body being received: [`ReceivingXorb::records`] once, then [`ReceivingXorb::finish`].
@@ -41,7 +43,7 @@ impl ReceivingXorb {
     pub fn start(body: ByteStream, claimed: MerkleHash) -> Self {
         let (input, batches) = mpsc::channel(QUEUE);
         let (output, records) = mpsc::channel(QUEUE);
-        let worker = tokio::task::spawn_blocking(move || check(batches, output, claimed));
+        let worker = tokio::spawn(check(batches, output, claimed));
         let feeder = tokio::spawn(feed(body, input));
         Self { records: Some(records), feeder, worker }
     }
@@ -78,11 +80,15 @@ impl ReceivingXorb {
         match outcome {
             Ok(info) => Ok(info),
             // A body longer than any xorb (it may declare no length) is too large, not malformed.
-            Err(Refusal::Invalid(error @ CasError::LimitExceeded { what: "serialized xorb length", .. })) => {
-                Err(CoreError::TooLarge(format!("Rejected xorb: {error}")))
-            }
+            Err(Refusal::Invalid(
+                error @ CasError::LimitExceeded {
+                    what: "serialized xorb length" | "xorb uncompressed length",
+                    ..
+                },
+            )) => Err(CoreError::TooLarge(format!("Rejected xorb: {error}"))),
             Err(Refusal::Invalid(error)) => Err(CoreError::invalid(format!("Rejected xorb: {error}"))),
             Err(Refusal::Interrupted(error)) => Err(interrupted(error)),
+            Err(Refusal::Failed(why)) => Err(CoreError::Corrupt(format!("xorb check failed: {why}"))),
         }
     }
 }
@@ -124,41 +130,62 @@ async fn feed(mut body: ByteStream, input: mpsc::Sender<Batch>) {
     }
 }
 
-/// The blocking worker: validates every batch, passes its record bytes on, and at the end of
-/// the body checks the whole xorb. On a refusal the records stream gets an error first.
-fn check(
+/// The check: validates every batch on the blocking pool (one short trip per batch, so a slow
+/// body holds no thread while it waits), passes its record bytes on, and at the end of the
+/// body checks the whole xorb. On a refusal the records stream gets an error first.
+async fn check(
     mut batches: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Batch>,
     claimed: MerkleHash,
 ) -> std::result::Result<XorbInfo, Refusal> {
-    let refuse = |refusal: Refusal| {
-        let _ = output.blocking_send(Err(std::io::Error::other("the xorb was refused")));
+    let refuse = |refusal: Refusal| async {
+        let _ = output.send(Err(std::io::Error::other("the xorb was refused"))).await;
         Err(refusal)
     };
     let mut validator = XorbValidator::new();
-    while let Some(batch) = batches.blocking_recv() {
+    while let Some(batch) = batches.recv().await {
         let pieces = match batch {
             Ok(pieces) => pieces,
-            Err(error) => return refuse(Refusal::Interrupted(error)),
+            Err(error) => return refuse(Refusal::Interrupted(error)).await,
         };
-        let mut records = Vec::with_capacity(pieces.len());
-        for piece in pieces {
-            let at = validator.received();
-            if let Err(error) = validator.push(&piece) {
-                return refuse(Refusal::Invalid(error));
+        let pushed = tokio::task::spawn_blocking(move || {
+            let records = push(&mut validator, pieces);
+            (validator, records)
+        })
+        .await;
+        let (back, records) = match pushed {
+            Ok(pushed) => pushed,
+            Err(error) => return refuse(Refusal::Failed(error.to_string())).await,
+        };
+        validator = back;
+        match records {
+            // A closed output means the store gave up; the check still runs to the end.
+            Ok(records) => {
+                let _ = output.send(Ok(records)).await;
             }
-            // Bytes from the footer on are checked, not stored.
-            let keep = validator.footer_start().map_or(piece.len() as u64, |start| start.saturating_sub(at));
-            let keep = (keep as usize).min(piece.len());
-            if keep > 0 {
-                records.push(piece.slice(..keep));
-            }
+            Err(error) => return refuse(Refusal::Invalid(error)).await,
         }
-        // A closed output means the store gave up; the check still runs to the end.
-        let _ = output.blocking_send(Ok(records));
     }
-    match validator.finish_expecting(&claimed) {
-        Ok(info) => Ok(info),
-        Err(error) => refuse(Refusal::Invalid(error)),
+    let finished = tokio::task::spawn_blocking(move || validator.finish_expecting(&claimed)).await;
+    match finished {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(error)) => refuse(Refusal::Invalid(error)).await,
+        Err(error) => refuse(Refusal::Failed(error.to_string())).await,
     }
+}
+
+/// Feeds `pieces` to the validator; answers their record bytes (those before the footer).
+fn push(validator: &mut XorbValidator, pieces: Vec<Bytes>) -> std::result::Result<Vec<Bytes>, CasError> {
+    let mut records = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        let at = validator.received();
+        validator.push(&piece)?;
+        // Bytes from the footer on are checked, not stored.
+        let keep = validator.footer_start().map_or(piece.len() as u64, |start| start.saturating_sub(at));
+        let keep = (keep as usize).min(piece.len());
+        if keep > 0 {
+            records.push(piece.slice(..keep));
+        }
+    }
+    Ok(records)
 }

@@ -107,3 +107,28 @@ async fn a_streamed_xorb_is_stored_only_whole_valid_and_without_its_footer() {
     let registered = server.client.post(format!("{cas}/v1/shards")).bearer_auth(&cas_token).body(shard);
     assert_eq!(registered.send().await.unwrap().status(), 200);
 }
+
+/// A body of valid records that never ends (no declared length) is refused as too large once
+/// it passes the largest xorb, with a 413, and nothing is stored.
+#[tokio::test]
+async fn an_endless_streamed_xorb_is_too_large() {
+    let server = TestServer::start().await;
+    server.create_repo(&server.alice, "alice/x", false).await;
+    let (cas_token, cas) = write_token(&server, "alice/x").await;
+    let packed = pack((0..3_300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect());
+    let url = format!("{cas}/v1/xorbs/default/{}", packed.xorb_hash.to_hex());
+    // Records are self-contained: the same ones over and over are a well-formed, endless xorb.
+    let records = Bytes::from(packed.xorb.clone());
+    let endless = futures_util::stream::iter(std::iter::repeat_n(records, 30).map(Ok::<_, std::io::Error>));
+    let response = server
+        .client
+        .post(&url)
+        .bearer_auth(&cas_token)
+        .body(reqwest::Body::wrap_stream(endless))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(files_under(&server.data_dir().join("blobs/xet/xorbs")).is_empty());
+    assert_no_temp_files(&server).await;
+}
