@@ -103,24 +103,6 @@ async fn parts_that_do_not_hash_to_the_oid_are_refused_and_nothing_is_recorded()
     assert_ne!(commit.status(), 200, "a commit may not name an object that was never stored");
 }
 
-/// Every file under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
-    let mut found = std::collections::BTreeSet::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path)
-            } else {
-                found.insert(path);
-            }
-        }
-    }
-    found
-}
-
 /// Pseudo-random bytes, more than one ingest xorb (32 MiB) so a conversion writes xorbs
 /// before the end of the body shows the SHA-256 is wrong.
 fn large(seed: u32) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! without the footer); a refused or broken-off body leaves nothing behind, not even a temp
 //! file; and the body of a xorb the store already holds is still checked.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,20 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::*;
 use crate::xet::{pack, write_token};
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() { dirs.push(path) } else { found.push(path) }
-        }
-    }
-    found
-}
 
 /// `bytes` as a streamed body of `piece`-byte pieces (no Content-Length).
 fn streamed(bytes: &[u8], piece: usize) -> reqwest::Body {
