@@ -149,18 +149,12 @@ impl ContentStore {
         }
     }
 
-    /// Streams parts `1..=parts` in order as one body, with the keys to delete afterwards.
-    /// Each part is read once, in windows of `PART_READ_BYTES` past any cache, the next window
+    /// Streams parts `1..=parts` in order as one body ([`ContentStore::part_keys`] names them
+    /// for deletion afterwards). Each part is read once, in windows of `PART_READ_BYTES` past any cache, the next window
     /// read while the current one is consumed.
-    pub(crate) async fn joined_parts(
-        &self,
-        upload_id: &str,
-        parts: u32,
-    ) -> Result<(ByteStream, Vec<BlobKey>)> {
-        let mut keys = Vec::new();
+    pub(crate) async fn joined_parts(&self, upload_id: &str, parts: u32) -> Result<ByteStream> {
         let mut windows = Vec::new();
-        for part in 1..=parts {
-            let key = part_key(upload_id, part);
+        for (part, key) in (1..).zip(Self::part_keys(upload_id, parts)) {
             let Some(size) = self.blobs.size(&key).await? else {
                 return Err(CoreError::invalid(format!("part {part} was never uploaded")));
             };
@@ -169,7 +163,6 @@ impl ContentStore {
                     .step_by(PART_READ_BYTES as usize)
                     .map(|at| (key.clone(), at, PART_READ_BYTES.min(size - at))),
             );
-            keys.push(key);
         }
         let blobs = self.blobs.clone();
         let joined: ByteStream = Box::pin(
@@ -180,7 +173,7 @@ impl ContentStore {
                 })
                 .buffered(PART_READ_AHEAD + 1),
         );
-        Ok((joined, keys))
+        Ok(joined)
     }
 
     /// The keys of parts `1..=parts` of an upload (to delete them once it is complete).

@@ -288,7 +288,7 @@ impl Files<'_> {
             Some(Ok(())) => Ok(()),
             // No early conversion to use, or one that failed: join the stored parts.
             _ => {
-                let (joined, _) = self.content.joined_parts(upload, *parts).await?;
+                let joined = self.content.joined_parts(upload, *parts).await?;
                 self.hub.xet().ingest_as_xet(capability.oid, capability.size, joined).await
             }
         };

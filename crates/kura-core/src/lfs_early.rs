@@ -45,7 +45,8 @@ struct Early {
 
 impl Drop for Early {
     fn drop(&mut self) {
-        // Ending the feed short makes the conversion fail its size check and discard its xorbs.
+        // Ending the feed short makes the conversion fail its size check (its xorbs go to the
+        // delayed discard).
         if let Some(feed) = self.feed.take() {
             let _ = feed.try_send(Err(std::io::Error::other("the early conversion was dropped")));
         }

@@ -17,7 +17,7 @@ use kura_model::Sha256;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::sha256_hex;
+use crate::support::{files_under, sha256_hex};
 
 /// `kura` with the given arguments on `data_dir`, ignoring any `KURA_*` settings around us.
 fn kura(data_dir: &Path, args: &[&str]) -> Command {
@@ -131,20 +131,7 @@ async fn setup() -> (tempfile::TempDir, String, Server) {
 
 /// Every file under the xorb prefix of the local blob store.
 fn xorb_files(data_dir: &Path) -> BTreeSet<PathBuf> {
-    let mut found = BTreeSet::new();
-    let mut dirs = vec![data_dir.join("blobs/xet/xorbs")];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                found.insert(path);
-            }
-        }
-    }
-    found
+    files_under(&data_dir.join("blobs/xet/xorbs"))
 }
 
 /// Deterministic, incompressible-looking bytes (xorshift), generated a block at a time.
